@@ -1,0 +1,65 @@
+# Nexus: the commands a user needs. Everything installs into .venv from pinned versions; nothing global.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
+export DAGSTER_HOME := $(CURDIR)/.dagster_home
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install install-dev run ui test test-fast bench lint format docs clean help
+
+help:
+	@echo "make run    install and materialize the whole graph (simulated publisher, local lake)"
+	@echo "make ui     open the Dagster UI on http://127.0.0.1:3000"
+	@echo "make test   install the dev extras and run the test suite"
+	@echo "make bench  print speed and memory figures"
+	@echo "make lint   ruff"
+	@echo "make docs   build the dbt docs site"
+	@echo "make clean  reset the lake and the Dagster home"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) -e ".[dev]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(BIN)/nexus run
+
+ui: install
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+test: install-dev
+	$(BIN)/pytest
+
+test-fast: install-dev
+	$(BIN)/pytest -m "not slow"
+
+bench: install-dev
+	$(BIN)/python -m tests.bench.run_all
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+docs: install
+	$(BIN)/nexus dbt docs generate
+	@echo "dbt docs: $(CURDIR)/dbt_project/target/index.html (serve with: .venv/bin/nexus dbt docs serve --port 8080)"
+
+clean:
+	rm -rf lake/bronze lake/silver lake/gold lake/quarantine lake/warehouse lake/feeds
+	rm -rf $(DAGSTER_HOME)
+	rm -rf dbt_project/target dbt_project/logs

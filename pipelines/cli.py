@@ -1,0 +1,168 @@
+"""`nexus`: run the lakehouse from a terminal. Thin commands over pipelines.runner and the resources."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Nexus point-in-time market-data lakehouse.", no_args_is_help=True, add_completion=False)
+console = Console(width=None if sys.stdout.isatty() else 160)
+
+
+class Mode(StrEnum):
+    simulated = "simulated"
+    live = "live"
+    files = "files"
+
+
+def _echo(line: str) -> None:
+    console.print(line, highlight=False)
+
+
+@app.command()
+def run(
+    start: Annotated[
+        date | None, typer.Option(formats=["%Y-%m-%d"], help="First date (default NEXUS_START_DATE).")
+    ] = None,
+    end: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="Last date (default NEXUS_END_DATE).")] = None,
+    mode: Annotated[Mode | None, typer.Option(help="Source mode (default NEXUS_SOURCE_MODE).")] = None,
+) -> None:
+    """Materialize the whole asset graph for a date range, in process, and record the runs in Dagster."""
+    from pipelines.runner import configure_environment, run_graph
+
+    configure_environment(
+        start=start.date() if hasattr(start, "date") else start,
+        end=end.date() if hasattr(end, "date") else end,
+        mode=mode.value if mode else None,
+    )
+    from resources.settings import get_settings
+
+    settings = get_settings()
+    _echo(
+        f"[bold]nexus run[/bold] {settings.start_date} → {settings.end_date}, mode={settings.source_mode}, "
+        f"lake={settings.lake_uri}"
+    )
+    started = time.perf_counter()
+    terminal = Console(file=sys.stdout, width=console.width)  # bound now: tool output is redirected to the log
+    log_path = settings.dagster_home / "logs" / f"nexus-run-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    outcomes = run_graph(lambda line: terminal.print(line, highlight=False), log_path=log_path)
+    elapsed = time.perf_counter() - started
+    failed = [o for o in outcomes if not o.success]
+    if failed:
+        for outcome in failed:
+            _echo(f"[red]✗ {outcome.job} failed[/red] (run {outcome.run_id}): {outcome.error}")
+        _echo(f"Details: the run in the Dagster UI (make ui), and tool output in {log_path}.")
+        raise typer.Exit(1)
+    _show_status(json_output=False)
+    _echo(f"[green]✔ built the graph in {elapsed:.1f}s[/green] (tool output: {log_path}).")
+    _echo("Open the UI with [bold]make ui[/bold] (http://127.0.0.1:3000); see the lake with [bold]nexus status[/bold].")
+
+
+def _show_status(*, json_output: bool) -> None:
+    from resources.lake.catalog import list_tables
+    from resources.lake.storage import LakeStorage
+    from resources.settings import get_settings
+
+    storage = LakeStorage.from_settings(get_settings())
+    tables = list_tables(storage)
+    if json_output:
+        typer.echo(json.dumps([t.model_dump(mode="json") for t in tables], indent=2))
+        return
+    grid = Table(title=f"Lake {storage.root_uri}")
+    for col in ("zone", "table", "rows", "first", "last", "columns"):
+        grid.add_column(col, no_wrap=col != "columns", overflow="fold")
+    for t in tables:
+        cols = ", ".join(t.columns)
+        grid.add_row(
+            t.zone,
+            t.name,
+            f"{t.rows:,}",
+            str(t.first_date or ""),
+            str(t.last_date or ""),
+            f"{len(t.columns)}: " + (cols if len(cols) <= 70 else cols[:67] + "..."),
+        )
+    console.print(grid)
+
+
+@app.command()
+def status(
+    json_output: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List every lake table: zone, rows, first and last date, columns."""
+    _show_status(json_output=json_output)
+
+
+@app.command()
+def ingest(
+    source: Annotated[str, typer.Argument(help="cboe")],
+    files: Annotated[list[Path] | None, typer.Option("--files", help="Publisher files or folders to load.")] = None,
+    start: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+    end: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+) -> None:
+    """Ingest one source into bronze and silver (from files with --files, else in the configured mode)."""
+    from resources.errors import SourceError
+    from resources.lake.storage import LakeStorage
+    from resources.settings import get_settings
+    from resources.sources.registry import ingest_source
+
+    settings = get_settings()
+    storage = LakeStorage.from_settings(settings)
+    start_d = start.date() if hasattr(start, "date") else start
+    end_d = end.date() if hasattr(end, "date") else end
+    if files is None and end_d is None and settings.source_mode != "files":
+        end_d = settings.end_date
+    run_id = f"cli-{int(time.time())}"
+    try:
+        with console.status(f"ingesting {source}..."):
+            reports = ingest_source(
+                source, storage, settings, run_id=run_id, start=start_d, end=end_d, files=files or None
+            )
+    except SourceError as exc:
+        _echo(f"[red]✗ {type(exc).__name__}:[/red] {exc}")
+        raise typer.Exit(2) from None
+    for report in reports:
+        s = report.summary()
+        _echo(
+            f"✔ {report.source} → silver/{report.table}: {s['payloads']} payloads ({s['new_payloads']} new), "
+            f"added {s['added']}, revised {s['revised']}, unchanged {s['unchanged']}, "
+            f"quarantined {s['quarantined']}, skipped {s['skipped']}"
+        )
+
+
+@app.command("dbt", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def dbt_command(ctx: typer.Context) -> None:
+    """Run dbt in dbt_project/ with the same settings Dagster uses, e.g. `nexus dbt build`."""
+    from resources.dbt import DBT_PROJECT_DIR, apply_dbt_env, dbt_executable
+
+    apply_dbt_env()
+    cmd = [dbt_executable(), *ctx.args]
+    if "--profiles-dir" not in ctx.args:
+        cmd += ["--profiles-dir", str(DBT_PROJECT_DIR)]
+    raise typer.Exit(subprocess.call(cmd, cwd=DBT_PROJECT_DIR, env=os.environ.copy()))
+
+
+@app.command()
+def settings() -> None:
+    """Show the effective settings (secrets shown only as set or unset)."""
+    from resources.settings import get_settings
+
+    typer.echo(json.dumps(get_settings().safe_dump(), indent=2, default=str))
+
+
+def main() -> None:  # pragma: no cover - console entry point alias
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

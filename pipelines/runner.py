@@ -1,0 +1,172 @@
+"""Run the asset graph end to end from the CLI, in process, recorded in the project's Dagster instance.
+
+Jobs run in dependency order (partitioned ingest over the date range as one single-run backfill, then the
+unpartitioned stages). Each run shows up in the Dagster UI like a run launched there. Progress is printed step
+by step through a Dagster logger.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from dagster import DagsterInstance, InitLoggerContext, JobDefinition, logger
+
+Printer = Callable[[str], None]
+
+
+@dataclass
+class StepLine:
+    step: str
+    status: str
+    seconds: float
+    assets: list[str] = field(default_factory=list)
+
+
+@dataclass
+class JobOutcome:
+    job: str
+    run_id: str
+    success: bool
+    seconds: float
+    steps: list[StepLine]
+    failed_checks: list[str]
+    error: str | None = None
+
+
+class _ProgressHandler(logging.Handler):
+    """Turns Dagster step events into one readable line each."""
+
+    def __init__(self, printer: Printer) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.printer = printer
+        self.started: dict[str, float] = {}
+        self.steps: list[StepLine] = []
+        self.assets: dict[str, list[str]] = {}
+        self.failed_checks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        meta = getattr(record, "dagster_meta", None) or {}
+        event = meta.get("dagster_event") if isinstance(meta, dict) else None
+        if event is None:
+            return
+        kind = event.event_type_value
+        step = event.step_key or ""
+        if kind == "STEP_START":
+            self.started[step] = time.perf_counter()
+            self.printer(f"  ▶ {step}")
+        elif kind == "ASSET_MATERIALIZATION":
+            key = event.event_specific_data.materialization.asset_key.to_user_string()
+            self.assets.setdefault(step, []).append(key)
+        elif kind == "ASSET_CHECK_EVALUATION":
+            data = event.event_specific_data
+            if not data.passed:
+                self.failed_checks.append(f"{data.asset_key.to_user_string()}:{data.check_name}")
+                self.printer(f"    ✗ check {data.asset_key.to_user_string()} {data.check_name} failed")
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
+            seconds = time.perf_counter() - self.started.get(step, time.perf_counter())
+            status = {"STEP_SUCCESS": "ok", "STEP_FAILURE": "FAILED", "STEP_SKIPPED": "skipped"}[kind]
+            assets = self.assets.get(step, [])
+            mark = {"ok": "✔", "FAILED": "✗", "skipped": "·"}[status]
+            shown = f" ({len(assets)} assets)" if len(assets) > 1 else (f" ({assets[0]})" if assets else "")
+            self.printer(f"  {mark} {step}{shown} {status} in {seconds:.1f}s")
+            self.steps.append(StepLine(step, status, seconds, assets))
+
+
+def _progress_logger(handler: _ProgressHandler):
+    @logger(description="Compact step progress for the nexus CLI.")
+    def progress(_: InitLoggerContext) -> logging.Logger:
+        log = logging.Logger("nexus_progress", level=logging.DEBUG)
+        log.addHandler(handler)
+        return log
+
+    return progress
+
+
+def run_job(
+    job: JobDefinition,
+    instance: DagsterInstance,
+    printer: Printer,
+    *,
+    tags: dict[str, str] | None = None,
+    partition_key: str | None = None,
+) -> JobOutcome:
+    handler = _ProgressHandler(printer)
+    job_with_logger = job.with_logger_defs({"progress": _progress_logger(handler)})
+    printer(f"● {job.name}" + (f" (partition {partition_key})" if partition_key else ""))
+    started = time.perf_counter()
+    result = job_with_logger.execute_in_process(
+        instance=instance,
+        tags=tags or {},
+        partition_key=partition_key,
+        raise_on_error=False,
+        run_config={"loggers": {"progress": {}}},
+    )
+    error = None
+    if not result.success:
+        failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        if failures:
+            data = failures[0].event_specific_data
+            err = data.error if data else None
+            while err is not None and err.cause is not None:  # the user's exception, not Dagster's wrapper
+                err = err.cause
+            error = f"{failures[0].step_key}: {err.message.strip()}" if err else "step failed"
+        else:
+            error = "run failed"
+    return JobOutcome(
+        job=job.name,
+        run_id=result.run_id,
+        success=result.success,
+        seconds=time.perf_counter() - started,
+        steps=handler.steps,
+        failed_checks=handler.failed_checks,
+        error=error,
+    )
+
+
+def configure_environment(*, start: date | None, end: date | None, mode: str | None) -> None:
+    """Apply CLI overrides as NEXUS_* variables before the definitions (and settings) are loaded."""
+    from resources.settings import ensure_dagster_home, get_settings
+
+    if start is not None:
+        os.environ["NEXUS_START_DATE"] = start.isoformat()
+    if end is not None:
+        os.environ["NEXUS_END_DATE"] = end.isoformat()
+    if mode is not None:
+        os.environ["NEXUS_SOURCE_MODE"] = mode
+    get_settings.cache_clear()
+    ensure_dagster_home(get_settings())
+
+
+def run_graph(printer: Printer, log_path: Path | None = None) -> list[JobOutcome]:
+    """Materialize the whole graph for the configured date range; stops at the first failed job.
+
+    Tools that print their own detailed output (dbt) write it to `log_path` instead of the terminal, so the
+    terminal shows one line per step.
+    """
+    from pipelines.definitions import defs
+    from pipelines.jobs import RUN_PLAN
+    from pipelines.partitions import partition_key_for
+    from resources.settings import get_settings
+
+    settings = get_settings()
+    instance = DagsterInstance.get()
+    outcomes: list[JobOutcome] = []
+    with contextlib.ExitStack() as stack:
+        if log_path is not None:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(contextlib.redirect_stdout(stack.enter_context(log_path.open("a"))))
+        for job_name, partitioned in RUN_PLAN:
+            job = defs.resolve_job_def(job_name)
+            key = partition_key_for(settings.end_date) if partitioned else None
+            outcome = run_job(job, instance, printer, partition_key=key)
+            outcomes.append(outcome)
+            if not outcome.success:
+                break
+    return outcomes

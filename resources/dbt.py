@@ -1,0 +1,86 @@
+"""dbt wiring shared by Dagster and the CLI: the project, its manifest, and the environment dbt runs with."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+
+from resources.settings import PROJECT_ROOT, Settings, get_settings
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+_WATCHED = ("models", "macros", "tests", "seeds", "dbt_project.yml", "profiles.yml")
+
+
+def dbt_executable() -> str:
+    """The dbt of this virtualenv (never a dbt found elsewhere on PATH)."""
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
+
+
+def apply_dbt_env(settings: Settings | None = None) -> dict[str, str]:
+    """Export the variables profiles.yml and the sources read, from the same settings Dagster uses."""
+    settings = settings or get_settings()
+    env = settings.dbt_env()
+    if settings.lake_is_s3 and settings.aws_endpoint_url and settings.aws_endpoint_url.startswith("http://"):
+        env["AWS_ALLOW_HTTP"] = "true"  # delta-rs inside dbt reads the AWS_* variables itself
+    if settings.lake_is_s3 and settings.aws_endpoint_url:
+        env.setdefault("AWS_ENDPOINT_URL", settings.aws_endpoint_url)
+    if settings.lake_is_s3 and settings.aws_region:
+        env.setdefault("AWS_REGION", settings.aws_region)
+    os.environ.update(env)
+    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def _newest_source_mtime() -> float:
+    newest = 0.0
+    for name in _WATCHED:
+        path = DBT_PROJECT_DIR / name
+        if path.is_file():
+            newest = max(newest, path.stat().st_mtime)
+        elif path.is_dir():
+            for file in path.rglob("*"):
+                if file.is_file():
+                    newest = max(newest, file.stat().st_mtime)
+    return newest
+
+
+def ensure_manifest(project: DbtProject) -> Path:
+    """Parse the dbt project when its manifest is missing or older than any model, macro or test file."""
+    manifest = project.manifest_path
+    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime():
+        return manifest
+    apply_dbt_env()
+    result = subprocess.run(
+        [
+            dbt_executable(),
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+        ],
+        cwd=DBT_PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt parse failed:\n{result.stdout}\n{result.stderr}")
+    return manifest
+
+
+def dbt_project() -> DbtProject:
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path="target")
+    ensure_manifest(project)
+    return project
+
+
+def dbt_resource(project: DbtProject) -> DbtCliResource:
+    return DbtCliResource(project_dir=project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())

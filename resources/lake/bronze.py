@@ -1,0 +1,151 @@
+"""Bronze: every raw payload byte for byte, content-addressed, with one manifest row per distinct payload.
+
+Objects live at bronze/<source>/<dataset>/<sha256><ext>; the same bytes twice land at the same place and the
+manifest (keyed by sha256) gains nothing. The object is written before its manifest row, so a crash between the
+two leaves an orphan object that the next run simply re-registers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from resources.lake.delta import insert_new, read_table
+from resources.lake.storage import LakeStorage
+from resources.lake.tables import UTC_TS, TableSpec
+from resources.redact import redact_url
+
+MANIFEST = TableSpec(
+    zone="bronze",
+    name="_manifest",
+    schema=pa.schema(
+        [
+            pa.field("sha256", pa.string(), nullable=False),
+            pa.field("source", pa.string(), nullable=False),
+            pa.field("dataset", pa.string(), nullable=False),
+            pa.field("location", pa.string(), nullable=False),
+            pa.field("file_name", pa.string(), nullable=False),
+            pa.field("media_type", pa.string()),
+            pa.field("bytes", pa.int64(), nullable=False),
+            pa.field("as_of", UTC_TS),
+            pa.field("fetched_at", UTC_TS, nullable=False),
+            pa.field("run_id", pa.string(), nullable=False),
+            pa.field("object_uri", pa.string(), nullable=False),
+        ]
+    ),
+    keys=("sha256",),
+    date_column=None,
+    description="One row per distinct raw payload kept in bronze.",
+)
+
+@dataclass(frozen=True)
+class RawPayload:
+    """One payload as received from a publisher (or read from a publisher file)."""
+
+    source: str
+    dataset: str
+    location: str  # URL (redacted) or file path
+    data: bytes
+    fetched_at: datetime
+    media_type: str | None = None
+    as_of: datetime | None = None  # the publisher state this payload reflects, when known (simulated, files)
+
+    @property
+    def knowledge_time(self) -> datetime:
+        """When the payload's content was public: its as-of time if known, else when it was fetched."""
+        return self.as_of or self.fetched_at
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def file_name(self) -> str:
+        name = self.location.rstrip("/").split("/")[-1].split("?")[0]
+        return name or f"{self.dataset}.bin"
+
+
+@dataclass(frozen=True)
+class BronzeRecord:
+    sha256: str
+    object_uri: str
+    is_new: bool
+    payload: RawPayload
+
+
+def _extension(payload: RawPayload) -> str:
+    name = payload.file_name.lower()
+    for ext in (".csv", ".txt", ".json", ".xml", ".zip", ".html"):
+        if name.endswith(ext):
+            return ext
+    media = (payload.media_type or "").lower()
+    if "json" in media:
+        return ".json"
+    if "xml" in media:
+        return ".xml"
+    if "csv" in media:
+        return ".csv"
+    return ".bin"
+
+
+def object_uri_for(storage: LakeStorage, payload: RawPayload) -> str:
+    return storage.uri("bronze", payload.source, payload.dataset, payload.sha256 + _extension(payload))
+
+
+def put_payloads(storage: LakeStorage, payloads: list[RawPayload], run_id: str) -> list[BronzeRecord]:
+    """Store payloads and register them in the manifest; repeated bytes are recognised, not stored twice."""
+    if not payloads:
+        return []
+    known = set(read_table(storage, MANIFEST, columns=["sha256"]).column("sha256").to_pylist())
+    records: list[BronzeRecord] = []
+    rows: list[dict[str, object]] = []
+    seen: set[str] = set()
+    for payload in payloads:
+        sha = payload.sha256
+        uri = object_uri_for(storage, payload)
+        is_new = sha not in known and sha not in seen
+        if is_new:
+            if not storage.exists(uri):
+                storage.write_bytes(uri, payload.data)
+            rows.append(
+                {
+                    "sha256": sha,
+                    "source": payload.source,
+                    "dataset": payload.dataset,
+                    "location": redact_url(payload.location),
+                    "file_name": payload.file_name,
+                    "media_type": payload.media_type,
+                    "bytes": len(payload.data),
+                    "as_of": None if payload.as_of is None else payload.as_of.astimezone(UTC),
+                    "fetched_at": payload.fetched_at.astimezone(UTC),
+                    "run_id": run_id,
+                    "object_uri": uri,
+                }
+            )
+        seen.add(sha)
+        records.append(BronzeRecord(sha, uri, is_new, payload))
+    if rows:
+        insert_new(storage, MANIFEST, pa.Table.from_pylist(rows, schema=MANIFEST.schema))
+    return records
+
+
+def read_payload(storage: LakeStorage, sha256: str) -> bytes:
+    """The stored bytes of one payload, checked against their hash."""
+    manifest = read_table(storage, MANIFEST, filters=[("sha256", "=", sha256)])
+    if manifest.num_rows == 0:
+        raise KeyError(f"no bronze payload with sha256 {sha256}")
+    data = storage.read_bytes(manifest.column("object_uri")[0].as_py())
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ValueError(f"bronze object for {sha256} does not match its hash")
+    return data
+
+
+def manifest_for(storage: LakeStorage, source: str | None = None) -> pa.Table:
+    data = read_table(storage, MANIFEST)
+    if source is not None and data.num_rows:
+        data = data.filter(pc.equal(data["source"], source))
+    return data

@@ -1,0 +1,35 @@
+"""dbt-duckdb's delta plugin, reading through a native pyarrow filesystem.
+
+profiles.yml registers this module under the alias `delta`, so sources keep `meta: {plugin: delta, ...}`.
+The only change from the stock plugin: the dataset is scanned with a native filesystem instead of delta-rs's
+Python handler, which can abort the dbt process at exit (see resources.lake.delta.scan). Credentials for an
+S3 lake come from the standard AWS variables, never from the source YAML (which would store them in the
+manifest).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow.fs as pafs
+from dbt.adapters.duckdb.plugins.delta import Plugin as StockDeltaPlugin
+from dbt.adapters.duckdb.utils import SourceConfig
+from deltalake import DeltaTable
+
+from resources.lake.storage import LakeStorage
+from resources.settings import Settings
+
+
+class Plugin(StockDeltaPlugin):
+    def load(self, source_config: SourceConfig) -> Any:
+        if "delta_table_path" not in source_config:
+            raise Exception("'delta_table_path' is a required argument for the delta table!")
+        path = str(source_config["delta_table_path"]).rstrip("/")
+        options = Settings().aws_storage_options() if path.startswith("s3://") else {}
+        storage = LakeStorage(root_uri=path, storage_options=options)
+        table = DeltaTable(path, storage_options=options or None)
+        version = source_config.get("as_of_version", None) or source_config.get("as_of_datetime", None)
+        if version:
+            table.load_as_version(version)
+        filesystem = pafs.SubTreeFileSystem(storage.fs_path(path), storage.filesystem)
+        return table.to_pyarrow_dataset(filesystem=filesystem)

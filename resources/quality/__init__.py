@@ -1,0 +1,1 @@
+"""Data-quality suites (Great Expectations) that gate silver tables as blocking asset checks."""

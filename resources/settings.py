@@ -1,0 +1,192 @@
+"""One place for every setting: read from `NEXUS_*` variables (and `.env`), defaults run offline.
+
+Dagster, dbt (through `profiles.yml` and the env that `dbt_env()` builds) and the CLI all read paths from here,
+so they cannot drift apart. Secrets are `SecretStr`: they never print, and `safe_dump()` masks them.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, time
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+SourceMode = Literal["simulated", "live", "files"]
+
+
+def _resolve(path: Path) -> Path:
+    """Relative paths are relative to the project root, so the UI, CLI and tests agree wherever they start."""
+    return path if path.is_absolute() else (PROJECT_ROOT / path)
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of Nexus. See the README's configuration table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEXUS_",
+        env_file=(str(PROJECT_ROOT / ".env"),),
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    lake_uri: str = Field(
+        default="./lake",
+        description="Lake root: a local folder or s3://bucket/prefix. Zones bronze/, silver/, gold/ live under it.",
+    )
+    source_mode: SourceMode = Field(default="simulated", description="simulated | live | files")
+    files_dir: Path | None = Field(default=None, description="Folder of publisher files for files mode.")
+    duckdb_path: Path = Field(
+        default=Path("lake/warehouse/nexus.duckdb"),
+        description="DuckDB file dbt builds into (always local, even when the lake is on S3).",
+    )
+    published_duckdb_path: Path = Field(
+        default=Path("lake/gold/nexus_marts.duckdb"),
+        description="Read-only DuckDB file for analysts, rebuilt aside and swapped in atomically.",
+    )
+    dagster_home: Path = Field(default=Path(".dagster_home"), description="Dagster instance folder.")
+    universe_file: Path = Field(default=Path("resources/config/universe.yaml"))
+    seed: int = Field(default=7, description="Seed of the simulated publisher and of model training.")
+    start_date: date = Field(default=date(2016, 1, 1), description="Default first date of `nexus run`.")
+    end_date: date = Field(default=date(2025, 12, 31), description="Default last date of `nexus run`.")
+    partitions_start: date = Field(default=date(2000, 1, 3), description="First partition of daily assets.")
+    decision_time_utc: time = Field(
+        default=time(22, 0),
+        description="Decision time of day D: facts with available_at after D at this UTC time are not used.",
+    )
+
+    # Publisher endpoints (live mode); simulated mode points clients at a local simulated publisher instead.
+    cboe_base_url: str = "https://cdn.cboe.com"
+    cftc_base_url: str = "https://publicreporting.cftc.gov"
+    fred_base_url: str = "https://api.stlouisfed.org/fred"
+    eia_base_url: str = "https://api.eia.gov/v2"
+    coinmetrics_base_url: str = "https://community-api.coinmetrics.io/v4"
+
+    http_timeout_s: float = Field(default=30.0, gt=0)
+    http_max_attempts: int = Field(default=5, ge=1, le=20)
+    http_backoff_s: float = Field(default=0.5, ge=0, description="First retry delay; doubles with jitter.")
+    http_max_backoff_s: float = Field(default=30.0, ge=0)
+
+    # Secrets: publisher API keys keep their usual names, with or without the NEXUS_ prefix.
+    fred_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("FRED_API_KEY", "NEXUS_FRED_API_KEY")
+    )
+    eia_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("EIA_API_KEY", "NEXUS_EIA_API_KEY")
+    )
+    cftc_app_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CFTC_APP_TOKEN", "SOCRATA_APP_TOKEN", "NEXUS_CFTC_APP_TOKEN"),
+    )
+
+    # S3 (production lake or moto in tests): the standard AWS variables, never NEXUS_-prefixed.
+    aws_endpoint_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+    )
+    aws_region: str | None = Field(default=None, validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))
+    aws_access_key_id: SecretStr | None = Field(default=None, validation_alias="AWS_ACCESS_KEY_ID")
+    aws_secret_access_key: SecretStr | None = Field(default=None, validation_alias="AWS_SECRET_ACCESS_KEY")
+    aws_session_token: SecretStr | None = Field(default=None, validation_alias="AWS_SESSION_TOKEN")
+
+    @field_validator("lake_uri")
+    @classmethod
+    def _normalise_lake_uri(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("NEXUS_LAKE_URI is empty")
+        if value.startswith("s3://"):
+            if len(value) <= len("s3://") or value[len("s3://") :].startswith("/"):
+                raise ValueError(f"NEXUS_LAKE_URI {value!r} has no bucket")
+            return value.rstrip("/")
+        if "://" in value and not value.startswith("file://"):
+            raise ValueError(f"NEXUS_LAKE_URI {value!r}: only local paths and s3:// are supported")
+        path = Path(value.removeprefix("file://")).expanduser()
+        return str(_resolve(path).resolve())
+
+    @field_validator("duckdb_path", "published_duckdb_path", "dagster_home", "universe_file")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return _resolve(value.expanduser())
+
+    @field_validator("files_dir")
+    @classmethod
+    def _absolute_optional(cls, value: Path | None) -> Path | None:
+        return None if value is None else _resolve(value.expanduser())
+
+    @model_validator(mode="after")
+    def _check_range(self) -> Settings:
+        if self.start_date > self.end_date:
+            raise ValueError(f"NEXUS_START_DATE {self.start_date} is after NEXUS_END_DATE {self.end_date}")
+        if self.partitions_start > self.start_date:
+            raise ValueError("NEXUS_PARTITIONS_START must be on or before NEXUS_START_DATE")
+        return self
+
+    @property
+    def lake_is_s3(self) -> bool:
+        return self.lake_uri.startswith("s3://")
+
+    def storage_options(self) -> dict[str, str]:
+        """delta-rs / object-store options for the lake; empty for a local lake. Contains secrets: never log."""
+        return self.aws_storage_options() if self.lake_is_s3 else {}
+
+    def aws_storage_options(self) -> dict[str, str]:
+        """Object-store options from the standard AWS variables (lake on S3, S3 feed targets)."""
+        options: dict[str, str] = {}
+        if self.aws_endpoint_url:
+            options["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
+            if self.aws_endpoint_url.startswith("http://"):
+                options["AWS_ALLOW_HTTP"] = "true"
+        if self.aws_region:
+            options["AWS_REGION"] = self.aws_region
+        if self.aws_access_key_id:
+            options["AWS_ACCESS_KEY_ID"] = self.aws_access_key_id.get_secret_value()
+        if self.aws_secret_access_key:
+            options["AWS_SECRET_ACCESS_KEY"] = self.aws_secret_access_key.get_secret_value()
+        if self.aws_session_token:
+            options["AWS_SESSION_TOKEN"] = self.aws_session_token.get_secret_value()
+        return options
+
+    def dbt_env(self) -> dict[str, str]:
+        """Variables `profiles.yml` and the dbt sources read: the same paths Dagster uses."""
+        return {
+            "NEXUS_LAKE_URI": self.lake_uri,
+            "NEXUS_DUCKDB_PATH": str(self.duckdb_path),
+            "NEXUS_DECISION_TIME_UTC": self.decision_time_utc.strftime("%H:%M:%S"),
+            "NEXUS_UNIVERSE_FILE": str(self.universe_file),
+        }
+
+    def safe_dump(self) -> dict[str, object]:
+        """Settings for display: secrets shown only as set or unset."""
+        out: dict[str, object] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, SecretStr):
+                out[name] = "(set)"
+            elif value is None and name.endswith(("_key", "_token", "_key_id")):
+                out[name] = "(unset)"
+            else:
+                out[name] = value
+        return out
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings. Tests call `get_settings.cache_clear()` after changing the environment."""
+    return Settings()
+
+
+def ensure_dagster_home(settings: Settings | None = None) -> Path:
+    """Create the project's Dagster home (telemetry off) and point DAGSTER_HOME at it unless already set."""
+    settings = settings or get_settings()
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home)
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home

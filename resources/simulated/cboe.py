@@ -1,0 +1,99 @@
+"""Cboe's daily index history files (`VIX_History.csv` and friends), as Cboe serves them, from the world.
+
+Format: `DATE,OPEN,HIGH,LOW,CLOSE` with `MM/DD/YYYY` dates and six decimals (SKEW and VVIX: `DATE,<SYMBOL>`).
+Cboe occasionally restates history: a few times a year a handful of recent closes are corrected, and every file
+served after the correction shows the corrected values (`restatements`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from resources.simulated.publisher import Request, Response, SimulatedPublisher, route
+from resources.simulated.world import _stream, world_for
+
+# First date each index is published (the real histories start on these dates, or at the world's epoch).
+FIRST_DATE = {
+    "VIX": date(2000, 1, 3),
+    "VIX3M": date(2009, 9, 18),
+    "VIX9D": date(2011, 1, 4),
+    "SKEW": date(2000, 1, 3),
+    "VVIX": date(2007, 1, 3),
+}
+CLOSE_ONLY = {"SKEW", "VVIX"}
+RESTATEMENTS_PER_YEAR = 2
+
+
+@dataclass(frozen=True)
+class Restatement:
+    effective: date  # first as-of date whose file shows the corrected value
+    observed: date
+    factor: float
+
+
+@lru_cache(maxsize=16)
+def _ohlc(seed: int, symbol: str) -> pd.DataFrame:
+    world = world_for(seed)
+    close = world.daily[symbol]
+    close = close[close.index >= pd.Timestamp(FIRST_DATE[symbol])]
+    rng = _stream(seed, f"cboe/ohlc/{symbol}")
+    z = np.abs(rng.standard_normal((len(close), 3)))
+    prev = close.shift(1).fillna(close.iloc[0]).to_numpy()
+    opens = prev * np.exp(0.02 * (z[:, 0] - 0.8))
+    highs = np.maximum(opens, close.to_numpy()) * np.exp(0.015 * z[:, 1])
+    lows = np.minimum(opens, close.to_numpy()) * np.exp(-0.015 * z[:, 2])
+    return pd.DataFrame({"OPEN": opens, "HIGH": highs, "LOW": lows, "CLOSE": close.to_numpy()}, index=close.index)
+
+
+@lru_cache(maxsize=16)
+def restatements(seed: int, symbol: str) -> tuple[Restatement, ...]:
+    """Deterministic corrections: each year a couple of dates, each fixing 1 to 3 closes of the prior six months."""
+    frame = _ohlc(seed, symbol)
+    days = frame.index
+    rng = _stream(seed, f"cboe/restatements/{symbol}")
+    events: list[Restatement] = []
+    for year in range(days[0].year, days[-1].year + 1):
+        in_year = np.flatnonzero(days.year == year)
+        if len(in_year) < 40:
+            continue
+        for pos in sorted(rng.choice(in_year[25:], size=RESTATEMENTS_PER_YEAR, replace=False)):
+            for back in sorted(rng.choice(np.arange(1, 121), size=int(rng.integers(1, 4)), replace=False)):
+                factor = float(1 + rng.choice([-1, 1]) * rng.uniform(0.004, 0.02))
+                events.append(Restatement(days[pos].date(), days[pos - back].date(), factor))
+    return tuple(events)
+
+
+def history(seed: int, symbol: str, as_of: date) -> pd.DataFrame:
+    """The index history as Cboe's file showed it at the end of `as_of`."""
+    frame = _ohlc(seed, symbol)
+    frame = frame[frame.index <= pd.Timestamp(as_of)].copy()
+    for event in restatements(seed, symbol):
+        if event.effective <= as_of and pd.Timestamp(event.observed) in frame.index:
+            frame.loc[pd.Timestamp(event.observed), ["OPEN", "HIGH", "LOW", "CLOSE"]] *= event.factor
+    return frame
+
+
+def history_csv(seed: int, symbol: str, as_of: date) -> bytes:
+    frame = history(seed, symbol, as_of)
+    dates = frame.index.strftime("%m/%d/%Y")
+    if symbol in CLOSE_ONLY:
+        lines = [f"DATE,{symbol}"]
+        lines += [f"{d},{c:.6f}" for d, c in zip(dates, frame["CLOSE"], strict=True)]
+    else:
+        lines = ["DATE,OPEN,HIGH,LOW,CLOSE"]
+        values = frame[["OPEN", "HIGH", "LOW", "CLOSE"]].to_numpy()
+        lines += [f"{d},{o:.6f},{h:.6f},{lo:.6f},{c:.6f}" for d, (o, h, lo, c) in zip(dates, values, strict=True)]
+    return ("\n".join(lines) + "\n").encode("ascii")
+
+
+@route(r"/api/global/us_indices/daily_prices/(?P<symbol>[A-Z0-9]+)_History\.csv")
+def _serve_history(app: SimulatedPublisher, request: Request, match: object) -> Response:
+    symbol = match.group("symbol")  # type: ignore[attr-defined]
+    if symbol not in FIRST_DATE or app.as_of < FIRST_DATE[symbol]:
+        return Response.not_found(f"{symbol}_History.csv")
+    return Response(200, history_csv(app.seed, symbol, app.as_of), "text/csv")

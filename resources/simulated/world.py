@@ -1,0 +1,619 @@
+"""The simulated market: one seeded, joint history that every simulated publisher formats in its own wire format.
+
+Why one world: sources must agree with each other (VIX spikes when SPX falls, speculators chase trends, inventories
+move crude) or later stages learn nothing real. Why a fixed horizon: values on a date never depend on the range a
+caller asks for, so truncating the data at any date T gives exactly the prefix of the full history (the
+truncation-invariance tests rely on it). Each component draws from its own seeded stream for the same reason.
+
+Dynamics, in short:
+- a four-state risk regime (CALM, NORMAL, STRESS, CRISIS) drives drift and volatility of a market factor, with
+  GARCH-style volatility clustering inside each regime; every asset loads on the factor with its own sign;
+- VIX, VIX3M and VIX9D follow the factor's volatility (backwardation in stress); SKEW is a slow mean-reverting index;
+- speculators (leveraged funds / managed money) chase 12-week trends, dealers and commercials take the other side;
+- crude and gas inventories follow seasonal builds and draws plus surprises; futures curves follow inventories;
+- BTC and ETH carry a high factor beta and on-chain valuation cycles (realized cap trails market cap).
+
+Planted effects (`PLANTED_EFFECTS`) are modest, documented drifts that later stages must recover with the stated
+sign and size. They are the only predictability put in on purpose besides regime drift and mild momentum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+import holidays
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+
+EPOCH = date(2000, 1, 3)
+CRYPTO_EPOCH = date(2010, 7, 18)
+HORIZON = date(2030, 12, 31)
+
+REGIMES = ("CALM", "NORMAL", "STRESS", "CRISIS")
+# daily drift and volatility of the market factor per regime
+REGIME_MU = np.array([0.0006, 0.0003, -0.0010, -0.0030])
+REGIME_SIGMA = np.array([0.0065, 0.0095, 0.0160, 0.0300])
+REGIME_TRANSITIONS = np.array(
+    [
+        [0.9900, 0.0095, 0.0005, 0.0000],
+        [0.0080, 0.9860, 0.0058, 0.0002],
+        [0.0010, 0.0200, 0.9740, 0.0050],
+        [0.0000, 0.0050, 0.0350, 0.9600],
+    ]
+)
+
+
+class PlantedEffect(BaseModel):
+    """A documented, deliberately planted predictive effect of the simulated publisher."""
+
+    name: str
+    description: str
+    trigger: str
+    instruments: list[str]
+    horizon_days: int
+    size: float
+    unit: str
+    tolerance: float
+
+
+PLANTED_EFFECTS: list[PlantedEffect] = [
+    PlantedEffect(
+        name="cot_speculator_extreme_reversal",
+        description=(
+            "When speculators' net position (TFF leveraged money, Disaggregated managed money) as a share of "
+            "open interest has a 52-week z-score beyond +/-1.5 at the Friday release, the contract's price "
+            "drifts against the crowd over the next 5 trading days."
+        ),
+        trigger="spec_net_z52 > 1.5 (short-reversal) or < -1.5 (long-reversal), known from release Friday",
+        instruments=["SPX", "NDX", "EURUSD", "USDJPY", "WTI", "BRENT", "NATGAS"],
+        horizon_days=5,
+        size=-0.0040,
+        unit="5-day log return of the contract price, times sign(z)",
+        tolerance=0.0030,
+    ),
+    PlantedEffect(
+        name="vix_backwardation_spx_rebound",
+        description="When VIX closes above VIX3M (backwardation), SPX drifts up over the next 5 trading days.",
+        trigger="VIX / VIX3M > 1 at the close of D",
+        instruments=["SPX", "NDX"],
+        horizon_days=5,
+        size=0.0040,
+        unit="5-day log return (the drift does not stack over consecutive backwardation days)",
+        tolerance=0.0040,
+    ),
+    PlantedEffect(
+        name="eia_inventory_surprise_wti",
+        description=(
+            "A crude-stock surprise (weekly change minus the seasonal norm, in standard deviations) released "
+            "Wednesday 10:30 ET moves WTI that day (-0.8% per sd) and drifts it the same way over 5 more days."
+        ),
+        trigger="crude_stock_surprise_z on release Wednesday",
+        instruments=["WTI", "BRENT"],
+        horizon_days=5,
+        size=-0.0030,
+        unit="5-day log return per +1 sd surprise, after the release day",
+        tolerance=0.0025,
+    ),
+    PlantedEffect(
+        name="mvrv_mean_reversion",
+        description="High MVRV (market over realized value) z-scores precede weaker crypto returns.",
+        trigger="MVRV 365-day z-score, clipped to +/-2.5, as published (next UTC day)",
+        instruments=["BTC", "ETH"],
+        horizon_days=10,
+        size=-0.0100,
+        unit="10-day log return per +1 z",
+        tolerance=0.0120,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Asset:
+    name: str
+    factor_beta: float  # loading on the market factor (per unit factor return)
+    idio_sigma: float  # daily idiosyncratic volatility
+    start: float
+    drift: float = 0.0
+
+
+# Business-day assets, priced in their own units. Yields and FX are handled separately.
+EQUITY = (Asset("SPX", 1.00, 0.0020, 1455.0, 0.0000), Asset("NDX", 1.25, 0.0060, 3790.0, 0.0001))
+COMMODITY = (
+    Asset("WTI", 0.45, 0.0190, 25.5, 0.0001),
+    Asset("NATGAS", 0.10, 0.0330, 2.6, 0.0000),
+    Asset("GOLD", -0.15, 0.0090, 285.0, 0.0002),
+    Asset("SILVER", 0.20, 0.0160, 5.2, 0.0001),
+)
+# COT market per contract; sign maps the contract's price to what speculators chase.
+COT_MARKETS: dict[str, tuple[str, str]] = {
+    # code: (contract, report family)
+    "13874A": ("SPX", "financial"),
+    "209742": ("NDX", "financial"),
+    "043602": ("UST10Y_FUT", "financial"),
+    "099741": ("EURUSD", "financial"),
+    "097741": ("JPYUSD", "financial"),
+    "098662": ("USDX", "financial"),
+    "1170E1": ("VIX_FUT", "financial"),
+    "133741": ("BTC", "financial"),
+    "146021": ("ETH", "financial"),
+    "067651": ("WTI", "physical"),
+    "06765T": ("BRENT", "physical"),
+    "023651": ("NATGAS", "physical"),
+    "088691": ("GOLD", "physical"),
+    "084691": ("SILVER", "physical"),
+}
+COT_EFFECT_CONTRACTS = {"SPX", "NDX", "EURUSD", "JPYUSD", "WTI", "BRENT", "NATGAS"}
+COT_Z_THRESHOLD = 1.5
+COT_EFFECT_DAILY = 0.0040 / 5
+VIX_BACKWARDATION_DAILY = 0.0040 / 5
+EIA_SAME_DAY_PER_SD = -0.008
+EIA_DRIFT_DAILY_PER_SD = -0.0030 / 5
+MVRV_DAILY_PER_Z = -0.0100 / 10
+# daily probability of a 25bp policy hike / cut per regime (a 50bp cut in CRISIS)
+POLICY_HIKE = np.array([0.010, 0.005, 0.0, 0.0])
+POLICY_CUT = np.array([0.001, 0.003, 0.015, 0.04])
+TSMOM_DAILY = 0.00008  # mild time-series momentum, sign of the 12-month return
+
+
+def nyse_holidays(start: int = EPOCH.year, end: int = HORIZON.year) -> set[date]:
+    return set(holidays.financial_holidays("NYSE", years=range(start, end + 1)).keys())
+
+
+@lru_cache(maxsize=1)
+def business_days() -> pd.DatetimeIndex:
+    """NYSE trading days between EPOCH and HORIZON (holidays from the `holidays` package)."""
+    hol = nyse_holidays()
+    days = pd.bdate_range(EPOCH, HORIZON)
+    return pd.DatetimeIndex([d for d in days if d.date() not in hol])
+
+
+def cot_report_days(bdays: pd.DatetimeIndex) -> set[int]:
+    """Indexes of COT position days: each week's Tuesday, or Monday when Tuesday is not a trading day."""
+    by_week: dict[tuple[int, int], dict[int, int]] = {}
+    for i, ts in enumerate(bdays):
+        iso = ts.isocalendar()
+        by_week.setdefault((iso.year, iso.week), {})[ts.weekday()] = i
+    out: set[int] = set()
+    for days in by_week.values():
+        for wd in (1, 0, 2):
+            if wd in days:
+                out.add(days[wd])
+                break
+    return out
+
+
+def _stream(seed: int, component: str) -> np.random.Generator:
+    """An independent random stream per component, so adding draws to one never shifts another."""
+    key = [seed, *component.encode()]
+    return np.random.default_rng(np.random.SeedSequence(key))
+
+
+@dataclass
+class World:
+    """The full simulated history from EPOCH to HORIZON. Frames are indexed by date (DatetimeIndex)."""
+
+    seed: int
+    regimes: pd.Series  # business days -> regime name
+    daily: pd.DataFrame  # business days: prices, yields, FX, vol indices, energy spot and futures
+    crypto: pd.DataFrame  # calendar days: BTC_* and ETH_* on-chain metrics
+    positioning: pd.DataFrame  # Tuesdays x (code, field) long format, see _positioning
+    petroleum: pd.DataFrame  # weeks ending Friday: crude stocks, surprise, refinery util, production, trade
+    gas_storage: pd.DataFrame  # weeks ending Friday: working gas
+    effects_log: pd.DataFrame  # business days: planted drift applied, per effect and asset (for audits)
+
+    def daily_between(self, start: date, end: date) -> pd.DataFrame:
+        return self.daily.loc[pd.Timestamp(start) : pd.Timestamp(end)]
+
+
+def _regime_path(rng: np.random.Generator, n: int) -> np.ndarray:
+    states = np.empty(n, dtype=np.int64)
+    state = 1
+    u = rng.random(n)
+    cum = REGIME_TRANSITIONS.cumsum(axis=1)
+    for i in range(n):
+        states[i] = state
+        state = int(np.searchsorted(cum[state], u[i], side="right"))
+        state = min(state, len(REGIMES) - 1)
+    return states
+
+
+def _seasonal_crude_change(week_of_year: np.ndarray) -> np.ndarray:
+    """Typical weekly change of US crude stocks (thousand barrels): builds in winter/spring, draws in summer."""
+    return 2200.0 * np.cos(2 * np.pi * (week_of_year - 10) / 52.0)
+
+
+def _seasonal_gas_change(week_of_year: np.ndarray) -> np.ndarray:
+    """Typical weekly change of working gas (Bcf): injections April to October, withdrawals in winter."""
+    return 95.0 * np.sin(2 * np.pi * (week_of_year - 14) / 52.0) - 5.0
+
+
+@lru_cache(maxsize=4)
+def build_world(seed: int) -> World:
+    bdays = business_days()
+    n = len(bdays)
+    states = _regime_path(_stream(seed, "regime"), n)
+    mu, sigma_reg = REGIME_MU[states], REGIME_SIGMA[states]
+
+    # --- weekly calendars -----------------------------------------------------------------------------------
+    bday_dates = bdays.date
+    bday_pos = {d: i for i, d in enumerate(bday_dates)}
+    weekday = bdays.weekday.to_numpy()
+    # COT: positions as of Tuesday (or the trading day before if Tuesday is a holiday); released ~3 days later.
+    week_id = ((bdays - pd.Timestamp(EPOCH)).days // 7).to_numpy()
+    cot_days = cot_report_days(bdays)
+
+    # --- random streams -------------------------------------------------------------------------------------
+    r_fac = _stream(seed, "factor").standard_normal(n)
+    r_idio = {a.name: _stream(seed, f"idio/{a.name}").standard_normal(n) for a in (*EQUITY, *COMMODITY)}
+    r_brent = _stream(seed, "idio/BRENT").standard_normal(n)
+    r_fx = _stream(seed, "fx").standard_normal((n, 3))
+    r_rates = _stream(seed, "rates").standard_normal((n, 3))
+    r_vol = _stream(seed, "vol").standard_normal((n, 4))
+    r_pos = _stream(seed, "positioning").standard_normal((n // 5 + 10, len(COT_MARKETS), 3))
+    r_inv = _stream(seed, "inventories").standard_normal((n // 5 + 10, 6))
+    r_curve = _stream(seed, "curves").standard_normal((n, 2))
+    u_policy = _stream(seed, "policy").random(n)
+
+    # --- market factor with volatility clustering -----------------------------------------------------------
+    garch = np.empty(n)
+    h = 1.0
+    fac = np.empty(n)
+    for i in range(n):
+        garch[i] = np.sqrt(h)
+        fac[i] = sigma_reg[i] * garch[i] * r_fac[i]
+        h = 0.04 + 0.08 * r_fac[i] ** 2 + 0.88 * h  # unit-variance GARCH(1,1) multiplier
+    vol_state = sigma_reg * garch  # daily factor volatility
+
+    # --- main loop: prices with planted effects ----------------------------------------------------------------
+    names = [
+        "SPX",
+        "NDX",
+        "WTI",
+        "BRENT",
+        "NATGAS",
+        "GOLD",
+        "SILVER",
+        "EURUSD",
+        "JPYUSD",
+        "USDX",
+        "UST10Y_FUT",
+    ]
+    idx = {nm: k for k, nm in enumerate(names)}
+    logp = np.zeros((n, len(names)))
+    ret = np.zeros((n, len(names)))
+    effect = np.zeros((n, len(names)))  # planted drift applied per day (audit)
+    start = {a.name: np.log(a.start) for a in (*EQUITY, *COMMODITY)}
+    start.update({"BRENT": np.log(26.5), "EURUSD": np.log(1.01), "JPYUSD": np.log(1 / 102.0), "USDX": np.log(100.0)})
+    start["UST10Y_FUT"] = np.log(100.0)
+    for nm, k in idx.items():
+        logp[0, k] = start[nm]
+    betas = {a.name: a for a in (*EQUITY, *COMMODITY)}
+
+    # yields (percent) and FX live alongside; bond futures price follows the 10y yield with duration 8
+    y10 = np.empty(n)
+    y2 = np.empty(n)
+    y3m = np.empty(n)
+    y10[0], y2[0], y3m[0] = 6.4, 6.2, 5.4
+    policy = 5.5
+
+    # positioning state per market (share of open interest)
+    codes = list(COT_MARKETS)
+    spec = np.zeros(len(codes))
+    amgr = np.zeros(len(codes))
+    oi = np.array(
+        [
+            500_000,
+            250_000,
+            3_000_000,
+            600_000,
+            180_000,
+            40_000,
+            300_000,
+            15_000,
+            8_000,
+            1_800_000,
+            200_000,
+            1_200_000,
+            480_000,
+            150_000,
+        ],
+        dtype=float,
+    )
+    pos_rows: list[tuple] = []
+    spec_hist: dict[str, list[float]] = {c: [] for c in codes}
+    pending_cot: dict[int, list[tuple[int, float]]] = {}  # day index -> [(asset idx, daily drift)] from releases
+
+    # inventories
+    crude = 445_000.0
+    gas = 2_300.0
+    pet_rows: list[tuple] = []
+    gas_rows: list[tuple] = []
+    pending_eia: dict[int, float] = {}
+
+    week_counter = 0
+    last_week = week_id[0]
+    for i in range(n):
+        d = bday_dates[i]
+        # -- planted effects active today (decided from information released before today) --
+        drift = np.zeros(len(names))
+        for k, daily in pending_cot.get(i, []):
+            drift[k] += daily
+        drift[idx["WTI"]] += pending_eia.get(i, 0.0)
+        drift[idx["BRENT"]] += pending_eia.get(i, 0.0)
+
+        # -- returns --
+        f = fac[i]
+        r = np.zeros(len(names))
+        for nm in ("SPX", "NDX", "WTI", "NATGAS", "GOLD", "SILVER"):
+            a = betas[nm]
+            r[idx[nm]] = a.drift + a.factor_beta * (mu[i] + f) + a.idio_sigma * garch[i] ** 0.5 * r_idio[nm][i]
+        r[idx["BRENT"]] = (
+            r[idx["WTI"]]
+            + 0.006 * r_brent[i]
+            - 0.02 * ((logp[i - 1, idx["BRENT"]] - logp[i - 1, idx["WTI"]]) - np.log(1.06) if i else 0.0)
+        )
+        prev = logp[i - 1] if i else logp[0]
+        r[idx["EURUSD"]] = 0.15 * f + 0.0050 * r_fx[i, 0] - 0.0015 * (prev[idx["EURUSD"]] - np.log(1.15))
+        r[idx["JPYUSD"]] = -0.25 * f + 0.0055 * r_fx[i, 1] - 0.0015 * (prev[idx["JPYUSD"]] - np.log(1 / 112.0))
+        r[idx["USDX"]] = (
+            -0.20 * f + 0.0030 * r_fx[i, 2] - 0.3 * r[idx["EURUSD"]] - 0.0015 * (prev[idx["USDX"]] - np.log(105.0))
+        )
+        for nm, level in (("WTI", 65.0), ("NATGAS", 3.5)):
+            r[idx[nm]] -= 0.0015 * (prev[idx[nm]] - np.log(level))
+        # rates: 10y follows risk appetite and mean-reverts; 2y follows the policy rate; 3m sits on policy
+        if i:
+            u = u_policy[i]
+            if u < POLICY_HIKE[states[i]]:
+                policy = min(6.0, policy + 0.25)
+            elif u > 1.0 - POLICY_CUT[states[i]]:
+                policy = max(0.0, policy - (0.5 if states[i] == 3 else 0.25))
+            y3m[i] = max(0.01, y3m[i - 1] + 0.08 * (policy - 0.05 - y3m[i - 1]) + 0.01 * r_rates[i, 0])
+            y2[i] = max(0.05, y2[i - 1] + 0.03 * (policy + 0.1 - y2[i - 1]) + 3.0 * f + 0.045 * r_rates[i, 1])
+            y10[i] = max(0.3, y10[i - 1] + 0.004 * (0.6 * policy + 2.2 - y10[i - 1]) + 4.0 * f + 0.050 * r_rates[i, 0])
+        r[idx["UST10Y_FUT"]] = -8.0 * (y10[i] - y10[i - 1]) / 100.0 if i else 0.0
+
+        # time-series momentum (mild) and VIX backwardation rebound (uses yesterday's close, known before today)
+        if i >= 252:
+            for nm in ("SPX", "NDX", "WTI", "GOLD", "EURUSD", "JPYUSD"):
+                k = idx[nm]
+                drift[k] += TSMOM_DAILY * np.sign(logp[i - 1, k] - logp[i - 252, k])
+        r += drift
+        effect[i] = drift
+        logp[i] = (logp[i - 1] if i else logp[0]) + (r if i else 0.0)
+        ret[i] = r if i else 0.0
+
+        # -- weekly events --
+        if week_id[i] != last_week or i == n - 1:
+            last_week = week_id[i]
+            week_counter += 1
+        # COT: Tuesday positions (the first trading day on or after Tuesday in the week), released Friday
+        if i in cot_days:
+            w = min(week_counter, r_pos.shape[0] - 1)
+            release = i + 3  # Friday (trading-day offset; holiday weeks slip, see the COT calendar)
+            for m, code in enumerate(codes):
+                contract = COT_MARKETS[code][0]
+                if contract in idx:
+                    k = idx[contract]
+                    tr = logp[i, k] - logp[max(0, i - 60), k]
+                    vol = np.std(ret[max(1, i - 60) : i + 1, k]) * np.sqrt(60) + 1e-4
+                elif contract == "VIX_FUT":
+                    tr, vol = -np.log(vol_state[i] / vol_state[max(0, i - 60)]), 0.5
+                else:  # BTC/ETH futures positioning follows the crypto frame later; use the factor trend
+                    tr, vol = float(fac[max(0, i - 60) : i + 1].sum()), float(np.sqrt(60) * 0.012)
+                target = 0.35 * np.tanh(1.2 * tr / vol)
+                spec[m] = 0.80 * spec[m] + 0.20 * target + 0.030 * r_pos[w, m, 0]
+                amgr[m] = 0.95 * amgr[m] + 0.05 * (0.25 + 0.5 * target) + 0.015 * r_pos[w, m, 1]
+                oi[m] = max(2_000.0, oi[m] * np.exp(0.02 * r_pos[w, m, 2] + 0.0005))
+                hist = spec_hist[code]
+                hist.append(spec[m])
+                z = np.nan
+                if len(hist) >= 52:
+                    window = np.array(hist[-52:])
+                    sd = window.std()
+                    z = (spec[m] - window.mean()) / sd if sd > 0 else 0.0
+                pos_rows.append((bdays[i], code, oi[m], spec[m], amgr[m], z))
+                if contract in COT_EFFECT_CONTRACTS and np.isfinite(z) and abs(z) > COT_Z_THRESHOLD:
+                    k = idx[contract]
+                    for j in range(release + 1, release + 6):
+                        if j < n:
+                            pending_cot.setdefault(j, []).append((k, -np.sign(z) * COT_EFFECT_DAILY))
+        # EIA: the week ending Friday; the release is the next Wednesday
+        if weekday[i] == 4:
+            w = min(week_counter, r_inv.shape[0] - 1)
+            woy = pd.Timestamp(d).isocalendar().week
+            expected = float(_seasonal_crude_change(np.array([woy]))[0])
+            surprise_z = float(r_inv[w, 0])
+            crude += expected + 3_000.0 * surprise_z - 0.002 * (crude - 440_000.0) * 5
+            util = float(np.clip(89.0 + 4.0 * np.sin(2 * np.pi * (woy - 12) / 52.0) + 1.5 * r_inv[w, 1], 70, 97))
+            production = 8_000 + 5_500 / (1 + np.exp(-(i - 3_000) / 500)) + 120 * r_inv[w, 2]
+            imports = 7_000 + 250 * r_inv[w, 3] - 0.6 * (production - 8_000) * 0.5
+            exports = 1_000 + 3_500 / (1 + np.exp(-(i - 4_200) / 400)) + 200 * r_inv[w, 4]
+            gexp = float(_seasonal_gas_change(np.array([woy]))[0])
+            gas = float(np.clip(gas + gexp + 12.0 * r_inv[w, 5] - 0.01 * (gas - 2_700.0), 600, 4_200))
+            wed = _release_index(bday_pos, d, days_after=5)
+            thu = _release_index(bday_pos, d, days_after=6)
+            pet_rows.append(
+                (
+                    bdays[i],
+                    crude,
+                    expected,
+                    surprise_z,
+                    util,
+                    production,
+                    imports,
+                    exports,
+                    bdays[wed] if wed is not None else pd.NaT,
+                )
+            )
+            gas_rows.append((bdays[i], gas, gexp, bdays[thu] if thu is not None else pd.NaT))
+            if wed is not None and wed < n:
+                pending_eia[wed] = pending_eia.get(wed, 0.0) + EIA_SAME_DAY_PER_SD * surprise_z
+                for j in range(wed + 1, wed + 6):
+                    pending_eia[j] = pending_eia.get(j, 0.0) + EIA_DRIFT_DAILY_PER_SD * surprise_z
+
+    # --- volatility indices from the factor's volatility (annualised, percent) ----------------------------------
+    ann = vol_state * np.sqrt(252) * 100
+    ou = np.zeros((n, 4))
+    for i in range(1, n):
+        ou[i] = 0.93 * ou[i - 1] + 0.06 * r_vol[i]
+    vix = np.clip(1.15 * ann * np.exp(ou[:, 0]) + 2.0, 9.0, 90.0)
+    long_run = 19.5
+    vix3m = np.clip(vix**0.55 * long_run**0.45 * 1.13 * np.exp(0.25 * ou[:, 1]), 10.0, 70.0)
+    vix9d = np.clip(vix * (vix / vix3m) ** 0.6 * np.exp(0.6 * ou[:, 2]), 7.0, 120.0)
+    skew = np.clip(128 + 60 * ou[:, 3] - 0.15 * (vix - 19), 100, 170)
+
+    # VIX backwardation rebound: applied after the fact as a deterministic drift on SPX/NDX for 5 days
+    backwardation = vix > vix3m
+    active = np.zeros(n, dtype=bool)
+    for i in np.flatnonzero(backwardation):
+        active[i + 1 : i + 6] = True
+    bw_drift = np.where(active, VIX_BACKWARDATION_DAILY, 0.0)
+    for nm, scale in (("SPX", 1.0), ("NDX", 1.0)):
+        k = idx[nm]
+        ret[1:, k] += bw_drift[1:] * scale
+        effect[1:, k] += bw_drift[1:] * scale
+        logp[:, k] = logp[0, k] + np.cumsum(np.r_[0.0, ret[1:, k]])
+
+    # --- energy spot and futures curves -------------------------------------------------------------------------
+    pet = pd.DataFrame(
+        pet_rows,
+        columns=[
+            "week_ending",
+            "crude_stocks",
+            "seasonal_change",
+            "surprise_z",
+            "refinery_util",
+            "production",
+            "imports",
+            "exports",
+            "release_day",
+        ],
+    ).set_index("week_ending")
+    crude_dev = (
+        (pet["crude_stocks"] - pet["crude_stocks"].rolling(260, min_periods=20).mean())
+        .reindex(bdays, method="ffill")
+        .fillna(0.0)
+        .to_numpy()
+    )
+    carry_cl = np.clip(0.004 + crude_dev / 2_000_000 + 0.002 * r_curve[:, 0], -0.04, 0.05)
+    carry_ng = 0.02 * np.cos(2 * np.pi * (bdays.dayofyear.to_numpy() - 30) / 365.0) + 0.004 * r_curve[:, 1]
+
+    wti = np.exp(logp[:, idx["WTI"]])
+    brent = np.exp(logp[:, idx["BRENT"]])
+    hh = np.exp(logp[:, idx["NATGAS"]])
+    daily = pd.DataFrame(index=bdays)
+    daily["regime"] = [REGIMES[s] for s in states]
+    daily["SPX"] = np.exp(logp[:, idx["SPX"]])
+    daily["NDX"] = np.exp(logp[:, idx["NDX"]])
+    daily["GOLD"] = np.exp(logp[:, idx["GOLD"]])
+    daily["SILVER"] = np.exp(logp[:, idx["SILVER"]])
+    daily["VIX"], daily["VIX3M"], daily["VIX9D"], daily["SKEW"] = vix, vix3m, vix9d, skew
+    daily["VVIX"] = np.clip(85 + 1.4 * (vix - 19) + 8 * ou[:, 2], 60, 200)
+    daily["DGS10"], daily["DGS2"], daily["DGS3MO"] = y10, y2, y3m
+    daily["DEXUSEU"] = np.exp(logp[:, idx["EURUSD"]])
+    daily["DEXJPUS"] = 1.0 / np.exp(logp[:, idx["JPYUSD"]])
+    daily["DTWEXBGS"] = np.exp(logp[:, idx["USDX"]]) * 1.05
+    daily["RWTC"], daily["RBRTE"], daily["RNGWHHD"] = wti, brent, hh
+    for k in range(1, 5):
+        daily[f"RCLC{k}"] = wti * np.exp(carry_cl * k / 12 + 0.002 * k * r_curve[:, 1])
+        daily[f"RNGC{k}"] = hh * np.exp(carry_ng * k / 3 + 0.003 * k * r_curve[:, 0])
+    daily["crude_stock_surprise_z"] = (
+        pd.Series(pet.set_index("release_day")["surprise_z"].to_dict()).reindex(bdays).to_numpy()
+    )
+
+    effects_log = pd.DataFrame(effect, index=bdays, columns=names)
+
+    positioning = pd.DataFrame(
+        pos_rows,
+        columns=["report_date", "code", "open_interest", "spec_net_share", "asset_mgr_net_share", "spec_z52"],
+    )
+    gas_df = pd.DataFrame(gas_rows, columns=["week_ending", "working_gas", "seasonal_change", "release_day"])
+    crypto = _crypto(seed, daily["SPX"], fac, bdays)
+    return World(
+        seed=seed,
+        regimes=daily["regime"],
+        daily=daily,
+        crypto=crypto,
+        positioning=positioning,
+        petroleum=pet,
+        gas_storage=gas_df.set_index("week_ending"),
+        effects_log=effects_log,
+    )
+
+
+def _release_index(bday_pos: dict[date, int], week_ending: date, days_after: int) -> int | None:
+    """Index of the first trading day on or after week_ending + days_after calendar days."""
+    target = pd.Timestamp(week_ending) + pd.Timedelta(days=days_after)
+    for extra in range(0, 5):
+        key = (target + pd.Timedelta(days=extra)).date()
+        if key in bday_pos:
+            return bday_pos[key]
+    return None
+
+
+def _crypto(seed: int, spx: pd.Series, fac: np.ndarray, bdays: pd.DatetimeIndex) -> pd.DataFrame:
+    """BTC and ETH on calendar days: prices, realized cap, MVRV and the rest of the community metrics."""
+    all_days = pd.date_range(CRYPTO_EPOCH, HORIZON, freq="D")
+    fac_all = pd.Series(fac, index=bdays).reindex(all_days).fillna(0.0)
+    out = pd.DataFrame(index=all_days)
+    for asset, beta, sigma, p0, supply0, launch in (
+        ("BTC", 1.6, 0.032, 0.08, 3.4e6, CRYPTO_EPOCH),
+        ("ETH", 1.9, 0.038, 2.8, 72e6, date(2015, 8, 8)),
+    ):
+        days = all_days[all_days >= pd.Timestamp(launch)]
+        n = len(days)
+        fac_daily = fac_all.loc[days].to_numpy()
+        z = _stream(seed, f"crypto/{asset}").standard_normal((n, 4))
+        t = np.arange(n)
+        supply = supply0 * (1 + t / 7000 * (5.0 if asset == "BTC" else 0.7)) ** 0.5
+        cycle = 0.0008 * np.sin(2 * np.pi * t / (4 * 365.25))  # halving-like cycle in drift
+        trend = 0.0055 * np.exp(-t / 2000) + 0.0008  # adoption: fast early growth that slows
+        logp = np.empty(n)
+        rcap = np.empty(n)
+        mvrv = np.empty(n)
+        logp[0] = np.log(p0)
+        rcap[0] = p0 * supply[0] * 0.9
+        mvrv[0] = p0 * supply[0] / rcap[0]
+        for i in range(1, n):
+            zscore = 0.0
+            if i > 367:
+                # MVRV of D is published on D+1, so the return of day i can only react to day i-2's value
+                window = mvrv[i - 367 : i - 2]
+                sd = window.std()
+                zscore = float(np.clip((mvrv[i - 2] - window.mean()) / sd, -2.5, 2.5)) if sd > 0 else 0.0
+            r = trend[i] + cycle[i] + beta * fac_daily[i] + sigma * z[i, 0] + MVRV_DAILY_PER_Z * zscore
+            logp[i] = logp[i - 1] + r
+            mcap_i = np.exp(logp[i]) * supply[i]
+            rcap[i] = rcap[i - 1] + (mcap_i - rcap[i - 1]) / 200.0
+            mvrv[i] = mcap_i / rcap[i]
+        price = np.exp(logp)
+        mcap = price * supply
+        active = np.exp(np.log(1_000 + t * (90 if asset == "BTC" else 60)) + 0.35 * np.log(mvrv) + 0.08 * z[:, 1])
+        tx_value = mcap * np.exp(np.log(0.015) + 0.25 * z[:, 2])
+        lr = np.r_[0.0, np.diff(logp)]
+        frame = pd.DataFrame(
+            {
+                f"{asset}_PriceUSD": price,
+                f"{asset}_CapMrktCurUSD": mcap,
+                f"{asset}_CapRealUSD": rcap,
+                f"{asset}_CapMVRVCur": mvrv,
+                f"{asset}_AdrActCnt": np.round(active),
+                f"{asset}_TxTfrValAdjUSD": tx_value,
+                f"{asset}_NVTAdj": mcap / tx_value,
+                f"{asset}_SplyAdrTop100": 16.0 - 3.0 * t / 7000 + 0.1 * z[:, 1],
+                f"{asset}_VtyDayRet30d": pd.Series(lr).rolling(30).std().to_numpy(),
+            },
+            index=days,
+        )
+        if asset == "BTC":
+            frame[f"{asset}_HashRate"] = np.exp(np.log(1e-3) + t * 0.0049 + 0.05 * z[:, 3])
+        out = out.join(frame)
+    return out
+
+
+def world_for(seed: int) -> World:
+    """The cached world for a seed (about a second to build once per process)."""
+    return build_world(seed)

@@ -1,0 +1,1 @@
+"""Source clients and parsers, one subpackage per publisher, plus the shared landing pipeline (`base.py`)."""

@@ -1,0 +1,1 @@
+"""Cboe volatility indices: client (live, files, simulated), parser, and landing into silver."""

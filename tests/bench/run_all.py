@@ -1,0 +1,32 @@
+"""`make bench`: print every benchmark figure. Benchmarks are scripts, not tests: they print, they do not assert."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+
+MODULES = ["tests.bench.bench_foundation"]
+
+
+def main(selected: list[str]) -> int:
+    print(f"{'figure':<62} {'value':>10} {'unit':<6} target")
+    print("-" * 110)
+    for name in MODULES:
+        if selected and not any(s in name for s in selected):
+            continue
+        started = time.perf_counter()
+        module = importlib.import_module(name)
+        try:
+            figures = module.run()
+        except Exception as exc:  # a broken benchmark must not hide the others
+            print(f"{name}: FAILED ({type(exc).__name__}: {str(exc)[:300]})")
+            continue
+        for figure in figures:
+            print(figure.line(), flush=True)
+        print(f"  ({name} took {time.perf_counter() - started:.0f} s)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

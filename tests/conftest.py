@@ -1,0 +1,73 @@
+"""Shared fixtures: an isolated lake and settings per test, the real publisher files, a free port."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from resources.lake.storage import LakeStorage
+from resources.settings import PROJECT_ROOT, Settings, get_settings
+
+REAL_DATA_DIR = Path(os.environ.get("NEXUS_REAL_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data" / "real"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Every test gets its own lake, DuckDB files and Dagster home, and no secrets from the developer's shell."""
+    for name in list(os.environ):
+        if name.startswith("NEXUS_") and name != "NEXUS_REAL_DATA_DIR":
+            monkeypatch.delenv(name, raising=False)
+    for name in (
+        "FRED_API_KEY",
+        "EIA_API_KEY",
+        "CFTC_APP_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NEXUS_LAKE_URI", str(tmp_path / "lake"))
+    monkeypatch.setenv("NEXUS_DUCKDB_PATH", str(tmp_path / "warehouse" / "nexus.duckdb"))
+    monkeypatch.setenv("NEXUS_PUBLISHED_DUCKDB_PATH", str(tmp_path / "gold" / "nexus_marts.duckdb"))
+    monkeypatch.setenv("NEXUS_DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("NEXUS_HTTP_BACKOFF_S", "0.01")
+    monkeypatch.setenv("NEXUS_HTTP_MAX_BACKOFF_S", "0.2")
+    monkeypatch.setenv("NEXUS_HTTP_TIMEOUT_S", "5")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return get_settings()
+
+
+@pytest.fixture
+def storage(settings: Settings) -> LakeStorage:
+    return LakeStorage.from_settings(settings)
+
+
+@pytest.fixture
+def real_data() -> Path:
+    if not REAL_DATA_DIR.is_dir():
+        pytest.skip(f"real publisher files not found at {REAL_DATA_DIR} (set NEXUS_REAL_DATA_DIR)")
+    return REAL_DATA_DIR
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def data_lines(path: Path, preamble: int = 1) -> int:
+    """Number of non-empty lines after the header/preamble, as a publisher file's data-row count."""
+    with path.open("rb") as handle:
+        lines = [line for line in handle.read().splitlines() if line.strip()]
+    return len(lines) - preamble

@@ -1,0 +1,58 @@
+"""Bronze keeps raw payloads byte for byte and never stores the same bytes twice."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from resources.lake.bronze import MANIFEST, RawPayload, put_payloads, read_payload
+from resources.lake.delta import content_hash, read_table
+
+
+def _payload(data: bytes, location: str = "https://cdn.example.com/VIX_History.csv") -> RawPayload:
+    return RawPayload(source="cboe", dataset="VIX", location=location, data=data, fetched_at=datetime.now(UTC))
+
+
+def test_payload_is_kept_byte_for_byte(storage):
+    data = b"DATE,OPEN,HIGH,LOW,CLOSE\r\n01/02/2024,1,2,0.5,1.5\r\n\xef\xbb\xbf"
+    [record] = put_payloads(storage, [_payload(data)], run_id="r1")
+    assert record.is_new
+    assert storage.read_bytes(record.object_uri) == data
+    assert read_payload(storage, record.sha256) == data
+
+
+def test_same_bytes_twice_add_nothing(storage):
+    data = b"DATE,CLOSE\n01/02/2024,12.5\n"
+    put_payloads(storage, [_payload(data)], run_id="r1")
+    before = content_hash(read_table(storage, MANIFEST))
+    [record] = put_payloads(storage, [_payload(data), _payload(data)], run_id="r2")[:1]
+    assert not record.is_new
+    assert content_hash(read_table(storage, MANIFEST)) == before
+    assert read_table(storage, MANIFEST).num_rows == 1
+    assert read_table(storage, MANIFEST).column("run_id").to_pylist() == ["r1"]
+
+
+def test_stored_objects_are_never_rewritten(storage):
+    data = b"DATE,CLOSE\n01/02/2024,12.5\n"
+    [record] = put_payloads(storage, [_payload(data)], run_id="r1")
+    path = storage.fs_path(record.object_uri)
+    mtime = storage.filesystem.get_file_info(path).mtime
+    put_payloads(storage, [_payload(data)], run_id="r2")
+    assert storage.filesystem.get_file_info(path).mtime == mtime
+    different = put_payloads(storage, [_payload(data + b"01/03/2024,13\n")], run_id="r3")[0]
+    assert different.is_new and different.object_uri != record.object_uri
+    assert storage.read_bytes(record.object_uri) == data
+
+
+def test_tampered_object_is_detected(storage):
+    [record] = put_payloads(storage, [_payload(b"DATE,CLOSE\n")], run_id="r1")
+    storage.write_bytes(record.object_uri, b"tampered")
+    with pytest.raises(ValueError, match="does not match"):
+        read_payload(storage, record.sha256)
+
+
+def test_credentials_never_reach_the_manifest(storage):
+    url = "https://api.example.com/fred/series/observations?series_id=DGS10&api_key=abcd1234secret&file_type=json"
+    put_payloads(storage, [_payload(b"{}", location=url)], run_id="r1")
+    location = read_table(storage, MANIFEST).column("location")[0].as_py()
+    assert "abcd1234secret" not in location
+    assert "api_key=***" in location
