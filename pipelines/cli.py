@@ -55,7 +55,8 @@ def run(
     )
     started = time.perf_counter()
     terminal = Console(file=sys.stdout, width=console.width)  # bound now: tool output is redirected to the log
-    log_path = settings.dagster_home / "logs" / f"nexus-run-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home)
+    log_path = home / "logs" / f"nexus-run-{time.strftime('%Y%m%d-%H%M%S')}.log"
     outcomes = run_graph(lambda line: terminal.print(line, highlight=False), log_path=log_path)
     elapsed = time.perf_counter() - started
     failed = [o for o in outcomes if not o.success]

@@ -1,17 +1,25 @@
-"""Jobs: what runs together. Partitioned ingest first, then the unpartitioned marts built on top."""
+"""Jobs: what runs together. As-of partitioned ingest per cadence first, then the unpartitioned stages."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dagster import AssetSelection, define_asset_job
 
-from pipelines.partitions import daily_partitions
+if TYPE_CHECKING:  # the class is not exported by dagster; only the annotation needs it
+    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-daily_ingest_job = define_asset_job(
-    name="daily_ingest_job",
-    selection=AssetSelection.key_prefixes(["bronze", "cboe"], ["silver", "cboe"]),
-    partitions_def=daily_partitions,
-    description="Ingest the daily publishers (Cboe) for one day or a range of days, into bronze and silver.",
-)
+from pipelines.partitions import CADENCE_TAG, PARTITIONS, Cadence
+
+
+def ingest_job(cadence: Cadence) -> UnresolvedAssetJobDefinition:
+    return define_asset_job(
+        name=f"{cadence}_ingest_job",
+        selection=AssetSelection.tag(CADENCE_TAG, cadence),
+        partitions_def=PARTITIONS[cadence],
+        description=f"Ingest the {cadence} publishers into bronze and silver, as of the partition's last day.",
+    )
+
 
 marts_job = define_asset_job(
     name="marts_job",
@@ -19,8 +27,7 @@ marts_job = define_asset_job(
     description="dbt build of the staging, intermediate and mart models (tests as checks), then gold publishing.",
 )
 
-# The order `nexus run` materializes the graph in: (job name, partitioned as of the end date).
-RUN_PLAN: tuple[tuple[str, bool], ...] = (
-    ("daily_ingest_job", True),
-    ("marts_job", False),
-)
+
+def run_plan(cadences: list[Cadence]) -> tuple[tuple[str, Cadence | None], ...]:
+    """The order `nexus run` materializes the graph in: (job name, cadence of its as-of partition or None)."""
+    return (*((f"{c}_ingest_job", c) for c in cadences), ("marts_job", None))

@@ -150,9 +150,9 @@ def run_graph(printer: Printer, log_path: Path | None = None) -> list[JobOutcome
     Tools that print their own detailed output (dbt) write it to `log_path` instead of the terminal, so the
     terminal shows one line per step.
     """
-    from pipelines.definitions import defs
-    from pipelines.jobs import RUN_PLAN
-    from pipelines.partitions import partition_key_for
+    from pipelines.definitions import CADENCES, defs
+    from pipelines.jobs import run_plan
+    from pipelines.partitions import as_of_tags, partition_key_for
     from resources.settings import get_settings
 
     settings = get_settings()
@@ -162,10 +162,11 @@ def run_graph(printer: Printer, log_path: Path | None = None) -> list[JobOutcome
         if log_path is not None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             stack.enter_context(contextlib.redirect_stdout(stack.enter_context(log_path.open("a"))))
-        for job_name, partitioned in RUN_PLAN:
+        for job_name, cadence in run_plan(CADENCES):
             job = defs.resolve_job_def(job_name)
-            key = partition_key_for(settings.end_date) if partitioned else None
-            outcome = run_job(job, instance, printer, partition_key=key)
+            key = partition_key_for(settings.end_date, cadence) if cadence else None
+            tags = as_of_tags(settings.end_date) if cadence else None
+            outcome = run_job(job, instance, printer, partition_key=key, tags=tags)
             outcomes.append(outcome)
             if not outcome.success:
                 break

@@ -1,32 +1,61 @@
-"""Nightly schedules on each publisher's release calendar."""
+"""Schedules on each publisher's release calendar (America/New_York)."""
+
+from typing import TYPE_CHECKING
 
 from dagster import (
     DefaultScheduleStatus,
     RunRequest,
+    ScheduleDefinition,
     ScheduleEvaluationContext,
     build_schedule_from_partitioned_job,
     schedule,
 )
 
-from pipelines.jobs import daily_ingest_job, marts_job
+if TYPE_CHECKING:  # the class is not exported by dagster; only the annotation needs it
+    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-# Cboe's closes are final after 16:15 ET; load them at 18:00 ET on weekdays (today's partition, end_offset=1).
-daily_ingest_schedule = build_schedule_from_partitioned_job(
-    daily_ingest_job,
-    hour_of_day=18,
-    minute_of_hour=0,
-    name="daily_ingest_nightly",
-    description="Weekdays 18:00 America/New_York: ingest today's Cboe closes into bronze and silver.",
-    default_status=DefaultScheduleStatus.STOPPED,
-)
+from pipelines.jobs import marts_job
+
+
+def ingest_schedules(jobs: "dict[str, UnresolvedAssetJobDefinition]") -> list[ScheduleDefinition]:
+    schedules = []
+    if "daily" in jobs:
+        # Cboe closes are final after 16:15 ET, FRED and EIA daily prices post in the evening: load at 18:00 ET.
+        schedules.append(
+            build_schedule_from_partitioned_job(
+                jobs["daily"],
+                hour_of_day=18,
+                minute_of_hour=0,
+                name="daily_ingest_nightly",
+                description="Every day 18:00 America/New_York: today's as-of snapshot of the daily publishers.",
+                default_status=DefaultScheduleStatus.STOPPED,
+            )
+        )
+    if "weekly" in jobs:
+        # EIA petroleum Wed 10:30, gas storage Thu 10:30, COT Fri 15:30 ET: refresh the week's snapshot after each.
+        for name, cron in (
+            ("weekly_ingest_eia_petroleum", "0 11 * * 3"),
+            ("weekly_ingest_eia_gas", "0 11 * * 4"),
+            ("weekly_ingest_cot", "0 16 * * 5"),
+        ):
+            schedules.append(
+                build_schedule_from_partitioned_job(
+                    jobs["weekly"],
+                    name=name,
+                    cron_schedule=cron,
+                    description=f"{cron} America/New_York: this week's as-of snapshot of the weekly publishers.",
+                    default_status=DefaultScheduleStatus.STOPPED,
+                )
+            )
+    return schedules
 
 
 @schedule(
     job=marts_job,
-    cron_schedule="30 18 * * 1-5",
+    cron_schedule="30 18 * * *",
     execution_timezone="America/New_York",
     name="marts_nightly",
-    description="Weekdays 18:30 America/New_York: rebuild the marts after the daily ingest.",
+    description="Every day 18:30 America/New_York: rebuild the marts and gold after the daily ingest.",
     default_status=DefaultScheduleStatus.STOPPED,
 )
 def marts_nightly(context: ScheduleEvaluationContext) -> RunRequest:

@@ -1,7 +1,5 @@
 """Materialization metadata and check results for ingest assets: counts, date ranges and a preview."""
 
-from __future__ import annotations
-
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
 
 from resources.lake.bronze import MANIFEST
@@ -21,33 +19,39 @@ def _preview(storage: LakeStorage, spec: TableSpec, rows: int = 10) -> str:
     return frame.drop(columns=["source_sha256"], errors="ignore").to_markdown(index=False)
 
 
-def ingest_metadata(storage: LakeStorage, report: IngestReport, spec: TableSpec) -> tuple[dict, dict]:
-    """(bronze metadata, silver metadata) for one ingest."""
-    summary = report.summary()
+def bronze_metadata(storage: LakeStorage, reports: list[IngestReport], datasets: frozenset[str] | None) -> dict:
     payloads = [
-        {"dataset": p.dataset, "sha256": p.sha256[:16], "new": p.new_in_bronze, "rows": p.rows} for p in report.payloads
+        {"dataset": p.dataset, "sha256": p.sha256[:16], "new": p.new_in_bronze, "rows": p.rows}
+        for r in reports
+        for p in r.payloads
+        if datasets is None or p.dataset in datasets
     ]
-    bronze = {
-        "payloads": summary["payloads"],
-        "new_payloads": summary["new_payloads"],
+    unique = {p["sha256"]: p for p in payloads}
+    return {
+        "payloads": len(unique),
+        "new_payloads": sum(1 for p in unique.values() if p["new"]),
         "manifest": MetadataValue.path(table_uri(storage, MANIFEST)),
-        "payload_list": MetadataValue.json(payloads),
+        "payload_list": MetadataValue.json(list(unique.values())),
     }
-    silver_table = read_table(storage, spec, columns=[spec.date_column] if spec.date_column else None)
-    silver = {
-        "added": report.added,
-        "revised": report.revised,
-        "unchanged": report.unchanged,
-        "quarantined": report.quarantined,
-        "dagster/row_count": silver_table.num_rows,
+
+
+def silver_metadata(storage: LakeStorage, report: IngestReport | None, spec: TableSpec, as_of: object) -> dict:
+    table = read_table(storage, spec, columns=[spec.date_column] if spec.date_column else None)
+    meta: dict = {
+        "as_of": str(as_of),
+        "added": report.added if report else 0,
+        "revised": report.revised if report else 0,
+        "unchanged": report.unchanged if report else 0,
+        "quarantined": report.quarantined if report else 0,
+        "dagster/row_count": table.num_rows,
         "table_uri": MetadataValue.path(table_uri(storage, spec)),
     }
-    if spec.date_column and silver_table.num_rows:
-        col = silver_table.column(spec.date_column)
-        silver["first_date"] = str(min(col.to_pylist()))
-        silver["last_date"] = str(max(col.to_pylist()))
-    silver["preview"] = MetadataValue.md(_preview(storage, spec))
-    return bronze, silver
+    if spec.date_column and table.num_rows:
+        values = table.column(spec.date_column).to_pylist()
+        meta["first_date"] = str(min(values))
+        meta["last_date"] = str(max(values))
+    meta["preview"] = MetadataValue.md(_preview(storage, spec))
+    return meta
 
 
 def quality_check_result(
@@ -56,12 +60,7 @@ def quality_check_result(
     frame = read_table(storage, spec).to_pandas()
     outcome = validate(frame, suite)
     failures = [
-        {
-            "expectation": f.expectation,
-            "column": f.column,
-            "unexpected": f.unexpected_count,
-            "detail": f.detail,
-        }
+        {"expectation": f.expectation, "column": f.column, "unexpected": f.unexpected_count, "detail": f.detail}
         for f in outcome.failures
     ]
     return AssetCheckResult(

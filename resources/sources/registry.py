@@ -1,8 +1,14 @@
-"""The sources Nexus knows, by CLI name: how to ingest each one outside Dagster (`nexus ingest`)."""
+"""The sources Nexus knows, by CLI name, and their uniform entry point.
+
+Each source package has `ingest.py` with
+    ingest(storage, settings, *, run_id, start, end, files=None) -> list[IngestReport]
+(one report per silver table written). Imported lazily so one source's import cost is paid only when used.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import importlib
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -10,16 +16,25 @@ from resources.lake.storage import LakeStorage
 from resources.settings import Settings
 from resources.sources.base import IngestReport
 
-Ingest = Callable[..., list[IngestReport]]
+SOURCES: dict[str, str] = {
+    "cot": "resources.sources.cot.ingest",
+    "fred": "resources.sources.fred.ingest",
+    "eia": "resources.sources.eia.ingest",
+    "cboe": "resources.sources.cboe.ingest",
+    "coinmetrics": "resources.sources.coinmetrics.ingest",
+}
 
 
-def _cboe(storage: LakeStorage, settings: Settings, **kwargs: object) -> list[IngestReport]:
-    from resources.sources.cboe.ingest import ingest_cboe
-
-    return [ingest_cboe(storage, settings, **kwargs)]  # type: ignore[arg-type]
-
-
-SOURCES: dict[str, Ingest] = {"cboe": _cboe}
+def available_sources() -> list[str]:
+    """Sources whose package is present (all five once every connector has landed)."""
+    out = []
+    for name, module in SOURCES.items():
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError:
+            continue
+        out.append(name)
+    return out
 
 
 def ingest_source(
@@ -33,5 +48,6 @@ def ingest_source(
     files: Sequence[Path] | None,
 ) -> list[IngestReport]:
     if name not in SOURCES:
-        raise ValueError(f"unknown source {name!r}; choose from {', '.join(sorted(SOURCES))}")
-    return SOURCES[name](storage, settings, run_id=run_id, start=start, end=end, files=files)
+        raise ValueError(f"unknown source {name!r}; choose from {', '.join(SOURCES)}")
+    module = importlib.import_module(SOURCES[name])
+    return module.ingest(storage, settings, run_id=run_id, start=start, end=end, files=files)

@@ -1,12 +1,19 @@
-"""`make bench`: print every benchmark figure. Benchmarks are scripts, not tests: they print, they do not assert."""
+"""`make bench`: print every benchmark figure (scripts that print, not tests that assert).
+
+`make bench` runs them all; `python -m tests.bench.run_all cot fred` runs the modules whose name contains a word.
+"""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import sys
 import time
 
-MODULES = ["tests.bench.bench_foundation"]
+import tests.bench as _bench
+
+# every tests/bench/bench_*.py module with a run() -> list[Figure]
+MODULES = sorted(f"tests.bench.{m.name}" for m in pkgutil.iter_modules(_bench.__path__) if m.name.startswith("bench_"))
 
 
 def main(selected: list[str]) -> int:

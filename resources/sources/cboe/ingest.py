@@ -14,6 +14,7 @@ from resources.sources.cboe.client import CboeClient, payloads_from_files
 from resources.sources.cboe.parser import parse_cboe_csv
 from resources.sources.cboe.spec import INDEX_CLOSES, SOURCE, SYMBOLS
 from resources.sources.endpoints import open_endpoints
+from resources.universe import get_universe
 
 
 def ingest_cboe(
@@ -54,3 +55,17 @@ def ingest_cboe(
         until=end,
         report=report,
     )
+
+
+def ingest(
+    storage: LakeStorage,
+    settings: Settings,
+    *,
+    run_id: str,
+    start: date | None,
+    end: date | None,
+    files: Sequence[Path] | None = None,
+) -> list[IngestReport]:
+    """The uniform source entry point (see resources.sources.registry)."""
+    symbols = tuple(get_universe().features.cboe) or SYMBOLS
+    return [ingest_cboe(storage, settings, run_id=run_id, start=start, end=end, files=files, symbols=symbols)]

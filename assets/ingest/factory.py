@@ -1,0 +1,137 @@
+"""Build a source's ingest assets from a declaration: bronze and silver specs, a cadence and an ingest function.
+
+Every source gets the same shape in the asset graph: one multi-asset (bronze payloads + silver tables, as-of
+partitioned, single-run backfills) and one blocking Great Expectations check per silver table.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from dagster import (
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    BackfillPolicy,
+    MaterializeResult,
+    asset_check,
+    multi_asset,
+)
+
+from assets.ingest.reporting import bronze_metadata, quality_check_result, silver_metadata
+from pipelines.partitions import CADENCE_TAG, PARTITIONS, Cadence, window_of
+from resources.lake.resource import LakeResource
+from resources.lake.storage import LakeStorage
+from resources.lake.tables import TableSpec
+from resources.quality.suites import SilverSuite
+from resources.settings import Settings, get_settings
+from resources.sources.base import IngestReport
+
+# run(storage, settings, run_id=..., start=..., end=...) -> one report per silver table written
+IngestFn = Callable[..., list[IngestReport]]
+
+
+@dataclass(frozen=True)
+class BronzeAsset:
+    name: str
+    description: str
+    datasets: frozenset[str] | None = None  # bronze datasets this asset covers (None: all of the source's)
+
+
+@dataclass(frozen=True)
+class SilverAsset:
+    spec: TableSpec
+    suite: SilverSuite
+
+
+@dataclass(frozen=True)
+class SourceIngest:
+    source: str
+    cadence: Cadence
+    bronze: Sequence[BronzeAsset]
+    silver: Sequence[SilverAsset]
+    run: IngestFn
+    description: str
+    extra_tags: dict[str, str] = field(default_factory=dict)
+
+
+def bronze_key(source: str, name: str) -> AssetKey:
+    return AssetKey(["bronze", source, name])
+
+
+def silver_key(spec: TableSpec) -> AssetKey:
+    return AssetKey(["silver", *spec.name.split("/")])
+
+
+def run_ingest(
+    decl: SourceIngest, storage: LakeStorage, settings: Settings, run_id: str, end: date
+) -> list[IngestReport]:
+    return decl.run(storage, settings, run_id=run_id, start=settings.start_date, end=end)
+
+
+def build_ingest_assets(decl: SourceIngest) -> tuple[AssetsDefinition, list[AssetChecksDefinition]]:
+    partitions_def = PARTITIONS[decl.cadence]
+    tags = {CADENCE_TAG: decl.cadence, "nexus/source": decl.source, **decl.extra_tags}
+    bronze_specs = [
+        AssetSpec(
+            bronze_key(decl.source, b.name),
+            group_name="bronze",
+            description=b.description,
+            kinds={"delta"},
+            partitions_def=partitions_def,
+            tags=tags,
+        )
+        for b in decl.bronze
+    ]
+    silver_specs = [
+        AssetSpec(
+            silver_key(s.spec),
+            deps=[spec.key for spec in bronze_specs],
+            group_name="silver",
+            description=s.spec.description,
+            kinds={"delta"},
+            partitions_def=partitions_def,
+            tags=tags,
+            metadata={"table": f"silver/{s.spec.name}", "natural_key": list(s.spec.keys)},
+        )
+        for s in decl.silver
+    ]
+
+    @multi_asset(
+        name=f"{decl.source}_ingest",
+        specs=[*bronze_specs, *silver_specs],
+        backfill_policy=BackfillPolicy.single_run(),
+        can_subset=False,
+        description=decl.description,
+    )
+    def _ingest(context: AssetExecutionContext, lake: LakeResource):
+        _, as_of = window_of(context)
+        storage = lake.storage()
+        context.log.info(f"{decl.source}: publisher state as of {as_of}, history from {get_settings().start_date}")
+        reports = run_ingest(decl, storage, get_settings(), context.run_id, as_of)
+        for b, spec in zip(decl.bronze, bronze_specs, strict=True):
+            yield MaterializeResult(asset_key=spec.key, metadata=bronze_metadata(storage, reports, b.datasets))
+        by_table = {r.table: r for r in reports}
+        for s, spec in zip(decl.silver, silver_specs, strict=True):
+            yield MaterializeResult(
+                asset_key=spec.key, metadata=silver_metadata(storage, by_table.get(s.spec.name), s.spec, as_of)
+            )
+
+    checks = [_quality_check(s) for s in decl.silver]
+    return _ingest, checks
+
+
+def _quality_check(silver: SilverAsset) -> AssetChecksDefinition:
+    @asset_check(
+        asset=silver_key(silver.spec),
+        name=f"{silver.suite.name}_suite",
+        blocking=True,
+        description=f"Great Expectations suite {silver.suite.name}: keys, ordering, ranges, consistency.",
+    )
+    def _check(lake: LakeResource):
+        return quality_check_result(lake.storage(), silver.spec, silver.suite, severity=AssetCheckSeverity.ERROR)
+
+    return _check
