@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     eia_base_url: str = "https://api.eia.gov/v2"
     coinmetrics_base_url: str = "https://community-api.coinmetrics.io/v4"
 
+    cot_combined: bool = Field(
+        default=False, description="COT: futures-and-options combined reports instead of futures-only."
+    )
+
     http_timeout_s: float = Field(default=30.0, gt=0)
     http_max_attempts: int = Field(default=5, ge=1, le=20)
     http_backoff_s: float = Field(default=0.5, ge=0, description="First retry delay; doubles with jitter.")
