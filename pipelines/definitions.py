@@ -8,6 +8,7 @@ from dagster import AssetChecksDefinition, AssetsDefinition, Definitions
 import assets.ingest
 from assets.marts.dbt import DBT_PROJECT, nexus_dbt_models
 from assets.marts.publish import publish_marts
+from assets.marts.reference import reference_tables
 from pipelines.jobs import ingest_job, marts_job
 from pipelines.partitions import CADENCE_TAG
 from pipelines.schedules import ingest_schedules, marts_nightly
@@ -48,7 +49,7 @@ CADENCES = _cadences(INGEST_ASSETS)
 INGEST_JOBS = {cadence: ingest_job(cadence) for cadence in CADENCES}
 
 defs = Definitions(
-    assets=[*INGEST_ASSETS, nexus_dbt_models, publish_marts],
+    assets=[*INGEST_ASSETS, reference_tables, nexus_dbt_models, publish_marts],
     asset_checks=INGEST_CHECKS,
     jobs=[*INGEST_JOBS.values(), marts_job],
     schedules=[*ingest_schedules(INGEST_JOBS), marts_nightly],

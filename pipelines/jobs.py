@@ -23,8 +23,8 @@ def ingest_job(cadence: Cadence) -> UnresolvedAssetJobDefinition:
 
 marts_job = define_asset_job(
     name="marts_job",
-    selection=AssetSelection.groups("staging", "intermediate", "marts", "gold"),
-    description="dbt build of the staging, intermediate and mart models (tests as checks), then gold publishing.",
+    selection=AssetSelection.groups("reference", "staging", "intermediate", "marts", "gold"),
+    description="Reference tables, dbt build of staging, intermediate and marts (tests as checks), gold publishing.",
 )
 
 

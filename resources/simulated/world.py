@@ -258,14 +258,20 @@ def build_world(seed: int) -> World:
     u_policy = _stream(seed, "policy").random(n)
 
     # --- market factor with volatility clustering -----------------------------------------------------------
+    # GJR-GARCH(1,1) multiplier with unit mean: down days raise tomorrow's volatility more than up days
+    # (the leverage effect), which is what makes VIX rise when equities fall.
     garch = np.empty(n)
+    garch_next = np.empty(n)
     h = 1.0
     fac = np.empty(n)
     for i in range(n):
         garch[i] = np.sqrt(h)
         fac[i] = sigma_reg[i] * garch[i] * r_fac[i]
-        h = 0.04 + 0.08 * r_fac[i] ** 2 + 0.88 * h  # unit-variance GARCH(1,1) multiplier
-    vol_state = sigma_reg * garch  # daily factor volatility
+        shock = r_fac[i] ** 2
+        h = 0.04 + 0.03 * shock + (0.10 * shock if r_fac[i] < 0 else 0.0) + 0.88 * h
+        garch_next[i] = np.sqrt(h)
+    # the volatility expected after today's close (what VIX prices at the close of the day)
+    vol_state = sigma_reg * garch_next
 
     # --- main loop: prices with planted effects ----------------------------------------------------------------
     names = [
@@ -457,9 +463,11 @@ def build_world(seed: int) -> World:
     # --- volatility indices from the factor's volatility (annualised, percent) ----------------------------------
     ann = vol_state * np.sqrt(252) * 100
     ou = np.zeros((n, 4))
+    spot_vol = np.zeros(n)  # implied volatility jumps when the market falls, beyond what realized vol implies
     for i in range(1, n):
-        ou[i] = 0.93 * ou[i - 1] + 0.06 * r_vol[i]
-    vix = np.clip(1.15 * ann * np.exp(ou[:, 0]) + 2.0, 9.0, 90.0)
+        ou[i] = 0.93 * ou[i - 1] + 0.04 * r_vol[i]
+        spot_vol[i] = 0.92 * spot_vol[i - 1] - 4.0 * fac[i]
+    vix = np.clip(1.15 * ann * np.exp(ou[:, 0] + spot_vol) + 2.0, 9.0, 90.0)
     long_run = 19.5
     vix3m = np.clip(vix**0.55 * long_run**0.45 * 1.13 * np.exp(0.25 * ou[:, 1]), 10.0, 70.0)
     vix9d = np.clip(vix * (vix / vix3m) ** 0.6 * np.exp(0.6 * ou[:, 2]), 7.0, 120.0)
