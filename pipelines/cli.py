@@ -153,6 +153,40 @@ def dbt_command(ctx: typer.Context) -> None:
     raise typer.Exit(subprocess.call(cmd, cwd=DBT_PROJECT_DIR, env=os.environ.copy()))
 
 
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def sql(
+    command: Annotated[str | None, typer.Option("-c", "--command", help="Run one query and exit.")] = None,
+    output: Annotated[Format, typer.Option("--format", help="Output format for -c.")] = Format.table,
+) -> None:
+    """SQL over the published marts (read-only DuckDB): an interactive shell, or one query with -c."""
+    from resources.analyst_sql import NoMartsError, connect, render, run_query, shell
+    from resources.settings import get_settings
+
+    try:
+        con = connect(get_settings().published_duckdb_path)
+    except NoMartsError as exc:
+        _echo(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    import duckdb
+
+    with con:
+        if command is None:
+            shell(con, input, print)
+            return
+        try:
+            result = run_query(con, command)
+        except duckdb.Error as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(render(result, output.value, max_rows=None))
+
+
 @app.command()
 def settings() -> None:
     """Show the effective settings (secrets shown only as set or unset)."""

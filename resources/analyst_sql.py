@@ -1,0 +1,120 @@
+"""SQL over the published marts for analysts: one query, or an interactive shell.
+
+Reads only the published, read-only DuckDB file (`NEXUS_PUBLISHED_DUCKDB_PATH`), which the pipeline replaces
+atomically: a query running while `nexus run` writes sees the previous complete version and never blocks it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+
+OutputFormat = Literal["table", "csv", "json"]
+
+
+class NoMartsError(FileNotFoundError):
+    """The published marts file does not exist yet (run `make run` or `nexus run` first)."""
+
+
+@dataclass
+class QueryResult:
+    columns: list[str]
+    rows: list[tuple]
+
+
+def connect(path: Path) -> duckdb.DuckDBPyConnection:
+    if not path.exists():
+        raise NoMartsError(f"no published marts at {path}: run `make run` (or `nexus run`) first")
+    con = duckdb.connect(str(path), read_only=True)
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+def run_query(con: duckdb.DuckDBPyConnection, sql: str) -> QueryResult:
+    cursor = con.execute(sql)
+    if cursor.description is None:
+        return QueryResult([], [])
+    return QueryResult([d[0] for d in cursor.description], cursor.fetchall())
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def render(result: QueryResult, fmt: OutputFormat, *, max_rows: int | None = None) -> str:
+    rows = result.rows if max_rows is None else result.rows[:max_rows]
+    if fmt == "json":
+        return json.dumps([{c: _plain(v) for c, v in zip(result.columns, r, strict=True)} for r in rows], indent=2)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(result.columns)
+        writer.writerows([[_plain(v) for v in r] for r in rows])
+        return out.getvalue()
+    from tabulate import tabulate
+
+    text = tabulate([[_plain(v) for v in r] for r in rows], headers=result.columns, tablefmt="simple", floatfmt=".6g")
+    if max_rows is not None and len(result.rows) > max_rows:
+        text += f"\n... {len(result.rows) - max_rows} more rows (use --format csv to get them all)"
+    return text + f"\n({len(result.rows)} rows)"
+
+
+SHELL_HELP = """Enter SQL ending with ';'. Commands: .tables  .schema <table>  .format table|csv|json  .quit
+Marts live in schema `marts` (e.g. select * from marts.fct_vol_term_structure_daily limit 5;)."""
+
+
+def shell(con: duckdb.DuckDBPyConnection, read: Callable[[str], str], write: Callable[[str], None]) -> None:
+    """A small REPL: statements end with ';', dot-commands for discovery. `read` raises EOFError to stop."""
+    fmt: OutputFormat = "table"
+    buffer: list[str] = []
+    write(SHELL_HELP)
+    while True:
+        try:
+            line = read("nexus> " if not buffer else "   ...> ")
+        except (EOFError, KeyboardInterrupt):
+            write("")
+            return
+        stripped = line.strip()
+        if not buffer and stripped.startswith("."):
+            command, _, arg = stripped.partition(" ")
+            if command in (".quit", ".exit"):
+                return
+            if command == ".tables":
+                sql = "select table_schema || '.' || table_name as name from information_schema.tables order by 1"
+                write(render(run_query(con, sql), "table"))
+            elif command == ".schema" and arg:
+                schema, _, table = arg.rpartition(".")
+                sql = (
+                    "select column_name, data_type from information_schema.columns where table_name = ? "
+                    + ("and table_schema = ? " if schema else "")
+                    + "order by ordinal_position"
+                )
+                params = [table, schema] if schema else [table]
+                cursor = con.execute(sql, params)
+                write(render(QueryResult(["column", "type"], cursor.fetchall()), "table"))
+            elif command == ".format" and arg in ("table", "csv", "json"):
+                fmt = arg  # type: ignore[assignment]
+            else:
+                write(SHELL_HELP)
+            continue
+        buffer.append(line)
+        if stripped.endswith(";"):
+            sql = "\n".join(buffer)
+            buffer = []
+            try:
+                write(render(run_query(con, sql), fmt, max_rows=200 if fmt == "table" else None))
+            except duckdb.Error as exc:
+                write(f"error: {exc}")
