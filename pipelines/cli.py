@@ -106,7 +106,7 @@ def status(
 
 @app.command()
 def ingest(
-    source: Annotated[str, typer.Argument(help="cboe")],
+    source: Annotated[str, typer.Argument(help="cot, fred, eia, cboe or coinmetrics")],
     files: Annotated[list[Path] | None, typer.Option("--files", help="Publisher files or folders to load.")] = None,
     start: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"])] = None,
     end: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"])] = None,

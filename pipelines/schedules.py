@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the class is not exported by dagster; only the annotation n
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from pipelines.jobs import marts_job
+from pipelines.partitions import as_of_tags, partition_key_for
 
 
 def ingest_schedules(jobs: "dict[str, UnresolvedAssetJobDefinition]") -> list[ScheduleDefinition]:
@@ -32,22 +33,33 @@ def ingest_schedules(jobs: "dict[str, UnresolvedAssetJobDefinition]") -> list[Sc
             )
         )
     if "weekly" in jobs:
-        # EIA petroleum Wed 10:30, gas storage Thu 10:30, COT Fri 15:30 ET: refresh the week's snapshot after each.
+        # EIA petroleum Wed 10:30, gas storage Thu 10:30, COT Fri 15:30 ET: refresh this week's snapshot after each.
         for name, cron in (
             ("weekly_ingest_eia_petroleum", "0 11 * * 3"),
             ("weekly_ingest_eia_gas", "0 11 * * 4"),
             ("weekly_ingest_cot", "0 16 * * 5"),
         ):
-            schedules.append(
-                build_schedule_from_partitioned_job(
-                    jobs["weekly"],
-                    name=name,
-                    cron_schedule=cron,
-                    description=f"{cron} America/New_York: this week's as-of snapshot of the weekly publishers.",
-                    default_status=DefaultScheduleStatus.STOPPED,
-                )
-            )
+            schedules.append(_weekly_release_schedule(jobs["weekly"], name, cron))
     return schedules
+
+
+def _weekly_release_schedule(job: "UnresolvedAssetJobDefinition", name: str, cron: str) -> ScheduleDefinition:
+    """Run the current week's partition at a release time (several releases land in one Saturday-Friday week)."""
+
+    @schedule(
+        job=job,
+        cron_schedule=cron,
+        execution_timezone="America/New_York",
+        name=name,
+        description=f"{cron} America/New_York: this week's as-of snapshot of the weekly publishers.",
+        default_status=DefaultScheduleStatus.STOPPED,
+    )
+    def _release(context: ScheduleEvaluationContext) -> RunRequest:
+        day = context.scheduled_execution_time.date()
+        key = partition_key_for(day, "weekly")
+        return RunRequest(run_key=f"{name}:{day.isoformat()}", partition_key=key, tags=as_of_tags(day))
+
+    return _release
 
 
 @schedule(

@@ -160,7 +160,11 @@ class HttpFetcher:
                 location=shown,
             ) from None
         if response.status_code >= 400:
+            excerpt = redact_url(" ".join(response.text[:300].split())) if response.content else ""
             raise SourceUnavailableError(
-                f"HTTP {response.status_code}", source=self.source, dataset=dataset, location=shown
+                f"HTTP {response.status_code}" + (f": {excerpt}" if excerpt else ""),
+                source=self.source,
+                dataset=dataset,
+                location=shown,
             )
         return response

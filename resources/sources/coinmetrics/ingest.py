@@ -1,0 +1,103 @@
+"""Land Coin Metrics: get API pages or community CSVs for the current mode, keep them in bronze, merge into silver."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from resources.http import HttpFetcher
+from resources.lake.storage import LakeStorage
+from resources.settings import Settings
+from resources.sources.base import IngestReport, land_payloads
+from resources.sources.coinmetrics.client import CoinMetricsClient, payloads_from_files
+from resources.sources.coinmetrics.parser import parse_coinmetrics
+from resources.sources.coinmetrics.spec import ASSET_METRICS, DEFAULT_ASSETS, DEFAULT_METRICS, PAGE_SIZE, SOURCE
+from resources.sources.endpoints import Endpoints, open_endpoints
+from resources.universe import Universe, get_universe
+
+
+def universe_request(universe: Universe) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(assets, metrics) to ask Coin Metrics for: the feature lists plus the priced instruments' series and fields."""
+    priced = [i.price for i in universe.instruments if i.price.source == "coinmetrics"]
+    assets = list(universe.features.coinmetrics.assets) + [p.series.lower() for p in priced]
+    metrics = list(universe.features.coinmetrics.metrics) + [p.field for p in priced if p.field]
+    return tuple(dict.fromkeys(assets)) or DEFAULT_ASSETS, tuple(dict.fromkeys(metrics)) or DEFAULT_METRICS
+
+
+def ingest_coinmetrics(
+    storage: LakeStorage,
+    settings: Settings,
+    *,
+    run_id: str,
+    end: date | None,
+    start: date | None = None,
+    files: Sequence[Path] | None = None,
+    assets: Sequence[str] = DEFAULT_ASSETS,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    endpoints: Endpoints | None = None,
+    page_size: int = PAGE_SIZE,
+) -> IngestReport:
+    """Ingest Coin Metrics values for UTC days in [start, end] as known at the end of `end` (None: no bound).
+
+    `endpoints` points the client at a given server (tests run live mode against a local one); otherwise the
+    mode's endpoints are opened (the simulated publisher as of `end`, or the live API).
+    """
+    if endpoints is None and (files or settings.source_mode == "files"):
+        roots = list(files or [])
+        if not roots:
+            if settings.files_dir is None:
+                raise ValueError("files mode needs NEXUS_FILES_DIR or --files")
+            nested = settings.files_dir / SOURCE
+            roots = [nested if nested.is_dir() else settings.files_dir]
+        payloads = payloads_from_files(roots)
+        if not payloads:
+            raise FileNotFoundError(f"no Coin Metrics <asset>.csv files under {', '.join(map(str, roots))}")
+    elif endpoints is not None:
+        payloads = _fetch(settings, endpoints, assets, metrics, start, end, page_size)
+    else:
+        with open_endpoints(settings, end or settings.end_date) as opened:
+            payloads = _fetch(settings, opened, assets, metrics, start, end, page_size)
+    report = IngestReport(source=SOURCE, table=ASSET_METRICS.name, run_id=run_id)
+    return land_payloads(
+        storage,
+        payloads,
+        parse=parse_coinmetrics,
+        spec=ASSET_METRICS,
+        run_id=run_id,
+        since=start,
+        until=end,
+        report=report,
+    )
+
+
+def _fetch(
+    settings: Settings,
+    endpoints: Endpoints,
+    assets: Sequence[str],
+    metrics: Sequence[str],
+    start: date | None,
+    end: date | None,
+    page_size: int,
+) -> list:
+    with HttpFetcher.from_settings(settings, SOURCE, headers={"Accept": "application/json"}) as fetcher:
+        client = CoinMetricsClient(fetcher, endpoints.coinmetrics, as_of=endpoints.as_of, page_size=page_size)
+        return client.fetch(assets, metrics, start=start, end=end)
+
+
+def ingest(
+    storage: LakeStorage,
+    settings: Settings,
+    *,
+    run_id: str,
+    start: date | None,
+    end: date | None,
+    files: Sequence[Path] | None = None,
+) -> list[IngestReport]:
+    """The uniform source entry point (see resources.sources.registry)."""
+    assets, metrics = universe_request(get_universe())
+    return [
+        ingest_coinmetrics(
+            storage, settings, run_id=run_id, start=start, end=end, files=files, assets=assets, metrics=metrics
+        )
+    ]
