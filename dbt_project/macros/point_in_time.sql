@@ -18,3 +18,57 @@
         lead(available_at) over (partition by {{ key_columns | join(', ') }} order by version) as known_until
     from {{ relation }}
 {%- endmacro %}
+
+{#-
+    realtime_values: for every row of `grid` (series key columns + trade_date + decision_at), the latest observation
+    that had been published by decision_at, at the version that was known at decision_at.
+
+    This is the "real-time series" every mart builds on: each day's value is exactly what an observer had at that
+    day's decision time, so rolling statistics over it never read a revision published later, and truncating the
+    data after any date T leaves every row dated <= T unchanged.
+
+    versions: a staging relation with key columns, `date_column`, value columns, `version` and `available_at`.
+    Returns grid columns plus `date_column` (the observation used), the value columns, `value_known_at` (when the
+    version used became available) and `observation_age_days`.
+-#}
+{% macro realtime_values(versions, grid, key_columns, date_column, value_columns) -%}
+    (
+        with
+        _versions as (
+            select {{ key_columns | join(', ') }}, {{ date_column }}, {{ value_columns | join(', ') }},
+                   version, available_at
+            from {{ versions }}
+        ),
+        _first_published as (
+            select {{ key_columns | join(', ') }}, {{ date_column }}, min(available_at) as first_known_at
+            from _versions
+            group by {{ key_columns | join(', ') }}, {{ date_column }}
+        ),
+        _latest_observation as (
+            select g.*, f.{{ date_column }}
+            from {{ grid }} as g
+            asof left join _first_published as f
+                on {% for k in key_columns %}f.{{ k }} = g.{{ k }} and {% endfor %}f.first_known_at <= g.decision_at
+        )
+        select
+            o.*,
+            {% for c in value_columns %}v.{{ c }},{% endfor %}
+            v.available_at as value_known_at,
+            datediff('day', o.{{ date_column }}, o.trade_date) as observation_age_days
+        from _latest_observation as o
+        asof left join _versions as v
+            on {% for k in key_columns %}v.{{ k }} = o.{{ k }} and {% endfor %}v.{{ date_column }} = o.{{ date_column }}
+            and v.available_at <= o.decision_at
+    )
+{%- endmacro %}
+
+{#- A grid of (series keys x trading days of a calendar) with each day's decision time. -#}
+{% macro trading_day_grid(series_relation, calendar) -%}
+    (
+        select s.*, d.trade_date, {{ decision_at('d.trade_date') }} as decision_at
+        from {{ series_relation }} as s
+        cross join (
+            select trade_date from {{ ref('stg_reference__trading_days') }} where calendar = '{{ calendar }}'
+        ) as d
+    )
+{%- endmacro %}
