@@ -19,10 +19,11 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from resources.errors import SourceUnavailableError
-from resources.redact import redact_url
+from resources.redact import install_http_log_redaction, redact_url
 from resources.settings import Settings
 
 log = logging.getLogger(__name__)
+install_http_log_redaction()
 USER_AGENT = "nexus-lakehouse/0.1 (+https://github.com/nexus-lakehouse)"
 
 

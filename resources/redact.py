@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 _SECRET_PARAMS = re.compile(
@@ -26,3 +27,23 @@ def redact_text(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
 
 def is_secret_header(name: str) -> bool:
     return name.lower() in _SECRET_HEADERS
+
+
+class RedactUrlsFilter(logging.Filter):
+    """httpx logs every request URL at INFO, query string included; mask credentials before any handler sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.msg = redact_url(record.getMessage())
+            record.args = ()
+        elif isinstance(record.msg, str):
+            record.msg = redact_url(record.msg)
+        return True
+
+
+def install_http_log_redaction() -> None:
+    """Attach the filter to the HTTP libraries' loggers (idempotent)."""
+    for name in ("httpx", "httpcore", "urllib3"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactUrlsFilter) for f in logger.filters):
+            logger.addFilter(RedactUrlsFilter())

@@ -1,0 +1,156 @@
+"""Parse FRED's CSV downloads (fred.stlouisfed.org "Download CSV").
+
+Two layouts exist and both are read:
+- old: `DATE,<SERIES_ID>` with `.` for a missing value;
+- current: `observation_date,<SERIES_ID>` with an empty cell for a missing value (some files are CRLF and end
+  without a final newline, T10Y2Y.csv for one).
+Other missing markers (`NA`, `N/A`, `#N/A`, `NaN`) are read as null too. A download has no vintage: each row's
+realtime_start is assumed to be the observation's first release by FRED's calendar (`calendar.first_release`)
+and flagged `vintage_inferred`; the values are those current when the file was downloaded, so a value revised
+since its first release is attributed to the first release date (documented; prefer the API for vintages).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date
+
+import pyarrow as pa
+
+from resources.errors import EmptyPayloadError, NotTabularError, SchemaMismatchError, TruncatedPayloadError
+from resources.lake.bronze import RawPayload
+from resources.lake.quarantine import Rejection
+from resources.sources.base import ParseResult, parsed_columns
+from resources.sources.fred.calendar import first_release, vintage_available_at
+from resources.sources.fred.spec import OBSERVATIONS, SOURCE
+
+DATE_HEADERS = ("DATE", "OBSERVATION_DATE")
+MISSING_MARKERS = frozenset({"", ".", "NA", "N/A", "#N/A", "NAN"})
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_SERIES_ID = re.compile(r"^[A-Z0-9][A-Z0-9_]*$")
+
+
+def series_from_name(name: str) -> str:
+    """`DCOILWTICO_old_layout.csv` -> `DCOILWTICO`, `DGS10.csv` -> `DGS10` (FRED names downloads by series)."""
+    stem = name.rsplit("/", 1)[-1].split("?")[0].split(".", 1)[0]
+    return stem.split("_", 1)[0].upper()
+
+
+def _decode(payload: RawPayload) -> str:
+    where = {"source": SOURCE, "dataset": payload.dataset, "location": payload.location}
+    try:
+        text = payload.data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NotTabularError(f"not UTF-8 text (byte {exc.start})", **where) from None
+    if not text.strip():
+        raise NotTabularError("empty payload", **where)
+    if "\x00" in text:
+        raise NotTabularError("binary data arrived instead of CSV", **where)
+    head = text.lstrip()[:512].lower()
+    if head.startswith("<") or "<html" in head or "<!doctype" in head:
+        raise NotTabularError("an HTML (or XML) page arrived instead of CSV", **where)
+    if head.startswith(("{", "[")):
+        raise NotTabularError("JSON arrived instead of CSV", **where)
+    return text
+
+
+def _parse_date(text: str) -> date | None:
+    match = _DATE.match(text.strip())
+    if not match:
+        return None
+    try:
+        return date(*(int(g) for g in match.groups()))
+    except ValueError:
+        return None
+
+
+def parse_value_cell(text: str) -> float | None:
+    """A CSV value cell: a missing marker is null; anything else must be a finite number (ValueError if not)."""
+    text = text.strip()
+    if text.upper() in MISSING_MARKERS:
+        return None
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(text)
+    return value
+
+
+def parse_fred_csv(payload: RawPayload) -> ParseResult:
+    """Rows of one FRED CSV download of series `payload.dataset` in the silver shape."""
+    where = {"source": SOURCE, "dataset": payload.dataset, "location": payload.location}
+    text = _decode(payload)
+    series_id = payload.dataset.upper()
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except (StopIteration, csv.Error):
+        raise NotTabularError("no CSV header", row=1, **where) from None
+    if not header or header[0].upper() not in DATE_HEADERS:
+        raise SchemaMismatchError(
+            f"first column is {header[0] if header else ''!r}, expected DATE or observation_date", row=1, **where
+        )
+    if len(header) != 2:
+        raise SchemaMismatchError(f"expected 2 columns (date, {series_id}), found {len(header)}", row=1, **where)
+    if header[1].upper() != series_id or not _SERIES_ID.match(header[1].upper()):
+        raise SchemaMismatchError(f"value column is {header[1]!r}, expected {series_id!r}", row=1, **where)
+
+    ends_cleanly = text.endswith(("\n", "\r"))
+    lines = text.splitlines()
+    last_line = len(lines)
+    dates: list[date] = []
+    values: list[float | None] = []
+    rejections: list[Rejection] = []
+    seen: dict[date, int] = {}
+    try:
+        for fields in reader:
+            line_no = reader.line_num
+            if not fields or all(not f.strip() for f in fields):
+                continue
+            raw = ",".join(fields)
+            problem: tuple[str, str] | None = None
+            day = _parse_date(fields[0])
+            value: float | None = None
+            if len(fields) != 2:
+                problem = (f"expected 2 fields, found {len(fields)}", "ShortRow" if len(fields) < 2 else "LongRow")
+            elif day is None:
+                problem = (f"bad date {fields[0]!r} (want YYYY-MM-DD)", "BadDate")
+            elif day in seen:
+                problem = (f"duplicate date {day.isoformat()} (first on line {seen[day]})", "Duplicate")
+            else:
+                try:
+                    value = parse_value_cell(fields[1])
+                except ValueError:
+                    problem = (f"non-numeric value {fields[1]!r}", "BadValue")
+            if problem is not None:
+                if line_no >= last_line and not ends_cleanly and problem[1] != "Duplicate":
+                    raise TruncatedPayloadError(
+                        f"the file stops part-way: last line {raw!r} is cut ({problem[0]})", row=line_no, **where
+                    )
+                rejections.append(Rejection(line_no, problem[0], raw, problem[1]))
+                continue
+            assert day is not None
+            seen[day] = line_no
+            dates.append(day)
+            values.append(value)
+    except csv.Error as exc:
+        raise NotTabularError(f"malformed CSV: {exc}", row=reader.line_num, **where) from None
+
+    if not dates and not rejections:
+        raise EmptyPayloadError("header but no data rows", row=1, **where)
+    n = len(dates)
+    starts = [first_release(series_id, d) for d in dates]
+    table = pa.table(
+        {
+            "series_id": pa.array([series_id] * n, pa.string()),
+            "observation_date": pa.array(dates, pa.date32()),
+            "realtime_start": pa.array(starts, pa.date32()),
+            "value": pa.array(values, pa.float64()),
+            "vintage_inferred": pa.array([True] * n, pa.bool_()),
+            "available_at": pa.array([vintage_available_at(s) for s in starts], pa.timestamp("us", tz="UTC")),
+            "available_at_derived": pa.array([True] * n, pa.bool_()),
+        }
+    )
+    assert table.column_names == parsed_columns(OBSERVATIONS)
+    return ParseResult(table=table, rejections=rejections)

@@ -1,0 +1,32 @@
+"""The FRED Dagster assets: one daily partition materializes bronze and both silver tables, and the checks pass."""
+
+from dagster import AssetKey, materialize
+
+from assets.ingest.fred import fred_checks, fred_ingest
+from resources.lake.delta import read_table
+from resources.lake.resource import LakeResource
+from resources.settings import get_settings
+from resources.sources.fred.spec import OBSERVATIONS, SERIES
+
+
+def test_a_daily_partition_materializes_and_passes_its_checks(storage, settings, monkeypatch):
+    monkeypatch.setenv("NEXUS_START_DATE", "2023-07-01")
+    get_settings.cache_clear()
+    result = materialize(
+        [fred_ingest, *fred_checks],
+        partition_key="2023-12-29",
+        resources={"lake": LakeResource(lake_uri=settings.lake_uri)},
+    )
+    assert result.success
+    events = result.get_asset_materialization_events()
+    assert {e.materialization.asset_key for e in events} == {
+        AssetKey(["bronze", "fred", "api_responses"]),
+        AssetKey(["silver", "fred", "observations"]),
+        AssetKey(["silver", "fred", "series"]),
+    }
+    assert [c.passed for c in result.get_asset_check_evaluations()] == [True, True]
+    dates = read_table(storage, OBSERVATIONS, columns=["observation_date"]).column("observation_date").to_pylist()
+    assert str(min(dates)) == "2023-07-03" and str(max(dates)) <= "2023-12-28"
+    assert read_table(storage, SERIES).num_rows == 10
+    metadata = str([e.materialization.metadata for e in events])
+    assert "api_key" not in metadata
