@@ -1,0 +1,113 @@
+"""When CFTC made each Commitments of Traders report public.
+
+CFTC's rule, as published on its release-schedule page ("The Commitments of Traders reports are released at 3:30
+p.m. Eastern time ... usually released on Friday ... The release usually includes data from the previous
+Tuesday ... Federal holidays may delay release by one or two days"; "Use of Monday data, due to Tuesday US
+holiday"), reads as: **the report is released at 15:30 New York time on the third federal business day after its
+report date.** Every delayed date on CFTC's schedules agrees with it:
+- 2024: Juneteenth (Wed 19 June) moved the Friday 21 June release to Monday 24 June; 4 July (Thu) moved 5 July to
+  Monday 8 July; Thanksgiving moved 29 November to Monday 2 December; Christmas (Wed) moved 27 December to 30 December;
+- 2025: Veterans Day on Tuesday 11 November gave Monday data (10 November) released on Friday 14 November; the
+  Tuesday 30 December 2025 report was due on Monday 5 January 2026 (New Year's Day on the Thursday);
+- Monday holidays (MLK, Presidents', Memorial, Labor, Columbus Day) delay nothing: three business days still end
+  on Friday.
+Holidays come from the `holidays` package (US federal calendar, with observed days and Juneteenth from 2021).
+
+`available_at_derived` is True when a holiday shaped the date (a release on another day than the report week's
+Friday, or a report date other than Tuesday); a regular Tuesday-to-Friday release is CFTC's own schedule.
+
+Not modelled by the rule: government shutdowns and ad-hoc closures. CFTC's published catch-up dates after the
+October-November 2025 lapse are in `PUBLISHED_DELAYS` (marked derived as well). The 2013 and 2018-19 catch-ups are
+not, so rows of those weeks carry a release time earlier than the real one; use them with care.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+import holidays
+
+from resources.sources.base import at_new_york
+
+RELEASE_TIME_NY = (15, 30)
+BUSINESS_DAYS_TO_RELEASE = 3
+
+# Report date -> publication date announced by CFTC after the 2025 lapse in appropriations (CFTC press release,
+# 18 November 2025: "COT publication returns to normal schedule" with the 20 January 2026 report). Looked up by
+# report week, so a report dated another day of the same week (Monday data) gets the same date.
+PUBLISHED_DELAYS: dict[date, date] = {
+    date(2025, 9, 30): date(2025, 11, 19),
+    date(2025, 10, 7): date(2025, 11, 21),
+    date(2025, 10, 14): date(2025, 11, 25),
+    date(2025, 10, 21): date(2025, 12, 2),
+    date(2025, 10, 28): date(2025, 12, 5),
+    date(2025, 11, 4): date(2025, 12, 9),
+    date(2025, 11, 10): date(2025, 12, 12),
+    date(2025, 11, 18): date(2025, 12, 16),
+    date(2025, 11, 25): date(2025, 12, 19),
+    date(2025, 12, 2): date(2025, 12, 23),
+    date(2025, 12, 9): date(2025, 12, 30),
+    date(2025, 12, 16): date(2026, 1, 6),
+    date(2025, 12, 23): date(2026, 1, 9),
+    date(2025, 12, 30): date(2026, 1, 13),
+    date(2026, 1, 6): date(2026, 1, 16),
+    date(2026, 1, 13): date(2026, 1, 20),
+}
+
+
+_DELAYS_BY_WEEK = {d.isocalendar()[:2]: published for d, published in PUBLISHED_DELAYS.items()}
+
+
+def published_delay(report_date: date) -> date | None:
+    """CFTC's announced release day for a report of a delayed week (any report date within that week)."""
+    return _DELAYS_BY_WEEK.get(report_date.isocalendar()[:2])
+
+
+@lru_cache(maxsize=64)
+def _federal_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.US(years=year).keys())
+
+
+def is_federal_business_day(day: date) -> bool:
+    return day.weekday() < 5 and day not in _federal_holidays(day.year)
+
+
+def regular_release_date(report_date: date) -> date:
+    """The Friday of the report's week: CFTC's schedule when no holiday interferes."""
+    return report_date + timedelta(days=(4 - report_date.weekday()) % 7)
+
+
+@lru_cache(maxsize=8192)
+def release_date(report_date: date) -> date:
+    """The day CFTC released the report dated `report_date` (third federal business day after it)."""
+    delayed = published_delay(report_date)
+    if delayed is not None:
+        return delayed
+    day, counted = report_date, 0
+    while counted < BUSINESS_DAYS_TO_RELEASE:
+        day += timedelta(days=1)
+        if is_federal_business_day(day):
+            counted += 1
+    return day
+
+
+def is_derived(report_date: date) -> bool:
+    """True when a holiday (or a published delay) rather than the regular Tuesday-Friday cycle set the release."""
+    return (
+        published_delay(report_date) is not None
+        or report_date.weekday() != 1
+        or release_date(report_date) != regular_release_date(report_date)
+    )
+
+
+def release_time(report_date: date) -> datetime:
+    """The release instant (UTC) of the report dated `report_date`."""
+    hour, minute = RELEASE_TIME_NY
+    return at_new_york(release_date(report_date), hour, minute)
+
+
+def release_times(report_dates: Iterable[date]) -> dict[date, tuple[datetime, bool]]:
+    """(release instant, derived) for each distinct report date."""
+    return {d: (release_time(d), is_derived(d)) for d in set(report_dates)}
