@@ -56,6 +56,7 @@ class SourceIngest:
     run: IngestFn
     description: str
     extra_tags: dict[str, str] = field(default_factory=dict)
+    name: str | None = None  # multi-asset name, when a source declares several cadences (default <source>_ingest)
 
 
 def bronze_key(source: str, name: str) -> AssetKey:
@@ -101,7 +102,7 @@ def build_ingest_assets(decl: SourceIngest) -> tuple[AssetsDefinition, list[Asse
     ]
 
     @multi_asset(
-        name=f"{decl.source}_ingest",
+        name=decl.name or f"{decl.source}_ingest",
         specs=[*bronze_specs, *silver_specs],
         backfill_policy=BackfillPolicy.single_run(),
         can_subset=False,

@@ -20,13 +20,20 @@ sign and size. They are the only predictability put in on purpose besides regime
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import holidays
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel
+
+# Publishers' release calendars decide when a planted effect may start: never before the data is public.
+from resources.sources.cot.calendar import release_date as cot_release_date
+from resources.sources.eia.calendar import gas_storage_release, petroleum_release
+
+NEW_YORK = ZoneInfo("America/New_York")
 
 EPOCH = date(2000, 1, 3)
 CRYPTO_EPOCH = date(2010, 7, 18)
@@ -398,7 +405,7 @@ def build_world(seed: int) -> World:
         # COT: Tuesday positions (the first trading day on or after Tuesday in the week), released Friday
         if i in cot_days:
             w = min(week_counter, r_pos.shape[0] - 1)
-            release = i + 3  # Friday (trading-day offset; holiday weeks slip, see the COT calendar)
+            release = _trading_index_on_or_after(bday_pos, cot_release_date(d))  # CFTC's calendar, holidays included
             for m, code in enumerate(codes):
                 contract = COT_MARKETS[code][0]
                 if contract in idx:
@@ -421,7 +428,7 @@ def build_world(seed: int) -> World:
                     sd = window.std()
                     z = (spec[m] - window.mean()) / sd if sd > 0 else 0.0
                 pos_rows.append((bdays[i], code, oi[m], spec[m], amgr[m], z))
-                if contract in COT_EFFECT_CONTRACTS and np.isfinite(z) and abs(z) > COT_Z_THRESHOLD:
+                if contract in COT_EFFECT_CONTRACTS and np.isfinite(z) and abs(z) > COT_Z_THRESHOLD and release:
                     k = idx[contract]
                     for j in range(release + 1, release + 6):
                         if j < n:
@@ -439,8 +446,9 @@ def build_world(seed: int) -> World:
             exports = 1_000 + 3_500 / (1 + np.exp(-(i - 4_200) / 400)) + 200 * r_inv[w, 4]
             gexp = float(_seasonal_gas_change(np.array([woy]))[0])
             gas = float(np.clip(gas + gexp + 12.0 * r_inv[w, 5] - 0.01 * (gas - 2_700.0), 600, 4_200))
-            wed = _release_index(bday_pos, d, days_after=5)
-            thu = _release_index(bday_pos, d, days_after=6)
+            # EIA's own release calendar (federal holidays shift the reports), as a New York trading day
+            wed = _trading_index_on_or_after(bday_pos, petroleum_release(d).at.astimezone(NEW_YORK).date())
+            thu = _trading_index_on_or_after(bday_pos, gas_storage_release(d).at.astimezone(NEW_YORK).date())
             pet_rows.append(
                 (
                     bdays[i],
@@ -552,11 +560,10 @@ def build_world(seed: int) -> World:
     )
 
 
-def _release_index(bday_pos: dict[date, int], week_ending: date, days_after: int) -> int | None:
-    """Index of the first trading day on or after week_ending + days_after calendar days."""
-    target = pd.Timestamp(week_ending) + pd.Timedelta(days=days_after)
-    for extra in range(0, 5):
-        key = (target + pd.Timedelta(days=extra)).date()
+def _trading_index_on_or_after(bday_pos: dict[date, int], day: date) -> int | None:
+    """Index of the first trading day on or after `day` (None past the horizon)."""
+    for extra in range(0, 10):
+        key = day + timedelta(days=extra)
         if key in bday_pos:
             return bday_pos[key]
     return None
