@@ -8,6 +8,7 @@ two leaves an orphan object that the next run simply re-registers.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -77,6 +78,18 @@ class BronzeRecord:
     payload: RawPayload
 
 
+_LOOPBACK_PORT = re.compile(r"^(https?://(?:127\.0\.0\.1|localhost)):\d+(?=/|$)")
+
+
+def stored_location(location: str) -> str:
+    """The location kept in the manifest: credentials redacted, and a loopback server's ephemeral port dropped.
+
+    The simulated publisher (and test servers) listen on a random local port each run; keeping it would make
+    identical payloads look different from run to run.
+    """
+    return _LOOPBACK_PORT.sub(r"\1", redact_url(location))
+
+
 def _extension(payload: RawPayload) -> str:
     name = payload.file_name.lower()
     for ext in (".csv", ".txt", ".json", ".xml", ".zip", ".html"):
@@ -116,7 +129,7 @@ def put_payloads(storage: LakeStorage, payloads: list[RawPayload], run_id: str) 
                     "sha256": sha,
                     "source": payload.source,
                     "dataset": payload.dataset,
-                    "location": redact_url(payload.location),
+                    "location": stored_location(payload.location),
                     "file_name": payload.file_name,
                     "media_type": payload.media_type,
                     "bytes": len(payload.data),

@@ -323,11 +323,18 @@ def _bisect_left(keys: list[tuple], key: tuple) -> int:
     return lo
 
 
+PUBLIC_BASE = "https://community-api.coinmetrics.io"
+
+
 def _next_page_url(request: Request, token: str) -> str:
+    """The page link as Coin Metrics writes it: on its public host, whatever host served the request.
+
+    Keeping the public host (not the loopback port of this run) keeps the page bytes identical from run to run;
+    the client sends the token to its own endpoint, as Coin Metrics' own client does.
+    """
     params = [(k, v) for k, values in request.query.items() if k != "next_page_token" for v in values]
     params.append(("next_page_token", token))
-    host = request.headers.get("host", "127.0.0.1")
-    return f"http://{host}{request.path}?{urlencode(params, safe=',*')}"
+    return f"{PUBLIC_BASE}{request.path}?{urlencode(params, safe=',*')}"
 
 
 # --- community CSV downloads -----------------------------------------------------------------------------------

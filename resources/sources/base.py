@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, Field
 
 from resources.errors import BadRowsError, SourceDataError, SourceError
-from resources.lake.bronze import BronzeRecord, RawPayload, put_payloads
+from resources.lake.bronze import BronzeRecord, RawPayload, put_payloads, stored_location
 from resources.lake.delta import MergeStats, merge_versioned
 from resources.lake.quarantine import Rejection, quarantine_rows
 from resources.lake.storage import LakeStorage
@@ -158,7 +158,7 @@ def land_payloads(
                     result.rejections,
                     source=payload.source,
                     dataset=payload.dataset,
-                    location=payload.location,
+                    location=stored_location(payload.location),
                     source_sha256=record.sha256,
                     run_id=run_id,
                 )
@@ -188,7 +188,7 @@ def land_payloads(
                     [Rejection(exc.row or 0, exc.reason, None, type(exc).__name__)],
                     source=payload.source,
                     dataset=payload.dataset,
-                    location=payload.location,
+                    location=stored_location(payload.location),
                     source_sha256=record.sha256,
                     run_id=run_id,
                 )

@@ -14,6 +14,18 @@ from resources.settings import get_settings
 
 pytestmark = pytest.mark.slow
 NEXUS = str(Path(sys.executable).with_name("nexus"))
+SILVER_TABLES = [
+    "silver/cboe/index_closes",
+    "silver/cot/legacy_positions",
+    "silver/cot/tff_positions",
+    "silver/cot/disaggregated_positions",
+    "silver/fred/observations",
+    "silver/fred/series",
+    "silver/eia/weekly_series",
+    "silver/eia/daily_prices",
+    "silver/coinmetrics/asset_metrics",
+]
+REAL_FOLDERS = {"cot": "cot", "fred": "fred", "eia": "eia", "cboe": "cboe", "coinmetrics": "coinmetrics"}
 
 
 def _env() -> dict[str, str]:
@@ -43,6 +55,9 @@ def test_run_builds_every_zone_and_a_rerun_changes_nothing(storage):
 
     status = subprocess.run([NEXUS, "status", "--json"], env=_env(), capture_output=True, text=True, timeout=120)
     tables = {f"{t['zone']}/{t['name']}": t for t in json.loads(status.stdout)}
+    for name in SILVER_TABLES:
+        assert tables[name]["rows"] > 0, f"{name} is empty"
+        assert tables[name]["last_date"] <= "2024-06-28", f"{name} holds data after the as-of date"
     assert tables["silver/cboe/index_closes"]["rows"] > 1000
     assert tables["silver/cboe/index_closes"]["last_date"] == "2024-06-28"
     assert tables["gold/marts/fct_vol_term_structure_daily"]["rows"] > 300
@@ -60,3 +75,23 @@ def test_run_reports_a_failure_clearly(tmp_path):
     assert result.returncode == 1
     assert "daily_ingest_job failed" in result.stdout
     assert "no Cboe" in result.stdout
+
+
+@pytest.mark.real_data
+def test_every_real_file_loads_from_the_cli(real_data):
+    for source, folder in REAL_FOLDERS.items():
+        result = subprocess.run(
+            [NEXUS, "ingest", source, "--files", str(real_data / folder)],
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, f"{source}: {result.stdout}{result.stderr}"
+        assert "quarantined 0" in result.stdout, result.stdout
+        assert "added" in result.stdout
+    status = subprocess.run([NEXUS, "status", "--json"], env=_env(), capture_output=True, text=True, timeout=120)
+    tables = {f"{t['zone']}/{t['name']}": t["rows"] for t in json.loads(status.stdout)}
+    assert tables["silver/cot/tff_positions"] > 10_000
+    assert tables["silver/fred/observations"] > 60_000
+    assert tables["silver/coinmetrics/asset_metrics"] > 100_000

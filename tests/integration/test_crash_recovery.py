@@ -48,7 +48,10 @@ def _ingest(lake: Path, sources: list[str], kill_after: float | None = None) -> 
 def _snapshot(lake: Path) -> dict[str, str]:
     storage = LakeStorage(root_uri=str(lake))
     return {
-        f"{t.zone}/{t.name}": content_hash(read_table(storage, t.uri), exclude=("ingested_at", "run_id", "fetched_at"))
+        # object_uri holds the lake root, which differs between the two lakes compared here
+        f"{t.zone}/{t.name}": content_hash(
+            read_table(storage, t.uri), exclude=("ingested_at", "run_id", "fetched_at", "object_uri")
+        )
         for t in list_tables(storage)
     }
 
