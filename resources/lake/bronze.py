@@ -8,7 +8,6 @@ two leaves an orphan object that the next run simply re-registers.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -78,16 +77,9 @@ class BronzeRecord:
     payload: RawPayload
 
 
-_LOOPBACK_PORT = re.compile(r"^(https?://(?:127\.0\.0\.1|localhost)):\d+(?=/|$)")
-
-
 def stored_location(location: str) -> str:
-    """The location kept in the manifest: credentials redacted, and a loopback server's ephemeral port dropped.
-
-    The simulated publisher (and test servers) listen on a random local port each run; keeping it would make
-    identical payloads look different from run to run.
-    """
-    return _LOOPBACK_PORT.sub(r"\1", redact_url(location))
+    """The location kept in the manifest and quarantine: the URL or path as fetched, credentials redacted."""
+    return redact_url(location)
 
 
 def _extension(payload: RawPayload) -> str:
