@@ -1,0 +1,58 @@
+"""Build the marts outside Dagster: ingest a lake, write the reference tables, run dbt. For tests and benchmarks.
+
+Dagster does the same through its assets; this module exists so that tests and `make bench` can build a lake and
+its marts in a few lines, with the same settings-driven environment (resources.dbt.apply_dbt_env).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from resources.dbt import DBT_PROJECT_DIR, apply_dbt_env, dbt_executable
+from resources.lake.delta import replace_where
+from resources.lake.storage import LakeStorage
+from resources.reference import (
+    COT_MARKETS,
+    INSTRUMENTS,
+    TRADING_DAYS,
+    cot_markets_table,
+    instruments_table,
+    trading_days_table,
+)
+from resources.settings import Settings
+from resources.sources.registry import available_sources, ingest_source
+from resources.universe import get_universe
+
+
+def write_reference_tables(storage: LakeStorage, settings: Settings) -> None:
+    universe = get_universe()
+    replace_where(storage, INSTRUMENTS, instruments_table(universe))
+    replace_where(storage, COT_MARKETS, cot_markets_table(universe))
+    replace_where(storage, TRADING_DAYS, trading_days_table(settings.partitions_start, date(2030, 12, 31)))
+
+
+def ingest_all(
+    storage: LakeStorage, settings: Settings, *, start: date | None, end: date | None, run_id: str = "build"
+) -> None:
+    """Every available source as of `end` (simulated or live per settings), plus the reference tables."""
+    for name in available_sources():
+        ingest_source(name, storage, settings, run_id=run_id, start=start, end=end, files=None)
+    write_reference_tables(storage, settings)
+
+
+def run_dbt(
+    args: Sequence[str], settings: Settings, *, target_path: Path | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run dbt in dbt_project/ with the settings' environment; output captured (raise on failure if `check`)."""
+    env = {**os.environ, **apply_dbt_env(settings)}
+    cmd = [dbt_executable(), *args, "--profiles-dir", str(DBT_PROJECT_DIR)]
+    if target_path is not None:
+        cmd += ["--target-path", str(target_path)]
+    result = subprocess.run(cmd, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}")
+    return result

@@ -1,0 +1,71 @@
+"""A simulated lake with every source and a full dbt build, made once per test session for mart tests.
+
+Use it from a test module:
+
+    from tests.integration.marts_fixtures import built_marts  # noqa: F401  (pytest fixture)
+
+    def test_something(built_marts):
+        rows = built_marts.query("select * from marts.fct_prices_daily where symbol = 'SPX'")
+
+`built_marts.settings` points at the session's lake and DuckDB; `built_marts.dbt(...)` runs more dbt commands
+against them (for example a build after changing the lake).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from resources.lake.storage import LakeStorage
+from resources.marts_build import ingest_all, run_dbt
+from resources.settings import Settings, get_settings
+
+START, END = date(2019, 1, 1), date(2024, 6, 28)
+
+
+@dataclass
+class BuiltMarts:
+    settings: Settings
+    storage: LakeStorage
+    target: Path
+
+    def query(self, sql: str) -> pd.DataFrame:
+        with duckdb.connect(str(self.settings.duckdb_path), read_only=True) as con:
+            con.execute("set TimeZone = 'UTC'")
+            return con.execute(sql).df()
+
+    def dbt(self, *args: str, check: bool = True):
+        return run_dbt(list(args), self.settings, target_path=self.target, check=check)
+
+
+@pytest.fixture(scope="session")
+def built_marts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltMarts]:
+    root = tmp_path_factory.mktemp("marts")
+    saved = dict(os.environ)
+    os.environ.update(
+        NEXUS_LAKE_URI=str(root / "lake"),
+        NEXUS_DUCKDB_PATH=str(root / "warehouse" / "nexus.duckdb"),
+        NEXUS_PUBLISHED_DUCKDB_PATH=str(root / "gold" / "nexus_marts.duckdb"),
+        NEXUS_START_DATE=START.isoformat(),
+        NEXUS_END_DATE=END.isoformat(),
+    )
+    os.environ.pop("NEXUS_SOURCE_MODE", None)
+    get_settings.cache_clear()
+    try:
+        settings = get_settings()
+        storage = LakeStorage.from_settings(settings)
+        ingest_all(storage, settings, start=START, end=END)
+        built = BuiltMarts(settings, storage, root / "dbt_target")
+        built.dbt("build")
+        yield built
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        get_settings.cache_clear()
