@@ -51,6 +51,11 @@ class Settings(BaseSettings):
         description="Read-only DuckDB file for analysts, rebuilt aside and swapped in atomically.",
     )
     dagster_home: Path = Field(default=Path(".dagster_home"), description="Dagster instance folder.")
+    feeds_uri: str = Field(
+        default="./lake/feeds",
+        description="Root of client deliveries: a local folder or s3://bucket/prefix (one sub-folder per client).",
+    )
+    clients_file: Path = Field(default=Path("resources/config/clients.yaml"))
     universe_file: Path = Field(default=Path("resources/config/universe.yaml"))
     seed: int = Field(default=7, description="Seed of the simulated publisher and of model training.")
     start_date: date = Field(default=date(2016, 1, 1), description="Default first date of `nexus run`.")
@@ -113,7 +118,19 @@ class Settings(BaseSettings):
         path = Path(value.removeprefix("file://")).expanduser()
         return str(_resolve(path).resolve())
 
-    @field_validator("duckdb_path", "published_duckdb_path", "dagster_home", "universe_file")
+    @field_validator("feeds_uri")
+    @classmethod
+    def _normalise_feeds_uri(cls, value: str) -> str:
+        value = value.strip()
+        if value.startswith("s3://"):
+            if len(value) <= len("s3://"):
+                raise ValueError("NEXUS_FEEDS_URI has no bucket")
+            return value.rstrip("/")
+        if "://" in value:
+            raise ValueError(f"NEXUS_FEEDS_URI {value!r}: only local paths and s3:// are supported")
+        return str(_resolve(Path(value).expanduser()).resolve())
+
+    @field_validator("duckdb_path", "published_duckdb_path", "dagster_home", "universe_file", "clients_file")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return _resolve(value.expanduser())

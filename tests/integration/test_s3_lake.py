@@ -17,24 +17,10 @@ pytestmark = pytest.mark.s3
 
 
 @pytest.fixture
-def s3_lake(monkeypatch):
-    from moto.server import ThreadedMotoServer
-
-    from tests.conftest import free_port
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-secret")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
+def s3_lake(moto_s3, monkeypatch):
     monkeypatch.setenv("NEXUS_LAKE_URI", "s3://nexus-lake/prod")
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="nexus-lake")
     get_settings.cache_clear()
-    yield endpoint
-    server.stop()
+    return moto_s3
 
 
 def test_cboe_path_on_s3(s3_lake):

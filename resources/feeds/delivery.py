@@ -1,0 +1,217 @@
+"""Deliver one client's entitled data for one day: files, schemas, a manifest, a log row.
+
+Layout under the client's folder (`<feeds root>/<client_id>[/<subpath>]`):
+
+    date=<YYYY-MM-DD>/v<N>/<dataset>.<ext>                one file per entitled dataset (rows of that day)
+    date=<YYYY-MM-DD>/v<N>/schemas/<dataset>.schema.json  the JSON Schema of each dataset
+    date=<YYYY-MM-DD>/v<N>/manifest.json                  written last: its presence means the version is complete
+
+Re-delivering a day with the same content writes nothing and logs nothing (the content hash matches the latest
+version's); a changed day becomes version N+1, and earlier versions stay as they were. Manifests and logs hold no
+secret: presigned URLs (which embed a credential id and a signature) are only returned to the caller.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import posixpath
+from datetime import UTC, date, datetime
+
+from pydantic import BaseModel, Field
+
+from resources.errors import DeliveryError
+from resources.feeds.clients import Client
+from resources.feeds.datasets import get_dataset, json_schema, rows_for_day, schema_bytes
+from resources.feeds.log import latest_delivery, log_delivery
+from resources.feeds.writer import EXTENSIONS, encode
+from resources.lake.storage import LakeStorage
+
+log = logging.getLogger(__name__)
+MANIFEST_SCHEMA_VERSION = "1.0"
+
+
+class DeliveredFile(BaseModel):
+    dataset: str
+    path: str = Field(description="relative to the manifest's folder")
+    rows: int
+    bytes: int
+    sha256: str
+
+
+class DeliveredSchema(BaseModel):
+    dataset: str
+    path: str
+    sha256: str
+
+
+class Manifest(BaseModel):
+    """What a client reads first: everything in this version of this day, with checksums to verify it."""
+
+    schema_version: str = MANIFEST_SCHEMA_VERSION
+    client_id: str
+    as_of: date
+    version: int
+    generated_at: datetime
+    format: str
+    content_sha256: str = Field(description="sha256 over the files' and schemas' checksums; equal content, equal hash")
+    datasets: list[str]
+    instruments: list[str]
+    row_counts: dict[str, int]
+    files: list[DeliveredFile]
+    schemas: list[DeliveredSchema]
+
+
+class DeliveryResult(BaseModel):
+    client_id: str
+    as_of: date
+    status: str  # delivered | unchanged
+    version: int
+    manifest_uri: str
+    files: int
+    rows: int
+    presigned_urls: dict[str, str] = Field(default_factory=dict, description="returned to the caller, never stored")
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _content_hash(client: Client, files: list[DeliveredFile], schemas: list[DeliveredSchema]) -> str:
+    parts = [client.format, ",".join(sorted(client.instruments))]
+    parts += [f"{f.dataset}:{f.sha256}" for f in sorted(files, key=lambda f: f.dataset)]
+    parts += [f"schema:{s.dataset}:{s.sha256}" for s in sorted(schemas, key=lambda s: s.dataset)]
+    return _sha("\n".join(parts).encode())
+
+
+def build_delivery(
+    lake: LakeStorage, client: Client, as_of: date
+) -> tuple[dict[str, bytes], list[DeliveredFile], list[DeliveredSchema]]:
+    """The bytes of every file of the delivery (relative path -> bytes), nothing written yet."""
+    blobs: dict[str, bytes] = {}
+    files: list[DeliveredFile] = []
+    schemas: list[DeliveredSchema] = []
+    for name in sorted(set(client.datasets)):
+        dataset = get_dataset(name)  # an unknown dataset in the clients file is refused here, loudly
+        table = rows_for_day(lake, dataset, as_of, client.instruments)
+        if table.num_columns == 0:  # the table is not published yet: deliver nothing for it, say so in the log
+            log.warning("feeds: dataset %s is not published yet; skipped for %s", name, client.client_id)
+            continue
+        data = encode(table, client.format)  # type: ignore[arg-type]
+        path = f"{name}{EXTENSIONS[client.format]}"
+        blobs[path] = data
+        files.append(DeliveredFile(dataset=name, path=path, rows=table.num_rows, bytes=len(data), sha256=_sha(data)))
+        doc = schema_bytes(json_schema(dataset, table.schema))
+        schema_path = f"schemas/{name}.schema.json"
+        blobs[schema_path] = doc
+        schemas.append(DeliveredSchema(dataset=name, path=schema_path, sha256=_sha(doc)))
+    return blobs, files, schemas
+
+
+def deliver(
+    lake: LakeStorage,
+    feeds: LakeStorage,
+    client: Client,
+    as_of: date,
+    *,
+    run_id: str,
+    presign: bool | None = None,
+) -> DeliveryResult:
+    """Deliver `client`'s entitled datasets and instruments for `as_of` (idempotent)."""
+    folder = client.folder(feeds.root_uri)
+    blobs, files, schemas = build_delivery(lake, client, as_of)
+    content = _content_hash(client, files, schemas)
+    previous = latest_delivery(lake, client.client_id, as_of)
+    if previous is not None and previous["content_sha256"] == content:
+        version = int(previous["version"])
+        manifest_uri = previous["manifest_uri"]
+        status = "unchanged"
+    else:
+        version = 1 if previous is None else int(previous["version"]) + 1
+        day_folder = posixpath.join(folder, f"date={as_of.isoformat()}", f"v{version}")
+        for relative, data in blobs.items():
+            feeds.write_bytes(posixpath.join(day_folder, relative), data)
+        manifest = Manifest(
+            client_id=client.client_id,
+            as_of=as_of,
+            version=version,
+            generated_at=datetime.now(UTC),
+            format=client.format,
+            content_sha256=content,
+            datasets=sorted({f.dataset for f in files}),
+            instruments=sorted(client.instruments),
+            row_counts={f.dataset: f.rows for f in files},
+            files=files,
+            schemas=schemas,
+        )
+        manifest_uri = posixpath.join(day_folder, "manifest.json")
+        feeds.write_bytes(manifest_uri, (manifest.model_dump_json(indent=2) + "\n").encode())
+        log_delivery(
+            lake,
+            client=client,
+            as_of=as_of,
+            version=version,
+            content_sha256=content,
+            files=files,
+            manifest_uri=manifest_uri,
+            run_id=run_id,
+        )
+        status = "delivered"
+    result = DeliveryResult(
+        client_id=client.client_id,
+        as_of=as_of,
+        status=status,
+        version=version,
+        manifest_uri=manifest_uri,
+        files=len(files),
+        rows=sum(f.rows for f in files),
+    )
+    if presign and not feeds.is_s3:
+        raise DeliveryError(f"client {client.client_id}: presigned URLs need an s3:// feeds root")
+    want_urls = (client.target.presign if presign is None else presign) and feeds.is_s3
+    if want_urls:
+        result.presigned_urls = presigned_urls(feeds, posixpath.dirname(manifest_uri), files, client)
+    return result
+
+
+def presigned_urls(feeds: LakeStorage, day_folder: str, files: list[DeliveredFile], client: Client) -> dict[str, str]:
+    """Time-limited GET URLs for the manifest and every file (S3 feeds only)."""
+    if not feeds.is_s3:
+        raise DeliveryError(f"client {client.client_id}: presigned URLs need an s3:// feeds root")
+    import boto3
+
+    options = feeds.storage_options
+    session = boto3.session.Session(
+        aws_access_key_id=options.get("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=options.get("AWS_SECRET_ACCESS_KEY"),
+        aws_session_token=options.get("AWS_SESSION_TOKEN"),
+        region_name=options.get("AWS_REGION"),
+    )
+    s3 = session.client("s3", endpoint_url=options.get("AWS_ENDPOINT_URL"))
+    bucket, _, prefix = day_folder[len("s3://") :].partition("/")
+    names = ["manifest.json", *[f.path for f in files]]
+    return {
+        name: s3.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": bucket, "Key": posixpath.join(prefix, name)},
+            ExpiresIn=client.target.presign_expiry_s,
+        )
+        for name in names
+    }
+
+
+def read_manifest(feeds: LakeStorage, manifest_uri: str) -> Manifest:
+    return Manifest.model_validate(json.loads(feeds.read_bytes(manifest_uri)))
+
+
+def verify_delivery(feeds: LakeStorage, manifest_uri: str) -> list[str]:
+    """Problems found when checking every file against the manifest (empty when the delivery is intact)."""
+    manifest = read_manifest(feeds, manifest_uri)
+    folder = posixpath.dirname(manifest_uri)
+    problems = []
+    for item in [*manifest.files, *manifest.schemas]:
+        data = feeds.read_bytes(posixpath.join(folder, item.path))
+        if _sha(data) != item.sha256:
+            problems.append(f"{item.path}: checksum mismatch")
+    return problems
