@@ -1,0 +1,64 @@
+"""The signals table's contract: one row per instrument, signal date and horizon (gold/signals/daily).
+
+Everything downstream (persona outputs, client feeds, the audit trail) reads signals through this model, so a
+change here is a change of an external contract: bump SIGNALS_SCHEMA_VERSION.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SIGNALS_SCHEMA_VERSION = "1.0"
+HORIZONS: tuple[int, ...] = (1, 2, 3, 5, 7, 10)
+# Default multi-horizon confluence weights (issue 5), in the order of HORIZONS.
+CONFLUENCE_WEIGHTS: dict[int, float] = {1: 0.8, 2: 0.85, 3: 0.9, 5: 1.0, 7: 1.05, 10: 1.0}
+
+Direction = Literal["UP", "DOWN", "FLAT"]
+RegimeName = Literal[
+    "STRONG_BULL", "BULL", "WEAK_BULL", "SIDEWAYS", "WEAK_BEAR", "BEAR", "STRONG_BEAR", "CRISIS", "RECOVERY"
+]
+DrawdownState = Literal["FULL_SIZE", "REDUCE_50", "REDUCE_75", "STOP_TRADING"]
+SentimentLabel = Literal["DISTRIBUTION", "ACCUMULATION", "CONFIRMATION", "NEUTRAL"]
+
+
+class SignalRow(BaseModel):
+    """A daily signal for one instrument and horizon, with the evidence it rests on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    symbol: str
+    signal_date: date = Field(description="the trading day D the signal is for; uses only facts known at D's decision time")
+    decision_at: datetime = Field(description="D at the decision time (UTC)")
+    horizon: int = Field(description="trading days ahead: 1, 2, 3, 5, 7 or 10")
+    direction: Direction
+    probability: float = Field(ge=0, le=1, description="calibrated probability of `direction`")
+    prob_up: float = Field(ge=0, le=1)
+    prob_flat: float = Field(ge=0, le=1)
+    prob_down: float = Field(ge=0, le=1)
+    confidence: float = Field(ge=0, le=1, description="how decisive the calibrated distribution is (0 = no edge)")
+    expected_move: float = Field(description="expected log return over the horizon")
+    move_low: float = Field(description="lower bound of the move's 80% interval (log return)")
+    move_high: float = Field(description="upper bound of the move's 80% interval (log return)")
+    regime: RegimeName
+    regime_probability: float = Field(ge=0, le=1)
+    rule_cot_extreme: float | None = Field(default=None, ge=-1, le=1)
+    rule_sentiment: float | None = Field(default=None, ge=-1, le=1)
+    sentiment_label: SentimentLabel | None = None
+    rule_vix_term_structure: float | None = Field(default=None, ge=-1, le=1)
+    rule_mvrv_zone: float | None = Field(default=None, ge=-1, le=1)
+    rule_eia_surprise: float | None = Field(default=None, ge=-1, le=1)
+    rule_tsmom: float | None = Field(default=None, ge=-1, le=1)
+    rule_factor_momentum: float | None = Field(default=None, ge=-1, le=1)
+    ensemble_score: float = Field(ge=-1, le=1, description="model and rules combined with weights learned from the past")
+    confluence: float = Field(ge=-1, le=1, description="agreement across horizons (same for every horizon of a day)")
+    size: float = Field(ge=-0.25, le=0.25, description="signed position size as a fraction of capital (Kelly, capped)")
+    kelly_fraction: float = Field(ge=0, le=0.25)
+    drawdown_state: DrawdownState
+    var_95: float = Field(ge=0, description="one-day 95% VaR of the sized position, fraction of capital")
+    var_99: float = Field(ge=0)
+    model_version: str = Field(description="content hash of the model that produced the probabilities")
+    feature_snapshot_hash: str = Field(description="sha256 of the feature row the signal was computed from")
+    run_id: str
