@@ -30,7 +30,7 @@ class SignalRow(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     symbol: str
-    signal_date: date = Field(description="the trading day D the signal is for; uses only facts known at D's decision time")
+    signal_date: date = Field(description="the trading day D the signal is for (facts known at D's decision time only)")
     decision_at: datetime = Field(description="D at the decision time (UTC)")
     horizon: int = Field(description="trading days ahead: 1, 2, 3, 5, 7 or 10")
     direction: Direction
@@ -52,7 +52,7 @@ class SignalRow(BaseModel):
     rule_eia_surprise: float | None = Field(default=None, ge=-1, le=1)
     rule_tsmom: float | None = Field(default=None, ge=-1, le=1)
     rule_factor_momentum: float | None = Field(default=None, ge=-1, le=1)
-    ensemble_score: float = Field(ge=-1, le=1, description="model and rules combined with weights learned from the past")
+    ensemble_score: float = Field(ge=-1, le=1, description="model and rules combined, weights learned from the past")
     confluence: float = Field(ge=-1, le=1, description="agreement across horizons (same for every horizon of a day)")
     size: float = Field(ge=-0.25, le=0.25, description="signed position size as a fraction of capital (Kelly, capped)")
     kelly_fraction: float = Field(ge=0, le=0.25)

@@ -35,14 +35,28 @@
     (
         with
         _versions as (
+            -- one version per publication instant (the highest, should a payload repeat a key)
             select {{ key_columns | join(', ') }}, {{ date_column }}, {{ value_columns | join(', ') }},
                    version, available_at
             from {{ versions }}
+            qualify row_number() over (
+                partition by {{ key_columns | join(', ') }}, {{ date_column }}, available_at order by version desc
+            ) = 1
         ),
-        _first_published as (
+        _first_published_all as (
             select {{ key_columns | join(', ') }}, {{ date_column }}, min(available_at) as first_known_at
             from _versions
             group by {{ key_columns | join(', ') }}, {{ date_column }}
+        ),
+        _first_published as (
+            -- only observations that were the latest when first published: when a batch publishes several days
+            -- at one instant (FRED H.10, EIA's weekly price refresh) the ASOF join must pick the latest day, not
+            -- an arbitrary one; whether a day is kept depends only on days published no later than it
+            select * from _first_published_all
+            qualify {{ date_column }} = max({{ date_column }}) over (
+                partition by {{ key_columns | join(', ') }} order by first_known_at
+                range between unbounded preceding and current row
+            )
         ),
         _latest_observation as (
             select g.*, f.{{ date_column }}

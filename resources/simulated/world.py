@@ -618,7 +618,8 @@ def _crypto(seed: int, spx: pd.Series, fac: np.ndarray, bdays: pd.DatetimeIndex)
                 f"{asset}_AdrActCnt": np.round(active),
                 f"{asset}_TxTfrValAdjUSD": tx_value,
                 f"{asset}_NVTAdj": mcap / tx_value,
-                f"{asset}_SplyAdrTop100": 16.0 - 3.0 * t / 7000 + 0.1 * z[:, 1],
+                # in native units, as Coin Metrics publishes it (about 16% of supply, slowly dispersing)
+                f"{asset}_SplyAdrTop100": (0.16 - 0.03 * t / 7000 + 0.001 * z[:, 1]) * supply,
                 f"{asset}_VtyDayRet30d": pd.Series(lr).rolling(30).std().to_numpy(),
             },
             index=days,

@@ -1,8 +1,7 @@
 """A simulated lake with every source and a full dbt build, made once per test session for mart tests.
 
-Use it from a test module:
-
-    from tests.integration.marts_fixtures import built_marts  # noqa: F401  (pytest fixture)
+`tests/integration/conftest.py` registers the fixture, so a test module just names it (and the lake is built once
+per session for every module that does):
 
     def test_something(built_marts):
         rows = built_marts.query("select * from marts.fct_prices_daily where symbol = 'SPX'")

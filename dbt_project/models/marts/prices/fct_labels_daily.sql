@@ -1,0 +1,78 @@
+{#-
+    Forward returns (labels) per instrument and trading day: the ONLY model allowed to look forward. It reads
+    the final (latest known) version of every close and the closes of later trading days, so nothing here may
+    feed a feature; features read int_prices__realtime / fct_prices_daily instead.
+
+    The entry price of day D is the final close of D (the last close observed on or before D on the
+    instrument's calendar), taken after D's decision time; a horizon reaching past the last observation is null.
+-#}
+with
+
+observations as (
+    select symbol, observed_date, close
+    from {{ ref('int_prices__observations') }}
+    where is_final
+),
+
+instruments as (
+    select symbol, calendar, price_kind, duration from {{ ref('dim_instruments') }}
+),
+
+trading_days as (
+    select calendar, trade_date from {{ ref('stg_reference__trading_days') }}
+),
+
+bounds as (
+    select symbol, min(observed_date) as first_date, max(observed_date) as last_date
+    from observations
+    group by symbol
+),
+
+grid as (
+    select i.symbol, i.price_kind, i.duration, d.trade_date
+    from trading_days as d
+    inner join instruments as i on i.calendar = d.calendar
+    inner join bounds as b on b.symbol = i.symbol
+    where d.trade_date >= b.first_date
+      and d.trade_date <= b.last_date
+),
+
+closes as (
+    select g.*, o.close, o.observed_date
+    from grid as g
+    asof left join observations as o
+        on o.symbol = g.symbol
+        and o.observed_date <= g.trade_date
+),
+
+labels as (
+    select
+        symbol,
+        trade_date,
+        close as entry_close,
+        observed_date as entry_observed_date,
+        {% for h in [1, 2, 3, 5, 7, 10] %}
+        case
+            when price_kind = 'yield'
+                then -duration * (lead(close, {{ h }}) over w - close) / 100
+            when close > 0 and lead(close, {{ h }}) over w > 0
+                then ln(lead(close, {{ h }}) over w / close)
+        end as fwd_return_{{ h }}d{% if not loop.last %},{% endif %}
+        {% endfor %}
+    from closes
+    window w as (partition by symbol order by trade_date)
+),
+
+final as (
+    select
+        symbol,
+        trade_date,
+        entry_close,
+        entry_observed_date,
+        {% for h in [1, 2, 3, 5, 7, 10] %}
+        round(fwd_return_{{ h }}d, 10) as fwd_return_{{ h }}d{% if not loop.last %},{% endif %}
+        {% endfor %}
+    from labels
+)
+
+select * from final
