@@ -1,0 +1,1 @@
+"""Model stage: plain modules that turn the feature marts into calibrated, walk-forward-evaluated forecasts."""

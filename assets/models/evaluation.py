@@ -1,0 +1,499 @@
+"""Out-of-sample evaluation of direction forecasts, per horizon and symbol and pooled, with a leak audit.
+
+Definitions (the same for every horizon h, on walk-forward predictions only):
+- direction: predicted UP when score = p_up - p_down > 0, else DOWN.
+- balanced_accuracy: directional, on rows whose realized class is UP or DOWN: the mean of the two recalls. Chance is
+  0.5 whatever the class balance; `balanced_accuracy_3class` (mean recall over DOWN/FLAT/UP of the argmax class)
+  has chance 1/3. The leak audit uses the directional one: real edges in daily markets sit at 0.50 to 0.55, so an
+  out-of-sample value above `leak_threshold` (0.60) almost surely means information from the future.
+- hit_rate: share of rows where sign(score) equals the sign of the forward return (zeros skipped), against two
+  baselines: the majority class (the better constant direction of the same sample, chosen in hindsight, so an upper
+  bound on any constant forecast) and momentum (sign of the trailing h-day return).
+- ic: Spearman rank correlation of the score with the h-day forward return. Consecutive h-day returns overlap by
+  h - 1 days, so the t-statistic uses n_eff = n / h independent observations: t = ic * sqrt((n_eff - 2) / (1 - ic^2)).
+  Pooled rows also share dates across symbols, which n / h does not remove: pooled t-statistics are optimistic.
+- brier: multiclass Brier score, mean of sum_k (p_k - y_k)^2 (0 best, 2 worst); `brier_climatology` is the same for
+  the sample's own class frequencies (a hindsight constant forecast).
+- sharpe: following the signal, as h overlapping daily tranches (the position on day D is the mean of sign(score)
+  over the last h days), sized to `vol_target` with rvol_20d known at D (capped at `max_leverage`) or one unit, earning
+  the next day's return, minus `cost_bps` per unit of turnover; annualized with sqrt(252) or sqrt(365) by calendar,
+  and for the pooled equal-weight portfolio with the observed number of dates per year. The same for the momentum
+  baseline and a long-only position; a time-series-momentum reference (sign of the 12-month return) is reported
+  beside them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+from scipy.stats import spearmanr
+
+from assets.models.calibration import multiclass_brier
+from assets.models.labels import CLASS_NAMES, PERIODS_PER_YEAR, LabelConfig, horizon_labels, normalize_keys
+
+POOLED = "ALL"
+STRATEGIES: tuple[str, ...] = ("signal", "momentum", "long_only", "tsmom_12m")
+
+
+class EvaluationConfig(BaseModel):
+    """Costs, sizing, binning and the leak audit's threshold."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cost_bps: float = Field(default=5.0, ge=0, description="basis points per unit of turnover")
+    sizing: Literal["unit", "vol_target"] = "vol_target"
+    vol_target: float = Field(default=0.10, gt=0, description="annualized volatility per symbol position")
+    max_leverage: float = Field(default=3.0, gt=0)
+    min_edge: float = Field(default=0.0, ge=0, description="|p_up - p_down| below this: no position")
+    reliability_bins: int = Field(default=10, ge=2, le=50)
+    leak_threshold: float = Field(default=0.60, gt=0.5, le=1.0)
+    leak_min_rows: int = Field(
+        default=1000,
+        ge=1,
+        description="effective directional rows (n_directional / horizon) a group needs to be audited",
+    )
+    tsmom_lookback: int = Field(default=250, ge=2, description="trading days of the momentum reference")
+    labels: LabelConfig = LabelConfig()
+
+
+class MetricsRow(BaseModel):
+    """One horizon and symbol (or the pooled `ALL`)."""
+
+    horizon: int
+    symbol: str
+    n: int
+    n_directional: int
+    start: str | None = None
+    end: str | None = None
+    balanced_accuracy: float | None = None
+    balanced_accuracy_3class: float | None = None
+    hit_rate: float | None = None
+    hit_rate_majority: float | None = None
+    hit_rate_momentum: float | None = None
+    ic: float | None = None
+    ic_t: float | None = None
+    ic_n_eff: float | None = None
+    brier: float | None = None
+    brier_climatology: float | None = None
+    sharpe: float | None = None
+    sharpe_momentum: float | None = None
+    sharpe_long_only: float | None = None
+    ann_return: float | None = None
+    turnover: float | None = Field(default=None, description="mean daily turnover of the signal position")
+
+
+class ReliabilityBin(BaseModel):
+    """Predicted versus observed frequency of one class in one probability bin (pooled over symbols)."""
+
+    horizon: int
+    cls: str
+    bin_lo: float
+    bin_hi: float
+    n: int
+    mean_predicted: float
+    observed: float
+
+
+class StrategyRow(BaseModel):
+    """A reference strategy's performance (time-series momentum), per symbol and pooled."""
+
+    strategy: str
+    symbol: str
+    n_days: int
+    sharpe: float | None
+    ann_return: float | None
+    ann_vol: float | None
+    turnover: float | None
+    max_drawdown: float | None
+
+
+class LeakAudit(BaseModel):
+    """Flagged when any audited group's out-of-sample directional balanced accuracy exceeds the threshold."""
+
+    threshold: float
+    min_rows: int
+    flagged: bool
+    max_balanced_accuracy: float | None
+    offenders: list[str] = Field(default_factory=list, description="'h5/SPX: 0.71 (n=1200)'")
+
+
+class EvaluationReport(BaseModel):
+    config: EvaluationConfig
+    metrics: list[MetricsRow]
+    reliability: list[ReliabilityBin]
+    reference: list[StrategyRow]
+    leak_audit: LeakAudit
+
+    def metrics_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([m.model_dump() for m in self.metrics])
+
+    def reliability_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([r.model_dump() for r in self.reliability])
+
+
+# -- building blocks (each checked by hand in the tests) -------------------------------------------------------
+
+
+def _opt(value: float) -> float | None:
+    return float(value) if value is not None and np.isfinite(value) else None
+
+
+def directional_balanced_accuracy(score: np.ndarray, label: np.ndarray) -> float:
+    """Mean of the UP and DOWN recalls of sign(score) on rows whose realized class is UP (+1) or DOWN (-1)."""
+    score = np.asarray(score, dtype="float64")
+    label = np.asarray(label, dtype="float64")
+    up, down = label == 1, label == -1
+    if not up.any() or not down.any():
+        return float("nan")
+    return float(0.5 * (np.mean(score[up] > 0) + np.mean(score[down] <= 0)))
+
+
+def balanced_accuracy_3class(pred_class: np.ndarray, label: np.ndarray) -> float:
+    """Mean recall over the classes present among the realized labels."""
+    pred_class = np.asarray(pred_class, dtype="float64")
+    label = np.asarray(label, dtype="float64")
+    recalls = [np.mean(pred_class[label == c] == c) for c in (-1, 0, 1) if np.any(label == c)]
+    return float(np.mean(recalls)) if recalls else float("nan")
+
+
+def hit_rate(signal: np.ndarray, fwd_ret: np.ndarray) -> float:
+    """Share of rows where sign(signal) == sign(fwd_ret), among rows where both are non-zero and known."""
+    signal = np.asarray(signal, dtype="float64")
+    fwd_ret = np.asarray(fwd_ret, dtype="float64")
+    ok = np.isfinite(signal) & np.isfinite(fwd_ret) & (signal != 0) & (fwd_ret != 0)
+    return float(np.mean(np.sign(signal[ok]) == np.sign(fwd_ret[ok]))) if ok.any() else float("nan")
+
+
+def majority_hit_rate(fwd_ret: np.ndarray) -> float:
+    """Hit rate of the better constant direction in hindsight: max(share up, share down) of non-zero returns."""
+    fwd_ret = np.asarray(fwd_ret, dtype="float64")
+    ok = np.isfinite(fwd_ret) & (fwd_ret != 0)
+    if not ok.any():
+        return float("nan")
+    up = float(np.mean(fwd_ret[ok] > 0))
+    return max(up, 1.0 - up)
+
+
+def information_coefficient(score: np.ndarray, fwd_ret: np.ndarray, horizon: int) -> tuple[float, float, float]:
+    """(Spearman IC, t-statistic with n_eff = n / horizon for overlapping labels, n_eff)."""
+    score = np.asarray(score, dtype="float64")
+    fwd_ret = np.asarray(fwd_ret, dtype="float64")
+    ok = np.isfinite(score) & np.isfinite(fwd_ret)
+    n = int(ok.sum())
+    if n < 3 or np.ptp(score[ok]) == 0 or np.ptp(fwd_ret[ok]) == 0:
+        return float("nan"), float("nan"), n / horizon
+    ic = float(spearmanr(score[ok], fwd_ret[ok]).statistic)
+    n_eff = n / horizon
+    t = ic * np.sqrt(max(n_eff - 2.0, 0.0) / max(1.0 - ic**2, 1e-12))
+    return ic, float(t), n_eff
+
+
+def reliability_curve(proba: np.ndarray, label: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
+    """Per class and equal-width probability bin: count, mean predicted probability, observed frequency."""
+    proba = np.asarray(proba, dtype="float64")
+    y = np.asarray(label, dtype="float64")
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    out: list[dict[str, float]] = []
+    for k, name in enumerate(CLASS_NAMES):
+        p = proba[:, k]
+        hit = (y == k - 1).astype("float64")
+        idx = np.clip(np.digitize(p, edges[1:-1], right=False), 0, bins - 1)
+        for b in range(bins):
+            mask = idx == b
+            if mask.any():
+                out.append(
+                    {
+                        "cls": name,
+                        "bin_lo": float(edges[b]),
+                        "bin_hi": float(edges[b + 1]),
+                        "n": int(mask.sum()),
+                        "mean_predicted": float(p[mask].mean()),
+                        "observed": float(hit[mask].mean()),
+                    }
+                )
+    return out
+
+
+def sharpe_ratio(returns: np.ndarray, periods_per_year: float) -> float:
+    """Annualized Sharpe ratio of daily returns (sample standard deviation)."""
+    returns = np.asarray(returns, dtype="float64")
+    returns = returns[np.isfinite(returns)]
+    if len(returns) < 2:
+        return float("nan")
+    sd = returns.std(ddof=1)
+    return float(returns.mean() / sd * np.sqrt(periods_per_year)) if sd > 0 else float("nan")
+
+
+def overlapping_position(signs: np.ndarray, horizon: int) -> np.ndarray:
+    """Position of h overlapping tranches: the mean of the last h daily signs (fewer at the start)."""
+    return pd.Series(np.asarray(signs, dtype="float64")).rolling(horizon, min_periods=1).sum().to_numpy() / horizon
+
+
+def strategy_returns(position: np.ndarray, next_return: np.ndarray, cost_bps: float) -> tuple[np.ndarray, np.ndarray]:
+    """(daily net returns, turnover): position_D * return(D -> D+1) - cost * |position_D - position_{D-1}|."""
+    position = np.nan_to_num(np.asarray(position, dtype="float64"))
+    turnover = np.abs(np.diff(position, prepend=0.0))
+    gross = position * np.asarray(next_return, dtype="float64")
+    return gross - cost_bps * 1e-4 * turnover, turnover
+
+
+def max_drawdown(returns: np.ndarray) -> float:
+    """Largest peak-to-trough fall of the cumulative (log) return, as a negative number."""
+    returns = np.nan_to_num(np.asarray(returns, dtype="float64"))
+    if len(returns) == 0:
+        return float("nan")
+    cum = np.cumsum(returns)
+    return float(np.min(cum - np.maximum.accumulate(np.maximum(cum, 0.0))))
+
+
+# -- assembling a horizon's evaluation frame --------------------------------------------------------------------
+
+
+def _sizing(frame: pd.DataFrame, config: EvaluationConfig) -> np.ndarray:
+    if config.sizing == "unit":
+        return np.ones(len(frame))
+    rvol = frame["rvol_20d"].astype("float64").to_numpy()  # annualized by the symbol's calendar, known at D
+    with np.errstate(divide="ignore", invalid="ignore"):
+        size = np.where(rvol > 0, config.vol_target / rvol, 0.0)
+    return np.nan_to_num(np.minimum(size, config.max_leverage))
+
+
+def evaluation_frame(
+    predictions: pd.DataFrame, features: pd.DataFrame, labels: pd.DataFrame, horizon: int, config: EvaluationConfig
+) -> pd.DataFrame:
+    """One horizon: every feature row of a predicted symbol from its first to its last prediction, with the
+    forecast (null where none), realized class and returns, trailing returns, and each strategy's daily return."""
+    preds = normalize_keys(predictions[predictions["horizon"] == horizon])
+    keep = ["symbol", "trade_date", "calendar", "rvol_20d", "close"]
+    base = normalize_keys(features[[c for c in keep if c in features.columns]])
+    base = base[base["symbol"].isin(preds["symbol"].unique())].sort_values(["symbol", "trade_date"])
+    base = base.reset_index(drop=True)
+    labs = horizon_labels(base, labels, horizon, config.labels)
+    base["fwd_ret"] = labs["fwd_ret"].to_numpy()
+    base["label"] = labs["label"].to_numpy()
+    next_day = normalize_keys(labels[["symbol", "trade_date", "fwd_ret_1d"]])
+    base = base.merge(next_day, on=["symbol", "trade_date"], how="left")
+    logp = np.log(base["close"].astype("float64")) if "close" in base else pd.Series(np.nan, index=base.index)
+    grouped = logp.groupby(base["symbol"])
+    base["trailing_ret"] = logp - grouped.shift(horizon)
+    base["tsmom_ret"] = logp - grouped.shift(config.tsmom_lookback)
+    cols = ["symbol", "trade_date", "p_down", "p_flat", "p_up", "score", "pred_class"]
+    base = base.merge(preds[cols], on=["symbol", "trade_date"], how="left")
+    span = preds.groupby("symbol")["trade_date"].agg(["min", "max"])
+    lo = base["symbol"].map(span["min"])
+    hi = base["symbol"].map(span["max"])
+    base = base[(base["trade_date"] >= lo) & (base["trade_date"] <= hi)].reset_index(drop=True)
+
+    size = _sizing(base, config)
+    score = base["score"].astype("float64").fillna(0.0).to_numpy()
+    sign = np.where(np.abs(score) > config.min_edge, np.sign(score), 0.0)
+    mom = np.sign(base["trailing_ret"].astype("float64").fillna(0.0).to_numpy())
+    tsm = np.sign(base["tsmom_ret"].astype("float64").fillna(0.0).to_numpy())
+    ret1 = base["fwd_ret_1d"].astype("float64").to_numpy()
+    for name, signs, h in (("signal", sign, horizon), ("momentum", mom, horizon), ("long_only", None, 1)):
+        pos = np.empty(len(base))
+        for _, idx in base.groupby("symbol").indices.items():
+            raw = np.ones(len(idx)) if signs is None else overlapping_position(signs[idx], h)
+            pos[idx] = raw * size[idx]
+        base[f"pos_{name}"] = pos
+    base["pos_tsmom_12m"] = tsm * size
+    for name in STRATEGIES:
+        pnl = np.empty(len(base))
+        turn = np.empty(len(base))
+        for _, idx in base.groupby("symbol").indices.items():
+            pnl[idx], turn[idx] = strategy_returns(base[f"pos_{name}"].to_numpy()[idx], ret1[idx], config.cost_bps)
+        pnl[~np.isfinite(ret1)] = np.nan  # the last day has no next-day return yet
+        base[f"pnl_{name}"] = pnl
+        base[f"turn_{name}"] = turn
+    return base
+
+
+def pooled_returns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Equal-weight portfolio: per date, the mean daily return of each strategy over the symbols trading that day."""
+    cols = [f"pnl_{s}" for s in STRATEGIES]
+    daily = frame.groupby("trade_date", sort=True)[cols].mean()
+    daily.columns = list(STRATEGIES)
+    return daily
+
+
+def _periods_per_year(dates: pd.Series) -> float:
+    dates = pd.to_datetime(pd.Series(dates)).drop_duplicates()
+    span_days = (dates.max() - dates.min()).days if len(dates) > 1 else 0
+    return len(dates) / (span_days / 365.25) if span_days > 0 else 252.0
+
+
+def _group_metrics(rows: pd.DataFrame, horizon: int, symbol: str, ppy: float, daily: pd.DataFrame) -> MetricsRow:
+    pred = rows[rows["score"].notna()]
+    known = pred[pred["label"].notna()]
+    label = known["label"].astype("float64").to_numpy()
+    fwd = pred["fwd_ret"].astype("float64").to_numpy()
+    ic, t, n_eff = information_coefficient(pred["score"].to_numpy(), fwd, horizon)
+    proba = known[["p_down", "p_flat", "p_up"]].to_numpy(dtype="float64")
+    y = (label + 1).astype(int)
+    brier = multiclass_brier(proba, y) if len(y) else float("nan")
+    if len(y):
+        freq = np.bincount(y, minlength=3) / len(y)
+        clim = multiclass_brier(np.tile(freq, (len(y), 1)), y)
+    else:
+        clim = float("nan")
+    sig = daily["signal"].to_numpy()
+    return MetricsRow(
+        horizon=horizon,
+        symbol=symbol,
+        n=len(pred),
+        n_directional=int(np.isin(label, (-1, 1)).sum()),
+        start=str(pred["trade_date"].min().date()) if len(pred) else None,
+        end=str(pred["trade_date"].max().date()) if len(pred) else None,
+        balanced_accuracy=_opt(directional_balanced_accuracy(known["score"].to_numpy(), label)),
+        balanced_accuracy_3class=_opt(balanced_accuracy_3class(known["pred_class"].to_numpy(), label)),
+        hit_rate=_opt(hit_rate(pred["score"].to_numpy(), fwd)),
+        hit_rate_majority=_opt(majority_hit_rate(fwd)),
+        hit_rate_momentum=_opt(hit_rate(pred["trailing_ret"].to_numpy(), fwd)),
+        ic=_opt(ic),
+        ic_t=_opt(t),
+        ic_n_eff=_opt(n_eff),
+        brier=_opt(brier),
+        brier_climatology=_opt(clim),
+        sharpe=_opt(sharpe_ratio(sig, ppy)),
+        sharpe_momentum=_opt(sharpe_ratio(daily["momentum"].to_numpy(), ppy)),
+        sharpe_long_only=_opt(sharpe_ratio(daily["long_only"].to_numpy(), ppy)),
+        ann_return=_opt(np.nanmean(sig) * ppy) if len(sig) else None,
+        turnover=_opt(rows["turn_signal"].mean()) if len(rows) else None,
+    )
+
+
+def _strategy_row(name: str, symbol: str, returns: np.ndarray, turnover: float, ppy: float) -> StrategyRow:
+    r = np.asarray(returns, dtype="float64")
+    r = r[np.isfinite(r)]
+    return StrategyRow(
+        strategy=name,
+        symbol=symbol,
+        n_days=len(r),
+        sharpe=_opt(sharpe_ratio(r, ppy)),
+        ann_return=_opt(r.mean() * ppy) if len(r) else None,
+        ann_vol=_opt(r.std(ddof=1) * np.sqrt(ppy)) if len(r) > 1 else None,
+        turnover=_opt(turnover),
+        max_drawdown=_opt(max_drawdown(r)),
+    )
+
+
+def leak_audit(metrics: Sequence[MetricsRow], config: EvaluationConfig | None = None) -> LeakAudit:
+    """Flag groups (horizon x symbol, and pooled) whose directional balanced accuracy exceeds the threshold.
+
+    Only groups with at least `leak_min_rows` effective rows (n_directional / horizon: overlapping labels) are
+    audited: with 1000, the standard error of a balanced accuracy is at most 0.016, so a real 0.55 edge stays more
+    than 3 standard errors below 0.60, while a single symbol at D+10 (~130 effective rows over 7 years, se ~0.044)
+    would cross 0.60 by chance too often to fail a pipeline on.
+    """
+    config = config or EvaluationConfig()
+    audited = [
+        m for m in metrics if m.balanced_accuracy is not None and m.n_directional / m.horizon >= config.leak_min_rows
+    ]
+    offenders = [
+        f"h{m.horizon}/{m.symbol}: {m.balanced_accuracy:.3f} (n={m.n_directional})"
+        for m in audited
+        if m.balanced_accuracy is not None and m.balanced_accuracy > config.leak_threshold
+    ]
+    values = [m.balanced_accuracy for m in audited if m.balanced_accuracy is not None]
+    return LeakAudit(
+        threshold=config.leak_threshold,
+        min_rows=config.leak_min_rows,
+        flagged=bool(offenders),
+        max_balanced_accuracy=max(values) if values else None,
+        offenders=offenders,
+    )
+
+
+def evaluate(
+    predictions: pd.DataFrame,
+    features: pd.DataFrame,
+    labels: pd.DataFrame,
+    config: EvaluationConfig | None = None,
+) -> EvaluationReport:
+    """Metrics for every horizon in `predictions` (walk-forward output, any number of horizons), per symbol and
+    pooled, the pooled reliability curves, the time-series-momentum reference and the leak audit."""
+    config = config or EvaluationConfig()
+    metrics: list[MetricsRow] = []
+    reliability: list[ReliabilityBin] = []
+    reference: list[StrategyRow] = []
+    horizons = sorted(int(h) for h in predictions["horizon"].unique())
+    for h in horizons:
+        frame = evaluation_frame(predictions, features, labels, h, config)
+        for symbol, rows in frame.groupby("symbol", sort=True):
+            ppy = float(PERIODS_PER_YEAR[str(rows["calendar"].iloc[0])])
+            daily = rows.set_index("trade_date")[[f"pnl_{s}" for s in STRATEGIES]]
+            daily.columns = list(STRATEGIES)
+            metrics.append(_group_metrics(rows, h, str(symbol), ppy, daily))
+            if h == horizons[0]:
+                reference.append(
+                    _strategy_row(
+                        "tsmom_12m", str(symbol), daily["tsmom_12m"].to_numpy(), rows["turn_tsmom_12m"].mean(), ppy
+                    )
+                )
+        pooled = pooled_returns(frame)
+        ppy_pooled = _periods_per_year(frame["trade_date"])
+        metrics.append(_group_metrics(frame, h, POOLED, ppy_pooled, pooled))
+        if h == horizons[0]:
+            turnover = float(frame.groupby("trade_date")["turn_tsmom_12m"].mean().mean())
+            reference.append(_strategy_row("tsmom_12m", POOLED, pooled["tsmom_12m"].to_numpy(), turnover, ppy_pooled))
+        known = frame[frame["score"].notna() & frame["label"].notna()]
+        proba = known[["p_down", "p_flat", "p_up"]].to_numpy(dtype="float64")
+        label = known["label"].astype("float64").to_numpy()
+        for row in reliability_curve(proba, label, config.reliability_bins):
+            reliability.append(ReliabilityBin(horizon=h, **row))
+    return EvaluationReport(
+        config=config,
+        metrics=metrics,
+        reliability=reliability,
+        reference=reference,
+        leak_audit=leak_audit(metrics, config),
+    )
+
+
+def cumulative_returns(
+    predictions: pd.DataFrame,
+    features: pd.DataFrame,
+    labels: pd.DataFrame,
+    config: EvaluationConfig | None = None,
+) -> pd.DataFrame:
+    """Pooled cumulative (log) returns per horizon and strategy: columns horizon, trade_date, strategy, cum_return."""
+    config = config or EvaluationConfig()
+    parts = []
+    for h in sorted(int(x) for x in predictions["horizon"].unique()):
+        pooled = pooled_returns(evaluation_frame(predictions, features, labels, h, config)).fillna(0.0).cumsum()
+        long = pooled.reset_index().melt(id_vars="trade_date", var_name="strategy", value_name="cum_return")
+        long.insert(0, "horizon", h)
+        parts.append(long)
+    columns = ["horizon", "trade_date", "strategy", "cum_return"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+__all__ = [
+    "POOLED",
+    "STRATEGIES",
+    "EvaluationConfig",
+    "EvaluationReport",
+    "LeakAudit",
+    "MetricsRow",
+    "ReliabilityBin",
+    "StrategyRow",
+    "balanced_accuracy_3class",
+    "cumulative_returns",
+    "directional_balanced_accuracy",
+    "evaluate",
+    "evaluation_frame",
+    "hit_rate",
+    "information_coefficient",
+    "leak_audit",
+    "majority_hit_rate",
+    "max_drawdown",
+    "overlapping_position",
+    "pooled_returns",
+    "reliability_curve",
+    "sharpe_ratio",
+    "strategy_returns",
+]
