@@ -43,12 +43,14 @@
 {% macro rolling_range_index(value, partition_by, order_by, window_rows, min_rows) -%}
     case
         when {{ rolling_count(value, partition_by, order_by, window_rows) }} >= {{ min_rows }}
-            then 100.0 * ({{ value }} - min({{ value }}) over {{ _trailing_window(partition_by, order_by, window_rows) }})
+            then 100.0 * (
+                ({{ value }} - min({{ value }}) over {{ _trailing_window(partition_by, order_by, window_rows) }})
                 / nullif(
                     max({{ value }}) over {{ _trailing_window(partition_by, order_by, window_rows) }}
                     - min({{ value }}) over {{ _trailing_window(partition_by, order_by, window_rows) }},
                     0
                 )
+            )
     end
 {%- endmacro %}
 
