@@ -165,10 +165,12 @@ def test_yield_returns_use_duration_and_crypto_volatility_365_days(built_marts, 
     assert row.close == closes[-1]
 
 
-def test_labels_are_log_ratios_of_final_closes_ahead(built_marts, versions):
+def test_labels_are_log_ratios_of_first_published_closes_ahead(built_marts, versions):
     labels = mart(built_marts, "select * from marts.fct_labels_daily")
     for symbol, duration, calendar in (("SPX", None, "NYSE"), ("UST10Y", 8.5, "NYSE"), ("BTC", None, "CRYPTO")):
-        final = versions[versions.symbol == symbol].groupby("observed_date").close.last()  # latest version
+        # first publication of each observation: a later revision never rewrites a label
+        ordered = versions[versions.symbol == symbol].sort_values("available_at")
+        final = ordered.groupby("observed_date").close.first()
         days = [d for d in trading_days(built_marts.storage, calendar) if final.index[0] <= d <= final.index[-1]]
         closes = final.reindex(days).ffill()
         rows = labels[labels.symbol == symbol].set_index("trade_date").sort_index()
@@ -182,6 +184,8 @@ def test_labels_are_log_ratios_of_final_closes_ahead(built_marts, versions):
                 c0, ch = closes.iloc[i], closes.iloc[i + h]
                 expected = -duration * (ch - c0) / 100 if duration else math.log(ch / c0)
                 assert got == pytest.approx(expected, abs=1e-9), (symbol, days[i], h)
+                # the label is known once both closes are published, never before the exit day's decision time
+                assert rows.iloc[i][f"label_known_at_{h}d"] >= pd.Timestamp(days[i + h], tz="UTC")
         assert rows.iloc[-1][[f"fwd_return_{h}d" for h in HORIZONS]].isna().all()
 
 

@@ -1,17 +1,23 @@
 {#-
     Forward returns (labels) per instrument and trading day: the ONLY model allowed to look forward. It reads
-    the final (latest known) version of every close and the closes of later trading days, so nothing here may
-    feed a feature; features read int_prices__realtime / fct_prices_daily instead.
+    the closes of later trading days, so nothing here may feed a feature; features read int_prices__realtime /
+    fct_prices_daily instead.
 
-    The entry price of day D is the final close of D (the last close observed on or before D on the
-    instrument's calendar), taken after D's decision time; a horizon reaching past the last observation is null.
+    Closes are taken as first published (version 1), never as later revised: a label then never changes once it
+    is known, `label_known_at_<h>d` (when both its entry and exit closes had been published) says from when a
+    model may train on it, and cutting the lake after any date T leaves every label known by T exactly as it was.
+    A revision published later would otherwise rewrite old labels and make models trained before it
+    irreproducible.
+
+    The entry price of day D is the close of D (the last close observed on or before D on the instrument's
+    calendar); a horizon reaching past the last observation is null.
 -#}
 with
 
 observations as (
-    select symbol, observed_date, close
+    select symbol, observed_date, close, available_at as first_known_at
     from {{ ref('int_prices__observations') }}
-    where is_final
+    where version = 1
 ),
 
 instruments as (
@@ -38,7 +44,7 @@ grid as (
 ),
 
 closes as (
-    select g.*, o.close, o.observed_date
+    select g.*, o.close, o.observed_date, o.first_known_at
     from grid as g
     asof left join observations as o
         on o.symbol = g.symbol
@@ -57,7 +63,8 @@ labels as (
                 then -duration * (lead(close, {{ h }}) over w - close) / 100
             when close > 0 and lead(close, {{ h }}) over w > 0
                 then ln(lead(close, {{ h }}) over w / close)
-        end as fwd_return_{{ h }}d{% if not loop.last %},{% endif %}
+        end as fwd_return_{{ h }}d,
+        greatest(first_known_at, lead(first_known_at, {{ h }}) over w) as label_known_at_{{ h }}d{% if not loop.last %},{% endif %}
         {% endfor %}
     from closes
     window w as (partition by symbol order by trade_date)
@@ -70,7 +77,9 @@ final as (
         entry_close,
         entry_observed_date,
         {% for h in [1, 2, 3, 5, 7, 10] %}
-        round(fwd_return_{{ h }}d, 10) as fwd_return_{{ h }}d{% if not loop.last %},{% endif %}
+        round(fwd_return_{{ h }}d, 10) as fwd_return_{{ h }}d,
+        case when fwd_return_{{ h }}d is not null then label_known_at_{{ h }}d end as label_known_at_{{ h }}d
+        {%- if not loop.last %},{% endif %}
         {% endfor %}
     from labels
 )

@@ -1,0 +1,173 @@
+{#-
+    The model input: one wide row per instrument and trading day of its calendar, point in time.
+
+    Every part is a point-in-time mart already (each row uses only facts available by its decision time), so the
+    joins only have to pick, for each instrument row, the latest row of every other mart dated on or before it:
+    an ASOF join, which also carries market-wide NYSE values (volatility, macro, energy, positioning) over crypto
+    weekends. Positioning is sign-adjusted with cot_sign so that positive always means speculators are long the
+    instrument. Column names follow the feature contract used by assets/models and assets/signals.
+-#}
+with
+
+prices as (
+    select * from {{ ref('fct_prices_daily') }}
+),
+
+instruments as (
+    select symbol, asset_class, calendar from {{ ref('dim_instruments') }}
+),
+
+vol as (
+    select * from {{ ref('fct_vol_term_structure_daily') }}
+),
+
+macro as (
+    select * from {{ ref('fct_macro_daily') }}
+),
+
+energy as (
+    select * from {{ ref('fct_energy_daily') }}
+),
+
+positioning as (
+    select * from {{ ref('fct_cot_positioning_daily') }}
+    where symbol is not null
+),
+
+onchain as (
+    select * from {{ ref('fct_onchain_daily') }}
+),
+
+price_features as (
+    select
+        p.symbol,
+        p.trade_date,
+        i.asset_class,
+        i.calendar,
+        p.decision_at,
+        p.close,
+        p.return_1d as ret_1d,
+        p.return_5d as ret_5d,
+        p.return_20d as ret_20d,
+        {% for n in [60, 120, 250] %}
+        case
+            when count(p.return_1d) over (
+                partition by p.symbol order by p.trade_date rows between {{ n - 1 }} preceding and current row
+            ) = {{ n }}
+            then sum(p.return_1d) over (
+                partition by p.symbol order by p.trade_date rows between {{ n - 1 }} preceding and current row
+            )
+        end as ret_{{ n }}d,
+        {% endfor %}
+        p.realized_vol_20d as rvol_20d,
+        p.realized_vol_60d as rvol_60d,
+        p.drawdown,
+        p.distance_from_200d_mean as dist_ma200,
+        p.max_available_at_used as prices_known_at
+    from prices as p
+    inner join instruments as i on i.symbol = p.symbol
+),
+
+with_vol as (
+    select
+        f.*,
+        v.vix,
+        v.vix_vix3m_ratio,
+        v.vix9d_vix_ratio,
+        v.vix_pct_1y,
+        v.skew_pct_1y,
+        case when v.vix_vix3m_ratio > 1 then 1.0 when v.vix_vix3m_ratio is not null then 0.0 end
+            as vix_backwardation,
+        v.max_available_at_used as vol_known_at
+    from price_features as f
+    asof left join vol as v on v.trade_date <= f.trade_date
+),
+
+with_macro as (
+    select
+        f.*,
+        m.dgs10,
+        m.curve_10y2y,
+        m.curve_10y3m,
+        m.dgs10_change_20d_bp as dgs10_chg_20d,
+        m.usd_broad_return_20d as usd_ret_20d,
+        m.max_available_at_used as macro_known_at
+    from with_vol as f
+    asof left join macro as m on m.trade_date <= f.trade_date
+),
+
+with_energy as (
+    select
+        f.*,
+        e.crude_stocks_surprise_z as crude_surprise_z,
+        e.crude_stocks_change - e.crude_stocks_change_5y_avg as crude_change_vs_5y,
+        e.working_gas_vs_5y_avg_pct as gas_storage_vs_5y_pct,
+        e.wti_roll_yield_annualized as wti_roll_yield,
+        e.wti_c1_c2_spread as wti_c1_c2,
+        e.wti_basis,
+        e.ng_roll_yield_annualized as ng_roll_yield,
+        datediff('day', cast(timezone('America/New_York', e.petroleum_available_at) as date), f.trade_date)
+            as energy_days_since_release,
+        e.max_available_at_used as energy_known_at
+    from with_macro as f
+    asof left join energy as e on e.trade_date <= f.trade_date
+),
+
+with_positioning as (
+    select
+        f.*,
+        c.speculator_net_share * c.cot_sign as cot_spec_net_share,
+        c.speculator_z52 * c.cot_sign as cot_spec_z52,
+        case when c.cot_sign = 1 then c.speculator_pct52 else 1 - c.speculator_pct52 end as cot_spec_pct52,
+        c.smart_money_net_share * c.cot_sign as cot_smart_net_share,
+        c.smart_money_z52 * c.cot_sign as cot_smart_z52,
+        c.smart_speculator_divergence * c.cot_sign as cot_divergence,
+        c.divergence_z52 * c.cot_sign as cot_divergence_z52,
+        case when c.cot_sign = 1 then c.speculator_cot_index52 else 100 - c.speculator_cot_index52 end as cot_index,
+        datediff('day', c.report_date, f.trade_date) as cot_days_since_report,
+        c.max_available_at_used as positioning_known_at
+    from with_energy as f
+    asof left join positioning as c on c.symbol = f.symbol and c.trade_date <= f.trade_date
+),
+
+with_onchain as (
+    select
+        f.*,
+        o.mvrv,
+        o.mvrv_z_365d as mvrv_z365,
+        o.nvt_adj as nvt,
+        o.active_addresses_mom_7d_28d as active_addr_mom,
+        o.hash_rate_mom_30d_60d as hashrate_mom,
+        o.top100_supply_share as top100_share,
+        o.max_available_at_used as onchain_known_at
+    from with_positioning as f
+    left join onchain as o on o.symbol = f.symbol and o.trade_date = f.trade_date
+),
+
+final as (
+    select
+        symbol,
+        trade_date,
+        asset_class,
+        calendar,
+        close, ret_1d, ret_5d, ret_20d, ret_60d, ret_120d, ret_250d, rvol_20d, rvol_60d, drawdown, dist_ma200,
+        vix, vix_vix3m_ratio, vix9d_vix_ratio, vix_pct_1y, skew_pct_1y, vix_backwardation,
+        cot_spec_net_share, cot_spec_z52, cot_spec_pct52, cot_smart_net_share, cot_smart_z52, cot_divergence,
+        cot_divergence_z52, cot_index, cot_days_since_report,
+        dgs10, curve_10y2y, curve_10y3m, dgs10_chg_20d, usd_ret_20d,
+        crude_surprise_z, crude_change_vs_5y, gas_storage_vs_5y_pct, wti_roll_yield, wti_c1_c2, wti_basis,
+        ng_roll_yield, energy_days_since_release,
+        mvrv, mvrv_z365, nvt, active_addr_mom, hashrate_mom, top100_share,
+        decision_at,
+        greatest(
+            prices_known_at,
+            coalesce(vol_known_at, prices_known_at),
+            coalesce(macro_known_at, prices_known_at),
+            coalesce(energy_known_at, prices_known_at),
+            coalesce(positioning_known_at, prices_known_at),
+            coalesce(onchain_known_at, prices_known_at)
+        ) as max_available_at_used
+    from with_onchain
+)
+
+select * from final
