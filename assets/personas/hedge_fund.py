@@ -1,0 +1,267 @@
+"""Hedge fund: the raw signals with their probabilities, non-consensus flags, COT extremes and a conviction ranking.
+
+Three views of each instrument are compared at the fund's horizon: the model's (the signal's direction, when it
+is confident), the trend's (sign of the 12-month return) and the crowd's (where speculators lean against their own
+year, sign of `cot_spec_z52` beyond a dead band). The model against the trend and/or the crowd is non-consensus.
+Conviction = confidence x |ensemble score| x agreement across horizons, in [0, 1].
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pyarrow as pa
+
+from assets.personas.common import RulePath, feature_refs, make_item, num, r6
+from assets.personas.config import HedgeFundConfig
+from assets.personas.inputs import PersonaInputs
+from assets.personas.models import ConvictionRank, CotExtreme, HedgeFundOutput, NonConsensus, RawSignal
+from assets.personas.tables import output_rows
+
+PERSONA = "hedge_fund"
+_SIGN = {"UP": 1, "DOWN": -1, "FLAT": 0}
+
+
+def _sign(value: float | None, dead_band: float) -> int:
+    if value is None or abs(value) < dead_band:
+        return 0
+    return 1 if value > 0 else -1
+
+
+def _raw_signals(day: date, signals: pd.DataFrame, inputs: PersonaInputs) -> list[RawSignal]:
+    out = []
+    for _, s in signals.iterrows():
+        symbol, h = str(s["symbol"]), int(s["horizon"])
+        rules = RulePath().add("hedge_fund.raw", "published as produced by the signals stage", s["direction"], "as is")
+        text = (
+            f"{symbol} D+{h}: {s['direction']} p={float(s['probability']):.2f} "
+            f"(up {float(s['prob_up']):.2f} / flat {float(s['prob_flat']):.2f} / down {float(s['prob_down']):.2f}), "
+            f"expected {float(s['expected_move']):+.4f} [{float(s['move_low']):+.4f}, {float(s['move_high']):+.4f}]"
+        )
+        out.append(
+            make_item(
+                RawSignal,
+                persona=PERSONA,
+                as_of=day,
+                subject=f"{symbol}|D+{h}",
+                symbol=symbol,
+                action=str(s["direction"]),
+                text=text,
+                rules=rules,
+                signals=signals[(signals["symbol"] == symbol) & (signals["horizon"] == h)],
+                horizon=h,
+                **{
+                    k: r6(float(s[k]))
+                    for k in (
+                        "probability",
+                        "prob_up",
+                        "prob_flat",
+                        "prob_down",
+                        "confidence",
+                        "expected_move",
+                        "move_low",
+                        "move_high",
+                        "ensemble_score",
+                        "confluence",
+                        "size",
+                        "kelly_fraction",
+                        "regime_probability",
+                    )
+                },
+                regime=str(s["regime"]),
+            )
+        )
+    return out
+
+
+def _model_view(sig: pd.Series, config: HedgeFundConfig) -> int:
+    return _SIGN[str(sig["direction"])] if float(sig["confidence"]) >= config.min_confidence else 0
+
+
+def _non_consensus(
+    day: date, primary: pd.DataFrame, feats: dict[str, pd.Series], feat_frame: pd.DataFrame, config: HedgeFundConfig
+) -> list[NonConsensus]:
+    out = []
+    for _, sig in primary.iterrows():
+        symbol = str(sig["symbol"])
+        feat = feats.get(symbol)
+        model = _model_view(sig, config)
+        mom_value = num(feat[config.momentum_column]) if feat is not None else None
+        z52 = num(feat["cot_spec_z52"]) if feat is not None else None
+        momentum = _sign(mom_value, config.min_abs_momentum)
+        crowd = _sign(z52, config.positioning_z)
+        against_mom = model != 0 and momentum != 0 and model != momentum
+        against_crowd = model != 0 and crowd != 0 and model != crowd
+        rules = (
+            RulePath()
+            .add(
+                "hedge_fund.min_confidence",
+                f"confidence >= {config.min_confidence}",
+                float(sig["confidence"]),
+                f"model view {model:+d}",
+            )
+            .add(
+                "hedge_fund.min_abs_momentum",
+                f"|{config.momentum_column}| >= {config.min_abs_momentum}",
+                mom_value,
+                f"trend view {momentum:+d}",
+            )
+            .add("hedge_fund.positioning_z", f"|cot_spec_z52| >= {config.positioning_z}", z52, f"crowd view {crowd:+d}")
+        )
+        if not (against_mom or against_crowd):
+            continue
+        flag = (
+            "AGAINST_BOTH"
+            if against_mom and against_crowd
+            else "AGAINST_MOMENTUM"
+            if against_mom
+            else "AGAINST_POSITIONING"
+        )
+        rules.add("hedge_fund.non_consensus", "model opposes trend and/or crowd", f"{model}/{momentum}/{crowd}", flag)
+        words = {1: "up", -1: "down", 0: "no view"}
+        text = f"{symbol}: model {words[model]} (p={float(sig['probability']):.2f}) against " + (
+            "the trend and the crowd"
+            if flag == "AGAINST_BOTH"
+            else "the 12-month trend"
+            if flag == "AGAINST_MOMENTUM"
+            else "speculators' positioning"
+        )
+        out.append(
+            make_item(
+                NonConsensus,
+                persona=PERSONA,
+                as_of=day,
+                subject=symbol,
+                symbol=symbol,
+                action=flag,
+                text=text,
+                rules=rules,
+                signals=primary[primary["symbol"] == symbol],
+                data_refs=feature_refs([symbol], feat_frame),
+                horizon=int(sig["horizon"]),
+                model_view=model,
+                momentum_view=momentum,
+                positioning_view=crowd,
+                probability=r6(float(sig["probability"])),
+                ret_250d=r6(mom_value),
+                cot_spec_z52=r6(z52),
+            )
+        )
+    return out
+
+
+def _cot_extremes(
+    day: date, feat_frame: pd.DataFrame, primary: pd.DataFrame, config: HedgeFundConfig
+) -> list[CotExtreme]:
+    out = []
+    for _, feat in feat_frame.iterrows():
+        z52 = num(feat["cot_spec_z52"])
+        if z52 is None or abs(z52) < config.cot_extreme_z:
+            continue
+        symbol = str(feat["symbol"])
+        crowding = "CROWDED_LONG" if z52 > 0 else "CROWDED_SHORT"
+        used = primary[primary["symbol"] == symbol]
+        rule_cot = num(used["rule_cot_extreme"].iloc[0]) if not used.empty else None
+        rules = RulePath().add("hedge_fund.cot_extreme_z", f"|cot_spec_z52| >= {config.cot_extreme_z}", z52, crowding)
+        cot_index = num(feat["cot_index"])
+        text = (
+            f"{symbol}: speculators {crowding.lower().replace('_', ' ')} (z52 {z52:+.2f}, COT index "
+            f"{'n/a' if cot_index is None else f'{cot_index:.0f}'}); contrarian view "
+            f"{'down' if z52 > 0 else 'up'}"
+        )
+        out.append(
+            make_item(
+                CotExtreme,
+                persona=PERSONA,
+                as_of=day,
+                subject=symbol,
+                symbol=symbol,
+                action=crowding,
+                text=text,
+                rules=rules,
+                signals=used,
+                data_refs=feature_refs([symbol], feat_frame),
+                cot_spec_z52=r6(z52),
+                cot_index=r6(cot_index),
+                cot_spec_net_share=r6(num(feat["cot_spec_net_share"])),
+                rule_cot_extreme=r6(rule_cot),
+                contrarian_view="DOWN" if z52 > 0 else "UP",
+            )
+        )
+    return sorted(out, key=lambda x: (-abs(x.cot_spec_z52), x.subject))
+
+
+def conviction_score(sig: pd.Series) -> float:
+    """confidence x |ensemble score| x agreement, where agreement = (1 + confluence x direction sign) / 2."""
+    direction = _SIGN[str(sig["direction"])]
+    if direction == 0:
+        return 0.0
+    agreement = (1 + float(sig["confluence"]) * direction) / 2
+    return max(0.0, min(1.0, float(sig["confidence"]) * abs(float(sig["ensemble_score"])) * agreement))
+
+
+def _conviction(day: date, primary: pd.DataFrame) -> list[ConvictionRank]:
+    scored = sorted(
+        ((round(conviction_score(s), 9), str(s["symbol"]), s) for _, s in primary.iterrows()),
+        key=lambda x: (-x[0], x[1]),
+    )
+    out = []
+    for rank, (score, symbol, sig) in enumerate(scored, start=1):
+        direction = str(sig["direction"])
+        action = "NONE" if score == 0 else "LONG" if direction == "UP" else "SHORT"
+        rules = RulePath().add(
+            "hedge_fund.conviction",
+            "confidence x |ensemble| x (1 + confluence x sign) / 2",
+            {
+                "confidence": float(sig["confidence"]),
+                "ensemble": float(sig["ensemble_score"]),
+                "confluence": float(sig["confluence"]),
+            },
+            f"{score:.4f} -> rank {rank}",
+        )
+        p = float(sig["probability"])
+        text = f"#{rank} {symbol}: {action.lower()} conviction {score:.3f} ({direction}, p={p:.2f})"
+        out.append(
+            make_item(
+                ConvictionRank,
+                persona=PERSONA,
+                as_of=day,
+                subject=symbol,
+                symbol=symbol,
+                action=action,
+                text=text,
+                rules=rules,
+                signals=primary[primary["symbol"] == symbol],
+                rank=rank,
+                horizon=int(sig["horizon"]),
+                conviction=r6(score),
+                direction=direction,
+                probability=r6(float(sig["probability"])),
+                confidence=r6(float(sig["confidence"])),
+                ensemble_score=r6(float(sig["ensemble_score"])),
+                confluence=r6(float(sig["confluence"])),
+            )
+        )
+    return out
+
+
+def build_hedge_fund(inputs: PersonaInputs, day: date, config: HedgeFundConfig | None = None) -> HedgeFundOutput:
+    """All of the day's signals, then the views built on the fund's horizon."""
+    config = config or HedgeFundConfig()
+    everything = inputs.signals_on(day)
+    primary = everything[everything["horizon"] == config.horizon].reset_index(drop=True)
+    feat_frame = inputs.features_asof(day, config.max_feature_age_days)
+    feats = {str(r["symbol"]): r for _, r in feat_frame.iterrows()}
+    return HedgeFundOutput(
+        as_of=day,
+        horizon=config.horizon,
+        signals=_raw_signals(day, everything, inputs),
+        non_consensus=_non_consensus(day, primary, feats, feat_frame, config),
+        cot_extremes=_cot_extremes(day, feat_frame, primary, config),
+        conviction=_conviction(day, primary),
+    )
+
+
+def to_rows(output: HedgeFundOutput) -> pa.Table:
+    return output_rows(output)

@@ -1,0 +1,295 @@
+"""What the persona builders read: five frames and the universe, each with a documented column contract.
+
+The lead wires the real tables (gold signals, `fct_features_daily`, `fct_prices_daily`, `fct_energy_daily`, the
+evaluation's metrics) into `PersonaInputs`; tests build synthetic frames that follow the same contracts. A frame
+that misses a required column is refused with the frame's name and the missing columns, so a renamed mart
+column fails loudly instead of silently turning every light yellow. Known mart spellings are accepted as aliases
+(`return_1d` for `ret_1d`, `wti_roll_yield_annualized` for `wti_roll_yield`, ...).
+
+Dates are normalised to `datetime64[ns]` (midnight) so the builders compare them with `pd.Timestamp(day)`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from assets.signals.contract import SignalRow
+from resources.errors import NexusError
+from resources.universe import Universe, get_universe
+
+
+class PersonaInputError(NexusError):
+    """An input frame does not follow its contract (missing columns, bad values)."""
+
+
+class FrameContract(BaseModel):
+    """The columns a frame must (and may) have, with what each means."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    required: dict[str, str] = Field(description="column -> meaning; the frame is refused without them")
+    optional: dict[str, str] = Field(default_factory=dict, description="added as nulls when absent")
+    aliases: dict[str, str] = Field(default_factory=dict, description="accepted spelling -> contract column")
+    date_columns: tuple[str, ...] = ()
+    string_columns: tuple[str, ...] = ()
+
+    def normalize(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A copy with aliases renamed, optional columns present, dates as datetime64 and numbers as floats."""
+        if not isinstance(frame, pd.DataFrame):
+            raise PersonaInputError(f"{self.name}: expected a pandas DataFrame, got {type(frame).__name__}")
+        renames = {a: c for a, c in self.aliases.items() if a in frame.columns and c not in frame.columns}
+        out = frame.rename(columns=renames).copy()
+        missing = [c for c in self.required if c not in out.columns]
+        if missing:
+            raise PersonaInputError(
+                f"{self.name}: missing required columns {missing} (has {sorted(map(str, out.columns))})"
+            )
+        for column in self.optional:
+            if column not in out.columns:
+                out[column] = None if column in self.string_columns else np.nan
+        for column in self.date_columns:
+            if column in out.columns:
+                try:
+                    out[column] = pd.to_datetime(out[column]).dt.tz_localize(None).dt.normalize()
+                except (TypeError, ValueError) as exc:
+                    raise PersonaInputError(f"{self.name}: column {column} is not a date: {exc}") from None
+        for column in (*self.required, *self.optional):
+            if column in self.date_columns or column in self.string_columns:
+                continue
+            if column in out.columns and not pd.api.types.is_numeric_dtype(out[column]):
+                try:
+                    out[column] = pd.to_numeric(out[column]).astype("float64")
+                except (TypeError, ValueError) as exc:
+                    raise PersonaInputError(f"{self.name}: column {column} is not numeric: {exc}") from None
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "required": dict(self.required), "optional": dict(self.optional)}
+
+
+_SIGNAL_STRINGS = (
+    "symbol",
+    "direction",
+    "regime",
+    "sentiment_label",
+    "drawdown_state",
+    "model_version",
+    "feature_snapshot_hash",
+    "run_id",
+)
+
+
+def _signal_contract() -> FrameContract:
+    """Built from `SignalRow`, so a change of the signals contract changes what personas require."""
+    required: dict[str, str] = {}
+    optional: dict[str, str] = {}
+    for name, field in SignalRow.model_fields.items():
+        meaning = field.description or name
+        (required if field.is_required() else optional)[name] = meaning
+    return FrameContract(
+        name="signals",
+        required=required,
+        optional=optional,
+        date_columns=("signal_date",),
+        string_columns=(*_SIGNAL_STRINGS, "decision_at"),
+    )
+
+
+SIGNALS = _signal_contract()
+
+FEATURES = FrameContract(
+    name="features",
+    required={
+        "symbol": "instrument symbol (universe)",
+        "trade_date": "day D; every value known at D's decision time",
+        "asset_class": "equity, rates, fx, commodity, volatility or crypto",
+        "close": "price (yield for rates) as known at D",
+        "ret_20d": "log return over 20 trading days",
+        "ret_250d": "log return over 250 trading days (12 months)",
+        "rvol_20d": "annualised realised volatility over 20 days",
+        "dist_ma200": "close / 200-day mean - 1",
+        "drawdown": "close / running peak - 1 (<= 0)",
+        "cot_spec_z52": "52-week z-score of speculators' net share of open interest (sign-adjusted)",
+        "cot_spec_net_share": "speculators' net position as a share of open interest (sign-adjusted)",
+        "cot_index": "speculators' net position within its 3-year range, 0..100",
+        "vix": "VIX close (market-wide)",
+        "vix_pct_1y": "VIX percentile over the past year, 0..1 (market-wide)",
+    },
+    aliases={
+        "return_20d": "ret_20d",
+        "realized_vol_20d": "rvol_20d",
+        "distance_from_200d_mean": "dist_ma200",
+    },
+    date_columns=("trade_date",),
+    string_columns=("symbol", "asset_class"),
+)
+
+PRICES = FrameContract(
+    name="prices",
+    required={
+        "symbol": "instrument symbol",
+        "trade_date": "day D",
+        "close": "price as known at D",
+        "ret_1d": "one-day log return",
+    },
+    aliases={"return_1d": "ret_1d"},
+    date_columns=("trade_date",),
+    string_columns=("symbol",),
+)
+
+ENERGY = FrameContract(
+    name="energy",
+    required={
+        "trade_date": "day D (one row per trading day)",
+        "wti_roll_yield": "annualised WTI roll yield 12 x ln(c1/c2); > 0 is backwardation",
+        "wti_basis": "WTI Cushing spot - front future ($/bbl)",
+        "ng_roll_yield": "annualised Henry Hub roll yield",
+        "ng_basis": "Henry Hub spot - front future ($/MMBtu)",
+    },
+    optional={
+        "wti_c1": "WTI contract 1 ($/bbl)",
+        "wti_c2": "WTI contract 2",
+        "wti_c3": "WTI contract 3",
+        "wti_c4": "WTI contract 4",
+        "wti_c1_c2": "wti_c1 - wti_c2 ($/bbl)",
+    },
+    aliases={
+        "wti_roll_yield_annualized": "wti_roll_yield",
+        "ng_roll_yield_annualized": "ng_roll_yield",
+        "wti_c1_c2_spread": "wti_c1_c2",
+    },
+    date_columns=("trade_date",),
+)
+
+TRACK_RECORD = FrameContract(
+    name="track_record",
+    required={
+        "symbol": "instrument symbol (or ALL for the pooled row)",
+        "horizon": "trading days ahead",
+        "n": "out-of-sample predictions evaluated",
+        "hit_rate": "share of calls with the right sign, out of sample",
+        "balanced_accuracy": "mean of the UP and DOWN recalls (0.5 = chance)",
+        "brier": "multiclass Brier score (lower is better)",
+        "ic": "rank correlation of the score with the realised return",
+    },
+    optional={"start": "first out-of-sample date", "end": "last out-of-sample date"},
+    string_columns=("symbol", "start", "end"),
+)
+
+CONTRACTS: dict[str, FrameContract] = {c.name: c for c in (SIGNALS, FEATURES, PRICES, ENERGY, TRACK_RECORD)}
+
+
+def _check_signals(frame: pd.DataFrame) -> None:
+    """Vectorised checks of what the personas rely on (full row validation is the signals stage's job)."""
+    if frame.empty:
+        return
+    bad_dir = ~frame["direction"].isin(["UP", "DOWN", "FLAT"])
+    if bad_dir.any():
+        raise PersonaInputError(f"signals: direction must be UP, DOWN or FLAT ({int(bad_dir.sum())} rows are not)")
+    for column in ("probability", "prob_up", "prob_flat", "prob_down", "confidence", "regime_probability"):
+        values = frame[column]
+        if values.isna().any() or ((values < 0) | (values > 1)).any():
+            raise PersonaInputError(f"signals: {column} must be a probability in [0, 1] without nulls")
+    dupes = frame.duplicated(["symbol", "signal_date", "horizon"])
+    if dupes.any():
+        raise PersonaInputError(f"signals: {int(dupes.sum())} duplicate (symbol, signal_date, horizon) rows")
+
+
+class PersonaInputs(BaseModel):
+    """Everything a persona may read for a day: the frames (normalised to their contracts) and the universe.
+
+    Frames may hold history; each builder selects what it needs for its day (the day's signals, the features
+    known at the day, a price window for correlations and charts, the track record as evaluated). Build new inputs
+    with `PersonaInputs(...)`: `model_copy(update=...)` skips the normalisation and is only safe with frames that
+    are already normalised (taken from another `PersonaInputs`).
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    signals: pd.DataFrame
+    features: pd.DataFrame
+    prices: pd.DataFrame
+    energy: pd.DataFrame = Field(default_factory=lambda: pd.DataFrame(columns=list(ENERGY.required)))
+    track_record: pd.DataFrame = Field(default_factory=lambda: pd.DataFrame(columns=list(TRACK_RECORD.required)))
+    universe: Universe = Field(default_factory=get_universe)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for name, contract in CONTRACTS.items():
+            if name in data and data[name] is not None:
+                data[name] = contract.normalize(data[name])
+            elif name in data:
+                data.pop(name)
+        if "signals" in data:
+            _check_signals(data["signals"])
+            data["signals"]["horizon"] = data["signals"]["horizon"].astype("int64")
+        if "track_record" in data and not data["track_record"].empty:
+            data["track_record"]["horizon"] = data["track_record"]["horizon"].astype("int64")
+        return data
+
+    # -- selections every builder uses --------------------------------------------------------------------------
+    def signals_on(self, day: date, horizon: int | None = None) -> pd.DataFrame:
+        """The day's signal rows (one horizon or all), sorted by symbol and horizon."""
+        rows = self.signals[self.signals["signal_date"] == pd.Timestamp(day)]
+        if horizon is not None:
+            rows = rows[rows["horizon"] == horizon]
+        return rows.sort_values(["symbol", "horizon"], kind="stable").reset_index(drop=True)
+
+    def features_asof(self, day: date, max_age_days: int = 7) -> pd.DataFrame:
+        """Per symbol, the latest feature row dated on or before `day` (and not older than `max_age_days`)."""
+        return _asof(self.features, day, max_age_days)
+
+    def prices_until(self, day: date, lookback_days: int | None = None) -> pd.DataFrame:
+        """Price rows dated on or before `day` (optionally only the last `lookback_days` calendar days)."""
+        ts = pd.Timestamp(day)
+        rows = self.prices[self.prices["trade_date"] <= ts]
+        if lookback_days is not None:
+            rows = rows[rows["trade_date"] > ts - pd.Timedelta(days=lookback_days)]
+        return rows.sort_values(["symbol", "trade_date"], kind="stable").reset_index(drop=True)
+
+    def energy_until(self, day: date) -> pd.DataFrame:
+        ts = pd.Timestamp(day)
+        return self.energy[self.energy["trade_date"] <= ts].sort_values("trade_date", kind="stable")
+
+    def track_record_for(self, symbol: str, horizon: int) -> dict[str, Any] | None:
+        tr = self.track_record
+        if tr.empty:
+            return None
+        rows = tr[(tr["symbol"] == symbol) & (tr["horizon"] == horizon)]
+        return None if rows.empty else rows.iloc[-1].to_dict()
+
+    def asset_class(self, symbol: str) -> str:
+        try:
+            return self.universe.instrument(symbol).asset_class
+        except KeyError:
+            return "other"
+
+    def name(self, symbol: str) -> str:
+        try:
+            return self.universe.instrument(symbol).name
+        except KeyError:
+            return symbol
+
+
+def _asof(frame: pd.DataFrame, day: date, max_age_days: int) -> pd.DataFrame:
+    ts = pd.Timestamp(day)
+    rows = frame[(frame["trade_date"] <= ts) & (frame["trade_date"] >= ts - pd.Timedelta(days=max_age_days))]
+    if rows.empty:
+        return rows.reset_index(drop=True)
+    rows = rows.sort_values(["symbol", "trade_date"], kind="stable").groupby("symbol", sort=True).tail(1)
+    return rows.reset_index(drop=True)
+
+
+def contracts_description() -> dict[str, dict[str, Any]]:
+    """The input contracts as plain data (for docs and the integrator)."""
+    return {name: c.describe() for name, c in CONTRACTS.items()}

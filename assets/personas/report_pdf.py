@@ -1,0 +1,181 @@
+"""The wealth manager's client PDF, "Market Intelligence Report", drawn with reportlab from a `WealthManagerOutput`.
+
+Sections: Regime and confidence, Allocation adjustments (a table), Key signals, Risk factors, Charts (matplotlib
+PNGs), then the audit references and a disclaimer. Every statement ends with a footnote-style reference [Rn]; the
+references table maps each Rn to its full recommendation_id, the key of the audit trail. The bytes are
+deterministic: reportlab's invariant mode, and the document dates set to the report date rather than the clock.
+"""
+
+from __future__ import annotations
+
+import io
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import cm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from assets.personas.charts import HEIGHT_IN, WIDTH_IN, render_chart
+from assets.personas.common import pct, signed_pct
+from assets.personas.models import PersonaItem, WealthManagerOutput
+
+SECTIONS = (
+    "1. Regime and confidence",
+    "2. Allocation adjustments",
+    "3. Key signals",
+    "4. Risk factors",
+    "5. Charts",
+    "Audit references",
+    "Disclaimer",
+)
+_GRID = TableStyle(
+    [
+        ("FONT", (0, 0), (-1, -1), "Helvetica", 8.5),
+        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8.5),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e3e8ef")),
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa5b1")),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("ALIGN", (1, 1), (-2, -1), "RIGHT"),
+    ]
+)
+
+
+def reference_map(output: WealthManagerOutput) -> dict[str, str]:
+    """recommendation_id -> 'R<n>', numbered in reading order."""
+    return {item.recommendation_id: f"R{i}" for i, item in enumerate(output.items(), start=1)}
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = getSampleStyleSheet()
+    return {
+        "title": ParagraphStyle("title", parent=base["Title"], fontSize=20, leading=24, alignment=TA_LEFT),
+        "subtitle": ParagraphStyle(
+            "subtitle", parent=base["Normal"], fontSize=10, textColor=colors.HexColor("#455a64")
+        ),
+        "h": ParagraphStyle("h", parent=base["Heading2"], fontSize=13, spaceBefore=10, spaceAfter=4),
+        "body": ParagraphStyle("body", parent=base["Normal"], fontSize=9.5, leading=13, spaceAfter=3),
+        "small": ParagraphStyle(
+            "small", parent=base["Normal"], fontSize=7.5, leading=9.5, textColor=colors.HexColor("#37474f")
+        ),
+    }
+
+
+def _statement(item: PersonaItem, refs: dict[str, str], style: ParagraphStyle) -> Paragraph:
+    return Paragraph(f"{escape(item.text)} <font size=7 color='#546e7a'>[{refs[item.recommendation_id]}]</font>", style)
+
+
+def _story(output: WealthManagerOutput, refs: dict[str, str]) -> list[object]:
+    s = _styles()
+    story: list[object] = [
+        Paragraph(escape(output.title), s["title"]),
+        Paragraph(
+            escape(
+                f"Prepared for {output.client} - week of {output.week_start.isoformat()} to "
+                f"{output.as_of.isoformat()}; "
+                f"signals as of {output.as_of.isoformat()}, horizon {output.horizon} trading days"
+            ),
+            s["subtitle"],
+        ),
+        Spacer(1, 0.4 * cm),
+        Paragraph(SECTIONS[0], s["h"]),
+        _statement(output.regime, refs, s["body"]),
+        Paragraph(SECTIONS[1], s["h"]),
+    ]
+    rows = [["Asset class", "Strategic", "Adjustment", "Target", "Stance", "Ref"]]
+    for a in output.allocations:
+        rows.append(
+            [
+                a.asset_class.capitalize(),
+                pct(a.strategic_weight, 1),
+                signed_pct(a.adjustment, 1),
+                pct(a.target_weight, 1),
+                a.action.capitalize(),
+                refs[a.recommendation_id],
+            ]
+        )
+    table = Table(rows, colWidths=[3.4 * cm, 2.3 * cm, 2.5 * cm, 2.3 * cm, 3.0 * cm, 1.4 * cm], hAlign="LEFT")
+    table.setStyle(_GRID)
+    story += [table, Spacer(1, 0.2 * cm)]
+    story += [_statement(a, refs, s["body"]) for a in output.allocations]
+    story.append(Paragraph(SECTIONS[2], s["h"]))
+    if output.key_signals:
+        story += [_statement(k, refs, s["body"]) for k in output.key_signals]
+    else:
+        story.append(Paragraph("No signal is confident enough to be listed this week.", s["body"]))
+    story.append(Paragraph(SECTIONS[3], s["h"]))
+    story += [
+        Paragraph(
+            f"<b>{escape(r.severity.capitalize())}</b> - {escape(r.text)} "
+            f"<font size=7 color='#546e7a'>[{refs[r.recommendation_id]}]</font>",
+            s["body"],
+        )
+        for r in output.risk_factors
+    ]
+    story.append(Paragraph(SECTIONS[4], s["h"]))
+    for chart in output.charts:
+        cited = ", ".join(refs[r] for r in chart.refs if r in refs) or "-"
+        image = Image(io.BytesIO(render_chart(chart)), width=WIDTH_IN * 0.85 * 72, height=HEIGHT_IN * 0.85 * 72)
+        story.append(
+            KeepTogether(
+                [
+                    image,
+                    Paragraph(f"{escape(chart.caption)} <font size=7 color='#546e7a'>[{cited}]</font>", s["small"]),
+                    Spacer(1, 0.3 * cm),
+                ]
+            )
+        )
+    story.append(Paragraph(SECTIONS[5], s["h"]))
+    story.append(
+        Paragraph(
+            "Each reference identifies one statement in the Nexus audit trail (gold/audit/recommendations), which "
+            "records its inputs (signal rows, model versions, feature snapshot hashes), the rules that produced it "
+            "and the run that published it.",
+            s["small"],
+        )
+    )
+    ref_rows = [["Ref", "recommendation_id", "Section", "Subject"]]
+    ref_rows += [[refs[i.recommendation_id], i.recommendation_id, i.section, i.subject] for i in output.items()]
+    ref_table = Table(ref_rows, colWidths=[1.2 * cm, 7.6 * cm, 2.6 * cm, 3.6 * cm], hAlign="LEFT", repeatRows=1)
+    ref_table.setStyle(
+        TableStyle(
+            [*_GRID.getCommands(), ("FONT", (1, 1), (1, -1), "Courier", 7.5), ("ALIGN", (0, 0), (-1, -1), "LEFT")]
+        )
+    )
+    story += [ref_table, Paragraph(SECTIONS[6], s["h"]), Paragraph(escape(output.disclaimer), s["small"])]
+    return story
+
+
+def render_report(output: WealthManagerOutput) -> bytes:
+    """The PDF bytes of the report (same output, same bytes)."""
+    stamp = output.as_of.strftime("D:%Y%m%d000000+00'00'")
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=2 * cm,
+        rightMargin=2 * cm,
+        topMargin=1.8 * cm,
+        bottomMargin=1.8 * cm,
+        title=f"{output.title} {output.as_of.isoformat()}",
+        author="Nexus",
+        subject=f"{output.title} for {output.client}, week ending {output.as_of.isoformat()}",
+        creator="Nexus lakehouse (assets.personas.report_pdf)",
+        keywords=["market intelligence", "wealth manager", output.as_of.isoformat()],
+        invariant=1,
+    )
+
+    def page(canvas: Canvas, doc: SimpleDocTemplate) -> None:
+        canvas.setDateFormatter(lambda *_: stamp)  # creation and modification dates: the report date
+        canvas.saveState()
+        canvas.setFont("Helvetica", 7.5)
+        canvas.setFillColor(colors.HexColor("#607d8b"))
+        canvas.drawString(2 * cm, 1.1 * cm, f"Nexus - {output.title} - {output.as_of.isoformat()}")
+        canvas.drawRightString(A4[0] - 2 * cm, 1.1 * cm, f"page {doc.page}")
+        canvas.restoreState()
+
+    doc.build(_story(output, reference_map(output)), onFirstPage=page, onLaterPages=page)
+    return buffer.getvalue()

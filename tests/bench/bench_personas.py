@@ -1,0 +1,123 @@
+"""Persona figures on the synthetic inputs of the persona tests (the real universe, 12 instruments): building all
+six outputs for one day (target <= 10 s), the wealth-manager PDF (target <= 5 s), publishing the gold tables and the
+audit trail to a local lake, the idempotent re-run, and one compliance query. It prints; it does not assert.
+
+Two input sizes: the test fixture (2 years of prices, 45 days of signals) and a production-like history (10 years of
+prices and features, 1 year of signals for 6 horizons), which is what the lead will pass in.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from datetime import date
+
+from assets.personas.audit import explain_recommendation
+from assets.personas.casual_investor import build_casual_investor
+from assets.personas.daily import build_all, publish
+from assets.personas.hedge_fund import build_hedge_fund
+from assets.personas.hedging_desk import build_hedging_desk
+from assets.personas.institutional import build_institutional
+from assets.personas.report_pdf import render_report
+from assets.personas.retail_trader import build_retail_trader
+from assets.personas.wealth_manager import build_wealth_manager
+from resources.lake.storage import LakeStorage
+from tests.bench.common import Figure, resource, scratch, since
+from tests.unit.test_personas_inputs import DAY, make_inputs
+
+BUILDERS = {
+    "hedging_desk": build_hedging_desk,
+    "institutional": build_institutional,
+    "wealth_manager": build_wealth_manager,
+    "hedge_fund": build_hedge_fund,
+    "retail_trader": build_retail_trader,
+    "casual_investor": build_casual_investor,
+}
+
+
+def _best(fn, repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(since(started))
+    return min(times)
+
+
+def run() -> list[Figure]:
+    figures = [Figure("load average (1 min) at start, 2 cores shared", os.getloadavg()[0], "")]
+    started = time.perf_counter()
+    inputs = make_inputs()
+    figures.append(Figure("synthetic inputs (2y prices, 45 days x 6 horizons of signals)", since(started), "s"))
+    for name, build in BUILDERS.items():
+        figures.append(Figure(f"build {name} (one day)", _best(lambda b=build: b(inputs, DAY)), "s"))
+    figures.append(
+        Figure("build all six personas, one day", _best(lambda: build_all(inputs, DAY)), "s", "target <= 10 s")
+    )
+
+    started = time.perf_counter()
+    big = make_inputs(start=date(2014, 7, 1), signal_days=365)
+    figures.append(
+        Figure(
+            f"10y inputs ({len(big.features):,} feature rows, {len(big.signals):,} signals)",
+            since(started),
+            "s",
+        )
+    )
+    figures.append(
+        Figure(
+            "build all six personas, one day, 10y inputs",
+            _best(lambda: build_all(big, DAY), 2),
+            "s",
+            "target <= 10 s",
+        )
+    )
+
+    outputs = build_all(inputs, DAY)
+    report = outputs["wealth_manager"]
+    pdf = render_report(report)
+    figures.append(
+        Figure(
+            "wealth-manager PDF (3 charts, matplotlib + reportlab)",
+            _best(lambda: render_report(report)),
+            "s",
+            "target <= 5 s",
+        )
+    )
+    figures.append(Figure("wealth-manager PDF size", len(pdf) / 1024, "KB"))
+
+    root = scratch()
+    storage = LakeStorage(root_uri=str(root / "lake"))
+    items = sum(len(o.items()) for o in outputs.values())
+    started = time.perf_counter()
+    publish(storage, outputs, run_id="bench-1")
+    figures.append(Figure(f"publish 6 gold tables + audit trail ({items} items), first run", since(started), "s"))
+    started = time.perf_counter()
+    stats = publish(storage, outputs, run_id="bench-2")
+    figures.append(
+        Figure(
+            "publish again (idempotent re-run)",
+            since(started),
+            "s",
+            f"audit rows added: {stats['audit/recommendations'].added}",
+        )
+    )
+    chosen = outputs["hedging_desk"].recommendations[0].recommendation_id
+    figures.append(
+        Figure(
+            "compliance query: explain one recommendation (DuckDB)",
+            _best(lambda: explain_recommendation(storage, chosen, signals=inputs.signals)),
+            "s",
+        )
+    )
+    shutil.rmtree(root, ignore_errors=True)
+    figures.append(
+        Figure("peak RSS of the benchmark process", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "MB")
+    )
+    return figures
+
+
+if __name__ == "__main__":
+    for figure in run():
+        print(figure.line(), flush=True)

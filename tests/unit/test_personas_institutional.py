@@ -1,0 +1,115 @@
+"""Institutional: factor momentum leader and laggard with weights, the cross-asset momentum table, correlation
+breakdown alerts (planted on the oil pair) and sentiment divergence."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from assets.personas.config import InstitutionalConfig
+from assets.personas.inputs import PersonaInputs
+from assets.personas.institutional import build_institutional, correlation_alerts
+from tests.unit.test_personas_inputs import DAY, make_inputs
+
+
+@pytest.fixture(scope="module")
+def inputs() -> PersonaInputs:
+    return make_inputs()
+
+
+@pytest.fixture(scope="module")
+def output(inputs):
+    return build_institutional(inputs, DAY)
+
+
+def test_factor_leader_and_laggard_with_allocation_weights(inputs, output):
+    config = InstitutionalConfig()
+    feats = inputs.features_asof(DAY)
+    feats = feats[feats["asset_class"] != "volatility"]
+    means = np.expm1(feats["ret_250d"]).groupby(feats["asset_class"]).mean().sort_values(ascending=False)
+    assert output.leader == means.index[0] and output.laggard == means.index[-1]
+    by_class = {f.asset_class: f for f in output.factors}
+    assert "volatility" not in by_class
+    leader, laggard = by_class[output.leader], by_class[output.laggard]
+    assert (leader.role, leader.action, leader.rank) == ("LEADER", "OVERWEIGHT", 1)
+    assert (laggard.role, laggard.action, laggard.rank) == ("LAGGARD", "UNDERWEIGHT", len(by_class))
+    assert leader.target_weight == pytest.approx(leader.strategic_weight + config.tilt)
+    assert laggard.target_weight == pytest.approx(laggard.strategic_weight - config.tilt)
+    assert sum(f.target_weight for f in output.factors) == pytest.approx(
+        sum(f.strategic_weight for f in output.factors)
+    )
+    assert leader.momentum_12m == pytest.approx(means.iloc[0], abs=1e-6)
+    assert leader.signal_refs and leader.data_refs  # signals (factor rule) and feature rows used
+
+
+def test_momentum_table_ranks_by_twelve_month_return(inputs, output):
+    rows = output.momentum
+    assert [r.rs_rank for r in rows] == list(range(1, len(rows) + 1))
+    returns = [r.return_12m for r in rows]
+    assert returns == sorted(returns, reverse=True)
+    for r in rows:
+        assert (r.dist_ma200 > 0) == (r.ma200_state in ("ABOVE", "CROSSED_ABOVE"))
+        if r.action == "UPTREND":
+            assert r.return_12m > 0 and r.dist_ma200 > 0
+        if r.action == "DOWNTREND":
+            assert r.return_12m < 0 and r.dist_ma200 < 0
+    assert rows[0].rs_percentile == 1.0 and rows[-1].rs_percentile == 0.0
+
+
+def test_a_recent_200_day_cross_is_flagged(inputs):
+    feats = inputs.features.copy()
+    spx = feats["symbol"] == "SPX"
+    feats.loc[spx & (feats["trade_date"] < pd.Timestamp(DAY)), "dist_ma200"] = -0.02
+    feats.loc[spx & (feats["trade_date"] == pd.Timestamp(DAY)), "dist_ma200"] = 0.01
+    out = build_institutional(inputs.model_copy(update={"features": feats}), DAY)
+    assert next(r for r in out.momentum if r.subject == "SPX").ma200_state == "CROSSED_ABOVE"
+
+
+def test_planted_correlation_breakdown_is_found(output):
+    alerts = {a.subject: a for a in output.correlation_alerts}
+    oil = alerts["BRENT~WTI"]
+    # the planted loss of the link: a breakdown, or a flip when the noise of 20 days happens to turn negative
+    assert oil.action in ("BREAKDOWN", "FLIP") and oil.corr_long > 0.5 and oil.change <= -0.4
+    assert oil.n_short == 20 and oil.n_long == 250 and oil.data_refs
+    assert "SPX~NDX" not in alerts and "NDX~SPX" not in alerts  # still moving together
+
+
+def _pair_prices(short_sign: float) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    days = pd.bdate_range(date(2023, 1, 2), periods=300)
+    common = rng.normal(0, 0.01, len(days))
+    b = common + rng.normal(0, 0.002, len(days))
+    b[-20:] = short_sign * common[-20:] + rng.normal(0, 0.002, 20)
+    rows = []
+    for symbol, rets in (("SPX", common), ("NDX", b)):
+        close = 100 * np.exp(np.cumsum(rets))
+        rows += [
+            {"symbol": symbol, "trade_date": d.date(), "close": c, "ret_1d": r}
+            for d, c, r in zip(days, close, rets, strict=True)
+        ]
+    return pd.DataFrame(rows)
+
+
+def _prices_only(inputs: PersonaInputs, prices: pd.DataFrame) -> PersonaInputs:
+    return PersonaInputs(
+        signals=inputs.signals.iloc[0:0], features=inputs.features.iloc[0:0], prices=prices, universe=inputs.universe
+    )
+
+
+@pytest.mark.parametrize(("short_sign", "expected"), [(-1.0, ["FLIP"]), (0.0, ["BREAKDOWN"]), (1.0, [])])
+def test_correlation_alert_kinds(inputs, short_sign, expected):
+    prices = _pair_prices(short_sign)
+    alerts = correlation_alerts(max(prices["trade_date"]), _prices_only(inputs, prices), InstitutionalConfig())
+    assert [a.action for a in alerts] == expected
+    assert all(a.subject == "NDX~SPX" for a in alerts)
+
+
+def test_sentiment_divergence_lists_the_non_neutral_labels(inputs, output):
+    labels = {s.subject: s.action for s in output.sentiment}
+    assert labels == {"WTI": "DISTRIBUTION", "NATGAS": "ACCUMULATION", "USD": "CONFIRMATION"}
+    wti = next(s for s in output.sentiment if s.subject == "WTI")
+    assert "bearish" in wti.implication and wti.signal_refs[0].horizon == InstitutionalConfig().horizon
+    assert wti.ret_20d is not None and wti.cot_spec_net_share is not None
