@@ -9,7 +9,9 @@ import assets.ingest
 from assets.marts.dbt import DBT_PROJECT, nexus_dbt_models
 from assets.marts.publish import publish_marts
 from assets.marts.reference import reference_tables
-from pipelines.jobs import ingest_job, marts_job
+from assets.models.assets import evaluation, oos_predictions, regimes
+from assets.signals.assets import daily_signals
+from pipelines.jobs import ingest_job, marts_job, models_job, signals_job
 from pipelines.partitions import CADENCE_TAG
 from pipelines.schedules import ingest_schedules, marts_nightly
 from resources.dbt import dbt_resource
@@ -49,9 +51,18 @@ CADENCES = _cadences(INGEST_ASSETS)
 INGEST_JOBS = {cadence: ingest_job(cadence) for cadence in CADENCES}
 
 defs = Definitions(
-    assets=[*INGEST_ASSETS, reference_tables, nexus_dbt_models, publish_marts],
+    assets=[
+        *INGEST_ASSETS,
+        reference_tables,
+        nexus_dbt_models,
+        publish_marts,
+        regimes,
+        oos_predictions,
+        evaluation,
+        daily_signals,
+    ],
     asset_checks=INGEST_CHECKS,
-    jobs=[*INGEST_JOBS.values(), marts_job],
+    jobs=[*INGEST_JOBS.values(), marts_job, models_job, signals_job],
     schedules=[*ingest_schedules(INGEST_JOBS), marts_nightly],
     resources={
         "lake": LakeResource(lake_uri=settings.lake_uri),

@@ -28,6 +28,27 @@ marts_job = define_asset_job(
 )
 
 
-def run_plan(cadences: list[Cadence]) -> tuple[tuple[str, Cadence | None], ...]:
-    """The order `nexus run` materializes the graph in: (job name, cadence of its as-of partition or None)."""
-    return (*((f"{c}_ingest_job", c) for c in cadences), ("marts_job", None))
+models_job = define_asset_job(
+    name="models_job",
+    selection=AssetSelection.groups("models"),
+    description="Regimes, walk-forward models for every horizon (model store) and their out-of-sample evaluation.",
+)
+
+signals_job = define_asset_job(
+    name="signals_job",
+    selection=AssetSelection.groups("signals"),
+    partitions_def=PARTITIONS["daily"],
+    description="Daily signals for a day or a range of days (one run per range).",
+)
+
+RunStep = tuple[str, str]  # (job name, how its partitions are chosen: "as_of:<cadence>", "window" or "none")
+
+
+def run_plan(cadences: list[Cadence]) -> tuple[RunStep, ...]:
+    """The order `nexus run` materializes the graph in."""
+    return (
+        *((f"{c}_ingest_job", f"as_of:{c}") for c in cadences),
+        ("marts_job", "none"),
+        ("models_job", "none"),
+        ("signals_job", "window"),
+    )

@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from dagster import DagsterInstance, InitLoggerContext, JobDefinition, logger
@@ -152,7 +152,7 @@ def run_graph(printer: Printer, log_path: Path | None = None) -> list[JobOutcome
     """
     from pipelines.definitions import CADENCES, defs
     from pipelines.jobs import run_plan
-    from pipelines.partitions import as_of_tags, partition_key_for
+    from pipelines.partitions import as_of_tags, partition_key_for, range_tags
     from resources.settings import get_settings
 
     settings = get_settings()
@@ -162,10 +162,15 @@ def run_graph(printer: Printer, log_path: Path | None = None) -> list[JobOutcome
         if log_path is not None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             stack.enter_context(contextlib.redirect_stdout(stack.enter_context(log_path.open("a"))))
-        for job_name, cadence in run_plan(CADENCES):
+        for job_name, partitions in run_plan(CADENCES):
             job = defs.resolve_job_def(job_name)
-            key = partition_key_for(settings.end_date, cadence) if cadence else None
-            tags = as_of_tags(settings.end_date) if cadence else None
+            key, tags = None, None
+            if partitions.startswith("as_of:"):
+                key = partition_key_for(settings.end_date, partitions.split(":", 1)[1])  # type: ignore[arg-type]
+                tags = as_of_tags(settings.end_date)
+            elif partitions == "window":
+                first = max(settings.start_date, settings.end_date - timedelta(days=settings.signal_history_days - 1))
+                tags = range_tags(first, settings.end_date)
             outcome = run_job(job, instance, printer, partition_key=key, tags=tags)
             outcomes.append(outcome)
             if not outcome.success:

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     start_date: date = Field(default=date(2016, 1, 1), description="Default first date of `nexus run`.")
     end_date: date = Field(default=date(2025, 12, 31), description="Default last date of `nexus run`.")
     partitions_start: date = Field(default=date(2000, 1, 3), description="First partition of daily assets.")
+    signal_history_days: int = Field(
+        default=31,
+        ge=1,
+        le=3660,
+        description="Calendar days of daily signal and persona partitions `nexus run` materializes up to the end date.",
+    )
     decision_time_utc: time = Field(
         default=time(22, 0),
         description="Decision time of day D: facts with available_at after D at this UTC time are not used.",

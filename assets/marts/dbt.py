@@ -9,6 +9,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from resources.dbt import apply_dbt_env, dbt_project
 
 DBT_PROJECT = dbt_project()
+DBT_RUN_TARGET = DBT_PROJECT.project_dir / "target" / "dagster"
 
 
 class NexusDbtTranslator(DagsterDbtTranslator):
@@ -38,4 +39,5 @@ def nexus_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):  # no
     DuckDB connection to the build file open in this process and lock out the publisher.
     """
     apply_dbt_env()
-    yield from dbt.cli(["build"], context=context).stream()
+    # a stable target path keeps dbt's partial-parse state between runs (a full parse costs about 8 s)
+    yield from dbt.cli(["build"], context=context, target_path=DBT_RUN_TARGET).stream()

@@ -98,6 +98,22 @@ def shift_by_calendar(frame: pd.DataFrame, n: int) -> np.ndarray:
     return out
 
 
+def known_column(horizon: int) -> str:
+    """Name of the labels mart's column saying when a horizon's label became known (label_known_at_5d)."""
+    return f"label_known_at_{horizon}d"
+
+
+def _known_date(known_at: pd.Series) -> np.ndarray:
+    """The first date whose decision time is at or after `known_at` (a label may be trained on from then)."""
+    from resources.settings import get_settings
+
+    decision = get_settings().decision_time_utc
+    stamps = pd.to_datetime(known_at, utc=True)
+    day = stamps.dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
+    after = stamps.dt.tz_convert("UTC").dt.time > decision
+    return (day + pd.to_timedelta(after.astype("int64"), unit="D")).to_numpy(dtype="datetime64[ns]")
+
+
 def horizon_labels(
     features: pd.DataFrame, labels: pd.DataFrame, horizon: int, config: LabelConfig | None = None
 ) -> pd.DataFrame:
@@ -105,12 +121,15 @@ def horizon_labels(
 
     Columns: `fwd_ret` (from the labels mart), `sigma_daily` (rvol_20d / sqrt(252 or 365) by calendar),
     `band` (k * sigma * sqrt(h)), `label` (Int8: -1, 0, +1; null when the return or sigma is unknown) and
-    `label_end` (D + h trading days of the symbol's calendar: the first moment the label may be trained on).
+    `label_end` (D + h trading days of the symbol's calendar, or later when the labels frame says the label was
+    only published later (`label_known_at_<h>d`): the first moment the label may be trained on).
     """
     config = config or LabelConfig()
     column = label_column(horizon)
     feats = normalize_keys(features[["symbol", "trade_date", "calendar", "rvol_20d"]])
-    labs = normalize_keys(labels[["symbol", "trade_date", column]])
+    known = known_column(horizon)
+    keep = ["symbol", "trade_date", column] + ([known] if known in labels.columns else [])
+    labs = normalize_keys(labels[keep])
     if labs.duplicated(["symbol", "trade_date"]).any():
         raise ValueError("labels have duplicate (symbol, trade_date) rows")
     merged = feats.merge(labs, on=["symbol", "trade_date"], how="left", validate="many_to_one")
@@ -126,6 +145,11 @@ def horizon_labels(
     label[known & (ret > band)] = 1
     label[known & (ret < -band)] = -1
     label[known & (ret >= -band) & (ret <= band)] = 0
+    label_end = shift_by_calendar(merged, horizon)
+    if known_column(horizon) in merged.columns:
+        published = merged[known_column(horizon)]
+        later = _known_date(published.fillna(pd.Timestamp("1970-01-01", tz="UTC")))
+        label_end = np.where(published.notna().to_numpy(), np.maximum(label_end, later), label_end)
     return pd.DataFrame(
         {
             "symbol": merged["symbol"].to_numpy(),
@@ -135,7 +159,7 @@ def horizon_labels(
             "sigma_daily": sigma.to_numpy(),
             "band": band.to_numpy(),
             "label": label.to_numpy(),
-            "label_end": shift_by_calendar(merged, horizon),
+            "label_end": label_end,
         }
     )
 

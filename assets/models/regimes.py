@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -651,12 +651,31 @@ def _stationary(trans: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------------ pipelines
 
 
+class FitCache(Protocol):
+    """Somewhere to keep fits by a key that fixes their inputs (a fit is a pure function of them)."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def put(self, key: str, value: str) -> None: ...
+
+
+def _fit_key(
+    train: pd.DataFrame, *, symbol: str, fit_date: date, ppy: int, config: RegimeConfig, previous: RegimeFit | None
+) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{symbol}|{fit_date}|{ppy}|{config.model_dump_json()}|".encode())
+    digest.update((fit_hash(previous) if previous is not None else "-").encode())
+    digest.update(pd.util.hash_pandas_object(train, index=True).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
 def symbol_regimes(
     observations: pd.DataFrame,
     *,
     symbol: str,
     periods_per_year: int = 252,
     config: RegimeConfig | None = None,
+    cache: FitCache | None = None,
 ) -> RegimeResult:
     """Walk-forward regimes of one symbol from its date-indexed observations (`observation_frame`).
 
@@ -675,17 +694,25 @@ def symbol_regimes(
         mask = (dates < pd.Timestamp(refit)) & complete
         if mask.sum() < config.min_train_obs:
             continue
-        try:
-            previous = fit_regime_model(
-                observations.loc[mask, config.feature_names],
-                symbol=symbol,
-                fit_date=refit,
-                periods_per_year=periods_per_year,
-                config=config,
-                previous=previous,
-            )
-        except RuntimeError:
-            continue
+        train = observations.loc[mask, config.feature_names]
+        key = _fit_key(train, symbol=symbol, fit_date=refit, ppy=periods_per_year, config=config, previous=previous)
+        cached = cache.get(key) if cache is not None else None
+        if cached is not None:
+            previous = RegimeFit.model_validate_json(cached)
+        else:
+            try:
+                previous = fit_regime_model(
+                    train,
+                    symbol=symbol,
+                    fit_date=refit,
+                    periods_per_year=periods_per_year,
+                    config=config,
+                    previous=previous,
+                )
+            except RuntimeError:
+                continue
+            if cache is not None:
+                cache.put(key, previous.model_dump_json())
         fits.append(previous)
     rows: list[pd.DataFrame] = []
     for i, fit in enumerate(fits):
@@ -705,7 +732,9 @@ def symbol_regimes(
     return RegimeResult(frame=frame[list(_COLUMNS)], fits=fits)
 
 
-def regimes(features: pd.DataFrame, config: RegimeConfig | None = None) -> RegimeResult:
+def regimes(
+    features: pd.DataFrame, config: RegimeConfig | None = None, *, cache: FitCache | None = None
+) -> RegimeResult:
     """Walk-forward regimes for every symbol of a features frame (the marts' contract), symbols in sorted order."""
     config = config or RegimeConfig()
     frames: list[pd.DataFrame] = []
@@ -715,7 +744,7 @@ def regimes(features: pd.DataFrame, config: RegimeConfig | None = None) -> Regim
         calendar = rows["calendar"].dropna().iloc[0] if "calendar" in rows and rows["calendar"].notna().any() else None
         ppy = config.periods_per_year.get(str(calendar), 252)
         result = symbol_regimes(
-            observation_frame(rows, config), symbol=str(symbol), periods_per_year=ppy, config=config
+            observation_frame(rows, config), symbol=str(symbol), periods_per_year=ppy, config=config, cache=cache
         )
         frames.append(result.frame)
         fits.extend(result.fits)

@@ -24,6 +24,7 @@ longest staleness we accept.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date
 from typing import Literal
 
@@ -265,8 +266,21 @@ def _summary(
     )
 
 
-def walk_forward(features: pd.DataFrame, labels: pd.DataFrame, config: WalkForwardConfig) -> WalkForwardResult:
-    """Out-of-sample predictions for one horizon: every row after the first cutoff + embargo, by exactly one model."""
+Trainer = Callable[[pd.DataFrame, date, "WalkForwardConfig", str | None], TrainedModel]
+
+
+def walk_forward(
+    features: pd.DataFrame,
+    labels: pd.DataFrame,
+    config: WalkForwardConfig,
+    *,
+    trainer: Trainer | None = None,
+) -> WalkForwardResult:
+    """Out-of-sample predictions for one horizon: every row after the first cutoff + embargo, by exactly one model.
+
+    `trainer` replaces `train_model` (same signature), e.g. to reuse a stored model trained on identical rows.
+    """
+    trainer = trainer or train_model
     started = time.perf_counter()
     panel = prepare_panel(features, labels, config)
     cutoffs = cutoff_schedule(panel["trade_date"], config)
@@ -289,7 +303,7 @@ def walk_forward(features: pd.DataFrame, labels: pd.DataFrame, config: WalkForwa
             if len(train) < config.min_train_rows or target.empty:
                 continue
             t0 = time.perf_counter()
-            model = train_model(train, cutoff, config, symbol)
+            model = trainer(train, cutoff, config, symbol)
             predicted = model.predict_frame(target)
             summaries.append(_summary(model, train, predicted, time.perf_counter() - t0, symbol))
             predictions.append(predicted)
@@ -314,10 +328,12 @@ def walk_forward_all(
     labels: pd.DataFrame,
     config: WalkForwardConfig | None = None,
     horizons: tuple[int, ...] = HORIZONS,
+    *,
+    trainer: Trainer | None = None,
 ) -> dict[int, WalkForwardResult]:
     """`walk_forward` for every horizon with the same settings (embargo at least each horizon)."""
     config = config or WalkForwardConfig()
-    return {h: walk_forward(features, labels, config.for_horizon(h)) for h in horizons}
+    return {h: walk_forward(features, labels, config.for_horizon(h), trainer=trainer) for h in horizons}
 
 
 def train_at_cutoff(

@@ -286,3 +286,11 @@ def content_hash(data: pa.Table, *, exclude: tuple[str, ...] = ()) -> str:
             digest.update(str(col.to_pylist()).encode())
     digest.update(str(data.schema).encode())
     return digest.hexdigest()
+
+
+def overwrite_table(storage: LakeStorage, uri: str, data: pa.Table) -> MergeStats:
+    """Replace a whole derived table (recomputed in full each run), schema included."""
+    write_deltalake(
+        uri, data, mode="overwrite", schema_mode="overwrite", storage_options=storage.storage_options or None
+    )
+    return MergeStats(uri.rsplit("/", 1)[-1], data.num_rows, data.num_rows)

@@ -41,7 +41,9 @@ HORIZON = date(2030, 12, 31)
 
 REGIMES = ("CALM", "NORMAL", "STRESS", "CRISIS")
 # daily drift and volatility of the market factor per regime
-REGIME_MU = np.array([0.0006, 0.0003, -0.0010, -0.0030])
+# STRESS and CRISIS drifts are negative but modest: stronger ones would swamp (and confound) the planted VIX
+# backwardation rebound, which mostly happens in those regimes
+REGIME_MU = np.array([0.0006, 0.0003, -0.0004, -0.0012])
 REGIME_SIGMA = np.array([0.0065, 0.0095, 0.0160, 0.0300])
 REGIME_TRANSITIONS = np.array(
     [
@@ -94,14 +96,15 @@ PLANTED_EFFECTS: list[PlantedEffect] = [
     PlantedEffect(
         name="eia_inventory_surprise_wti",
         description=(
-            "A crude-stock surprise (weekly change minus the seasonal norm, in standard deviations) released "
-            "Wednesday 10:30 ET moves WTI that day (-0.8% per sd) and drifts it the same way over 5 more days."
+            "A crude-stock surprise (weekly change minus the seasonal norm; its standard deviation is 3,000 "
+            "thousand barrels) released Wednesday 10:30 ET moves WTI that day (-0.8% per sd) and drifts it the "
+            "same way over the 5 trading days after the release day."
         ),
-        trigger="crude_stock_surprise_z on release Wednesday",
+        trigger="crude stock change minus its 5-year same-week average, on the release day",
         instruments=["WTI", "BRENT"],
         horizon_days=5,
         size=-0.0030,
-        unit="5-day log return per +1 sd surprise, after the release day",
+        unit="5-day log return after the release day per +3,000 thousand barrels of surprise (one sd)",
         tolerance=0.0025,
     ),
     PlantedEffect(

@@ -1,0 +1,227 @@
+"""Model-stage assets: regimes, walk-forward predictions (with the model store) and the evaluation with its checks.
+
+Each asset recomputes its table in full from the published marts (fits are cached by their inputs, so a re-run
+with unchanged inputs reuses every fit and produces identical tables).
+"""
+
+import base64
+import json
+import time
+
+import pandas as pd
+import pyarrow as pa
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from assets.models.pipeline import (
+    ModelStageConfig,
+    hmm_overlay_reference,
+    load_inputs,
+    predictions_frame,
+    regimes_table,
+    run_evaluation,
+    run_regimes,
+    run_walk_forward,
+)
+from assets.models.plots import evaluation_pngs
+from resources.lake.delta import overwrite_table, read_table
+from resources.lake.resource import LakeResource
+from resources.settings import get_settings
+
+FEATURES = AssetKey(["gold", "marts", "fct_features_daily"])
+LABELS = AssetKey(["gold", "marts", "fct_labels_daily"])
+REGIMES = AssetKey(["gold", "models", "regimes"])
+PREDICTIONS = AssetKey(["gold", "models", "oos_predictions"])
+EVALUATION = AssetKey(["gold", "models", "evaluation"])
+CONFIG = ModelStageConfig()
+
+
+def _uri(storage, *parts: str) -> str:  # noqa: ANN001
+    return storage.uri("gold", "models", *parts)
+
+
+@asset(
+    key=REGIMES,
+    deps=[FEATURES],
+    group_name="models",
+    kinds={"python", "delta"},
+    description=(
+        "Gaussian HMM regimes per instrument (2-4 states by BIC, yearly expanding refits, forward-filtered "
+        "posteriors), named STRONG_BULL..CRISIS/RECOVERY with stable labels across refits."
+    ),
+)
+def regimes(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+    storage = lake.storage()
+    inputs = load_inputs(storage, CONFIG)
+    started = time.perf_counter()
+    result = run_regimes(storage, inputs.features, CONFIG)
+    table = regimes_table(result.frame)
+    overwrite_table(storage, _uri(storage, "regimes"), table)
+    fits = pd.DataFrame(
+        [{"symbol": f.symbol, "fit_date": str(f.fit_date), "n_states": f.n_states} for f in result.fits]
+    )
+    latest = result.frame.sort_values("trade_date").groupby("symbol").tail(1)
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": table.num_rows,
+            "fits": len(result.fits),
+            "seconds": round(time.perf_counter() - started, 1),
+            "states_chosen": MetadataValue.json(fits.groupby("n_states").size().to_dict() if len(fits) else {}),
+            "regime_share": MetadataValue.json(result.frame["regime"].value_counts(normalize=True).round(3).to_dict()),
+            "latest": MetadataValue.md(
+                latest[["symbol", "trade_date", "regime", "confidence"]].to_markdown(index=False)
+            ),
+        }
+    )
+
+
+@asset(
+    key=PREDICTIONS,
+    deps=[FEATURES, LABELS],
+    group_name="models",
+    kinds={"lightgbm", "delta"},
+    description=(
+        "Out-of-sample walk-forward predictions for D+1..D+10: pooled LightGBM per horizon, half-yearly expanding "
+        "cutoffs, purged and embargoed, calibrated on held-out folds; every model versioned in the model store."
+    ),
+)
+def oos_predictions(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+    storage = lake.storage()
+    inputs = load_inputs(storage, CONFIG)
+    started = time.perf_counter()
+    results = run_walk_forward(storage, inputs, CONFIG)
+    predictions = predictions_frame(results)
+    table = predictions.assign(
+        trade_date=pd.to_datetime(predictions["trade_date"]).dt.date,
+        cutoff=pd.to_datetime(predictions["cutoff"]).dt.date,
+    )
+    overwrite_table(storage, _uri(storage, "oos_predictions"), pa.Table.from_pandas(table, preserve_index=False))
+    cutoffs = [c.model_dump(mode="json") for r in results.values() for c in r.cutoffs]
+    if cutoffs:
+        overwrite_table(storage, _uri(storage, "cutoffs"), pa.Table.from_pylist(cutoffs))
+    per_horizon = {
+        f"D+{h}": {"models": len(r.cutoffs), "predictions": len(r.predictions), "seconds": round(r.seconds, 1)}
+        for h, r in results.items()
+    }
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": len(table),
+            "seconds": round(time.perf_counter() - started, 1),
+            "horizons": MetadataValue.json(per_horizon),
+            "latest_models": MetadataValue.json(
+                {f"D+{h}": r.cutoffs[-1].model_version for h, r in results.items() if r.cutoffs}
+            ),
+        }
+    )
+
+
+@asset(
+    key=EVALUATION,
+    deps=[PREDICTIONS, FEATURES, LABELS],
+    group_name="models",
+    kinds={"python", "delta"},
+    description=(
+        "Honest out-of-sample evidence per horizon and instrument: balanced accuracy, hit rate vs majority and "
+        "momentum baselines, Spearman IC and t, Brier and reliability, Sharpe after costs; TSMOM and a 2-state "
+        "HMM overlay as references; the planted effects measured from the marts."
+    ),
+    check_specs=[
+        AssetCheckSpec(
+            "leak_audit",
+            asset=EVALUATION,
+            blocking=True,
+            description="Out-of-sample daily balanced accuracy above 60% anywhere means a leak.",
+        ),
+        AssetCheckSpec(
+            "planted_effects_recovered",
+            asset=EVALUATION,
+            description="Simulated mode: each planted effect found with its sign and size within tolerance.",
+        ),
+    ],
+)
+def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN201
+    storage = lake.storage()
+    inputs = load_inputs(storage, CONFIG)
+    predictions = read_table(storage, _uri(storage, "oos_predictions")).to_pandas()
+    predictions["trade_date"] = pd.to_datetime(predictions["trade_date"])
+    predictions["cutoff"] = pd.to_datetime(predictions["cutoff"])
+    report, planted = run_evaluation(inputs, predictions, CONFIG)
+    metrics = report.metrics_frame()
+    overwrite_table(storage, _uri(storage, "evaluation"), pa.Table.from_pandas(metrics, preserve_index=False))
+    overwrite_table(
+        storage, _uri(storage, "reliability"), pa.Table.from_pandas(report.reliability_frame(), preserve_index=False)
+    )
+    reference = [r.model_dump() for r in report.reference] + [hmm_overlay_reference(storage, inputs.features, CONFIG)]
+    overwrite_table(
+        storage,
+        _uri(storage, "reference_strategies"),
+        pa.Table.from_pylist(
+            [{k: (json.dumps(v) if isinstance(v, dict | list) else v) for k, v in r.items()} for r in reference]
+        ),
+    )
+    overwrite_table(storage, _uri(storage, "planted_effects"), pa.Table.from_pylist([p.model_dump() for p in planted]))
+
+    from assets.models.evaluation import cumulative_returns
+
+    curves = cumulative_returns(predictions, inputs.features, inputs.labels, CONFIG.evaluation)
+    images = evaluation_pngs(report, curves)
+    markdown = []
+    for name, png in images.items():
+        uri = _uri(storage, "evaluation_plots", f"{name}.png")
+        storage.write_bytes(uri, png)
+        markdown.append(f"**{name}** ({uri})\n\n![{name}](data:image/png;base64,{base64.b64encode(png).decode()})")
+    pooled = metrics[metrics["symbol"] == "ALL"][
+        [
+            "horizon",
+            "n",
+            "balanced_accuracy",
+            "hit_rate",
+            "hit_rate_majority",
+            "hit_rate_momentum",
+            "ic",
+            "ic_t",
+            "brier",
+            "brier_climatology",
+            "sharpe",
+        ]
+    ].round(4)
+    yield MaterializeResult(
+        metadata={
+            "dagster/row_count": len(metrics),
+            "pooled": MetadataValue.md(pooled.to_markdown(index=False)),
+            "max_balanced_accuracy": report.leak_audit.max_balanced_accuracy,
+            "plots": MetadataValue.md("\n\n".join(markdown)),
+            "planted_effects": MetadataValue.md(
+                pd.DataFrame([p.model_dump() for p in planted]).round(5).to_markdown(index=False)
+            ),
+        }
+    )
+    audit = report.leak_audit
+    yield AssetCheckResult(
+        check_name="leak_audit",
+        passed=not audit.flagged,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "threshold": audit.threshold,
+            "max": audit.max_balanced_accuracy or 0.0,
+            "offenders": MetadataValue.json(audit.offenders),
+        },
+        description=None if not audit.flagged else "balanced accuracy above the threshold: audit for a leak",
+    )
+    simulated = get_settings().source_mode == "simulated"
+    missed = [p.name for p in planted if not p.recovered]
+    yield AssetCheckResult(
+        check_name="planted_effects_recovered",
+        passed=(not missed) if simulated else True,
+        severity=AssetCheckSeverity.WARN,
+        metadata={"mode": get_settings().source_mode, "missed": MetadataValue.json(missed)},
+        description=None if simulated else "not simulated data: planted effects do not apply",
+    )

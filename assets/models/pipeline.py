@@ -1,0 +1,166 @@
+"""The model stage as plain functions: regimes, walk-forward models, evaluation and signals from a lake.
+
+The Dagster assets in `assets/models/assets.py` and `assets/signals/assets.py` are thin wrappers around these, and
+the tests and benchmarks call them directly (for example to rebuild everything from a lake cut at a date T).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
+
+from assets.models.data import load_features, load_labels
+from assets.models.evaluation import EvaluationConfig, EvaluationReport, evaluate
+from assets.models.planted import EffectEstimate, measure_planted_effects
+from assets.models.regimes import RegimeConfig, RegimeResult, observation_frame, symbol_regimes
+from assets.models.training import HORIZONS, train_all_horizons
+from assets.models.walk_forward import WalkForwardConfig, WalkForwardResult
+from assets.signals.build import SignalConfig, build_signals
+from resources.fit_cache import LakeFitCache
+from resources.lake.storage import LakeStorage
+from resources.model_store import ModelStore
+
+
+class ModelStageConfig(BaseModel):
+    """Every choice of the model stage in one place (defaults are the production ones)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    horizons: tuple[int, ...] = HORIZONS
+    regimes: RegimeConfig = RegimeConfig(refit_frequency="YS")
+    walk_forward: WalkForwardConfig = WalkForwardConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    signals: SignalConfig = SignalConfig()
+    symbols: tuple[str, ...] | None = Field(default=None, description="restrict to these symbols (tests)")
+    workers: int = Field(default=2, ge=1, le=16, description="processes for the per-symbol regime fits")
+
+
+@dataclass
+class ModelInputs:
+    features: pd.DataFrame
+    labels: pd.DataFrame
+
+
+def load_inputs(storage: LakeStorage, config: ModelStageConfig, *, until: date | None = None) -> ModelInputs:
+    features = load_features(storage, until=until)
+    labels = load_labels(storage)
+    if config.symbols:
+        features = features[features["symbol"].isin(config.symbols)].reset_index(drop=True)
+        labels = labels[labels["symbol"].isin(config.symbols)].reset_index(drop=True)
+    return ModelInputs(features, labels)
+
+
+def _symbol_regimes(args: tuple[str, pd.DataFrame, int, RegimeConfig, str, dict[str, str]]) -> RegimeResult:
+    symbol, observations, ppy, config, root_uri, options = args
+    cache = LakeFitCache(LakeStorage(root_uri=root_uri, storage_options=options), "regimes")
+    return symbol_regimes(observations, symbol=symbol, periods_per_year=ppy, config=config, cache=cache)
+
+
+def run_regimes(storage: LakeStorage, features: pd.DataFrame, config: ModelStageConfig) -> RegimeResult:
+    """Walk-forward regimes of every symbol, fits cached in the lake, symbols in parallel processes."""
+    rc = config.regimes
+    jobs = []
+    for symbol in sorted(features["symbol"].unique()):
+        rows = features[features["symbol"] == symbol]
+        calendar = str(rows["calendar"].iloc[0])
+        jobs.append(
+            (
+                str(symbol),
+                observation_frame(rows, rc),
+                rc.periods_per_year.get(calendar, 252),
+                rc,
+                storage.root_uri,
+                storage.storage_options,
+            )
+        )
+    if config.workers > 1 and len(jobs) > 1:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        with ProcessPoolExecutor(max_workers=config.workers) as pool:
+            results = list(pool.map(_symbol_regimes, jobs))
+    else:
+        results = [_symbol_regimes(job) for job in jobs]
+    frames = [r.frame for r in results if len(r.frame)]
+    frame = pd.concat(frames, ignore_index=True) if frames else results[0].frame if results else pd.DataFrame()
+    return RegimeResult(frame=frame, fits=[f for r in results for f in r.fits])
+
+
+def run_walk_forward(
+    storage: LakeStorage, inputs: ModelInputs, config: ModelStageConfig
+) -> dict[int, WalkForwardResult]:
+    store = ModelStore(storage)
+    cache = LakeFitCache(storage, "walk_forward")
+    return train_all_horizons(
+        inputs.features, inputs.labels, config.walk_forward, store=store, cache=cache, horizons=config.horizons
+    )
+
+
+def predictions_frame(results: dict[int, WalkForwardResult]) -> pd.DataFrame:
+    frames = [r.predictions for r in results.values() if len(r.predictions)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def run_evaluation(
+    inputs: ModelInputs, predictions: pd.DataFrame, config: ModelStageConfig
+) -> tuple[EvaluationReport, list[EffectEstimate]]:
+    report = evaluate(predictions, inputs.features, inputs.labels, config.evaluation)
+    return report, measure_planted_effects(inputs.features, inputs.labels)
+
+
+def run_signals(
+    inputs: ModelInputs, predictions: pd.DataFrame, regimes: pd.DataFrame, config: ModelStageConfig, run_id: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    by_horizon = {int(h): rows for h, rows in predictions.groupby("horizon")}
+    return build_signals(inputs.features, inputs.labels, by_horizon, regimes, run_id=run_id, config=config.signals)
+
+
+def regimes_table(frame: pd.DataFrame) -> pa.Table:
+    """The regimes frame as an Arrow table for gold (lists and matrices as JSON text)."""
+    out = frame.copy()
+    out["trade_date"] = pd.to_datetime(out["trade_date"]).dt.date
+    out["fit_date"] = pd.to_datetime(out["fit_date"]).dt.date
+    for column in ("state_probabilities", "state_names", "transition_matrix"):
+        if column in out:
+            out[column] = out[column].map(lambda v: json.dumps(v if not hasattr(v, "tolist") else v.tolist()))
+    return pa.Table.from_pandas(out, preserve_index=False)
+
+
+def hmm_overlay_reference(
+    storage: LakeStorage, features: pd.DataFrame, config: ModelStageConfig, symbol: str = "SPX"
+) -> dict[str, float | str | None]:
+    """Reference row: a 2-state HMM long/flat overlay on SPX (long when the filtered bull state is more likely).
+
+    The position decided at D's close earns D+1's return; costs are charged on every change of position.
+    """
+    from assets.models.evaluation import max_drawdown, sharpe_ratio
+
+    rows = features[features["symbol"] == symbol]
+    if rows.empty:
+        return {"strategy": "hmm2_long_flat", "symbol": symbol, "n_days": 0}
+    rc = config.regimes.model_copy(update={"candidate_states": (2,)})
+    cache = LakeFitCache(storage, "regimes_reference")
+    result = symbol_regimes(observation_frame(rows, rc), symbol=symbol, periods_per_year=252, config=rc, cache=cache)
+    frame = result.frame[["trade_date", "regime"]].copy()
+    frame["trade_date"] = pd.to_datetime(frame["trade_date"])
+    merged = rows[["trade_date", "ret_1d"]].merge(frame, on="trade_date", how="inner").sort_values("trade_date")
+    bullish = merged["regime"].isin(["STRONG_BULL", "BULL", "WEAK_BULL", "RECOVERY"]).astype(float)
+    position = bullish.shift(1).fillna(0.0)
+    cost = config.evaluation.cost_bps / 10_000 * position.diff().abs().fillna(position.abs())
+    pnl = (position * merged["ret_1d"].fillna(0.0) - cost).to_numpy()
+    buy_hold = merged["ret_1d"].fillna(0.0).to_numpy()
+    return {
+        "strategy": "hmm2_long_flat",
+        "symbol": symbol,
+        "n_days": len(pnl),
+        "sharpe": sharpe_ratio(pnl, 252),
+        "ann_return": float(pnl.mean() * 252) if len(pnl) else None,
+        "max_drawdown": max_drawdown(pnl),
+        "time_in_market": float(position.mean()) if len(position) else None,
+        "sharpe_buy_and_hold": sharpe_ratio(buy_hold, 252),
+    }
