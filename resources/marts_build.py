@@ -56,3 +56,11 @@ def run_dbt(
     if check and result.returncode != 0:
         raise RuntimeError(f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}")
     return result
+
+
+def publish_gold(storage: LakeStorage, settings: Settings) -> list[str]:
+    """Publish the built marts as gold Delta tables (what the Dagster gold assets do)."""
+    from resources.lake.gold import mart_tables, publish_to_delta
+
+    tables = mart_tables(settings.duckdb_path)
+    return [t.name for t in publish_to_delta(storage, settings.duckdb_path, tables)]

@@ -71,7 +71,10 @@ class SignalConfig(BaseModel):
 def feature_hashes(features: pd.DataFrame) -> pd.Series:
     """sha256 of each feature row (canonical JSON, NaN as null): what a signal was computed from."""
     columns = sorted(c for c in features.columns if c not in ("decision_at", "max_available_at_used"))
-    records = features[columns].astype(object).where(features[columns].notna(), None)
+    values = features[columns].copy()
+    numeric = values.select_dtypes("number").columns
+    values[numeric] = values[numeric] + 0.0  # -0.0 and 0.0 are the same feature value
+    records = values.astype(object).where(values.notna(), None)
     out = []
     for row in records.itertuples(index=False, name=None):
         payload = json.dumps(

@@ -49,7 +49,7 @@ def publish_to_delta(storage: LakeStorage, build_path: Path, tables: list[tuple[
     published = []
     with _open_build(build_path) as con:
         for schema, name in tables:
-            data = con.execute(f'select * from "{schema}"."{name}"').to_arrow_table()
+            data = con.sql(f'select * from "{schema}"."{name}"').to_arrow_table()
             uri = storage.uri("gold", schema, name)
             write_deltalake(
                 uri,
@@ -71,7 +71,7 @@ def publish_duckdb_file(build_path: Path, published_path: Path, tables: list[tup
             for schema in sorted({s for s, _ in tables}):
                 dst.execute(f'create schema if not exists "{schema}"')
             for schema, name in tables:
-                data = src.execute(f'select * from "{schema}"."{name}"').to_arrow_table()  # noqa: F841
+                data = src.sql(f'select * from "{schema}"."{name}"').to_arrow_table()  # noqa: F841
                 dst.execute(f'create table "{schema}"."{name}" as select * from data')
             dst.execute("checkpoint")
         os.replace(tmp, published_path)

@@ -144,20 +144,29 @@ with_onchain as (
     left join onchain as o on o.symbol = f.symbol and o.trade_date = f.trade_date
 ),
 
+{#- Features are rounded to 10 decimals: DuckDB's windowed sums and standard deviations can differ in the last
+    bit with the size of the partition they run over, and a model input must be exactly the same whether or not
+    later data exists (the truncation-invariance test cuts the lake and compares signals byte for byte); adding 0.0
+    turns a negative zero into zero for the same reason. -#}
+{%- set features = [
+    'close', 'ret_1d', 'ret_5d', 'ret_20d', 'ret_60d', 'ret_120d', 'ret_250d', 'rvol_20d', 'rvol_60d', 'drawdown',
+    'dist_ma200', 'vix', 'vix_vix3m_ratio', 'vix9d_vix_ratio', 'vix_pct_1y', 'skew_pct_1y', 'vix_backwardation',
+    'cot_spec_net_share', 'cot_spec_z52', 'cot_spec_pct52', 'cot_smart_net_share', 'cot_smart_z52',
+    'cot_divergence', 'cot_divergence_z52', 'cot_index', 'cot_days_since_report',
+    'dgs10', 'curve_10y2y', 'curve_10y3m', 'dgs10_chg_20d', 'usd_ret_20d',
+    'crude_surprise_z', 'crude_change_vs_5y', 'gas_storage_vs_5y_pct', 'wti_roll_yield', 'wti_c1_c2', 'wti_basis',
+    'ng_roll_yield', 'energy_days_since_release',
+    'mvrv', 'mvrv_z365', 'nvt', 'active_addr_mom', 'hashrate_mom', 'top100_share',
+] %}
 final as (
     select
         symbol,
         trade_date,
         asset_class,
         calendar,
-        close, ret_1d, ret_5d, ret_20d, ret_60d, ret_120d, ret_250d, rvol_20d, rvol_60d, drawdown, dist_ma200,
-        vix, vix_vix3m_ratio, vix9d_vix_ratio, vix_pct_1y, skew_pct_1y, vix_backwardation,
-        cot_spec_net_share, cot_spec_z52, cot_spec_pct52, cot_smart_net_share, cot_smart_z52, cot_divergence,
-        cot_divergence_z52, cot_index, cot_days_since_report,
-        dgs10, curve_10y2y, curve_10y3m, dgs10_chg_20d, usd_ret_20d,
-        crude_surprise_z, crude_change_vs_5y, gas_storage_vs_5y_pct, wti_roll_yield, wti_c1_c2, wti_basis,
-        ng_roll_yield, energy_days_since_release,
-        mvrv, mvrv_z365, nvt, active_addr_mom, hashrate_mom, top100_share,
+        {% for f in features -%}
+        round(cast({{ f }} as double), 10) + 0.0 as {{ f }},
+        {% endfor -%}
         decision_at,
         greatest(
             prices_known_at,

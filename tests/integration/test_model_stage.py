@@ -1,0 +1,184 @@
+"""The model stage on a ten-year simulated lake: point in time, deterministic, honest, and finding what is there.
+
+One lake (every source, 2016-2025) is built per module; the models use a reduced but faithful configuration
+(horizons D+1 and D+5, yearly cutoffs) so the whole module stays within a few minutes.
+"""
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from assets.models.data import check_point_in_time, load_features, mart_uri
+from assets.models.evaluation import evaluate
+from assets.models.pipeline import (
+    ModelInputs,
+    ModelStageConfig,
+    load_inputs,
+    predictions_frame,
+    run_regimes,
+    run_signals,
+    run_walk_forward,
+)
+from assets.models.planted import measure_planted_effects
+from assets.models.walk_forward import WalkForwardConfig, walk_forward
+from assets.signals.contract import SignalRow
+from resources.errors import LeakageError
+from resources.lake.delta import overwrite_table, read_table
+from resources.lake.snapshot import snapshot_lake
+from resources.lake.storage import LakeStorage
+from resources.marts_build import ingest_all, publish_gold, run_dbt
+from resources.settings import Settings, get_settings
+
+pytestmark = pytest.mark.slow
+START, END = date(2016, 1, 1), date(2025, 12, 31)
+CONFIG = ModelStageConfig(horizons=(1, 5), walk_forward=WalkForwardConfig(retrain_months=12), workers=2)
+
+
+@dataclass
+class Stage:
+    settings: Settings
+    storage: LakeStorage
+    inputs: ModelInputs
+    predictions: pd.DataFrame
+    regimes: pd.DataFrame
+    signals: pd.DataFrame
+
+
+def _environment(root: Path, name: str) -> dict[str, str]:
+    return {
+        "NEXUS_LAKE_URI": str(root / name / "lake"),
+        "NEXUS_DUCKDB_PATH": str(root / name / "warehouse.duckdb"),
+        "NEXUS_PUBLISHED_DUCKDB_PATH": str(root / name / "published.duckdb"),
+        "NEXUS_START_DATE": START.isoformat(),
+        "NEXUS_END_DATE": END.isoformat(),
+    }
+
+
+def _build_models(storage: LakeStorage, until: date | None = None) -> Stage:
+    inputs = load_inputs(storage, CONFIG, until=until)
+    regimes = run_regimes(storage, inputs.features, CONFIG).frame
+    predictions = predictions_frame(run_walk_forward(storage, inputs, CONFIG))
+    signals, _ = run_signals(inputs, predictions, regimes, CONFIG, run_id="test")
+    return Stage(get_settings(), storage, inputs, predictions, regimes, signals)
+
+
+@pytest.fixture(scope="module")
+def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
+    root = tmp_path_factory.mktemp("model_stage")
+    saved = dict(os.environ)
+    os.environ.update(_environment(root, "full"))
+    os.environ.pop("NEXUS_SOURCE_MODE", None)
+    get_settings.cache_clear()
+    try:
+        settings = get_settings()
+        storage = LakeStorage.from_settings(settings)
+        ingest_all(storage, settings, start=START, end=END)
+        run_dbt(["run"], settings, target_path=root / "full" / "target")
+        publish_gold(storage, settings)
+        built = _build_models(storage)
+        built.settings = settings
+        yield built
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        get_settings.cache_clear()
+
+
+def test_planted_effects_are_recovered_from_the_lake(stage):
+    for effect in measure_planted_effects(stage.inputs.features, stage.inputs.labels):
+        assert effect.recovered, effect
+        assert np.sign(effect.measured) == np.sign(effect.expected)
+
+
+def test_out_of_sample_evidence_is_honest(stage):
+    report = evaluate(stage.predictions, stage.inputs.features, stage.inputs.labels, CONFIG.evaluation)
+    metrics = report.metrics_frame()
+    pooled = metrics[metrics["symbol"] == "ALL"].set_index("horizon")
+    assert not report.leak_audit.flagged
+    assert metrics["balanced_accuracy"].max() < 0.60  # anything higher is a leak to audit, not a discovery
+    assert (pooled["balanced_accuracy"] > 0.5).all()  # the planted effects give a small, real edge
+    assert (pooled["ic"] > 0).all()
+
+
+def test_shuffled_labels_find_nothing(stage):
+    rng = np.random.default_rng(11)
+    labels = stage.inputs.labels.copy()
+    labels["fwd_ret_5d"] = rng.permutation(labels["fwd_ret_5d"].to_numpy())
+    config = CONFIG.walk_forward.for_horizon(5)
+    result = walk_forward(stage.inputs.features, labels, config)
+    report = evaluate(result.predictions, stage.inputs.features, labels, CONFIG.evaluation)
+    pooled = report.metrics_frame().query("symbol == 'ALL'").iloc[0]
+    tolerance = 4 * 0.5 / np.sqrt(pooled["n_directional"])  # four standard errors of independent labels
+    assert abs(pooled["balanced_accuracy"] - 0.5) < tolerance, pooled
+
+
+def test_signals_satisfy_their_contract(stage):
+    latest = stage.signals[stage.signals["signal_date"] >= date(2025, 6, 1)]
+    assert len(latest) > 100
+    for record in latest.astype(object).where(latest.notna(), None).to_dict("records"):
+        SignalRow.model_validate(record)
+    probs = latest[["prob_up", "prob_flat", "prob_down"]].sum(axis=1)
+    assert np.allclose(probs, 1.0, atol=1e-6)
+    assert (latest["size"].abs() <= 0.25).all() and (latest["move_low"] <= latest["move_high"]).all()
+    assert set(latest["horizon"]) == {1, 5}
+
+
+def test_same_inputs_and_seed_give_identical_models_and_signals(stage, tmp_path):
+    # a second lake with the same silver data but an empty fit cache: everything is retrained from scratch
+    copy = LakeStorage(root_uri=str(tmp_path / "copy"))
+    for name in ("fct_features_daily", "fct_labels_daily"):
+        overwrite_table(copy, mart_uri(copy, name), read_table(stage.storage, mart_uri(stage.storage, name)))
+    again = _build_models(copy)
+    assert again.predictions["model_version"].tolist() == stage.predictions["model_version"].tolist()
+    pd.testing.assert_frame_equal(again.predictions, stage.predictions)
+    pd.testing.assert_frame_equal(again.signals, stage.signals)
+
+
+def test_signals_are_unchanged_when_data_after_t_is_cut(stage, tmp_path):
+    """Cut the lake at several random dates T, rebuild marts, models and signals: every signal <= T is identical."""
+    rng = np.random.default_rng(2025)
+    days = pd.bdate_range("2023-03-01", "2025-10-31")
+    for i, cut in enumerate(sorted(rng.choice(len(days), size=3, replace=False))):
+        as_of = days[cut].date()
+        env = _environment(tmp_path, f"cut{i}")
+        saved = dict(os.environ)
+        os.environ.update(env)
+        get_settings.cache_clear()
+        try:
+            settings = get_settings()
+            storage = LakeStorage.from_settings(settings)
+            snapshot_lake(stage.storage, storage, as_of)
+            run_dbt(["run"], settings, target_path=tmp_path / f"cut{i}" / "target")
+            publish_gold(storage, settings)
+            rebuilt = _build_models(storage)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            get_settings.cache_clear()
+        full = stage.signals[stage.signals["signal_date"] <= as_of].drop(columns="run_id").reset_index(drop=True)
+        cut_signals = rebuilt.signals.drop(columns="run_id").reset_index(drop=True)
+        assert rebuilt.signals["signal_date"].max() == full["signal_date"].max()
+        pd.testing.assert_frame_equal(cut_signals, full, check_exact=True, obj=f"signals cut at {as_of}")
+
+
+def test_a_feature_known_after_its_decision_time_is_refused(stage, tmp_path):
+    features = read_table(stage.storage, mart_uri(stage.storage, "fct_features_daily")).to_pandas()
+    late = features.copy()
+    late.loc[late.index[1234], "max_available_at_used"] = late.loc[late.index[1234], "decision_at"] + pd.Timedelta(
+        minutes=1
+    )
+    with pytest.raises(LeakageError, match="after their decision time"):
+        check_point_in_time(late, source="fct_features_daily")
+    tampered = LakeStorage(root_uri=str(tmp_path / "tampered"))
+    overwrite_table(
+        tampered, mart_uri(tampered, "fct_features_daily"), pa.Table.from_pandas(late, preserve_index=False)
+    )
+    with pytest.raises(LeakageError):
+        load_features(tampered)
