@@ -187,6 +187,103 @@ def sql(
         typer.echo(render(result, output.value, max_rows=None))
 
 
+feeds_app = typer.Typer(help="Client data feeds: who receives what, and deliveries.", no_args_is_help=True)
+app.add_typer(feeds_app, name="feeds")
+
+
+@feeds_app.command("list")
+def feeds_list(
+    json_output: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Every client in the clients file: entitlements, format, cadence, folder and its latest delivery."""
+    from resources.feeds.clients import get_clients
+    from resources.feeds.log import DELIVERY_LOG
+    from resources.feeds.runner import feeds_storage
+    from resources.lake.delta import read_table
+    from resources.lake.storage import LakeStorage
+    from resources.settings import get_settings
+
+    settings = get_settings()
+    log = read_table(LakeStorage.from_settings(settings), DELIVERY_LOG).to_pylist()
+    root = feeds_storage(settings).root_uri
+    rows = []
+    for client in get_clients().clients:
+        mine = sorted((r for r in log if r["client_id"] == client.client_id), key=lambda r: (r["as_of"], r["version"]))
+        last = mine[-1] if mine else None
+        rows.append(
+            {
+                "client_id": client.client_id,
+                "name": client.name,
+                "datasets": client.datasets,
+                "instruments": client.instruments,
+                "format": client.format,
+                "cadence": client.cadence,
+                "folder": client.folder(root),
+                "deliveries": len(mine),
+                "last_as_of": str(last["as_of"]) if last else None,
+                "last_version": int(last["version"]) if last else None,
+            }
+        )
+    if json_output:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("client", "datasets", "instruments", "format", "cadence", "folder", "last delivery")
+    for r in rows:
+        last = f"{r['last_as_of']} v{r['last_version']} ({r['deliveries']} in all)" if r["last_as_of"] else "never"
+        table.add_row(
+            r["client_id"],
+            ", ".join(r["datasets"]),
+            ", ".join(r["instruments"]),
+            r["format"],
+            r["cadence"],
+            r["folder"],
+            last,
+        )
+    console.print(table)
+
+
+@feeds_app.command("deliver")
+def feeds_deliver(
+    client: Annotated[str | None, typer.Option("--client", help="One client id (default: every client).")] = None,
+    day: Annotated[
+        date | None,
+        typer.Option("--date", formats=["%Y-%m-%d"], help="Decision day (default: the latest day with signals)."),
+    ] = None,
+    presign: Annotated[
+        bool | None, typer.Option("--presign/--no-presign", help="Print presigned URLs (S3 feeds root only).")
+    ] = None,
+) -> None:
+    """Deliver each client's entitled data due on a day; a repeat with unchanged content delivers nothing."""
+    from resources.errors import ConfigError, DeliveryError
+    from resources.feeds.runner import deliver_all, latest_signal_date
+    from resources.lake.storage import LakeStorage
+    from resources.settings import get_settings
+
+    settings = get_settings()
+    lake = LakeStorage.from_settings(settings)
+    when = (day.date() if hasattr(day, "date") else day) or latest_signal_date(lake) or settings.end_date
+    try:
+        results = deliver_all(
+            lake,
+            settings,
+            when,
+            run_id=f"cli-{int(time.time())}",
+            client_id=client,
+            presign=presign,
+        )
+    except (DeliveryError, ConfigError) as exc:
+        _echo(f"[red]✗ {type(exc).__name__}:[/red] {exc}")
+        raise typer.Exit(2) from None
+    for r in results:
+        mark = "✔" if r.status == "delivered" else "·"
+        _echo(
+            f"{mark} {r.client_id} as of {r.as_of}: {r.status} v{r.version}, {r.files} files, {r.rows} rows → "
+            f"{r.manifest_uri}"
+        )
+        for name, url in sorted(r.presigned_urls.items()):
+            typer.echo(f"    {name}: {url}")
+
+
 @app.command()
 def settings() -> None:
     """Show the effective settings (secrets shown only as set or unset)."""

@@ -6,14 +6,16 @@ import pkgutil
 from dagster import AssetChecksDefinition, AssetsDefinition, Definitions
 
 import assets.ingest
+from assets.feeds.assets import client_deliveries
 from assets.marts.dbt import DBT_PROJECT, nexus_dbt_models
 from assets.marts.publish import publish_marts
 from assets.marts.reference import reference_tables
 from assets.models.assets import evaluation, oos_predictions, regimes
+from assets.personas.assets import persona_outputs
 from assets.signals.assets import daily_signals
-from pipelines.jobs import ingest_job, marts_job, models_job, signals_job
+from pipelines.jobs import feeds_job, ingest_job, marts_job, models_job, personas_job, signals_job
 from pipelines.partitions import CADENCE_TAG
-from pipelines.schedules import ingest_schedules, marts_nightly
+from pipelines.schedules import DOWNSTREAM_SCHEDULES, ingest_schedules
 from resources.dbt import dbt_resource
 from resources.lake.resource import LakeResource
 from resources.settings import get_settings
@@ -60,10 +62,12 @@ defs = Definitions(
         oos_predictions,
         evaluation,
         daily_signals,
+        persona_outputs,
+        client_deliveries,
     ],
     asset_checks=INGEST_CHECKS,
-    jobs=[*INGEST_JOBS.values(), marts_job, models_job, signals_job],
-    schedules=[*ingest_schedules(INGEST_JOBS), marts_nightly],
+    jobs=[*INGEST_JOBS.values(), marts_job, models_job, signals_job, personas_job, feeds_job],
+    schedules=[*ingest_schedules(INGEST_JOBS), *DOWNSTREAM_SCHEDULES],
     resources={
         "lake": LakeResource(lake_uri=settings.lake_uri),
         "dbt": dbt_resource(DBT_PROJECT),

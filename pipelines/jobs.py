@@ -41,6 +41,23 @@ signals_job = define_asset_job(
     description="Daily signals for a day or a range of days (one run per range).",
 )
 
+personas_job = define_asset_job(
+    name="personas_job",
+    selection=AssetSelection.groups("personas"),
+    partitions_def=PARTITIONS["daily"],
+    description="The six persona outputs, the audit trail and the weekly PDF report for a day or a range.",
+)
+
+feeds_job = define_asset_job(
+    name="feeds_job",
+    selection=AssetSelection.groups("feeds"),
+    partitions_def=PARTITIONS["daily"],
+    description="Deliver every client's feed due on the partition's day.",
+)
+
+MODEL_STAGE_JOBS = frozenset({"models_job", "signals_job", "personas_job", "feeds_job"})
+"""Jobs that need the walk-forward models, and so several years of history before the run's end date."""
+
 RunStep = tuple[str, str]  # (job name, how its partitions are chosen: "as_of:<cadence>", "window" or "none")
 
 
@@ -51,4 +68,6 @@ def run_plan(cadences: list[Cadence]) -> tuple[RunStep, ...]:
         ("marts_job", "none"),
         ("models_job", "none"),
         ("signals_job", "window"),
+        ("personas_job", "window"),
+        ("feeds_job", "end"),
     )

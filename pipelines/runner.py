@@ -101,13 +101,16 @@ def run_job(
     job_with_logger = job.with_logger_defs({"progress": _progress_logger(handler)})
     printer(f"● {job.name}" + (f" (partition {partition_key})" if partition_key else ""))
     started = time.perf_counter()
-    result = job_with_logger.execute_in_process(
-        instance=instance,
-        tags=tags or {},
-        partition_key=partition_key,
-        raise_on_error=False,
-        run_config={"loggers": {"progress": {}}},
-    )
+    try:
+        result = job_with_logger.execute_in_process(
+            instance=instance,
+            tags=tags or {},
+            partition_key=partition_key,
+            raise_on_error=False,
+            run_config={"loggers": {"progress": {}}},
+        )
+    except Exception as exc:  # a job that cannot even start (bad definitions) is a failed job, not a crash
+        return JobOutcome(job.name, "", False, time.perf_counter() - started, [], [], f"{type(exc).__name__}: {exc}")
     error = None
     if not result.success:
         failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
@@ -144,6 +147,22 @@ def configure_environment(*, start: date | None, end: date | None, mode: str | N
     ensure_dagster_home(get_settings())
 
 
+def model_stage_shortfall(start: date, end: date, window_days: int) -> str | None:
+    """Why the model stage cannot run on [start, end] (too little history for walk-forward training), or None."""
+    from assets.models.assets import CONFIG
+    from assets.models.pipeline import first_signal_date
+
+    signals_from = first_signal_date(start, CONFIG)
+    if signals_from <= end - timedelta(days=window_days - 1):
+        return None
+    return (
+        f"{start} → {end} is too short for the models: walk-forward training needs "
+        f"{CONFIG.walk_forward.min_train_years:g} years of history, so signals would start about {signals_from}. "
+        "Skipping models, signals, personas and feeds; start earlier (for example --start "
+        f"{end - timedelta(days=5 * 365)}) to build them."
+    )
+
+
 def run_graph(printer: Printer, log_path: Path | None = None) -> list[JobOutcome]:
     """Materialize the whole graph for the configured date range; stops at the first failed job.
 
@@ -151,23 +170,30 @@ def run_graph(printer: Printer, log_path: Path | None = None) -> list[JobOutcome
     terminal shows one line per step.
     """
     from pipelines.definitions import CADENCES, defs
-    from pipelines.jobs import run_plan
+    from pipelines.jobs import MODEL_STAGE_JOBS, run_plan
     from pipelines.partitions import as_of_tags, partition_key_for, range_tags
     from resources.settings import get_settings
 
     settings = get_settings()
     instance = DagsterInstance.get()
     outcomes: list[JobOutcome] = []
+    shortfall = model_stage_shortfall(settings.start_date, settings.end_date, settings.signal_history_days)
+    if shortfall:
+        printer(f"⚠ {shortfall}")
     with contextlib.ExitStack() as stack:
         if log_path is not None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             stack.enter_context(contextlib.redirect_stdout(stack.enter_context(log_path.open("a"))))
         for job_name, partitions in run_plan(CADENCES):
+            if shortfall and job_name in MODEL_STAGE_JOBS:
+                continue
             job = defs.resolve_job_def(job_name)
             key, tags = None, None
             if partitions.startswith("as_of:"):
                 key = partition_key_for(settings.end_date, partitions.split(":", 1)[1])  # type: ignore[arg-type]
                 tags = as_of_tags(settings.end_date)
+            elif partitions == "end":
+                key = partition_key_for(settings.end_date)
             elif partitions == "window":
                 first = max(settings.start_date, settings.end_date - timedelta(days=settings.signal_history_days - 1))
                 tags = range_tags(first, settings.end_date)

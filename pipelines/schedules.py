@@ -14,7 +14,7 @@ from dagster import (
 if TYPE_CHECKING:  # the class is not exported by dagster; only the annotation needs it
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-from pipelines.jobs import marts_job
+from pipelines.jobs import feeds_job, marts_job, models_job, personas_job, signals_job
 from pipelines.partitions import as_of_tags, partition_key_for
 
 
@@ -72,3 +72,56 @@ def _weekly_release_schedule(job: "UnresolvedAssetJobDefinition", name: str, cro
 )
 def marts_nightly(context: ScheduleEvaluationContext) -> RunRequest:
     return RunRequest(run_key=context.scheduled_execution_time.strftime("%Y-%m-%d"))
+
+
+@schedule(
+    job=models_job,
+    cron_schedule="0 19 * * 1-5",
+    execution_timezone="America/New_York",
+    name="models_nightly",
+    description=(
+        "Weekdays 19:00 America/New_York: regimes, walk-forward models and evaluation on tonight's marts "
+        "(unchanged inputs reuse every cached fit, so a quiet night takes seconds)."
+    ),
+    default_status=DefaultScheduleStatus.STOPPED,
+)
+def models_nightly(context: ScheduleEvaluationContext) -> RunRequest:
+    return RunRequest(run_key=context.scheduled_execution_time.strftime("%Y-%m-%d"))
+
+
+def _business_day_schedule(
+    job: "UnresolvedAssetJobDefinition", name: str, cron: str, description: str
+) -> ScheduleDefinition:
+    """Run today's daily partition (the decision day D is the day the schedule fires, after the close)."""
+
+    @schedule(
+        job=job,
+        cron_schedule=cron,
+        execution_timezone="America/New_York",
+        name=name,
+        description=description,
+        default_status=DefaultScheduleStatus.STOPPED,
+    )
+    def _daily(context: ScheduleEvaluationContext) -> RunRequest:
+        day = context.scheduled_execution_time.date()
+        return RunRequest(run_key=f"{name}:{day.isoformat()}", partition_key=partition_key_for(day, "daily"))
+
+    return _daily
+
+
+signals_nightly = _business_day_schedule(
+    signals_job, "signals_nightly", "30 19 * * 1-5", "Weekdays 19:30 America/New_York: today's signals."
+)
+personas_nightly = _business_day_schedule(
+    personas_job,
+    "personas_nightly",
+    "45 19 * * 1-5",
+    "Weekdays 19:45 America/New_York: the six persona outputs, the audit trail and (Fridays) the PDF report.",
+)
+feeds_nightly = _business_day_schedule(
+    feeds_job,
+    "feeds_nightly",
+    "0 20 * * 1-5",
+    "Weekdays 20:00 America/New_York: deliver every client feed due today (daily clients, weekly ones on Fridays).",
+)
+DOWNSTREAM_SCHEDULES = [marts_nightly, models_nightly, signals_nightly, personas_nightly, feeds_nightly]

@@ -6,6 +6,7 @@ atomically: a query running while `nexus run` writes sees the previous complete 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -36,6 +37,8 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
         raise NoMartsError(f"no published marts at {path}: run `make run` (or `nexus run`) first")
     con = duckdb.connect(str(path), read_only=True)
     con.execute("set TimeZone = 'UTC'")
+    with contextlib.suppress(duckdb.Error):  # analysts write fct_prices_daily; marts.fct_prices_daily works too
+        con.execute("set search_path = 'marts,main'")
     return con
 
 

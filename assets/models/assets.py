@@ -16,6 +16,7 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -99,12 +100,22 @@ def oos_predictions(context: AssetExecutionContext, lake: LakeResource) -> Mater
     started = time.perf_counter()
     results = run_walk_forward(storage, inputs, CONFIG)
     predictions = predictions_frame(results)
+    if predictions.empty:
+        dates = pd.to_datetime(inputs.features["trade_date"]) if len(inputs.features) else pd.Series(dtype="M8[ns]")
+        span = f"{dates.min().date()} → {dates.max().date()}" if len(dates) else "no feature rows"
+        raise Failure(
+            description=(
+                f"no walk-forward model could be trained: the marts hold {span}, and the first model needs "
+                f"{CONFIG.walk_forward.min_train_years:g} years of history before its cutoff. Ingest an earlier start."
+            )
+        )
     table = predictions.assign(
         trade_date=pd.to_datetime(predictions["trade_date"]).dt.date,
         cutoff=pd.to_datetime(predictions["cutoff"]).dt.date,
     )
     overwrite_table(storage, _uri(storage, "oos_predictions"), pa.Table.from_pandas(table, preserve_index=False))
-    cutoffs = [c.model_dump(mode="json") for r in results.values() for c in r.cutoffs]
+    # timings stay out of the table: a re-run with the same inputs must leave it unchanged
+    cutoffs = [c.model_dump(mode="json", exclude={"fit_seconds"}) for r in results.values() for c in r.cutoffs]
     if cutoffs:
         overwrite_table(storage, _uri(storage, "cutoffs"), pa.Table.from_pylist(cutoffs))
     per_horizon = {
@@ -218,10 +229,25 @@ def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN
     )
     simulated = get_settings().source_mode == "simulated"
     missed = [p.name for p in planted if not p.recovered]
+    unmeasured = [p.name for p in planted if p.n == 0]
+    if not simulated:
+        note = "not simulated data: planted effects do not apply"
+    elif unmeasured:
+        note = f"not measurable on this history (too short; e.g. 5-year seasonal averages): {', '.join(unmeasured)}"
+    else:
+        note = None
     yield AssetCheckResult(
         check_name="planted_effects_recovered",
         passed=(not missed) if simulated else True,
         severity=AssetCheckSeverity.WARN,
-        metadata={"mode": get_settings().source_mode, "missed": MetadataValue.json(missed)},
-        description=None if simulated else "not simulated data: planted effects do not apply",
+        metadata={
+            "mode": get_settings().source_mode,
+            "missed": MetadataValue.json(missed),
+            "measured": MetadataValue.md(
+                pd.DataFrame([p.model_dump() for p in planted])[
+                    ["name", "expected", "tolerance", "measured", "n", "recovered"]
+                ].to_markdown(index=False)
+            ),
+        },
+        description=note,
     )

@@ -10,7 +10,7 @@ import json
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import pyarrow as pa
@@ -40,6 +40,17 @@ class ModelStageConfig(BaseModel):
     signals: SignalConfig = SignalConfig()
     symbols: tuple[str, ...] | None = Field(default=None, description="restrict to these symbols (tests)")
     workers: int = Field(default=2, ge=1, le=16, description="processes for the per-symbol regime fits")
+
+
+def first_signal_date(start: date, config: ModelStageConfig) -> date:
+    """The latest date by which walk-forward predictions exist when history begins at `start`.
+
+    The first model is trained `min_train_years` after the first feature date, at the next retraining month end;
+    predictions (and so signals) start the day after it.
+    """
+    wf = config.walk_forward
+    earliest = pd.Timestamp(start) + pd.Timedelta(days=round(365.25 * wf.min_train_years))
+    return (earliest + pd.DateOffset(months=wf.retrain_months) + pd.offsets.MonthEnd(0)).date() + timedelta(days=1)
 
 
 @dataclass

@@ -149,7 +149,9 @@ FEED_DATASETS: dict[PersonaName, FeedDataset] = {
             path=("personas", persona),
             date_column=DATE_COLUMN,
             symbol_column="symbol",
-            description=f"Persona output '{persona}' (rows without a symbol are market-wide statements).",
+            # market-wide rows (asset-class summaries, sentences, allocations) can carry unentitled instruments'
+            # data in aggregate or in text, so a client gets only rows about its own instruments
+            description=f"Persona output '{persona}': rows about the client's entitled instruments.",
         )
     )
     for persona in ITEM_MODELS

@@ -6,12 +6,14 @@ from datetime import date
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from assets.signals.build import SIGNAL_COLUMNS
-from assets.signals.contract import SignalRow
-from resources.lake.delta import MergeStats, replace_where
+from assets.signals.contract import SIGNALS_SCHEMA_VERSION, SignalRow
+from resources.feeds.datasets import FeedDataset, register
+from resources.lake.delta import MergeStats, content_hash, read_table, replace_where
 from resources.lake.storage import LakeStorage
-from resources.lake.tables import UTC_TS, TableSpec
+from resources.lake.tables import UTC_TS, TableSpec, conform
 
 _TYPES: dict[str, pa.DataType] = {
     "signal_date": pa.date32(),
@@ -41,17 +43,48 @@ SIGNALS = TableSpec(
 )
 
 
+SIGNALS_FEED = register(
+    FeedDataset(
+        name="signals",
+        path=("signals", "daily"),
+        date_column="signal_date",
+        symbol_column="symbol",
+        description="Daily signals per instrument and horizon (contract: SignalRow, schema version "
+        f"{SIGNALS_SCHEMA_VERSION}).",
+        schema_model=SignalRow,
+    )
+)
+
+
 def validate_rows(frame: pd.DataFrame) -> None:
     """Every row must satisfy the SignalRow contract (ranges, literals, types); raises on the first that does not."""
     for record in frame.astype(object).where(frame.notna(), None).to_dict("records"):
         SignalRow.model_validate(record)
 
 
+def _day_hashes(table: pa.Table) -> dict[date, str]:
+    """Content hash of each day's signals, the run id aside (a re-run producing the same signals changes nothing)."""
+    if table.num_rows == 0:
+        return {}
+    frame = table.drop_columns(["run_id"]).to_pandas()
+    return {
+        day: content_hash(pa.Table.from_pandas(rows.reset_index(drop=True), preserve_index=False))
+        for day, rows in frame.groupby("signal_date", sort=True)
+    }
+
+
 def write_window(storage: LakeStorage, frame: pd.DataFrame, start: date, end: date) -> MergeStats:
-    """Replace the signals of [start, end] with `frame`'s rows of that window (idempotent)."""
+    """Replace the signals of the days in [start, end] whose content changed (idempotent, run ids kept otherwise)."""
     days = pd.to_datetime(frame["signal_date"])
     rows = frame[(days >= pd.Timestamp(start)) & (days <= pd.Timestamp(end))].copy()
     rows["signal_date"] = pd.to_datetime(rows["signal_date"]).dt.date
     validate_rows(rows)
-    table = pa.Table.from_pandas(rows[list(SIGNAL_COLUMNS)], preserve_index=False)
-    return replace_where(storage, SIGNALS, table, column="signal_date", start=start, end=end)
+    table = conform(pa.Table.from_pandas(rows[list(SIGNAL_COLUMNS)], preserve_index=False), SIGNALS)
+    existing = read_table(storage, SIGNALS, filters=[("signal_date", ">=", start), ("signal_date", "<=", end)])
+    old, new = _day_hashes(existing), _day_hashes(table)
+    changed = sorted(day for day in set(old) | set(new) if old.get(day) != new.get(day))
+    if not changed:
+        return MergeStats(SIGNALS.name, table.num_rows, 0, unchanged=table.num_rows)
+    keep = pc.is_in(table["signal_date"], value_set=pa.array(changed, pa.date32()))
+    stats = replace_where(storage, SIGNALS, table.filter(keep), column="signal_date", start=changed[0], end=changed[-1])
+    return MergeStats(SIGNALS.name, table.num_rows, stats.added, unchanged=table.num_rows - stats.added)

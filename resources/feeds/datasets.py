@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from resources.errors import DeliveryError
 from resources.lake.delta import open_table, read_table
@@ -28,6 +28,9 @@ class FeedDataset(BaseModel):
     path: tuple[str, ...]
     date_column: str
     symbol_column: str | None = "symbol"
+    include_market_wide: bool = Field(
+        default=False, description="also deliver rows whose symbol is null (market-wide statements)"
+    )
     description: str = ""
     schema_model: Any = None  # a pydantic model class whose JSON Schema describes a row, when there is one
 
@@ -69,13 +72,23 @@ def get_dataset(name: str) -> FeedDataset:
 
 def rows_for_day(storage: LakeStorage, dataset: FeedDataset, day: date, symbols: list[str] | None) -> pa.Table:
     """The dataset's rows dated `day`, only the given symbols when it has a symbol column (sorted, stable)."""
+    return rows_for_period(storage, dataset, day, day, symbols)
+
+
+def rows_for_period(
+    storage: LakeStorage, dataset: FeedDataset, first: date, last: date, symbols: list[str] | None
+) -> pa.Table:
+    """The dataset's rows dated `first`..`last`, only the given symbols when it has a symbol column (sorted)."""
     uri = dataset.uri(storage)
     if open_table(storage, uri) is None:
         return pa.table({})
-    table = read_table(storage, uri, filters=[(dataset.date_column, "=", day)])
+    table = read_table(storage, uri, filters=[(dataset.date_column, ">=", first), (dataset.date_column, "<=", last)])
     if dataset.symbol_column and dataset.symbol_column in table.column_names:
         allowed = pa.array(symbols or [], pa.string())
-        table = table.filter(pc.is_in(table[dataset.symbol_column], value_set=allowed))
+        keep = pc.is_in(table[dataset.symbol_column], value_set=allowed)
+        if dataset.include_market_wide:
+            keep = pc.or_(keep, pc.is_null(table[dataset.symbol_column]))
+        table = table.filter(keep)
     sort_keys = [c for c in (dataset.symbol_column, dataset.date_column) if c and c in table.column_names]
     sort_keys += [c for c in table.column_names if c not in sort_keys]
     if table.num_rows:

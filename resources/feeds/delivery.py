@@ -2,10 +2,12 @@
 
 Layout under the client's folder (`<feeds root>/<client_id>[/<subpath>]`):
 
-    date=<YYYY-MM-DD>/v<N>/<dataset>.<ext>                one file per entitled dataset (rows of that day)
+    date=<YYYY-MM-DD>/v<N>/<dataset>.<ext>                one file per entitled dataset (rows of the period)
     date=<YYYY-MM-DD>/v<N>/schemas/<dataset>.schema.json  the JSON Schema of each dataset
     date=<YYYY-MM-DD>/v<N>/manifest.json                  written last: its presence means the version is complete
 
+A delivery dated D covers the client's period ending on D: the day for daily clients (plus the weekend before a
+Monday, for instruments that trade then), the week for weekly ones, the month for monthly ones.
 Re-delivering a day with the same content writes nothing and logs nothing (the content hash matches the latest
 version's); a changed day becomes version N+1, and earlier versions stay as they were. Manifests and logs hold no
 secret: presigned URLs (which embed a credential id and a signature) are only returned to the caller.
@@ -22,8 +24,9 @@ from datetime import UTC, date, datetime
 from pydantic import BaseModel, Field
 
 from resources.errors import DeliveryError
+from resources.feeds.cadence import period_start
 from resources.feeds.clients import Client
-from resources.feeds.datasets import get_dataset, json_schema, rows_for_day, schema_bytes
+from resources.feeds.datasets import get_dataset, json_schema, rows_for_period, schema_bytes
 from resources.feeds.log import latest_delivery, log_delivery
 from resources.feeds.writer import EXTENSIONS, encode
 from resources.lake.storage import LakeStorage
@@ -52,6 +55,7 @@ class Manifest(BaseModel):
     schema_version: str = MANIFEST_SCHEMA_VERSION
     client_id: str
     as_of: date
+    period_start: date = Field(description="first day covered; as_of is the last")
     version: int
     generated_at: datetime
     format: str
@@ -94,7 +98,7 @@ def build_delivery(
     schemas: list[DeliveredSchema] = []
     for name in sorted(set(client.datasets)):
         dataset = get_dataset(name)  # an unknown dataset in the clients file is refused here, loudly
-        table = rows_for_day(lake, dataset, as_of, client.instruments)
+        table = rows_for_period(lake, dataset, period_start(client.cadence, as_of), as_of, client.instruments)
         if table.num_columns == 0:  # the table is not published yet: deliver nothing for it, say so in the log
             log.warning("feeds: dataset %s is not published yet; skipped for %s", name, client.client_id)
             continue
@@ -119,8 +123,15 @@ def deliver(
     presign: bool | None = None,
 ) -> DeliveryResult:
     """Deliver `client`'s entitled datasets and instruments for `as_of` (idempotent)."""
+    if presign and not feeds.is_s3:
+        raise DeliveryError(f"client {client.client_id}: presigned URLs need an s3:// feeds root")
     folder = client.folder(feeds.root_uri)
     blobs, files, schemas = build_delivery(lake, client, as_of)
+    if not any(f.rows for f in files):
+        raise DeliveryError(
+            f"client {client.client_id}: nothing to deliver as of {as_of} (no rows of {', '.join(client.datasets)} "
+            "for its instruments in the lake on that day; build the day first with nexus run)"
+        )
     content = _content_hash(client, files, schemas)
     previous = latest_delivery(lake, client.client_id, as_of)
     if previous is not None and previous["content_sha256"] == content:
@@ -135,6 +146,7 @@ def deliver(
         manifest = Manifest(
             client_id=client.client_id,
             as_of=as_of,
+            period_start=period_start(client.cadence, as_of),
             version=version,
             generated_at=datetime.now(UTC),
             format=client.format,
@@ -167,8 +179,6 @@ def deliver(
         files=len(files),
         rows=sum(f.rows for f in files),
     )
-    if presign and not feeds.is_s3:
-        raise DeliveryError(f"client {client.client_id}: presigned URLs need an s3:// feeds root")
     want_urls = (client.target.presign if presign is None else presign) and feeds.is_s3
     if want_urls:
         result.presigned_urls = presigned_urls(feeds, posixpath.dirname(manifest_uri), files, client)

@@ -11,6 +11,7 @@ Each is safe to repeat: the same input twice leaves the table's content unchange
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -279,7 +280,13 @@ def content_hash(data: pa.Table, *, exclude: tuple[str, ...] = ()) -> str:
     cols = sorted(c for c in data.column_names if c not in exclude)
     data = data.select(cols)
     if data.num_rows:
-        data = data.sort_by([(c, "ascending") for c in cols])
+        keys = data
+        for c in cols:  # Arrow cannot sort nested columns: order them by their text form instead
+            if pa.types.is_nested(data.schema.field(c).type):
+                text = pa.array([json.dumps(v, sort_keys=True, default=str) for v in data[c].to_pylist()])
+                keys = keys.set_column(keys.column_names.index(c), c, text)
+        order = pc.sort_indices(keys, sort_keys=[(c, "ascending") for c in cols])
+        data = data.take(order)
     digest = hashlib.sha256()
     for batch in data.to_batches(max_chunksize=65536):
         for col in batch.columns:

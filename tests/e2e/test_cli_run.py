@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -47,26 +48,105 @@ def _hashes(storage: LakeStorage) -> dict[str, str]:
     return {f"{t.zone}/{t.name}": content_hash(read_table(storage, t.uri)) for t in list_tables(storage)}
 
 
-def test_run_builds_every_zone_and_a_rerun_changes_nothing(storage):
-    args = [NEXUS, "run", "--start", "2023-01-02", "--end", "2024-06-28"]
-    first = subprocess.run(args, env=_env(), capture_output=True, text=True, timeout=600)
+START, END = "2019-07-01", "2024-06-28"  # long enough for walk-forward models (3 years) plus a signal window
+PERSONAS = ["hedging_desk", "institutional", "wealth_manager", "hedge_fund", "retail_trader", "casual_investor"]
+
+
+def _status() -> dict[str, dict]:
+    status = subprocess.run([NEXUS, "status", "--json"], env=_env(), capture_output=True, text=True, timeout=120)
+    return {f"{t['zone']}/{t['name']}": t for t in json.loads(status.stdout)}
+
+
+def _query_while(process: subprocess.Popen) -> list[subprocess.CompletedProcess]:
+    """`nexus sql -c` over and over while `process` (a nexus run) is writing the lake and republishing."""
+    answers = []
+    while process.poll() is None:
+        answers.append(
+            subprocess.run(
+                [NEXUS, "sql", "-c", "select count(*) as n from fct_prices_daily", "--format", "csv"],
+                env=_env(),
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        )
+        time.sleep(0.5)
+    return answers
+
+
+def test_run_builds_every_stage_and_a_rerun_changes_nothing(storage, settings):
+    args = [NEXUS, "run", "--start", START, "--end", END]
+    first = subprocess.run(args, env=_env(), capture_output=True, text=True, timeout=900)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "built the graph" in first.stdout and "make ui" in first.stdout
+    assert "too short" not in first.stdout
 
-    status = subprocess.run([NEXUS, "status", "--json"], env=_env(), capture_output=True, text=True, timeout=120)
-    tables = {f"{t['zone']}/{t['name']}": t for t in json.loads(status.stdout)}
+    tables = _status()
     for name in SILVER_TABLES:
         assert tables[name]["rows"] > 0, f"{name} is empty"
-        assert tables[name]["last_date"] <= "2024-06-28", f"{name} holds data after the as-of date"
-    assert tables["silver/cboe/index_closes"]["rows"] > 1000
-    assert tables["silver/cboe/index_closes"]["last_date"] == "2024-06-28"
-    assert tables["gold/marts/fct_vol_term_structure_daily"]["rows"] > 300
+        assert tables[name]["last_date"] <= END, f"{name} holds data after the as-of date"
+    assert tables["silver/cboe/index_closes"]["last_date"] == END
+    assert tables["gold/marts/fct_vol_term_structure_daily"]["rows"] > 1000
     assert "bronze/_manifest" in tables
+
+    # signals: every instrument and horizon on the last day
+    signals = read_table(storage, storage.uri("gold", "signals", "daily")).to_pandas()
+    last = signals[signals["signal_date"].astype(str) == END]
+    assert len(last) == 12 * 6 and sorted(last["horizon"].unique()) == [1, 2, 3, 5, 7, 10]
+    assert last["probability"].between(0, 1).all()
+
+    # the six personas: table rows on the last day, and the day's JSON document valid against its JSON Schema
+    import jsonschema
+
+    from assets.personas.models import OUTPUT_MODELS
+
+    personas_root = Path(storage.uri("gold", "personas"))
+    for persona in PERSONAS:
+        rows = read_table(storage, storage.uri("gold", "personas", persona)).to_pylist()
+        assert any(str(r["as_of"]) == END for r in rows), f"no {persona} rows on {END}"
+        document = json.loads((personas_root / "_documents" / f"date={END}" / f"{persona}.json").read_text())
+        schema = json.loads((personas_root / "_schemas" / f"persona_{persona}.schema.json").read_text())
+        jsonschema.validate(document, schema)
+        OUTPUT_MODELS[persona].model_validate(document)
+    pdf = Path(storage.uri("gold", "reports", "market_intelligence", f"{END}.pdf"))
+    assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF")
+
+    # one delivery per sample client, each verifiable, each row valid against the shipped JSON Schema
+    from resources.feeds.clients import get_clients
+    from resources.feeds.delivery import read_manifest, verify_delivery
+    from resources.feeds.log import DELIVERY_LOG
+    from resources.feeds.runner import feeds_storage
+
+    log = read_table(storage, DELIVERY_LOG).to_pylist()
+    assert sorted(r["client_id"] for r in log) == sorted(c.client_id for c in get_clients().clients)
+    feeds = feeds_storage(settings)
+    for entry in log:
+        assert verify_delivery(feeds, entry["manifest_uri"]) == []
+        manifest = read_manifest(feeds, entry["manifest_uri"])
+        folder = Path(entry["manifest_uri"]).parent
+        assert sum(manifest.row_counts.values()) > 0
+        if manifest.format == "jsonl":
+            for f in manifest.files:
+                schema = json.loads((folder / "schemas" / f"{f.dataset}.schema.json").read_text())
+                for line in (folder / f.path).read_text().splitlines()[:20]:
+                    jsonschema.validate(json.loads(line), schema)
     hashes = _hashes(storage)
 
-    second = subprocess.run(args, env=_env(), capture_output=True, text=True, timeout=600)
-    assert second.returncode == 0, second.stdout + second.stderr
+    # a re-run changes nothing, and analysts can query the marts all along
+    second = subprocess.Popen(args, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    answers = _query_while(second)
+    out, _ = second.communicate(timeout=900)
+    assert second.returncode == 0, out
+    assert len(answers) >= 5
+    for answer in answers:
+        assert answer.returncode == 0, answer.stderr
+        assert int(answer.stdout.splitlines()[1]) > 0
     assert _hashes(storage) == hashes
+
+    listing = subprocess.run([NEXUS, "feeds", "list", "--json"], env=_env(), capture_output=True, text=True)
+    assert all(c["deliveries"] == 1 and c["last_as_of"] <= END for c in json.loads(listing.stdout))
+    again = subprocess.run([NEXUS, "feeds", "deliver"], env=_env(), capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and again.stdout.count("unchanged v1") == 3, again.stdout
 
 
 def test_run_reports_a_failure_clearly(tmp_path):

@@ -155,3 +155,28 @@ def test_presign_needs_an_s3_root(storage, feeds):
     _publish(storage)
     with pytest.raises(DeliveryError, match="s3://"):
         deliver(storage, feeds, _client(), DAY, run_id="r", presign=True)
+
+
+def test_a_weekly_client_gets_the_whole_week_and_the_manifest_says_so(storage, feeds):
+    _publish(storage)
+    result = deliver(storage, feeds, _client(cadence="weekly"), DAY, run_id="r1")
+    manifest = read_manifest(feeds, result.manifest_uri)
+    assert (manifest.period_start, manifest.as_of) == (date(2024, 3, 9), DAY)
+    assert result.rows == 4  # SPX and WTI on Thursday and Friday
+
+
+def test_a_monday_delivery_carries_the_weekend_of_instruments_that_trade_then(storage, feeds):
+    weekend = [date(2024, 3, 16), date(2024, 3, 17), date(2024, 3, 18)]
+    rows = [{"symbol": "BTC", "trade_date": d, "close": 70000.0} for d in [DAY, *weekend]]
+    replace_where(storage, SPEC, pa.Table.from_pylist(rows, schema=SPEC.schema))
+    result = deliver(storage, feeds, _client(instruments=["BTC"]), date(2024, 3, 18), run_id="r1")
+    assert result.rows == 3
+    assert read_manifest(feeds, result.manifest_uri).period_start == date(2024, 3, 16)
+
+
+def test_an_empty_delivery_is_refused_and_writes_nothing(storage, feeds):
+    _publish(storage)
+    with pytest.raises(DeliveryError, match="nothing to deliver as of 2024-03-20"):
+        deliver(storage, feeds, _client(), date(2024, 3, 20), run_id="r1")
+    assert not (Path(feeds.root_uri) / "acme-fund").exists()
+    assert read_table(storage, DELIVERY_LOG).num_rows == 0

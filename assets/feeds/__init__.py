@@ -1,0 +1,1 @@
+"""Client data-feed deliveries as a Dagster asset (logic in resources/feeds)."""

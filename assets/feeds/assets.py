@@ -1,0 +1,37 @@
+"""Client deliveries: each client's entitled data for its due date, with manifests and the delivery log."""
+
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+from assets.personas.assets import PERSONA_KEYS
+from assets.signals.assets import SIGNALS_KEY
+from pipelines.partitions import daily_partitions, window_of
+from resources.feeds.log import DELIVERY_LOG
+from resources.feeds.runner import deliver_all
+from resources.lake.resource import LakeResource
+from resources.settings import get_settings
+
+
+@asset(
+    key=AssetKey(["gold", "feeds", "deliveries"]),
+    deps=[SIGNALS_KEY, *PERSONA_KEYS.values(), AssetKey(["gold", "marts", "fct_features_daily"])],
+    group_name="feeds",
+    kinds={"parquet", "csv", "json"},
+    partitions_def=daily_partitions,
+    description=(
+        "Per-client exports under NEXUS_FEEDS_URI/<client>/date=<D>/v<N>/ (files, JSON Schemas, manifest) for each "
+        "client's due date (daily, weekly or monthly cadence); a repeat with the same content delivers nothing."
+    ),
+)
+def client_deliveries(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+    _, day = window_of(context)
+    storage = lake.storage()
+    results = deliver_all(storage, get_settings(), day, run_id=context.run_id)
+    rows = [r.model_dump(mode="json", exclude={"presigned_urls"}) for r in results]
+    return MaterializeResult(
+        metadata={
+            "delivered": sum(r.status == "delivered" for r in results),
+            "unchanged": sum(r.status == "unchanged" for r in results),
+            "deliveries": MetadataValue.json(rows),
+            "log": MetadataValue.path(storage.uri("gold", *DELIVERY_LOG.path_parts())),
+        }
+    )

@@ -1,0 +1,36 @@
+"""Persona inputs read from the lake: signals, features, prices, energy curves and the out-of-sample track record."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+
+from assets.models.data import load_mart
+from assets.personas.inputs import PersonaInputs
+from resources.lake.delta import open_table, read_table
+from resources.lake.storage import LakeStorage
+
+HISTORY_DAYS = 400  # price and feature history personas use for correlations, momentum and charts
+
+
+def _recent(frame: pd.DataFrame, column: str, start: date, end: date) -> pd.DataFrame:
+    days = pd.to_datetime(frame[column])
+    return frame[(days >= pd.Timestamp(start)) & (days <= pd.Timestamp(end))].reset_index(drop=True)
+
+
+def load_persona_inputs(storage: LakeStorage, first: date, last: date) -> PersonaInputs:
+    """Everything the six personas need for the days first..last, as known by `last`."""
+    since = first - timedelta(days=HISTORY_DAYS)
+    signals = read_table(storage, storage.uri("gold", "signals", "daily")).to_pandas()
+    signals = _recent(signals, "signal_date", since, last)
+    features = _recent(load_mart(storage, "fct_features_daily"), "trade_date", since, last)
+    prices = _recent(load_mart(storage, "fct_prices_daily"), "trade_date", since, last)
+    energy = _recent(load_mart(storage, "fct_energy_daily"), "trade_date", since, last)
+    evaluation_uri = storage.uri("gold", "models", "evaluation")
+    track = read_table(storage, evaluation_uri).to_pandas() if open_table(storage, evaluation_uri) else pd.DataFrame()
+    if len(track):
+        track = track[track["symbol"] != "ALL"][
+            ["symbol", "horizon", "n", "hit_rate", "balanced_accuracy", "brier", "ic", "start", "end"]
+        ]
+    return PersonaInputs(signals=signals, features=features, prices=prices, energy=energy, track_record=track)
