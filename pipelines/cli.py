@@ -164,23 +164,26 @@ def sql(
     command: Annotated[str | None, typer.Option("-c", "--command", help="Run one query and exit.")] = None,
     output: Annotated[Format, typer.Option("--format", help="Output format for -c.")] = Format.table,
 ) -> None:
-    """SQL over the published marts (read-only DuckDB): an interactive shell, or one query with -c."""
-    from resources.analyst_sql import NoMartsError, connect, render, run_query, shell
+    """SQL over the published marts and the other gold tables: an interactive shell, or one query with -c."""
+    from resources.analyst_sql import GoldTables, NoMartsError, connect, render, run_query, shell
+    from resources.lake.storage import LakeStorage
     from resources.settings import get_settings
 
     try:
-        con = connect(get_settings().published_duckdb_path)
+        settings = get_settings()
+        con = connect(settings.published_duckdb_path)
     except NoMartsError as exc:
         _echo(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
     import duckdb
 
+    gold = GoldTables(LakeStorage.from_settings(settings))
     with con:
         if command is None:
-            shell(con, input, print)
+            shell(con, input, print, gold)
             return
         try:
-            result = run_query(con, command)
+            result = run_query(con, command, gold)
         except duckdb.Error as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None

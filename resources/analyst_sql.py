@@ -1,7 +1,9 @@
 """SQL over the published marts for analysts: one query, or an interactive shell.
 
-Reads only the published, read-only DuckDB file (`NEXUS_PUBLISHED_DUCKDB_PATH`), which the pipeline replaces
+Reads the published, read-only DuckDB file (`NEXUS_PUBLISHED_DUCKDB_PATH`), which the pipeline replaces
 atomically: a query running while `nexus run` writes sees the previous complete version and never blocks it.
+The other gold tables (signals, persona outputs, the audit trail, model evaluation, the delivery log) are views
+over their Delta tables' current versions, named after their path (`signals_daily`, `audit_recommendations`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import contextlib
 import csv
 import io
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,6 +21,9 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
+
+from resources.lake.delta import read_table
+from resources.lake.storage import LakeStorage
 
 OutputFormat = Literal["table", "csv", "json"]
 
@@ -33,6 +39,7 @@ class QueryResult:
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:
+    """The published marts, read-only (tables in schema `marts`, also reachable without the prefix)."""
     if not path.exists():
         raise NoMartsError(f"no published marts at {path}: run `make run` (or `nexus run`) first")
     con = duckdb.connect(str(path), read_only=True)
@@ -42,7 +49,47 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def run_query(con: duckdb.DuckDBPyConnection, sql: str) -> QueryResult:
+def gold_view_name(relative: str) -> str:
+    """`signals/daily` -> `signals_daily`, `audit/recommendations` -> `audit_recommendations`."""
+    return re.sub(r"[^a-z0-9_]", "_", relative.lower())
+
+
+class GoldTables:
+    """The gold Delta tables that are not marts (signals, persona outputs, audit trail, models, delivery log).
+
+    A query names them by path (`signals_daily`, `audit_recommendations`, `personas_hedge_fund`); each table a
+    statement references is read once, at its current Delta version, and registered in the connection, so a
+    query never sees a half-written table and unused tables cost nothing.
+    """
+
+    def __init__(self, lake: LakeStorage) -> None:
+        self.lake = lake
+        self.uris = {
+            gold_view_name(lake.relative_name(uri, "gold")): uri
+            for uri in lake.list_delta_tables("gold")
+            if not lake.relative_name(uri, "gold").startswith("marts/")
+        }
+        self.attached: set[str] = set()
+
+    def names(self) -> list[str]:
+        return sorted(self.uris)
+
+    def attach(self, con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
+        """Register the gold tables `sql` references (by name) that are not registered yet."""
+        try:
+            referenced = {name.rsplit(".", 1)[-1].lower() for name in con.get_table_names(sql)}
+        except duckdb.Error:  # unparsable: let the query itself report the error
+            return []
+        new = sorted((referenced & self.uris.keys()) - self.attached)
+        for name in new:
+            con.register(name, read_table(self.lake, self.uris[name]))
+            self.attached.add(name)
+        return new
+
+
+def run_query(con: duckdb.DuckDBPyConnection, sql: str, gold: GoldTables | None = None) -> QueryResult:
+    if gold is not None:
+        gold.attach(con, sql)
     cursor = con.execute(sql)
     if cursor.description is None:
         return QueryResult([], [])
@@ -76,10 +123,16 @@ def render(result: QueryResult, fmt: OutputFormat, *, max_rows: int | None = Non
 
 
 SHELL_HELP = """Enter SQL ending with ';'. Commands: .tables  .schema <table>  .format table|csv|json  .quit
-Marts live in schema `marts` (e.g. select * from marts.fct_vol_term_structure_daily limit 5;)."""
+Marts live in schema `marts` (e.g. select * from fct_vol_term_structure_daily limit 5;); the other gold tables
+are named by path: signals_daily, personas_<persona>, audit_recommendations, models_evaluation, feeds_delivery_log."""
 
 
-def shell(con: duckdb.DuckDBPyConnection, read: Callable[[str], str], write: Callable[[str], None]) -> None:
+def shell(
+    con: duckdb.DuckDBPyConnection,
+    read: Callable[[str], str],
+    write: Callable[[str], None],
+    gold: GoldTables | None = None,
+) -> None:
     """A small REPL: statements end with ';', dot-commands for discovery. `read` raises EOFError to stop."""
     fmt: OutputFormat = "table"
     buffer: list[str] = []
@@ -97,8 +150,12 @@ def shell(con: duckdb.DuckDBPyConnection, read: Callable[[str], str], write: Cal
                 return
             if command == ".tables":
                 sql = "select table_schema || '.' || table_name as name from information_schema.tables order by 1"
-                write(render(run_query(con, sql), "table"))
+                marts = [r[0] for r in run_query(con, sql).rows if not str(r[0]).startswith("temp.")]
+                others = [f"gold: {name}" for name in (gold.names() if gold else [])]
+                write(render(QueryResult(["name"], [[n] for n in [*marts, *others]]), "table"))
             elif command == ".schema" and arg:
+                if gold is not None:
+                    gold.attach(con, f"select * from {arg}")
                 schema, _, table = arg.rpartition(".")
                 sql = (
                     "select column_name, data_type from information_schema.columns where table_name = ? "
@@ -118,6 +175,6 @@ def shell(con: duckdb.DuckDBPyConnection, read: Callable[[str], str], write: Cal
             sql = "\n".join(buffer)
             buffer = []
             try:
-                write(render(run_query(con, sql), fmt, max_rows=200 if fmt == "table" else None))
+                write(render(run_query(con, sql, gold), fmt, max_rows=200 if fmt == "table" else None))
             except duckdb.Error as exc:
                 write(f"error: {exc}")

@@ -1,0 +1,112 @@
+"""`nexus sql`: marts without a schema prefix, other gold tables by path, read-only, and answers during a swap."""
+
+import threading
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from resources.analyst_sql import GoldTables, NoMartsError, connect, gold_view_name, render, run_query, shell
+from resources.lake.delta import overwrite_table
+from resources.lake.gold import publish_duckdb_file
+
+
+def _build(path: Path, rows: int) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            f"create table marts.fct_prices_daily as select 'SPX' as symbol, "
+            f"date '2024-01-01' + i::int as trade_date, 100.0 + i as close from range({rows}) t(i)"
+        )
+
+
+@pytest.fixture
+def published(tmp_path: Path) -> Path:
+    build = tmp_path / "build.duckdb"
+    _build(build, 10)
+    return publish_duckdb_file(build, tmp_path / "gold" / "nexus_marts.duckdb", [("marts", "fct_prices_daily")])
+
+
+def test_marts_answer_with_or_without_the_schema_and_cannot_be_written(published):
+    con = connect(published)
+    assert run_query(con, "select count(*) from fct_prices_daily").rows == [(10,)]
+    assert run_query(con, "select count(*) from marts.fct_prices_daily").rows == [(10,)]
+    with pytest.raises(duckdb.Error, match="read-only"):
+        con.execute("create table marts.x as select 1")
+
+
+def test_missing_marts_say_what_to_run(tmp_path):
+    with pytest.raises(NoMartsError, match="make run"):
+        connect(tmp_path / "nothing.duckdb")
+
+
+def test_gold_tables_are_attached_by_name_only_when_a_query_uses_them(published, storage):
+    signals = pa.table({"symbol": ["SPX", "BTC"], "signal_date": [date(2024, 1, 2)] * 2, "horizon": [5, 5]})
+    overwrite_table(storage, storage.uri("gold", "signals", "daily"), signals)
+    overwrite_table(storage, storage.uri("gold", "audit", "recommendations"), pa.table({"id": ["a"]}))
+    overwrite_table(storage, storage.uri("gold", "marts", "fct_prices_daily"), pa.table({"x": [1]}))
+    gold = GoldTables(storage)
+    assert gold.names() == ["audit_recommendations", "signals_daily"]  # marts come from the published file
+    con = connect(published)
+    result = run_query(
+        con,
+        "select s.symbol, p.close from signals_daily s join fct_prices_daily p "
+        "on p.trade_date = s.signal_date order by 1",
+        gold,
+    )
+    assert result.rows == [("BTC", 101.0), ("SPX", 101.0)]
+    assert gold.attached == {"signals_daily"}
+    assert gold_view_name("personas/hedge_fund") == "personas_hedge_fund"
+
+
+def test_render_formats(published):
+    result = run_query(connect(published), "select symbol, trade_date, close from fct_prices_daily limit 2")
+    assert render(result, "csv").splitlines() == [
+        "symbol,trade_date,close",
+        "SPX,2024-01-01,100.0",
+        "SPX,2024-01-02,101.0",
+    ]
+    assert '"trade_date": "2024-01-01"' in render(result, "json")
+    assert render(result, "table").endswith("(2 rows)")
+
+
+def test_the_shell_lists_tables_runs_multiline_statements_and_reports_errors(published, storage):
+    overwrite_table(storage, storage.uri("gold", "signals", "daily"), pa.table({"symbol": ["SPX"]}))
+    lines = iter([".tables", "select count(*) as n", "from signals_daily;", "select * from nope;", ".quit"])
+    out: list[str] = []
+    shell(connect(published), lambda _: next(lines), out.append, GoldTables(storage))
+    text = "\n".join(out)
+    assert "marts.fct_prices_daily" in text and "gold: signals_daily" in text
+    assert "n\n---\n1" in text.replace("  ", "")
+    assert "error: Catalog Error" in text
+
+
+def test_a_reader_keeps_answering_while_the_file_is_replaced(published, tmp_path):
+    """Publishing swaps a new file in with a rename: open readers keep their file, new ones get the new file."""
+    errors: list[BaseException] = []
+    counts: list[int] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                with connect(published) as con:
+                    counts.append(run_query(con, "select count(*) from fct_prices_daily").rows[0][0])
+            except BaseException as exc:  # any failure of a reader fails the test
+                errors.append(exc)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for n in (20, 30, 40, 50):
+            build = tmp_path / f"build{n}.duckdb"
+            _build(build, n)
+            publish_duckdb_file(build, published, [("marts", "fct_prices_daily")])
+    finally:
+        stop.set()
+        reader.join()
+    assert not errors, errors[:3]
+    assert set(counts) <= {10, 20, 30, 40, 50} and counts
+    assert run_query(connect(published), "select count(*) from fct_prices_daily").rows == [(50,)]
