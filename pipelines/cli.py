@@ -199,9 +199,9 @@ def feeds_list(
     json_output: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Every client in the clients file: entitlements, format, cadence, folder and its latest delivery."""
+    from assets.feeds.runner import feeds_storage
     from resources.feeds.clients import get_clients
     from resources.feeds.log import DELIVERY_LOG
-    from resources.feeds.runner import feeds_storage
     from resources.lake.delta import read_table
     from resources.lake.storage import LakeStorage
     from resources.settings import get_settings
@@ -257,8 +257,8 @@ def feeds_deliver(
     ] = None,
 ) -> None:
     """Deliver each client's entitled data due on a day; a repeat with unchanged content delivers nothing."""
+    from assets.feeds.runner import deliver_all, latest_signal_date
     from resources.errors import ConfigError, DeliveryError
-    from resources.feeds.runner import deliver_all, latest_signal_date
     from resources.lake.storage import LakeStorage
     from resources.settings import get_settings
 

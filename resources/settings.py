@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     )
     clients_file: Path = Field(default=Path("resources/config/clients.yaml"))
     universe_file: Path = Field(default=Path("resources/config/universe.yaml"))
+    exposures_file: Path = Field(
+        default=Path("resources/config/exposures.yaml"), description="The hedging desk's exposures."
+    )
+    cost_bps: float = Field(
+        default=5.0, ge=0, le=500, description="Trading cost per unit of turnover in the evaluation's Sharpe ratios."
+    )
     seed: int = Field(default=7, description="Seed of the simulated publisher and of model training.")
     start_date: date = Field(default=date(2016, 1, 1), description="Default first date of `nexus run`.")
     end_date: date = Field(default=date(2025, 12, 31), description="Default last date of `nexus run`.")
@@ -136,7 +142,9 @@ class Settings(BaseSettings):
             raise ValueError(f"NEXUS_FEEDS_URI {value!r}: only local paths and s3:// are supported")
         return str(_resolve(Path(value).expanduser()).resolve())
 
-    @field_validator("duckdb_path", "published_duckdb_path", "dagster_home", "universe_file", "clients_file")
+    @field_validator(
+        "duckdb_path", "published_duckdb_path", "dagster_home", "universe_file", "clients_file", "exposures_file"
+    )
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return _resolve(value.expanduser())

@@ -2,11 +2,11 @@
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from assets.feeds.runner import deliver_all
 from assets.personas.assets import PERSONA_KEYS
 from assets.signals.assets import SIGNALS_KEY
 from pipelines.partitions import daily_partitions, window_of
 from resources.feeds.log import DELIVERY_LOG
-from resources.feeds.runner import deliver_all
 from resources.lake.resource import LakeResource
 from resources.settings import get_settings
 

@@ -22,6 +22,7 @@ from dagster import (
     asset,
 )
 
+from assets.models.evaluation import EvaluationConfig
 from assets.models.pipeline import (
     ModelStageConfig,
     hmm_overlay_reference,
@@ -42,7 +43,7 @@ LABELS = AssetKey(["gold", "marts", "fct_labels_daily"])
 REGIMES = AssetKey(["gold", "models", "regimes"])
 PREDICTIONS = AssetKey(["gold", "models", "oos_predictions"])
 EVALUATION = AssetKey(["gold", "models", "evaluation"])
-CONFIG = ModelStageConfig()
+CONFIG = ModelStageConfig(evaluation=EvaluationConfig(cost_bps=get_settings().cost_bps))
 
 
 def _uri(storage, *parts: str) -> str:  # noqa: ANN001

@@ -14,6 +14,7 @@ from dagster import (
 )
 
 from assets.personas.audit import AUDIT_TABLE
+from assets.personas.config import HedgingDeskConfig, PersonasConfig
 from assets.personas.daily import build_all, publish
 from assets.personas.lake_inputs import load_persona_inputs
 from assets.personas.models import PERSONAS
@@ -22,10 +23,12 @@ from assets.personas.tables import json_schemas, output_json
 from assets.signals.assets import SIGNALS_KEY
 from pipelines.partitions import daily_partitions, window_of
 from resources.lake.resource import LakeResource
+from resources.settings import get_settings
 
 PERSONA_KEYS = {p: AssetKey(["gold", "personas", p]) for p in PERSONAS}
 AUDIT_KEY = AssetKey(["gold", "audit", "recommendations"])
 REPORT_KEY = AssetKey(["gold", "reports", "market_intelligence"])
+CONFIG = PersonasConfig(hedging_desk=HedgingDeskConfig(exposures_file=get_settings().exposures_file))
 INPUTS = [SIGNALS_KEY, AssetKey(["gold", "marts", "fct_features_daily"]), AssetKey(["gold", "models", "evaluation"])]
 
 
@@ -78,7 +81,7 @@ def persona_outputs(context: AssetExecutionContext, lake: LakeResource):  # noqa
     audit_added = 0
     reports = []
     for day in days:
-        outputs = build_all(inputs, day)
+        outputs = build_all(inputs, day, CONFIG)
         stats = publish(storage, outputs, run_id=context.run_id)
         audit_added += stats["audit/recommendations"].added
         for persona, output in outputs.items():

@@ -112,10 +112,10 @@ def test_run_builds_every_stage_and_a_rerun_changes_nothing(storage, settings):
     assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF")
 
     # one delivery per sample client, each verifiable, each row valid against the shipped JSON Schema
+    from assets.feeds.runner import feeds_storage
     from resources.feeds.clients import get_clients
     from resources.feeds.delivery import read_manifest, verify_delivery
     from resources.feeds.log import DELIVERY_LOG
-    from resources.feeds.runner import feeds_storage
 
     log = read_table(storage, DELIVERY_LOG).to_pylist()
     assert sorted(r["client_id"] for r in log) == sorted(c.client_id for c in get_clients().clients)

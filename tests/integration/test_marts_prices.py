@@ -266,7 +266,13 @@ def test_real_files_build_every_mart_of_the_area(real_data, tmp_path):
     for source in ("fred", "cboe", "coinmetrics", "eia"):
         ingest_source(source, storage, settings, run_id="real", start=None, end=None, files=[real_data / source])
     write_reference_tables(storage, settings)
-    marts = ("fct_prices_daily", "fct_labels_daily", "fct_macro_daily", "fct_onchain_daily")
+    marts = (
+        "fct_prices_daily",
+        "fct_labels_daily",
+        "fct_macro_daily",
+        "fct_onchain_daily",
+        "fct_vol_term_structure_daily",
+    )
     select = ["--select", *(f"+{m}" for m in marts), "--indirect-selection", "cautious"]
     run_dbt(["build", *select], settings, target_path=tmp_path / "target")
 
@@ -283,6 +289,12 @@ def test_real_files_build_every_mart_of_the_area(real_data, tmp_path):
     assert row.return_5d == pytest.approx(math.log(vix[day] / vix[day_5]), abs=1e-9)
     label = one(f"select * from marts.fct_labels_daily where symbol = 'VIX' and trade_date = '{day}'")
     assert label.fwd_return_1d == pytest.approx(math.log(vix[day_next] / vix[day]), abs=1e-9)
+    # the term structure inverted in the March 2020 crash: VIX above VIX3M, by the files' closes
+    vix3m = _csv(real_data / "cboe" / "VIX3M_History.csv", "DATE", "%m/%d/%Y").CLOSE
+    crash = date(2020, 3, 16)
+    vol = one(f"select * from marts.fct_vol_term_structure_daily where trade_date = '{crash}'")
+    assert vol.vix_vix3m_ratio == pytest.approx(vix[crash] / vix3m[crash], abs=1e-9)
+    assert vol.vix_vix3m_ratio > 1 and vol.term_structure_state == "backwardation"
     symbols = set(query(settings, "select distinct symbol from marts.fct_prices_daily").symbol)
     assert symbols == {"VIX", "UST10Y", "EURUSD", "NATGAS", "BTC"}  # no file for SP500, RWTC, ETH...
 

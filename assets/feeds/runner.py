@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import pyarrow.compute as pc
+
+import assets.personas.tables  # noqa: F401 - persona and signal datasets register with the feeds on import
+from assets.signals.table import SIGNALS
 from resources.feeds.cadence import due_date
 from resources.feeds.clients import Client, get_clients
 from resources.feeds.delivery import DeliveryResult, deliver
+from resources.lake.delta import read_table
 from resources.lake.storage import LakeStorage
 from resources.settings import Settings
 
@@ -18,11 +23,6 @@ def feeds_storage(settings: Settings) -> LakeStorage:
 
 def latest_signal_date(lake: LakeStorage) -> date | None:
     """The newest decision day in the signals table: what a delivery without an explicit date means."""
-    import pyarrow.compute as pc
-
-    from assets.signals.table import SIGNALS
-    from resources.lake.delta import read_table
-
     days = read_table(lake, SIGNALS, columns=["signal_date"])
     return pc.max(days["signal_date"]).as_py() if days.num_rows else None
 
@@ -37,10 +37,6 @@ def deliver_all(
     presign: bool | None = None,
 ) -> list[DeliveryResult]:
     """Each selected client's delivery due on or before `day` (idempotent: a repeat delivers nothing new)."""
-    # persona and signal datasets register themselves with the feeds when their modules are imported
-    import assets.personas.tables
-    import assets.signals.table  # noqa: F401
-
     clients: list[Client] = [get_clients().client(client_id)] if client_id else list(get_clients().clients)
     feeds = feeds_storage(settings)
     return [
