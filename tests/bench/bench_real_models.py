@@ -61,7 +61,7 @@ def run() -> list[Figure]:
                 f"real files D+{row.horizon} pooled: balanced accuracy x100 (n={row.n_directional})",
                 100 * row.balanced_accuracy,
                 "",
-                f"hit {row.hit_rate:.3f} vs majority {row.hit_rate_majority:.3f}, momentum {row.hit_rate_momentum:.3f}; "
+                f"hit {row.hit_rate:.3f} vs majority {row.hit_rate_majority:.3f}, mom. {row.hit_rate_momentum:.3f}; "
                 f"IC {row.ic:.3f} (t {row.ic_t:.1f}); Brier {row.brier:.3f} vs {row.brier_climatology:.3f}; "
                 f"Sharpe {row.sharpe:.2f} vs momentum {row.sharpe_momentum:.2f}",
             )
