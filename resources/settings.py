@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     exposures_file: Path = Field(
         default=Path("resources/config/exposures.yaml"), description="The hedging desk's exposures."
     )
+    leak_audits_file: Path = Field(
+        default=Path("resources/config/leak_audits.yaml"),
+        description="Groups above the leak audit's threshold that a person audited and explained.",
+    )
     cost_bps: float = Field(
         default=5.0, ge=0, le=500, description="Trading cost per unit of turnover in the evaluation's Sharpe ratios."
     )
@@ -143,7 +147,13 @@ class Settings(BaseSettings):
         return str(_resolve(Path(value).expanduser()).resolve())
 
     @field_validator(
-        "duckdb_path", "published_duckdb_path", "dagster_home", "universe_file", "clients_file", "exposures_file"
+        "duckdb_path",
+        "published_duckdb_path",
+        "dagster_home",
+        "universe_file",
+        "clients_file",
+        "exposures_file",
+        "leak_audits_file",
     )
     @classmethod
     def _absolute(cls, value: Path) -> Path:

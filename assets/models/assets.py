@@ -22,7 +22,7 @@ from dagster import (
     asset,
 )
 
-from assets.models.evaluation import EvaluationConfig
+from assets.models.evaluation import EvaluationConfig, load_leak_audits
 from assets.models.pipeline import (
     ModelStageConfig,
     hmm_overlay_reference,
@@ -43,7 +43,13 @@ LABELS = AssetKey(["gold", "marts", "fct_labels_daily"])
 REGIMES = AssetKey(["gold", "models", "regimes"])
 PREDICTIONS = AssetKey(["gold", "models", "oos_predictions"])
 EVALUATION = AssetKey(["gold", "models", "evaluation"])
-CONFIG = ModelStageConfig(evaluation=EvaluationConfig(cost_bps=get_settings().cost_bps))
+_SETTINGS = get_settings()
+CONFIG = ModelStageConfig(
+    evaluation=EvaluationConfig(
+        cost_bps=_SETTINGS.cost_bps,
+        leak_audited=load_leak_audits(_SETTINGS.leak_audits_file, _SETTINGS.source_mode),
+    )
+)
 
 
 def _uri(storage, *parts: str) -> str:  # noqa: ANN001
@@ -225,6 +231,8 @@ def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN
             "threshold": audit.threshold,
             "max": audit.max_balanced_accuracy or 0.0,
             "offenders": MetadataValue.json(audit.offenders),
+            "acknowledged_after_audit": MetadataValue.json(audit.acknowledged),
+            "within_noise": MetadataValue.json(audit.within_noise),
         },
         description=None if not audit.flagged else "balanced accuracy above the threshold: audit for a leak",
     )

@@ -25,10 +25,12 @@ Definitions (the same for every horizon h, on walk-forward predictions only):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.stats import spearmanr
 
@@ -37,6 +39,23 @@ from assets.models.labels import CLASS_NAMES, PERIODS_PER_YEAR, LabelConfig, hor
 
 POOLED = "ALL"
 STRATEGIES: tuple[str, ...] = ("signal", "momentum", "long_only", "tsmom_12m")
+
+
+class AuditedGroup(BaseModel):
+    """A symbol's horizons whose high out-of-sample balanced accuracy was audited by a person and explained.
+
+    Kept in `resources/config/leak_audits.yaml` with the finding; an audited group passes the leak audit only up to
+    `max_balanced_accuracy`, so a further jump is flagged again.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    symbol: str
+    horizons: tuple[int, ...]
+    max_balanced_accuracy: float = Field(gt=0.5, le=1.0)
+    source_modes: tuple[str, ...] = Field(default=("simulated", "live", "files"))
+    audited_on: str
+    finding: str = Field(min_length=20)
 
 
 class EvaluationConfig(BaseModel):
@@ -51,10 +70,14 @@ class EvaluationConfig(BaseModel):
     min_edge: float = Field(default=0.0, ge=0, description="|p_up - p_down| below this: no position")
     reliability_bins: int = Field(default=10, ge=2, le=50)
     leak_threshold: float = Field(default=0.60, gt=0.5, le=1.0)
-    leak_min_rows: int = Field(
-        default=1000,
-        ge=1,
-        description="effective directional rows (n_directional / horizon) a group needs to be audited",
+    leak_plausible_edge: float = Field(
+        default=0.55, gt=0.5, lt=1.0, description="largest balanced accuracy a real daily edge plausibly has"
+    )
+    leak_min_z: float = Field(
+        default=2.0, ge=0, description="standard errors above the plausible edge a flagged group must be"
+    )
+    leak_audited: tuple[AuditedGroup, ...] = Field(
+        default=(), description="groups above the threshold that a person audited and found not to be a leak"
     )
     tsmom_lookback: int = Field(default=250, ge=2, description="trading days of the momentum reference")
     labels: LabelConfig = LabelConfig()
@@ -112,13 +135,14 @@ class StrategyRow(BaseModel):
 
 
 class LeakAudit(BaseModel):
-    """Flagged when any audited group's out-of-sample directional balanced accuracy exceeds the threshold."""
+    """Flagged when a group's out-of-sample directional balanced accuracy is above the threshold, unexplained."""
 
     threshold: float
-    min_rows: int
     flagged: bool
     max_balanced_accuracy: float | None
-    offenders: list[str] = Field(default_factory=list, description="'h5/SPX: 0.71 (n=1200)'")
+    offenders: list[str] = Field(default_factory=list, description="'h5/SPX: 0.71 (n=1200, z=4.2)'")
+    acknowledged: list[str] = Field(default_factory=list, description="above the threshold, audited and explained")
+    within_noise: list[str] = Field(default_factory=list, description="above the threshold by chance (small groups)")
 
 
 class EvaluationReport(BaseModel):
@@ -382,30 +406,47 @@ def _strategy_row(name: str, symbol: str, returns: np.ndarray, turnover: float, 
 
 
 def leak_audit(metrics: Sequence[MetricsRow], config: EvaluationConfig | None = None) -> LeakAudit:
-    """Flag groups (horizon x symbol, and pooled) whose directional balanced accuracy exceeds the threshold.
+    """Flag every group (horizon x symbol, and pooled) whose directional balanced accuracy exceeds the threshold.
 
-    Only groups with at least `leak_min_rows` effective rows (n_directional / horizon: overlapping labels) are
-    audited: with 1000, the standard error of a balanced accuracy is at most 0.016, so a real 0.55 edge stays more
-    than 3 standard errors below 0.60, while a single symbol at D+10 (~130 effective rows over 7 years, se ~0.044)
-    would cross 0.60 by chance too often to fail a pipeline on.
+    Two exceptions, each listed in the result: a group too small for its value to mean anything (fewer than
+    `leak_min_z` standard errors above `leak_plausible_edge`, with n_eff = n_directional / horizon for overlapping
+    labels: one symbol at D+10 over a year has ~25 effective rows), and a group a person audited and explained
+    (`leak_audited`, up to the accuracy they accepted). Everything else above the threshold fails the audit.
     """
     config = config or EvaluationConfig()
-    audited = [
-        m for m in metrics if m.balanced_accuracy is not None and m.n_directional / m.horizon >= config.leak_min_rows
-    ]
-    offenders = [
-        f"h{m.horizon}/{m.symbol}: {m.balanced_accuracy:.3f} (n={m.n_directional})"
-        for m in audited
-        if m.balanced_accuracy is not None and m.balanced_accuracy > config.leak_threshold
-    ]
-    values = [m.balanced_accuracy for m in audited if m.balanced_accuracy is not None]
+    offenders, acknowledged, noise = [], [], []
+    for m in metrics:
+        ba = m.balanced_accuracy
+        if ba is None or ba <= config.leak_threshold:
+            continue
+        n_eff = max(m.n_directional / m.horizon, 1.0)
+        z = (ba - config.leak_plausible_edge) / (0.5 / np.sqrt(n_eff))
+        label = f"h{m.horizon}/{m.symbol}: {ba:.3f} (n={m.n_directional}, z={z:.1f})"
+        audited = next((a for a in config.leak_audited if a.symbol == m.symbol and m.horizon in a.horizons), None)
+        if z < config.leak_min_z:
+            noise.append(label)
+        elif audited is not None and ba <= audited.max_balanced_accuracy:
+            acknowledged.append(f"{label}; audited {audited.audited_on}: {audited.finding}")
+        else:
+            offenders.append(label)
+    values = [m.balanced_accuracy for m in metrics if m.balanced_accuracy is not None]
     return LeakAudit(
         threshold=config.leak_threshold,
-        min_rows=config.leak_min_rows,
         flagged=bool(offenders),
         max_balanced_accuracy=max(values) if values else None,
         offenders=offenders,
+        acknowledged=acknowledged,
+        within_noise=noise,
     )
+
+
+def load_leak_audits(path: Path, source_mode: str) -> tuple[AuditedGroup, ...]:
+    """The audited groups of `path` that apply to `source_mode` (none when the file does not exist)."""
+    if not path.exists():
+        return ()
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    groups = tuple(AuditedGroup.model_validate(g) for g in data.get("audited", []))
+    return tuple(g for g in groups if source_mode in g.source_modes)
 
 
 def evaluate(
@@ -475,6 +516,7 @@ def cumulative_returns(
 __all__ = [
     "POOLED",
     "STRATEGIES",
+    "AuditedGroup",
     "EvaluationConfig",
     "EvaluationReport",
     "LeakAudit",
@@ -489,6 +531,7 @@ __all__ = [
     "hit_rate",
     "information_coefficient",
     "leak_audit",
+    "load_leak_audits",
     "majority_hit_rate",
     "max_drawdown",
     "overlapping_position",

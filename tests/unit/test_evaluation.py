@@ -12,6 +12,7 @@ import pytest
 
 from assets.models.evaluation import (
     POOLED,
+    AuditedGroup,
     EvaluationConfig,
     MetricsRow,
     balanced_accuracy_3class,
@@ -21,6 +22,7 @@ from assets.models.evaluation import (
     hit_rate,
     information_coefficient,
     leak_audit,
+    load_leak_audits,
     majority_hit_rate,
     max_drawdown,
     overlapping_position,
@@ -136,16 +138,45 @@ def test_evaluate_on_a_tiny_panel_matches_hand_computation():
     assert pooled.balanced_accuracy == row.balanced_accuracy and pooled.n == row.n
 
 
-def test_leak_audit_flags_only_audited_groups_above_the_threshold():
+def test_leak_audit_flags_every_meaningful_group_above_the_threshold():
     rows = [
-        MetricsRow(horizon=1, symbol="A", n=1400, n_directional=1100, balanced_accuracy=0.61),
-        MetricsRow(horizon=10, symbol="B", n=1400, n_directional=1100, balanced_accuracy=0.75),  # 110 effective rows
+        MetricsRow(horizon=1, symbol="A", n=1400, n_directional=1100, balanced_accuracy=0.61),  # z = 4.0
+        MetricsRow(horizon=10, symbol="B", n=1400, n_directional=1100, balanced_accuracy=0.75),  # 110 eff., z = 4.2
+        MetricsRow(horizon=10, symbol="C", n=400, n_directional=300, balanced_accuracy=0.65),  # 30 eff., z = 1.1
         MetricsRow(horizon=5, symbol=POOLED, n=9000, n_directional=7000, balanced_accuracy=0.54),
     ]
     audit = leak_audit(rows, EvaluationConfig())
-    assert audit.flagged and audit.offenders == ["h1/A: 0.610 (n=1100)"]
-    assert audit.max_balanced_accuracy == pytest.approx(0.61)
-    assert not leak_audit(rows[1:], EvaluationConfig()).flagged
+    assert audit.flagged
+    assert [o.split(":")[0] for o in audit.offenders] == ["h1/A", "h10/B"]
+    assert [o.split(":")[0] for o in audit.within_noise] == ["h10/C"]
+    assert audit.max_balanced_accuracy == pytest.approx(0.75)
+    assert not leak_audit(rows[2:], EvaluationConfig()).flagged
+
+
+def test_an_audited_group_passes_only_up_to_the_accuracy_a_person_accepted():
+    audited = AuditedGroup(
+        symbol="B",
+        horizons=(7, 10),
+        max_balanced_accuracy=0.76,
+        audited_on="2026-11-21",
+        finding="mean reversion of a non-tradable index, reproduced by a one-line rule",
+    )
+    rows = [MetricsRow(horizon=10, symbol="B", n=1400, n_directional=1100, balanced_accuracy=0.75)]
+    audit = leak_audit(rows, EvaluationConfig(leak_audited=(audited,)))
+    assert not audit.flagged and audit.acknowledged[0].startswith("h10/B: 0.750")
+    worse = [rows[0].model_copy(update={"balanced_accuracy": 0.80})]
+    assert leak_audit(worse, EvaluationConfig(leak_audited=(audited,))).flagged
+    other = [rows[0].model_copy(update={"horizon": 5})]
+    assert leak_audit(other, EvaluationConfig(leak_audited=(audited,))).flagged
+
+
+def test_the_shipped_leak_audits_file_is_valid_and_mode_specific():
+    from resources.settings import PROJECT_ROOT
+
+    path = PROJECT_ROOT / "resources" / "config" / "leak_audits.yaml"
+    files = load_leak_audits(path, "files")
+    assert files and all(len(g.finding) > 50 for g in files)
+    assert load_leak_audits(path, "simulated") == ()  # the simulated world has no such effect to excuse
 
 
 # -- on the synthetic panel -------------------------------------------------------------------------------------
