@@ -64,3 +64,13 @@ def publish_gold(storage: LakeStorage, settings: Settings) -> list[str]:
 
     tables = mart_tables(settings.duckdb_path)
     return [t.name for t in publish_to_delta(storage, settings.duckdb_path, tables)]
+
+
+def build_from_files(storage: LakeStorage, settings: Settings, folder: Path, *, target_path: Path) -> None:
+    """A lake from publisher files (`folder/<source>/`), its marts built with dbt and published to gold."""
+    for name in available_sources():
+        if (folder / name).exists():
+            ingest_source(name, storage, settings, run_id="files", start=None, end=None, files=[folder / name])
+    write_reference_tables(storage, settings)
+    run_dbt(["run"], settings, target_path=target_path)
+    publish_gold(storage, settings)

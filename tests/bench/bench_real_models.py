@@ -7,8 +7,6 @@ import time
 
 from tests.bench.common import REAL_DATA_DIR, Figure, scratch
 
-SOURCES = ("cot", "fred", "eia", "cboe", "coinmetrics")
-
 
 def run() -> list[Figure]:
     if not REAL_DATA_DIR.exists():
@@ -28,19 +26,14 @@ def run() -> list[Figure]:
     from resources.lake.delta import read_table
     from resources.lake.resource import LakeResource
     from resources.lake.storage import LakeStorage
-    from resources.marts_build import publish_gold, run_dbt, write_reference_tables
+    from resources.marts_build import build_from_files
     from resources.settings import get_settings
-    from resources.sources.registry import ingest_source
 
     get_settings.cache_clear()
     settings = get_settings()
     storage = LakeStorage.from_settings(settings)
     started = time.perf_counter()
-    for source in SOURCES:
-        ingest_source(source, storage, settings, run_id="bench", start=None, end=None, files=[REAL_DATA_DIR / source])
-    write_reference_tables(storage, settings)
-    run_dbt(["run"], settings, target_path=root / "target")
-    publish_gold(storage, settings)
+    build_from_files(storage, settings, REAL_DATA_DIR, target_path=root / "target")
     figures = [Figure("real files: ingest + dbt run + publish", time.perf_counter() - started, "s")]
 
     from assets.models.assets import evaluation, oos_predictions, regimes

@@ -15,12 +15,10 @@ from dagster import materialize
 from resources.lake.delta import read_table
 from resources.lake.resource import LakeResource
 from resources.lake.storage import LakeStorage
-from resources.marts_build import publish_gold, run_dbt, write_reference_tables
+from resources.marts_build import build_from_files
 from resources.settings import get_settings
-from resources.sources.registry import ingest_source
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_data]
-SOURCES = ("cot", "fred", "eia", "cboe", "coinmetrics")
 
 
 @pytest.fixture
@@ -37,11 +35,7 @@ def real_lake(real_data: Path, tmp_path: Path) -> Iterator[LakeStorage]:
     try:
         settings = get_settings()
         storage = LakeStorage.from_settings(settings)
-        for source in SOURCES:
-            ingest_source(source, storage, settings, run_id="real", start=None, end=None, files=[real_data / source])
-        write_reference_tables(storage, settings)
-        run_dbt(["run"], settings, target_path=tmp_path / "target")
-        publish_gold(storage, settings)
+        build_from_files(storage, settings, real_data, target_path=tmp_path / "target")
         yield storage
     finally:
         os.environ.clear()
