@@ -149,15 +149,16 @@ def configure_environment(*, start: date | None, end: date | None, mode: str | N
 
 def model_stage_shortfall(start: date, end: date, window_days: int) -> str | None:
     """Why the model stage cannot run on [start, end] (too little history for walk-forward training), or None."""
-    from assets.models.assets import CONFIG
+    from assets.models.assets import stage_config
     from assets.models.pipeline import first_signal_date
 
-    signals_from = first_signal_date(start, CONFIG)
+    config = stage_config()
+    signals_from = first_signal_date(start, config)
     if signals_from <= end - timedelta(days=window_days - 1):
         return None
     return (
         f"{start} → {end} is too short for the models: walk-forward training needs "
-        f"{CONFIG.walk_forward.min_train_years:g} years of history, so signals would start about {signals_from}. "
+        f"{config.walk_forward.min_train_years:g} years of history, so signals would start about {signals_from}. "
         "Skipping models, signals, personas and feeds; start earlier (for example --start "
         f"{end - timedelta(days=5 * 365)}) to build them."
     )

@@ -43,13 +43,17 @@ LABELS = AssetKey(["gold", "marts", "fct_labels_daily"])
 REGIMES = AssetKey(["gold", "models", "regimes"])
 PREDICTIONS = AssetKey(["gold", "models", "oos_predictions"])
 EVALUATION = AssetKey(["gold", "models", "evaluation"])
-_SETTINGS = get_settings()
-CONFIG = ModelStageConfig(
-    evaluation=EvaluationConfig(
-        cost_bps=_SETTINGS.cost_bps,
-        leak_audited=load_leak_audits(_SETTINGS.leak_audits_file, _SETTINGS.source_mode),
+
+
+def stage_config() -> ModelStageConfig:
+    """The model stage's configuration for the current settings (read when an asset runs, not at import)."""
+    settings = get_settings()
+    return ModelStageConfig(
+        evaluation=EvaluationConfig(
+            cost_bps=settings.cost_bps,
+            leak_audited=load_leak_audits(settings.leak_audits_file, settings.source_mode),
+        )
     )
-)
 
 
 def _uri(storage, *parts: str) -> str:  # noqa: ANN001
@@ -68,9 +72,10 @@ def _uri(storage, *parts: str) -> str:  # noqa: ANN001
 )
 def regimes(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     storage = lake.storage()
-    inputs = load_inputs(storage, CONFIG)
+    config = stage_config()
+    inputs = load_inputs(storage, config)
     started = time.perf_counter()
-    result = run_regimes(storage, inputs.features, CONFIG)
+    result = run_regimes(storage, inputs.features, config)
     table = regimes_table(result.frame)
     overwrite_table(storage, _uri(storage, "regimes"), table)
     fits = pd.DataFrame(
@@ -103,9 +108,10 @@ def regimes(context: AssetExecutionContext, lake: LakeResource) -> MaterializeRe
 )
 def oos_predictions(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     storage = lake.storage()
-    inputs = load_inputs(storage, CONFIG)
+    config = stage_config()
+    inputs = load_inputs(storage, config)
     started = time.perf_counter()
-    results = run_walk_forward(storage, inputs, CONFIG)
+    results = run_walk_forward(storage, inputs, config)
     predictions = predictions_frame(results)
     if predictions.empty:
         dates = pd.to_datetime(inputs.features["trade_date"]) if len(inputs.features) else pd.Series(dtype="M8[ns]")
@@ -113,7 +119,7 @@ def oos_predictions(context: AssetExecutionContext, lake: LakeResource) -> Mater
         raise Failure(
             description=(
                 f"no walk-forward model could be trained: the marts hold {span}, and the first model needs "
-                f"{CONFIG.walk_forward.min_train_years:g} years of history before its cutoff. Ingest an earlier start."
+                f"{config.walk_forward.min_train_years:g} years of history before its cutoff. Ingest an earlier start."
             )
         )
     table = predictions.assign(
@@ -167,17 +173,18 @@ def oos_predictions(context: AssetExecutionContext, lake: LakeResource) -> Mater
 )
 def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN201
     storage = lake.storage()
-    inputs = load_inputs(storage, CONFIG)
+    config = stage_config()
+    inputs = load_inputs(storage, config)
     predictions = read_table(storage, _uri(storage, "oos_predictions")).to_pandas()
     predictions["trade_date"] = pd.to_datetime(predictions["trade_date"])
     predictions["cutoff"] = pd.to_datetime(predictions["cutoff"])
-    report, planted = run_evaluation(inputs, predictions, CONFIG)
+    report, planted = run_evaluation(inputs, predictions, config)
     metrics = report.metrics_frame()
     overwrite_table(storage, _uri(storage, "evaluation"), pa.Table.from_pandas(metrics, preserve_index=False))
     overwrite_table(
         storage, _uri(storage, "reliability"), pa.Table.from_pandas(report.reliability_frame(), preserve_index=False)
     )
-    reference = [r.model_dump() for r in report.reference] + [hmm_overlay_reference(storage, inputs.features, CONFIG)]
+    reference = [r.model_dump() for r in report.reference] + [hmm_overlay_reference(storage, inputs.features, config)]
     overwrite_table(
         storage,
         _uri(storage, "reference_strategies"),
@@ -189,7 +196,7 @@ def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN
 
     from assets.models.evaluation import cumulative_returns
 
-    curves = cumulative_returns(predictions, inputs.features, inputs.labels, CONFIG.evaluation)
+    curves = cumulative_returns(predictions, inputs.features, inputs.labels, config.evaluation)
     images = evaluation_pngs(report, curves)
     markdown = []
     for name, png in images.items():

@@ -28,7 +28,13 @@ from resources.settings import get_settings
 PERSONA_KEYS = {p: AssetKey(["gold", "personas", p]) for p in PERSONAS}
 AUDIT_KEY = AssetKey(["gold", "audit", "recommendations"])
 REPORT_KEY = AssetKey(["gold", "reports", "market_intelligence"])
-CONFIG = PersonasConfig(hedging_desk=HedgingDeskConfig(exposures_file=get_settings().exposures_file))
+
+
+def persona_config() -> PersonasConfig:
+    """The personas' configuration for the current settings (read when the asset runs, not at import)."""
+    return PersonasConfig(hedging_desk=HedgingDeskConfig(exposures_file=get_settings().exposures_file))
+
+
 INPUTS = [SIGNALS_KEY, AssetKey(["gold", "marts", "fct_features_daily"]), AssetKey(["gold", "models", "evaluation"])]
 
 
@@ -71,6 +77,7 @@ def persona_outputs(context: AssetExecutionContext, lake: LakeResource):  # noqa
     storage = lake.storage()
     first = first or last
     inputs = load_persona_inputs(storage, first, last)
+    config = persona_config()
     days = sorted({d.date() for d in pd.to_datetime(inputs.signals["signal_date"]) if first <= d.date() <= last})
     for name, schema in json_schemas().items():
         storage.write_bytes(
@@ -81,7 +88,7 @@ def persona_outputs(context: AssetExecutionContext, lake: LakeResource):  # noqa
     audit_added = 0
     reports = []
     for day in days:
-        outputs = build_all(inputs, day, CONFIG)
+        outputs = build_all(inputs, day, config)
         stats = publish(storage, outputs, run_id=context.run_id)
         audit_added += stats["audit/recommendations"].added
         for persona, output in outputs.items():

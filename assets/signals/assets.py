@@ -4,7 +4,7 @@ import pandas as pd
 import pyarrow as pa
 from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, MetadataValue, asset
 
-from assets.models.assets import CONFIG, EVALUATION, PREDICTIONS, REGIMES
+from assets.models.assets import EVALUATION, PREDICTIONS, REGIMES, stage_config
 from assets.models.pipeline import load_inputs, run_signals
 from assets.signals.table import SIGNALS, write_window
 from pipelines.partitions import daily_partitions, window_of
@@ -30,12 +30,13 @@ SIGNALS_KEY = AssetKey(["gold", "signals", "daily"])
 def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     first, last = window_of(context)
     storage = lake.storage()
-    inputs = load_inputs(storage, CONFIG, until=last)
+    config = stage_config()
+    inputs = load_inputs(storage, config, until=last)
     predictions = read_table(storage, storage.uri("gold", "models", "oos_predictions")).to_pandas()
     predictions["trade_date"] = pd.to_datetime(predictions["trade_date"])
     predictions = predictions[predictions["trade_date"] <= pd.Timestamp(last)]
     regimes = read_table(storage, storage.uri("gold", "models", "regimes")).to_pandas()
-    signals, weights = run_signals(inputs, predictions, regimes, CONFIG, run_id=context.run_id)
+    signals, weights = run_signals(inputs, predictions, regimes, config, run_id=context.run_id)
     weights = weights.assign(cutoff=pd.to_datetime(weights["cutoff"]).dt.date)
     overwrite_table(storage, storage.uri("gold", "models", "ensemble_weights"), pa.Table.from_pandas(weights))
     start = first or pd.Timestamp(signals["signal_date"].min()).date()
