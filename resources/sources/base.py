@@ -195,11 +195,37 @@ def land_payloads(
                 outcome.quarantined = max(outcome.quarantined, 1)
             errors.append(exc)
             log.error("%s", exc)
+    raise_collected(errors, report)
+    return report
+
+
+def land_collecting_errors(
+    storage: LakeStorage,
+    payloads: Sequence[RawPayload],
+    *,
+    parse: Parser,
+    spec: TableSpec,
+    run_id: str,
+    report: IngestReport,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[SourceError]:
+    """`land_payloads`, returning the data errors instead of raising them, so the next table still lands."""
+    try:
+        land_payloads(storage, payloads, parse=parse, spec=spec, run_id=run_id, since=since, until=until, report=report)
+    except IngestFailedError as exc:
+        return list(exc.errors)
+    except SourceDataError as exc:
+        return [exc]
+    return []
+
+
+def raise_collected(errors: Sequence[SourceError], report: IngestReport) -> None:
+    """Raise what was collected once everything landable has landed: one error as itself, several together."""
     if len(errors) == 1:
         raise errors[0]
     if errors:
         raise IngestFailedError(errors, report)
-    return report
 
 
 def _within(table: pa.Table, column: str, since: date | None, until: date | None) -> pa.Table:

@@ -17,13 +17,13 @@ from datetime import date
 from functools import partial
 from pathlib import Path
 
-from resources.errors import SourceDataError, SourceError, SourceUnavailableError
+from resources.errors import SourceError, SourceUnavailableError
 from resources.http import HttpFetcher
 from resources.lake.bronze import RawPayload
 from resources.lake.delta import ensure_table
 from resources.lake.storage import LakeStorage
 from resources.settings import Settings
-from resources.sources.base import IngestFailedError, IngestReport, land_payloads
+from resources.sources.base import IngestReport, land_collecting_errors, raise_collected
 from resources.sources.cot.client import CotApiClient, app_token_headers, payloads_from_files
 from resources.sources.cot.layouts import REPORTS, ReportKind, layout_for_dataset
 from resources.sources.cot.parser import parse_cot_payload
@@ -66,22 +66,10 @@ def _land(
     """Land one report's payloads; returns the data errors instead of raising them."""
     if not payloads:
         return []
-    try:
-        land_payloads(
-            storage,
-            payloads,
-            parse=partial(parse_cot_payload, expect=report),
-            spec=TABLES[report],
-            run_id=run_id,
-            since=start,
-            until=end,
-            report=outcome,
-        )
-    except IngestFailedError as exc:
-        return list(exc.errors)
-    except SourceDataError as exc:
-        return [exc]
-    return []
+    parse = partial(parse_cot_payload, expect=report)
+    return land_collecting_errors(
+        storage, payloads, parse=parse, spec=TABLES[report], run_id=run_id, since=start, until=end, report=outcome
+    )
 
 
 def ingest_cot(
@@ -128,11 +116,7 @@ def ingest_cot(
 
     if unavailable:
         raise unavailable[0]
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        failed = next((o for o in outcomes.values() if o.failed), next(iter(outcomes.values())))
-        raise IngestFailedError(errors, failed)
+    raise_collected(errors, next((o for o in outcomes.values() if o.failed), next(iter(outcomes.values()))))
     return list(outcomes.values())
 
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from resources.errors import ConfigError, SourceDataError
+from resources.errors import ConfigError, SourceError
 from resources.http import HttpFetcher
 from resources.lake.bronze import RawPayload
 from resources.lake.storage import LakeStorage
 from resources.settings import Settings
-from resources.sources.base import IngestFailedError, IngestReport, land_payloads
+from resources.sources.base import IngestReport, land_collecting_errors, raise_collected
 from resources.sources.eia.client import EiaClient, file_cadence, payloads_from_files
 from resources.sources.eia.parser import parse_daily_prices, parse_weekly_series
 from resources.sources.eia.spec import ROUTE_BY_PATH, SERIES, SOURCE, TABLE_BY_CADENCE, Cadence, Route
@@ -104,23 +104,6 @@ def collect_payloads(
     return out
 
 
-def land(
-    storage: LakeStorage,
-    payloads: Sequence[RawPayload],
-    cadence: Cadence,
-    *,
-    run_id: str,
-    start: date | None,
-    end: date | None,
-    report: IngestReport | None = None,
-) -> IngestReport:
-    spec = TABLE_BY_CADENCE[cadence]
-    report = report or IngestReport(source=SOURCE, table=spec.name, run_id=run_id)
-    return land_payloads(
-        storage, payloads, parse=_PARSERS[cadence], spec=spec, run_id=run_id, since=start, until=end, report=report
-    )
-
-
 def ingest_cadences(
     storage: LakeStorage,
     settings: Settings,
@@ -137,18 +120,13 @@ def ingest_cadences(
     """
     payloads = collect_payloads(settings, cadences, start=start, end=end, files=files)
     reports = [IngestReport(source=SOURCE, table=TABLE_BY_CADENCE[c].name, run_id=run_id) for c in cadences]
-    errors: list[SourceDataError] = []
+    errors: list[SourceError] = []
     for cadence, report in zip(cadences, reports, strict=True):
-        try:
-            land(storage, payloads[cadence], cadence, run_id=run_id, start=start, end=end, report=report)
-        except IngestFailedError as exc:
-            errors.extend(exc.errors)  # type: ignore[arg-type]
-        except SourceDataError as exc:
-            errors.append(exc)
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise IngestFailedError(errors, reports[0])
+        spec, parse = TABLE_BY_CADENCE[cadence], _PARSERS[cadence]
+        errors += land_collecting_errors(
+            storage, payloads[cadence], parse=parse, spec=spec, run_id=run_id, since=start, until=end, report=report
+        )
+    raise_collected(errors, reports[0])
     return reports
 
 

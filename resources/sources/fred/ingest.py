@@ -17,13 +17,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import SecretStr
 
-from resources.errors import ConfigError, SourceDataError, SourceError, SourceUnavailableError
+from resources.errors import ConfigError, SourceError, SourceUnavailableError
 from resources.lake.bronze import RawPayload
 from resources.lake.delta import ensure_table, read_table
 from resources.lake.storage import LakeStorage
-from resources.lake.tables import TableSpec
 from resources.settings import Settings
-from resources.sources.base import IngestFailedError, IngestReport, Parser, land_payloads
+from resources.sources.base import IngestReport, Parser, land_collecting_errors, raise_collected
 from resources.sources.endpoints import open_endpoints
 from resources.sources.fred.api_parser import parse_observations, parse_series
 from resources.sources.fred.client import FredClient, FredFetcher, payloads_from_files
@@ -99,27 +98,6 @@ def count_new_vintages(storage: LakeStorage, report: IngestReport, before: pa.Ta
     return new.num_rows
 
 
-def _land(
-    storage: LakeStorage,
-    payloads: list[RawPayload],
-    *,
-    parse: Parser,
-    spec: TableSpec,
-    report: IngestReport,
-    run_id: str,
-    since: date | None = None,
-    until: date | None = None,
-) -> list[SourceError]:
-    """Land payloads into one table; the typed errors are returned, to be raised once everything is landed."""
-    try:
-        land_payloads(storage, payloads, parse=parse, spec=spec, run_id=run_id, since=since, until=until, report=report)
-    except IngestFailedError as exc:
-        return list(exc.errors)
-    except SourceDataError as exc:
-        return [exc]
-    return []
-
-
 def ingest_fred(
     storage: LakeStorage,
     settings: Settings,
@@ -155,7 +133,7 @@ def ingest_fred(
     for spec in (OBSERVATIONS, SERIES):  # both exist even when a mode fills one, so dbt staging always builds
         ensure_table(storage, spec)
     before = _vintage_keys(storage)
-    errors += _land(
+    errors += land_collecting_errors(
         storage,
         pages,
         parse=parse,
@@ -167,11 +145,10 @@ def ingest_fred(
     )
     count_new_vintages(storage, observations_report, before)
     if metadata:
-        errors += _land(storage, metadata, parse=parse_series, spec=SERIES, report=series_report, run_id=run_id)
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise IngestFailedError(errors, observations_report)
+        errors += land_collecting_errors(
+            storage, metadata, parse=parse_series, spec=SERIES, report=series_report, run_id=run_id
+        )
+    raise_collected(errors, observations_report)
     return [observations_report, series_report] if metadata else [observations_report]
 
 
