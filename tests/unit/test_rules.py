@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from assets.models.lgbm import NUMERIC_FEATURES
 from assets.signals.rules import (
     RULE_COLUMNS,
     CotExtremeConfig,
@@ -25,54 +26,8 @@ from assets.signals.rules import (
     vix_term_structure,
 )
 
-# The features contract (models brief): every column, in order.
-FLOAT_COLUMNS = [
-    "close",
-    "ret_1d",
-    "ret_5d",
-    "ret_20d",
-    "ret_60d",
-    "ret_120d",
-    "ret_250d",
-    "rvol_20d",
-    "rvol_60d",
-    "drawdown",
-    "dist_ma200",
-    "vix",
-    "vix_vix3m_ratio",
-    "vix9d_vix_ratio",
-    "vix_pct_1y",
-    "skew_pct_1y",
-    "vix_backwardation",
-    "cot_spec_net_share",
-    "cot_spec_z52",
-    "cot_spec_pct52",
-    "cot_smart_net_share",
-    "cot_smart_z52",
-    "cot_divergence",
-    "cot_divergence_z52",
-    "cot_index",
-    "cot_days_since_report",
-    "dgs10",
-    "curve_10y2y",
-    "curve_10y3m",
-    "dgs10_chg_20d",
-    "usd_ret_20d",
-    "crude_surprise_z",
-    "crude_change_vs_5y",
-    "gas_storage_vs_5y_pct",
-    "wti_roll_yield",
-    "wti_c1_c2",
-    "wti_basis",
-    "ng_roll_yield",
-    "energy_days_since_release",
-    "mvrv",
-    "mvrv_z365",
-    "nvt",
-    "active_addr_mom",
-    "hashrate_mom",
-    "top100_share",
-]
+# The features contract: every numeric column of fct_features_daily (the model's list, plus the price level).
+FLOAT_COLUMNS = ["close", *NUMERIC_FEATURES]
 CONTRACT = {
     "symbol": "str",
     "trade_date": "date",
