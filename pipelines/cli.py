@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -26,6 +26,11 @@ class Mode(StrEnum):
     files = "files"
 
 
+def _day(value: date | None) -> date | None:
+    """Typer parses `--start 2024-01-02` into a datetime; commands work with dates."""
+    return value.date() if isinstance(value, datetime) else value
+
+
 def _echo(line: str) -> None:
     console.print(line, highlight=False)
 
@@ -42,8 +47,8 @@ def run(
     from pipelines.runner import configure_environment, run_graph
 
     configure_environment(
-        start=start.date() if hasattr(start, "date") else start,
-        end=end.date() if hasattr(end, "date") else end,
+        start=_day(start),
+        end=_day(end),
         mode=mode.value if mode else None,
     )
     from resources.settings import get_settings
@@ -119,8 +124,7 @@ def ingest(
 
     settings = get_settings()
     storage = LakeStorage.from_settings(settings)
-    start_d = start.date() if hasattr(start, "date") else start
-    end_d = end.date() if hasattr(end, "date") else end
+    start_d, end_d = _day(start), _day(end)
     if files is None and end_d is None and settings.source_mode != "files":
         end_d = settings.end_date
     run_id = f"cli-{int(time.time())}"
@@ -264,7 +268,7 @@ def feeds_deliver(
 
     settings = get_settings()
     lake = LakeStorage.from_settings(settings)
-    when = (day.date() if hasattr(day, "date") else day) or latest_signal_date(lake) or settings.end_date
+    when = _day(day) or latest_signal_date(lake) or settings.end_date
     try:
         results = deliver_all(
             lake,

@@ -90,15 +90,15 @@ def _content_hash(client: Client, files: list[DeliveredFile], schemas: list[Deli
 
 
 def build_delivery(
-    lake: LakeStorage, client: Client, as_of: date
+    lake: LakeStorage, client: Client, first: date, as_of: date
 ) -> tuple[dict[str, bytes], list[DeliveredFile], list[DeliveredSchema]]:
-    """The bytes of every file of the delivery (relative path -> bytes), nothing written yet."""
+    """The bytes of every file delivering [first, as_of] (relative path -> bytes), nothing written yet."""
     blobs: dict[str, bytes] = {}
     files: list[DeliveredFile] = []
     schemas: list[DeliveredSchema] = []
     for name in sorted(set(client.datasets)):
         dataset = get_dataset(name)  # an unknown dataset in the clients file is refused here, loudly
-        table = rows_for_period(lake, dataset, period_start(client.cadence, as_of), as_of, client.instruments)
+        table = rows_for_period(lake, dataset, first, as_of, client.instruments)
         if table.num_columns == 0:  # the table is not published yet: deliver nothing for it, say so in the log
             log.warning("feeds: dataset %s is not published yet; skipped for %s", name, client.client_id)
             continue
@@ -126,7 +126,8 @@ def deliver(
     if presign and not feeds.is_s3:
         raise DeliveryError(f"client {client.client_id}: presigned URLs need an s3:// feeds root")
     folder = client.folder(feeds.root_uri)
-    blobs, files, schemas = build_delivery(lake, client, as_of)
+    first = period_start(client.cadence, as_of)
+    blobs, files, schemas = build_delivery(lake, client, first, as_of)
     if not any(f.rows for f in files):
         raise DeliveryError(
             f"client {client.client_id}: nothing to deliver as of {as_of} (no rows of {', '.join(client.datasets)} "
@@ -146,7 +147,7 @@ def deliver(
         manifest = Manifest(
             client_id=client.client_id,
             as_of=as_of,
-            period_start=period_start(client.cadence, as_of),
+            period_start=first,
             version=version,
             generated_at=datetime.now(UTC),
             format=client.format,
