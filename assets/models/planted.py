@@ -28,22 +28,13 @@ class EffectEstimate(BaseModel):
     method: str
 
 
-def _estimate(effect: PlantedEffect, values: np.ndarray, method: str, overlap: int = 1) -> EffectEstimate:
-    values = values[np.isfinite(values)]
-    n = len(values)
-    if n < 10:
-        return EffectEstimate(
-            name=effect.name,
-            expected=effect.size,
-            tolerance=effect.tolerance,
-            measured=None,
-            std_error=None,
-            n=n,
-            recovered=False,
-            method=method,
-        )
-    measured = float(values.mean())
-    se = float(values.std(ddof=1) / np.sqrt(max(1.0, n / overlap)))
+def _result(
+    effect: PlantedEffect, method: str, n: int, measured: float | None = None, se: float | None = None
+) -> EffectEstimate:
+    """The estimate against the documented size: recovered when the sign matches and it is within tolerance."""
+    recovered = measured is not None and (
+        abs(measured - effect.size) <= effect.tolerance and np.sign(measured) == np.sign(effect.size)
+    )
     return EffectEstimate(
         name=effect.name,
         expected=effect.size,
@@ -51,9 +42,18 @@ def _estimate(effect: PlantedEffect, values: np.ndarray, method: str, overlap: i
         measured=measured,
         std_error=se,
         n=n,
-        recovered=bool(abs(measured - effect.size) <= effect.tolerance and np.sign(measured) == np.sign(effect.size)),
+        recovered=bool(recovered),
         method=method,
     )
+
+
+def _estimate(effect: PlantedEffect, values: np.ndarray, method: str, overlap: int = 1) -> EffectEstimate:
+    values = values[np.isfinite(values)]
+    n = len(values)
+    if n < 10:
+        return _result(effect, method, n)
+    se = float(values.std(ddof=1) / np.sqrt(max(1.0, n / overlap)))
+    return _result(effect, method, n, float(values.mean()), se)
 
 
 def _slope(effect: PlantedEffect, x: np.ndarray, y: np.ndarray, method: str) -> EffectEstimate:
@@ -61,29 +61,11 @@ def _slope(effect: PlantedEffect, x: np.ndarray, y: np.ndarray, method: str) -> 
     x, y = x[ok], y[ok]
     n = len(x)
     if n < 30 or np.std(x) == 0:
-        return EffectEstimate(
-            name=effect.name,
-            expected=effect.size,
-            tolerance=effect.tolerance,
-            measured=None,
-            std_error=None,
-            n=n,
-            recovered=False,
-            method=method,
-        )
+        return _result(effect, method, n)
     beta, alpha = np.polyfit(x, y, 1)
     resid = y - (alpha + beta * x)
     se = float(np.sqrt(resid.var(ddof=2) / (n * x.var())))
-    return EffectEstimate(
-        name=effect.name,
-        expected=effect.size,
-        tolerance=effect.tolerance,
-        measured=float(beta),
-        std_error=se,
-        n=n,
-        recovered=bool(abs(beta - effect.size) <= effect.tolerance and np.sign(beta) == np.sign(effect.size)),
-        method=method,
-    )
+    return _result(effect, method, n, float(beta), se)
 
 
 def measure_planted_effects(features: pd.DataFrame, labels: pd.DataFrame) -> list[EffectEstimate]:
