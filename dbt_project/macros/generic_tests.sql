@@ -7,16 +7,36 @@
     having count(*) > 1
 {% endtest %}
 
-{% test accepted_range(model, column_name, min_value=none, max_value=none, where=none) %}
-    select {{ column_name }}
-    from {{ model }}
-    where {{ column_name }} is not null
-      {% if where %}and ({{ where }}){% endif %}
-      and (
-        false
-        {% if min_value is not none %} or {{ column_name }} < {{ min_value }}{% endif %}
-        {% if max_value is not none %} or {{ column_name }} > {{ max_value }}{% endif %}
-      )
+{% test column_contract(model, not_null=[], ranges=[]) %}
+    {#- A model's per-column rules in one query instead of one dbt test per column: each dbt test costs ~20 ms of
+        dbt overhead against ~1 ms of DuckDB, and the marts carry ~200 such rules. One row per broken rule, naming
+        it; the test fails on the total of failing rows (store failures to see them).
+        not_null: [column, ...]; ranges: [{column, min?, max?, where?}, ...] (bounds inclusive, nulls pass). -#}
+    {{ config(fail_calc="coalesce(sum(failing_rows), 0)") }}
+    {%- set rules = [] -%}
+    {%- for column in not_null -%}
+        {%- do rules.append((column ~ " is null", column ~ " is null")) -%}
+    {%- endfor -%}
+    {%- for r in ranges -%}
+        {%- set bounds = [] -%}
+        {%- if r.get("min") is not none %}{% do bounds.append(r["column"] ~ " < " ~ r["min"]) %}{% endif -%}
+        {%- if r.get("max") is not none %}{% do bounds.append(r["column"] ~ " > " ~ r["max"]) %}{% endif -%}
+        {%- set label = r["column"] ~ " outside [" ~ r.get("min", "-inf") ~ ", " ~ r.get("max", "inf") ~ "]"
+            ~ (" where " ~ r["where"] if r.get("where") else "") -%}
+        {%- set condition = r["column"] ~ " is not null and (" ~ (bounds | join(" or ")) ~ ")"
+            ~ (" and (" ~ r["where"] ~ ")" if r.get("where") else "") -%}
+        {%- do rules.append((label, condition)) -%}
+    {%- endfor %}
+    with counts as (
+        select
+        {%- for label, condition in rules %}
+            count(*) filter (where {{ condition }}) as "{{ label | replace('"', "'") }}"{{ "," if not loop.last }}
+        {%- endfor %}
+        from {{ model }}
+    )
+    select rule, failing_rows
+    from (unpivot counts on columns(*) into name rule value failing_rows)
+    where failing_rows > 0
 {% endtest %}
 
 {% test not_after_decision_time(model, column_name, date_column) %}

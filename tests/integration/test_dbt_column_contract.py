@@ -1,0 +1,48 @@
+"""The `column_contract` generic test (every mart's not-null and range rules in one query) fails on bad rows and
+names the rules they break; it passes on the built marts."""
+
+import json
+import shutil
+
+import duckdb
+
+from resources.marts_build import run_dbt
+
+SELECT = ["--select", "fct_prices_daily,test_name:column_contract"]
+
+
+def test_column_contract_fails_on_broken_rules_and_names_them(built_marts, tmp_path):
+    # a copy of the session's warehouse, so the shared marts stay intact
+    warehouse = tmp_path / "nexus.duckdb"
+    shutil.copy(built_marts.settings.duckdb_path, warehouse)
+    settings = built_marts.settings.model_copy(update={"duckdb_path": warehouse})
+    target = tmp_path / "target"
+
+    clean = run_dbt(["test", *SELECT], settings, target_path=target, check=False)
+    assert clean.returncode == 0, clean.stdout[-3000:]
+
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            """
+            update marts.fct_prices_daily set realized_vol_20d = 99
+            where (symbol, trade_date) in (select symbol, trade_date from marts.fct_prices_daily
+                                           where realized_vol_20d is not null order by all limit 3)
+            """
+        )
+        con.execute(
+            "update marts.fct_prices_daily set observed_date = null "
+            "where (symbol, trade_date) in (select symbol, trade_date from marts.fct_prices_daily order by all limit 1)"
+        )
+    broken = run_dbt(["test", *SELECT, "--store-failures"], settings, target_path=target, check=False)
+    assert broken.returncode != 0
+    run = json.loads((target / "run_results.json").read_text())
+    (result,) = [r for r in run["results"] if r["unique_id"].startswith("test.")]
+    assert result["status"] == "fail" and result["failures"] == 4  # failing rows, summed over the broken rules
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        relation = con.execute(
+            "select table_schema, table_name from information_schema.tables where table_name like 'column_contract%'"
+        ).fetchone()
+        assert relation is not None
+        stored = dict(con.execute(f'select rule, failing_rows from "{relation[0]}"."{relation[1]}"').fetchall())
+    assert stored == {"observed_date is null": 1, "realized_vol_20d outside [0, 10]": 3}
