@@ -8,7 +8,7 @@ import duckdb
 
 from resources.marts_build import run_dbt
 
-SELECT = ["--select", "fct_prices_daily,test_name:column_contract"]
+SELECT = ["--select", "column_contract_fct_prices_daily"]
 
 
 def test_column_contract_fails_on_broken_rules_and_names_them(built_marts, tmp_path):
