@@ -157,6 +157,49 @@ def dbt_command(ctx: typer.Context) -> None:
     raise typer.Exit(subprocess.call(cmd, cwd=DBT_PROJECT_DIR, env=os.environ.copy()))
 
 
+@app.command()
+def marts(
+    full: Annotated[bool, typer.Option("--full", help="Rebuild every model, incremental ones from scratch.")] = False,
+    publish: Annotated[
+        bool, typer.Option("--publish/--no-publish", help="Publish gold and the analysts' DuckDB file after it.")
+    ] = True,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object instead of lines.")] = False,
+) -> None:
+    """Update the marts as the nightly job does: reference tables, then dbt in this process on only what a changed
+    silver table feeds, then gold."""
+    from resources.dbt import apply_dbt_env
+    from resources.lake.storage import LakeStorage
+    from resources.marts_build import publish_gold, write_reference_tables
+    from resources.marts_nightly import nightly_build
+    from resources.settings import get_settings
+
+    settings = get_settings()
+    apply_dbt_env(settings)
+    write_reference_tables(LakeStorage.from_settings(settings), settings)
+    build = nightly_build(settings, full=full)
+    report: dict[str, object] = build.as_dict()
+    if build.success and publish:
+        started = time.perf_counter()
+        report["published"] = publish_gold(LakeStorage.from_settings(settings), settings, duckdb_file=True)
+        report["publish_seconds"] = round(time.perf_counter() - started, 3)
+    if json_output:
+        typer.echo(json.dumps(report))
+    else:
+        _echo(f"marts: {build.plan.reason}")
+        if build.invocation is not None:
+            outcome = "passed" if build.success else f"{len(build.invocation.failures)} failed"
+            _echo(f"dbt: {build.nodes} models and tests, {outcome}, in {build.seconds:.1f} s")
+            for line in build.invocation.failures:
+                _echo(f"  {line}")
+            if build.invocation.error:
+                _echo(f"  {build.invocation.error}")
+        if "published" in report:
+            _echo(
+                f"gold: {len(report['published'])} marts and the analysts' DuckDB file in {report['publish_seconds']} s"
+            )
+    raise typer.Exit(0 if build.success else 1)
+
+
 class Format(StrEnum):
     table = "table"
     csv = "csv"

@@ -37,23 +37,27 @@ def apply_dbt_env(settings: Settings | None = None) -> dict[str, str]:
     return env
 
 
-def _newest_source_mtime() -> float:
-    newest = 0.0
+def project_files() -> list[Path]:
+    """Every file dbt parses: models, macros, tests, seeds and the project and profile files, sorted."""
+    files: list[Path] = []
     for name in _WATCHED:
         path = DBT_PROJECT_DIR / name
         if path.is_file():
-            newest = max(newest, path.stat().st_mtime)
+            files.append(path)
         elif path.is_dir():
-            for file in path.rglob("*"):
-                if file.is_file():
-                    newest = max(newest, file.stat().st_mtime)
-    return newest
+            files.extend(p for p in path.rglob("*") if p.is_file())
+    return sorted(files)
+
+
+def newest_source_mtime() -> float:
+    """When a model, macro, test or project file last changed (what makes a parsed manifest stale)."""
+    return max((p.stat().st_mtime for p in project_files()), default=0.0)
 
 
 def ensure_manifest(project: DbtProject) -> Path:
     """Parse the dbt project when its manifest is missing or older than any model, macro or test file."""
     manifest = project.manifest_path
-    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime():
+    if manifest.exists() and manifest.stat().st_mtime >= newest_source_mtime():
         return manifest
     apply_dbt_env()
     result = subprocess.run(

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from resources.dbt import DBT_PROJECT_DIR, apply_dbt_env, dbt_executable
-from resources.lake.delta import replace_where
+from resources.lake.delta import replace_if_changed
 from resources.lake.storage import LakeStorage
 from resources.reference import (
     COT_MARKETS,
@@ -30,9 +30,9 @@ from resources.universe import get_universe
 
 def write_reference_tables(storage: LakeStorage, settings: Settings) -> None:
     universe = get_universe()
-    replace_where(storage, INSTRUMENTS, instruments_table(universe))
-    replace_where(storage, COT_MARKETS, cot_markets_table(universe))
-    replace_where(storage, TRADING_DAYS, trading_days_table(settings.partitions_start, date(2030, 12, 31)))
+    replace_if_changed(storage, INSTRUMENTS, instruments_table(universe))
+    replace_if_changed(storage, COT_MARKETS, cot_markets_table(universe))
+    replace_if_changed(storage, TRADING_DAYS, trading_days_table(settings.partitions_start, date(2030, 12, 31)))
 
 
 def ingest_all(
@@ -58,12 +58,16 @@ def run_dbt(
     return result
 
 
-def publish_gold(storage: LakeStorage, settings: Settings) -> list[str]:
-    """Publish the built marts as gold Delta tables (what the Dagster gold assets do)."""
-    from resources.lake.gold import mart_tables, publish_to_delta
+def publish_gold(storage: LakeStorage, settings: Settings, *, duckdb_file: bool = False) -> list[str]:
+    """Publish the built marts as gold Delta tables, and the analysts' DuckDB file if asked (what the Dagster
+    gold assets do)."""
+    from resources.lake.gold import mart_tables, publish_duckdb_file, publish_to_delta
 
     tables = mart_tables(settings.duckdb_path)
-    return [t.name for t in publish_to_delta(storage, settings.duckdb_path, tables)]
+    published = [t.name for t in publish_to_delta(storage, settings.duckdb_path, tables)]
+    if duckdb_file:
+        publish_duckdb_file(settings.duckdb_path, settings.published_duckdb_path, tables)
+    return published
 
 
 def build_from_files(storage: LakeStorage, settings: Settings, folder: Path, *, target_path: Path) -> None:

@@ -1,15 +1,27 @@
 """dbt models as Dagster assets: one translator, groups by folder, dbt tests as asset checks."""
 
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from graphlib import TopologicalSorter
+from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
+from dagster import AssetExecutionContext, AssetKey, Failure, MetadataValue, Output
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt.asset_utils import (
+    extract_runtime_selection_from_args,
+    get_manifest_and_translator_from_dbt_assets,
+    get_updated_cli_invocation_params_for_context,
+)
+from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
-from resources.dbt import apply_dbt_env, dbt_project
+from resources.dbt import DBT_PROJECT_DIR, apply_dbt_env, dbt_project
+from resources.dbt_inprocess import DbtInvocation, invoke
+from resources.marts_nightly import NIGHTLY_TARGET, PRODUCTION_BUILD, nightly_build
+from resources.settings import get_settings
 
 DBT_PROJECT = dbt_project()
-DBT_RUN_TARGET = DBT_PROJECT.project_dir / "target" / "dagster"
+DBT_RUN_TARGET = NIGHTLY_TARGET
 
 
 class NexusDbtTranslator(DagsterDbtTranslator):
@@ -28,19 +40,102 @@ class NexusDbtTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "marts"
 
 
-PRODUCTION_BUILD = ["build", "--exclude-resource-type", "unit_test"]
 TRANSLATOR = NexusDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+def _dagster_events(
+    context: AssetExecutionContext, result: DbtInvocation, manifest: Mapping[str, Any], translator: DagsterDbtTranslator
+) -> Iterator[Any]:
+    """dagster-dbt's own conversion of dbt's result records: outputs for models, check results for tests."""
+    for raw in result.result_events:
+        event = DbtCoreCliEventMessage(raw_event=raw, event_history_metadata={})
+        yield from event.to_default_asset_events(
+            manifest=manifest, dagster_dbt_translator=translator, context=context, target_path=DBT_RUN_TARGET
+        )
+
+
+def build_in_process(context: AssetExecutionContext, dbt: DbtCliResource, args: Sequence[str]) -> Iterator[Any]:
+    """Run `dbt <args>` for the assets selected in Dagster inside this process and yield dagster-dbt's events.
+
+    Same selection, same events and the same failure as `dbt.cli(args, context=context).stream()`, without the
+    ~4.5 s a dbt process costs before its first model (resources/dbt_inprocess.py). The one case dagster-dbt
+    handles by copying the project to a temporary folder (a subset too large for --select) goes to the CLI.
+    """
+    cleaned, selects, excludes = extract_runtime_selection_from_args(args)
+    params = get_updated_cli_invocation_params_for_context(
+        context=context,
+        manifest={},
+        dagster_dbt_translator=TRANSLATOR,
+        runtime_selects=selects,
+        runtime_excludes=excludes,
+    )
+    if params.dbt_project is not None and Path(params.dbt_project.project_dir).resolve() != DBT_PROJECT_DIR.resolve():
+        yield from dbt.cli(list(args), context=context, target_path=DBT_RUN_TARGET).stream()
+        return
+    indirect = ["--indirect-selection", params.indirect_selection] if params.indirect_selection else []
+    started = time.perf_counter()
+    result = invoke([*cleaned, *indirect, *params.selection_args], DBT_RUN_TARGET)
+    context.log.info(
+        f"dbt {' '.join(result.args)}: {len(result.result_events)} nodes in {time.perf_counter() - started:.1f} s"
+    )
+    yield from _dagster_events(context, result, params.manifest, params.dagster_dbt_translator)
+    if not result.success:
+        raise Failure(description=result.summary())
+
+
+def _whole_project_selected(context: AssetExecutionContext) -> bool:
+    assets_def = context.assets_def
+    return set(context.selected_asset_keys) == set(assets_def.keys) and set(context.selected_asset_check_keys) == set(
+        assets_def.check_keys
+    )
+
+
+def build_changed(context: AssetExecutionContext) -> Iterator[Any]:
+    """The nightly build (resources/marts_nightly.py): only what is downstream of a changed silver table.
+
+    Models left alone still get an output, marked `rebuilt: false` with the reason, so the run shows every mart
+    as current and the gold publishing downstream runs; their dbt tests keep their last results.
+    """
+    build = nightly_build(get_settings(), DBT_RUN_TARGET)
+    context.log.info(f"marts: {build.plan.reason}")
+    manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+    events = []
+    if build.invocation is not None:
+        context.log.info(f"dbt: {len(build.invocation.result_events)} nodes in {build.seconds:.1f} s")
+        events = list(_dagster_events(context, build.invocation, manifest, translator))
+    built = {event.output_name for event in events if isinstance(event, Output)}
+    # Models not rebuilt first: what was rebuilt is everything downstream of a changed source, so no model left
+    # alone depends on a rebuilt one, and Dagster wants a multi-asset's outputs in dependency order.
+    for key in _in_dependency_order(context):
+        name = context.assets_def.get_output_name_for_asset_key(key)
+        if name not in built:
+            yield Output(
+                None, output_name=name, metadata={"rebuilt": False, "reason": MetadataValue.text(build.plan.reason)}
+            )
+    yield from events
+    if build.invocation is not None and not build.invocation.success:
+        raise Failure(description=build.invocation.summary())
+
+
+def _in_dependency_order(context: AssetExecutionContext) -> list[AssetKey]:
+    selected = set(context.selected_asset_keys)
+    deps = context.assets_def.asset_deps
+    graph = {key: {d for d in deps.get(key, ()) if d in selected} for key in selected}
+    return list(TopologicalSorter(graph).static_order())
 
 
 @dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR)
 def nexus_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):  # noqa: ANN201
     """`dbt build` of the selected models: runs them and their data tests; a failing test blocks what depends on it.
 
-    dbt unit tests (fixed inputs, the logic of z-scores, percentiles, seasonal averages) are left to CI, as dbt
-    recommends: their inputs never change, so running them each night costs about 5 s and proves nothing new.
-    Row counts are attached by the gold publishing step instead of `fetch_row_counts()`, which would keep a
-    DuckDB connection to the build file open in this process and lock out the publisher.
+    With the whole project selected (the nightly job, `nexus run`) only the models downstream of a silver table
+    that changed since the last build run; a subset picked in the UI is built as asked. dbt unit tests (fixed
+    inputs) are left to CI, as dbt recommends. Row counts are attached by the gold publishing step instead of
+    `fetch_row_counts()`, which would keep a DuckDB connection to the build file open in this process and lock
+    out the publisher.
     """
     apply_dbt_env()
-    # a stable target path keeps dbt's partial-parse state between runs (a full parse costs about 8 s)
-    yield from dbt.cli(PRODUCTION_BUILD, context=context, target_path=DBT_RUN_TARGET).stream()
+    if _whole_project_selected(context):
+        yield from build_changed(context)
+    else:
+        yield from build_in_process(context, dbt, PRODUCTION_BUILD)

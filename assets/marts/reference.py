@@ -4,7 +4,7 @@ from datetime import date
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
-from resources.lake.delta import replace_where, table_uri
+from resources.lake.delta import replace_if_changed, table_uri
 from resources.lake.resource import LakeResource
 from resources.reference import (
     COT_MARKETS,
@@ -34,7 +34,8 @@ CALENDAR_END = date(2030, 12, 31)
     can_subset=False,
 )
 def reference_tables(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN201
-    """Rewrite the reference tables from the universe file and the calendars (cheap, whole replace)."""
+    """Rewrite the reference tables from the universe file and the calendars, when their content changed (an
+    unchanged table keeps its Delta version, so the nightly dbt build knows it need not rebuild from it)."""
     storage = lake.storage()
     settings = get_settings()
     universe = get_universe()
@@ -45,8 +46,12 @@ def reference_tables(context: AssetExecutionContext, lake: LakeResource):  # noq
     }
     for name, table in tables.items():
         spec = SPECS[name]
-        replace_where(storage, spec, table)
-        meta = {"dagster/row_count": table.num_rows, "table_uri": MetadataValue.path(table_uri(storage, spec))}
+        written = replace_if_changed(storage, spec, table)
+        meta = {
+            "dagster/row_count": table.num_rows,
+            "table_uri": MetadataValue.path(table_uri(storage, spec)),
+            "changed": written,
+        }
         if name == INSTRUMENTS.name:
             meta["universe_file"] = MetadataValue.path(str(settings.universe_file))
             meta["preview"] = MetadataValue.md(table.to_pandas().to_markdown(index=False))

@@ -275,6 +275,18 @@ def replace_where(
     return MergeStats(spec.name, rows.num_rows, rows.num_rows)
 
 
+def replace_if_changed(storage: LakeStorage, spec: TableSpec, rows: pa.Table) -> bool:
+    """Replace the whole table unless it already holds exactly these rows. A no-op then commits no new Delta
+    version, so whoever watches versions (the marts' change detection) sees nothing changed. True if written."""
+    rows = conform(rows, spec)
+    current = read_table(storage, spec)
+    if current.num_rows == rows.num_rows and current.schema.names == rows.schema.names:
+        if content_hash(current.cast(rows.schema)) == content_hash(rows):
+            return False
+    replace_where(storage, spec, rows)
+    return True
+
+
 def content_hash(data: pa.Table, *, exclude: tuple[str, ...] = ()) -> str:
     """Order-independent sha256 of a table's rows, for idempotency and determinism checks."""
     cols = sorted(c for c in data.column_names if c not in exclude)

@@ -3,12 +3,38 @@
     Every value is the version of that index value that was public at decision_at (restatements published
     later do not change past rows), and the 1-year percentiles rank today's value among the past year's values
     as they were known on that day.
+
+    Incremental: a row for D reads only versions observed in (D - 365 days, D], so a silver row ingested since
+    the last build can change rows from its observed date on, never before. Each build recomputes the trading
+    days from the earliest observed date among the rows ingested since the newest `source_ingested_through` in
+    the table, less an hour (nothing when there are none), which also covers restatements and late backfills of
+    old dates.
 -#}
+{{ config(
+    materialized='incremental',
+    unique_key='trade_date',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
 with
+
+closes as (
+    select * from {{ ref('stg_cboe__index_closes') }}
+),
 
 versions as (
     select * from {{ ref('int_cboe__index_closes_versioned') }}
 ),
+
+{% if is_incremental() %}
+rebuild as (
+    select min(observed_date) as from_date
+    from closes
+    -- an hour of margin: rows stamped before the watermark but committed after the last build read silver
+    -- (two ingests of Cboe at once) are still picked up
+    where ingested_at > (select max(source_ingested_through) from {{ this }}) - interval 1 hour
+),
+{% endif %}
 
 trading_days as (
     select distinct
@@ -16,6 +42,9 @@ trading_days as (
         {{ decision_at('observed_date') }} as decision_at
     from versions
     where index_symbol = 'VIX'
+    {% if is_incremental() %}
+        and observed_date >= (select from_date from rebuild)
+    {% endif %}
 ),
 
 known_today as (
@@ -91,7 +120,8 @@ final as (
         case when ps.obs_1y >= {{ var('min_obs_1y') }} then ps.pct_1y end as skew_pct_1y,
         p.decision_at,
         greatest(p.max_known_from_today, coalesce(pv.max_known_from, p.max_known_from_today),
-                 coalesce(ps.max_known_from, p.max_known_from_today)) as max_available_at_used
+                 coalesce(ps.max_known_from, p.max_known_from_today)) as max_available_at_used,
+        (select max(ingested_at) from closes) as source_ingested_through
     from pivoted as p
     left join percentiles as pv on pv.trade_date = p.trade_date and pv.index_symbol = 'VIX'
     left join percentiles as ps on ps.trade_date = p.trade_date and ps.index_symbol = 'SKEW'

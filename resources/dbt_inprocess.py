@@ -1,0 +1,161 @@
+"""dbt run inside the calling process, its parsed manifest kept for the next invocation.
+
+The dbt CLI spends about 4.5 s on these machines before its first model runs (interpreter and imports ~2 s,
+partial parse ~1.1 s, adapter set-up), which is most of a nightly update of the marts. Dagster's code location has
+already imported dbt, so the marts asset runs dbt here: an invocation costs ~0.3 s of overhead, and the parsed
+manifest is pickled beside dbt's own artifacts, so a new process parses again only when a project file, dbt or
+the environment the project reads has changed. The pickle is this project's own file in its target folder,
+written and read by the same code.
+
+Results come back as dbt's structured-log records (the dicts `dbt --log-format json` prints), so dagster-dbt's
+own event conversion turns them into asset materializations and check results exactly as for the CLI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import os
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dbt.cli.main import dbtRunner
+from dbt.contracts.graph.manifest import Manifest
+from dbt.version import __version__ as dbt_version
+from dbt_common.events.base_types import EventMsg
+from dbt_common.events.functions import msg_to_dict
+
+from resources.dbt import DBT_PROJECT_DIR, project_files
+
+RESULT_EVENTS = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"})
+FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+# What the project reads from the environment at parse time (source paths, vars): a change means a new parse.
+_PARSE_ENV_PREFIXES = ("NEXUS_", "AWS_")
+
+_parsed: dict[tuple[Any, ...], Manifest] = {}
+
+
+@dataclass
+class DbtInvocation:
+    """The outcome of one in-process dbt command."""
+
+    args: list[str]
+    success: bool
+    result_events: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def summary(self) -> str:
+        lines = [f"dbt {' '.join(self.args)} failed"]
+        if self.error:
+            lines.append(self.error)
+        lines += self.failures[:20]
+        if len(self.failures) > 20:
+            lines.append(f"... and {len(self.failures) - 20} more")
+        return "\n".join(lines)
+
+
+def _project_args(target_path: Path) -> list[str]:
+    return [
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(target_path),
+        "--log-path",
+        str(target_path),
+    ]
+
+
+def _rebuild_manifest(data: dict[str, Any]) -> Manifest:
+    return Manifest(**data)
+
+
+class _ManifestPickler(pickle.Pickler):
+    """Pickles a Manifest by its public fields, rebuilt through its constructor (fresh lock, lookups rebuilt
+    on first use). dbt's own `Manifest.__reduce_ex__` passes its fields by position and misses one in dbt 1.11,
+    which shifts every lookup into the wrong field ("RefableLookup.find() missing ... 'manifest'")."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if type(obj) is Manifest:
+            data = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if not f.name.startswith("_")}
+            return _rebuild_manifest, (data,)
+        return NotImplemented
+
+
+def parse_key() -> tuple[Any, ...]:
+    """What a parsed manifest depends on: dbt's version, every project file (path, size, mtime: an edit, a new or
+    a deleted file all change it) and the environment the project reads."""
+    files = tuple(
+        (str(path.relative_to(DBT_PROJECT_DIR)), stat.st_size, stat.st_mtime_ns)
+        for path, stat in ((p, p.stat()) for p in project_files())
+    )
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_PARSE_ENV_PREFIXES)))
+    return (dbt_version, files, env)
+
+
+def parsed_manifest(target_path: Path) -> Manifest:
+    """The project's manifest: from this process's memory, else from the pickle the last parse left in
+    `target_path` (~0.02 s, where dbt's own partial parse takes ~1.1 s), else parsed and pickled."""
+    key = (str(target_path), parse_key())
+    if key in _parsed:
+        return _parsed[key]
+    cache = target_path / "nexus_manifest.pickle"
+    digest = hashlib.sha256(repr(key).encode()).hexdigest()
+    manifest = None
+    if cache.exists():
+        with contextlib.suppress(Exception):  # a stale or unreadable cache is only a reason to parse
+            saved_digest, saved = pickle.loads(cache.read_bytes())
+            manifest = saved if saved_digest == digest else None
+    if manifest is None:
+        result = dbtRunner().invoke(["parse", "--quiet", *_project_args(target_path)])
+        if not result.success:
+            raise RuntimeError(f"dbt parse failed: {result.exception}")
+        manifest = result.result
+        target_path.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.tmp")
+        with partial.open("wb") as out:
+            _ManifestPickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump((digest, manifest))
+        partial.replace(cache)
+    _parsed.clear()
+    _parsed[key] = manifest
+    return manifest
+
+
+def release_database() -> None:
+    """Close dbt-duckdb's process-wide database handle: an open handle would stop this process (the gold
+    publisher) and every other one (`nexus sql`, the next build) from opening the warehouse file."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+    if environment is not None:
+        environment.close()
+
+
+def invoke(args: Sequence[str], target_path: Path) -> DbtInvocation:
+    """Run one dbt command (e.g. `build --select ...`) with the cached manifest; never raises on dbt failures."""
+    events: list[dict[str, Any]] = []
+
+    def keep_results(msg: EventMsg) -> None:
+        if msg.info.name in RESULT_EVENTS:
+            events.append(msg_to_dict(msg))
+
+    runner = dbtRunner(manifest=parsed_manifest(target_path), callbacks=[keep_results])
+    try:
+        result = runner.invoke([*args, *_project_args(target_path)])
+    finally:
+        release_database()
+    failures = [
+        f"{r.node.unique_id}: {r.status} - {r.message}"
+        for r in getattr(result.result, "results", None) or []
+        if str(r.status) in FAILED_STATUSES
+    ]
+    error = None if result.exception is None else f"{type(result.exception).__name__}: {result.exception}"
+    return DbtInvocation(list(args), bool(result.success), events, failures, error)
