@@ -7,7 +7,7 @@
     Incremental: a row for D reads only versions observed in (D - 365 days, D], so a silver row ingested since
     the last build can change rows from its observed date on, never before. Each build recomputes the trading
     days from the earliest observed date among the rows ingested since the newest `source_ingested_through` in
-    the table, less an hour (nothing when there are none), which also covers restatements and late backfills of
+    the table, less ten minutes (nothing when there are none), which also covers restatements and late backfills of
     old dates.
 -#}
 {{ config(
@@ -30,9 +30,9 @@ versions as (
 rebuild as (
     select min(observed_date) as from_date
     from closes
-    -- an hour of margin: rows stamped before the watermark but committed after the last build read silver
+    -- ten minutes of margin: rows stamped before the watermark but committed after the last build read silver
     -- (two ingests of Cboe at once) are still picked up
-    where ingested_at > (select max(source_ingested_through) from {{ this }}) - interval 1 hour
+    where ingested_at > (select max(source_ingested_through) from {{ this }}) - interval 10 minute
 ),
 {% endif %}
 
