@@ -103,6 +103,11 @@ def build_changed(context: AssetExecutionContext) -> Iterator[Any]:
     if build.invocation is not None:
         context.log.info(f"dbt: {len(build.invocation.result_events)} nodes in {build.seconds:.1f} s")
         events = list(_dagster_events(context, build.invocation, manifest, translator))
+    if build.invocation is not None and not build.invocation.success:
+        # what did build (and its check results) is reported; models dbt skipped after the failure are stale,
+        # so they get no output and everything downstream of them stays blocked
+        yield from events
+        raise Failure(description=build.invocation.summary())
     built = {event.output_name for event in events if isinstance(event, Output)}
     # Models not rebuilt first: what was rebuilt is everything downstream of a changed source, so no model left
     # alone depends on a rebuilt one, and Dagster wants a multi-asset's outputs in dependency order.
@@ -113,8 +118,6 @@ def build_changed(context: AssetExecutionContext) -> Iterator[Any]:
                 None, output_name=name, metadata={"rebuilt": False, "reason": MetadataValue.text(build.plan.reason)}
             )
     yield from events
-    if build.invocation is not None and not build.invocation.success:
-        raise Failure(description=build.invocation.summary())
 
 
 def _in_dependency_order(context: AssetExecutionContext) -> list[AssetKey]:
