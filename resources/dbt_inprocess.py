@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import os
 import pickle
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +34,9 @@ from resources.dbt import DBT_PROJECT_DIR, project_files
 
 RESULT_EVENTS = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"})
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
-# What the project reads from the environment at parse time (source paths, vars): a change means a new parse.
-_PARSE_ENV_PREFIXES = ("NEXUS_", "AWS_")
+# `env_var('NAME')` in a project file: what the project reads from the environment (source paths, vars, the
+# profile), so a change of one of those values means a new parse. Only those: never the process's secrets.
+_ENV_VAR = re.compile(r"""env_var\(\s*['"]([A-Za-z0-9_]+)['"]""")
 
 _parsed: dict[tuple[Any, ...], Manifest] = {}
 
@@ -90,13 +92,16 @@ class _ManifestPickler(pickle.Pickler):
 
 def parse_key() -> tuple[Any, ...]:
     """What a parsed manifest depends on: dbt's version, every project file (path, size, mtime: an edit, a new or
-    a deleted file all change it) and the environment the project reads."""
+    a deleted file all change it) and the values of the environment variables the project reads."""
+    paths = project_files()
     files = tuple(
         (str(path.relative_to(DBT_PROJECT_DIR)), stat.st_size, stat.st_mtime_ns)
-        for path, stat in ((p, p.stat()) for p in project_files())
+        for path, stat in ((p, p.stat()) for p in paths)
     )
-    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_PARSE_ENV_PREFIXES)))
-    return (dbt_version, files, env)
+    names = sorted(
+        {name for p in paths if p.suffix in (".sql", ".yml", ".yaml") for name in _ENV_VAR.findall(p.read_text())}
+    )
+    return (dbt_version, files, tuple((name, os.environ.get(name)) for name in names))
 
 
 def parsed_manifest(target_path: Path) -> Manifest:

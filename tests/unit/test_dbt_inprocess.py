@@ -1,0 +1,26 @@
+"""The in-process dbt runner's manifest cache key: it follows the project's files and the environment variables the
+project reads, and nothing else from the environment (no secret ends up in the key or its digest)."""
+
+from resources.dbt_inprocess import parse_key
+
+
+def test_parse_key_reads_only_the_variables_the_project_uses(monkeypatch):
+    monkeypatch.setenv("NEXUS_FRED_API_KEY", "not-a-real-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-real-secret")
+    monkeypatch.setenv("NEXUS_LAKE_URI", "/somewhere/lake")
+    _, files, env = parse_key()
+    names = dict(env)
+    assert {"NEXUS_LAKE_URI", "NEXUS_DUCKDB_PATH", "NEXUS_DECISION_TIME_UTC"} <= set(names)
+    assert names["NEXUS_LAKE_URI"] == "/somewhere/lake"
+    assert "not-a-real-key" not in repr(env) and "not-a-real-secret" not in repr(env)
+    assert any(path == "dbt_project.yml" for path, _, _ in files)
+
+
+def test_parse_key_changes_with_a_value_the_project_reads(monkeypatch):
+    monkeypatch.setenv("NEXUS_LAKE_URI", "/a")
+    before = parse_key()
+    monkeypatch.setenv("NEXUS_LAKE_URI", "/b")
+    after = parse_key()
+    assert after != before
+    monkeypatch.setenv("NEXUS_SOMETHING_THE_PROJECT_DOES_NOT_READ", "x")
+    assert parse_key() == after
