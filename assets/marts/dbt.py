@@ -84,10 +84,10 @@ def build_in_process(context: AssetExecutionContext, dbt: DbtCliResource, args: 
 
 
 def _whole_project_selected(context: AssetExecutionContext) -> bool:
-    assets_def = context.assets_def
-    return set(context.selected_asset_keys) == set(assets_def.keys) and set(context.selected_asset_check_keys) == set(
-        assets_def.check_keys
-    )
+    # against the decorated definition: `context.assets_def` is already cut down to the selection
+    return set(context.selected_asset_keys) == set(nexus_dbt_models.keys) and set(
+        context.selected_asset_check_keys
+    ) == set(nexus_dbt_models.check_keys)
 
 
 def build_changed(context: AssetExecutionContext) -> Iterator[Any]:

@@ -1,5 +1,6 @@
 """The Dagster marts job with dbt in process: a first run builds and checks everything, a second with nothing new
-rebuilds nothing, and a failing dbt check fails the step, blocks the gold publishing and records nothing.
+rebuilds nothing, a failing dbt check fails the step, blocks the gold publishing and records nothing, and one mart
+picked alone is built as asked.
 
 The job runs in a child process (as a Dagster run worker would), so dbt's process-wide state stays out of the
 test session.
@@ -68,6 +69,13 @@ merge_versioned(storage, INDEX_CLOSES, pa.Table.from_pylist([row], schema=schema
 runs.append(summary(job.execute_in_process(instance=instance, raise_on_error=False)))
 
 from deltalake import DeltaTable  # noqa: E402
+from dagster import AssetKey  # noqa: E402
+
+# one mart picked in the UI: built as asked (in process), nothing else, whatever the nightly record says
+subset = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+    instance=instance, asset_selection=[AssetKey(["marts", "fct_macro_daily"])], raise_on_error=False
+)
+runs.append(summary(subset))
 
 runs.append({
     "recorded_before": recorded_before,
@@ -94,7 +102,7 @@ def test_marts_job_builds_then_skips_then_blocks_on_a_failing_check(tmp_path):
     )
     line = next((x for x in out.stdout.splitlines() if x.startswith("__RESULT__")), None)
     assert line, f"{out.stdout[-3000:]}\n{out.stderr[-5000:]}"
-    first, second, broken, record = json.loads(line.removeprefix("__RESULT__"))
+    first, second, broken, subset, record = json.loads(line.removeprefix("__RESULT__"))
 
     assert first["success"] and first["dbt_outputs"] == 32 and first["not_rebuilt"] == 0, first
     assert first["checks_passed"] >= 32 and first["checks_failed"] == []
@@ -108,5 +116,7 @@ def test_marts_job_builds_then_skips_then_blocks_on_a_failing_check(tmp_path):
     assert "row_checks_stg_cboe__index_closes" in broken["checks_failed"], broken["errors"]
     assert broken["steps"]["nexus_dbt_models"] == "FAILURE"
     assert broken["steps"].get("publish_marts") in (None, "SKIPPED"), broken
+    assert subset["success"] and subset["dbt_outputs"] == 1 and subset["not_rebuilt"] == 0, subset
+    assert subset["checks_passed"] >= 1 and subset["checks_failed"] == []
     # the failed build recorded nothing: the next one still sees Cboe as changed
     assert record["recorded_after"] == record["recorded_before"] != record["current"], record
