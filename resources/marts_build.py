@@ -12,10 +12,14 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+import pyarrow as pa
+
 from resources.dbt import DBT_PROJECT_DIR, apply_dbt_env, dbt_executable
 from resources.lake.delta import replace_if_changed
 from resources.lake.storage import LakeStorage
+from resources.lake.tables import TableSpec
 from resources.reference import (
+    CALENDAR_END,
     COT_MARKETS,
     INSTRUMENTS,
     TRADING_DAYS,
@@ -28,11 +32,16 @@ from resources.sources.registry import available_sources, ingest_source
 from resources.universe import get_universe
 
 
-def write_reference_tables(storage: LakeStorage, settings: Settings) -> None:
+def write_reference_tables(storage: LakeStorage, settings: Settings) -> list[tuple[TableSpec, pa.Table, bool]]:
+    """The reference tables from the universe file and the trading calendars, each with whether it was written:
+    an unchanged table keeps its Delta version, so the nightly dbt build knows it need not rebuild from it."""
     universe = get_universe()
-    replace_if_changed(storage, INSTRUMENTS, instruments_table(universe))
-    replace_if_changed(storage, COT_MARKETS, cot_markets_table(universe))
-    replace_if_changed(storage, TRADING_DAYS, trading_days_table(settings.partitions_start, date(2030, 12, 31)))
+    tables = [
+        (INSTRUMENTS, instruments_table(universe)),
+        (COT_MARKETS, cot_markets_table(universe)),
+        (TRADING_DAYS, trading_days_table(settings.partitions_start, CALENDAR_END)),
+    ]
+    return [(spec, table, replace_if_changed(storage, spec, table)) for spec, table in tables]
 
 
 def ingest_all(

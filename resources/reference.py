@@ -15,6 +15,9 @@ import pyarrow as pa
 from resources.lake.tables import TableSpec
 from resources.universe import Universe
 
+# The trading calendars are written this far ahead (schedules and feed cadences look into the future).
+CALENDAR_END = date(2030, 12, 31)
+
 INSTRUMENTS = TableSpec(
     zone="silver",
     name="reference/instruments",
