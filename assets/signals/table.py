@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from assets.signals.build import SIGNAL_COLUMNS
 from assets.signals.contract import SIGNALS_SCHEMA_VERSION, SignalRow
 from resources.feeds.datasets import FeedDataset, register
-from resources.lake.delta import MergeStats, content_hash, read_table, replace_where
+from resources.lake.delta import MergeStats, content_hash, read_table, replace_values
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import UTC_TS, TableSpec, conform
 
@@ -74,7 +74,10 @@ def _day_hashes(table: pa.Table) -> dict[date, str]:
 
 
 def write_window(storage: LakeStorage, frame: pd.DataFrame, start: date, end: date) -> MergeStats:
-    """Replace the signals of the days in [start, end] whose content changed (idempotent, run ids kept otherwise)."""
+    """Replace the signals of the days in [start, end] whose content changed (idempotent, run ids kept otherwise).
+
+    Exactly the changed days are overwritten: a day that vanished from the new frame is deleted, a day whose
+    rows are equal keeps its rows (and run id) byte for byte, wherever it lies in the window."""
     days = pd.to_datetime(frame["signal_date"])
     rows = frame[(days >= pd.Timestamp(start)) & (days <= pd.Timestamp(end))].copy()
     rows["signal_date"] = pd.to_datetime(rows["signal_date"]).dt.date
@@ -86,5 +89,5 @@ def write_window(storage: LakeStorage, frame: pd.DataFrame, start: date, end: da
     if not changed:
         return MergeStats(SIGNALS.name, table.num_rows, 0, unchanged=table.num_rows)
     keep = pc.is_in(table["signal_date"], value_set=pa.array(changed, pa.date32()))
-    stats = replace_where(storage, SIGNALS, table.filter(keep), column="signal_date", start=changed[0], end=changed[-1])
+    stats = replace_values(storage, SIGNALS, table.filter(keep), column="signal_date", values=changed)
     return MergeStats(SIGNALS.name, table.num_rows, stats.added, unchanged=table.num_rows - stats.added)

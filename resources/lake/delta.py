@@ -4,7 +4,8 @@ Three write patterns cover the lake:
 - `insert_new`: insert rows whose key is absent (bronze manifest, quarantine, audit trail, delivery log);
 - `merge_versioned`: bitemporal silver; a changed value for an existing key becomes a new version, never an
   update, so history as it was known is kept;
-- `replace_where`: gold tables, which overwrite exactly the slice (partition predicate) they recompute.
+- `replace_where`: gold tables, which overwrite exactly the slice (partition predicate) they recompute;
+  `replace_values` overwrites an explicit set of partition values (days) and nothing between them.
 Each is safe to repeat: the same input twice leaves the table's content unchanged.
 """
 
@@ -200,7 +201,9 @@ def merge_versioned(
     if spec.date_column and spec.date_column in rows.column_names:
         lo, hi = pc.min(rows[spec.date_column]).as_py(), pc.max(rows[spec.date_column]).as_py()
         filters = [(spec.date_column, ">=", lo), (spec.date_column, "<=", hi)]
-    existing = scan(storage, table, table_uri(storage, spec), columns=[*keys, *values, "version"], filters=filters).to_pandas()
+    existing = scan(
+        storage, table, table_uri(storage, spec), columns=[*keys, *values, "version"], filters=filters
+    ).to_pandas()
     incoming = rows.to_pandas()
     latest = _latest_versions(existing, keys)
 
@@ -269,6 +272,37 @@ def replace_where(
         rows,
         mode="overwrite",
         predicate=predicate,
+        partition_by=list(spec.partition_by) or None,
+        storage_options=storage.storage_options or None,
+    )
+    return MergeStats(spec.name, rows.num_rows, rows.num_rows)
+
+
+def replace_values(
+    storage: LakeStorage, spec: TableSpec, rows: pa.Table, *, column: str, values: list[date]
+) -> MergeStats:
+    """Overwrite exactly the rows whose `column` is one of `values` with `rows`; every other row stays as it is.
+
+    A range predicate from the first to the last changed day would also delete the unchanged days between them
+    (for example crypto weekend days between two changed NYSE days), so the predicate lists the days one by one.
+    """
+    rows = conform(rows, spec)
+    _check_unique(rows, spec.keys, spec.name)
+    if not values:
+        return MergeStats(spec.name, rows.num_rows, 0, unchanged=rows.num_rows)
+    wanted = sorted(set(values))
+    if rows.num_rows:
+        offered = pc.unique(rows[column]).to_pylist()
+        outside = sorted(set(offered) - set(wanted))
+        if outside:
+            raise ValueError(f"{spec.name}: rows for {outside[:3]} offered to replace_values outside {wanted[:3]}...")
+    ensure_table(storage, spec)
+    listed = ", ".join(f"'{value.isoformat()}'" for value in wanted)
+    write_deltalake(
+        table_uri(storage, spec),
+        rows,
+        mode="overwrite",
+        predicate=f"`{column}` IN ({listed})",
         partition_by=list(spec.partition_by) or None,
         storage_options=storage.storage_options or None,
     )
