@@ -212,7 +212,7 @@ def sql(
     output: Annotated[Format, typer.Option("--format", help="Output format for -c.")] = Format.table,
 ) -> None:
     """SQL over the published marts and the other gold tables: an interactive shell, or one query with -c."""
-    from resources.analyst_sql import GoldTables, NoMartsError, connect, render, run_query, shell
+    from resources.analyst_sql import GoldTables, NoMartsError, ReadOnlyError, connect, render, run_query, shell
     from resources.lake.storage import LakeStorage
     from resources.settings import get_settings
 
@@ -231,6 +231,9 @@ def sql(
             return
         try:
             result = run_query(con, command, gold)
+        except ReadOnlyError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
         except duckdb.Error as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None

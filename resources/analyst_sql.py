@@ -4,6 +4,10 @@ Reads the published, read-only DuckDB file (`NEXUS_PUBLISHED_DUCKDB_PATH`), whic
 atomically: a query running while `nexus run` writes sees the previous complete version and never blocks it.
 The other gold tables (signals, persona outputs, the audit trail, model evaluation, the delivery log) are views
 over their Delta tables' current versions, named after their path (`signals_daily`, `audit_recommendations`).
+
+Read-only means more than a read-only database file: DuckDB's external access is switched off (no COPY TO,
+EXPORT DATABASE, read_csv/read_text/glob of any file, ATTACH, INSTALL or LOAD) and the configuration is locked
+(no SET), so an analyst can neither write nor read anything the shell does not expose.
 """
 
 from __future__ import annotations
@@ -32,6 +36,16 @@ class NoMartsError(FileNotFoundError):
     """The published marts file does not exist yet (run `make run` or `nexus run` first)."""
 
 
+class ReadOnlyError(PermissionError):
+    """A statement tried to write, read a file, or change the configuration of the read-only analyst shell."""
+
+
+READ_ONLY_HINT = (
+    "nexus sql is read-only: it cannot write, read files, attach databases, install or load extensions, or change "
+    "settings; query the marts and gold tables by name (.tables lists them)"
+)
+
+
 @dataclass
 class QueryResult:
     columns: list[str]
@@ -43,9 +57,11 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
     if not path.exists():
         raise NoMartsError(f"no published marts at {path}: run `make run` (or `nexus run`) first")
     con = duckdb.connect(str(path), read_only=True)
-    con.execute("set TimeZone = 'UTC'")
+    con.execute("set TimeZone = 'UTC'")  # before external access goes: it loads the icu extension
     with contextlib.suppress(duckdb.Error):  # analysts write fct_prices_daily; marts.fct_prices_daily works too
         con.execute("set search_path = 'marts,main'")
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
     return con
 
 
@@ -87,13 +103,47 @@ class GoldTables:
         return new
 
 
+QUERY_STATEMENTS = frozenset({"SELECT", "EXPLAIN", "PRAGMA", "CALL"})
+"""Statement kinds the shell runs (show/describe/summarize parse as SELECT); everything else is refused up front."""
+
+
+def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Refuse anything but a query before DuckDB runs it (its own lock on file access and settings stays beneath)."""
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.Error:  # unparsable: let the query itself report the error
+        return
+    for statement in statements:
+        kind = statement.type.name
+        if kind not in QUERY_STATEMENTS:
+            raise ReadOnlyError(f"{READ_ONLY_HINT} ({kind.lower()} statements are refused)")
+
+
 def run_query(con: duckdb.DuckDBPyConnection, sql: str, gold: GoldTables | None = None) -> QueryResult:
+    """Run one statement; a write, a file access or a SET raises ReadOnlyError with one clear line."""
+    check_read_only(con, sql)
     if gold is not None:
         gold.attach(con, sql)
-    cursor = con.execute(sql)
+    try:
+        cursor = con.execute(sql)
+    except (duckdb.PermissionException, duckdb.InvalidInputException) as exc:
+        if _refused(exc):
+            raise ReadOnlyError(f"{READ_ONLY_HINT} ({_first_line(exc)})") from None
+        raise
     if cursor.description is None:
         return QueryResult([], [])
     return QueryResult([d[0] for d in cursor.description], cursor.fetchall())
+
+
+def _refused(exc: duckdb.Error) -> bool:
+    text = str(exc)
+    return isinstance(exc, duckdb.PermissionException) or any(
+        marker in text for marker in ("configuration has been locked", "attached in read-only mode")
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _plain(value: object) -> object:
@@ -176,5 +226,5 @@ def shell(
             buffer = []
             try:
                 write(render(run_query(con, sql, gold), fmt, max_rows=200 if fmt == "table" else None))
-            except duckdb.Error as exc:
+            except (duckdb.Error, ReadOnlyError) as exc:
                 write(f"error: {exc}")

@@ -110,3 +110,81 @@ def test_a_reader_keeps_answering_while_the_file_is_replaced(published, tmp_path
     assert not errors, errors[:3]
     assert set(counts) <= {10, 20, 30, 40, 50} and counts
     assert run_query(connect(published), "select count(*) from fct_prices_daily").rows == [(50,)]
+
+
+ESCAPES = {
+    "copy to a lake file": "copy (select 1 as a) to '{lake}/gold/marts/fct_prices_daily/part-0.parquet'",
+    "copy onto a delta log": "copy (select 1 as a) to '{lake}/silver/x/_delta_log/00000000000000000000.json'",
+    "export database": "export database '{tmp}/export'",
+    "read_csv outside the lake": "select * from read_csv('/etc/passwd')",
+    "read_text": "select * from read_text('{tmp}/secrets.env')",
+    "read_parquet": "select * from read_parquet('{lake}/gold/marts/fct_prices_daily/*.parquet')",
+    "glob": "select * from glob('/etc/*')",
+    "attach the warehouse": "attach '{tmp}/warehouse.duckdb' as wh",
+    "attach read_write": "attach '{tmp}/warehouse.duckdb' as wh (read_write)",
+    "attach the published file again read_write": "attach '{published}' as again (read_write)",
+    "install": "install httpfs",
+    "load": "load httpfs",
+    "set external access": "set enable_external_access = true",
+    "set lock": "set lock_configuration = false",
+    "set anything": "set memory_limit = '1GB'",
+    "create a table": "create table marts.x as select 1",
+    "drop a mart": "drop table marts.fct_prices_daily",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ESCAPES))
+def test_every_escape_from_the_read_only_shell_fails_with_one_clear_line(published, tmp_path, storage, name):
+    from resources.analyst_sql import ReadOnlyError
+
+    (tmp_path / "secrets.env").write_text("EIA_API_KEY=do-not-read-me\n")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as wh:
+        wh.execute("create table t as select 1 as a")
+    sql = ESCAPES[name].format(lake=storage.root_uri, tmp=tmp_path, published=published)
+    con = connect(published)
+    with pytest.raises(ReadOnlyError, match="nexus sql is read-only") as caught:
+        run_query(con, sql)
+    message = str(caught.value)
+    assert "do-not-read-me" not in message
+    assert "\n" not in message.strip()
+    assert not (tmp_path / "export").exists()
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as wh:
+        assert wh.execute("select count(*) from t").fetchone() == (1,)
+    assert run_query(con, "select count(*) from fct_prices_daily").rows == [(10,)]  # still a working shell
+
+
+def test_duckdb_itself_refuses_what_the_statement_check_lets_through(published):
+    """Beneath the statement check, the connection has no file access and a locked configuration."""
+    con = connect(published)
+    for sql in ("copy (select 1) to '/tmp/x.csv'", "set memory_limit = '1GB'", "attach '/tmp/nexus-x.duckdb' as m"):
+        with pytest.raises(duckdb.Error, match=r"disabled|locked|Permission"):
+            con.execute(sql)
+    assert con.execute("select current_setting('enable_external_access')").fetchone() == (False,)
+
+
+def test_normal_analyst_queries_still_work(published):
+    con = connect(published)
+    assert run_query(con, "show tables").rows
+    assert run_query(con, "describe fct_prices_daily").rows
+    assert run_query(con, "summarize fct_prices_daily").rows
+    assert run_query(con, "with x as (select * from fct_prices_daily) select max(close) from x").rows == [(109.0,)]
+    assert run_query(con, "explain select * from fct_prices_daily").rows
+    assert run_query(con, "select current_setting('TimeZone')").rows == [("UTC",)]
+
+
+def test_the_cli_refuses_an_escape_with_exit_2_and_one_line(published, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from resources.settings import get_settings
+
+    monkeypatch.setenv("NEXUS_PUBLISHED_DUCKDB_PATH", str(published))
+    get_settings.cache_clear()
+    target = tmp_path / "out.parquet"
+    result = CliRunner().invoke(app, ["sql", "-c", f"copy (select 1) to '{target}'"])
+    assert result.exit_code == 2, result.output
+    assert "read-only" in result.output
+    assert not target.exists()
+    ok = CliRunner().invoke(app, ["sql", "-c", "select count(*) as n from fct_prices_daily", "--format", "csv"])
+    assert ok.exit_code == 0, ok.output
+    assert ok.output.strip().splitlines() == ["n", "10"]
