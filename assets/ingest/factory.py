@@ -23,6 +23,7 @@ from dagster import (
 
 from assets.ingest.reporting import bronze_metadata, quality_check_result, silver_metadata
 from pipelines.partitions import CADENCE_TAG, PARTITIONS, Cadence, window_of
+from resources.lake.provenance import record_mode
 from resources.lake.resource import LakeResource
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import TableSpec
@@ -70,7 +71,9 @@ def silver_key(spec: TableSpec) -> AssetKey:
 def run_ingest(
     decl: SourceIngest, storage: LakeStorage, settings: Settings, run_id: str, end: date
 ) -> list[IngestReport]:
-    return decl.run(storage, settings, run_id=run_id, start=settings.start_date, end=end)
+    reports = decl.run(storage, settings, run_id=run_id, start=settings.start_date, end=end)
+    record_mode(storage, decl.source, settings.source_mode)
+    return reports
 
 
 def build_ingest_assets(decl: SourceIngest) -> tuple[AssetsDefinition, list[AssetChecksDefinition]]:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from resources.lake.provenance import record_mode
 from resources.lake.storage import LakeStorage
 from resources.settings import Settings
 from resources.sources.base import IngestReport
@@ -50,4 +51,6 @@ def ingest_source(
     if name not in SOURCES:
         raise ValueError(f"unknown source {name!r}; choose from {', '.join(SOURCES)}")
     module = importlib.import_module(SOURCES[name])
-    return module.ingest(storage, settings, run_id=run_id, start=start, end=end, files=files)
+    reports = module.ingest(storage, settings, run_id=run_id, start=start, end=end, files=files)
+    record_mode(storage, name, "files" if files else settings.source_mode)
+    return reports
