@@ -93,7 +93,13 @@ class Settings(BaseSettings):
         default=False, description="COT: futures-and-options combined reports instead of futures-only."
     )
 
-    http_timeout_s: float = Field(default=30.0, gt=0)
+    http_timeout_s: float = Field(default=30.0, gt=0, description="Longest wait for one connect or read.")
+    http_deadline_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Longest a whole request may take, every retry and wait included: a publisher that trickles "
+        "its body cannot hold an ingest past it.",
+    )
     http_max_attempts: int = Field(default=5, ge=1, le=20)
     http_backoff_s: float = Field(default=0.5, ge=0, description="First retry delay; doubles with jitter.")
     http_max_backoff_s: float = Field(default=30.0, ge=0)
