@@ -147,3 +147,15 @@ def test_secrets_sent_are_masked_in_refusals_and_in_bodies():
     assert "HTTP 403" in str(err.value) and "bad api_key *** / token ***" in str(err.value)
     assert key not in str(err.value) + repr(err.value.body) and token not in str(err.value)
     assert body == b'{"request":{"params":{"api_key":"***"}}}'
+
+
+def test_a_chunked_body_cut_before_its_last_chunk_is_truncated_not_loaded():
+    """No Content-Length to compare with: the missing terminating chunk is what shows the cut."""
+    plan = FaultPlan([Fault("chunked_cut", PATH, times=5)])
+    with (
+        serve_publisher(SimulatedPublisher(7, date(2024, 1, 31)), plan) as url,
+        _fetcher(2) as fetcher,
+        pytest.raises(TruncatedPayloadError, match="body cut short") as err,
+    ):
+        fetcher.get(url + PATH, dataset="VIX")
+    assert err.value.dataset == "VIX" and len(plan.requests) == 2
