@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 app = typer.Typer(help="Nexus point-in-time market-data lakehouse.", no_args_is_help=True, add_completion=False)
@@ -316,7 +317,7 @@ def feeds_deliver(
     lake = LakeStorage.from_settings(settings)
     when = _day(day) or latest_signal_date(lake) or settings.end_date
     try:
-        results = deliver_all(
+        run = deliver_all(
             lake,
             settings,
             when,
@@ -325,16 +326,23 @@ def feeds_deliver(
             presign=presign,
         )
     except (DeliveryError, ConfigError) as exc:
-        _echo(f"[red]✗ {type(exc).__name__}:[/red] {exc}")
+        _echo(f"[red]✗ {type(exc).__name__}:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
-    for r in results:
+    for r in run.results:
         mark = "✔" if r.status == "delivered" else "·"
         _echo(
             f"{mark} {r.client_id} as of {r.as_of}: {r.status} v{r.version}, {r.files} files, {r.rows} rows → "
-            f"{r.manifest_uri}"
+            f"{escape(r.manifest_uri)}"
         )
+        if r.links_uri:
+            _echo(f"    links for the client: {escape(r.links_uri)}")
         for name, url in sorted(r.presigned_urls.items()):
             typer.echo(f"    {name}: {url}")
+    for f in run.failures:
+        _echo(f"[red]✗ {f.client_id}[/red] {f'as of {f.as_of}' if f.as_of else ''}: {f.error}: {escape(f.message)}")
+    if run.failures:
+        _echo(f"{len(run.failures)} of {len(run.failures) + len(run.results)} client deliveries failed.")
+        raise typer.Exit(1)
 
 
 @app.command()
