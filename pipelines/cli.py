@@ -62,7 +62,9 @@ class OneLineErrors(TyperGroup):
         except (UserMistake, ConfigError) as exc:
             typer.echo(f"error: {_one_line(str(exc))}", err=True)
             sys.exit(2)
-        except ValidationError as exc:  # settings from the environment or .env
+        except ValidationError as exc:  # settings from the environment or .env; any other is a bug: re-raised
+            if exc.title != "Settings":
+                raise
             typer.echo(f"error: invalid settings: {_one_line(_settings_problem(exc))}", err=True)
             sys.exit(2)
         sys.exit(result if isinstance(result, int) else 0)

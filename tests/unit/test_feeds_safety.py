@@ -158,3 +158,24 @@ def test_manifests_carry_a_simulated_mark_only_when_the_lake_is_simulated(storag
     assert marked.simulated_data is True
     assert marked.notice is not None and marked.notice.startswith("SIMULATED DATA") and "cboe" in marked.notice
     assert b'"simulated_data": true' in Path(result.manifest_uri).read_bytes()
+
+
+def test_a_scheduled_run_with_a_failing_client_fails_after_delivering_the_others(storage, tmp_path, monkeypatch):
+    from dagster import materialize
+
+    from assets.feeds.assets import client_deliveries
+    from resources.lake.resource import LakeResource
+
+    _publish(storage)
+    _clients_file(tmp_path, monkeypatch)
+    result = materialize(
+        [client_deliveries],
+        partition_key=str(DAY),
+        resources={"lake": LakeResource(lake_uri=storage.root_uri)},
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "2 of 4 client deliveries failed (broken-one, linked-two)" in str(failure.event_specific_data)
+    delivered = sorted(r["client_id"] for r in read_table(storage, DELIVERY_LOG).to_pylist())
+    assert delivered == ["fine-four", "fine-three"]
