@@ -193,6 +193,7 @@ def deliver(
         want_urls = presign
     if want_urls and not feeds.is_s3:
         raise DeliveryError(f"client {client.client_id}: presigned URLs need an s3:// feeds root")
+    expiry = presign_expiry(client, presign_expiry_s) if want_urls else 0  # checked before anything is written
     folder = client.folder(feeds.root_uri)
     first = period_start(client.cadence, as_of)
     blobs, files, schemas = build_delivery(lake, client, first, as_of)
@@ -259,7 +260,6 @@ def deliver(
         simulated_data=simulated,
     )
     if want_urls:
-        expiry = presign_expiry(client, presign_expiry_s)
         urls = presigned_urls(feeds, posixpath.dirname(manifest_uri), [*files, *schemas], client, expiry)
         write_links(feeds, links_uri, client, as_of, version, urls, expiry)
         result.presigned_urls = urls

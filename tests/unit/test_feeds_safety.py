@@ -179,3 +179,21 @@ def test_a_scheduled_run_with_a_failing_client_fails_after_delivering_the_others
     assert "2 of 4 client deliveries failed (broken-one, linked-two)" in str(failure.event_specific_data)
     delivered = sorted(r["client_id"] for r in read_table(storage, DELIVERY_LOG).to_pylist())
     assert delivered == ["fine-four", "fine-three"]
+
+
+def test_presigned_url_lifetime_is_configurable_within_sigv4_limits(monkeypatch):
+    from pydantic import ValidationError
+
+    from resources.feeds.delivery import presign_expiry
+
+    assert presign_expiry(_client(target={"presign": True, "presign_expiry_s": 600}), 7200) == 600
+    assert presign_expiry(_client(target={"presign": True}), 7200) == 7200
+    with pytest.raises(ValueError, match="less than or equal to 604800"):
+        _client(target={"presign": True, "presign_expiry_s": 8 * 24 * 3600})
+    monkeypatch.setenv("NEXUS_FEEDS_PRESIGN_EXPIRY_S", str(8 * 24 * 3600))
+    get_settings.cache_clear()
+    with pytest.raises(ValidationError, match="feeds_presign_expiry_s"):
+        get_settings()
+    monkeypatch.delenv("NEXUS_FEEDS_PRESIGN_EXPIRY_S")
+    get_settings.cache_clear()
+    assert get_settings().feeds_presign_expiry_s == 3 * 24 * 3600
