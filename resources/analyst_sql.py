@@ -248,8 +248,10 @@ def shell(
                 others = [f"gold: {name}" for name in (gold.names() if gold else [])]
                 write(render(QueryResult(["name"], [[n] for n in [*marts, *others]]), "table"))
             elif command == ".schema" and arg:
-                if gold is not None:
-                    gold.attach(con, f"select * from {arg}")
+                if gold is not None and arg.lower() in gold.uris and arg.lower() not in gold.attached:
+                    names, types = gold.columns(con, arg.lower())  # from the Delta log: no data read
+                    write(render(QueryResult(["column", "type"], list(zip(names, types, strict=True))), "table"))
+                    continue
                 schema, _, table = arg.rpartition(".")
                 sql = (
                     "select column_name, data_type from information_schema.columns where table_name = ? "

@@ -83,11 +83,21 @@ def test_render_formats(published):
 
 def test_the_shell_lists_tables_runs_multiline_statements_and_reports_errors(published, storage):
     overwrite_table(storage, storage.uri("gold", "signals", "daily"), pa.table({"symbol": ["SPX"]}))
-    lines = iter([".tables", "select count(*) as n", "from signals_daily;", "select * from nope;", ".quit"])
+    lines = iter(
+        [
+            ".tables",
+            ".schema signals_daily",
+            "select count(*) as n",
+            "from signals_daily;",
+            "select * from nope;",
+            ".quit",
+        ]
+    )
     out: list[str] = []
     shell(connect(published), lambda _: next(lines), out.append, GoldTables(storage))
     text = "\n".join(out)
     assert "marts.fct_prices_daily" in text and "gold: signals_daily" in text
+    assert "symbol    VARCHAR" in text  # .schema of a gold table, from its Delta log
     assert "n\n---\n1" in text.replace("  ", "")
     assert "error: Catalog Error" in text
 
