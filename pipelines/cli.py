@@ -112,9 +112,17 @@ def run(
         end=_day(end),
         mode=mode.value if mode else None,
     )
+    from resources.errors import ConfigError
     from resources.settings import get_settings
+    from resources.sources.keys import require_live_keys
+    from resources.sources.registry import SOURCES
 
     settings = get_settings()
+    try:
+        require_live_keys(settings, SOURCES)
+    except ConfigError as exc:
+        _echo(f"[red]✗ {exc}[/red]")
+        raise typer.Exit(2) from None
     _echo(
         f"[bold]nexus run[/bold] {settings.start_date} → {settings.end_date}, mode={settings.source_mode}, "
         f"lake={settings.lake_uri}"
@@ -235,9 +243,10 @@ def ingest(
     end: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"])] = None,
 ) -> None:
     """Ingest one source into bronze and silver (from files with --files, else in the configured mode)."""
-    from resources.errors import SourceError
+    from resources.errors import ConfigError, SourceError
     from resources.lake.storage import LakeStorage
     from resources.settings import get_settings
+    from resources.sources.keys import require_live_keys
     from resources.sources.registry import SOURCES, ingest_source
 
     if source not in SOURCES:
@@ -246,6 +255,12 @@ def ingest(
     if start_d and end_d and start_d > end_d:
         raise UserMistake(f"--start {start_d} is after --end {end_d}")
     settings = get_settings()
+    if not files:
+        try:
+            require_live_keys(settings, [source])
+        except ConfigError as exc:
+            _echo(f"[red]✗ {exc}[/red]")
+            raise typer.Exit(2) from None
     storage = LakeStorage.from_settings(settings)
     if files is None and end_d is None and settings.source_mode != "files":
         end_d = settings.end_date
