@@ -22,6 +22,7 @@ from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate
 from assets.personas.charts import HEIGHT_IN, WIDTH_IN, render_chart
 from assets.personas.common import pct, signed_pct
 from assets.personas.models import PersonaItem, WealthManagerOutput
+from assets.personas.wealth_manager import class_label
 
 SECTIONS = (
     "1. Regime and confidence",
@@ -89,7 +90,7 @@ def _story(output: WealthManagerOutput, refs: dict[str, str]) -> list[object]:
     for a in output.allocations:
         rows.append(
             [
-                a.asset_class.capitalize(),
+                class_label(a.asset_class),
                 pct(a.strategic_weight, 1),
                 signed_pct(a.adjustment, 1),
                 pct(a.target_weight, 1),

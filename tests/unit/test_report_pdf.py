@@ -12,7 +12,7 @@ import pytest
 from assets.personas.audit import read_audit, record_recommendations
 from assets.personas.inputs import PersonaInputs
 from assets.personas.report_pdf import SECTIONS, reference_map, render_report
-from assets.personas.wealth_manager import build_wealth_manager
+from assets.personas.wealth_manager import build_wealth_manager, class_label
 from tests.unit.test_personas_inputs import DAY, make_inputs
 
 
@@ -55,11 +55,12 @@ def test_is_a_pdf_with_the_expected_sections_in_order(pdf, text):
 
 def test_content_of_each_section(report, text):
     flat = _flat(text)
-    assert "bull with a probability of 72%" in flat
+    assert "fairly confident that the S&P 500 index is in a bull regime (0.72" in flat
+    assert "probability of 72%" not in flat
     for header in ("Asset class", "Strategic", "Adjustment", "Target", "Stance"):
         assert header in text
     for a in report.allocations:
-        assert a.asset_class.capitalize() in text
+        assert class_label(a.asset_class) in text
     for k in report.key_signals:
         assert _flat(k.text)[:40] in flat
     for r in report.risk_factors:
