@@ -110,6 +110,9 @@ class PersonaOutput(_Frozen):
     schema_version: str = SCHEMA_VERSION
     persona: PersonaName
     as_of: date
+    simulated_data: bool = Field(
+        False, description="true when the lake was built from the simulated publisher: the figures are not real"
+    )
 
     def items(self) -> list[PersonaItem]:  # pragma: no cover - every persona overrides it
         raise NotImplementedError
@@ -469,6 +472,7 @@ class ChartSpec(_Frozen):
     refs: list[str]
     labels: list[str]
     series: dict[str, list[float | None]]
+    y_label: str = Field("", description="axis label a reader sees (the series key when empty)")
 
 
 class WealthManagerOutput(PersonaOutput):

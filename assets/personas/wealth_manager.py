@@ -81,8 +81,8 @@ def _regime(day: date, signals: pd.DataFrame, inputs: PersonaInputs, config: Wea
         "wealth_manager.agreement", "share of instruments in the same regime family", f"{same}/{n}", f"{agreement:.2f}"
     )
     name = f"the {inputs.name(config.reference_symbol)}" if not ref.empty else "the market"
-    text = f"{_upper_first(regime_sentence(name, regime, confidence))}; {same} of {n} instruments are in a regime "
-    text += "of the same family."
+    text = f"{_upper_first(regime_sentence(name, regime, confidence))}; {same} of {n} instruments "
+    text += f"{'is' if same == 1 else 'are'} in a regime of the same family."
     return make_item(
         RegimeView,
         persona=PERSONA,
@@ -235,7 +235,7 @@ def allocation_adjustments(
         )
         text = (
             f"{class_label(cls)}: {stance.lower()}, {move}; signal score "
-            f"{'n/a' if score is None else f'{score:+.2f}'} (from -1, a strong fall, to +1, a strong rise)."
+            f"{'n/a' if score is None else f'{score:+.2f}'} (scale -1 to +1)."
         )
         if cut > 0:
             text += f" {_upper_first('; '.join(reasons))}, so {pct(cut, 1)} moves to cash"
@@ -515,8 +515,9 @@ def _charts(
             kind="bar",
             caption="Tactical adjustment per asset class against the strategic allocation.",
             refs=[a.recommendation_id for a in allocations],
-            labels=[a.asset_class for a in allocations],
+            labels=[class_label(a.asset_class) for a in allocations],
             series={"adjustment_pp": [round(100 * a.adjustment, 4) for a in allocations]},
+            y_label="percentage points",
         )
     ]
     prices = inputs.prices_until(day, lookback_days=config.chart_days)
@@ -546,7 +547,9 @@ def _charts(
                 chart_id="probabilities",
                 title=f"Model probability of a rise minus a fall, next {config.horizon} trading days",
                 kind="bar",
-                caption="Positive bars lean up, negative lean down; the key signals are listed above.",
+                caption="Above zero: the model puts a rise ahead of a fall; below zero: a fall ahead of a rise. "
+                "Neither alone makes a move more likely than not; the key signals above give the full odds.",
+                y_label="rise minus fall",
                 refs=[k.recommendation_id for k in key],
                 labels=list(per_symbol["symbol"]),
                 series={
