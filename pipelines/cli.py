@@ -104,6 +104,7 @@ def run(
     mode: Annotated[Mode | None, typer.Option(help="Source mode (default NEXUS_SOURCE_MODE).")] = None,
 ) -> None:
     """Materialize the whole asset graph for a date range, in process, and record the runs in Dagster."""
+    from pipelines.chain_lock import ChainBusy
     from pipelines.runner import configure_environment, run_graph
 
     _check_run_arguments(_day(start), _day(end), mode)
@@ -131,7 +132,11 @@ def run(
     terminal = Console(file=sys.stdout, width=console.width)  # bound now: tool output is redirected to the log
     home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home)
     log_path = home / "logs" / f"nexus-run-{time.strftime('%Y%m%d-%H%M%S')}.log"
-    outcomes = run_graph(lambda line: terminal.print(line, highlight=False), log_path=log_path)
+    try:
+        outcomes = run_graph(lambda line: terminal.print(line, highlight=False), log_path=log_path)
+    except ChainBusy as busy:
+        console.print(f"[yellow]✋ not started:[/yellow] {busy}", highlight=False, soft_wrap=True)  # one line
+        raise typer.Exit(3) from None
     elapsed = time.perf_counter() - started
     failed = [o for o in outcomes if not o.success]
     if failed:
