@@ -55,6 +55,15 @@ class Settings(BaseSettings):
         default="./lake/feeds",
         description="Root of client deliveries: a local folder or s3://bucket/prefix (one sub-folder per client).",
     )
+    feeds_presign_expiry_s: int = Field(
+        default=3 * 24 * 3600,
+        ge=60,
+        le=7 * 24 * 3600,
+        description=(
+            "Lifetime of presigned feed URLs for clients that set none: 60 s to 7 days (the S3 SigV4 maximum); "
+            "3 days by default, so links written on a Friday evening still work on Monday."
+        ),
+    )
     clients_file: Path = Field(default=Path("resources/config/clients.yaml"))
     universe_file: Path = Field(default=Path("resources/config/universe.yaml"))
     exposures_file: Path = Field(
