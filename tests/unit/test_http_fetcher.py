@@ -159,3 +159,24 @@ def test_a_chunked_body_cut_before_its_last_chunk_is_truncated_not_loaded():
     ):
         fetcher.get(url + PATH, dataset="VIX")
     assert err.value.dataset == "VIX" and len(plan.requests) == 2
+
+
+def test_a_live_ingest_against_a_trickling_publisher_ends_at_the_configured_deadline(storage, monkeypatch):
+    """The shipped path: `nexus ingest cboe` settings, NEXUS_HTTP_DEADLINE_S bounding the whole fetch."""
+    from resources.sources.cboe.ingest import ingest_cboe
+
+    plan = FaultPlan([Fault("trickle", "VIX_History", times=10, delay_s=1.0)])
+    with serve_publisher(SimulatedPublisher(7, date(2024, 1, 31)), plan) as url:
+        for name, value in {
+            "NEXUS_SOURCE_MODE": "live",
+            "NEXUS_CBOE_BASE_URL": url,
+            "NEXUS_HTTP_TIMEOUT_S": "2",
+            "NEXUS_HTTP_DEADLINE_S": "3",
+        }.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        started = time.perf_counter()
+        with pytest.raises(SourceUnavailableError, match="total deadline exceeded"):
+            ingest_cboe(storage, get_settings(), run_id="trickle", end=date(2024, 1, 31), symbols=["VIX"])
+        took = time.perf_counter() - started
+    assert took < 3.0 + 1.5
