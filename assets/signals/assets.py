@@ -36,9 +36,10 @@ def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> Materia
     predictions["trade_date"] = pd.to_datetime(predictions["trade_date"])
     predictions = predictions[predictions["trade_date"] <= pd.Timestamp(last)]
     regimes = read_table(storage, storage.uri("gold", "models", "regimes")).to_pandas()
-    signals, weights = run_signals(inputs, predictions, regimes, config, run_id=context.run_id)
-    weights = weights.assign(cutoff=pd.to_datetime(weights["cutoff"]).dt.date)
-    overwrite_table(storage, storage.uri("gold", "models", "ensemble_weights"), pa.Table.from_pandas(weights))
+    signals, weights, thresholds = run_signals(inputs, predictions, regimes, config, run_id=context.run_id)
+    for name, frame in (("ensemble_weights", weights), ("decision_thresholds", thresholds)):
+        frame = frame.assign(cutoff=pd.to_datetime(frame["cutoff"]).dt.date)
+        overwrite_table(storage, storage.uri("gold", "models", name), pa.Table.from_pandas(frame))
     start = first or pd.Timestamp(signals["signal_date"].min()).date()
     stats = write_window(storage, signals, start, last)
     days = pd.to_datetime(signals["signal_date"])
