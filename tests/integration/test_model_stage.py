@@ -29,6 +29,7 @@ from assets.models.pipeline import (
 from assets.models.planted import measure_planted_effects
 from assets.models.walk_forward import WalkForwardConfig, walk_forward
 from assets.signals.contract import SignalRow
+from assets.signals.ledger import build_ledger
 from assets.signals.risk import historical_var, parametric_var
 from assets.signals.sizing import position_size
 from resources.errors import LeakageError
@@ -168,6 +169,16 @@ def test_signals_are_unchanged_when_data_after_t_is_cut(stage, tmp_path):
         cut_signals = rebuilt.signals.drop(columns="run_id").reset_index(drop=True)
         assert rebuilt.signals["signal_date"].max() == full["signal_date"].max()
         pd.testing.assert_frame_equal(cut_signals, full, check_exact=True, obj=f"signals cut at {as_of}")
+        # the paper-trading ledger too: every row dated <= T is identical
+        for name, cut_part, full_part in zip(
+            ("positions", "portfolio"),
+            build_ledger(rebuilt.signals, rebuilt.inputs.features),
+            build_ledger(stage.signals, stage.inputs.features),
+            strict=True,
+        ):
+            expected = full_part[full_part["trade_date"] <= as_of].reset_index(drop=True)
+            assert cut_part["trade_date"].max() == as_of or cut_part["trade_date"].max() == expected["trade_date"].max()
+            pd.testing.assert_frame_equal(cut_part, expected, check_exact=True, obj=f"ledger {name} cut at {as_of}")
 
 
 def test_a_feature_known_after_its_decision_time_is_refused(stage, tmp_path):
