@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
+from resources.feeds.datasets import FeedDataset, register
 from resources.lake.delta import MergeStats, read_table, replace_values
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import TableSpec
@@ -60,6 +61,28 @@ PORTFOLIO = TableSpec(
     keys=("trade_date",),
     date_column="trade_date",
     description="Paper-trading ledger of the whole book per day: exposure, P&L, equity and drawdown.",
+)
+
+# available to client feeds like the signals: the signals' own track record
+LEDGER_FEEDS = (
+    register(
+        FeedDataset(
+            name="ledger_positions",
+            path=("ledger", "positions"),
+            date_column="trade_date",
+            description=POSITIONS.description,
+        )
+    ),
+    register(
+        FeedDataset(
+            name="ledger_portfolio",
+            path=("ledger", "portfolio"),
+            date_column="trade_date",
+            symbol_column=None,
+            include_market_wide=True,
+            description=PORTFOLIO.description,
+        )
+    ),
 )
 
 

@@ -1,17 +1,18 @@
 """The oracle: what the simulated world's own generating process expects each instrument to return over h days.
 
-The world (`world.py`) draws every daily return as a known drift plus noise. The drift on day t is the asset's
-constant drift, its factor beta times the regime's mean, the mean reversion of FX and commodities towards their
-levels, and the planted effects (COT extremes, VIX backwardation, EIA surprises, time-series momentum) recorded
-in `World.effects_log`. Given the hidden regime at D, the regime mean j days later is (P^j mu)[state], with P the
-regime transition matrix. The oracle's score for (instrument, D, h) is the sum over D+1..D+h of these expected
-drifts: the conditional mean no model can beat in expectation, because the rest is independent noise.
-
-It is an upper bound, slightly generous on purpose: it knows the hidden regime (a model can only filter it) and
-the planted drifts scheduled inside the window, including those triggered by releases after D. Covered: the
-business-day instruments whose drift world.py writes in closed form (ORACLE_SYMBOLS). Not covered: VIX and the
-10-year yield (levels driven by nonlinear volatility and policy paths) and BTC/ETH (the MVRV effect is not
-logged per day); comparisons with the oracle pool the covered instruments only.
+The world (`world.py`) draws every daily return as a known drift plus independent noise. The drift on day t is the
+asset's constant drift, its factor beta times the regime's mean, the mean reversion of FX and commodities towards
+their levels, and the planted effects (COT extremes, VIX backwardation, EIA surprises, time-series momentum).
+The oracle's score for (instrument, D, h) is the sum over D+1..D+h of the drifts expected at D's close:
+- regime: given the hidden regime at D, the regime mean j days later is (P^j mu)[state], P the transition matrix;
+- planted effects: only those whose trigger was public by D (a COT report released by D, an EIA report released
+  by D, a VIX close above VIX3M on or before D); time-series momentum with the sign of the 12-month return at D;
+- mean reversion: the pull of D's level, held over the window.
+It is the conditional mean given everything public at D plus the hidden regime, so no model can beat it in
+expectation: an upper bound, generous only in knowing the regime (a model can only filter it).
+Covered: the business-day instruments whose drift world.py writes in closed form (ORACLE_SYMBOLS). Not covered:
+VIX and the 10-year yield (levels driven by nonlinear volatility and policy paths) and BTC/ETH (their MVRV
+effect is computed inside the crypto simulation); comparisons with the oracle pool the covered instruments only.
 """
 
 from __future__ import annotations
@@ -19,11 +20,31 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from resources.simulated.world import COMMODITY, EQUITY, REGIME_MU, REGIME_TRANSITIONS, REGIMES, World, world_for
+from resources.simulated.world import (
+    COMMODITY,
+    COT_EFFECT_CONTRACTS,
+    COT_EFFECT_DAILY,
+    COT_MARKETS,
+    COT_Z_THRESHOLD,
+    EIA_DRIFT_DAILY_PER_SD,
+    EQUITY,
+    REGIME_MU,
+    REGIME_TRANSITIONS,
+    REGIMES,
+    TSMOM_DAILY,
+    VIX_BACKWARDATION_DAILY,
+    World,
+    _trading_index_on_or_after,
+    world_for,
+)
+from resources.sources.cot.calendar import release_date as cot_release_date
 
 ORACLE_SYMBOLS: tuple[str, ...] = ("SPX", "NDX", "WTI", "BRENT", "NATGAS", "EURUSD", "USDJPY", "USD")
 _MEAN_REVERSION = 0.0015  # world.py: FX and commodities pull 0.15% of their log distance to a level per day
 _BRENT_SPREAD_PULL = 0.02
+_EFFECT_DAYS = 5  # world.py: COT, EIA and VIX drifts last the 5 trading days after their trigger
+_TSMOM = ("SPX", "NDX", "WTI", "GOLD", "EURUSD", "JPYUSD")
+_TSMOM_LOOKBACK = 251  # world.py: sign(logp[i-1] - logp[i-252]), i.e. 251 days back from the last close
 
 
 def regime_means(horizon: int) -> np.ndarray:
@@ -36,9 +57,63 @@ def regime_means(horizon: int) -> np.ndarray:
     return out
 
 
-def _window_sum(values: pd.Series, horizon: int) -> pd.Series:
-    """Sum of values[t+1 .. t+h] on each row t (NaN where the window passes the end)."""
-    return values.rolling(horizon).sum().shift(-horizon)
+def _add_event(column: np.ndarray, horizon: int, known_from: int, start: int, end: int, daily: float) -> None:
+    """Add `daily` times the days of [start, end] inside [D + 1, D + h] to every D >= known_from (in place)."""
+    first, last = max(known_from, start - horizon), min(end - 1, len(column) - 1)
+    if last < first:
+        return
+    day = np.arange(first, last + 1)
+    column[first : last + 1] += daily * np.clip(
+        np.minimum(end, day + horizon) - np.maximum(start, day + 1) + 1, 0, None
+    )
+
+
+def known_effects(world: World, horizon: int) -> pd.DataFrame:
+    """Per business day D and world asset: the planted drift over D+1..D+h whose trigger was public by D."""
+    days = world.daily.index
+    n = len(days)
+    position = {d: i for i, d in enumerate(days.date)}
+    index = np.arange(n)
+    columns = {name: np.zeros(n) for name in world.effects_log.columns}
+    # COT: a report released on trading day r moves the contract on r+1..r+5 against the crowd
+    for row in world.positioning.itertuples():
+        contract = COT_MARKETS[row.code][0]
+        z = float(row.spec_z52)
+        if contract not in COT_EFFECT_CONTRACTS or not np.isfinite(z) or abs(z) <= COT_Z_THRESHOLD:
+            continue
+        release = _trading_index_on_or_after(position, cot_release_date(pd.Timestamp(row.report_date).date()))
+        if release:
+            daily = -np.sign(z) * COT_EFFECT_DAILY
+            _add_event(columns[contract], horizon, release, release + 1, release + _EFFECT_DAYS, daily)
+    # EIA: the surprise released on trading day w drifts WTI and BRENT on w+1..w+5
+    for row in world.petroleum.itertuples():
+        if pd.isna(row.release_day) or row.release_day.date() not in position:
+            continue
+        w = position[row.release_day.date()]
+        for name in ("WTI", "BRENT"):
+            daily = EIA_DRIFT_DAILY_PER_SD * row.surprise_z
+            _add_event(columns[name], horizon, w, w + 1, w + _EFFECT_DAYS, daily)
+    out = pd.DataFrame(columns, index=days)
+    # VIX backwardation at the close of day i: SPX and NDX drift on i+1..i+5 (not stacking)
+    backwardation = (world.daily["VIX"] > world.daily["VIX3M"]).to_numpy()
+    last = pd.Series(np.where(backwardation, index, np.nan)).ffill().to_numpy()
+    active_until = np.where(np.isfinite(last), last + _EFFECT_DAYS, -1)
+    days_active = np.clip(active_until - index, 0, horizon)
+    for name in ("SPX", "NDX"):
+        out[name] += VIX_BACKWARDATION_DAILY * days_active
+    # time-series momentum: the sign of the 12-month return at D, held over the window
+    for name in _TSMOM:
+        logp = _world_log_price(world, name)
+        out[name] += horizon * TSMOM_DAILY * np.sign(logp - logp.shift(_TSMOM_LOOKBACK)).fillna(0.0)
+    return out
+
+
+def _world_log_price(world: World, name: str) -> pd.Series:
+    daily = world.daily
+    column = {"SPX": "SPX", "NDX": "NDX", "WTI": "RWTC", "GOLD": "GOLD", "EURUSD": "DEXUSEU"}
+    if name == "JPYUSD":
+        return -np.log(daily["DEXJPUS"])
+    return np.log(daily[column[name]])
 
 
 def expected_returns(world: World, horizon: int) -> pd.DataFrame:
@@ -46,7 +121,7 @@ def expected_returns(world: World, horizon: int) -> pd.DataFrame:
     daily = world.daily
     state = pd.Series(world.regimes.map({name: i for i, name in enumerate(REGIMES)}).to_numpy(), index=daily.index)
     factor = pd.Series(regime_means(horizon)[state.to_numpy()].sum(axis=1), index=daily.index)
-    effects = world.effects_log
+    effects = known_effects(world, horizon)
     assets = {a.name: a for a in (*EQUITY, *COMMODITY)}
     logp = {
         "WTI": np.log(daily["RWTC"]),
@@ -67,21 +142,18 @@ def expected_returns(world: World, horizon: int) -> pd.DataFrame:
 
     def priced(name: str) -> pd.Series:
         a = assets[name]
-        return horizon * a.drift + a.factor_beta * factor + _window_sum(effects[name], horizon)
+        return horizon * a.drift + a.factor_beta * factor + effects[name]
 
     wti = priced("WTI") + horizon * pull["WTI"]
     expected = {
         "SPX": priced("SPX"),
         "NDX": priced("NDX"),
         "WTI": wti,
-        "BRENT": wti
-        - _window_sum(effects["WTI"], horizon)
-        + _window_sum(effects["BRENT"], horizon)
-        + horizon * pull["BRENT_SPREAD"],
+        "BRENT": wti - effects["WTI"] + effects["BRENT"] + horizon * pull["BRENT_SPREAD"],
         "NATGAS": priced("NATGAS") + horizon * pull["NATGAS"],
-        "EURUSD": horizon * pull["EURUSD"] + _window_sum(effects["EURUSD"], horizon),
-        "USDJPY": -(horizon * pull["JPYUSD"] + _window_sum(effects["JPYUSD"], horizon)),
-        "USD": horizon * (pull["USDX"] - 0.3 * pull["EURUSD"]) + _window_sum(effects["USDX"], horizon),
+        "EURUSD": horizon * pull["EURUSD"] + effects["EURUSD"],
+        "USDJPY": -(horizon * pull["JPYUSD"] + effects["JPYUSD"]),
+        "USD": horizon * (pull["USDX"] - 0.3 * pull["EURUSD"]),
     }
     frames = [
         pd.DataFrame({"trade_date": values.index, "symbol": symbol, "expected": values.to_numpy()})
@@ -97,4 +169,4 @@ def oracle_scores(seed: int, horizons: tuple[int, ...]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-__all__ = ["ORACLE_SYMBOLS", "expected_returns", "oracle_scores", "regime_means"]
+__all__ = ["ORACLE_SYMBOLS", "expected_returns", "known_effects", "oracle_scores", "regime_means"]
