@@ -202,8 +202,10 @@ def ledger_png(positions: pd.DataFrame, portfolio: pd.DataFrame) -> bytes:
     axes[0].set_ylabel("equity (start 1.0)")
     axes[1].fill_between(dates, portfolio["drawdown"], 0, color="firebrick", alpha=0.5)
     axes[1].set_ylabel("drawdown")
-    for symbol, rows in positions.groupby("symbol", sort=True):
-        axes[2].plot(pd.to_datetime(rows["trade_date"]), rows["equity"], lw=0.8, label=str(symbol))
+    colors = plt.get_cmap("tab20").colors  # distinct for up to 20 instruments (tab10 repeats after 10)
+    for i, (symbol, rows) in enumerate(positions.groupby("symbol", sort=True)):
+        color = colors[(2 * i) % 20 + (2 * i) // 20]
+        axes[2].plot(pd.to_datetime(rows["trade_date"]), rows["equity"], lw=0.8, label=str(symbol), color=color)
     axes[2].set_ylabel("equity per instrument")
     axes[2].legend(ncol=6, fontsize=7, loc="upper left")
     for ax in axes:
