@@ -180,3 +180,32 @@ def test_a_live_ingest_against_a_trickling_publisher_ends_at_the_configured_dead
             ingest_cboe(storage, get_settings(), run_id="trickle", end=date(2024, 1, 31), symbols=["VIX"])
         took = time.perf_counter() - started
     assert took < 3.0 + 1.5
+
+
+def test_a_series_whose_body_stays_cut_does_not_stop_the_others(storage, monkeypatch):
+    """FRED goes on with the other series when one is unavailable; a body that stays cut is such a case."""
+    from resources.lake.delta import read_table
+    from resources.sources.fred.ingest import ingest_fred
+    from resources.sources.fred.spec import OBSERVATIONS, SIMULATED_API_KEY
+
+    plan = FaultPlan([Fault("chunked_cut", "/fred/series/observations", times=3)])
+    with serve_publisher(SimulatedPublisher(7, date(2024, 1, 31)), plan) as url:
+        for name, value in {
+            "NEXUS_SOURCE_MODE": "live",
+            "NEXUS_FRED_BASE_URL": f"{url}/fred",
+            "FRED_API_KEY": SIMULATED_API_KEY,
+            "NEXUS_HTTP_MAX_ATTEMPTS": "3",
+        }.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        with pytest.raises(TruncatedPayloadError) as err:
+            ingest_fred(
+                storage,
+                get_settings(),
+                run_id="cut",
+                start=date(2024, 1, 2),
+                end=date(2024, 1, 31),
+                series=("SP500", "DGS10"),
+            )
+    assert isinstance(err.value, SourceUnavailableError) and err.value.dataset == "SP500"
+    assert set(read_table(storage, OBSERVATIONS).column("series_id").to_pylist()) == {"DGS10"}
