@@ -1,9 +1,10 @@
 """Assemble the daily signals: walk-forward probabilities, regime, rules, ensemble, confluence, sizing and risk.
 
 Every input is point in time (features known at D, models trained on labels known by their cutoff, regimes
-filtered forward, weights learned at the cutoff), and every step here only looks backwards from D (drawdown of a
-shadow strategy from realized returns, VaR from trailing returns), so a signal dated D never changes when data
-after D is cut away. The run id is the only field that differs between two builds from the same inputs.
+filtered forward, ensemble weights, class priors and decision thresholds learned at the cutoff), and every step
+here only looks backwards from D (drawdown of a shadow strategy from realized returns, payoffs and VaR from
+trailing returns), so a signal dated D never changes when data after D is cut away. The run id is the only field
+that differs between two builds from the same inputs.
 
 Expected move and interval: with the flat band at k*sigma*sqrt(h), the mean size of a directional move is about
 sigma*sqrt(h)*phi(k)/(1-Phi(k)) (0.96 sigma sqrt(h) for k = 0.25, assuming normal daily returns); the expected
