@@ -7,6 +7,7 @@ from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, Materialize
 from assets.models.assets import EVALUATION, PREDICTIONS, REGIMES, stage_config
 from assets.models.pipeline import load_inputs, run_signals
 from assets.signals.table import SIGNALS, write_window
+from pipelines.automation import decision_day_after_inputs
 from pipelines.partitions import daily_partitions, window_of
 from resources.lake.delta import overwrite_table, read_table
 from resources.lake.resource import LakeResource
@@ -18,6 +19,7 @@ SIGNALS_KEY = AssetKey(["gold", "signals", "daily"])
     key=SIGNALS_KEY,
     deps=[PREDICTIONS, REGIMES, EVALUATION],
     group_name="signals",
+    automation_condition=decision_day_after_inputs(),
     kinds={"python", "delta"},
     partitions_def=daily_partitions,
     backfill_policy=BackfillPolicy.single_run(),
