@@ -31,6 +31,8 @@ def run_failure_alert(context: RunFailureSensorContext) -> Alert:
     reason = context.failure_event.message or "run failed"
     for event in context.get_step_failure_events()[:3]:
         error = event.event_specific_data.error if event.event_specific_data else None  # type: ignore[union-attr]
+        while error is not None and error.cause is not None:  # the root cause, not Dagster's wrapper
+            error = error.cause
         if error is not None:
             reason += f"\n{event.step_key}: {error.message.strip()}"
     return Alert(
