@@ -29,25 +29,15 @@ from pydantic import AwareDatetime, BaseModel
 
 from pipelines.concurrency import DOWNSTREAM_WRITER, writes_tags
 from pipelines.partitions import as_of_tags, partition_key_for
-from resources.releases import STREAMS, Release, latest_release, releases_between
+from resources.releases import STREAM_INGESTS, STREAMS, Release, latest_release, releases_between
 from resources.settings import get_settings
-from resources.simulated.clock import PublisherClock
+from resources.simulated.clock import publisher_now
 
 if TYPE_CHECKING:  # the class is not exported by dagster; only the annotation needs it
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 RELEASE_TAG = "nexus/release"
 SENSOR_INTERVAL_S = 60
-
-# Which ingest multi-assets each release refreshes (EIA's daily price history is refreshed with the WPSR).
-STREAM_TARGETS: dict[str, tuple[str, ...]] = {
-    "cboe": ("cboe_ingest",),
-    "fred": ("fred_ingest",),
-    "coinmetrics": ("coinmetrics_ingest",),
-    "eia_petroleum": ("eia_weekly_ingest", "eia_daily_ingest"),
-    "eia_gas": ("eia_weekly_ingest",),
-    "cot": ("cot_ingest",),
-}
 
 
 class ReleaseCursor(BaseModel):
@@ -57,14 +47,13 @@ class ReleaseCursor(BaseModel):
 
 
 Clock = Callable[[], datetime]
-Probe = Callable[[Release, datetime], bool]
 
 
 def publisher_clock() -> datetime:
-    """The publisher's now: the simulated clock file when configured in simulated mode, else the wall clock."""
-    settings = get_settings()
-    path = settings.publisher_clock_file if settings.source_mode == "simulated" else None
-    return PublisherClock(path).now()
+    return publisher_now(get_settings())
+
+
+Probe = Callable[[Release, datetime], bool]
 
 
 def calendar_probe(release: Release, now: datetime) -> bool:
@@ -99,7 +88,7 @@ def release_sensor(
         minimum_interval_seconds=SENSOR_INTERVAL_S,
         default_status=DefaultSensorStatus.STOPPED,
         description=(
-            f"Ingest {', '.join(STREAM_TARGETS[stream])} when {stream} releases (its calendar, America/New_York; "
+            f"Ingest {', '.join(STREAM_INGESTS[stream])} when {stream} releases (its calendar, America/New_York; "
             "asks again every minute until an expected release is out)."
         ),
     )
@@ -141,7 +130,7 @@ def automation_sensor() -> AutomationConditionSensorDefinition:
     """The daemon's evaluation of every automation condition (marts, models, signals, personas, feeds)."""
     return AutomationConditionSensorDefinition(
         "nexus_automation",
-        target=AssetSelection.all(),
+        target=AssetSelection.all() | AssetSelection.all_asset_checks(),
         default_status=DefaultSensorStatus.STOPPED,
         minimum_interval_seconds=30,
         run_tags=writes_tags([DOWNSTREAM_WRITER]),

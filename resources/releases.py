@@ -110,6 +110,22 @@ STREAMS: dict[str, Callable[[date], list[datetime]]] = {
 }
 
 
+# Which ingest multi-assets each release refreshes (EIA's daily price history is refreshed with the WPSR).
+STREAM_INGESTS: dict[str, tuple[str, ...]] = {
+    "cboe": ("cboe_ingest",),
+    "fred": ("fred_ingest",),
+    "coinmetrics": ("coinmetrics_ingest",),
+    "eia_petroleum": ("eia_weekly_ingest", "eia_daily_ingest"),
+    "eia_gas": ("eia_weekly_ingest",),
+    "cot": ("cot_ingest",),
+}
+
+
+def streams_of(ingest_name: str) -> tuple[str, ...]:
+    """The release streams that refresh an ingest multi-asset."""
+    return tuple(stream for stream, names in STREAM_INGESTS.items() if ingest_name in names)
+
+
 def releases_on(stream: str, day: date) -> list[Release]:
     """The releases of `stream` expected on New York day `day`."""
     return [Release(at, stream) for at in STREAMS[stream](day)]

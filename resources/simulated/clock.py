@@ -14,6 +14,8 @@ from pathlib import Path
 
 from pydantic import AwareDatetime, BaseModel
 
+from resources.settings import Settings
+
 
 class ClockState(BaseModel):
     """The clock file's contract."""
@@ -40,3 +42,9 @@ class PublisherClock:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(payload)
         os.replace(tmp, self.path)
+
+
+def publisher_now(settings: Settings) -> datetime:
+    """The publishers' now: the simulated clock file when configured in simulated mode, else the wall clock."""
+    path = settings.publisher_clock_file if settings.source_mode == "simulated" else None
+    return PublisherClock(path).now()

@@ -8,7 +8,7 @@ from dagster import AssetKey, DefaultSensorStatus, SensorResult, SkipReason, bui
 
 from pipelines.definitions import INGEST_JOBS, defs
 from pipelines.partitions import AS_OF_TAG, PARTITIONS
-from pipelines.sensors import STREAM_TARGETS, ReleaseCursor, release_sensor
+from pipelines.sensors import STREAM_INGESTS, ReleaseCursor, release_sensor
 from resources.releases import STREAMS, Release, releases_between
 from resources.settings import get_settings
 from resources.simulated.clock import PublisherClock
@@ -81,7 +81,7 @@ def test_every_stream_has_a_stopped_sensor_launching_its_ingest():
     for stream in STREAMS:
         sensor_def = sensors[f"{stream}_release"]
         assert sensor_def.default_status == DefaultSensorStatus.STOPPED
-        assert set(STREAM_TARGETS[stream])
+        assert set(STREAM_INGESTS[stream])
     assert sensors["nexus_automation"].default_status == DefaultSensorStatus.STOPPED
     assert not defs.schedules, "no clock chain: stages after ingest run on automation conditions"
 
