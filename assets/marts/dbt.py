@@ -6,7 +6,15 @@ from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AutomationCondition, Failure, MetadataValue, Output
+from dagster import (
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetKey,
+    AutomationCondition,
+    Failure,
+    MetadataValue,
+    Output,
+)
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 from dagster_dbt.asset_utils import (
     extract_runtime_selection_from_args,
@@ -122,7 +130,34 @@ def build_changed(context: AssetExecutionContext) -> Iterator[Any]:
             yield Output(
                 None, output_name=name, metadata={"rebuilt": False, "reason": MetadataValue.text(build.plan.reason)}
             )
+            yield from _carried_check_results(context, key)
     yield from events
+
+
+def _carried_check_results(context: AssetExecutionContext, key: AssetKey) -> Iterator[AssetCheckResult]:
+    """A model left alone keeps its data, so its dbt tests' last verdicts still hold: report them again.
+
+    Without this the run warns that the selected blocking checks "emitted no result", and the gates downstream
+    would read a missing result. A check that never ran has nothing to carry and stays without a result.
+    """
+    for check_key in context.selected_asset_check_keys:
+        if check_key.asset_key != key:
+            continue
+        history = context.instance.event_log_storage.get_asset_check_execution_history(check_key, limit=10)
+        record = next(
+            (r for r in history if r.run_id != context.run_id and r.status.value in ("SUCCEEDED", "FAILED")), None
+        )
+        evaluation = record.event.asset_check_evaluation if record and record.event else None
+        if evaluation is None:
+            continue
+        yield AssetCheckResult(
+            asset_key=key,
+            check_name=check_key.name,
+            passed=evaluation.passed,
+            severity=evaluation.severity,
+            metadata={"carried_from_run": record.run_id, "rebuilt": False},
+            description="model not rebuilt (inputs unchanged): the last result of this dbt test still holds",
+        )
 
 
 def _in_dependency_order(context: AssetExecutionContext) -> list[AssetKey]:
