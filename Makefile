@@ -24,8 +24,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) -e .
 	@touch $@
 
+# The tests need the spark extra (pyspark on the machine's Java); `make run` installs only the base package.
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP) -e ".[dev]"
+	$(PIP) -e ".[dev,spark]"
 	@touch $@
 
 install: $(VENV)/.installed
