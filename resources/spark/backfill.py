@@ -31,6 +31,7 @@ from resources.lake.delta import ensure_table, insert_new, open_table, read_tabl
 from resources.lake.quarantine import QUARANTINE
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import conform
+from resources.lake.write_lock import source_write_lock
 from resources.sources.base import IngestReport, land_collecting_errors
 from resources.spark.plans import TablePlan, landing_order, payload_of, plans_for, range_predicate
 
@@ -172,11 +173,13 @@ def run_backfill(
     ingested_at: datetime | None = None,
     spark_master: str = "local[2]",
 ) -> BackfillResult:
-    """Run one backfill on the chosen engine (Spark starts a local session unless one is running)."""
-    if engine == "local":
-        return backfill_local(storage, source, run_id=run_id, start=start, end=end, ingested_at=ingested_at)
-    from resources.spark.session import SparkConfig, build_session
-    from resources.spark.spark_job import backfill_spark
+    """Run one backfill on the chosen engine (Spark starts a local session unless one is running), holding the
+    source's write lock so no nightly ingest commits to its tables meanwhile."""
+    with source_write_lock(storage, source):
+        if engine == "local":
+            return backfill_local(storage, source, run_id=run_id, start=start, end=end, ingested_at=ingested_at)
+        from resources.spark.session import SparkConfig, build_session
+        from resources.spark.spark_job import backfill_spark
 
-    spark = build_session(SparkConfig(master=spark_master))
-    return backfill_spark(spark, storage, source, run_id=run_id, start=start, end=end, ingested_at=ingested_at)
+        spark = build_session(SparkConfig(master=spark_master))
+        return backfill_spark(spark, storage, source, run_id=run_id, start=start, end=end, ingested_at=ingested_at)

@@ -75,8 +75,9 @@ def plans_for(source: str) -> list[TablePlan]:
 
         return [TablePlan(ASSET_METRICS, parse_coinmetrics, _always)]
     if source == "cot":
+        from resources.sources.cot.layouts import REPORTS
         from resources.sources.cot.parser import parse_cot_payload
-        from resources.sources.cot.spec import REPORTS, TABLES
+        from resources.sources.cot.spec import TABLES
 
         return [
             TablePlan(TABLES[r], partial(parse_cot_payload, expect=r), partial(_is_cot_report, report=r))
