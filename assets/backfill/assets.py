@@ -5,8 +5,6 @@ Here the launcher runs it as a subprocess (local[2], Delta through delta-rs); in
 that the source's nightly ingest uses too, so the two never commit to the same tables at once.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 from datetime import date

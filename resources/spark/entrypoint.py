@@ -23,7 +23,10 @@ def materialization_metadata(result: BackfillResult, spark_seconds: float) -> di
         "rows": result.rows,
         "files": result.files,
         "spark_seconds": round(spark_seconds, 3),
-        "tables": {t.table: {"rows": t.rows, "files": t.files, "payloads": t.payloads} for t in result.tables},
+        "tables": {
+            "raw_value": {t.table: {"rows": t.rows, "files": t.files, "payloads": t.payloads} for t in result.tables},
+            "type": "json",
+        },
         "quarantined_payloads": sum(t.quarantined_payloads for t in result.tables),
         "errors": len(result.errors),
     }
@@ -38,11 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--master", default=os.environ.get("NEXUS_SPARK_MASTER", "local[2]"))
     args = parser.parse_args(argv)
 
-    from dagster_pipes import is_dagster_pipes_process, open_dagster_pipes
+    from dagster_pipes import DAGSTER_PIPES_CONTEXT_ENV_VAR, open_dagster_pipes
 
     storage = LakeStorage(root_uri=os.environ.get("NEXUS_LAKE_URI", "./lake"))
     began = time.perf_counter()
-    if not is_dagster_pipes_process():
+    if DAGSTER_PIPES_CONTEXT_ENV_VAR not in os.environ:  # run by hand or plain spark-submit
         result = _run(storage, args)
         print(result.model_dump_json(indent=2))
         return 2 if result.errors else 0

@@ -57,11 +57,11 @@ def test_a_backfill_and_a_nightly_ingest_at_once_lose_no_commit(storage, setting
     # the same two nights, one after the other, on a fresh lake: what no lost commit must leave
     reference = LakeStorage(root_uri=str(tmp_path / "reference"))
     ingest_source("fred", reference, settings, run_id="n1", start=None, end=None, files=[night1])
-    ingest_source("fred", reference, settings, run_id="n2", start=None, end=None, files=[night2])
     spec = plans_for("fred")[0].spec
+    after_night1 = read_table(reference, spec).num_rows
+    ingest_source("fred", reference, settings, run_id="n2", start=None, end=None, files=[night2])
     got, want = read_table(storage, spec), read_table(reference, spec)
-    assert got.num_rows == want.num_rows > 0
-    assert max(got["version"].to_pylist()) > 1  # the second night's revisions are there
+    assert got.num_rows == want.num_rows > after_night1  # the second night's new dates are there
     assert content_hash(got, exclude=("ingested_at",)) == content_hash(want, exclude=("ingested_at",))
     for plan in plans_for("fred"):  # every table readable, at every version
         table = DeltaTable(table_uri(storage, plan.spec))
