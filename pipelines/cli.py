@@ -156,9 +156,12 @@ def backfill(
     from resources.lake.storage import LakeStorage
     from resources.settings import get_settings
     from resources.spark.backfill import run_backfill
+    from resources.spark.plans import BACKFILL_SOURCES
 
     if engine not in ("local", "spark"):
         raise typer.BadParameter("--engine must be local or spark")
+    if source not in BACKFILL_SOURCES:
+        raise typer.BadParameter(f"no backfill for {source!r}; choose from {', '.join(BACKFILL_SOURCES)}")
     storage = LakeStorage.from_settings(get_settings())
     with console.status(f"backfilling {source} on {engine}..."):
         result = run_backfill(

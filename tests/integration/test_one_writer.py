@@ -89,3 +89,17 @@ def test_the_lock_makes_a_second_writer_wait(storage):
     assert order == ["first-in", "first-out", "second"]
     with source_write_lock(storage, "cot"):  # other sources' writers are not held up
         pass
+
+
+def test_nexus_backfill_cli(storage, settings, tmp_path):
+    """`nexus backfill` prints one line per table and refuses a source it cannot backfill."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    ingest_source("fred", storage, settings, run_id="n1", start=None, end=None, files=[_downloads(tmp_path, 7, EARLY)])
+    done = CliRunner().invoke(app, ["backfill", "fred", "--engine", "local", "--start", "2023-01-01"])
+    assert done.exit_code == 0, done.output
+    assert "silver/fred/observations: 2 payloads" in done.output and "(local/delta-rs)" in done.output
+    refused = CliRunner().invoke(app, ["backfill", "eia"])
+    assert refused.exit_code == 2 and "no backfill for 'eia'" in refused.output
