@@ -6,7 +6,7 @@ PIP := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install install-dev run ui test test-fast bench lint format docs clean help
+.PHONY: install install-dev chromium run ui test test-fast bench lint format docs clean help
 
 help:
 	@echo "make run    install and materialize the whole graph (simulated publisher, local lake)"
@@ -39,8 +39,12 @@ run: install
 ui: install
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-test: install-dev
+test: install-dev chromium
 	$(BIN)/pytest
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own browsers here); root on CI machines
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
 test-fast: install-dev
 	$(BIN)/pytest -m "not slow"

@@ -12,7 +12,7 @@ from assets.marts.publish import publish_marts
 from assets.marts.reference import reference_tables
 from assets.models.assets import evaluation, oos_predictions, regimes
 from assets.personas.assets import persona_outputs
-from assets.signals.assets import daily_signals
+from assets.signals.assets import daily_signals, paper_ledger, signals_scorecard
 from pipelines.jobs import feeds_job, ingest_job, marts_job, models_job, personas_job, signals_job
 from pipelines.partitions import CADENCE_TAG
 from pipelines.schedules import DOWNSTREAM_SCHEDULES, ingest_schedules
@@ -62,6 +62,8 @@ defs = Definitions(
         oos_predictions,
         evaluation,
         daily_signals,
+        paper_ledger,
+        signals_scorecard,
         persona_outputs,
         client_deliveries,
     ],

@@ -55,6 +55,15 @@ class Settings(BaseSettings):
         default="./lake/feeds",
         description="Root of client deliveries: a local folder or s3://bucket/prefix (one sub-folder per client).",
     )
+    feeds_presign_expiry_s: int = Field(
+        default=3 * 24 * 3600,
+        ge=60,
+        le=7 * 24 * 3600,
+        description=(
+            "Lifetime of presigned feed URLs for clients that set none: 60 s to 7 days (the S3 SigV4 maximum); "
+            "3 days by default, so links written on a Friday evening still work on Monday."
+        ),
+    )
     clients_file: Path = Field(default=Path("resources/config/clients.yaml"))
     universe_file: Path = Field(default=Path("resources/config/universe.yaml"))
     exposures_file: Path = Field(
@@ -93,7 +102,26 @@ class Settings(BaseSettings):
         default=False, description="COT: futures-and-options combined reports instead of futures-only."
     )
 
-    http_timeout_s: float = Field(default=30.0, gt=0)
+    http_timeout_s: float = Field(default=30.0, gt=0, description="Longest wait for one connect or read.")
+    http_deadline_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Longest a whole request may take, every retry and wait included: a publisher that trickles "
+        "its body cannot hold an ingest past it.",
+    )
+    live_incremental: bool = Field(
+        default=True,
+        description="Live mode asks each publisher only for what may have changed since the lake's last observation.",
+    )
+    live_lookback_days: int = Field(
+        default=35, ge=0, description="Incremental window: days before each series' last observation asked again."
+    )
+    live_full_refresh_days: int = Field(
+        default=7,
+        ge=0,
+        description="A full-history fetch at least this often (days of as-of time), catching older restatements; "
+        "0 = every fetch is full.",
+    )
     http_max_attempts: int = Field(default=5, ge=1, le=20)
     http_backoff_s: float = Field(default=0.5, ge=0, description="First retry delay; doubles with jitter.")
     http_max_backoff_s: float = Field(default=30.0, ge=0)

@@ -34,6 +34,8 @@ from assets.models.pipeline import (
     run_walk_forward,
 )
 from assets.models.plots import evaluation_pngs
+from assets.signals.build import SignalConfig
+from assets.signals.decision import DecisionConfig
 from resources.lake.delta import overwrite_table, read_table
 from resources.lake.resource import LakeResource
 from resources.settings import get_settings
@@ -52,7 +54,8 @@ def stage_config() -> ModelStageConfig:
         evaluation=EvaluationConfig(
             cost_bps=settings.cost_bps,
             leak_audited=load_leak_audits(settings.leak_audits_file, settings.source_mode),
-        )
+        ),
+        signals=SignalConfig(decision=DecisionConfig(cost_bps=settings.cost_bps)),
     )
 
 

@@ -109,6 +109,7 @@ def persona_outputs(context: AssetExecutionContext, lake: LakeResource):  # noqa
                 "days": len(days),
                 "latest_day": latest,
                 "items": counts[persona],
+                "simulated_data": inputs.simulated,
                 "document": MetadataValue.path(
                     storage.uri("gold", "personas", "_documents", f"date={latest}", f"{persona}.json")
                 ),
@@ -120,5 +121,9 @@ def persona_outputs(context: AssetExecutionContext, lake: LakeResource):  # noqa
     )
     yield MaterializeResult(
         asset_key=REPORT_KEY,
-        metadata={"reports": len(reports), "latest": MetadataValue.path(reports[-1]) if reports else "none"},
+        metadata={
+            "reports": len(reports),
+            "latest": MetadataValue.path(reports[-1]) if reports else "none",
+            "simulated_data": inputs.simulated,
+        },
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 import pyarrow as pa
@@ -180,12 +180,15 @@ def merge_versioned(
     rows: pa.Table,
     *,
     revision_available_at: datetime,
+    first_seen_window: timedelta | None = None,
 ) -> MergeStats:
     """Bitemporal merge: new keys get version 1, changed values a new version; equal values add nothing.
 
     `rows` carries the spec's columns except `version` and `is_revision`, which are computed here. A revised
     value cannot have been known before the payload that carried it was fetched, so a revision's
-    `available_at` is at least `revision_available_at` (the fetch time).
+    `available_at` is at least `revision_available_at` (the fetch time). With `first_seen_window` (live
+    fetches, see resources/sources/late_release.py), a new key whose calendar `available_at` lies within the
+    window before its `ingested_at` is floored to `ingested_at` and marked `available_at_derived`.
     """
     if not spec.versioned:
         raise ValueError(f"{spec.name} is not a versioned table")
@@ -221,6 +224,11 @@ def merge_versioned(
     new_rows = merged.loc[is_new].copy()
     new_rows["version"] = 1
     new_rows["is_revision"] = False
+    if first_seen_window is not None and not new_rows.empty:
+        seen = new_rows["ingested_at"]
+        late = (new_rows["available_at"] < seen) & (new_rows["available_at"] >= seen - first_seen_window)
+        new_rows.loc[late, "available_at"] = seen[late]
+        new_rows.loc[late, "available_at_derived"] = True
     rev_rows = merged.loc[revised].copy()
     if not rev_rows.empty:
         rev_rows["version"] = rev_rows["version"].astype("int64") + 1

@@ -24,6 +24,7 @@ from resources.lake.delta import MergeStats, merge_versioned
 from resources.lake.quarantine import Rejection, quarantine_rows
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import BITEMPORAL_COLUMNS, TableSpec
+from resources.sources.late_release import first_seen_window
 
 log = logging.getLogger(__name__)
 NEW_YORK = ZoneInfo("America/New_York")
@@ -178,7 +179,13 @@ def land_payloads(
                 kept = _within(table, spec.date_column, since, until)
                 outcome.skipped_outside_range = table.num_rows - kept.num_rows
                 table = kept
-            stats: MergeStats = merge_versioned(storage, spec, table, revision_available_at=payload.knowledge_time)
+            stats: MergeStats = merge_versioned(
+                storage,
+                spec,
+                table,
+                revision_available_at=payload.knowledge_time,
+                first_seen_window=first_seen_window(payload),
+            )
             outcome.added, outcome.revised, outcome.unchanged = stats.added, stats.revised, stats.unchanged
         except SourceDataError as exc:
             outcome.error = str(exc)

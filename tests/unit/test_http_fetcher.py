@@ -5,8 +5,9 @@ from datetime import date
 
 import pytest
 
-from resources.errors import SourceUnavailableError
+from resources.errors import SourceDataError, SourceUnavailableError, TruncatedPayloadError
 from resources.http import HttpFetcher, RetryPolicy, parse_retry_after
+from resources.settings import get_settings
 from resources.simulated.publisher import SimulatedPublisher
 from resources.simulated.server import Fault, FaultPlan, serve_publisher
 
@@ -78,3 +79,71 @@ def test_retry_after_parsing():
     assert parse_retry_after(None) is None
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
     assert parse_retry_after("soon") is None
+
+
+def test_a_trickling_body_cannot_outlast_the_total_deadline():
+    """10 bytes every 1.5 s never trips a 2 s read timeout; the 4 s deadline for the whole request still holds."""
+    plan = FaultPlan([Fault("trickle", PATH, times=10, delay_s=1.5)])
+    policy = RetryPolicy(max_attempts=3, backoff_s=0.01, max_backoff_s=0.1, deadline_s=4.0)
+    with (
+        serve_publisher(SimulatedPublisher(7, date(2024, 1, 31)), plan) as url,
+        HttpFetcher(source="cboe", timeout_s=2.0, policy=policy) as fetcher,
+    ):
+        started = time.perf_counter()
+        with pytest.raises(SourceUnavailableError, match="total deadline exceeded") as err:
+            fetcher.get(url + PATH, dataset="VIX")
+        took = time.perf_counter() - started
+    assert 3.9 <= took < 4.0 + 1.6  # at most one last piece past the deadline, never another attempt's worth
+    assert err.value.source == "cboe" and err.value.dataset == "VIX"
+
+
+def test_a_body_short_of_its_content_length_is_a_truncated_payload_once_retries_run_out():
+    plan = FaultPlan([Fault("truncate", PATH, times=5)])
+    with (
+        serve_publisher(SimulatedPublisher(7, date(2024, 1, 31)), plan) as url,
+        _fetcher(3) as fetcher,
+        pytest.raises(TruncatedPayloadError, match=r"body cut short: \d+ of \d+ bytes after 3 attempts") as err,
+    ):
+        fetcher.get(url + PATH, dataset="VIX")
+    assert err.value.source == "cboe" and len(plan.requests) == 3
+
+
+def test_injected_503s_recover_and_a_parse_error_is_not_retried(storage, monkeypatch):
+    """Transient faults go through the retry policy; a body that does not parse fails at once, fetched once."""
+    from resources.sources.cboe.client import CboeClient
+    from resources.sources.cboe.ingest import ingest_cboe
+
+    plan = FaultPlan([Fault("status", "VIX_History", times=2, status=503)])
+    with serve_publisher(SimulatedPublisher(7, date(2024, 1, 31)), plan) as url, _fetcher() as fetcher:
+        (payload,) = CboeClient(fetcher, url).fetch(["VIX"])
+    assert payload.data.startswith(b"DATE,OPEN") and len(plan.requests) == 3
+
+    garbage = FaultPlan([Fault("body", "VIX_History", times=5, body=b"DATE,OPEN,HIGH\n2024-01-02,abc\n")])
+    with serve_publisher(SimulatedPublisher(7, date(2024, 1, 31)), garbage) as url:
+        monkeypatch.setenv("NEXUS_SOURCE_MODE", "live")
+        monkeypatch.setenv("NEXUS_CBOE_BASE_URL", url)
+        get_settings.cache_clear()
+        with pytest.raises(SourceDataError):
+            ingest_cboe(storage, get_settings(), run_id="parse", end=date(2024, 1, 31), symbols=["VIX"])
+    assert garbage.requests == ["/api/global/us_indices/daily_prices/VIX_History.csv"]
+
+
+def test_secrets_sent_are_masked_in_refusals_and_in_bodies():
+    key, token = "EIAkey0123456789abcdef", "cftcAppToken-42xyz"
+    echo = f'{{"code":"invalid_request","error":true,"message":"bad api_key {key} / token {token}"}}'.encode()
+    plan = FaultPlan(
+        [
+            Fault("status", PATH, times=1, status=403, body=echo),
+            Fault("body", PATH, times=1, body=b'{"request":{"params":{"api_key":"' + key.encode() + b'"}}}'),
+        ]
+    )
+    with (
+        serve_publisher(SimulatedPublisher(7, date(2024, 1, 31)), plan) as url,
+        HttpFetcher(source="eia", timeout_s=1.0, headers={"X-App-Token": token}) as fetcher,
+    ):
+        with pytest.raises(SourceUnavailableError) as err:
+            fetcher.get(url + PATH, {"api_key": key})
+        body = fetcher.get(url + PATH, {"api_key": key}).content
+    assert "HTTP 403" in str(err.value) and "bad api_key *** / token ***" in str(err.value)
+    assert key not in str(err.value) + repr(err.value.body) and token not in str(err.value)
+    assert body == b'{"request":{"params":{"api_key":"***"}}}'
