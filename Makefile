@@ -6,7 +6,7 @@ PIP := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install install-dev chromium run ui test test-fast bench lint format docs clean help
+.PHONY: install install-dev chromium run ui test test-fast bench lint format docs clean help java
 
 help:
 	@echo "make run    install and materialize the whole graph (simulated publisher, local lake)"
@@ -39,17 +39,21 @@ run: install
 ui: install
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-test: install-dev chromium
+test: install-dev chromium java
 	$(BIN)/pytest
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own browsers here); root on CI machines
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
+# Java for pyspark's local[2] in the Spark tests (the spark extra); `make run` needs none
+java:
+	@command -v java >/dev/null || (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless)
+
 test-fast: install-dev
 	$(BIN)/pytest -m "not slow"
 
-bench: install-dev
+bench: install-dev java
 	$(BIN)/python -m tests.bench.run_all
 
 lint: install-dev
