@@ -278,6 +278,39 @@ def ingest(
         )
 
 
+@app.command()
+def backfill(
+    source: Annotated[str, typer.Argument(help="cot, fred or coinmetrics")],
+    engine: Annotated[str, typer.Option(help="local (delta-rs, one process) or spark (the spark extra)")] = "local",
+    start: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="Rebuild only rows dated from here.")] = None,
+    end: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="Rebuild only rows dated up to here.")] = None,
+) -> None:
+    """Re-derive a source's silver tables from all of its bronze payloads (parse, quarantine, versioned merge)."""
+    from resources.lake.storage import LakeStorage
+    from resources.settings import get_settings
+    from resources.spark.backfill import run_backfill
+    from resources.spark.plans import BACKFILL_SOURCES
+
+    if engine not in ("local", "spark"):
+        raise typer.BadParameter("--engine must be local or spark")
+    if source not in BACKFILL_SOURCES:
+        raise typer.BadParameter(f"no backfill for {source!r}; choose from {', '.join(BACKFILL_SOURCES)}")
+    storage = LakeStorage.from_settings(get_settings())
+    with console.status(f"backfilling {source} on {engine}..."):
+        result = run_backfill(
+            storage, source, engine=engine, run_id=f"backfill-{int(time.time())}", start=_day(start), end=_day(end)
+        )  # type: ignore[arg-type]
+    for t in result.tables:
+        _echo(
+            f"✔ {source} → silver/{t.table}: {t.payloads} payloads, {t.rows} rows in {t.files} files, "
+            f"{t.quarantined_payloads} payloads quarantined, {t.seconds:.1f} s ({result.engine}/{result.delta_engine})"
+        )
+    for error in result.errors:
+        _echo(f"[red]✗ {error}[/red]")
+    if result.errors:
+        raise typer.Exit(2)
+
+
 @app.command("dbt", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def dbt_command(ctx: typer.Context) -> None:
     """Run dbt in dbt_project/ with the same settings Dagster uses, e.g. `nexus dbt build`."""
