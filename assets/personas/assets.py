@@ -20,7 +20,7 @@ from assets.personas.lake_inputs import load_persona_inputs
 from assets.personas.models import PERSONAS
 from assets.personas.report_pdf import render_report
 from assets.personas.tables import json_schemas, output_json
-from assets.signals.assets import SIGNALS_KEY
+from assets.signals.assets import LEDGER_KEY, SIGNALS_KEY
 from pipelines.automation import decision_day_after_inputs
 from pipelines.partitions import daily_partitions, window_of
 from resources.lake.resource import LakeResource
@@ -36,7 +36,12 @@ def persona_config() -> PersonasConfig:
     return PersonasConfig(hedging_desk=HedgingDeskConfig(exposures_file=get_settings().exposures_file))
 
 
-INPUTS = [SIGNALS_KEY, AssetKey(["gold", "marts", "fct_features_daily"]), AssetKey(["gold", "models", "evaluation"])]
+INPUTS = [
+    SIGNALS_KEY,
+    LEDGER_KEY,
+    AssetKey(["gold", "marts", "fct_features_daily"]),
+    AssetKey(["gold", "models", "evaluation"]),
+]
 
 
 @multi_asset(
@@ -103,7 +108,7 @@ def persona_outputs(context: AssetExecutionContext, lake: LakeResource):  # noqa
             )
         if day.weekday() == 4 or day == days[-1]:
             uri = storage.uri("gold", "reports", "market_intelligence", f"{day.isoformat()}.pdf")
-            storage.write_bytes(uri, render_report(outputs["wealth_manager"]))
+            storage.write_bytes(uri, render_report(outputs["wealth_manager"], inputs.ledger_until(day)[1]))
             reports.append(uri)
     latest = f"{days[-1].isoformat()}" if days else "none"
     for persona, key in PERSONA_KEYS.items():

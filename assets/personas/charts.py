@@ -12,6 +12,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.dates as mdates
+import pandas as pd
 from matplotlib.figure import Figure
 
 from assets.personas.models import ChartSpec
@@ -64,3 +66,29 @@ def render_chart(spec: ChartSpec) -> bytes:
 
 def render_charts(specs: list[ChartSpec]) -> dict[str, bytes]:
     return {spec.chart_id: render_chart(spec) for spec in specs}
+
+
+def render_equity_chart(portfolio: pd.DataFrame, title: str) -> bytes:
+    """PNG bytes of the paper book's equity (top) and its drawdown below the running peak (bottom).
+
+    `portfolio`: trade_date, equity, drawdown (the gold ledger's portfolio rows, already cut at the report's day).
+    """
+    days = pd.to_datetime(portfolio["trade_date"])
+    fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
+    top.plot(days, portfolio["equity"].astype(float), color=PALETTE[0], linewidth=1.4)
+    top.axhline(1.0, color="#212121", linewidth=0.6)
+    top.set_ylabel("equity (start 1.0)", fontsize=8)
+    bottom.fill_between(days, 100 * portfolio["drawdown"].astype(float), 0, color=NEGATIVE, alpha=0.5, linewidth=0)
+    bottom.set_ylabel("below peak (%)", fontsize=8)
+    for ax in (top, bottom):
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    locator = mdates.AutoDateLocator(maxticks=7)
+    bottom.xaxis.set_major_locator(locator)
+    bottom.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()

@@ -18,6 +18,7 @@ from assets.personas.common import RulePath, feature_refs, lean, make_item, num,
 from assets.personas.config import HedgeFundConfig
 from assets.personas.inputs import PersonaInputs
 from assets.personas.models import ConvictionRank, CotExtreme, HedgeFundOutput, NonConsensus, RawSignal
+from assets.personas.paper_record import paper_track_record
 from assets.personas.tables import output_rows
 
 PERSONA = "hedge_fund"
@@ -269,6 +270,7 @@ def build_hedge_fund(inputs: PersonaInputs, day: date, config: HedgeFundConfig |
         non_consensus=_non_consensus(day, primary, feats, feat_frame, config),
         cot_extremes=_cot_extremes(day, feat_frame, primary, config),
         conviction=_conviction(day, primary),
+        paper_track_record=paper_track_record(inputs, day),
     )
 
 

@@ -182,7 +182,32 @@ TRACK_RECORD = FrameContract(
     string_columns=("symbol", "start", "end"),
 )
 
-CONTRACTS: dict[str, FrameContract] = {c.name: c for c in (SIGNALS, FEATURES, PRICES, ENERGY, TRACK_RECORD)}
+LEDGER_POSITIONS = FrameContract(
+    name="ledger_positions",
+    required={
+        "symbol": "instrument symbol",
+        "trade_date": "day t of the paper-trading ledger",
+        "position": "signed fraction of capital held after the close of t",
+        "pnl": "P&L of t after costs, as a fraction of capital",
+    },
+    date_columns=("trade_date",),
+    string_columns=("symbol",),
+)
+
+LEDGER_PORTFOLIO = FrameContract(
+    name="ledger_portfolio",
+    required={
+        "trade_date": "day t of the paper-trading ledger",
+        "pnl": "the book's P&L of t after costs, as a fraction of capital",
+        "equity": "the book's equity after t (compounded from 1.0)",
+        "drawdown": "equity / running peak - 1 (<= 0)",
+    },
+    date_columns=("trade_date",),
+)
+
+CONTRACTS: dict[str, FrameContract] = {
+    c.name: c for c in (SIGNALS, FEATURES, PRICES, ENERGY, TRACK_RECORD, LEDGER_POSITIONS, LEDGER_PORTFOLIO)
+}
 
 
 def _check_signals(frame: pd.DataFrame) -> None:
@@ -217,6 +242,12 @@ class PersonaInputs(BaseModel):
     prices: pd.DataFrame
     energy: pd.DataFrame = Field(default_factory=lambda: pd.DataFrame(columns=list(ENERGY.required)))
     track_record: pd.DataFrame = Field(default_factory=lambda: pd.DataFrame(columns=list(TRACK_RECORD.required)))
+    ledger_positions: pd.DataFrame = Field(
+        default_factory=lambda: LEDGER_POSITIONS.normalize(pd.DataFrame(columns=list(LEDGER_POSITIONS.required)))
+    )
+    ledger_portfolio: pd.DataFrame = Field(
+        default_factory=lambda: LEDGER_PORTFOLIO.normalize(pd.DataFrame(columns=list(LEDGER_PORTFOLIO.required)))
+    )
     universe: Universe = Field(default_factory=get_universe)
     simulated: bool = Field(False, description="the lake was built (at least in part) from the simulated publisher")
 
@@ -268,6 +299,16 @@ class PersonaInputs(BaseModel):
             return None
         rows = tr[(tr["symbol"] == symbol) & (tr["horizon"] == horizon)]
         return None if rows.empty else rows.iloc[-1].to_dict()
+
+    def ledger_until(self, day: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The paper-trading ledger as known at `day`: (positions, portfolio) rows dated on or before it, sorted."""
+        ts = pd.Timestamp(day)
+        positions = self.ledger_positions[self.ledger_positions["trade_date"] <= ts]
+        portfolio = self.ledger_portfolio[self.ledger_portfolio["trade_date"] <= ts]
+        return (
+            positions.sort_values(["symbol", "trade_date"], kind="stable").reset_index(drop=True),
+            portfolio.sort_values("trade_date", kind="stable").reset_index(drop=True),
+        )
 
     def asset_class(self, symbol: str) -> str:
         try:

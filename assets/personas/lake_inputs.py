@@ -8,6 +8,7 @@ import pandas as pd
 
 from assets.models.data import load_mart
 from assets.personas.inputs import PersonaInputs
+from assets.signals.ledger import PORTFOLIO, POSITIONS, read_ledger
 from resources.lake.delta import open_table, read_table
 from resources.lake.provenance import is_simulated
 from resources.lake.storage import LakeStorage
@@ -18,6 +19,14 @@ HISTORY_DAYS = 400  # price and feature history personas use for correlations, m
 def _recent(frame: pd.DataFrame, column: str, start: date, end: date) -> pd.DataFrame:
     days = pd.to_datetime(frame[column])
     return frame[(days >= pd.Timestamp(start)) & (days <= pd.Timestamp(end))].reset_index(drop=True)
+
+
+def load_ledger(storage: LakeStorage, last: date) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The whole paper-trading ledger up to `last` (small: a row per instrument and day); (None, None) when it
+    has not been built yet (a fresh lake), so the personas go on without a paper record."""
+    if open_table(storage, POSITIONS) is None or open_table(storage, PORTFOLIO) is None:
+        return None, None
+    return read_ledger(storage, until=last)
 
 
 def load_persona_inputs(storage: LakeStorage, first: date, last: date) -> PersonaInputs:
@@ -34,11 +43,14 @@ def load_persona_inputs(storage: LakeStorage, first: date, last: date) -> Person
         track = track[track["symbol"] != "ALL"][
             ["symbol", "horizon", "n", "hit_rate", "balanced_accuracy", "brier", "ic", "start", "end"]
         ]
+    ledger_positions, ledger_portfolio = load_ledger(storage, last)
     return PersonaInputs(
         signals=signals,
         features=features,
         prices=prices,
         energy=energy,
         track_record=track,
+        ledger_positions=ledger_positions,
+        ledger_portfolio=ledger_portfolio,
         simulated=is_simulated(storage),
     )

@@ -317,6 +317,21 @@ class ConvictionRank(PersonaItem):
     confluence: float
 
 
+class PaperTrackRecord(_Frozen):
+    """The signals traded on paper (the gold ledger): a simulated record after trading costs, never a promise."""
+
+    start: date = Field(description="first day of the paper book")
+    end: date = Field(description="last day counted (on or before the document's day)")
+    days: int = Field(ge=1, description="trading days in the book")
+    cumulative_return: float = Field(description="equity growth since the start, after costs")
+    return_20d: float = Field(description="equity growth over the last 20 trading days (or since the start)")
+    drawdown: float = Field(le=0, description="current equity below its running peak")
+    max_drawdown: float = Field(le=0, description="deepest drawdown since the start")
+    hit_rate: float | None = Field(ge=0, le=1, description="share of position-days with a gain after costs")
+    position_days: int = Field(ge=0, description="instrument-days on which a paper position was held")
+    text: str
+
+
 class HedgeFundOutput(PersonaOutput):
     persona: Literal["hedge_fund"] = "hedge_fund"
     horizon: int
@@ -324,6 +339,9 @@ class HedgeFundOutput(PersonaOutput):
     non_consensus: list[NonConsensus]
     cot_extremes: list[CotExtreme]
     conviction: list[ConvictionRank]
+    paper_track_record: PaperTrackRecord | None = Field(
+        None, description="the signals' own paper-trading record (simulated, after costs), when a ledger exists"
+    )
 
     def items(self) -> list[PersonaItem]:
         return [*self.signals, *self.non_consensus, *self.cot_extremes, *self.conviction]
@@ -386,6 +404,15 @@ class RetailTraderOutput(PersonaOutput):
     audience: Literal["beginner", "experienced"]
     calls: list[RetailCall]
     disclaimer: str
+    paper_track_record: PaperTrackRecord | None = Field(
+        None, description="the signals' own paper-trading record (simulated, after costs), when a ledger exists"
+    )
+
+    @model_validator(mode="after")
+    def _paper_record_is_honest(self) -> RetailTraderOutput:
+        if self.paper_track_record is not None and promises_in(self.paper_track_record.text):
+            raise ValueError(f"text promises an outcome: {self.paper_track_record.text!r}")
+        return self
 
     def items(self) -> list[PersonaItem]:
         return list(self.calls)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from xml.sax.saxutils import escape
 
+import pandas as pd
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4
@@ -19,7 +20,7 @@ from reportlab.lib.units import cm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from assets.personas.charts import HEIGHT_IN, WIDTH_IN, render_chart
+from assets.personas.charts import HEIGHT_IN, WIDTH_IN, render_chart, render_equity_chart
 from assets.personas.common import pct, regime_words, signed_pct
 from assets.personas.models import PersonaItem, WealthManagerOutput
 from assets.personas.wealth_manager import class_label
@@ -128,7 +129,27 @@ def _draw_mark(canvas: Canvas) -> None:
     canvas.restoreState()
 
 
-def _story(output: WealthManagerOutput, refs: dict[str, str]) -> list[object]:
+def _paper_book(output: WealthManagerOutput, ledger: pd.DataFrame | None, s: dict[str, ParagraphStyle]) -> list[object]:
+    """The paper-trading ledger's equity and drawdown up to the report's day, when a ledger exists."""
+    if ledger is None or ledger.empty:
+        return []
+    rows = ledger[pd.to_datetime(ledger["trade_date"]) <= pd.Timestamp(output.as_of)].dropna(subset=["equity"])
+    if rows.empty:
+        return []
+    rows = rows.sort_values("trade_date", kind="stable")
+    start, end = (pd.Timestamp(rows["trade_date"].iloc[i]).date().isoformat() for i in (0, -1))
+    last, deepest = float(rows["equity"].iloc[-1]), float(rows["drawdown"].min())
+    png = render_equity_chart(rows, "Paper portfolio of these signals: equity and fall below its peak")
+    caption = (
+        f"Paper (simulated) track record of the model's signals, after trading costs, {start} to {end}: "
+        f"{signed_pct(last - 1.0, 1)} since the start, deepest fall {pct(-min(0.0, deepest), 1)} below the peak. "
+        "No real money was traded; past results do not predict future ones."
+    )
+    image = Image(io.BytesIO(png), width=WIDTH_IN * 0.85 * 72, height=HEIGHT_IN * 0.85 * 72)
+    return [KeepTogether([image, Paragraph(escape(caption), s["small"]), Spacer(1, 0.3 * cm)])]
+
+
+def _story(output: WealthManagerOutput, refs: dict[str, str], ledger: pd.DataFrame | None = None) -> list[object]:
     s = _styles()
     story: list[object] = [
         Paragraph(escape(output.title), s["title"]),
@@ -199,6 +220,7 @@ def _story(output: WealthManagerOutput, refs: dict[str, str]) -> list[object]:
                 ]
             )
         )
+    story += _paper_book(output, ledger, s)
     story.append(Paragraph(SECTIONS[5], s["h"]))
     story.append(
         Paragraph(
@@ -223,8 +245,12 @@ def _story(output: WealthManagerOutput, refs: dict[str, str]) -> list[object]:
     return story
 
 
-def render_report(output: WealthManagerOutput) -> bytes:
-    """The PDF bytes of the report (same output, same bytes)."""
+def render_report(output: WealthManagerOutput, ledger: pd.DataFrame | None = None) -> bytes:
+    """The PDF bytes of the report (same inputs, same bytes).
+
+    `ledger`: the paper-trading ledger's portfolio rows (trade_date, equity, drawdown); rows after the report's
+    day are ignored, and without rows the report has no paper-portfolio chart.
+    """
     stamp = output.as_of.strftime("D:%Y%m%d000000+00'00'")
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
@@ -253,5 +279,5 @@ def render_report(output: WealthManagerOutput) -> bytes:
         if output.simulated_data:
             _draw_mark(canvas)
 
-    doc.build(_story(output, reference_map(output)), onFirstPage=page, onLaterPages=page)
+    doc.build(_story(output, reference_map(output), ledger), onFirstPage=page, onLaterPages=page)
     return buffer.getvalue()

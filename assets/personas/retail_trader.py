@@ -34,6 +34,7 @@ from assets.personas.common import (
 from assets.personas.config import RetailTraderConfig
 from assets.personas.inputs import PersonaInputs
 from assets.personas.models import Guardrails, RetailCall, RetailTraderOutput, TrackRecord
+from assets.personas.paper_record import paper_track_record
 from assets.personas.tables import output_rows
 
 PERSONA = "retail_trader"
@@ -302,7 +303,12 @@ def build_retail_trader(
     symbols = sorted({i.symbol for i in inputs.universe.instruments} | set(signals["symbol"]))
     calls = [_call(s, day, inputs, signals[signals["symbol"] == s], feat_by.get(s), feats, config) for s in symbols]
     return RetailTraderOutput(
-        as_of=day, horizon=config.horizon, audience=config.audience, calls=calls, disclaimer=DISCLAIMER
+        as_of=day,
+        horizon=config.horizon,
+        audience=config.audience,
+        calls=calls,
+        disclaimer=DISCLAIMER,
+        paper_track_record=paper_track_record(inputs, day),
     )
 
 

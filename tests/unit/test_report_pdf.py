@@ -155,3 +155,22 @@ def test_no_internal_code_anywhere_in_the_pdf(storage, inputs, text):
     flat = _flat("\n".join(page.extract_text() for page in reader.pages))
     assert "strong bear regime" in flat and "trading paused" in flat and "position size halved" in flat
     assert "cut by three quarters" in flat
+
+
+def test_paper_portfolio_chart_when_a_ledger_exists(report, pdf):
+    days = pd.bdate_range(end=DAY, periods=30)
+    pnl = pd.Series([0.004, -0.006, 0.003] * 10)
+    ledger = pd.DataFrame({"trade_date": days.date, "equity": (1 + pnl).cumprod()})
+    ledger["drawdown"] = ledger["equity"] / ledger["equity"].cummax() - 1
+    later = pd.DataFrame({"trade_date": [DAY + pd.Timedelta(days=3)], "equity": [9.0], "drawdown": [0.0]})
+    with_ledger = render_report(report, pd.concat([ledger, later], ignore_index=True))
+    reader = pypdf.PdfReader(io.BytesIO(with_ledger))
+    assert sum(len(page.images) for page in reader.pages) == len(report.charts) + 1
+    flat = _flat("\n".join(page.extract_text() for page in reader.pages))
+    final = ledger["equity"].iloc[-1] - 1
+    assert f"{100 * final:+.1f}% since the start" in flat and "Paper (simulated) track record" in flat
+    assert f"{days[0].date().isoformat()} to {DAY.isoformat()}" in flat  # the row after the day is ignored
+    assert codes_in(flat) == [], codes_in(flat)
+    assert render_report(report, ledger) == with_ledger  # deterministic, the later row changes nothing
+    # no ledger, or one that starts after the report's day: the report as before
+    assert render_report(report, ledger.iloc[:0]) == render_report(report, later) == pdf

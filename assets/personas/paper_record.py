@@ -1,0 +1,62 @@
+"""The signals' own paper-trading record, summarised for a persona from the gold ledger as known at its day.
+
+Figures (all after trading costs, from rows dated on or before the day only):
+- cumulative return: the book's last equity - 1 (equity compounds from 1.0 on the book's first day);
+- last 20 trading days: last equity / equity 20 rows earlier - 1 (since the start when the book is shorter);
+- drawdown: the last row's equity against its running peak; max drawdown: the deepest since the start;
+- hit rate: a "trade" is an instrument-day with a paper position held since the previous close; a hit is a
+  day whose P&L after costs is positive.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from assets.personas.common import pct, signed_pct
+from assets.personas.inputs import PersonaInputs
+from assets.personas.models import PaperTrackRecord
+
+WINDOW = 20
+
+
+def paper_track_record(inputs: PersonaInputs, day: date) -> PaperTrackRecord | None:
+    """None when no ledger row is dated on or before `day` (a fresh lake, a short range)."""
+    positions, portfolio = inputs.ledger_until(day)
+    portfolio = portfolio.dropna(subset=["equity"])
+    if portfolio.empty:
+        return None
+    equity = portfolio["equity"].astype("float64").reset_index(drop=True)
+    last = float(equity.iloc[-1])
+    base = float(equity.iloc[-WINDOW - 1]) if len(equity) > WINDOW else 1.0
+    peak = equity.cummax()
+    drawdowns = equity / peak - 1.0
+    held = positions.groupby("symbol", sort=False)["position"].shift(1).fillna(0.0) != 0
+    traded = positions[held]
+    hit_rate = float((traded["pnl"] > 0).mean()) if len(traded) else None
+    start, end = portfolio["trade_date"].iloc[0].date(), portfolio["trade_date"].iloc[-1].date()
+    window = min(WINDOW, len(equity))
+    hits = (
+        f"{pct(hit_rate)} of {len(traded):,} position-days made money"
+        if hit_rate is not None
+        else "no position held yet"
+    )
+    text = (
+        f"Paper (simulated) track record of these signals after trading costs, {start.isoformat()} to "
+        f"{end.isoformat()} ({len(equity):,} trading days): {signed_pct(last - 1.0, 1)} since the start, "
+        f"{signed_pct(last / base - 1.0, 1)} over the last {window} trading days, currently "
+        f"{pct(-min(0.0, float(drawdowns.iloc[-1])), 1)} below its peak (deepest fall "
+        f"{pct(-min(0.0, float(drawdowns.min())), 1)}); {hits}. No real money was traded and past results do not "
+        f"predict future ones."
+    )
+    return PaperTrackRecord(
+        start=start,
+        end=end,
+        days=len(equity),
+        cumulative_return=round(last - 1.0, 8),
+        return_20d=round(last / base - 1.0, 8),
+        drawdown=round(min(0.0, float(drawdowns.iloc[-1])), 8),
+        max_drawdown=round(min(0.0, float(drawdowns.min())), 8),
+        hit_rate=None if hit_rate is None else round(hit_rate, 8),
+        position_days=len(traded),
+        text=text,
+    )
