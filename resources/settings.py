@@ -86,6 +86,18 @@ class Settings(BaseSettings):
         le=3660,
         description="Calendar days of daily signal and persona partitions `nexus run` materializes up to the end date.",
     )
+    publisher_clock_file: Path | None = Field(
+        default=None,
+        description="Simulated mode: JSON file holding the publisher's clock (release sensors read it); "
+        "unset: the wall clock.",
+    )
+    dagster_postgres_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://user:password@host:port/db for the Dagster instance's storage (default SQLite).",
+    )
+    alert_webhook_url: SecretStr | None = Field(
+        default=None, description="Slack-compatible incoming webhook for run and check failures (a secret)."
+    )
     decision_time_utc: time = Field(
         default=time(22, 0),
         description="Decision time of day D: facts with available_at after D at this UTC time are not used.",
@@ -187,7 +199,7 @@ class Settings(BaseSettings):
     def _absolute(cls, value: Path) -> Path:
         return _resolve(value.expanduser())
 
-    @field_validator("files_dir")
+    @field_validator("files_dir", "publisher_clock_file")
     @classmethod
     def _absolute_optional(cls, value: Path | None) -> Path | None:
         return None if value is None else _resolve(value.expanduser())
@@ -258,8 +270,8 @@ def ensure_dagster_home(settings: Settings | None = None) -> Path:
     settings = settings or get_settings()
     home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home)
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    from resources.dagster_instance import write_instance_yaml  # it reads Settings: import at call time
+
+    write_instance_yaml(home, settings)
     os.environ["DAGSTER_HOME"] = str(home)
     return home

@@ -5,6 +5,7 @@ from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult,
 from assets.feeds.runner import deliver_all
 from assets.personas.assets import PERSONA_KEYS
 from assets.signals.assets import SIGNALS_KEY
+from pipelines.automation import decision_day_after_inputs
 from pipelines.partitions import daily_partitions, window_of
 from resources.feeds.log import DELIVERY_LOG
 from resources.lake.resource import LakeResource
@@ -15,6 +16,7 @@ from resources.settings import get_settings
     key=AssetKey(["gold", "feeds", "deliveries"]),
     deps=[SIGNALS_KEY, *PERSONA_KEYS.values(), AssetKey(["gold", "marts", "fct_features_daily"])],
     group_name="feeds",
+    automation_condition=decision_day_after_inputs(),
     kinds={"parquet", "csv", "json"},
     partitions_def=daily_partitions,
     description=(

@@ -12,6 +12,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
+    AutomationCondition,
     Failure,
     MetadataValue,
     Output,
@@ -25,6 +26,7 @@ from dagster_dbt.asset_utils import (
 )
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
+from pipelines.automation import after_inputs
 from resources.dbt import DBT_PROJECT_DIR, apply_dbt_env, dbt_project
 from resources.dbt_inprocess import DbtInvocation, invoke
 from resources.marts_nightly import NIGHTLY_TARGET, PRODUCTION_BUILD, nightly_build
@@ -48,6 +50,10 @@ class NexusDbtTranslator(DagsterDbtTranslator):
             return None
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else "marts"
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> AutomationCondition | None:
+        """dbt models build once the silver tables they read are new and passed their suites (see automation)."""
+        return None if dbt_resource_props["resource_type"] == "source" else after_inputs()
 
 
 TRANSLATOR = NexusDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))

@@ -11,6 +11,7 @@ from assets.models.pipeline import load_inputs, run_signals
 from assets.signals.ledger import LedgerConfig, build_ledger, ledger_png, write_ledger
 from assets.signals.scorecard import ORACLE_SET, lake_scorecard, oracle_capture
 from assets.signals.table import SIGNALS, write_window
+from pipelines.automation import after_inputs, decision_day_after_inputs
 from pipelines.partitions import daily_partitions, window_of
 from resources.lake.delta import overwrite_table, read_table
 from resources.lake.resource import LakeResource
@@ -23,6 +24,7 @@ SIGNALS_KEY = AssetKey(["gold", "signals", "daily"])
     key=SIGNALS_KEY,
     deps=[PREDICTIONS, REGIMES, EVALUATION],
     group_name="signals",
+    automation_condition=decision_day_after_inputs(),
     kinds={"python", "delta"},
     partitions_def=daily_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -71,6 +73,7 @@ SCORECARD_KEY = AssetKey(["gold", "models", "scorecard"])
     key=SCORECARD_KEY,
     deps=[PREDICTIONS, REGIMES, EVALUATION],
     group_name="models",  # unpartitioned, over the whole history: it runs in models_job, not the daily signals job
+    automation_condition=after_inputs(),
     kinds={"python", "delta"},
     description=(
         "Out-of-sample scorecard of every component (model, shipped signal, ensemble, each rule) beside the "
@@ -105,6 +108,7 @@ LEDGER_KEY = AssetKey(["gold", "ledger", "positions"])
     key=LEDGER_KEY,
     deps=[SIGNALS_KEY],
     group_name="signals",
+    automation_condition=decision_day_after_inputs(),
     kinds={"python", "delta"},
     partitions_def=daily_partitions,
     backfill_policy=BackfillPolicy.single_run(),
