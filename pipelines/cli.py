@@ -483,6 +483,7 @@ def feeds_deliver(
             run_id=f"cli-{int(time.time())}",
             client_id=client,
             presign=presign,
+            webhook=True,
         )
     except (DeliveryError, ConfigError) as exc:
         _echo(f"[red]✗ {type(exc).__name__}:[/red] {escape(str(exc))}")
