@@ -376,23 +376,50 @@ class Format(StrEnum):
 def sql(
     command: Annotated[str | None, typer.Option("-c", "--command", help="Run one query and exit.")] = None,
     output: Annotated[Format, typer.Option("--format", help="Output format for -c.")] = Format.table,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Knowledge time (UTC unless an offset is given): silver tables (silver_<path>) per key as known "
+            "then, marts and gold tables with decision time at or before it.",
+        ),
+    ] = None,
+    stored_at: Annotated[
+        str | None,
+        typer.Option("--stored-at", help="Storage time: every table at the Delta version current then (audits)."),
+    ] = None,
 ) -> None:
     """SQL over the published marts and the other gold tables: an interactive shell, or one query with -c."""
     from resources.analyst_sql import GoldTables, NoMartsError, ReadOnlyError, connect, render, run_query, shell
     from resources.lake.storage import LakeStorage
+    from resources.lake.time_travel import SqlInstant, TimeTravel, as_utc
     from resources.settings import get_settings
 
+    settings = get_settings()
+    lake = LakeStorage.from_settings(settings)
+    instant = None
+    if as_of is not None or stored_at is not None:
+        try:
+            instant = SqlInstant(
+                TimeTravel(lake, settings.decision_time_utc),
+                known_at=as_utc(as_of) if as_of is not None else None,
+                stored_at=as_utc(stored_at) if stored_at is not None else None,
+            )
+        except ValueError as exc:
+            typer.echo(f"error: not a timestamp ({exc})", err=True)
+            raise typer.Exit(2) from None
     try:
-        settings = get_settings()
-        con = connect(settings.published_duckdb_path)
+        con = connect(settings.published_duckdb_path, prepare=instant.prepare if instant else None)
     except NoMartsError as exc:
         _echo(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
     import duckdb
 
-    gold = GoldTables(LakeStorage.from_settings(settings))
+    gold = GoldTables(lake, instant.read if instant else None, silver=instant is not None)
     with con:
         if command is None:
+            if instant is not None:
+                print(instant.describe())
             shell(con, input, print, gold)
             return
         try:
