@@ -108,8 +108,15 @@ def test_run_builds_every_stage_and_a_rerun_changes_nothing(storage, settings):
         schema = json.loads((personas_root / "_schemas" / f"persona_{persona}.schema.json").read_text())
         jsonschema.validate(document, schema)
         OUTPUT_MODELS[persona].model_validate(document)
+        if persona in ("retail_trader", "hedge_fund"):  # the paper-trading ledger, as known on the day
+            record = document["paper_track_record"]
+            assert record is not None and record["end"] <= END and "Paper (simulated)" in record["text"]
     pdf = Path(storage.uri("gold", "reports", "market_intelligence", f"{END}.pdf"))
     assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF")
+    import pypdf
+
+    pdf_text = " ".join(page.extract_text() for page in pypdf.PdfReader(pdf).pages)
+    assert "Paper (simulated) track record" in " ".join(pdf_text.split())
 
     # one delivery per sample client, each verifiable, each row valid against the shipped JSON Schema
     from assets.feeds.runner import feeds_storage
