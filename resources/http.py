@@ -5,7 +5,8 @@ of their Content-Length. Not retried: other 4xx (and parse errors, which happen 
 (`http_deadline_s`) covers every attempt and wait of one `get`: the body is read chunk by chunk and given up as
 soon as the deadline passes, so a publisher trickling a few bytes a second cannot hold an ingest (each read
 also waits at most what is left of the deadline). What still fails raises a typed error naming the source and
-the URL: `SourceUnavailableError`, or `TruncatedPayloadError` for a body that kept arriving short.
+the URL: `SourceUnavailableError`, or `TruncatedBodyError` (a `TruncatedPayloadError` too) for a body that
+kept arriving short.
 
 Secrets: the values of credential query parameters and headers sent with a request are masked (`***`) in the
 body handed back and in every error message, so a key a publisher echoes back is stored and shown nowhere.
@@ -24,7 +25,7 @@ from datetime import UTC, datetime
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
 
-from resources.errors import SourceUnavailableError, TruncatedPayloadError
+from resources.errors import SourceUnavailableError, TruncatedBodyError
 from resources.redact import install_http_log_redaction, mask_bytes, redact_text, redact_url, request_secrets
 from resources.settings import Settings
 
@@ -190,7 +191,7 @@ class HttpFetcher:
         """GET with retries within the deadline; returns a 2xx/3xx response with sent secrets masked in its body.
 
         Raises `SourceUnavailableError` for a 4xx (its body quoted, redacted) or when retries or the deadline run
-        out, `TruncatedPayloadError` when the body kept arriving short of its Content-Length.
+        out, `TruncatedBodyError` when the body kept arriving short of its Content-Length.
         """
         full = httpx.URL(url, params=params) if params else httpx.URL(url)
         secrets = request_secrets(full.params.multi_items(), self._client.headers.items())
@@ -211,10 +212,10 @@ class HttpFetcher:
             ),
         )
 
-        def fail(reason: str, kind: type[SourceUnavailableError | TruncatedPayloadError] = SourceUnavailableError):
+        def fail(reason: str, kind: type[SourceUnavailableError] = SourceUnavailableError):
             tried = self.attempts - first
             return kind(
-                redact_text(f"{reason} after {tried} attempt{'s' * (tried != 1)}", secrets),
+                redact_text(f"{reason} after {tried} attempts", secrets),  # pipelines/retries.py reads this
                 source=self.source,
                 dataset=dataset,
                 location=shown,
@@ -225,7 +226,7 @@ class HttpFetcher:
         except RetryableHTTPError as exc:
             raise fail(f"HTTP {exc.status}") from None
         except CutShortError as exc:
-            raise fail(str(exc), TruncatedPayloadError) from None
+            raise fail(str(exc), TruncatedBodyError) from None
         except DeadlineExceededError as exc:
             raise fail(f"total deadline exceeded ({exc})") from None
         except (httpx.TimeoutException, httpx.TransportError) as exc:

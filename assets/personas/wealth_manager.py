@@ -22,6 +22,7 @@ from assets.personas.common import (
     guard_words,
     lean,
     make_item,
+    more_likely_than_not,
     num,
     odds,
     pct,
@@ -301,7 +302,8 @@ def allocation_adjustments(
 def _key_signals(
     day: date, signals: pd.DataFrame, inputs: PersonaInputs, config: WealthManagerConfig
 ) -> list[KeySignal]:
-    candidates = signals[(signals["direction"] != "FLAT") & (signals["confidence"] >= config.min_confidence)]
+    likely = signals["probability"].map(more_likely_than_not).astype(bool)
+    candidates = signals[(signals["direction"] != "FLAT") & (signals["confidence"] >= config.min_confidence) & likely]
     scored = sorted(
         ((round(conviction_score(s), 9), str(s["symbol"]), s) for _, s in candidates.iterrows()),
         key=lambda x: (-x[0], x[1]),
@@ -312,8 +314,8 @@ def _key_signals(
             RulePath()
             .add(
                 "wealth_manager.min_confidence",
-                f"direction not FLAT and confidence >= {config.min_confidence}",
-                float(sig["confidence"]),
+                f"direction not FLAT, more likely than not, and confidence >= {config.min_confidence}",
+                {"confidence": float(sig["confidence"]), "probability": float(sig["probability"])},
                 "pass",
             )
             .add(

@@ -123,4 +123,4 @@ def test_a_missing_live_key_is_one_clear_line(monkeypatch, command):
     assert done.returncode == 2
     assert len(lines) == 1 and "Traceback" not in lines[0] and "ConfigError" not in lines[0]
     needed = {"fred": ["FRED_API_KEY"], "eia": ["EIA_API_KEY"]}.get(command[-1], ["FRED_API_KEY", "EIA_API_KEY"])
-    assert all(name in lines[0] for name in needed) and lines[0].startswith("✗ live mode needs an API key")
+    assert all(name in lines[0] for name in needed) and lines[0].startswith("error: live mode needs an API key")

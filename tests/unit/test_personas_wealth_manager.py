@@ -65,6 +65,7 @@ def test_key_signals_are_the_most_convincing_non_flat_calls(output):
     key = output.key_signals
     assert 0 < len(key) <= WealthManagerConfig().key_signals
     assert all(k.action in ("UP", "DOWN") for k in key)
+    assert all(round(100 * k.probability) > 50 for k in key)  # a key signal's direction is the more likely side
     assert [k.conviction for k in key] == sorted((k.conviction for k in key), reverse=True)
     assert key[0].subject == "WTI"
 

@@ -83,7 +83,7 @@ class FredClient:
             body = getattr(exc, "body", None)
             message = error_message(body) if body is not None else None
             reason = exc.reason if message is None else f"HTTP {exc.status}: {message}"  # type: ignore[attr-defined]
-            raise SourceUnavailableError(reason, source=SOURCE, dataset=series_id, location=location) from None
+            raise type(exc)(reason, source=SOURCE, dataset=series_id, location=location) from None
         return RawPayload(
             source=SOURCE,
             dataset=series_id,
