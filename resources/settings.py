@@ -93,6 +93,13 @@ class Settings(BaseSettings):
         default=False, description="COT: futures-and-options combined reports instead of futures-only."
     )
 
+    max_bad_row_share: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="Bad rows above this share of a payload reject it whole; below it they go to quarantine alone.",
+    )
+
     http_timeout_s: float = Field(default=30.0, gt=0)
     http_max_attempts: int = Field(default=5, ge=1, le=20)
     http_backoff_s: float = Field(default=0.5, ge=0, description="First retry delay; doubles with jitter.")

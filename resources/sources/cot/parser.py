@@ -35,6 +35,7 @@ from resources.sources.cot.textfile import (
     read_text_rows,
     split_csv_line,
 )
+from resources.sources.truncation import COT, check_tail
 
 _TEXT_MEMBERS = (".txt", ".csv")
 
@@ -87,6 +88,7 @@ def parse_cot_payload(payload: RawPayload, expect: ReportKind | None = None) -> 
             raise NotTabularError("JSON records of an unknown COT dataset", **where)
         rows = read_json_rows(data, layout, futures_only_of_dataset(payload.dataset), where)
     else:
+        check_tail(data.decode("utf-8", errors="replace"), COT, where)
         layout, rows = read_text_rows(data, name, where)
     if expect is not None and layout.report != expect:
         raise SchemaMismatchError(
