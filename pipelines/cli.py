@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 app = typer.Typer(help="Nexus point-in-time market-data lakehouse.", no_args_is_help=True, add_completion=False)
@@ -67,7 +68,7 @@ def run(
     failed = [o for o in outcomes if not o.success]
     if failed:
         for outcome in failed:
-            _echo(f"[red]✗ {outcome.job} failed[/red] (run {outcome.run_id}): {outcome.error}")
+            _echo(f"[red]✗ {outcome.job} failed[/red] (run {outcome.run_id}): {escape(outcome.error or '')}")
         _echo(f"Details: the run in the Dagster UI (make ui), and tool output in {log_path}.")
         raise typer.Exit(1)
     _show_status(json_output=False)
@@ -134,15 +135,21 @@ def ingest(
                 source, storage, settings, run_id=run_id, start=start_d, end=end_d, files=files or None
             )
     except SourceError as exc:
-        _echo(f"[red]✗ {type(exc).__name__}:[/red] {exc}")
+        for error in getattr(exc, "errors", None) or [exc]:  # one line per failed payload, location kept
+            _echo(f"[red]✗ {type(error).__name__}:[/red] {escape(str(error))}")
         raise typer.Exit(2) from None
     for report in reports:
         s = report.summary()
         _echo(
             f"✔ {report.source} → silver/{report.table}: {s['payloads']} payloads ({s['new_payloads']} new), "
             f"added {s['added']}, revised {s['revised']}, unchanged {s['unchanged']}, "
-            f"quarantined {s['quarantined']}, skipped {s['skipped']}"
+            f"quarantined {s['quarantined']}, corrected {s['corrected']}, skipped {s['skipped']}"
         )
+        for payload in report.payloads:
+            if payload.warning:
+                _echo(f"  [yellow]! {escape(payload.warning)}[/yellow] {escape(f'[file={payload.location}]')}")
+    if any(p.warning for r in reports for p in r.payloads):
+        _echo(f"  Quarantine policy: {escape(reports[0].policy)} (NEXUS_MAX_BAD_ROW_SHARE).")
 
 
 @app.command("dbt", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -43,6 +43,8 @@ def silver_metadata(storage: LakeStorage, report: IngestReport | None, spec: Tab
         "revised": report.revised if report else 0,
         "unchanged": report.unchanged if report else 0,
         "quarantined": report.quarantined if report else 0,
+        "corrected": report.corrected if report else 0,
+        "quarantine_policy": report.policy if report else "",
         "dagster/row_count": table.num_rows,
         "table_uri": MetadataValue.path(table_uri(storage, spec)),
     }
@@ -50,6 +52,9 @@ def silver_metadata(storage: LakeStorage, report: IngestReport | None, spec: Tab
         values = table.column(spec.date_column).to_pylist()
         meta["first_date"] = str(min(values))
         meta["last_date"] = str(max(values))
+    warnings = [f"{p.location}: {p.warning}" for p in (report.payloads if report else []) if p.warning]
+    if warnings:
+        meta["quarantine_warnings"] = MetadataValue.json(warnings)
     meta["preview"] = MetadataValue.md(_preview(storage, spec))
     return meta
 

@@ -24,7 +24,7 @@ class ColumnRange(BaseModel):
     min_value: float | None = None
     max_value: float | None = None
     mostly: float = Field(default=1.0, ge=0, le=1)
-    where: dict[str, str] | None = Field(default=None, description="only rows where column == value")
+    where: dict[str, str | bool] | None = Field(default=None, description="only rows where column == value")
 
 
 class RowRule(BaseModel):
@@ -124,7 +124,7 @@ def validate(frame: pd.DataFrame, suite: SilverSuite) -> SuiteOutcome:
             mask = pd.Series(True, index=data.index)
             for col, value in rng.where.items():
                 mask &= data[col] == value
-            column = f"_range_{rng.column}_{'_'.join(rng.where.values())}"
+            column = f"_range_{rng.column}_{'_'.join(str(v) for v in rng.where.values())}"
             data[column] = data[rng.column].where(mask)
         expectations.append(
             gx.expectations.ExpectColumnValuesToBeBetween(

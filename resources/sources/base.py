@@ -257,7 +257,8 @@ def _land_one(
                 **where,
             )
         outcome.warning = (
-            f"{bad:,} bad rows quarantined (first on line {first.row_number}: {first.reason}); {good:,} rows loaded"
+            f"{bad:,} bad row{'s' if bad != 1 else ''} quarantined (first on line {first.row_number}: {first.reason});"
+            f" {good:,} rows loaded"
         )
         log.warning("%s [source=%s, dataset=%s, file=%s]", outcome.warning, *where.values())
     table = _with_ingest_columns(result.table, record)

@@ -108,9 +108,9 @@ def identify(payload: RawPayload) -> tuple[ReportLayout, bool] | None:
         layout = detect_layout(header, where)
     except SourceDataError:
         return None
-    if layout.report == "legacy":
-        return layout, not legacy_is_combined(name)
     flag = header.find(FUTURES_FLAG.text)
+    if layout.report == "legacy" and flag is None:  # Legacy text files have no flag: their names tell
+        return layout, not legacy_is_combined(name)
     first_row = data[header.offset :].split(b"\n", 2)[1:2]
     if flag is None or not first_row:
         return layout, True

@@ -71,8 +71,15 @@ def _header_at(lines: list[str]) -> int | None:
 
 
 def _units_from_header(description: str) -> str | None:
+    """Units at the end of the series header, in words (`... Number of Days`) or in parentheses (`... (Days)`)."""
     lowered = description.strip().lower()
-    for text, code in FILE_UNITS:
+    if lowered.endswith(")") and "(" in lowered:
+        inner = lowered[lowered.rindex("(") + 1 : -1].strip()
+        for text, code in FILE_UNITS:
+            if inner in (text.lower(), code.lower()):
+                return code
+        lowered = lowered[: lowered.rindex("(")].strip()
+    for text, code in sorted(FILE_UNITS, key=lambda unit: -len(unit[0])):  # longest first: "... per Day"
         if lowered.endswith(text.lower()):
             return code
     return None
