@@ -118,7 +118,7 @@ def ingest(
     end: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"])] = None,
 ) -> None:
     """Ingest one source into bronze and silver (from files with --files, else in the configured mode)."""
-    from resources.errors import SourceError
+    from resources.errors import CommitConflictError, SourceError
     from resources.lake.storage import LakeStorage
     from resources.settings import get_settings
     from resources.sources.registry import ingest_source
@@ -138,6 +138,9 @@ def ingest(
         for error in getattr(exc, "errors", None) or [exc]:  # one line per failed payload, location kept
             _echo(f"[red]✗ {type(error).__name__}:[/red] {escape(str(error))}")
         raise typer.Exit(2) from None
+    except CommitConflictError as exc:
+        _echo(f"[red]✗ CommitConflictError:[/red] {escape(str(exc))} (nothing half-written; run it again)")
+        raise typer.Exit(1) from None
     for report in reports:
         s = report.summary()
         _echo(

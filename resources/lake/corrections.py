@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -63,11 +64,14 @@ def is_cut_of(old_text: str, new_value: float | None) -> bool:
 
 @dataclass(frozen=True)
 class Correction:
+    """A cut value to fix in place: silver row (key, version) gets `new_value` in `column`."""
+
     key: dict[str, object]
     column: str
     old_text: str
     new_value: float
     version: int
+    candidate: dict[str, object]
 
 
 def key_json(key: dict[str, object]) -> str:
@@ -99,7 +103,17 @@ def _latest(storage: LakeStorage, spec: TableSpec, key: dict[str, object]) -> di
     return max(found.to_pylist(), key=lambda row: row["version"])
 
 
-def _candidates(storage: LakeStorage, spec: TableSpec) -> list[dict[str, object]]:
+def _latest_in(frame: pd.DataFrame, key: dict[str, object]) -> dict[str, object] | None:
+    if frame.empty:
+        return None
+    mask = pd.Series(True, index=frame.index)
+    for name, value in key.items():
+        mask &= frame[name] == value
+    found = frame[mask]
+    return None if found.empty else found.loc[found["version"].idxmax()].to_dict()
+
+
+def load_candidates(storage: LakeStorage, spec: TableSpec) -> list[dict[str, object]]:
     if open_table(storage, CUT_CANDIDATES) is None:
         return []
     return read_table(storage, CUT_CANDIDATES, filters=[("table_name", "=", spec.name)]).to_pylist()
@@ -110,20 +124,17 @@ def _retire(storage: LakeStorage, spec: TableSpec, key: str) -> None:
     table.delete(f"table_name = {_sql(spec.name)} AND key_json = {_sql(key)}")
 
 
-def correct_cut_values(
-    storage: LakeStorage,
-    spec: TableSpec,
-    rows: pa.Table,
-    *,
-    source: str,
-    dataset: str,
-    location: str,
-    source_sha256: str,
-    run_id: str,
-) -> list[Correction]:
-    """Fix in place the candidates `rows` complete; retire those `rows` carry otherwise. Before the merge."""
+def find_corrections(
+    spec: TableSpec, candidates: list[dict[str, object]], rows: pa.Table, current: pd.DataFrame, source_sha256: str
+) -> tuple[list[Correction], list[str]]:
+    """(cut values `rows` complete, keys of the candidates `rows` carry otherwise). Reads and writes nothing.
+
+    `current` is the table as it stands (with `source_sha256` and `version`); a candidate counts only while the
+    current value of its key still comes from the payload that recorded it.
+    """
     corrections: list[Correction] = []
-    for candidate in _candidates(storage, spec):
+    retire: list[str] = []
+    for candidate in candidates:
         if candidate["source_sha256"] == source_sha256:
             continue
         key = json.loads(str(candidate["key_json"]))
@@ -135,47 +146,63 @@ def correct_cut_values(
             continue
         column = str(candidate["value_column"])
         new_value = matched[column][0].as_py()
-        current = _latest(storage, spec, key)
-        cut = (
-            current is not None
-            and current["source_sha256"] == candidate["source_sha256"]
+        now = _latest_in(current, key)
+        if (
+            now is not None
+            and now["source_sha256"] == candidate["source_sha256"]
             and is_cut_of(str(candidate["value_text"]), new_value)
-        )
-        if cut:
-            assert current is not None
-            update = pa.Table.from_pylist(
-                [{**{k: current[k] for k in spec.keys}, "version": current["version"], column: new_value}],
-                schema=pa.schema([spec.schema.field(n) for n in [*spec.keys, "version", column]]),
-            )
-            predicate = " AND ".join(f"t.`{k}` = s.`{k}`" for k in [*spec.keys, "version"])
-            (
-                ensure_table(storage, spec)
-                .merge(source=update, predicate=predicate, source_alias="s", target_alias="t")
-                .when_matched_update(updates={column: f"s.`{column}`"})
-                .execute()
-            )
+        ):
             old = str(candidate["value_text"])
-            corrections.append(Correction(key, column, old, new_value, int(current["version"])))  # type: ignore[arg-type]
-            quarantine_rows(
-                storage,
-                [
-                    Rejection(
-                        int(candidate["row_number"]),  # type: ignore[arg-type]
-                        f"{column} {old!r} from the unterminated last line of {candidate['location']} was cut off; "
-                        f"corrected in place to {new_value!r} (version {current['version']}) by payload "
-                        f"{source_sha256[:12]}",
-                        str(candidate["value_text"]),
-                        "CorrectedCutValue",
-                    )
-                ],
-                source=source,
-                dataset=dataset,
-                location=str(candidate["location"]),
-                source_sha256=str(candidate["source_sha256"]),
-                run_id=run_id,
-            )
-        _retire(storage, spec, str(candidate["key_json"]))
-    return corrections
+            corrections.append(Correction(key, column, old, new_value, int(now["version"]), candidate))
+        retire.append(str(candidate["key_json"]))
+    return corrections, retire
+
+
+def apply_corrections(
+    storage: LakeStorage,
+    spec: TableSpec,
+    corrections: list[Correction],
+    retire: list[str],
+    *,
+    source: str,
+    dataset: str,
+    by_sha256: str,
+    run_id: str,
+) -> None:
+    """Write corrections in place (value only: available_at stays), note each in quarantine, retire candidates."""
+    for fix in corrections:
+        update = pa.Table.from_pylist(
+            [{**fix.key, "version": fix.version, fix.column: fix.new_value}],
+            schema=pa.schema([spec.schema.field(n) for n in [*spec.keys, "version", fix.column]]),
+        )
+        predicate = " AND ".join(f"t.`{k}` = s.`{k}`" for k in [*spec.keys, "version"])
+        (
+            ensure_table(storage, spec)
+            .merge(source=update, predicate=predicate, source_alias="s", target_alias="t")
+            .when_matched_update(updates={fix.column: f"s.`{fix.column}`"})
+            .execute()
+        )
+        candidate = fix.candidate
+        quarantine_rows(
+            storage,
+            [
+                Rejection(
+                    int(candidate["row_number"]),  # type: ignore[arg-type]
+                    f"{fix.column} {fix.old_text!r} from the unterminated last line of {candidate['location']} was"
+                    f" cut off; corrected in place to {fix.new_value!r} (version {fix.version}) by payload"
+                    f" {by_sha256[:12]}",
+                    fix.old_text,
+                    "CorrectedCutValue",
+                )
+            ],
+            source=source,
+            dataset=dataset,
+            location=str(candidate["location"]),
+            source_sha256=str(candidate["source_sha256"]),
+            run_id=run_id,
+        )
+    for key in retire:
+        _retire(storage, spec, key)
 
 
 def record_cut_candidate(

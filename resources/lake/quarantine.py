@@ -47,7 +47,7 @@ class Rejection:
     error_type: str = "BadRow"
 
 
-class TooManyBadRows(Exception):  # noqa: N818 - a signal, not an error shown to users
+class TooManyBadRows(Exception):
     """A parser met more bad rows than it may keep: the payload is rejected whole, with the rows kept so far."""
 
     def __init__(self, kept: list[Rejection]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -91,8 +92,10 @@ def _derived_columns(frame: pd.DataFrame, suite: SilverSuite) -> pd.DataFrame:
         steps = latest.groupby(suite.series_keys, sort=False)[suite.date_column].diff()
         out["_dates_increase_per_series"] = True
         out.loc[latest.index, "_dates_increase_per_series"] = ~(steps <= pd.Timedelta(0)).fillna(False).to_numpy()
-    for rule in suite.rules:
-        out[f"_rule_{rule.name}"] = out.eval(rule.expression).fillna(False).astype(bool)
+    for rule in suite.rules:  # a rule with a null input cannot be evaluated: `not_null` expectations judge nulls
+        involved = [c for c in frame.columns if re.search(rf"\b{re.escape(c)}\b", rule.expression)]
+        unknown = out[involved].isna().any(axis=1) if involved else False
+        out[f"_rule_{rule.name}"] = (out.eval(rule.expression).fillna(False).astype(bool) | unknown).astype(bool)
     return out
 
 

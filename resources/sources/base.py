@@ -12,20 +12,22 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, Field
 
-from resources.errors import BadRowsError, SourceDataError, SourceError
+from resources.errors import BadRowsError, QualityGateError, SourceDataError, SourceError
 from resources.lake.bronze import BronzeRecord, RawPayload, put_payloads, stored_location
-from resources.lake.corrections import correct_cut_values, record_cut_candidate
-from resources.lake.delta import MergeStats, merge_versioned
 from resources.lake.quarantine import Rejection, TooManyBadRows, quarantine_rows
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import BITEMPORAL_COLUMNS, TableSpec
 from resources.quality.row_policy import RowPolicy
+from resources.quality.suites import SilverSuite
+from resources.sources.quality_gates import suite_for
+from resources.sources.staging import StagedBatch
 
 log = logging.getLogger(__name__)
 NEW_YORK = ZoneInfo("America/New_York")
@@ -83,6 +85,7 @@ class IngestReport(BaseModel):
     run_id: str
     payloads: list[PayloadOutcome] = Field(default_factory=list)
     policy: str = ""
+    gate: str = ""  # the staged validation's outcome (write-audit-publish), as shown in the asset check
 
     @property
     def added(self) -> int:
@@ -157,20 +160,26 @@ def land_payloads(
     until: date | None = None,
     report: IngestReport | None = None,
     policy: RowPolicy | None = None,
+    suite: SilverSuite | Literal["default"] | None = "default",
 ) -> IngestReport:
-    """Bronze every payload, then parse each one and merge its good rows into `spec`'s versioned silver table.
+    """Bronze every payload, parse each one, stage its good rows, gate them, then commit them to silver at once.
 
+    Write-audit-publish: the new versions of every payload are staged in memory, the table's blocking Great
+    Expectations `suite` (by default the one declared for `spec`) runs on the candidate table (current rows plus
+    staged ones), and only a passing candidate is committed, in one Delta commit. A failing expectation leaves the
+    table at its previous version, quarantines the batch naming the expectation and raises `QualityGateError`.
     Bad rows go to quarantine and the rest lands, within `policy` (see `resources.quality.row_policy`); a
     structural problem or too many bad rows rejects the payload whole. Rows dated outside [since, until] are
-    skipped: `since` is the lake's configured history start, `until` the end of the partition (a partition records
-    what was known up to its end). Raises the payload's typed error (or `IngestFailedError` for several) after
-    landing everything that was good.
+    skipped: `since` is the lake's configured history start, `until` the end of the partition. Raises the typed
+    error (or `IngestFailedError` for several) after landing everything that was good.
     """
     policy = policy or RowPolicy()
+    gate = suite_for(spec.name) if suite == "default" else suite
     report = report or IngestReport(source=payloads[0].source if payloads else "?", table=spec.name, run_id=run_id)
     report.policy = policy.describe()
     records: list[BronzeRecord] = put_payloads(storage, list(payloads), run_id)
     errors: list[SourceError] = []
+    batch = StagedBatch(storage, spec)
     for record in sorted(records, key=lambda r: (r.payload.knowledge_time, r.payload.dataset)):
         payload = record.payload
         outcome = PayloadOutcome(
@@ -181,11 +190,11 @@ def land_payloads(
         )
         report.payloads.append(outcome)
         try:
-            _land_one(
+            _stage_one(
                 storage,
+                batch,
                 record,
                 parse=parse,
-                spec=spec,
                 run_id=run_id,
                 since=since,
                 until=until,
@@ -197,6 +206,17 @@ def land_payloads(
             if not isinstance(exc, BadRowsError):
                 _quarantine(storage, record, [Rejection(exc.row or 0, exc.reason, None, type(exc).__name__)], run_id)
                 outcome.quarantined = max(outcome.quarantined, 1)
+            errors.append(exc)
+            log.error("%s", exc)
+    if batch.staged:
+        try:
+            report.gate = batch.publish(gate, run_id=run_id)
+        except QualityGateError as exc:
+            for staged in batch.staged:
+                staged.outcome.error = str(exc)
+                staged.outcome.added = staged.outcome.revised = staged.outcome.corrected = 0
+                _quarantine(storage, staged.record, [Rejection(0, exc.reason, None, type(exc).__name__)], run_id)
+            report.gate = exc.reason
             errors.append(exc)
             log.error("%s", exc)
     raise_collected(errors, report)
@@ -216,12 +236,12 @@ def _quarantine(storage: LakeStorage, record: BronzeRecord, rejections: list[Rej
     )
 
 
-def _land_one(
+def _stage_one(
     storage: LakeStorage,
+    batch: StagedBatch,
     record: BronzeRecord,
     *,
     parse: Parser,
-    spec: TableSpec,
     run_id: str,
     since: date | None,
     until: date | None,
@@ -229,6 +249,7 @@ def _land_one(
     outcome: PayloadOutcome,
 ) -> None:
     payload = record.payload
+    spec = batch.spec
     where = {"source": payload.source, "dataset": payload.dataset, "location": payload.location}
     try:
         result = parse(payload)
@@ -267,33 +288,7 @@ def _land_one(
         kept = _within(table, spec.date_column, since, until)
         outcome.skipped_outside_range = table.num_rows - kept.num_rows
         table = kept
-    location = stored_location(payload.location)
-    if table.num_rows:
-        fixed = correct_cut_values(
-            storage,
-            spec,
-            table,
-            source=payload.source,
-            dataset=payload.dataset,
-            location=location,
-            source_sha256=record.sha256,
-            run_id=run_id,
-        )
-        outcome.corrected = len(fixed)
-    stats: MergeStats = merge_versioned(storage, spec, table, revision_available_at=payload.knowledge_time)
-    outcome.added, outcome.revised, outcome.unchanged = stats.added, stats.revised, stats.unchanged
-    cut = result.cut_candidate
-    if cut is not None:
-        record_cut_candidate(
-            storage,
-            spec,
-            key=cut.key,
-            column=cut.column,
-            text=cut.text,
-            row_number=cut.row_number,
-            source_sha256=record.sha256,
-            location=location,
-        )
+    batch.stage(record, table, result.cut_candidate, outcome)
 
 
 def land_collecting_errors(

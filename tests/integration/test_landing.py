@@ -150,12 +150,12 @@ def _cut_digits(data: bytes, keep: int) -> tuple[bytes, bytes]:
     ("make", "parse", "spec", "source", "dataset", "keep"),
     [
         (
-            lambda: eia.download_csv(SEED, "WCESTUS1", datetime(2016, 3, 31, tzinfo=UTC)),
-            parse_weekly_series,
-            WEEKLY_SERIES,
+            lambda: eia.download_csv(SEED, "RNGWHHD", datetime(2016, 3, 31, tzinfo=UTC)),
+            parse_daily_prices,
+            DAILY_PRICES,
             "eia",
-            "WCESTUS1",
-            4,
+            "RNGWHHD",
+            1,  # the oldest price, 2.6, cut to 2
         ),
         (
             lambda: coinmetrics.community_csv(SEED, "btc", date(2016, 3, 31)),
@@ -199,7 +199,8 @@ def test_a_cut_value_is_corrected_in_place_not_revised(storage, make, parse, spe
     assert read_table(storage, CUT_CANDIDATES).num_rows == 0
 
     # a later, real revision of that value is still a revision
-    revised = data.rstrip(b"\r\n")[: -len(full_value)] + b"1" + full_value
+    body = data.rstrip(b"\r\n")
+    revised = body[:-1] + str((int(body[-1:]) + 1) % 10).encode()  # the last digit changes
     report = land_payloads(
         storage,
         [_payload(revised, source, dataset, later_at + timedelta(days=7), "c.csv")],
@@ -208,3 +209,78 @@ def test_a_cut_value_is_corrected_in_place_not_revised(storage, make, parse, spe
         run_id="r3",
     )
     assert report.revised == 1 and report.corrected == 0
+
+
+def test_write_audit_publish_commits_nothing_when_a_blocking_expectation_fails(storage):
+    """Stage, check, then commit: a failing suite leaves the table at its previous Delta version."""
+    from deltalake import DeltaTable
+
+    from resources.errors import QualityGateError
+    from resources.lake.delta import content_hash, table_uri
+    from resources.sources.staging import committed_gate
+
+    good = eia.download_csv(SEED, "WCESTUS1", datetime(2016, 3, 31, tzinfo=UTC))
+    first = land_payloads(
+        storage,
+        [_payload(good, "eia", "WCESTUS1", AT, "a.csv")],
+        parse=parse_weekly_series,
+        spec=WEEKLY_SERIES,
+        run_id="r1",
+    )
+    assert "expectations passed" in first.gate and committed_gate(storage, WEEKLY_SERIES)["run_id"] == "r1"
+    version = DeltaTable(table_uri(storage, WEEKLY_SERIES)).version()
+    before = content_hash(read_table(storage, WEEKLY_SERIES))
+
+    lines = good.decode().split("\n")
+    newest = next(i for i, line in enumerate(lines) if line.startswith("Week of,")) + 1
+    day, _ = lines[newest].split(",")
+    lines[newest] = f"{day},99999999"  # a plausible-looking number far outside the series' range
+    with pytest.raises(QualityGateError, match="expect_column_values_to_be_between failed") as info:
+        land_payloads(
+            storage,
+            [_payload("\n".join(lines).encode(), "eia", "WCESTUS1", AT + timedelta(days=7), "b.csv")],
+            parse=parse_weekly_series,
+            spec=WEEKLY_SERIES,
+            run_id="r2",
+        )
+    assert f"left at version {version}" in str(info.value)
+    assert DeltaTable(table_uri(storage, WEEKLY_SERIES)).version() == version
+    assert content_hash(read_table(storage, WEEKLY_SERIES)) == before
+    [note] = [r for r in read_table(storage, QUARANTINE).to_pylist() if r["error_type"] == "QualityGateError"]
+    assert "expect_column_values_to_be_between" in note["reason"] and note["location"] == "/sim/b.csv"
+
+
+def test_a_batch_planned_before_another_writer_committed_is_planned_again(storage):
+    """Two writers offering different values for one key never both write its version 2."""
+    from resources.lake.bronze import put_payloads
+    from resources.sources.base import PayloadOutcome, _with_ingest_columns
+    from resources.sources.staging import StagedBatch
+
+    first = eia.download_csv(SEED, "WCESTUS1", datetime(2016, 3, 31, tzinfo=UTC))
+    land_payloads(
+        storage,
+        [_payload(first, "eia", "WCESTUS1", AT, "a.csv")],
+        parse=parse_weekly_series,
+        spec=WEEKLY_SERIES,
+        run_id="r1",
+    )
+    lines = first.decode().split("\n")
+    newest = next(i for i, line in enumerate(lines) if line.startswith("Week of,")) + 1
+    day, value = lines[newest].split(",")
+
+    def revised(by: int, name: str):
+        lines[newest] = f"{day},{int(value) + by}"
+        return _payload("\n".join(lines).encode(), "eia", "WCESTUS1", AT + timedelta(days=by), name)
+
+    slow = revised(2, "slow.csv")
+    [record] = put_payloads(storage, [slow], "slow")
+    batch = StagedBatch(storage, WEEKLY_SERIES)
+    outcome = PayloadOutcome(dataset="WCESTUS1", location="slow.csv", sha256=record.sha256, new_in_bronze=True)
+    batch.stage(record, _with_ingest_columns(parse_weekly_series(slow).table, record), None, outcome)
+    land_payloads(storage, [revised(1, "fast.csv")], parse=parse_weekly_series, spec=WEEKLY_SERIES, run_id="fast")
+    batch.publish(None, run_id="slow")
+
+    rows = read_table(storage, WEEKLY_SERIES).to_pandas()
+    key = rows[(rows.series_id == "WCESTUS1") & (rows.period == max(rows.period))].sort_values("version")
+    assert key.version.tolist() == [1, 2, 3]
+    assert key.value.tolist() == [float(value), float(value) + 1, float(value) + 2]
