@@ -278,12 +278,23 @@ def plan_versioned(
 
 
 def commit_versions(
-    storage: LakeStorage, spec: TableSpec, rows: pa.Table, *, metadata: dict[str, str] | None = None
+    storage: LakeStorage,
+    spec: TableSpec,
+    rows: pa.Table,
+    *,
+    metadata: dict[str, str] | None = None,
+    read_version: int | None = None,
 ) -> None:
-    """Insert planned versions in one Delta commit (keys plus version never collide, so a repeat adds nothing)."""
+    """Insert planned versions in one Delta commit (keys plus version never collide, so a repeat adds nothing).
+
+    `read_version` is the table version the rows were planned against: the merge runs on that snapshot, so a
+    commit another writer made since then is a conflict (`CommitFailedError`), never a silent skip of our rows.
+    """
     if rows.num_rows == 0:
         return
     table = ensure_table(storage, spec)
+    if read_version is not None and read_version != table.version():
+        table = DeltaTable(table_uri(storage, spec), version=read_version, storage_options=storage.storage_options or None)
     (
         table.merge(
             source=conform(rows, spec),

@@ -9,6 +9,7 @@ result (`nexus.gate`), which the asset check reports.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from resources.quality.suites import SilverSuite, SuiteOutcome, validate
 if TYPE_CHECKING:
     from resources.sources.base import CutCandidate, PayloadOutcome
 
+log = logging.getLogger(__name__)
 GATE_METADATA_KEY = "nexus.gate"
 
 
@@ -103,6 +105,7 @@ class StagedBatch:
                         f"silver/{self.spec.name}: another writer kept winning the Delta commit race"
                         f" ({attempts} attempts): {exc}"
                     ) from None
+                log.warning("silver/%s: %s; planning the batch again (attempt %d)", self.spec.name, exc, attempt + 1)
                 time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
                 self._restage()
         raise AssertionError("unreachable")
@@ -138,7 +141,13 @@ class StagedBatch:
         planned = [s.rows for s in self.staged if s.rows.num_rows]
         metadata = {GATE_METADATA_KEY: json.dumps({"run_id": run_id, "passed": True, "verdict": verdict})}
         if planned:
-            commit_versions(self.storage, self.spec, pa.concat_tables(planned), metadata=metadata)
+            commit_versions(
+                self.storage,
+                self.spec,
+                pa.concat_tables(planned),
+                metadata=metadata,
+                read_version=None if any(s.corrections for s in self.staged) else self._base_version,
+            )
         for staged in self.staged:
             if staged.cut is not None:
                 record_cut_candidate(
