@@ -6,11 +6,12 @@ PIP := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install install-dev run ui test test-fast bench lint format docs clean help
+.PHONY: install install-dev chromium run ui serve test test-fast bench lint format docs clean help
 
 help:
 	@echo "make run    install and materialize the whole graph (simulated publisher, local lake)"
-	@echo "make ui     open the Dagster UI on http://127.0.0.1:3000"
+	@echo "make ui     open the Dagster UI on http://127.0.0.1:3000 (dagster dev)"
+	@echo "make serve  dagster-webserver + dagster-daemon on http://127.0.0.1:3000 with the project's instance"
 	@echo "make test   install the dev extras and run the test suite"
 	@echo "make bench  print speed and memory figures"
 	@echo "make lint   ruff"
@@ -38,8 +39,21 @@ run: install
 ui: install
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-test: install-dev
+# The production pair on one machine: the daemon runs sensors, automation and the run queue; the webserver is the UI.
+# Stopping it (Ctrl-C) stops both. NEXUS_DAGSTER_POSTGRES_URL moves the instance to PostgreSQL.
+SERVE_PORT ?= 3000
+serve: install
+	$(BIN)/python -c "from resources.settings import ensure_dagster_home; print('DAGSTER_HOME', ensure_dagster_home())"
+	@$(BIN)/dagster-daemon run -w workspace.yaml & daemon=$$!; \
+	trap 'kill $$daemon 2>/dev/null; wait $$daemon 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p $(SERVE_PORT)
+
+test: install-dev chromium
 	$(BIN)/pytest
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own browsers here); root on CI machines
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
 test-fast: install-dev
 	$(BIN)/pytest -m "not slow"

@@ -10,14 +10,73 @@ import time
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer._click import exceptions as click_errors  # typer vendors click and does not re-export these
+from typer.core import TyperGroup
 
-app = typer.Typer(help="Nexus point-in-time market-data lakehouse.", no_args_is_help=True, add_completion=False)
+
+class UserMistake(Exception):
+    """A command line the user can fix: shown as one line, exit 2, never a traceback."""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _settings_problem(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg'].removeprefix('Value error, ')}"
+        for e in exc.errors(include_url=False)
+    )
+
+
+class OneLineErrors(TyperGroup):
+    """Every user mistake (a bad option, an unknown source, dates out of order, invalid settings) ends as one
+    `error: ...` line on stderr and exit code 2, instead of a usage panel or a traceback."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        from resources.errors import ConfigError
+
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except click_errors.NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click_errors.ClickException as exc:
+            message = _one_line(exc.format_message()).replace("Value error, ", "")
+            if "valid date" in message:
+                message += " (expected YYYY-MM-DD)"
+            typer.echo(f"error: {message}", err=True)
+            sys.exit(2 if isinstance(exc, click_errors.UsageError) else exc.exit_code)
+        except typer.Abort:
+            typer.echo("Aborted.", err=True)
+            sys.exit(1)
+        except (UserMistake, ConfigError) as exc:
+            typer.echo(f"error: {_one_line(str(exc))}", err=True)
+            sys.exit(2)
+        except ValidationError as exc:  # settings from the environment or .env; any other is a bug: re-raised
+            if exc.title != "Settings":
+                raise
+            typer.echo(f"error: invalid settings: {_one_line(_settings_problem(exc))}", err=True)
+            sys.exit(2)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+app = typer.Typer(
+    cls=OneLineErrors,
+    help="Nexus point-in-time market-data lakehouse.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # a traceback must never print settings or keys
+)
 console = Console(width=None if sys.stdout.isatty() else 160)
 
 
@@ -45,16 +104,21 @@ def run(
     mode: Annotated[Mode | None, typer.Option(help="Source mode (default NEXUS_SOURCE_MODE).")] = None,
 ) -> None:
     """Materialize the whole asset graph for a date range, in process, and record the runs in Dagster."""
+    from pipelines.chain_lock import ChainBusy
     from pipelines.runner import configure_environment, run_graph
 
+    _check_run_arguments(_day(start), _day(end), mode)
     configure_environment(
         start=_day(start),
         end=_day(end),
         mode=mode.value if mode else None,
     )
     from resources.settings import get_settings
+    from resources.sources.keys import require_live_keys
+    from resources.sources.registry import SOURCES
 
     settings = get_settings()
+    require_live_keys(settings, SOURCES)  # a missing key: one line, exit 2 (OneLineErrors)
     _echo(
         f"[bold]nexus run[/bold] {settings.start_date} → {settings.end_date}, mode={settings.source_mode}, "
         f"lake={settings.lake_uri}"
@@ -63,7 +127,11 @@ def run(
     terminal = Console(file=sys.stdout, width=console.width)  # bound now: tool output is redirected to the log
     home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home)
     log_path = home / "logs" / f"nexus-run-{time.strftime('%Y%m%d-%H%M%S')}.log"
-    outcomes = run_graph(lambda line: terminal.print(line, highlight=False), log_path=log_path)
+    try:
+        outcomes = run_graph(lambda line: terminal.print(line, highlight=False), log_path=log_path)
+    except ChainBusy as busy:
+        console.print(f"[yellow]✋ not started:[/yellow] {busy}", highlight=False, soft_wrap=True)  # one line
+        raise typer.Exit(3) from None
     elapsed = time.perf_counter() - started
     failed = [o for o in outcomes if not o.success]
     if failed:
@@ -76,7 +144,45 @@ def run(
     _echo("Open the UI with [bold]make ui[/bold] (http://127.0.0.1:3000); see the lake with [bold]nexus status[/bold].")
 
 
-def _show_status(*, json_output: bool) -> None:
+def _date_origin(option: str, given: date | None, field: str, value: date, fields_set: set[str]) -> str:
+    """How to name a date in an error: the option the user typed, the variable they set, or the default."""
+    if given is not None:
+        return f"{option} {value}"
+    if field in fields_set:
+        return f"NEXUS_{field.upper()} {value}"
+    return f"the default {option.removeprefix('--')} date {value}"
+
+
+def _check_run_arguments(start: date | None, end: date | None, mode: Mode | None) -> None:
+    """Refuse a date range `nexus run` cannot build before anything starts, naming only what the user chose."""
+    from resources.settings import get_settings
+
+    settings = get_settings()
+    chosen = set(settings.model_fields_set)
+    first, last = start or settings.start_date, end or settings.end_date
+    if first > last:
+        raise UserMistake(
+            f"{_date_origin('--start', start, 'start_date', first, chosen)} is after "
+            f"{_date_origin('--end', end, 'end_date', last, chosen)}; the start must be on or before the end"
+        )
+    calendar_first = settings.partitions_start
+    if first < calendar_first:
+        where = " (NEXUS_PARTITIONS_START)" if "partitions_start" in chosen else ""
+        raise UserMistake(
+            f"{_date_origin('--start', start, 'start_date', first, chosen)} is before the calendar's first day, "
+            f"{calendar_first}{where}; choose --start {calendar_first} or later"
+        )
+    if (mode.value if mode else settings.source_mode) == "files" and settings.files_dir is None:
+        raise UserMistake("files mode needs the folder of publisher files: set NEXUS_FILES_DIR")
+
+
+def _status_console(*, wide: bool) -> Console:
+    """The terminal's width when known (a tty or COLUMNS), else 100 columns, or 160 for the wide table."""
+    known = sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit()
+    return Console(width=None if known else (160 if wide else 100))
+
+
+def _show_status(*, json_output: bool, wide: bool = False) -> None:
     from resources.lake.catalog import list_tables
     from resources.lake.storage import LakeStorage
     from resources.settings import get_settings
@@ -86,34 +192,53 @@ def _show_status(*, json_output: bool) -> None:
     if json_output:
         typer.echo(json.dumps([t.model_dump(mode="json") for t in tables], indent=2))
         return
-    grid = Table(title=f"Lake {storage.root_uri}")
-    for col in ("zone", "table", "rows", "first", "last", "columns"):
-        grid.add_column(col, no_wrap=col != "columns", overflow="fold")
+    out = _status_console(wide=wide)
+    if wide:
+        grid = Table(title=f"Lake {storage.root_uri}")
+        for col in ("zone", "table", "rows", "first", "last", "columns"):
+            grid.add_column(col, no_wrap=col != "columns", overflow="fold")
+        for t in tables:
+            grid.add_row(
+                t.zone,
+                t.name,
+                f"{t.rows:,}",
+                str(t.first_date or ""),
+                str(t.last_date or ""),
+                f"{len(t.columns)}: " + ", ".join(t.columns),
+            )
+        out.print(grid)
+        return
+    # Narrow by default: no column list, table names wrap, at most 100 columns (or the terminal's width).
+    grid = Table(title=f"Lake {storage.root_uri}", caption="nexus status --wide adds the column names")
+    grid.add_column("zone", no_wrap=True)
+    grid.add_column("table", overflow="fold", ratio=1)
+    grid.add_column("rows", justify="right", no_wrap=True)
+    grid.add_column("first", no_wrap=True)
+    grid.add_column("last", no_wrap=True)
+    grid.add_column("cols", justify="right", no_wrap=True)
     for t in tables:
-        cols = ", ".join(t.columns)
         grid.add_row(
-            t.zone,
-            t.name,
-            f"{t.rows:,}",
-            str(t.first_date or ""),
-            str(t.last_date or ""),
-            f"{len(t.columns)}: " + (cols if len(cols) <= 70 else cols[:67] + "..."),
+            t.zone, t.name, f"{t.rows:,}", str(t.first_date or ""), str(t.last_date or ""), str(len(t.columns))
         )
-    console.print(grid)
+    out.width = min(out.width, 100)
+    out.print(grid)
 
 
 @app.command()
 def status(
     json_output: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="The full table, with every column's name.")] = False,
 ) -> None:
-    """List every lake table: zone, rows, first and last date, columns."""
-    _show_status(json_output=json_output)
+    """List every lake table: zone, rows, first and last date, number of columns (names with --wide)."""
+    _show_status(json_output=json_output, wide=wide)
 
 
 @app.command()
 def ingest(
     source: Annotated[str, typer.Argument(help="cot, fred, eia, cboe or coinmetrics")],
-    files: Annotated[list[Path] | None, typer.Option("--files", help="Publisher files or folders to load.")] = None,
+    files: Annotated[
+        list[Path] | None, typer.Option("--files", exists=True, help="Publisher files or folders to load.")
+    ] = None,
     start: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"])] = None,
     end: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"])] = None,
 ) -> None:
@@ -121,11 +246,18 @@ def ingest(
     from resources.errors import CommitConflictError, SourceError
     from resources.lake.storage import LakeStorage
     from resources.settings import get_settings
-    from resources.sources.registry import ingest_source
+    from resources.sources.keys import require_live_keys
+    from resources.sources.registry import SOURCES, ingest_source
 
-    settings = get_settings()
-    storage = LakeStorage.from_settings(settings)
+    if source not in SOURCES:
+        raise UserMistake(f"unknown source {source!r}; choose from {', '.join(SOURCES)}")
     start_d, end_d = _day(start), _day(end)
+    if start_d and end_d and start_d > end_d:
+        raise UserMistake(f"--start {start_d} is after --end {end_d}")
+    settings = get_settings()
+    if not files:
+        require_live_keys(settings, [source])  # a missing key: one line, exit 2 (OneLineErrors)
+    storage = LakeStorage.from_settings(settings)
     if files is None and end_d is None and settings.source_mode != "files":
         end_d = settings.end_date
     run_id = f"cli-{int(time.time())}"
@@ -326,7 +458,7 @@ def feeds_deliver(
     lake = LakeStorage.from_settings(settings)
     when = _day(day) or latest_signal_date(lake) or settings.end_date
     try:
-        results = deliver_all(
+        run = deliver_all(
             lake,
             settings,
             when,
@@ -335,16 +467,23 @@ def feeds_deliver(
             presign=presign,
         )
     except (DeliveryError, ConfigError) as exc:
-        _echo(f"[red]✗ {type(exc).__name__}:[/red] {exc}")
+        _echo(f"[red]✗ {type(exc).__name__}:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
-    for r in results:
+    for r in run.results:
         mark = "✔" if r.status == "delivered" else "·"
         _echo(
             f"{mark} {r.client_id} as of {r.as_of}: {r.status} v{r.version}, {r.files} files, {r.rows} rows → "
-            f"{r.manifest_uri}"
+            f"{escape(r.manifest_uri)}"
         )
+        if r.links_uri:
+            _echo(f"    links for the client: {escape(r.links_uri)}")
         for name, url in sorted(r.presigned_urls.items()):
             typer.echo(f"    {name}: {url}")
+    for f in run.failures:
+        _echo(f"[red]✗ {f.client_id}[/red] {f'as of {f.as_of}' if f.as_of else ''}: {f.error}: {escape(f.message)}")
+    if run.failures:
+        _echo(f"{len(run.failures)} of {len(run.failures) + len(run.results)} client deliveries failed.")
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -1,9 +1,9 @@
-"""The Dagster code location: the one place that assembles assets, checks, jobs, schedules and resources."""
+"""The Dagster code location: the one place that assembles assets, checks, jobs, sensors and resources."""
 
 import importlib
 import pkgutil
 
-from dagster import AssetChecksDefinition, AssetsDefinition, Definitions
+from dagster import AssetChecksDefinition, AssetsDefinition, Definitions, in_process_executor
 
 import assets.ingest
 from assets.feeds.assets import client_deliveries
@@ -12,10 +12,11 @@ from assets.marts.publish import publish_marts
 from assets.marts.reference import reference_tables
 from assets.models.assets import evaluation, oos_predictions, regimes
 from assets.personas.assets import persona_outputs
-from assets.signals.assets import daily_signals
+from assets.signals.assets import daily_signals, paper_ledger, signals_scorecard
+from pipelines.alerting import ALERT_SENSORS
 from pipelines.jobs import feeds_job, ingest_job, marts_job, models_job, personas_job, signals_job
 from pipelines.partitions import CADENCE_TAG
-from pipelines.schedules import DOWNSTREAM_SCHEDULES, ingest_schedules
+from pipelines.sensors import STREAM_INGESTS, STREAM_NAMES, automation_sensor, release_sensor
 from resources.dbt import dbt_resource
 from resources.lake.resource import LakeResource
 from resources.settings import get_settings
@@ -47,10 +48,29 @@ def _cadences(ingest_assets: list[AssetsDefinition]) -> list[str]:
     return sorted(seen, key=["daily", "weekly"].index)
 
 
+def _writers(ingest_assets: list[AssetsDefinition], cadence: str) -> list[str]:
+    """The ingest multi-assets of a cadence: each one writes its own bronze and silver tables."""
+    return sorted(d.node_def.name for d in ingest_assets if next(iter(d.specs)).tags.get(CADENCE_TAG) == cadence)
+
+
+def _release_sensors(ingest_assets: list[AssetsDefinition], jobs: dict) -> list:
+    """One release sensor per publisher stream, launching the ingest multi-assets that stream refreshes."""
+    by_name = {definition.node_def.name: definition for definition in ingest_assets}
+    sensors = []
+    for stream in STREAM_NAMES:
+        targets = []
+        for name in STREAM_INGESTS[stream]:
+            definition = by_name[name]
+            cadence = next(iter(definition.specs)).tags[CADENCE_TAG]
+            targets.append((jobs[cadence].name, sorted(definition.keys), cadence))
+        sensors.append(release_sensor(stream, targets, [jobs[c] for c in sorted({t[2] for t in targets})]))
+    return sensors
+
+
 settings = get_settings()
 INGEST_ASSETS, INGEST_CHECKS = _discover_ingest()
 CADENCES = _cadences(INGEST_ASSETS)
-INGEST_JOBS = {cadence: ingest_job(cadence) for cadence in CADENCES}
+INGEST_JOBS = {cadence: ingest_job(cadence, _writers(INGEST_ASSETS, cadence)) for cadence in CADENCES}
 
 defs = Definitions(
     assets=[
@@ -62,12 +82,17 @@ defs = Definitions(
         oos_predictions,
         evaluation,
         daily_signals,
+        paper_ledger,
+        signals_scorecard,
         persona_outputs,
         client_deliveries,
     ],
     asset_checks=INGEST_CHECKS,
     jobs=[*INGEST_JOBS.values(), marts_job, models_job, signals_job, personas_job, feeds_job],
-    schedules=[*ingest_schedules(INGEST_JOBS), *DOWNSTREAM_SCHEDULES],
+    sensors=[*_release_sensors(INGEST_ASSETS, INGEST_JOBS), automation_sensor(), *ALERT_SENSORS],
+    # Daemon-launched runs execute their steps in the run's own process: one code load per run instead of one per
+    # step (on 2 cores the chain is sequential anyway). `nexus run` executes in process already.
+    executor=in_process_executor,
     resources={
         "lake": LakeResource(lake_uri=settings.lake_uri),
         "dbt": dbt_resource(DBT_PROJECT),

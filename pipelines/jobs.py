@@ -9,20 +9,26 @@ from dagster import AssetSelection, define_asset_job
 if TYPE_CHECKING:  # the class is not exported by dagster; only the annotation needs it
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
+from pipelines.concurrency import DOWNSTREAM_WRITER, writes_tags
 from pipelines.partitions import CADENCE_TAG, PARTITIONS, Cadence
+from pipelines.retries import INGEST_RETRY_POLICY
 
 
-def ingest_job(cadence: Cadence) -> UnresolvedAssetJobDefinition:
+def ingest_job(cadence: Cadence, writers: list[str]) -> UnresolvedAssetJobDefinition:
+    """The cadence's ingest; `writers` are its multi-assets (see pipelines/concurrency.py)."""
     return define_asset_job(
         name=f"{cadence}_ingest_job",
         selection=AssetSelection.tag(CADENCE_TAG, cadence),
         partitions_def=PARTITIONS[cadence],
         description=f"Ingest the {cadence} publishers into bronze and silver, as of the partition's last day.",
+        op_retry_policy=INGEST_RETRY_POLICY,
+        tags=writes_tags(writers),
     )
 
 
 marts_job = define_asset_job(
     name="marts_job",
+    tags=writes_tags([DOWNSTREAM_WRITER]),
     selection=AssetSelection.groups("reference", "staging", "intermediate", "marts", "gold"),
     description="Reference tables, dbt build of staging, intermediate and marts (tests as checks), gold publishing.",
 )
@@ -30,12 +36,14 @@ marts_job = define_asset_job(
 
 models_job = define_asset_job(
     name="models_job",
+    tags=writes_tags([DOWNSTREAM_WRITER]),
     selection=AssetSelection.groups("models"),
     description="Regimes, walk-forward models for every horizon (model store) and their out-of-sample evaluation.",
 )
 
 signals_job = define_asset_job(
     name="signals_job",
+    tags=writes_tags([DOWNSTREAM_WRITER]),
     selection=AssetSelection.groups("signals"),
     partitions_def=PARTITIONS["daily"],
     description="Daily signals for a day or a range of days (one run per range).",
@@ -43,6 +51,7 @@ signals_job = define_asset_job(
 
 personas_job = define_asset_job(
     name="personas_job",
+    tags=writes_tags([DOWNSTREAM_WRITER]),
     selection=AssetSelection.groups("personas"),
     partitions_def=PARTITIONS["daily"],
     description="The six persona outputs, the audit trail and the weekly PDF report for a day or a range.",
@@ -50,6 +59,7 @@ personas_job = define_asset_job(
 
 feeds_job = define_asset_job(
     name="feeds_job",
+    tags=writes_tags([DOWNSTREAM_WRITER]),
     selection=AssetSelection.groups("feeds"),
     partitions_def=PARTITIONS["daily"],
     description="Deliver every client's feed due on the partition's day.",

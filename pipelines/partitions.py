@@ -2,13 +2,14 @@
 
 Ingest partitions are as-of snapshots: partition P is the publishers' state at the end of P's last day (their
 files and APIs as they stood then), loaded for the lake's history window [NEXUS_START_DATE, as-of]. One partition
-therefore holds a full, point-in-time-correct history; the schedules add the newest one, and a backfill replays
+therefore holds a full, point-in-time-correct history; the release sensors add the newest one, and a backfill replays
 how the data looked on past days (exactly in simulated mode; live publishers only serve today's state).
 
 - daily (Cboe, FRED, Coin Metrics, EIA daily prices): one partition per calendar day;
 - weekly (COT, EIA weekly reports): weeks from Saturday to Friday, so each week holds that week's EIA releases
   (Wednesday, Thursday) and the Friday COT release.
-end_offset=1 makes the current day or week available as soon as it starts, for the evening schedules.
+Windows are New York days (the publishers' and the decision day's calendar), so an evening run at 20:00 ET is
+still day D although UTC has moved on. end_offset=1 makes the current day or week available as soon as it starts.
 A run may narrow the as-of date with the `nexus/as_of` tag (what `nexus run --end` does for weekly partitions).
 """
 
@@ -30,12 +31,16 @@ CADENCE_TAG = "nexus/cadence"
 Cadence = Literal["daily", "weekly"]
 _START = get_settings().partitions_start
 
-daily_partitions = DailyPartitionsDefinition(start_date=_START.isoformat(), end_offset=1, fmt="%Y-%m-%d")
+NEW_YORK = "America/New_York"
+daily_partitions = DailyPartitionsDefinition(
+    start_date=_START.isoformat(), end_offset=1, fmt="%Y-%m-%d", timezone=NEW_YORK
+)
 # day_offset=6: weeks start on Saturday.
 weekly_partitions = WeeklyPartitionsDefinition(
     start_date=(_START - timedelta(days=(_START.weekday() - 5) % 7)).isoformat(),
     day_offset=6,
     end_offset=1,
+    timezone=NEW_YORK,
     fmt="%Y-%m-%d",
 )
 PARTITIONS: dict[Cadence, PartitionsDefinition] = {"daily": daily_partitions, "weekly": weekly_partitions}

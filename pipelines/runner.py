@@ -15,8 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dagster import DagsterInstance, InitLoggerContext, JobDefinition, logger
+
+from pipelines.chain_lock import CLI_TAG, one_chain_at_a_time, refuse_if_runs_in_progress
+from pipelines.run_origin import CodeLocation, execute_as_location_run
+
+if TYPE_CHECKING:
+    from resources.settings import Settings
 
 Printer = Callable[[str], None]
 
@@ -92,6 +99,7 @@ def _progress_logger(handler: _ProgressHandler):
 def run_job(
     job: JobDefinition,
     instance: DagsterInstance,
+    location: CodeLocation,
     printer: Printer,
     *,
     tags: dict[str, str] | None = None,
@@ -102,11 +110,12 @@ def run_job(
     printer(f"● {job.name}" + (f" (partition {partition_key})" if partition_key else ""))
     started = time.perf_counter()
     try:
-        result = job_with_logger.execute_in_process(
-            instance=instance,
-            tags=tags or {},
+        result = execute_as_location_run(
+            job_with_logger,
+            location,
+            instance,
+            tags={CLI_TAG: "nexus run", **(tags or {})},
             partition_key=partition_key,
-            raise_on_error=False,
             run_config={"loggers": {"progress": {}}},
         )
     except Exception as exc:  # a job that cannot even start (bad definitions) is a failed job, not a crash
@@ -168,15 +177,25 @@ def run_graph(printer: Printer, log_path: Path | None = None) -> list[JobOutcome
     """Materialize the whole graph for the configured date range; stops at the first failed job.
 
     Tools that print their own detailed output (dbt) write it to `log_path` instead of the terminal, so the
-    terminal shows one line per step.
+    terminal shows one line per step. Raises ChainBusy, before touching the instance, when another chain runs.
     """
+    from resources.settings import PROJECT_ROOT, get_settings
+
+    settings = get_settings()
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home)
+    with one_chain_at_a_time(home):
+        instance = DagsterInstance.get()  # storage created once, under the lock
+        refuse_if_runs_in_progress(instance)
+        return _run_plan(settings, instance, CodeLocation(PROJECT_ROOT / "workspace.yaml"), printer, log_path)
+
+
+def _run_plan(
+    settings: Settings, instance: DagsterInstance, location: CodeLocation, printer: Printer, log_path: Path | None
+) -> list[JobOutcome]:
     from pipelines.definitions import CADENCES, defs
     from pipelines.jobs import MODEL_STAGE_JOBS, run_plan
     from pipelines.partitions import as_of_tags, partition_key_for, range_tags
-    from resources.settings import get_settings
 
-    settings = get_settings()
-    instance = DagsterInstance.get()
     outcomes: list[JobOutcome] = []
     shortfall = model_stage_shortfall(settings.start_date, settings.end_date, settings.signal_history_days)
     if shortfall:
@@ -198,7 +217,7 @@ def run_graph(printer: Printer, log_path: Path | None = None) -> list[JobOutcome
             elif partitions == "window":
                 first = max(settings.start_date, settings.end_date - timedelta(days=settings.signal_history_days - 1))
                 tags = range_tags(first, settings.end_date)
-            outcome = run_job(job, instance, printer, partition_key=key, tags=tags)
+            outcome = run_job(job, instance, location, printer, partition_key=key, tags=tags)
             outcomes.append(outcome)
             if not outcome.success:
                 break

@@ -4,6 +4,7 @@ Reads the published, read-only DuckDB file (`NEXUS_PUBLISHED_DUCKDB_PATH`), whic
 atomically: a query running while `nexus run` writes sees the previous complete version and never blocks it.
 The other gold tables (signals, persona outputs, the audit trail, model evaluation, the delivery log) are views
 over their Delta tables' current versions, named after their path (`signals_daily`, `audit_recommendations`).
+`show tables` and `show all tables` list them beside the marts, from their Delta logs, without reading their data.
 
 Read-only means more than a read-only database file: DuckDB's external access is switched off (no COPY TO,
 EXPORT DATABASE, read_csv/read_text/glob of any file, ATTACH, INSTALL or LOAD) and the configuration is locked
@@ -25,8 +26,9 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
+import pyarrow as pa
 
-from resources.lake.delta import read_table
+from resources.lake.delta import open_table, read_table
 from resources.lake.storage import LakeStorage
 
 OutputFormat = Literal["table", "csv", "json"]
@@ -102,6 +104,44 @@ class GoldTables:
             self.attached.add(name)
         return new
 
+    def columns(self, con: duckdb.DuckDBPyConnection, name: str) -> tuple[list[str], list[str]]:
+        """A gold table's column names and DuckDB types, from its Delta schema (no data file is read)."""
+        table = open_table(self.lake, self.uris[name])
+        schema = pa.schema(table.schema().to_arrow()) if table is not None else pa.schema([])
+        probe = "__nexus_gold_schema"
+        con.register(probe, schema.empty_table())
+        try:
+            described = con.execute(f"describe {probe}").fetchall()
+        finally:
+            con.unregister(probe)
+        return [row[0] for row in described], [row[1] for row in described]
+
+
+SHOW_TABLES = re.compile(r"^\s*show\s+(all\s+)?tables\s*;?\s*$", re.IGNORECASE)
+
+
+def show_tables(con: duckdb.DuckDBPyConnection, sql: str, gold: GoldTables) -> QueryResult | None:
+    """`show tables` / `show all tables` with the gold tables added (None for any other statement)."""
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.Error:
+        return None
+    match = SHOW_TABLES.match(statements[0].query) if len(statements) == 1 else None
+    if match is None:
+        return None
+    cursor = con.execute(sql)
+    columns = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()
+    listed = {row[columns.index("name")] for row in rows}
+    extra = [name for name in gold.names() if name not in listed]
+    if match.group(1):  # show all tables: database, schema, name, column_names, column_types, temporary
+        for name in extra:
+            names, types = gold.columns(con, name)
+            rows.append(("gold", "main", name, names, types, False))
+    else:
+        rows = sorted([*rows, *[(name,) for name in extra]])
+    return QueryResult(columns, rows)
+
 
 QUERY_STATEMENTS = frozenset({"SELECT", "EXPLAIN", "PRAGMA", "CALL"})
 """Statement kinds the shell runs (show/describe/summarize parse as SELECT); everything else is refused up front."""
@@ -123,6 +163,9 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str, gold: GoldTables | None 
     """Run one statement; a write, a file access or a SET raises ReadOnlyError with one clear line."""
     check_read_only(con, sql)
     if gold is not None:
+        listing = show_tables(con, sql, gold)
+        if listing is not None:
+            return listing
         gold.attach(con, sql)
     try:
         cursor = con.execute(sql)
@@ -174,7 +217,8 @@ def render(result: QueryResult, fmt: OutputFormat, *, max_rows: int | None = Non
 
 SHELL_HELP = """Enter SQL ending with ';'. Commands: .tables  .schema <table>  .format table|csv|json  .quit
 Marts live in schema `marts` (e.g. select * from fct_vol_term_structure_daily limit 5;); the other gold tables
-are named by path: signals_daily, personas_<persona>, audit_recommendations, models_evaluation, feeds_delivery_log."""
+are named by path: signals_daily, personas_<persona>, audit_recommendations, models_evaluation, feeds_delivery_log
+(show tables; lists them all)."""
 
 
 def shell(
@@ -204,8 +248,10 @@ def shell(
                 others = [f"gold: {name}" for name in (gold.names() if gold else [])]
                 write(render(QueryResult(["name"], [[n] for n in [*marts, *others]]), "table"))
             elif command == ".schema" and arg:
-                if gold is not None:
-                    gold.attach(con, f"select * from {arg}")
+                if gold is not None and arg.lower() in gold.uris and arg.lower() not in gold.attached:
+                    names, types = gold.columns(con, arg.lower())  # from the Delta log: no data read
+                    write(render(QueryResult(["column", "type"], list(zip(names, types, strict=True))), "table"))
+                    continue
                 schema, _, table = arg.rpartition(".")
                 sql = (
                     "select column_name, data_type from information_schema.columns where table_name = ? "

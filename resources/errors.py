@@ -69,6 +69,14 @@ class TruncatedPayloadError(SourceDataError):
     """The body stops part-way (a cut-off download)."""
 
 
+class TruncatedBodyError(TruncatedPayloadError, SourceUnavailableError):
+    """An HTTP body kept arriving short of its declared length (or its last chunk) after every retry.
+
+    Both a truncated payload and an unavailable publisher: callers that go on with the other datasets when one
+    is unavailable still do.
+    """
+
+
 class BadRowsError(SourceDataError):
     """One or more rows failed validation; they went to quarantine and nothing of the payload reached silver."""
 

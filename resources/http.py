@@ -1,8 +1,15 @@
-"""HTTP for every source client: httpx for transport, tenacity for retries.
+"""HTTP for every source client: httpx for transport, tenacity for retries, one total deadline per request.
 
 Retried: 429 (waiting what Retry-After asks, capped), 5xx, timeouts, dropped connections and bodies cut short
-of their Content-Length. Not retried: other 4xx. Whatever still fails raises `SourceUnavailableError` naming
-the source and the URL with credentials redacted.
+of their Content-Length. Not retried: other 4xx (and parse errors, which happen after the fetch). The deadline
+(`http_deadline_s`) covers every attempt and wait of one `get`: the body is read chunk by chunk and given up as
+soon as the deadline passes, so a publisher trickling a few bytes a second cannot hold an ingest (each read
+also waits at most what is left of the deadline). What still fails raises a typed error naming the source and
+the URL: `SourceUnavailableError`, or `TruncatedBodyError` (a `TruncatedPayloadError` too) for a body that
+kept arriving short.
+
+Secrets: the values of credential query parameters and headers sent with a request are masked (`***`) in the
+body handed back and in every error message, so a key a publisher echoes back is stored and shown nowhere.
 """
 
 from __future__ import annotations
@@ -11,20 +18,21 @@ import email.utils
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
 
-from resources.errors import SourceUnavailableError
-from resources.redact import install_http_log_redaction, redact_url
+from resources.errors import SourceUnavailableError, TruncatedBodyError
+from resources.redact import install_http_log_redaction, mask_bytes, redact_text, redact_url, request_secrets
 from resources.settings import Settings
 
 log = logging.getLogger(__name__)
 install_http_log_redaction()
 USER_AGENT = "nexus-lakehouse/0.1 (+https://github.com/nexus-lakehouse)"
+_EXCERPT = 300  # characters of a refusal's body quoted in the error
 
 
 class RetryableHTTPError(Exception):
@@ -34,15 +42,32 @@ class RetryableHTTPError(Exception):
         super().__init__(f"HTTP {status} from {url}")
 
 
+class CutShortError(Exception):
+    """The connection ended before the body reached its Content-Length (retried; typed once retries run out)."""
+
+    def __init__(self, received: int, expected: int | None) -> None:
+        self.received = received
+        self.expected = expected
+        of = f" of {expected}" if expected is not None else ""
+        super().__init__(f"body cut short: {received}{of} bytes")
+
+
+class DeadlineExceededError(httpx.TimeoutException):
+    """The request's total deadline passed while its body was still arriving."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 5
     backoff_s: float = 0.5
     max_backoff_s: float = 30.0
+    deadline_s: float = 300.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetryPolicy:
-        return cls(settings.http_max_attempts, settings.http_backoff_s, settings.http_max_backoff_s)
+        return cls(
+            settings.http_max_attempts, settings.http_backoff_s, settings.http_max_backoff_s, settings.http_deadline_s
+        )
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -64,7 +89,12 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def _is_retryable(exc: BaseException) -> bool:
-    return isinstance(exc, RetryableHTTPError | httpx.TimeoutException | httpx.TransportError)
+    return isinstance(exc, RetryableHTTPError | CutShortError | httpx.TimeoutException | httpx.TransportError)
+
+
+def _content_length(response: httpx.Response) -> int | None:
+    value = response.headers.get("Content-Length", "")
+    return int(value) if value.isdigit() else None
 
 
 class HttpFetcher:
@@ -77,9 +107,10 @@ class HttpFetcher:
         timeout_s: float = 30.0,
         policy: RetryPolicy | None = None,
         headers: Mapping[str, str] | None = None,
-        sleep: object = time.sleep,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.source = source
+        self.timeout_s = timeout_s
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
         self._client = httpx.Client(
@@ -115,57 +146,110 @@ class HttpFetcher:
         base = self.policy.backoff_s * (2 ** (state.attempt_number - 1))
         return min(cap, base + random.uniform(0, self.policy.backoff_s))
 
-    def _once(self, url: str, params: Mapping[str, object] | None) -> httpx.Response:
+    def _once(self, url: str, params: Mapping[str, object] | None, deadline: float) -> httpx.Response:
+        """One attempt: the whole body read before `deadline` (monotonic), checked against its Content-Length."""
         self.attempts += 1
-        response = self._client.get(url, params=params)  # type: ignore[arg-type]
-        shown = redact_url(str(response.request.url))
-        if response.status_code == 429 or response.status_code >= 500:
-            raise RetryableHTTPError(
-                response.status_code, parse_retry_after(response.headers.get("Retry-After")), shown
-            )
-        expected = response.headers.get("Content-Length")
-        cut_short = expected is not None and expected.isdigit() and int(expected) != len(response.content)
-        if cut_short and "content-encoding" not in response.headers:
-            raise httpx.RemoteProtocolError(f"body cut short: {len(response.content)} of {expected} bytes")
-        return response
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise DeadlineExceededError("deadline passed before the request was sent")
+        request = self._client.build_request(
+            "GET",
+            url,
+            params=params,
+            timeout=httpx.Timeout(min(self.timeout_s, remaining)),  # type: ignore[arg-type]
+        )
+        response = self._client.send(request, stream=True)
+        chunks: list[bytes] = []
+        try:
+            shown = redact_url(str(response.request.url))
+            if response.status_code == 429 or response.status_code >= 500:
+                raise RetryableHTTPError(
+                    response.status_code, parse_retry_after(response.headers.get("Retry-After")), shown
+                )
+            try:
+                for chunk in response.iter_raw():
+                    chunks.append(chunk)
+                    if time.monotonic() > deadline:
+                        raise DeadlineExceededError(
+                            f"deadline of {self.policy.deadline_s:g} s passed after {sum(map(len, chunks))} bytes"
+                        )
+            except httpx.RemoteProtocolError:  # the server closed before the declared length
+                raise CutShortError(sum(map(len, chunks)), _content_length(response)) from None
+        finally:
+            response.close()
+        raw = b"".join(chunks)
+        expected = _content_length(response)
+        if expected is not None and len(raw) < expected:
+            raise CutShortError(len(raw), expected)
+        done = httpx.Response(response.status_code, headers=response.headers, content=raw, request=response.request)
+        done.read()  # decodes any Content-Encoding
+        return _with_body(done, done.content)
 
     def get(
         self, url: str, params: Mapping[str, object] | None = None, *, dataset: str | None = None
     ) -> httpx.Response:
-        """GET with retries; returns a 2xx/3xx/4xx response (not 429), raises after the last attempt."""
+        """GET with retries within the deadline; returns a 2xx/3xx response with sent secrets masked in its body.
+
+        Raises `SourceUnavailableError` for a 4xx (its body quoted, redacted) or when retries or the deadline run
+        out, `TruncatedBodyError` when the body kept arriving short of its Content-Length.
+        """
+        full = httpx.URL(url, params=params) if params else httpx.URL(url)
+        secrets = request_secrets(full.params.multi_items(), self._client.headers.items())
+        shown = redact_text(str(full), secrets)
+        deadline = time.monotonic() + self.policy.deadline_s
+        first = self.attempts
         retrying = Retrying(
-            stop=stop_after_attempt(self.policy.max_attempts),
+            stop=stop_after_attempt(self.policy.max_attempts) | stop_before_delay(self.policy.deadline_s),
             wait=self._wait,
             retry=retry_if_exception(_is_retryable),
-            sleep=self._sleep,  # type: ignore[arg-type]
+            sleep=self._sleep,
             reraise=True,
             before_sleep=lambda s: log.warning(
-                "%s: attempt %d failed (%s); retrying", self.source, s.attempt_number, s.outcome.exception()
+                "%s: attempt %d failed (%s); retrying",
+                self.source,
+                s.attempt_number,
+                redact_text(str(s.outcome.exception() if s.outcome else ""), secrets),
             ),
         )
-        shown = redact_url(str(httpx.URL(url, params=params))) if params else redact_url(url)
-        try:
-            response = retrying(self._once, url, params)
-        except RetryableHTTPError as exc:
-            raise SourceUnavailableError(
-                f"HTTP {exc.status} after {self.policy.max_attempts} attempts",
-                source=self.source,
-                dataset=dataset,
-                location=shown,
-            ) from None
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise SourceUnavailableError(
-                f"{type(exc).__name__} after {self.policy.max_attempts} attempts: {redact_url(str(exc))}",
-                source=self.source,
-                dataset=dataset,
-                location=shown,
-            ) from None
-        if response.status_code >= 400:
-            excerpt = redact_url(" ".join(response.text[:300].split())) if response.content else ""
-            raise SourceUnavailableError(
-                f"HTTP {response.status_code}" + (f": {excerpt}" if excerpt else ""),
+
+        def fail(reason: str, kind: type[SourceUnavailableError] = SourceUnavailableError):
+            tried = self.attempts - first
+            return kind(
+                redact_text(f"{reason} after {tried} attempt{'s' * (tried != 1)}", secrets),
                 source=self.source,
                 dataset=dataset,
                 location=shown,
             )
-        return response
+
+        try:
+            response = retrying(self._once, url, params, deadline)
+        except RetryableHTTPError as exc:
+            raise fail(f"HTTP {exc.status}") from None
+        except CutShortError as exc:
+            raise fail(str(exc), TruncatedBodyError) from None
+        except DeadlineExceededError as exc:
+            raise fail(f"total deadline exceeded ({exc})") from None
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            raise fail(f"{type(exc).__name__}: {exc}") from None
+        body = mask_bytes(response.content, secrets)
+        if response.status_code >= 400:
+            excerpt = " ".join(body[: _EXCERPT * 4].decode("utf-8", errors="replace")[:_EXCERPT].split())
+            refused = SourceUnavailableError(
+                redact_text(f"HTTP {response.status_code}" + (f": {excerpt}" if excerpt else ""), secrets),
+                source=self.source,
+                dataset=dataset,
+                location=shown,
+            )
+            refused.status, refused.body = response.status_code, body  # type: ignore[attr-defined]
+            raise refused
+        return response if body is response.content else _with_body(response, body)
+
+
+def _with_body(response: httpx.Response, body: bytes) -> httpx.Response:
+    """The response with `body` as its (already decoded) content: encoding and length headers dropped."""
+    headers = [
+        (k, v) for k, v in response.headers.multi_items() if k.lower() not in ("content-encoding", "content-length")
+    ]
+    done = httpx.Response(response.status_code, headers=headers, content=body, request=response.request)
+    done.read()
+    return done

@@ -19,10 +19,10 @@ from resources.lake.delta import replace_if_changed
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import TableSpec
 from resources.reference import (
-    CALENDAR_END,
     COT_MARKETS,
     INSTRUMENTS,
     TRADING_DAYS,
+    calendar_end,
     cot_markets_table,
     instruments_table,
     trading_days_table,
@@ -39,7 +39,7 @@ def write_reference_tables(storage: LakeStorage, settings: Settings) -> list[tup
     tables = [
         (INSTRUMENTS, instruments_table(universe)),
         (COT_MARKETS, cot_markets_table(universe)),
-        (TRADING_DAYS, trading_days_table(settings.partitions_start, CALENDAR_END)),
+        (TRADING_DAYS, trading_days_table(settings.partitions_start, calendar_end(settings.end_date, date.today()))),
     ]
     return [(spec, table, replace_if_changed(storage, spec, table)) for spec, table in tables]
 

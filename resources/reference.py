@@ -15,8 +15,13 @@ import pyarrow as pa
 from resources.lake.tables import TableSpec
 from resources.universe import Universe
 
-# The trading calendars are written this far ahead (schedules and feed cadences look into the future).
-CALENDAR_END = date(2030, 12, 31)
+
+def calendar_end(end_date: date, today: date) -> date:
+    """Last day of the trading-day reference: the end of the year after the later of the configured end date and
+    today. It follows the configuration (no fixed last year) and always reaches past the newest data, since the
+    marts and the labels need trading days after the last publication (a D+10 label looks two weeks ahead)."""
+    return date(max(end_date, today).year + 1, 12, 31)
+
 
 INSTRUMENTS = TableSpec(
     zone="silver",
@@ -68,7 +73,10 @@ TRADING_DAYS = TableSpec(
     ),
     keys=("calendar", "trade_date"),
     date_column="trade_date",
-    description="Trading days per calendar: NYSE (weekdays without NYSE holidays) and CRYPTO (every day).",
+    description=(
+        "Trading days per calendar: NYSE (weekdays without NYSE holidays, from the holidays package) and CRYPTO "
+        "(every day), to the end of the year after the configured end date."
+    ),
 )
 
 

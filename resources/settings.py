@@ -55,6 +55,15 @@ class Settings(BaseSettings):
         default="./lake/feeds",
         description="Root of client deliveries: a local folder or s3://bucket/prefix (one sub-folder per client).",
     )
+    feeds_presign_expiry_s: int = Field(
+        default=3 * 24 * 3600,
+        ge=60,
+        le=7 * 24 * 3600,
+        description=(
+            "Lifetime of presigned feed URLs for clients that set none: 60 s to 7 days (the S3 SigV4 maximum); "
+            "3 days by default, so links written on a Friday evening still work on Monday."
+        ),
+    )
     clients_file: Path = Field(default=Path("resources/config/clients.yaml"))
     universe_file: Path = Field(default=Path("resources/config/universe.yaml"))
     exposures_file: Path = Field(
@@ -76,6 +85,18 @@ class Settings(BaseSettings):
         ge=1,
         le=3660,
         description="Calendar days of daily signal and persona partitions `nexus run` materializes up to the end date.",
+    )
+    publisher_clock_file: Path | None = Field(
+        default=None,
+        description="Simulated mode: JSON file holding the publisher's clock (release sensors read it); "
+        "unset: the wall clock.",
+    )
+    dagster_postgres_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://user:password@host:port/db for the Dagster instance's storage (default SQLite).",
+    )
+    alert_webhook_url: SecretStr | None = Field(
+        default=None, description="Slack-compatible incoming webhook for run and check failures (a secret)."
     )
     decision_time_utc: time = Field(
         default=time(22, 0),
@@ -100,7 +121,26 @@ class Settings(BaseSettings):
         description="Bad rows above this share of a payload reject it whole; below it they go to quarantine alone.",
     )
 
-    http_timeout_s: float = Field(default=30.0, gt=0)
+    http_timeout_s: float = Field(default=30.0, gt=0, description="Longest wait for one connect or read.")
+    http_deadline_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Longest a whole request may take, every retry and wait included: a publisher that trickles "
+        "its body cannot hold an ingest past it.",
+    )
+    live_incremental: bool = Field(
+        default=True,
+        description="Live mode asks each publisher only for what may have changed since the lake's last observation.",
+    )
+    live_lookback_days: int = Field(
+        default=35, ge=0, description="Incremental window: days before each series' last observation asked again."
+    )
+    live_full_refresh_days: int = Field(
+        default=7,
+        ge=0,
+        description="A full-history fetch at least this often (days of as-of time), catching older restatements; "
+        "0 = every fetch is full.",
+    )
     http_max_attempts: int = Field(default=5, ge=1, le=20)
     http_backoff_s: float = Field(default=0.5, ge=0, description="First retry delay; doubles with jitter.")
     http_max_backoff_s: float = Field(default=30.0, ge=0)
@@ -166,7 +206,7 @@ class Settings(BaseSettings):
     def _absolute(cls, value: Path) -> Path:
         return _resolve(value.expanduser())
 
-    @field_validator("files_dir")
+    @field_validator("files_dir", "publisher_clock_file")
     @classmethod
     def _absolute_optional(cls, value: Path | None) -> Path | None:
         return None if value is None else _resolve(value.expanduser())
@@ -237,8 +277,8 @@ def ensure_dagster_home(settings: Settings | None = None) -> Path:
     settings = settings or get_settings()
     home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home)
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    from resources.dagster_instance import write_instance_yaml  # it reads Settings: import at call time
+
+    write_instance_yaml(home, settings)
     os.environ["DAGSTER_HOME"] = str(home)
     return home

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 import pyarrow.compute as pc
+from pydantic import BaseModel
 
 import assets.personas.tables  # noqa: F401 - persona and signal datasets register with the feeds on import
 from assets.signals.table import SIGNALS
+from resources.feeds.alerts import FeedFailure, FeedsAlert, failure, raise_alert
 from resources.feeds.cadence import due_date
 from resources.feeds.clients import Client, get_clients
 from resources.feeds.delivery import DeliveryResult, deliver
 from resources.lake.delta import read_table
 from resources.lake.storage import LakeStorage
 from resources.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def feeds_storage(settings: Settings) -> LakeStorage:
@@ -27,6 +32,19 @@ def latest_signal_date(lake: LakeStorage) -> date | None:
     return pc.max(days["signal_date"]).as_py() if days.num_rows else None
 
 
+class FeedsRun(BaseModel):
+    """The outcome of one delivery run: every client attempted, each delivered, unchanged or failed."""
+
+    day: date
+    run_id: str
+    results: list[DeliveryResult]
+    failures: list[FeedFailure]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
 def deliver_all(
     lake: LakeStorage,
     settings: Settings,
@@ -35,11 +53,37 @@ def deliver_all(
     run_id: str,
     client_id: str | None = None,
     presign: bool | None = None,
-) -> list[DeliveryResult]:
-    """Each selected client's delivery due on or before `day` (idempotent: a repeat delivers nothing new)."""
+) -> FeedsRun:
+    """Each selected client's delivery due on or before `day` (idempotent: a repeat delivers nothing new).
+
+    Every client is attempted even when another fails: one client's bad entitlement or unsafe folder must not
+    cost the others their data. Failures are collected per client and raised as one alert at the end; the caller
+    decides how to fail (the asset raises, the CLI exits non-zero). An unknown `client_id` is refused up front.
+    """
     clients: list[Client] = [get_clients().client(client_id)] if client_id else list(get_clients().clients)
     feeds = feeds_storage(settings)
-    return [
-        deliver(lake, feeds, client, due_date(client.cadence, day), run_id=run_id, presign=presign)
-        for client in clients
-    ]
+    results: list[DeliveryResult] = []
+    failures: list[FeedFailure] = []
+    for client in clients:
+        as_of: date | None = None
+        try:
+            as_of = due_date(client.cadence, day)
+            results.append(
+                deliver(
+                    lake,
+                    feeds,
+                    client,
+                    as_of,
+                    run_id=run_id,
+                    presign=presign,
+                    presign_expiry_s=settings.feeds_presign_expiry_s,
+                )
+            )
+        except Exception as exc:  # recorded per client and alerted below, never swallowed
+            failures.append(failure(client.client_id, as_of, exc))
+            log.warning(
+                "feeds: delivery to %s failed: %s: %s", client.client_id, exc.__class__.__name__, failures[-1].message
+            )
+    if failures:
+        raise_alert(FeedsAlert(day=day, run_id=run_id, attempted=len(clients), failed=failures))
+    return FeedsRun(day=day, run_id=run_id, results=results, failures=failures)

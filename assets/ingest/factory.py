@@ -24,6 +24,7 @@ from dagster import (
 
 from assets.ingest.reporting import bronze_metadata, quality_check_result, silver_metadata
 from pipelines.partitions import CADENCE_TAG, PARTITIONS, Cadence, window_of
+from pipelines.retries import transient_faults_retried
 from resources.lake.provenance import record_mode
 from resources.lake.resource import LakeResource
 from resources.lake.storage import LakeStorage
@@ -116,7 +117,8 @@ def build_ingest_assets(decl: SourceIngest) -> tuple[AssetsDefinition, list[Asse
         _, as_of = window_of(context)
         storage = lake.storage()
         context.log.info(f"{decl.source}: publisher state as of {as_of}, history from {get_settings().start_date}")
-        reports = run_ingest(decl, storage, get_settings(), context.run_id, as_of)
+        with transient_faults_retried():
+            reports = run_ingest(decl, storage, get_settings(), context.run_id, as_of)
         for b, spec in zip(decl.bronze, bronze_specs, strict=True):
             yield MaterializeResult(asset_key=spec.key, metadata=bronze_metadata(storage, reports, b.datasets))
         by_table = {r.table: r for r in reports}

@@ -3,6 +3,7 @@
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
 from assets.marts.dbt import DBT_PROJECT, TRANSLATOR
+from pipelines.automation import after_inputs
 from resources.lake.gold import mart_tables, publish_duckdb_file, publish_to_delta
 from resources.lake.resource import LakeResource
 from resources.settings import get_settings
@@ -25,6 +26,7 @@ GOLD_SPECS = [
         AssetKey(["gold", "marts", node["name"]]),
         deps=[TRANSLATOR.get_asset_key(node)],
         group_name="gold",
+        automation_condition=after_inputs(),
         description=f"Gold Delta copy of marts.{node['name']}: {node.get('description', '')}".strip(),
         kinds={"delta"},
         skippable=True,
@@ -35,6 +37,7 @@ DUCKDB_SPEC = AssetSpec(
     AssetKey(["gold", "analyst_duckdb"]),
     deps=[spec.key for spec in GOLD_SPECS],
     group_name="gold",
+    automation_condition=after_inputs(),
     description="Read-only DuckDB file with every mart, swapped in atomically for SQL analysts (`nexus sql`).",
     kinds={"duckdb"},
     skippable=True,

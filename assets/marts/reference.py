@@ -2,6 +2,7 @@
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
+from pipelines.automation import after_inputs
 from resources.lake.delta import table_uri
 from resources.lake.resource import LakeResource
 from resources.marts_build import write_reference_tables
@@ -16,6 +17,7 @@ SPECS = {spec.name: spec for spec in (INSTRUMENTS, COT_MARKETS, TRADING_DAYS)}
         AssetSpec(
             AssetKey(["silver", *spec.name.split("/")]),
             group_name="reference",
+            automation_condition=after_inputs(),
             description=spec.description,
             kinds={"delta"},
         )

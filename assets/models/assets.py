@@ -34,6 +34,9 @@ from assets.models.pipeline import (
     run_walk_forward,
 )
 from assets.models.plots import evaluation_pngs
+from assets.signals.build import SignalConfig
+from assets.signals.decision import DecisionConfig
+from pipelines.automation import after_inputs
 from resources.lake.delta import overwrite_table, read_table
 from resources.lake.resource import LakeResource
 from resources.settings import get_settings
@@ -52,7 +55,8 @@ def stage_config() -> ModelStageConfig:
         evaluation=EvaluationConfig(
             cost_bps=settings.cost_bps,
             leak_audited=load_leak_audits(settings.leak_audits_file, settings.source_mode),
-        )
+        ),
+        signals=SignalConfig(decision=DecisionConfig(cost_bps=settings.cost_bps)),
     )
 
 
@@ -64,6 +68,7 @@ def _uri(storage, *parts: str) -> str:  # noqa: ANN001
     key=REGIMES,
     deps=[FEATURES],
     group_name="models",
+    automation_condition=after_inputs(),
     kinds={"python", "delta"},
     description=(
         "Gaussian HMM regimes per instrument (2-4 states by BIC, yearly expanding refits, forward-filtered "
@@ -100,6 +105,7 @@ def regimes(context: AssetExecutionContext, lake: LakeResource) -> MaterializeRe
     key=PREDICTIONS,
     deps=[FEATURES, LABELS],
     group_name="models",
+    automation_condition=after_inputs(),
     kinds={"lightgbm", "delta"},
     description=(
         "Out-of-sample walk-forward predictions for D+1..D+10: pooled LightGBM per horizon, half-yearly expanding "
@@ -151,6 +157,7 @@ def oos_predictions(context: AssetExecutionContext, lake: LakeResource) -> Mater
     key=EVALUATION,
     deps=[PREDICTIONS, FEATURES, LABELS],
     group_name="models",
+    automation_condition=after_inputs(),
     kinds={"python", "delta"},
     description=(
         "Honest out-of-sample evidence per horizon and instrument: balanced accuracy, hit rate vs majority and "

@@ -126,7 +126,8 @@ def run_evaluation(
 
 def run_signals(
     inputs: ModelInputs, predictions: pd.DataFrame, regimes: pd.DataFrame, config: ModelStageConfig, run_id: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(signals, ensemble weights, decision thresholds) from the walk-forward predictions and regimes."""
     by_horizon = {int(h): rows for h, rows in predictions.groupby("horizon")}
     return build_signals(inputs.features, inputs.labels, by_horizon, regimes, run_id=run_id, config=config.signals)
 

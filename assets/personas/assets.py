@@ -21,6 +21,7 @@ from assets.personas.models import PERSONAS
 from assets.personas.report_pdf import render_report
 from assets.personas.tables import json_schemas, output_json
 from assets.signals.assets import SIGNALS_KEY
+from pipelines.automation import decision_day_after_inputs
 from pipelines.partitions import daily_partitions, window_of
 from resources.lake.resource import LakeResource
 from resources.settings import get_settings
@@ -48,6 +49,7 @@ INPUTS = [SIGNALS_KEY, AssetKey(["gold", "marts", "fct_features_daily"]), AssetK
                 group_name="personas",
                 kinds={"delta", "json"},
                 partitions_def=daily_partitions,
+                automation_condition=decision_day_after_inputs(),
                 description=f"Persona output: {p.replace('_', ' ')}.",
             )
             for p, key in PERSONA_KEYS.items()
@@ -58,6 +60,7 @@ INPUTS = [SIGNALS_KEY, AssetKey(["gold", "marts", "fct_features_daily"]), AssetK
             group_name="personas",
             kinds={"delta"},
             partitions_def=daily_partitions,
+            automation_condition=decision_day_after_inputs(),
             description="Append-only audit trail: every recommendation with its inputs and rule path.",
         ),
         AssetSpec(
@@ -66,6 +69,7 @@ INPUTS = [SIGNALS_KEY, AssetKey(["gold", "marts", "fct_features_daily"]), AssetK
             group_name="personas",
             kinds={"pdf"},
             partitions_def=daily_partitions,
+            automation_condition=decision_day_after_inputs(),
             description="Weekly client-ready 'Market Intelligence Report' (PDF, Fridays and the run's last day).",
         ),
     ],
@@ -109,6 +113,7 @@ def persona_outputs(context: AssetExecutionContext, lake: LakeResource):  # noqa
                 "days": len(days),
                 "latest_day": latest,
                 "items": counts[persona],
+                "simulated_data": inputs.simulated,
                 "document": MetadataValue.path(
                     storage.uri("gold", "personas", "_documents", f"date={latest}", f"{persona}.json")
                 ),
@@ -120,5 +125,9 @@ def persona_outputs(context: AssetExecutionContext, lake: LakeResource):  # noqa
     )
     yield MaterializeResult(
         asset_key=REPORT_KEY,
-        metadata={"reports": len(reports), "latest": MetadataValue.path(reports[-1]) if reports else "none"},
+        metadata={
+            "reports": len(reports),
+            "latest": MetadataValue.path(reports[-1]) if reports else "none",
+            "simulated_data": inputs.simulated,
+        },
     )

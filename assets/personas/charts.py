@@ -29,7 +29,7 @@ def _bar(fig: Figure, spec: ChartSpec) -> None:
     ax.bar(range(len(clean)), clean, color=colors)
     ax.set_xticks(range(len(clean)), spec.labels, rotation=0 if len(clean) <= 8 else 45, fontsize=8)
     ax.axhline(0, color="#212121", linewidth=0.8)
-    ax.set_ylabel(name.replace("_", " "), fontsize=8)
+    ax.set_ylabel(spec.y_label or name.replace("_", " "), fontsize=8)
     ax.tick_params(axis="y", labelsize=8)
 
 

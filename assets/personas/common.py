@@ -10,13 +10,15 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Iterable
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 import pandas as pd
 
 from assets.personas.models import PersonaItem, PersonaName, RuleStep, SignalRef
+from assets.signals.contract import Direction, DrawdownState, RegimeName, SentimentLabel
 
 ID_LENGTH = 32
 ItemT = TypeVar("ItemT", bound=PersonaItem)
@@ -182,3 +184,95 @@ def regime_family(regime: str | None) -> str:
     if regime.endswith("BEAR"):
         return "BEAR"
     return regime
+
+
+# ---------------------------------------------------------------------------------------------- plain wording
+# What a reader sees instead of the signals' internal codes (drawdown states, regime names, directions).
+GUARD_WORDS: dict[str, str] = {
+    "FULL_SIZE": "no cut",
+    "REDUCE_50": "position size halved",
+    "REDUCE_75": "position size cut by three quarters",
+    "STOP_TRADING": "trading paused",
+}
+_OUTCOME = {"UP": "rise", "DOWN": "fall", "FLAT": "little change"}
+_OTHERS = {"UP": "flat or fall", "DOWN": "flat or rise", "FLAT": "a rise or a fall"}
+
+
+def guard_words(state: str) -> str:
+    """The drawdown guard's state in words ('position size halved'), never the code."""
+    return GUARD_WORDS.get(str(state), "position size reduced")
+
+
+def regime_words(regime: str | None) -> str:
+    """'STRONG_BULL' -> 'strong bull' (a label of the recent past, not a forecast)."""
+    return "unknown" if regime is None else str(regime).replace("_", " ").lower()
+
+
+def odds(direction: str, prob_up: float, prob_flat: float, prob_down: float) -> str:
+    """The direction's probability against everything else, in whole percent that add up to 100.
+
+    '56% rise, 44% flat or fall' for UP; '61% little change, 39% a rise or a fall' for FLAT.
+    """
+    p = {"UP": prob_up, "DOWN": prob_down, "FLAT": prob_flat}[str(direction)]
+    share = round(100 * float(p))
+    return f"{share}% {_OUTCOME[str(direction)]}, {100 - share}% {_OTHERS[str(direction)]}"
+
+
+def more_likely_than_not(probability: float) -> bool:
+    """A direction may be stated only when it is the more likely side (as the reader sees it, in whole percent)."""
+    return round(100 * float(probability)) > 50
+
+
+def lean(direction: str, probability: float) -> str:
+    """What the model's call says in words: a direction only when it is the more likely side.
+
+    A call of UP with a probability of 44% is not 'leans higher': no rise (56%) is the more likely side.
+    """
+    if not more_likely_than_not(probability):
+        return "sees no side as more likely than not"
+    if str(direction) == "FLAT":
+        return "expects little change"
+    return f"sees a {_OUTCOME[str(direction)]} as more likely than not"
+
+
+def confidence_words(probability: float) -> str:
+    """How sure the regime model is of its reading, in words."""
+    p = float(probability)
+    if p >= 0.9:
+        return "highly confident"
+    if p >= 0.7:
+        return "fairly confident"
+    if p >= 0.5:
+        return "moderately confident"
+    return "not confident"
+
+
+def score_text(probability: float) -> str:
+    """A 0-1 confidence with two decimals that never reads as certainty ('above 0.99' rather than '1.00')."""
+    p = float(probability)
+    if round(p, 2) >= 1.0:
+        return "above 0.99"
+    return "below 0.01" if round(p, 2) <= 0.0 else f"{p:.2f}"
+
+
+def regime_sentence(subject: str, regime: str, probability: float) -> str:
+    """A regime reading with what its confidence means: a description of the recent past, not a forecast."""
+    return (
+        f"the model is {confidence_words(probability)} that {subject} is in a {regime_words(regime)} regime "
+        f"({score_text(probability)} on a scale from 0 to 1), which describes the recent past, not a forecast"
+    )
+
+
+# Internal spellings a client must never read: a word with an underscore (REDUCE_75, stop_trading, STRONG_BULL)
+# or an upper-case enum value of the signals contract (UP, FLAT, BULL, CRISIS, ...). Tickers (SPX, WTI) are allowed.
+_UNDERSCORED = re.compile(r"\b[A-Za-z]+_[A-Za-z0-9_]+\b")
+
+
+_ENUM_VALUES = frozenset(v for t in (Direction, DrawdownState, RegimeName, SentimentLabel) for v in get_args(t))
+
+
+def codes_in(text: str) -> list[str]:
+    """The internal codes in a text meant for people (empty when it is plain)."""
+    found = set(_UNDERSCORED.findall(text))
+    found |= {w for w in re.findall(r"\b[A-Z]{2,}\b", text) if w in _ENUM_VALUES}
+    return sorted(found)

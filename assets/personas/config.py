@@ -232,6 +232,13 @@ class WealthManagerConfig(_Strict):
     cot_extreme_z: float = Field(2.0, gt=0)
     high_var_99: float = Field(0.03, gt=0, description="one-day 99% VaR of a sized position, share of capital")
     reduce_drawdown_states: tuple[str, ...] = ("REDUCE_50", "REDUCE_75", "STOP_TRADING")
+    guard_cut_shares: dict[str, float] = Field(
+        default_factory=lambda: {"FULL_SIZE": 0.0, "REDUCE_50": 0.5, "REDUCE_75": 0.75, "STOP_TRADING": 1.0},
+        description="share of a position the drawdown guard takes away, per drawdown state",
+    )
+    guard_tilt: float = Field(
+        0.05, ge=0, le=0.5, description="underweight of a class whose every instrument the guard stops (x mean cut)"
+    )
     correlation: CorrelationConfig = CorrelationConfig()
     chart_symbols: tuple[str, ...] = ("SPX", "UST10Y", "WTI", "EURUSD", "BTC")
     chart_days: int = Field(365, ge=30, description="calendar days of price history in the chart")
@@ -241,6 +248,8 @@ class WealthManagerConfig(_Strict):
     def _weights(self) -> WealthManagerConfig:
         if abs(sum(self.strategic_weights.values()) - 1.0) > 1e-9 or "cash" not in self.strategic_weights:
             raise ValueError("strategic_weights must include cash and sum to 1")
+        if any(not 0 <= v <= 1 for v in self.guard_cut_shares.values()):
+            raise ValueError("guard_cut_shares must be shares in [0, 1]")
         return self
 
 

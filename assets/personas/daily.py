@@ -27,7 +27,7 @@ def build_all(
 ) -> dict[PersonaName, PersonaOutput]:
     """The six outputs for `day` (pure: same inputs and config, same outputs)."""
     config = config or PersonasConfig()
-    return {
+    outputs: dict[PersonaName, PersonaOutput] = {
         "hedging_desk": build_hedging_desk(inputs, day, config.hedging_desk),
         "institutional": build_institutional(inputs, day, config.institutional),
         "wealth_manager": build_wealth_manager(inputs, day, config.wealth_manager),
@@ -35,6 +35,7 @@ def build_all(
         "retail_trader": build_retail_trader(inputs, day, config.retail_trader),
         "casual_investor": build_casual_investor(inputs, day, config.casual_investor),
     }
+    return {p: o.model_copy(update={"simulated_data": inputs.simulated}) for p, o in outputs.items()}
 
 
 def publish(

@@ -8,12 +8,13 @@ Conviction = confidence x |ensemble score| x agreement across horizons, in [0, 1
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import pandas as pd
 import pyarrow as pa
 
-from assets.personas.common import RulePath, feature_refs, make_item, num, r6
+from assets.personas.common import RulePath, feature_refs, lean, make_item, num, odds, r6, signed_pct
 from assets.personas.config import HedgeFundConfig
 from assets.personas.inputs import PersonaInputs
 from assets.personas.models import ConvictionRank, CotExtreme, HedgeFundOutput, NonConsensus, RawSignal
@@ -29,15 +30,24 @@ def _sign(value: float | None, dead_band: float) -> int:
     return 1 if value > 0 else -1
 
 
+def _view(sig: pd.Series) -> str:
+    """The model's call in words with its odds against the rest; a direction only when more likely than not."""
+    direction = str(sig["direction"])
+    chances = odds(direction, float(sig["prob_up"]), float(sig["prob_flat"]), float(sig["prob_down"]))
+    return f"{lean(direction, float(sig['probability']))} ({chances})"
+
+
 def _raw_signals(day: date, signals: pd.DataFrame, inputs: PersonaInputs) -> list[RawSignal]:
     out = []
     for _, s in signals.iterrows():
         symbol, h = str(s["symbol"]), int(s["horizon"])
         rules = RulePath().add("hedge_fund.raw", "published as produced by the signals stage", s["direction"], "as is")
         text = (
-            f"{symbol} D+{h}: {s['direction']} p={float(s['probability']):.2f} "
-            f"(up {float(s['prob_up']):.2f} / flat {float(s['prob_flat']):.2f} / down {float(s['prob_down']):.2f}), "
-            f"expected {float(s['expected_move']):+.4f} [{float(s['move_low']):+.4f}, {float(s['move_high']):+.4f}]"
+            f"{symbol}, {h} trading day{'s' if h > 1 else ''}: the model {_view(s)}; rise "
+            f"{float(s['prob_up']):.2f} / flat {float(s['prob_flat']):.2f} / fall {float(s['prob_down']):.2f}; "
+            f"expected move {signed_pct(math.expm1(float(s['expected_move'])), 2)} "
+            f"(range {signed_pct(math.expm1(float(s['move_low'])), 2)} to "
+            f"{signed_pct(math.expm1(float(s['move_high'])), 2)})"
         )
         out.append(
             make_item(
@@ -119,8 +129,7 @@ def _non_consensus(
             else "AGAINST_POSITIONING"
         )
         rules.add("hedge_fund.non_consensus", "model opposes trend and/or crowd", f"{model}/{momentum}/{crowd}", flag)
-        words = {1: "up", -1: "down", 0: "no view"}
-        text = f"{symbol}: model {words[model]} (p={float(sig['probability']):.2f}) against " + (
+        text = f"{symbol}: the model {_view(sig)}, against " + (
             "the trend and the crowd"
             if flag == "AGAINST_BOTH"
             else "the 12-month trend"
@@ -220,8 +229,8 @@ def _conviction(day: date, primary: pd.DataFrame) -> list[ConvictionRank]:
             },
             f"{score:.4f} -> rank {rank}",
         )
-        p = float(sig["probability"])
-        text = f"#{rank} {symbol}: {action.lower()} conviction {score:.3f} ({direction}, p={p:.2f})"
+        stance = {"NONE": "no position", "LONG": "long", "SHORT": "short"}[action]
+        text = f"#{rank} {symbol}: {stance}, conviction {score:.3f}; the model {_view(sig)}"
         out.append(
             make_item(
                 ConvictionRank,

@@ -218,6 +218,7 @@ class PersonaInputs(BaseModel):
     energy: pd.DataFrame = Field(default_factory=lambda: pd.DataFrame(columns=list(ENERGY.required)))
     track_record: pd.DataFrame = Field(default_factory=lambda: pd.DataFrame(columns=list(TRACK_RECORD.required)))
     universe: Universe = Field(default_factory=get_universe)
+    simulated: bool = Field(False, description="the lake was built (at least in part) from the simulated publisher")
 
     @model_validator(mode="before")
     @classmethod

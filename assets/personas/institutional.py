@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from assets.personas.common import RulePath, feature_refs, make_item, num, pct, r6, signed_pct
+from assets.personas.common import RulePath, feature_refs, guard_words, make_item, num, pct, r6, signed_pct
 from assets.personas.config import InstitutionalConfig
 from assets.personas.inputs import PersonaInputs
 from assets.personas.models import (
@@ -132,11 +132,17 @@ def _factors(
     stats.sort(key=lambda s: (-s[1], s[0]))
     leader, laggard = stats[0][0], stats[-1][0]
     tilt = config.tilt if len(stats) > 1 else 0.0
+    # no overweight in a class whose instruments the strategy's drawdown guard cuts: the best-ranked class it does
+    # not cut (other than the laggard) takes the overweight; with none, the laggard's weight goes to cash
+    cut = {str(sym): str(st) for sym, st in zip(signals["symbol"], signals["drawdown_state"], strict=True)}
+    cut = {sym: st for sym, st in cut.items() if st != "FULL_SIZE"}
+    guarded = {cls: sorted(set(members) & set(cut)) for cls, _, members in stats}
+    over = next((cls for cls, _, _ in stats if cls != laggard and not guarded[cls]), None) if tilt else None
     out = []
     for rank, (cls, mom, members) in enumerate(stats, start=1):
         role = "LEADER" if cls == leader else "LAGGARD" if cls == laggard and len(stats) > 1 else "MIDDLE"
         strategic = config.strategic_weights[cls]
-        delta = tilt if role == "LEADER" else -min(tilt, strategic) if role == "LAGGARD" else 0.0
+        delta = tilt if cls == over else -min(tilt, strategic) if role == "LAGGARD" else 0.0
         target = strategic + delta
         action = "OVERWEIGHT" if delta > 0 else "UNDERWEIGHT" if delta < 0 else "HOLD"
         used = signals[signals["symbol"].isin(members)]
@@ -148,6 +154,16 @@ def _factors(
             )
             .add("institutional.tilt", f"leader +{config.tilt}, laggard -{config.tilt}", role, f"target {target:.3f}")
         )
+        note = ""
+        if role == "LEADER" and guarded[cls]:
+            names = ", ".join(f"{sym} ({guard_words(cut[sym])})" for sym in guarded[cls])
+            rules.add("institutional.guard", "drawdown guard cuts a member: no overweight", guarded[cls], "HOLD")
+            note = f"; no overweight while the strategy's drawdown guard cuts {names}" + (
+                "" if over else ", the laggard's weight goes to cash"
+            )
+        elif cls == over and role != "LEADER":
+            rules.add("institutional.guard", "the leader is cut by the drawdown guard", leader, "OVERWEIGHT here")
+            note = "; overweight in place of the leader, which the drawdown guard cuts"
         if rule_fm is not None:
             rules.add(
                 "signals.rule_factor_momentum",
@@ -157,7 +173,7 @@ def _factors(
             )
         text = (
             f"{cls} momentum {role.lower()} (rank {rank} of {len(stats)}, mean 12-month {signed_pct(mom)}): "
-            f"{action.lower()} {pct(strategic, 1)} -> {pct(target, 1)}"
+            f"{action.lower()} {pct(strategic, 1)} -> {pct(target, 1)}{note}"
         )
         out.append(
             make_item(

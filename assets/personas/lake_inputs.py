@@ -9,6 +9,7 @@ import pandas as pd
 from assets.models.data import load_mart
 from assets.personas.inputs import PersonaInputs
 from resources.lake.delta import open_table, read_table
+from resources.lake.provenance import is_simulated
 from resources.lake.storage import LakeStorage
 
 HISTORY_DAYS = 400  # price and feature history personas use for correlations, momentum and charts
@@ -33,4 +34,11 @@ def load_persona_inputs(storage: LakeStorage, first: date, last: date) -> Person
         track = track[track["symbol"] != "ALL"][
             ["symbol", "horizon", "n", "hit_rate", "balanced_accuracy", "brier", "ic", "start", "end"]
         ]
-    return PersonaInputs(signals=signals, features=features, prices=prices, energy=energy, track_record=track)
+    return PersonaInputs(
+        signals=signals,
+        features=features,
+        prices=prices,
+        energy=energy,
+        track_record=track,
+        simulated=is_simulated(storage),
+    )

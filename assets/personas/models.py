@@ -110,6 +110,9 @@ class PersonaOutput(_Frozen):
     schema_version: str = SCHEMA_VERSION
     persona: PersonaName
     as_of: date
+    simulated_data: bool = Field(
+        False, description="true when the lake was built from the simulated publisher: the figures are not real"
+    )
 
     def items(self) -> list[PersonaItem]:  # pragma: no cover - every persona overrides it
         raise NotImplementedError
@@ -432,9 +435,14 @@ class AllocationAdjustment(PersonaItem):
     action: Literal["OVERWEIGHT", "UNDERWEIGHT", "NEUTRAL"]
     asset_class: str
     strategic_weight: float
-    adjustment: float
+    adjustment: float = Field(description="signal_tilt - derisk_cut (cash: what balances the other classes)")
     target_weight: float
     score: float | None = Field(description="confidence-weighted ensemble score of the class (cash: none)")
+    signal_tilt: float = Field(0.0, description="part of the adjustment the signals ask for (never > 0 if de-risked)")
+    derisk_cut: float = Field(
+        0.0, ge=0, description="weight taken by the drawdown guard and a risk-off regime; cash: their total"
+    )
+    guarded: list[str] = Field(default_factory=list, description="instruments of the class the drawdown guard cuts")
 
 
 class KeySignal(PersonaItem):
@@ -464,6 +472,7 @@ class ChartSpec(_Frozen):
     refs: list[str]
     labels: list[str]
     series: dict[str, list[float | None]]
+    y_label: str = Field("", description="axis label a reader sees (the series key when empty)")
 
 
 class WealthManagerOutput(PersonaOutput):

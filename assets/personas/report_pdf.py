@@ -20,8 +20,17 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from assets.personas.charts import HEIGHT_IN, WIDTH_IN, render_chart
-from assets.personas.common import pct, signed_pct
+from assets.personas.common import pct, regime_words, signed_pct
 from assets.personas.models import PersonaItem, WealthManagerOutput
+from assets.personas.wealth_manager import class_label
+
+SIMULATED_MARK = "SIMULATED DATA - not real market prices"
+SIMULATED_NOTE = (
+    "Every figure in this report comes from the Nexus simulated publisher, a synthetic market built to test the "
+    "system. Prices, signals and allocations are not real and must not be used for investment decisions."
+)
+_SECTION_LABELS = {"regime": "Regime", "allocation": "Allocation", "key_signal": "Key signal", "risk_factor": "Risk"}
+_SUBJECT_WORDS = {"var": "value at risk", "none": "no flags"}
 
 SECTIONS = (
     "1. Regime and confidence",
@@ -32,6 +41,7 @@ SECTIONS = (
     "Audit references",
     "Disclaimer",
 )
+_MARK_RED = colors.HexColor("#b71c1c")
 _GRID = TableStyle(
     [
         ("FONT", (0, 0), (-1, -1), "Helvetica", 8.5),
@@ -56,7 +66,7 @@ def _styles() -> dict[str, ParagraphStyle]:
         "subtitle": ParagraphStyle(
             "subtitle", parent=base["Normal"], fontSize=10, textColor=colors.HexColor("#455a64")
         ),
-        "h": ParagraphStyle("h", parent=base["Heading2"], fontSize=13, spaceBefore=10, spaceAfter=4),
+        "h": ParagraphStyle("h", parent=base["Heading2"], fontSize=13, spaceBefore=10, spaceAfter=4, keepWithNext=1),
         "body": ParagraphStyle("body", parent=base["Normal"], fontSize=9.5, leading=13, spaceAfter=3),
         "small": ParagraphStyle(
             "small", parent=base["Normal"], fontSize=7.5, leading=9.5, textColor=colors.HexColor("#37474f")
@@ -64,8 +74,58 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
+def _subject_label(item: PersonaItem) -> str:
+    """The references table's subject in words: 'regime (crisis)', 'value at risk (BTC)', 'Currencies'."""
+    if item.section == "allocation":
+        return class_label(item.subject)
+    head, _, rest = item.subject.partition(":")
+    label = _SUBJECT_WORDS.get(head, head)
+    if rest:
+        label += f" ({regime_words(rest) if head == 'regime' else rest})"
+    return label
+
+
 def _statement(item: PersonaItem, refs: dict[str, str], style: ParagraphStyle) -> Paragraph:
     return Paragraph(f"{escape(item.text)} <font size=7 color='#546e7a'>[{refs[item.recommendation_id]}]</font>", style)
+
+
+def _simulated_box(output: WealthManagerOutput, s: dict[str, ParagraphStyle]) -> list[object]:
+    if not output.simulated_data:
+        return []
+    box = Table(
+        [[Paragraph(f"<b>{SIMULATED_MARK}.</b> {escape(SIMULATED_NOTE)}", s["body"])]],
+        colWidths=[17 * cm],
+        hAlign="LEFT",
+    )
+    box.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 1.0, _MARK_RED),
+                ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#fdecea")),
+                ("LEFTPADDING", (0, 0), (-1, -1), 6),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 6),
+            ]
+        )
+    )
+    return [box, Spacer(1, 0.2 * cm)]
+
+
+def _draw_mark(canvas: Canvas) -> None:
+    """The simulated-data mark on a page: a red band at the top and a faint diagonal watermark."""
+    width, height = A4
+    canvas.setFillColor(_MARK_RED)
+    canvas.rect(0, height - 0.9 * cm, width, 0.9 * cm, stroke=0, fill=1)
+    canvas.setFillColor(colors.white)
+    canvas.setFont("Helvetica-Bold", 10)
+    canvas.drawCentredString(width / 2, height - 0.6 * cm, SIMULATED_MARK)
+    canvas.saveState()
+    canvas.setFillColor(_MARK_RED)
+    canvas.setFillAlpha(0.07)
+    canvas.setFont("Helvetica-Bold", 64)
+    canvas.translate(width / 2, height / 2)
+    canvas.rotate(45)
+    canvas.drawCentredString(0, 0, "SIMULATED DATA")
+    canvas.restoreState()
 
 
 def _story(output: WealthManagerOutput, refs: dict[str, str]) -> list[object]:
@@ -81,6 +141,7 @@ def _story(output: WealthManagerOutput, refs: dict[str, str]) -> list[object]:
             s["subtitle"],
         ),
         Spacer(1, 0.4 * cm),
+        *_simulated_box(output, s),
         Paragraph(SECTIONS[0], s["h"]),
         _statement(output.regime, refs, s["body"]),
         Paragraph(SECTIONS[1], s["h"]),
@@ -89,9 +150,9 @@ def _story(output: WealthManagerOutput, refs: dict[str, str]) -> list[object]:
     for a in output.allocations:
         rows.append(
             [
-                a.asset_class.capitalize(),
+                class_label(a.asset_class),
                 pct(a.strategic_weight, 1),
-                signed_pct(a.adjustment, 1),
+                signed_pct(a.adjustment, 1) if a.adjustment else "0.0%",
                 pct(a.target_weight, 1),
                 a.action.capitalize(),
                 refs[a.recommendation_id],
@@ -99,7 +160,17 @@ def _story(output: WealthManagerOutput, refs: dict[str, str]) -> list[object]:
         )
     table = Table(rows, colWidths=[3.4 * cm, 2.3 * cm, 2.5 * cm, 2.3 * cm, 3.0 * cm, 1.4 * cm], hAlign="LEFT")
     table.setStyle(_GRID)
-    story += [table, Spacer(1, 0.2 * cm)]
+    story += [
+        table,
+        Spacer(1, 0.1 * cm),
+        Paragraph(
+            "Signal score: the confidence-weighted average model score of the class, from -1 (a strong fall) to +1 "
+            "(a strong rise). Weight that the strategy's drawdown guard or a risk-off regime takes from a class "
+            "goes to cash, never to another risky class.",
+            s["small"],
+        ),
+        Spacer(1, 0.2 * cm),
+    ]
     story += [_statement(a, refs, s["body"]) for a in output.allocations]
     story.append(Paragraph(SECTIONS[2], s["h"]))
     if output.key_signals:
@@ -137,8 +208,11 @@ def _story(output: WealthManagerOutput, refs: dict[str, str]) -> list[object]:
             s["small"],
         )
     )
-    ref_rows = [["Ref", "recommendation_id", "Section", "Subject"]]
-    ref_rows += [[refs[i.recommendation_id], i.recommendation_id, i.section, i.subject] for i in output.items()]
+    ref_rows = [["Ref", "Audit trail id (recommendation id)", "Section", "Subject"]]
+    ref_rows += [
+        [refs[i.recommendation_id], i.recommendation_id, _SECTION_LABELS.get(i.section, i.section), _subject_label(i)]
+        for i in output.items()
+    ]
     ref_table = Table(ref_rows, colWidths=[1.2 * cm, 7.6 * cm, 2.6 * cm, 3.6 * cm], hAlign="LEFT", repeatRows=1)
     ref_table.setStyle(
         TableStyle(
@@ -176,6 +250,8 @@ def render_report(output: WealthManagerOutput) -> bytes:
         canvas.drawString(2 * cm, 1.1 * cm, f"Nexus - {output.title} - {output.as_of.isoformat()}")
         canvas.drawRightString(A4[0] - 2 * cm, 1.1 * cm, f"page {doc.page}")
         canvas.restoreState()
+        if output.simulated_data:
+            _draw_mark(canvas)
 
     doc.build(_story(output, reference_map(output)), onFirstPage=page, onLaterPages=page)
     return buffer.getvalue()

@@ -18,7 +18,19 @@ from datetime import date
 import pandas as pd
 import pyarrow as pa
 
-from assets.personas.common import RulePath, feature_refs, make_item, num, pct, r6
+from assets.personas.common import (
+    RulePath,
+    feature_refs,
+    guard_words,
+    lean,
+    make_item,
+    more_likely_than_not,
+    num,
+    odds,
+    pct,
+    r6,
+    regime_words,
+)
 from assets.personas.config import RetailTraderConfig
 from assets.personas.inputs import PersonaInputs
 from assets.personas.models import Guardrails, RetailCall, RetailTraderOutput, TrackRecord
@@ -60,7 +72,7 @@ def _track_record(inputs: PersonaInputs, symbol: str, horizon: int) -> TrackReco
     if isinstance(start, str) and isinstance(end, str) and start and end:
         period = f" from {start} to {end}"
     text = (
-        f"Out of sample{period}, this D+{horizon} signal's direction was right on {prob_text(hit)} of {n:,} calls "
+        f"Out of sample{period}, this {horizon}-day signal's direction was right on {prob_text(hit)} of {n:,} calls "
         f"(balanced accuracy {prob_text(ba)}, where 50% is chance); past results do not predict future ones."
     )
     return TrackRecord(
@@ -108,13 +120,15 @@ def _call(
         notes.append("no short selling at this level")
     refs = feature_refs([symbol], feats)
 
-    def no_trade(light: str, reason: str, probability: float | None = None) -> RetailCall:
-        ptxt = (
-            f"The model's calibrated probability for its view is {prob_text(probability)}; it is an estimate and can "
-            "be wrong."
-            if probability is not None
-            else "No calibrated probability is available today."
+    def odds_text() -> str:
+        assert sig is not None
+        chances = odds(str(sig["direction"]), float(sig["prob_up"]), float(sig["prob_flat"]), float(sig["prob_down"]))
+        return (
+            f"The model's odds over the next {config.horizon} trading days: {chances}; an estimate that can be wrong."
         )
+
+    def no_trade(light: str, reason: str, probability: float | None = None) -> RetailCall:
+        ptxt = odds_text() if probability is not None else "No calibrated probability is available today."
         if light == "RED":
             message = f"{name}: red, {reason}; do not open a new position today."
         else:
@@ -161,9 +175,10 @@ def _call(
         "fail -> YELLOW, NO_TRADE" if blocked else "pass",
     )
     if blocked:
-        return no_trade(
-            "YELLOW", f"markets are in a risk-off state ({regime.lower()}, {dd_state.lower()})", probability
-        )
+        why = [f"the model places this market in a {regime_words(regime)} regime"] * (regime in config.blocked_regimes)
+        if dd_state in config.blocked_drawdown_states:
+            why.append(f"the strategy's drawdown guard is in force ({guard_words(dd_state)})")
+        return no_trade("YELLOW", " and ".join(why), probability)
     direction = str(sig["direction"])
     rules.add(
         "retail_trader.direction",
@@ -204,7 +219,13 @@ def _call(
             False,
             "fail -> RED, NO_TRADE (avoid buying)",
         )
-        return no_trade("RED", f"the model leans down over {config.horizon} trading days", probability)
+        view = (
+            f"the model sees a fall as more likely than not over the next {config.horizon} trading days"
+            if more_likely_than_not(probability)
+            else f"the model's odds do not favour buying over the next {config.horizon} trading days"
+        )
+        chances = odds(direction, float(sig["prob_up"]), float(sig["prob_flat"]), float(sig["prob_down"]))
+        return no_trade("RED", f"{view} ({chances})", probability)
     size = abs(float(sig["size"]))
     rules.add("signals.size", "the signal's Kelly size > 0", size, "pass" if size > 0 else "fail -> YELLOW, NO_TRADE")
     if size <= 0:
@@ -237,14 +258,14 @@ def _call(
     suggested = round(min(size, max_pct), 4)
     rules.add("retail_trader.max_position_pct", f"size <= {max_pct} ({audience})", size, f"size {suggested}")
     light, action = ("GREEN", "BUY") if direction == "UP" else ("RED", "SELL")
-    lean = "up" if direction == "UP" else "down"
     verb = "buy" if action == "BUY" else "sell short"
+    chances = odds(direction, float(sig["prob_up"]), float(sig["prob_flat"]), float(sig["prob_down"]))
     message = (
-        f"{name}: {light.lower()}, the model leans {lean} over {config.horizon} trading days; if you {verb}, use at "
+        f"{name}: {light.lower()}, the model {lean(direction, probability)} over the next {config.horizon} trading "
+        f"days ({chances}); if you {verb}, use at "
         f"most {pct(suggested, 1)} of your account, place a stop at {price_text(stop)} and consider taking profit "
         f"near {price_text(target)}."
     )
-    what = "a rise" if direction == "UP" else "a fall"
     return make_item(
         RetailCall,
         persona=PERSONA,
@@ -262,10 +283,7 @@ def _call(
         stop=round(stop, 6),
         target=round(target, 6),
         probability=probability,
-        probability_text=(
-            f"The model puts the chance of {what} over the next {config.horizon} trading days at "
-            f"{prob_text(probability)}; it is an estimate and can be wrong."
-        ),
+        probability_text=odds_text(),
         track_record=track,
         guardrails=Guardrails(
             audience=audience, max_position_pct=max_pct, suggested_position_pct=suggested, notes=notes

@@ -16,7 +16,22 @@ from datetime import date, timedelta
 import pandas as pd
 import pyarrow as pa
 
-from assets.personas.common import RulePath, feature_refs, make_item, num, pct, r6, regime_family, signed_pct
+from assets.personas.common import (
+    RulePath,
+    feature_refs,
+    guard_words,
+    lean,
+    make_item,
+    more_likely_than_not,
+    num,
+    odds,
+    pct,
+    r6,
+    regime_family,
+    regime_sentence,
+    regime_words,
+    signed_pct,
+)
 from assets.personas.config import InstitutionalConfig, WealthManagerConfig
 from assets.personas.hedge_fund import conviction_score
 from assets.personas.inputs import PersonaInputs
@@ -66,11 +81,9 @@ def _regime(day: date, signals: pd.DataFrame, inputs: PersonaInputs, config: Wea
     rules.add(
         "wealth_manager.agreement", "share of instruments in the same regime family", f"{same}/{n}", f"{agreement:.2f}"
     )
-    name = inputs.name(config.reference_symbol) if not ref.empty else "the market"
-    text = (
-        f"The model reads the regime of {name} as {regime.replace('_', ' ').lower()} with a probability of "
-        f"{pct(confidence)}; {same} of {n} instruments are in a regime of the same family."
-    )
+    name = f"the {inputs.name(config.reference_symbol)}" if not ref.empty else "the market"
+    text = f"{_upper_first(regime_sentence(name, regime, confidence))}; {same} of {n} instruments "
+    text += f"{'is' if same == 1 else 'are'} in a regime of the same family."
     return make_item(
         RegimeView,
         persona=PERSONA,
@@ -87,74 +100,149 @@ def _regime(day: date, signals: pd.DataFrame, inputs: PersonaInputs, config: Wea
     )
 
 
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _floor_step(value: float, step: float) -> float:
     return math.copysign(math.floor(abs(value) / step + 1e-9) * step, value)
 
 
-def _allocations(
+def _stance(adjustment: float, config: WealthManagerConfig) -> str:
+    if adjustment >= config.neutral_band:
+        return "OVERWEIGHT"
+    return "UNDERWEIGHT" if adjustment <= -config.neutral_band else "NEUTRAL"
+
+
+def class_label(cls: str) -> str:
+    return {"fx": "Currencies", "rates": "Rates (bonds)"}.get(cls, cls.capitalize())
+
+
+def _scale_overweights(tilts: dict[str, float], budget: float, step: float) -> dict[str, float]:
+    """Positive tilts scaled down (in steps) so that they add up to at most `budget`."""
+    over = sum(v for v in tilts.values() if v > 0)
+    if over <= budget + 1e-12:
+        return dict(tilts)
+    factor = max(budget, 0.0) / over
+    return {c: _floor_step(v * factor, step) if v > 0 else v for c, v in tilts.items()}
+
+
+def allocation_adjustments(
     day: date, signals: pd.DataFrame, regime: str, inputs: PersonaInputs, config: WealthManagerConfig
 ) -> list[AllocationAdjustment]:
-    classes = [c for c in config.strategic_weights if c != "cash" and c not in config.excluded_asset_classes]
+    """Tactical adjustments per asset class that agree with the signals, the drawdown guard and the regime.
+
+    Each class's adjustment is a signal tilt (confidence-weighted ensemble score x scale, capped, in steps) minus a
+    de-risking cut: the drawdown guard's (a class with a cut instrument loses `guard_tilt` x the mean share the
+    guard takes, at least one step) plus the risk-off regime's. A de-risked class is never overweight, and the
+    weight it gives up goes to cash: while anything is de-risked the signal tilts may not add up to more than zero
+    (overweights are scaled down until underweights fund them), so cash gains at least the total cut. Otherwise
+    cash funds the net tilt down to zero. Targets always sum to the strategic total.
+    """
+    classes = sorted(c for c in config.strategic_weights if c != "cash" and c not in config.excluded_asset_classes)
     risk_off = regime in config.risk_off_regimes
-    with_class = signals.assign(asset_class=signals["symbol"].map(inputs.asset_class)) if not signals.empty else signals
-    adjustments: dict[str, float] = {}
-    details: dict[str, tuple[float | None, RulePath, pd.DataFrame]] = {}
-    for cls in sorted(classes):
+    ordered = signals.sort_values(["symbol", "horizon"], kind="stable") if not signals.empty else signals
+    with_class = ordered.assign(asset_class=ordered["symbol"].map(inputs.asset_class)) if not ordered.empty else ordered
+    tilts: dict[str, float] = {}
+    cuts: dict[str, float] = {}
+    details: dict[str, tuple[float | None, RulePath, pd.DataFrame, list[str]]] = {}
+    for cls in classes:
         rows = with_class[with_class["asset_class"] == cls] if not with_class.empty else with_class
         weight = float(rows["confidence"].sum()) if not rows.empty else 0.0
         score = float((rows["confidence"] * rows["ensemble_score"]).sum() / weight) if weight > 0 else None
+        strategic = config.strategic_weights[cls]
+        cap = min(config.max_tilt, strategic)
         raw = (score or 0.0) * config.tilt_scale
+        tilt = _floor_step(max(-cap, min(config.max_tilt, raw)), config.step)
         rules = RulePath().add(
             "wealth_manager.tilt_scale",
-            f"confidence-weighted ensemble score x {config.tilt_scale}",
+            f"confidence-weighted ensemble score x {config.tilt_scale}, |tilt| <= {config.max_tilt}, "
+            f"steps of {config.step}",
             {"score": score, "signals": len(rows)},
-            f"{raw:+.4f}",
+            f"{tilt:+.4f}",
         )
-        if risk_off and cls in config.risk_off_classes:
-            raw -= config.risk_off_tilt
+        per_symbol = rows.drop_duplicates("symbol") if not rows.empty else rows
+        shares = (
+            [config.guard_cut_shares.get(str(st), 1.0) for st in per_symbol["drawdown_state"]]
+            if not per_symbol.empty
+            else []
+        )
+        guarded = sorted(str(sym) for sym, sh in zip(per_symbol.get("symbol", []), shares, strict=True) if sh > 0)
+        cut = 0.0
+        if guarded:
+            mean_share = sum(shares) / len(shares)
+            guard_cut = max(config.step, _floor_step(config.guard_tilt * mean_share, config.step))
+            cut += guard_cut
+            rules.add(
+                "wealth_manager.guard_tilt",
+                f"drawdown guard cuts {guarded}: max(step, {config.guard_tilt} x mean cut share)",
+                f"{mean_share:.4f}",
+                f"-{guard_cut:.4f}",
+            )
+        if risk_off and cls in config.risk_off_classes and config.risk_off_tilt > 0:
+            cut += config.risk_off_tilt
             rules.add(
                 "wealth_manager.risk_off_tilt",
                 f"regime in {list(config.risk_off_regimes)}",
                 regime,
                 f"-{config.risk_off_tilt}",
             )
-        strategic = config.strategic_weights[cls]
-        capped = max(-min(config.max_tilt, strategic), min(config.max_tilt, raw))
-        rounded = _floor_step(capped, config.step)
-        rules.add(
-            "wealth_manager.max_tilt",
-            f"|adjustment| <= {config.max_tilt}, steps of {config.step}",
-            raw,
-            f"{rounded:+.4f}",
-        )
-        adjustments[cls] = rounded
-        details[cls] = (score, rules, rows)
+        if cut > 0:
+            cut = min(cut, cap)  # the target stays >= 0 and moves at most max_tilt
+            limited = max(min(tilt, 0.0), cut - cap)
+            rules.add(
+                "wealth_manager.derisked_not_overweight",
+                "a de-risked class is never overweight; the cut comes first within the cap",
+                f"{tilt:+.4f}",
+                f"signal tilt {limited:+.4f}, cut -{cut:.4f}",
+            )
+            tilt = limited
+        tilts[cls], cuts[cls] = tilt, cut
+        details[cls] = (score, rules, rows, guarded)
     cash = config.strategic_weights["cash"]
-    total = sum(adjustments.values())
-    if total > cash:  # cash cannot go negative: scale the overweights down
-        over = sum(v for v in adjustments.values() if v > 0)
-        factor = (over - (total - cash)) / over if over > 0 else 0.0
-        for cls, v in adjustments.items():
-            if v > 0:
-                adjustments[cls] = _floor_step(v * factor, config.step)
-                details[cls][1].add(
-                    "wealth_manager.cash_floor",
-                    "cash target >= 0",
-                    f"{total:+.4f}",
-                    f"scaled to {adjustments[cls]:+.4f}",
-                )
+    derisked = sum(cuts.values())
+    if derisked > 0:  # cash absorbs the de-risking: overweights are funded by underweights only
+        budget = -sum(v for v in tilts.values() if v < 0)
+        rule = ("wealth_manager.cash_absorbs_derisking", "while de-risking, overweights <= underweights")
+    else:  # cash cannot go negative
+        budget = cash - sum(v for v in tilts.values() if v < 0)
+        rule = ("wealth_manager.cash_floor", "cash target >= 0")
+    scaled = _scale_overweights(tilts, budget, config.step)
+    for cls, v in scaled.items():
+        if v != tilts[cls]:
+            details[cls][1].add(*rule, f"overweights {sum(x for x in tilts.values() if x > 0):+.4f}", f"{v:+.4f}")
+    raw_tilts, tilts = tilts, scaled
     out = []
-    for cls in sorted(classes):
-        adj = round(adjustments[cls], 6)
-        score, rules, rows = details[cls]
-        stance = (
-            "OVERWEIGHT" if adj >= config.neutral_band else "UNDERWEIGHT" if adj <= -config.neutral_band else "NEUTRAL"
-        )
+    for cls in classes:
+        tilt, cut = round(tilts[cls], 6), round(cuts[cls], 6)
+        adj = round(tilt - cut, 6)
+        score, rules, rows, guarded = details[cls]
+        stance = _stance(adj, config)
         strategic = config.strategic_weights[cls]
-        text = (
-            f"{cls.capitalize()}: {stance.lower()}, {signed_pct(adj, 1)} to {pct(strategic + adj, 1)} "
-            f"(strategic {pct(strategic, 1)}); signal score {'n/a' if score is None else f'{score:+.2f}'}."
+        reasons = []
+        if guarded:
+            names = ", ".join(
+                f"{inputs.name(sym)} ({guard_words(st)})"
+                for sym, st in zip(rows["symbol"], rows["drawdown_state"], strict=True)
+                if sym in guarded
+            )
+            reasons.append(f"the strategy's drawdown guard has cut {names}")
+        if risk_off and cls in config.risk_off_classes and cut > 0:
+            reasons.append(f"the market is in a {regime_words(regime)} regime")
+        move = (
+            f"unchanged at {pct(strategic, 1)}"
+            if adj == 0
+            else f"{signed_pct(adj, 1)} to {pct(strategic + adj, 1)} (strategic {pct(strategic, 1)})"
         )
+        text = (
+            f"{class_label(cls)}: {stance.lower()}, {move}; signal score "
+            f"{'n/a' if score is None else f'{score:+.2f}'} (scale -1 to +1)."
+        )
+        if cut > 0:
+            text += f" {_upper_first('; '.join(reasons))}, so {pct(cut, 1)} moves to cash"
+            text += f" and the signals add {signed_pct(tilt, 1)}." if tilt else "."
+        elif scaled[cls] != raw_tilts[cls]:
+            text += " The overweight is held back so that cash keeps the weight released by de-risking."
         out.append(
             make_item(
                 AllocationAdjustment,
@@ -170,21 +258,24 @@ def _allocations(
                 adjustment=adj,
                 target_weight=r6(strategic + adj),
                 score=r6(score),
+                signal_tilt=tilt,
+                derisk_cut=cut,
+                guarded=guarded,
             )
         )
     cash_adj = round(-sum(a.adjustment for a in out), 6)
+    cash_cut = round(sum(a.derisk_cut for a in out), 6)
     rules = RulePath().add(
         "wealth_manager.cash",
-        "cash balances the adjustments (targets sum to 100%)",
-        f"{-cash_adj:+.4f}",
+        "cash balances the adjustments (targets sum to 100%) and takes every de-risking cut",
+        {"cuts": cash_cut, "signal_tilts": -sum(a.signal_tilt for a in out)},
         f"{cash_adj:+.4f}",
     )
-    stance = (
-        "OVERWEIGHT"
-        if cash_adj >= config.neutral_band
-        else "UNDERWEIGHT"
-        if cash_adj <= -config.neutral_band
-        else "NEUTRAL"
+    text = f"Cash: {signed_pct(cash_adj, 1)} to {pct(cash + cash_adj, 1)} (strategic {pct(cash, 1)}), "
+    text += (
+        f"taking the {pct(cash_cut, 1)} released by de-risking and balancing the other adjustments."
+        if cash_cut > 0
+        else "balancing the adjustments above."
     )
     out.append(
         make_item(
@@ -192,9 +283,8 @@ def _allocations(
             persona=PERSONA,
             as_of=day,
             subject="cash",
-            action=stance,
-            text=f"Cash: {signed_pct(cash_adj, 1)} to {pct(cash + cash_adj, 1)} (strategic {pct(cash, 1)}), "
-            "balancing the adjustments above.",
+            action=_stance(cash_adj, config),
+            text=text,
             rules=rules,
             data_refs=[f"recommendation:{a.recommendation_id}" for a in out],
             asset_class="cash",
@@ -202,6 +292,8 @@ def _allocations(
             adjustment=cash_adj,
             target_weight=r6(cash + cash_adj),
             score=None,
+            signal_tilt=round(cash_adj - cash_cut, 6),
+            derisk_cut=cash_cut,
         )
     )
     return out
@@ -210,7 +302,8 @@ def _allocations(
 def _key_signals(
     day: date, signals: pd.DataFrame, inputs: PersonaInputs, config: WealthManagerConfig
 ) -> list[KeySignal]:
-    candidates = signals[(signals["direction"] != "FLAT") & (signals["confidence"] >= config.min_confidence)]
+    likely = signals["probability"].map(more_likely_than_not).astype(bool)
+    candidates = signals[(signals["direction"] != "FLAT") & (signals["confidence"] >= config.min_confidence) & likely]
     scored = sorted(
         ((round(conviction_score(s), 9), str(s["symbol"]), s) for _, s in candidates.iterrows()),
         key=lambda x: (-x[0], x[1]),
@@ -221,19 +314,24 @@ def _key_signals(
             RulePath()
             .add(
                 "wealth_manager.min_confidence",
-                f"direction not FLAT and confidence >= {config.min_confidence}",
-                float(sig["confidence"]),
+                f"direction not FLAT, more likely than not, and confidence >= {config.min_confidence}",
+                {"confidence": float(sig["confidence"]), "probability": float(sig["probability"])},
                 "pass",
             )
             .add(
                 "wealth_manager.key_signals", f"top {config.key_signals} by conviction", f"{score:.4f}", f"rank {rank}"
             )
         )
-        lean = "higher" if sig["direction"] == "UP" else "lower"
+        direction = str(sig["direction"])
         text = (
-            f"{inputs.name(symbol)}: the model leans {lean} over {config.horizon} trading days with a probability of "
-            f"{pct(float(sig['probability']))} (expected move {signed_pct(math.expm1(float(sig['expected_move'])))})."
+            f"{inputs.name(symbol)}: over the next {config.horizon} trading days the model "
+            f"{lean(direction, float(sig['probability']))}: "
+            f"{odds(direction, float(sig['prob_up']), float(sig['prob_flat']), float(sig['prob_down']))} "
+            f"(expected move {signed_pct(math.expm1(float(sig['expected_move'])))})."
         )
+        state = str(sig["drawdown_state"])
+        if config.guard_cut_shares.get(state, 1.0) > 0:
+            text += f" The strategy's drawdown guard has cut this position ({guard_words(state)})."
         out.append(
             make_item(
                 KeySignal,
@@ -318,14 +416,15 @@ def _risk_factors(
             "regime",
             "HIGH" if regime == "CRISIS" else "MEDIUM",
             "REDUCE_RISK",
-            f"{regime.replace('_', ' ').capitalize()} regime in {names}.",
+            f"The model places {names} in a {regime_words(regime)} regime, a description of recent behaviour "
+            "rather than a forecast.",
             rules,
             used=rows,
         )
     cut = signals[signals["drawdown_state"].isin(config.reduce_drawdown_states)]
     if not cut.empty:
         names = ", ".join(
-            f"{inputs.name(s)} ({st.lower()})" for s, st in zip(cut["symbol"], cut["drawdown_state"], strict=True)
+            f"{inputs.name(s)} ({guard_words(st)})" for s, st in zip(cut["symbol"], cut["drawdown_state"], strict=True)
         )
         rules = RulePath().add(
             "wealth_manager.reduce_drawdown_states", f"state in {list(config.reduce_drawdown_states)}", len(cut), "fire"
@@ -335,7 +434,7 @@ def _risk_factors(
             "drawdown",
             "MEDIUM",
             "REDUCE_RISK",
-            f"The strategy's drawdown guard has cut risk on {names}.",
+            f"The strategy's drawdown guard has cut risk on {names}; the allocation moves the released weight to cash.",
             rules,
             used=cut,
         )
@@ -418,8 +517,9 @@ def _charts(
             kind="bar",
             caption="Tactical adjustment per asset class against the strategic allocation.",
             refs=[a.recommendation_id for a in allocations],
-            labels=[a.asset_class for a in allocations],
+            labels=[class_label(a.asset_class) for a in allocations],
             series={"adjustment_pp": [round(100 * a.adjustment, 4) for a in allocations]},
+            y_label="percentage points",
         )
     ]
     prices = inputs.prices_until(day, lookback_days=config.chart_days)
@@ -449,7 +549,9 @@ def _charts(
                 chart_id="probabilities",
                 title=f"Model probability of a rise minus a fall, next {config.horizon} trading days",
                 kind="bar",
-                caption="Positive bars lean up, negative lean down; the key signals are listed above.",
+                caption="Above zero: the model puts a rise ahead of a fall; below zero: a fall ahead of a rise. "
+                "Neither alone makes a move more likely than not; the key signals above give the full odds.",
+                y_label="rise minus fall",
                 refs=[k.recommendation_id for k in key],
                 labels=list(per_symbol["symbol"]),
                 series={
@@ -471,7 +573,7 @@ def build_wealth_manager(
     signals = inputs.signals_on(day, config.horizon)
     feats = inputs.features_asof(day, config.max_feature_age_days)
     regime = _regime(day, signals, inputs, config)
-    allocations = _allocations(day, signals, regime.regime, inputs, config)
+    allocations = allocation_adjustments(day, signals, regime.regime, inputs, config)
     key = _key_signals(day, signals, inputs, config)
     return WealthManagerOutput(
         as_of=day,

@@ -1,15 +1,21 @@
 """The daily signals asset: one partition per day, the window's signals replaced in gold/signals/daily."""
 
+import base64
+
 import pandas as pd
 import pyarrow as pa
 from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, MetadataValue, asset
 
 from assets.models.assets import EVALUATION, PREDICTIONS, REGIMES, stage_config
 from assets.models.pipeline import load_inputs, run_signals
+from assets.signals.ledger import LedgerConfig, build_ledger, ledger_png, write_ledger
+from assets.signals.scorecard import ORACLE_SET, lake_scorecard, oracle_capture
 from assets.signals.table import SIGNALS, write_window
+from pipelines.automation import after_inputs, decision_day_after_inputs
 from pipelines.partitions import daily_partitions, window_of
 from resources.lake.delta import overwrite_table, read_table
 from resources.lake.resource import LakeResource
+from resources.settings import get_settings
 
 SIGNALS_KEY = AssetKey(["gold", "signals", "daily"])
 
@@ -18,6 +24,7 @@ SIGNALS_KEY = AssetKey(["gold", "signals", "daily"])
     key=SIGNALS_KEY,
     deps=[PREDICTIONS, REGIMES, EVALUATION],
     group_name="signals",
+    automation_condition=decision_day_after_inputs(),
     kinds={"python", "delta"},
     partitions_def=daily_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -36,9 +43,10 @@ def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> Materia
     predictions["trade_date"] = pd.to_datetime(predictions["trade_date"])
     predictions = predictions[predictions["trade_date"] <= pd.Timestamp(last)]
     regimes = read_table(storage, storage.uri("gold", "models", "regimes")).to_pandas()
-    signals, weights = run_signals(inputs, predictions, regimes, config, run_id=context.run_id)
-    weights = weights.assign(cutoff=pd.to_datetime(weights["cutoff"]).dt.date)
-    overwrite_table(storage, storage.uri("gold", "models", "ensemble_weights"), pa.Table.from_pandas(weights))
+    signals, weights, thresholds = run_signals(inputs, predictions, regimes, config, run_id=context.run_id)
+    for name, frame in (("ensemble_weights", weights), ("decision_thresholds", thresholds)):
+        frame = frame.assign(cutoff=pd.to_datetime(frame["cutoff"]).dt.date)
+        overwrite_table(storage, storage.uri("gold", "models", name), pa.Table.from_pandas(frame))
     start = first or pd.Timestamp(signals["signal_date"].min()).date()
     stats = write_window(storage, signals, start, last)
     days = pd.to_datetime(signals["signal_date"])
@@ -54,5 +62,84 @@ def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> Materia
             "table": MetadataValue.path(storage.uri(SIGNALS.zone, *SIGNALS.path_parts())),
             "latest_day": str(latest["signal_date"].max()) if len(latest) else "none",
             "latest_d5": MetadataValue.md(preview.round(3).to_markdown(index=False) if len(preview) else "(none)"),
+        }
+    )
+
+
+SCORECARD_KEY = AssetKey(["gold", "models", "scorecard"])
+
+
+@asset(
+    key=SCORECARD_KEY,
+    deps=[PREDICTIONS, REGIMES, EVALUATION],
+    group_name="models",  # unpartitioned, over the whole history: it runs in models_job, not the daily signals job
+    automation_condition=after_inputs(),
+    kinds={"python", "delta"},
+    description=(
+        "Out-of-sample scorecard of every component (model, shipped signal, ensemble, each rule) beside the "
+        "long-only and always-majority baselines and, on the simulated lake, the oracle of the generating process; "
+        "hit rate, IC, Sharpe after NEXUS_COST_BPS per model, horizon and instrument (assets/signals/scorecard.py)."
+    ),
+)
+def signals_scorecard(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+    storage = lake.storage()
+    settings = get_settings()
+    seed = settings.seed if settings.source_mode == "simulated" else None
+    card = lake_scorecard(storage, stage_config(), seed)
+    overwrite_table(storage, storage.uri(*SCORECARD_KEY.path), pa.Table.from_pandas(card, preserve_index=False))
+    pooled = card[card["symbol"] == (ORACLE_SET if seed is not None else "ALL")]
+    shown = pooled[pooled["model"].isin(["lightgbm", "signal", "long_only", "majority", "oracle"])]
+    capture = oracle_capture(card) if seed is not None else pd.DataFrame()
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": len(card),
+            "pooled": MetadataValue.md(
+                shown[["model", "horizon", "coverage", "hit_rate", "ic", "sharpe"]].round(3).to_markdown(index=False)
+            ),
+            "oracle_captured": MetadataValue.md(capture.round(3).to_markdown(index=False) if len(capture) else "n/a"),
+        }
+    )
+
+
+LEDGER_KEY = AssetKey(["gold", "ledger", "positions"])
+
+
+@asset(
+    key=LEDGER_KEY,
+    deps=[SIGNALS_KEY],
+    group_name="signals",
+    automation_condition=decision_day_after_inputs(),
+    kinds={"python", "delta"},
+    partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    description=(
+        "Paper-trading ledger of the D+5 signals: target positions, fills at the next close after the decision, "
+        "costs (NEXUS_COST_BPS), P&L, equity and drawdown per instrument (gold/ledger/positions) and for the "
+        "portfolio (gold/ledger/portfolio); the window's days replaced exactly (assets/signals/ledger.py)."
+    ),
+)
+def paper_ledger(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+    first, last = window_of(context)
+    storage = lake.storage()
+    config = stage_config()
+    inputs = load_inputs(storage, config, until=last)
+    signals = read_table(storage, SIGNALS, filters=[("signal_date", "<=", last)]).to_pandas()
+    positions, portfolio = build_ledger(signals, inputs.features, LedgerConfig(cost_bps=get_settings().cost_bps))
+    start = first or (portfolio["trade_date"].min() if len(portfolio) else last)
+    stats = write_ledger(storage, positions, portfolio, start, last)
+    png = ledger_png(positions, portfolio) if len(portfolio) else b""
+    if png:
+        storage.write_bytes(storage.uri("gold", "models", "evaluation_plots", "ledger.png"), png)
+    tail = portfolio.tail(1)
+    return MaterializeResult(
+        metadata={
+            "window": f"{start} .. {last}",
+            "rows_written": sum(s.added for s in stats.values()),
+            "days_in_book": len(portfolio),
+            "equity": float(tail["equity"].iloc[0]) if len(tail) else 1.0,
+            "drawdown": float(tail["drawdown"].iloc[0]) if len(tail) else 0.0,
+            "plot": MetadataValue.md(
+                f"![ledger](data:image/png;base64,{base64.b64encode(png).decode()})" if png else "(no days)"
+            ),
         }
     )

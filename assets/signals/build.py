@@ -1,9 +1,10 @@
 """Assemble the daily signals: walk-forward probabilities, regime, rules, ensemble, confluence, sizing and risk.
 
 Every input is point in time (features known at D, models trained on labels known by their cutoff, regimes
-filtered forward, weights learned at the cutoff), and every step here only looks backwards from D (drawdown of a
-shadow strategy from realized returns, VaR from trailing returns), so a signal dated D never changes when data
-after D is cut away. The run id is the only field that differs between two builds from the same inputs.
+filtered forward, ensemble weights, class priors and decision thresholds learned at the cutoff), and every step
+here only looks backwards from D (drawdown of a shadow strategy from realized returns, payoffs and VaR from
+trailing returns), so a signal dated D never changes when data after D is cut away. The run id is the only field
+that differs between two builds from the same inputs.
 
 Expected move and interval: with the flat band at k*sigma*sqrt(h), the mean size of a directional move is about
 sigma*sqrt(h)*phi(k)/(1-Phi(k)) (0.96 sigma sqrt(h) for k = 0.25, assuming normal daily returns); the expected
@@ -22,6 +23,7 @@ from scipy import stats
 
 from assets.models.labels import PERIODS_PER_YEAR, LabelConfig, horizon_labels
 from assets.signals.contract import HORIZONS
+from assets.signals.decision import DecisionConfig, class_priors, decide, edges, learn_thresholds
 from assets.signals.ensemble import (
     RULE_COLUMNS,
     EnsembleConfig,
@@ -30,8 +32,9 @@ from assets.signals.ensemble import (
     ensemble_scores,
     learn_weights,
 )
+from assets.signals.risk import trailing_var
 from assets.signals.rules import RuleConfig, rule_signals
-from assets.signals.sizing import DrawdownConfig, SizingConfig, drawdown_states, regime_multiplier
+from assets.signals.sizing import DrawdownConfig, SizingConfig, drawdown_states, size_frame
 
 RULE_NAMES = {
     "cot_extreme": "rule_cot_extreme",
@@ -46,7 +49,8 @@ SIGNAL_COLUMNS: tuple[str, ...] = (
     "symbol", "signal_date", "decision_at", "horizon", "direction", "probability", "prob_up", "prob_flat",
     "prob_down", "confidence", "expected_move", "move_low", "move_high", "regime", "regime_probability",
     *RULE_COLUMNS[:2], "sentiment_label", *RULE_COLUMNS[2:], "ensemble_score", "confluence", "size",
-    "kelly_fraction", "drawdown_state", "var_95", "var_99", "model_version", "feature_snapshot_hash", "run_id",
+    "kelly_fraction", "drawdown_state", "var_95", "var_99", "var_95_parametric", "var_99_parametric", "base_rate",
+    "edge", "edge_threshold", "model_version", "feature_snapshot_hash", "run_id",
 )  # fmt: skip
 
 
@@ -56,6 +60,7 @@ class SignalConfig(BaseModel):
     labels: LabelConfig = LabelConfig()
     rules: RuleConfig = RuleConfig()
     ensemble: EnsembleConfig = EnsembleConfig()
+    decision: DecisionConfig = DecisionConfig()
     sizing: SizingConfig = SizingConfig(kelly_multiplier=0.5)  # half Kelly: the edge estimates are noisy
     drawdown: DrawdownConfig = DrawdownConfig()
     drawdown_window: int = Field(
@@ -91,21 +96,21 @@ def _rules(features: pd.DataFrame, config: RuleConfig) -> pd.DataFrame:
 
 
 def _shadow_drawdown(features: pd.DataFrame, h1: pd.DataFrame, config: SignalConfig) -> pd.DataFrame:
-    """Drawdown state per symbol and day from a vol-targeted shadow of the D+1 model signal.
+    """Drawdown state per symbol and day from a vol-targeted shadow of the shortest horizon's decisions.
 
-    The position taken at the close of D-1 (sign of its D+1 score) earns D's return, known at D: the state on D
-    uses returns up to D and sizes the signals of D. The drawdown is measured from the peak of the last
+    The position taken at the close of D-1 (its decided direction, FLAT = none) earns D's return, known at D: the
+    state on D uses returns up to D and sizes the signals of D. The drawdown is measured from the peak of the last
     `drawdown_window` days, so a protection state reflects the signal's recent record rather than a peak from
     years ago (the guard's thresholds and hysteresis apply to that drawdown).
     """
     frames = []
     merged = features[["symbol", "trade_date", "ret_1d", "rvol_20d"]].merge(
-        h1[["symbol", "trade_date", "score"]], on=["symbol", "trade_date"], how="left"
+        h1[["symbol", "trade_date", "sign"]], on=["symbol", "trade_date"], how="left"
     )
     for symbol, rows in merged.groupby("symbol", sort=True):
         rows = rows.sort_values("trade_date")
         lev = (config.shadow_vol_target / rows["rvol_20d"]).clip(upper=config.shadow_max_leverage).fillna(0.0)
-        position = (np.sign(rows["score"].fillna(0.0)) * lev).shift(1).fillna(0.0)
+        position = (rows["sign"].fillna(0.0) * lev).shift(1).fillna(0.0)
         pnl = (position * rows["ret_1d"].fillna(0.0)).clip(-0.5, 0.5)
         equity = np.exp(pnl.cumsum())
         peak = equity.rolling(config.drawdown_window, min_periods=1).max()
@@ -125,15 +130,71 @@ def _shadow_drawdown(features: pd.DataFrame, h1: pd.DataFrame, config: SignalCon
     return pd.concat(frames, ignore_index=True)
 
 
-def _trailing_var(features: pd.DataFrame, config: SignalConfig) -> pd.DataFrame:
-    """Per symbol and day: the historical 95% and 99% one-day loss quantiles of a unit position (trailing)."""
-    out = features[["symbol", "trade_date"]].copy()
-    grouped = features.sort_values(["symbol", "trade_date"]).groupby("symbol")["ret_1d"]
-    for level, name in ((0.05, "q95"), (0.01, "q99")):
-        q = grouped.transform(
-            lambda s, lv=level: s.rolling(config.var_window, min_periods=config.var_min_obs).quantile(lv)
-        )
-        out[name] = (-q).clip(lower=0.0).reindex(out.index)
+def _move_distribution(features: pd.DataFrame, horizon: int, config: SignalConfig) -> pd.DataFrame:
+    """Per symbol and day: the mean size of the trailing h-day rises (up_move) and falls (down_move).
+
+    The h-day log returns ending on each of the last `var_window` days, all known at D: the payoffs Kelly weighs
+    the calibrated probabilities with (NaN before `var_min_obs` days of history).
+    """
+    frame = features[["symbol", "trade_date", "close"]].sort_values(["symbol", "trade_date"])
+    logp = np.log(frame["close"].astype("float64"))
+    moves = logp - logp.groupby(frame["symbol"]).shift(horizon)
+    out = frame[["symbol", "trade_date"]].copy()
+    window, least = config.var_window, config.var_min_obs
+    for name, part in (("up_move", moves.clip(lower=0.0)), ("down_move", (-moves).clip(lower=0.0))):
+        hits = (part > 0).astype("float64").where(moves.notna())
+        total = part.groupby(frame["symbol"]).transform(lambda s: s.rolling(window, min_periods=least).sum())
+        count = hits.groupby(frame["symbol"]).transform(lambda s: s.rolling(window, min_periods=least).sum())
+        out[name] = (total / count.where(count > 0)).to_numpy()
+    return out
+
+
+def unit_var(features: pd.DataFrame, config: SignalConfig) -> pd.DataFrame:
+    """Per symbol and day: one-day historical and parametric VaR (95%, 99%) of a unit long and short position.
+
+    Computed by `assets.signals.risk.trailing_var` on the trailing `var_window` daily log returns known at D.
+    """
+    parts = []
+    for symbol, rows in features.sort_values(["symbol", "trade_date"]).groupby("symbol", sort=True):
+        values = trailing_var(rows["ret_1d"].to_numpy(float), config.var_window, config.var_min_obs)
+        parts.append(pd.DataFrame({"symbol": symbol, "trade_date": rows["trade_date"].to_numpy(), **values}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def size_and_risk(frame: pd.DataFrame, var: pd.DataFrame, config: SignalConfig) -> pd.DataFrame:
+    """Signed size, Kelly fraction and VaR per row, with `size_frame` (sizing.py) and the unit VaR of risk.py.
+
+    `frame` needs direction, p_up, p_down, up_move, down_move, regime and drawdown_multiplier. The win probability
+    is that of the direction given a directional move; the payoffs are the trailing mean rise and fall.
+    """
+    up = frame["direction"] == "UP"
+    down = frame["direction"] == "DOWN"
+    directional = (frame["p_up"] + frame["p_down"]).where(lambda d: d > 0)
+    bet = pd.DataFrame(
+        {
+            "p_win": np.where(up, frame["p_up"], np.where(down, frame["p_down"], np.nan)) / directional,
+            "avg_win": np.where(up, frame["up_move"], frame["down_move"]),
+            "avg_loss": np.where(up, frame["down_move"], frame["up_move"]),
+            "regime": frame["regime"],
+            "drawdown_multiplier": frame["drawdown_multiplier"],
+            "direction": np.where(up, 1.0, np.where(down, -1.0, 0.0)),
+        },
+        index=frame.index,
+    )
+    sized = size_frame(bet, config.sizing)
+    out = pd.DataFrame(index=frame.index)
+    out["kelly_fraction"] = sized["kelly"]
+    out["size"] = sized["signed_size"] + 0.0  # -0.0 is the same size as 0.0
+    merged = frame[["symbol", "trade_date"]].merge(var, on=["symbol", "trade_date"], how="left")
+    side = np.where(out["size"] < 0, "short", "long")
+    for level in (95, 99):
+        for method, column in (("historical", f"var_{level}"), ("parametric", f"var_{level}_parametric")):
+            unit = np.where(
+                side == "short",
+                merged[f"{method}_{level}_short"].to_numpy(),
+                merged[f"{method}_{level}_long"].to_numpy(),
+            )
+            out[column] = np.nan_to_num(out["size"].abs().to_numpy() * unit, nan=0.0)
     return out
 
 
@@ -145,26 +206,33 @@ def build_signals(
     *,
     run_id: str,
     config: SignalConfig | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(signals with SIGNAL_COLUMNS, ensemble weights per horizon and cutoff) for every predicted row."""
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(signals with SIGNAL_COLUMNS, ensemble weights and decision thresholds per horizon and cutoff)."""
     config = config or SignalConfig()
     features = features.copy()
     features["trade_date"] = pd.to_datetime(features["trade_date"])
     rules = _rules(features, config.rules)
-    parts, weights = [], []
+    parts, weights, thresholds = [], [], []
     for horizon in sorted(predictions):
         preds = predictions[horizon].copy()
         preds["trade_date"] = pd.to_datetime(preds["trade_date"])
         preds["cutoff"] = pd.to_datetime(preds["cutoff"])
         labs = horizon_labels(features, labels, horizon, config.labels)[
-            ["symbol", "trade_date", "fwd_ret", "label_end"]
+            ["symbol", "trade_date", "fwd_ret", "label", "label_end"]
         ]
         scores = component_scores(preds, rules).merge(labs, on=["symbol", "trade_date"], how="left")
         w = learn_weights(scores, config.ensemble)
         w.insert(0, "horizon", horizon)
         weights.append(w)
         scores["ensemble_score"] = ensemble_scores(scores, w[w.columns[1:]]).to_numpy()
-        parts.append(scores)
+        priors = class_priors(labs, scores["cutoff"].unique())[["cutoff", "symbol", "prior_up", "prior_down"]]
+        scores = scores.merge(priors, on=["cutoff", "symbol"], how="left", validate="many_to_one")
+        scores = scores.join(edges(scores))
+        learned = learn_thresholds(scores, config.decision)
+        scores = scores.join(decide(scores, learned))
+        thresholds.append(learned.assign(horizon=horizon))
+        moves = _move_distribution(features, horizon, config)
+        parts.append(scores.merge(moves, on=["symbol", "trade_date"], how="left", validate="many_to_one"))
     frame = pd.concat(parts, ignore_index=True)
     frame["horizon"] = frame["horizon"].astype(int)
     frame["confluence"] = confluence(frame, config.ensemble)
@@ -173,11 +241,13 @@ def build_signals(
     context["feature_snapshot_hash"] = feature_hashes(features)
     frame = frame.merge(context, on=["symbol", "trade_date"], how="left", validate="many_to_one")
 
-    # direction and calibrated probability
-    probs = frame[["p_down", "p_flat", "p_up"]].to_numpy(float)
-    best = probs.argmax(axis=1)
-    frame["direction"] = np.array(["DOWN", "FLAT", "UP"])[best]
-    frame["probability"] = probs[np.arange(len(frame)), best]
+    # direction: only where the calibrated edge over the class prior clears the walk-forward threshold
+    frame["probability"] = np.where(
+        frame["direction"] == "UP",
+        frame["p_up"],
+        np.where(frame["direction"] == "DOWN", frame["p_down"], frame["p_flat"]),
+    )
+    frame["base_rate"] = np.where(frame["side"] < 0, frame["prior_down"], frame["prior_up"])
     frame["confidence"] = (frame["p_up"] - frame["p_down"]).abs().clip(0, 1)
     ppy = frame["calendar"].map(PERIODS_PER_YEAR).astype(float)
     move = frame["rvol_20d"] / np.sqrt(ppy) * np.sqrt(frame["horizon"])
@@ -194,33 +264,20 @@ def build_signals(
     frame["regime"] = frame["regime"].fillna("SIDEWAYS")
     frame["regime_probability"] = frame["regime_probability"].fillna(0.0).clip(0, 1)
 
-    # drawdown protection from the shadow strategy of the D+1 model
-    h1 = predictions[min(predictions)].assign(trade_date=lambda d: pd.to_datetime(d["trade_date"]))
+    # drawdown protection from the shadow strategy of the shortest horizon's decisions
+    h1 = frame[frame["horizon"] == min(predictions)][["symbol", "trade_date", "sign"]]
     frame = frame.merge(_shadow_drawdown(features, h1, config), on=["symbol", "trade_date"], how="left")
     frame["drawdown_state"] = frame["drawdown_state"].fillna("FULL_SIZE")
     frame["drawdown_multiplier"] = frame["drawdown_multiplier"].fillna(1.0)
 
-    # capped Kelly on the directional odds, times the regime and drawdown multipliers
-    directional = frame["p_up"] + frame["p_down"]
-    p_win = np.where(frame["direction"] == "UP", frame["p_up"], frame["p_down"]) / directional.where(directional > 0)
-    kelly = (2 * pd.Series(p_win, index=frame.index) - 1).clip(lower=0) * config.sizing.kelly_multiplier
-    kelly = kelly.clip(upper=config.sizing.kelly_cap).fillna(0.0)
-    kelly[frame["direction"] == "FLAT"] = 0.0
-    reg_mult = frame["regime"].map(lambda r: regime_multiplier(r, config.sizing)).astype(float)
-    size = (kelly * reg_mult * frame["drawdown_multiplier"]).clip(0, config.sizing.kelly_cap)
-    frame["kelly_fraction"] = kelly
-    frame["size"] = np.where(frame["direction"] == "DOWN", -size, np.where(frame["direction"] == "UP", size, 0.0))
-
-    var = _trailing_var(features, config)
-    frame = frame.merge(var, on=["symbol", "trade_date"], how="left", validate="many_to_one")
-    frame["var_95"] = (frame["size"].abs() * frame["q95"]).fillna(0.0)
-    frame["var_99"] = (frame["size"].abs() * frame["q99"]).fillna(0.0)
+    # capped half Kelly (sizing.py) times the regime and drawdown multipliers; VaR of the sized position (risk.py)
+    frame = frame.join(size_and_risk(frame, unit_var(features, config), config))
 
     frame["signal_date"] = frame["trade_date"].dt.date
     frame["run_id"] = run_id
     frame = frame.rename(columns={"p_up": "prob_up", "p_flat": "prob_flat", "p_down": "prob_down"})
     out = frame[list(SIGNAL_COLUMNS)].sort_values(["signal_date", "symbol", "horizon"], ignore_index=True)
-    return out, pd.concat(weights, ignore_index=True)
+    return out, pd.concat(weights, ignore_index=True), pd.concat(thresholds, ignore_index=True)
 
 
 __all__ = ["HORIZONS", "SIGNAL_COLUMNS", "SignalConfig", "build_signals", "feature_hashes"]

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SIGNALS_SCHEMA_VERSION = "1.0"
+SIGNALS_SCHEMA_VERSION = "1.1"  # 1.1: parametric VaR, base rate, edge and its threshold; FLAT = no edge
 HORIZONS: tuple[int, ...] = (1, 2, 3, 5, 7, 10)
 # Default multi-horizon confluence weights (issue 5), in the order of HORIZONS.
 CONFLUENCE_WEIGHTS: dict[int, float] = {1: 0.8, 2: 0.85, 3: 0.9, 5: 1.0, 7: 1.05, 10: 1.0}
@@ -33,8 +33,11 @@ class SignalRow(BaseModel):
     signal_date: date = Field(description="the trading day D the signal is for (facts known at D's decision time only)")
     decision_at: datetime = Field(description="D at the decision time (UTC)")
     horizon: int = Field(description="trading days ahead: 1, 2, 3, 5, 7 or 10")
-    direction: Direction
-    probability: float = Field(ge=0, le=1, description="calibrated probability of `direction`")
+    direction: Direction = Field(
+        description="UP or DOWN only where the calibrated edge over the base rate clears the learned threshold; "
+        "FLAT means no position"
+    )
+    probability: float = Field(ge=0, le=1, description="calibrated probability of `direction` (FLAT: of a flat move)")
     prob_up: float = Field(ge=0, le=1)
     prob_flat: float = Field(ge=0, le=1)
     prob_down: float = Field(ge=0, le=1)
@@ -57,8 +60,19 @@ class SignalRow(BaseModel):
     size: float = Field(ge=-0.25, le=0.25, description="signed position size as a fraction of capital (Kelly, capped)")
     kelly_fraction: float = Field(ge=0, le=0.25)
     drawdown_state: DrawdownState
-    var_95: float = Field(ge=0, description="one-day 95% VaR of the sized position, fraction of capital")
-    var_99: float = Field(ge=0)
+    var_95: float = Field(ge=0, description="one-day 95% historical VaR of the sized position, fraction of capital")
+    var_99: float = Field(ge=0, description="one-day 99% historical VaR of the sized position")
+    var_95_parametric: float | None = Field(
+        default=None, ge=0, description="one-day 95% Gaussian VaR of the sized position (null before 1.1)"
+    )
+    var_99_parametric: float | None = Field(default=None, ge=0)
+    base_rate: float | None = Field(
+        default=None, ge=0, le=1, description="share of past moves in the candidate direction (class prior)"
+    )
+    edge: float | None = Field(default=None, ge=-1, le=1, description="calibrated probability minus the base rate")
+    edge_threshold: float | None = Field(
+        default=None, ge=0, le=1, description="edge needed to take a position, learned walk-forward"
+    )
     model_version: str = Field(description="content hash of the model that produced the probabilities")
     feature_snapshot_hash: str = Field(description="sha256 of the feature row the signal was computed from")
     run_id: str

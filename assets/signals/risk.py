@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from enum import StrEnum
+from functools import lru_cache
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -81,6 +82,12 @@ def _check(confidence: float, horizon_days: int) -> None:
         raise ValueError(f"confidence must be in (0.5, 1), got {confidence}")
     if horizon_days < 1:
         raise ValueError("horizon_days must be at least 1")
+
+
+@lru_cache(maxsize=64)
+def _z(probability: float) -> float:
+    """Standard normal quantile (cached: the signals ask for the same two levels on every day)."""
+    return float(stats.norm.ppf(probability))
 
 
 def _pnl(position: float, returns: np.ndarray | float, log_returns: bool) -> np.ndarray:
@@ -148,7 +155,7 @@ def parametric_var(
     x = side * values  # returns as seen by the position: its losses are always the lower tail of x
     mu = float(x.mean()) if include_mean else 0.0
     sigma = float(x.std(ddof=1))
-    z = float(stats.norm.ppf(1.0 - confidence))
+    z = _z(1.0 - confidence)
     if cornish_fisher:
         s = float(stats.skew(x, bias=True))
         k = float(stats.kurtosis(x, fisher=True, bias=True))
@@ -239,3 +246,43 @@ def risk_report(
         log_returns=config.log_returns,
         estimates=estimates,
     )
+
+
+def trailing_var(
+    returns: Sequence[float] | np.ndarray,
+    window: int,
+    min_obs: int,
+    confidence_levels: Sequence[float] = (0.95, 0.99),
+    log_returns: bool = True,
+) -> dict[str, np.ndarray]:
+    """One-day VaR of a unit long (+1) and unit short (-1) position on each day from the trailing `window` returns.
+
+    Row t uses returns[t - window + 1 .. t] (known at t); fewer than `min_obs` finite returns gives NaN. Keys are
+    `historical_95_long`, `parametric_99_short`, ... Each value is exactly `historical_var` / `parametric_var`
+    (Gaussian, no mean) of that window; a position of size s has s times the unit VaR of its side, which is how the
+    signals use it (VaR is positively homogeneous in the position).
+    """
+    values = np.asarray(returns, dtype=float)
+    n = len(values)
+    out = {
+        f"{method}_{round(c * 100)}_{side}": np.full(n, np.nan)
+        for method in ("historical", "parametric")
+        for c in confidence_levels
+        for side in ("long", "short")
+    }
+    finite = np.isfinite(values)
+    for t in range(n):
+        lo = max(0, t - window + 1)
+        if finite[lo : t + 1].sum() < min_obs:
+            continue
+        win = values[lo : t + 1]
+        for c in confidence_levels:
+            for side, position in (("long", 1.0), ("short", -1.0)):
+                key = f"{round(c * 100)}_{side}"
+                out[f"historical_{key}"][t] = historical_var(
+                    win, c, position=position, log_returns=log_returns, min_obs=min_obs
+                )
+                out[f"parametric_{key}"][t] = parametric_var(
+                    win, c, position=position, log_returns=log_returns, min_obs=min_obs
+                )
+    return out

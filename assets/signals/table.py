@@ -7,11 +7,12 @@ from datetime import date
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from deltalake import Field as DeltaField
 
 from assets.signals.build import SIGNAL_COLUMNS
 from assets.signals.contract import SIGNALS_SCHEMA_VERSION, SignalRow
 from resources.feeds.datasets import FeedDataset, register
-from resources.lake.delta import MergeStats, content_hash, read_table, replace_values
+from resources.lake.delta import MergeStats, content_hash, open_table, read_table, replace_values
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import UTC_TS, TableSpec, conform
 
@@ -73,6 +74,25 @@ def _day_hashes(table: pa.Table) -> dict[date, str]:
     }
 
 
+def add_new_columns(storage: LakeStorage, spec: TableSpec = SIGNALS) -> list[str]:
+    """Columns a later contract version added (nullable) are added to a table written under an earlier one.
+
+    Its rows keep their values, with nulls in the new columns; nothing is rewritten. A new required column
+    cannot be added this way and raises.
+    """
+    table = open_table(storage, spec)
+    if table is None:
+        return []
+    have = set(table.schema().to_arrow().names)
+    missing = [field for field in spec.schema if field.name not in have]
+    required = [field.name for field in missing if not field.nullable]
+    if required:
+        raise ValueError(f"{spec.name}: new required columns {required} need a migration of the existing rows")
+    if missing:
+        table.alter.add_columns([DeltaField.from_arrow(field) for field in missing])
+    return [field.name for field in missing]
+
+
 def write_window(storage: LakeStorage, frame: pd.DataFrame, start: date, end: date) -> MergeStats:
     """Replace the signals of the days in [start, end] whose content changed (idempotent, run ids kept otherwise).
 
@@ -83,6 +103,7 @@ def write_window(storage: LakeStorage, frame: pd.DataFrame, start: date, end: da
     rows["signal_date"] = pd.to_datetime(rows["signal_date"]).dt.date
     validate_rows(rows)
     table = conform(pa.Table.from_pandas(rows[list(SIGNAL_COLUMNS)], preserve_index=False), SIGNALS)
+    add_new_columns(storage)
     existing = read_table(storage, SIGNALS, filters=[("signal_date", ">=", start), ("signal_date", "<=", end)])
     old, new = _day_hashes(existing), _day_hashes(table)
     changed = sorted(day for day in set(old) | set(new) if old.get(day) != new.get(day))

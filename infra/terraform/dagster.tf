@@ -31,6 +31,7 @@ locals {
       DAGSTER_PG_USERNAME         = local.postgres_username
       DAGSTER_COMPUTE_LOGS_BUCKET = local.lake_bucket_name
       DAGSTER_COMPUTE_LOGS_PREFIX = var.compute_logs_prefix
+      DAGSTER_MAX_CONCURRENT_RUNS = tostring(var.max_concurrent_runs)
       # The image's Python should not write into its own filesystem
       PYTHONDONTWRITEBYTECODE = "1"
     },

@@ -264,8 +264,9 @@ variable "access_log_retention_days" {
 
 variable "dagster_image" {
   description = <<-EOT
-    Container image with the Nexus project, dagster-webserver, dagster-daemon, dagster-postgres and dagster-aws,
-    and a dagster.yaml in DAGSTER_HOME (see README.md). Pin a tag or, better, a digest; ':latest' is refused.
+    Container image built by the repository's Dockerfile (the project, dagster-webserver, dagster-daemon, nexus,
+    dagster-postgres, dagster-aws, deploy/dagster.yaml as DAGSTER_HOME/dagster.yaml). Pin a tag or, better, a
+    digest; ':latest' is refused.
   EOT
   type        = string
 
@@ -308,6 +309,20 @@ variable "compute_logs_prefix" {
   validation {
     condition     = !startswith("${var.compute_logs_prefix}/", "${var.lake_prefix}/") && !startswith("${var.lake_prefix}/", "${var.compute_logs_prefix}/")
     error_message = "compute_logs_prefix must not overlap lake_prefix."
+  }
+}
+
+variable "max_concurrent_runs" {
+  description = <<-EOT
+    Runs the daemon starts at once (DAGSTER_MAX_CONCURRENT_RUNS, read by the image's dagster.yaml). 1 keeps one
+    chain at a time: a run the daemon would launch while another (or a `nexus run`) is going waits in the queue.
+  EOT
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.max_concurrent_runs >= 1 && var.max_concurrent_runs <= 16 && floor(var.max_concurrent_runs) == var.max_concurrent_runs
+    error_message = "max_concurrent_runs must be a whole number from 1 to 16."
   }
 }
 

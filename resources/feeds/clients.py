@@ -55,7 +55,12 @@ class DeliveryTarget(BaseModel):
 
     subpath: str = Field(default="", description="optional sub-folder under <feeds root>/<client_id>/")
     presign: bool = Field(default=False, description="hand out presigned URLs (S3 feeds root only)")
-    presign_expiry_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    presign_expiry_s: int | None = Field(
+        default=None,
+        ge=60,
+        le=7 * 24 * 3600,
+        description="URL lifetime in seconds (S3 SigV4 allows at most 7 days); default NEXUS_FEEDS_PRESIGN_EXPIRY_S",
+    )
 
     @field_validator("subpath")
     @classmethod

@@ -17,7 +17,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 import pandas as pd
@@ -212,12 +212,15 @@ def merge_versioned(
     rows: pa.Table,
     *,
     revision_available_at: datetime,
+    first_seen_window: timedelta | None = None,
 ) -> MergeStats:
     """Bitemporal merge: new keys get version 1, changed values a new version; equal values add nothing.
 
     `rows` carries the spec's columns except `version` and `is_revision`, which are computed here. A revised
     value cannot have been known before the payload that carried it was fetched, so a revision's
-    `available_at` is at least `revision_available_at` (the fetch time).
+    `available_at` is at least `revision_available_at` (the fetch time). With `first_seen_window` (live
+    fetches, see resources/sources/late_release.py), a new key whose calendar `available_at` lies within the
+    window before its `ingested_at` is floored to `ingested_at` and marked `available_at_derived`.
     """
     if not spec.versioned:
         raise ValueError(f"{spec.name} is not a versioned table")
@@ -233,13 +236,20 @@ def merge_versioned(
     existing = scan(
         storage, table, table_uri(storage, spec), columns=[*spec.keys, *spec.value_columns, "version"], filters=filters
     ).to_pandas()
-    out, stats = plan_versioned(spec, rows, existing, revision_available_at=revision_available_at)
+    out, stats = plan_versioned(
+        spec, rows, existing, revision_available_at=revision_available_at, first_seen_window=first_seen_window
+    )
     commit_versions(storage, spec, out)
     return stats
 
 
 def plan_versioned(
-    spec: TableSpec, rows: pa.Table, existing: pd.DataFrame, *, revision_available_at: datetime
+    spec: TableSpec,
+    rows: pa.Table,
+    existing: pd.DataFrame,
+    *,
+    revision_available_at: datetime,
+    first_seen_window: timedelta | None = None,
 ) -> tuple[pa.Table, MergeStats]:
     """The rows a bitemporal merge of `rows` would insert, given `existing` (keys, values and version)."""
     keys = list(spec.keys)
@@ -263,6 +273,11 @@ def plan_versioned(
     new_rows = merged.loc[is_new].copy()
     new_rows["version"] = 1
     new_rows["is_revision"] = False
+    if first_seen_window is not None and not new_rows.empty:
+        seen = new_rows["ingested_at"]
+        late = (new_rows["available_at"] < seen) & (new_rows["available_at"] >= seen - first_seen_window)
+        new_rows.loc[late, "available_at"] = seen[late]
+        new_rows.loc[late, "available_at_derived"] = True
     rev_rows = merged.loc[revised].copy()
     if not rev_rows.empty:
         rev_rows["version"] = rev_rows["version"].astype("int64") + 1

@@ -14,7 +14,9 @@ from resources.lake.storage import Zone
 
 UTC_TS = pa.timestamp("us", tz="UTC")
 
-# Columns every bitemporal silver table carries, after its own key and value columns.
+# Columns every bitemporal silver table carries, after its own key and value columns. available_at_derived: the
+# lake derived available_at (a calendar rule or holiday shift; in live mode also a late first release dated at
+# its first sight, then available_at == ingested_at: resources/sources/late_release.py).
 BITEMPORAL_FIELDS: tuple[pa.Field, ...] = (
     pa.field("available_at", UTC_TS, nullable=False),
     pa.field("available_at_derived", pa.bool_(), nullable=False),

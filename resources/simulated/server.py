@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from resources.simulated.publisher import Request, Response, SimulatedPublisher
 
-FaultKind = Literal["status", "retry_after", "timeout", "truncate", "html", "body"]
+FaultKind = Literal["status", "retry_after", "timeout", "truncate", "html", "body", "trickle", "chunked_cut"]
 
 
 @dataclass
@@ -83,6 +83,20 @@ def _make_handler(app: SimulatedPublisher, plan: FaultPlan) -> type[BaseHTTPRequ
                 return
             self.wfile.write(body)
 
+        def _trickle(self, body: bytes, every_s: float) -> None:
+            """Send `body` 10 bytes at a time, one piece every `every_s` seconds (a publisher that never stalls)."""
+            self.send_response(200)
+            self.send_header("Content-Type", "text/csv")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                for at in range(0, len(body), 10):
+                    self.wfile.write(body[at : at + 10])
+                    self.wfile.flush()
+                    time.sleep(every_s)
+            except OSError:  # the client gave up
+                self.close_connection = True
+
         def do_GET(self) -> None:
             split = urlsplit(self.path)
             fault = plan.take(split.path)
@@ -91,7 +105,20 @@ def _make_handler(app: SimulatedPublisher, plan: FaultPlan) -> type[BaseHTTPRequ
                     time.sleep(fault.delay_s or 5.0)
                 elif fault.kind in ("status", "retry_after"):
                     headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
-                    self._send(Response(fault.status, b"error\n", headers=headers))
+                    self._send(Response(fault.status, fault.body or b"error\n", headers=headers))
+                    return
+                elif fault.kind == "chunked_cut":  # a chunked body whose connection drops before its last chunk
+                    body = fault.body or b"DATE,OPEN,HIGH,LOW,CLOSE\n01/02/2024,13.21,14.23,13.10,13.2"
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/csv")
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    self.wfile.write(f"{len(body):x}\r\n".encode() + body + b"\r\n")
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                elif fault.kind == "trickle":
+                    self._trickle(fault.body or b"x" * 10_000, fault.delay_s or 1.5)
                     return
                 elif fault.kind == "html":
                     self._send(Response(200, HTML_ERROR_PAGE, "text/html; charset=utf-8"))

@@ -32,6 +32,7 @@ from resources.lake.delta import COMMIT_ATTEMPTS, commit_versions, ensure_table,
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import TableSpec
 from resources.quality.suites import SilverSuite, SuiteOutcome, validate
+from resources.sources.late_release import first_seen_window
 
 if TYPE_CHECKING:
     from resources.sources.base import CutCandidate, PayloadOutcome
@@ -82,7 +83,13 @@ class StagedBatch:
                 mask &= current[name] == value
             current.loc[mask, fix.column] = fix.new_value
         self._candidates = [c for c in self._candidates or [] if c["key_json"] not in set(retire)]
-        planned, stats = plan_versioned(self.spec, table, current, revision_available_at=record.payload.knowledge_time)
+        planned, stats = plan_versioned(
+            self.spec,
+            table,
+            current,
+            revision_available_at=record.payload.knowledge_time,
+            first_seen_window=first_seen_window(record.payload),
+        )
         outcome.added, outcome.revised, outcome.unchanged = stats.added, stats.revised, stats.unchanged
         outcome.corrected = len(corrections)
         if planned.num_rows:

@@ -8,7 +8,16 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from resources.analyst_sql import GoldTables, NoMartsError, connect, gold_view_name, render, run_query, shell
+from resources.analyst_sql import (
+    GoldTables,
+    NoMartsError,
+    ReadOnlyError,
+    connect,
+    gold_view_name,
+    render,
+    run_query,
+    shell,
+)
 from resources.lake.delta import overwrite_table
 from resources.lake.gold import publish_duckdb_file
 
@@ -74,11 +83,21 @@ def test_render_formats(published):
 
 def test_the_shell_lists_tables_runs_multiline_statements_and_reports_errors(published, storage):
     overwrite_table(storage, storage.uri("gold", "signals", "daily"), pa.table({"symbol": ["SPX"]}))
-    lines = iter([".tables", "select count(*) as n", "from signals_daily;", "select * from nope;", ".quit"])
+    lines = iter(
+        [
+            ".tables",
+            ".schema signals_daily",
+            "select count(*) as n",
+            "from signals_daily;",
+            "select * from nope;",
+            ".quit",
+        ]
+    )
     out: list[str] = []
     shell(connect(published), lambda _: next(lines), out.append, GoldTables(storage))
     text = "\n".join(out)
     assert "marts.fct_prices_daily" in text and "gold: signals_daily" in text
+    assert "symbol    VARCHAR" in text  # .schema of a gold table, from its Delta log
     assert "n\n---\n1" in text.replace("  ", "")
     assert "error: Catalog Error" in text
 
@@ -188,3 +207,31 @@ def test_the_cli_refuses_an_escape_with_exit_2_and_one_line(published, tmp_path,
     ok = CliRunner().invoke(app, ["sql", "-c", "select count(*) as n from fct_prices_daily", "--format", "csv"])
     assert ok.exit_code == 0, ok.output
     assert ok.output.strip().splitlines() == ["n", "10"]
+
+
+def test_show_tables_lists_the_gold_tables_without_reading_them(published, storage, monkeypatch):
+    signals = pa.table({"symbol": ["SPX"], "signal_date": [date(2024, 1, 2)], "horizon": [5]})
+    overwrite_table(storage, storage.uri("gold", "signals", "daily"), signals)
+    overwrite_table(storage, storage.uri("gold", "personas", "hedge_fund"), pa.table({"as_of": [date(2024, 1, 2)]}))
+    gold = GoldTables(storage)
+    con = connect(published)
+    import resources.analyst_sql as analyst_sql
+
+    def no_reads(*args, **kwargs):
+        raise AssertionError("show tables read a gold table's data")
+
+    monkeypatch.setattr(analyst_sql, "read_table", no_reads)
+    names = [row[0] for row in run_query(con, "SHOW TABLES;", gold).rows]
+    assert names == ["fct_prices_daily", "personas_hedge_fund", "signals_daily"]
+    everything = run_query(con, "show all tables", gold)
+    by_name = {row[2]: row for row in everything.rows}
+    assert everything.columns[:3] == ["database", "schema", "name"]
+    assert by_name["signals_daily"][0] == "gold" and by_name["signals_daily"][3] == ["symbol", "signal_date", "horizon"]
+    assert by_name["signals_daily"][4] == ["VARCHAR", "DATE", "BIGINT"] and "fct_prices_daily" in by_name
+    assert gold.attached == set()
+    # still read-only: the listing runs through the same checks, and a write next to it is refused
+    with pytest.raises(ReadOnlyError):
+        run_query(con, "show tables; copy fct_prices_daily to 'x.csv'", gold)
+    assert con.execute("select current_setting('lock_configuration')").fetchall() == [(True,)]
+    monkeypatch.undo()
+    assert run_query(con, "select count(*) from signals_daily", gold).rows == [(1,)]

@@ -1,4 +1,4 @@
-"""Live mode end to end against a local FRED-speaking server: fredapi's root URL, paging, faults, secrets."""
+"""Live mode end to end against a local FRED-speaking server: the root URL, paging, faults, secrets."""
 
 import logging
 from datetime import date
@@ -69,12 +69,12 @@ def _no_secret_in_the_lake(storage) -> None:
         assert SECRET not in str(read_table(storage, spec).to_pylist())
 
 
-def test_the_client_pages_through_fredapi_root_url(settings):
+def test_the_client_pages_through_the_root_url(settings):
     plan = FaultPlan()
     with serve_publisher(SimulatedPublisher(settings.seed, AS_OF), plan) as url, FredFetcher(source="fred") as fetcher:
         endpoints = local_endpoints(url, mode="live")
         client = FredClient(fetcher, endpoints.fred, SecretStr(KEY), page_size=50)
-        assert client.root_url == client.fred.root_url == f"{url}/fred"
+        assert client.root_url == f"{url}/fred"
         pages = client.observations("DTWEXBGS", start=START, end=AS_OF)
         info = client.series_info("DTWEXBGS")
     expected = vintage_rows(settings.seed, "DTWEXBGS", AS_OF).query("date >= @START")
@@ -161,13 +161,13 @@ def test_live_mode_without_a_key_is_a_configuration_error(storage, live, monkeyp
     assert settings.source_mode == "live"
 
 
-def test_simulated_mode_uses_the_same_client_and_fredapi_root_url(storage, settings, monkeypatch):
+def test_simulated_mode_uses_the_same_client_and_root_url(storage, settings, monkeypatch):
     seen: list[str] = []
     original = FredClient.__init__
 
     def spy(self, fetcher, base_url, api_key, **kwargs):
         original(self, fetcher, base_url, api_key, **kwargs)
-        seen.append(self.fred.root_url)
+        seen.append(self.root_url)
 
     monkeypatch.setattr(FredClient, "__init__", spy)
     ingest_fred(storage, settings, run_id="sim", start=date(2024, 1, 2), end=AS_OF, series=("DGS10",))

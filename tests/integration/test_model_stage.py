@@ -29,6 +29,9 @@ from assets.models.pipeline import (
 from assets.models.planted import measure_planted_effects
 from assets.models.walk_forward import WalkForwardConfig, walk_forward
 from assets.signals.contract import SignalRow
+from assets.signals.ledger import build_ledger
+from assets.signals.risk import historical_var, parametric_var
+from assets.signals.sizing import position_size
 from resources.errors import LeakageError
 from resources.lake.delta import overwrite_table, read_table
 from resources.lake.snapshot import snapshot_lake
@@ -65,7 +68,7 @@ def _build_models(storage: LakeStorage, until: date | None = None) -> Stage:
     inputs = load_inputs(storage, CONFIG, until=until)
     regimes = run_regimes(storage, inputs.features, CONFIG).frame
     predictions = predictions_frame(run_walk_forward(storage, inputs, CONFIG))
-    signals, _ = run_signals(inputs, predictions, regimes, CONFIG, run_id="test")
+    signals, _, _ = run_signals(inputs, predictions, regimes, CONFIG, run_id="test")
     return Stage(get_settings(), storage, inputs, predictions, regimes, signals)
 
 
@@ -166,6 +169,16 @@ def test_signals_are_unchanged_when_data_after_t_is_cut(stage, tmp_path):
         cut_signals = rebuilt.signals.drop(columns="run_id").reset_index(drop=True)
         assert rebuilt.signals["signal_date"].max() == full["signal_date"].max()
         pd.testing.assert_frame_equal(cut_signals, full, check_exact=True, obj=f"signals cut at {as_of}")
+        # the paper-trading ledger too: every row dated <= T is identical
+        for name, cut_part, full_part in zip(
+            ("positions", "portfolio"),
+            build_ledger(rebuilt.signals, rebuilt.inputs.features),
+            build_ledger(stage.signals, stage.inputs.features),
+            strict=True,
+        ):
+            expected = full_part[full_part["trade_date"] <= as_of].reset_index(drop=True)
+            assert cut_part["trade_date"].max() == as_of or cut_part["trade_date"].max() == expected["trade_date"].max()
+            pd.testing.assert_frame_equal(cut_part, expected, check_exact=True, obj=f"ledger {name} cut at {as_of}")
 
 
 def test_a_feature_known_after_its_decision_time_is_refused(stage, tmp_path):
@@ -182,3 +195,29 @@ def test_a_feature_known_after_its_decision_time_is_refused(stage, tmp_path):
     )
     with pytest.raises(LeakageError):
         load_features(tampered)
+
+
+def test_shipped_sizes_and_var_are_those_of_sizing_and_risk(stage):
+    """The shipped signal's size and VaR, recomputed by hand from the lake with sizing.py and risk.py."""
+    config = CONFIG.signals
+    features = stage.inputs.features.assign(trade_date=lambda f: pd.to_datetime(f["trade_date"]))
+    traded = stage.signals[(stage.signals["direction"] != "FLAT") & (stage.signals["size"] != 0)]
+    assert len(traded) > 50 and (stage.signals["direction"] == "FLAT").any()
+    multipliers = {state.value: m for state, m in config.drawdown.multipliers.items()}
+    for row in traded.sample(12, random_state=5).itertuples():
+        rows = features[features["symbol"] == row.symbol].sort_values("trade_date").reset_index(drop=True)
+        t = int(rows.index[rows["trade_date"] == pd.Timestamp(row.signal_date)][0])
+        logp = np.log(rows["close"].to_numpy(float))
+        h = row.horizon
+        moves = (logp[h:] - logp[:-h])[max(0, t - h - config.var_window + 1) : t - h + 1]  # moves ending <= D
+        up_move, down_move = moves[moves > 0].mean(), -moves[moves < 0].mean()
+        up = row.direction == "UP"
+        p_win = (row.prob_up if up else row.prob_down) / (row.prob_up + row.prob_down)
+        win, loss = (up_move, down_move) if up else (down_move, up_move)
+        expected = position_size(p_win, win, loss, row.regime, multipliers[row.drawdown_state], config.sizing)
+        assert abs(row.size) == pytest.approx(expected.size, rel=1e-9)
+        assert row.kelly_fraction == pytest.approx(expected.kelly, rel=1e-9)
+        window = rows["ret_1d"].to_numpy(float)[t - config.var_window + 1 : t + 1]
+        assert row.var_95 == pytest.approx(historical_var(window, 0.95, position=row.size), rel=1e-12)
+        assert row.var_99 == pytest.approx(historical_var(window, 0.99, position=row.size), rel=1e-12)
+        assert row.var_99_parametric == pytest.approx(parametric_var(window, 0.99, position=row.size), rel=1e-12)

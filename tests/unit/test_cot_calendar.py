@@ -1,10 +1,21 @@
 """The COT release calendar against CFTC's own published schedules."""
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from resources.sources.cot.calendar import is_derived, regular_release_date, release_date, release_time
+from resources.simulated import cot as sim
+from resources.sources.cot.calendar import (
+    ASSUMED_DELAYS,
+    PUBLISHED_DELAYS,
+    is_derived,
+    regular_release_date,
+    release_date,
+    release_time,
+)
+
+NEW_YORK = ZoneInfo("America/New_York")
 
 # CFTC's "Release Schedule" page, December 2023 to December 2024 (* = delayed by a federal holiday).
 CFTC_2024_SCHEDULE = {
@@ -36,7 +47,7 @@ def test_every_2024_release_matches_cftcs_schedule():
 @pytest.mark.parametrize(
     ("report", "released"),
     [
-        (date(2018, 12, 24), date(2018, 12, 28)),  # Monday data: Christmas on Tuesday, released the usual Friday
+        (date(2012, 12, 24), date(2012, 12, 28)),  # Monday data: Christmas on Tuesday, released the usual Friday
         (date(2017, 7, 3), date(2017, 7, 7)),  # Monday data: Independence Day on Tuesday
         (date(2020, 6, 30), date(2020, 7, 6)),  # Independence Day observed on Friday 3 July
         (date(2021, 6, 15), date(2021, 6, 21)),  # the first Juneteenth, observed on Friday 18 June
@@ -60,3 +71,76 @@ def test_a_non_tuesday_report_date_is_always_derived():
     # 2004-04-12 is a Monday report date in CFTC's 2004 Legacy file; its release is inferred by the rule
     assert is_derived(date(2004, 4, 12))
     assert release_date(date(2004, 4, 12)) > date(2004, 4, 12)
+
+
+# CFTC, Market Intelligence Branch, Division of Market Oversight, 29 January 2019, "updated release schedule for
+# CFTC market data reports that were delayed during the lapse in appropriations" (as quoted by the Hagstrom Report,
+# thefencepost.com, "CFTC releases report schedule; Giancarlo praises staff"): "The last COT report was published on
+# Dec. 21, 2018. Reports going forward from that date will be published in chronological order beginning with the
+# report previously scheduled for release on Friday, Dec. 28, 2018. (based on data from Monday, Dec. 24, 2018). The
+# CFTC expects to publish this report on Friday, Feb. 1, 2019. After this, the CFTC expects to publish one report on
+# Tuesday and another on Friday of each week until the reports are current as per the normal schedule."
+# Current again with the 5 March 2019 report, released on Friday 8 March 2019.
+LAPSE_2018_19 = {
+    date(2018, 12, 24): date(2019, 2, 1),  # Monday data (Christmas on Tuesday)
+    date(2018, 12, 31): date(2019, 2, 5),  # Monday data (New Year's Day on Tuesday)
+    date(2019, 1, 8): date(2019, 2, 8),
+    date(2019, 1, 15): date(2019, 2, 12),
+    date(2019, 1, 22): date(2019, 2, 15),
+    date(2019, 1, 29): date(2019, 2, 19),
+    date(2019, 2, 5): date(2019, 2, 22),
+    date(2019, 2, 12): date(2019, 2, 26),
+    date(2019, 2, 19): date(2019, 3, 1),
+    date(2019, 2, 26): date(2019, 3, 5),
+}
+
+# 2013 (lapse 1-16 October): CFTC's catch-up dates were not found. Documented (Reuters, 17 October 2013): the COT
+# report "will not be published this week as scheduled ... [CFTC] will announce a revised schedule". Modelled
+# conservatively on CFTC's own post-shutdown practice (2019, 2025): first catch-up one week after staff returned
+# (Friday 25 October), then one report each Tuesday and Friday until current.
+LAPSE_2013 = {
+    date(2013, 10, 1): date(2013, 10, 25),
+    date(2013, 10, 8): date(2013, 10, 29),
+    date(2013, 10, 15): date(2013, 11, 1),
+    date(2013, 10, 22): date(2013, 11, 5),
+    date(2013, 10, 29): date(2013, 11, 8),
+    date(2013, 11, 5): date(2013, 11, 12),
+}
+
+
+@pytest.mark.parametrize(("lapse", "table"), [("2018-19", LAPSE_2018_19), ("2013", LAPSE_2013)])
+def test_shutdown_catch_up_releases(lapse, table):
+    for report, released in table.items():
+        assert release_date(report) == released, (lapse, report)
+        assert is_derived(report), (lapse, report)
+        assert release_time(report).astimezone(NEW_YORK).strftime("%H:%M") == "15:30"
+    assert (PUBLISHED_DELAYS if lapse == "2018-19" else ASSUMED_DELAYS).items() >= table.items()
+
+
+def test_shutdowns_start_and_end_on_the_regular_schedule():
+    assert release_date(date(2018, 12, 18)) == date(2018, 12, 21) and not is_derived(date(2018, 12, 18))
+    assert release_date(date(2019, 3, 5)) == date(2019, 3, 8) and not is_derived(date(2019, 3, 5))
+    assert release_date(date(2013, 9, 24)) == date(2013, 9, 27) and not is_derived(date(2013, 9, 24))
+    assert release_date(date(2013, 11, 12)) == date(2013, 11, 15) and not is_derived(date(2013, 11, 12))
+    # the available_at of a delayed row is its catch-up release, 15:30 New York
+    assert release_time(date(2019, 1, 8)) == datetime(2019, 2, 8, 20, 30, tzinfo=UTC)
+
+
+def test_reports_are_released_in_order_and_after_their_report_date():
+    tuesdays = [date(2010, 1, 5) + timedelta(weeks=k) for k in range(52 * 17)]
+    released = [release_date(t) for t in tuesdays]
+    assert all(r > t for r, t in zip(released, tuesdays, strict=True))
+    assert released == sorted(released)
+
+
+def test_the_simulated_publisher_follows_the_catch_up_calendar():
+    def public(as_of: date) -> set[date]:
+        return set(sim.published(7, "tff", True, sim.as_of_time(7, as_of)).report_date)
+
+    assert max(public(date(2019, 1, 31))) == date(2018, 12, 18)  # nothing new during and after the lapse
+    assert max(public(date(2019, 2, 1))) == date(2018, 12, 24)  # the first catch-up
+    assert max(public(date(2019, 2, 5))) == date(2018, 12, 31)
+    assert max(public(date(2019, 3, 7))) == date(2019, 2, 26)
+    assert max(public(date(2019, 3, 8))) == date(2019, 3, 5)  # current again
+    assert max(public(date(2013, 10, 24))) == date(2013, 9, 24)
+    assert max(public(date(2013, 11, 15))) == date(2013, 11, 12)

@@ -1,9 +1,7 @@
-"""The code location: every stage is a job, every job has a schedule, and the evening order follows the data."""
+"""The code location: every stage is a job, stages chain by data (release sensors, automation), New York days."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
-
-from dagster import build_schedule_context
 
 from pipelines.definitions import defs
 
@@ -16,26 +14,46 @@ def test_every_stage_has_a_job():
         assert expected in names
 
 
-def test_downstream_schedules_run_todays_partition_after_its_inputs():
-    friday = datetime(2024, 6, 28, 20, 0, tzinfo=NY)
-    for name in ("signals_nightly", "personas_nightly", "feeds_nightly"):
-        schedule = defs.get_schedule_def(name)
-        context = build_schedule_context(scheduled_execution_time=friday, repository_def=defs.get_repository_def())
-        request = schedule.evaluate_tick(context).run_requests[0]
-        assert request.partition_key == "2024-06-28", name
-    order = ["daily_ingest_nightly", "marts_nightly", "models_nightly", "signals_nightly", "personas_nightly"]
-    minutes = []
-    for name in [*order, "feeds_nightly"]:
-        minute, hour = defs.get_schedule_def(name).cron_schedule.split()[:2]
-        minutes.append(int(hour) * 60 + int(minute))
-    assert minutes == sorted(minutes), "each evening schedule must fire after the one feeding it"
+def test_every_stage_after_ingest_starts_on_its_inputs_not_on_a_clock():
+    """The clock chain is gone: each later stage carries the gated condition, ingest is started by release sensors."""
+    expected = {
+        "bronze": None,
+        "silver": None,
+        "reference": "after_inputs_passed_checks",
+        "staging": "after_inputs_passed_checks",
+        "intermediate": "after_inputs_passed_checks",
+        "marts": "after_inputs_passed_checks",
+        "gold": "after_inputs_passed_checks",
+        "models": "after_inputs_passed_checks",
+        "signals": "decision_day_after_inputs_passed_checks",
+        "personas": "decision_day_after_inputs_passed_checks",
+        "feeds": "decision_day_after_inputs_passed_checks",
+    }
+    specs = defs.resolve_all_asset_specs()
+    assert {spec.group_name for spec in specs} == set(expected)
+    for spec in specs:
+        label = spec.automation_condition.get_label() if spec.automation_condition else None
+        assert label == expected[spec.group_name], spec.key.to_user_string()
+    assert not defs.schedules
 
 
-def test_schedules_are_stopped_until_an_operator_turns_them_on():
-    from dagster import DefaultScheduleStatus
+def test_automation_and_release_sensors_are_stopped_until_an_operator_turns_them_on():
+    from dagster import DefaultSensorStatus
 
-    for schedule in defs.schedules:
-        assert schedule.default_status == DefaultScheduleStatus.STOPPED, schedule.name
+    for sensor_def in defs.sensors:
+        if sensor_def.name.startswith("alert_on_"):
+            continue  # alerts only post; they are on from the start
+        assert sensor_def.default_status == DefaultSensorStatus.STOPPED, sensor_def.name
+
+
+def test_partitions_are_new_york_days():
+    from pipelines.partitions import PARTITIONS
+
+    for partitions_def in PARTITIONS.values():
+        assert partitions_def.timezone == "America/New_York"
+    # 20:30 ET on Friday 28 June is already Saturday in UTC: still Friday's partition.
+    friday_evening = datetime(2024, 6, 28, 20, 30, tzinfo=NY)
+    assert PARTITIONS["daily"].get_partition_key_for_timestamp(friday_evening.timestamp()) == "2024-06-28"
 
 
 def test_a_range_too_short_for_the_models_is_named_and_skipped():

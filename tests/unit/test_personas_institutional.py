@@ -25,7 +25,10 @@ def output(inputs):
     return build_institutional(inputs, DAY)
 
 
-def test_factor_leader_and_laggard_with_allocation_weights(inputs, output):
+def test_factor_leader_and_laggard_with_allocation_weights(inputs):
+    # without the drawdown guard, whose effect on the overweight is tested below
+    unguarded = inputs.model_copy(update={"signals": inputs.signals.assign(drawdown_state="FULL_SIZE")})
+    output = build_institutional(unguarded, DAY)
     config = InstitutionalConfig()
     feats = inputs.features_asof(DAY)
     feats = feats[feats["asset_class"] != "volatility"]
@@ -43,6 +46,35 @@ def test_factor_leader_and_laggard_with_allocation_weights(inputs, output):
     )
     assert leader.momentum_12m == pytest.approx(means.iloc[0], abs=1e-6)
     assert leader.signal_refs and leader.data_refs  # signals (factor rule) and feature rows used
+
+
+def _cut_symbols(inputs: PersonaInputs) -> set[str]:
+    rows = inputs.signals_on(DAY, InstitutionalConfig().horizon)
+    return set(rows.loc[rows["drawdown_state"] != "FULL_SIZE", "symbol"])
+
+
+def test_no_overweight_in_a_class_the_drawdown_guard_cuts(inputs, output):
+    cut = _cut_symbols(inputs)
+    by_class = {f.asset_class: f for f in output.factors}
+    leader = by_class[output.leader]
+    assert set(leader.members) & cut  # the planted day: the guard cuts Bitcoin, crypto leads on momentum
+    assert leader.action == "HOLD" and leader.target_weight == leader.strategic_weight
+    assert "drawdown guard cuts BTC (position size halved)" in leader.text and "REDUCE" not in leader.text
+    over = [f for f in output.factors if f.action == "OVERWEIGHT"]
+    assert len(over) == 1 and not set(over[0].members) & cut
+    free = [f.rank for f in output.factors if not set(f.members) & cut and f.role != "LAGGARD"]
+    assert over[0].rank == min(free) and "in place of the leader" in over[0].text
+    assert sum(f.target_weight for f in output.factors) == pytest.approx(
+        sum(f.strategic_weight for f in output.factors)
+    )
+
+
+def test_when_the_guard_cuts_every_class_the_laggards_weight_goes_to_cash(inputs):
+    everything = inputs.model_copy(update={"signals": inputs.signals.assign(drawdown_state="REDUCE_75")})
+    output = build_institutional(everything, DAY)
+    assert not [f for f in output.factors if f.action == "OVERWEIGHT"]
+    leader = next(f for f in output.factors if f.role == "LEADER")
+    assert "the laggard's weight goes to cash" in leader.text and "cut by three quarters" in leader.text
 
 
 def test_momentum_table_ranks_by_twelve_month_return(inputs, output):

@@ -4,15 +4,21 @@ embedded images, a reference on every statement that resolves to the audit trail
 from __future__ import annotations
 
 import io
+import json
 import re
 
+import pandas as pd
 import pypdf
 import pytest
 
 from assets.personas.audit import read_audit, record_recommendations
+from assets.personas.common import codes_in
+from assets.personas.daily import build_all
 from assets.personas.inputs import PersonaInputs
-from assets.personas.report_pdf import SECTIONS, reference_map, render_report
-from assets.personas.wealth_manager import build_wealth_manager
+from assets.personas.report_pdf import SECTIONS, SIMULATED_MARK, reference_map, render_report
+from assets.personas.tables import output_json
+from assets.personas.wealth_manager import build_wealth_manager, class_label
+from resources.lake.provenance import is_simulated, record_mode
 from tests.unit.test_personas_inputs import DAY, make_inputs
 
 
@@ -55,11 +61,12 @@ def test_is_a_pdf_with_the_expected_sections_in_order(pdf, text):
 
 def test_content_of_each_section(report, text):
     flat = _flat(text)
-    assert "bull with a probability of 72%" in flat
+    assert "fairly confident that the S&P 500 index is in a bull regime (0.72" in flat
+    assert "probability of 72%" not in flat
     for header in ("Asset class", "Strategic", "Adjustment", "Target", "Stance"):
         assert header in text
     for a in report.allocations:
-        assert a.asset_class.capitalize() in text
+        assert class_label(a.asset_class) in text
     for k in report.key_signals:
         assert _flat(k.text)[:40] in flat
     for r in report.risk_factors:
@@ -102,3 +109,49 @@ def test_metadata_is_fixed_and_the_bytes_are_deterministic(report, pdf, reader):
     assert meta.author == "Nexus"
     assert meta.creation_date.date() == DAY and meta.modification_date.date() == DAY
     assert render_report(report) == pdf
+
+
+# ------------------------------------------------------------------------------------- simulated data, wording
+def _simulated_lake_outputs(storage, inputs):
+    """The outputs of a day whose lake records a simulated source, read the way the asset reads it."""
+    record_mode(storage, "fred", "simulated")
+    simulated = inputs.model_copy(update={"simulated": is_simulated(storage)})
+    return build_all(simulated, DAY)
+
+
+def test_every_page_carries_the_simulated_mark_when_the_lake_is_simulated(storage, inputs):
+    outputs = _simulated_lake_outputs(storage, inputs)
+    assert all(o.simulated_data for o in outputs.values())
+    assert all(json.loads(output_json(o))["simulated_data"] is True for o in outputs.values())
+    reader = pypdf.PdfReader(io.BytesIO(render_report(outputs["wealth_manager"])))
+    assert len(reader.pages) >= 2
+    for number, page in enumerate(reader.pages, start=1):
+        assert SIMULATED_MARK in page.extract_text(), f"page {number} has no simulated-data mark"
+    first = _flat(reader.pages[0].extract_text())
+    assert "must not be used for investment decisions" in first
+
+
+def test_no_mark_for_a_lake_without_simulated_sources(storage, inputs, report, text):
+    record_mode(storage, "cboe", "files")
+    assert not is_simulated(storage)
+    outputs = build_all(inputs.model_copy(update={"simulated": is_simulated(storage)}), DAY)
+    assert not outputs["wealth_manager"].simulated_data and not report.simulated_data
+    assert "SIMULATED" not in text.upper() and "simulated publisher" not in text
+
+
+def test_no_internal_code_anywhere_in_the_pdf(storage, inputs, text):
+    guarded = inputs.signals.copy()
+    today = guarded["signal_date"] == pd.Timestamp(DAY)
+    states = {"BTC": "STOP_TRADING", "SPX": "REDUCE_50", "WTI": "REDUCE_75"}
+    guarded.loc[today, "drawdown_state"] = guarded.loc[today, "symbol"].map(lambda sym: states.get(sym, "FULL_SIZE"))
+    guarded.loc[today & (guarded["symbol"] == "SPX"), "regime"] = "STRONG_BEAR"
+    outputs = build_all(inputs.model_copy(update={"signals": guarded, "simulated": True}), DAY)
+    reader = pypdf.PdfReader(io.BytesIO(render_report(outputs["wealth_manager"])))
+    for pdf_text in (text, "\n".join(page.extract_text() for page in reader.pages)):
+        flat = _flat(pdf_text)
+        assert codes_in(flat) == [], codes_in(flat)
+        for phrase in ("leans higher", "leans lower", "probability of 100%", "with a probability of"):
+            assert phrase not in flat
+    flat = _flat("\n".join(page.extract_text() for page in reader.pages))
+    assert "strong bear regime" in flat and "trading paused" in flat and "position size halved" in flat
+    assert "cut by three quarters" in flat

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -15,7 +16,10 @@ from resources.sources.coinmetrics.client import CoinMetricsClient, payloads_fro
 from resources.sources.coinmetrics.parser import parse_coinmetrics
 from resources.sources.coinmetrics.spec import ASSET_METRICS, DEFAULT_ASSETS, DEFAULT_METRICS, PAGE_SIZE, SOURCE
 from resources.sources.endpoints import Endpoints, open_endpoints
+from resources.sources.fetch_window import FetchPlan, live_fetch_plan, record_full_refresh
 from resources.universe import Universe, get_universe
+
+log = logging.getLogger(__name__)
 
 
 def universe_request(universe: Universe) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -44,6 +48,7 @@ def ingest_coinmetrics(
     `endpoints` points the client at a given server (tests run live mode against a local one); otherwise the
     mode's endpoints are opened (the simulated publisher as of `end`, or the live API).
     """
+    plan: FetchPlan | None = None
     if endpoints is None and (files or settings.source_mode == "files"):
         roots = list(files or [])
         if not roots:
@@ -54,13 +59,28 @@ def ingest_coinmetrics(
         payloads = payloads_from_files(roots)
         if not payloads:
             raise FileNotFoundError(f"no Coin Metrics <asset>.csv files under {', '.join(map(str, roots))}")
-    elif endpoints is not None:
-        payloads = _fetch(settings, endpoints, assets, metrics, start, end, page_size)
     else:
-        with open_endpoints(settings, end or settings.end_date) as opened:
-            payloads = _fetch(settings, opened, assets, metrics, start, end, page_size)
+        as_of = end or settings.end_date
+        plan = live_fetch_plan(
+            storage,
+            settings,
+            source=SOURCE,
+            mode=endpoints.mode if endpoints is not None else settings.source_mode,
+            spec=ASSET_METRICS,
+            key_column="asset",
+            keys=assets,
+            requested_start=start,
+            as_of=as_of,
+        )
+        log.info("%s: %s", SOURCE, plan.reason)
+        first = plan.start_for(assets)
+        if endpoints is not None:
+            payloads = _fetch(settings, endpoints, assets, metrics, first, end, page_size)
+        else:
+            with open_endpoints(settings, as_of) as opened:
+                payloads = _fetch(settings, opened, assets, metrics, first, end, page_size)
     report = IngestReport(source=SOURCE, table=ASSET_METRICS.name, run_id=run_id)
-    return land_payloads(
+    landed = land_payloads(
         storage,
         payloads,
         parse=parse_coinmetrics,
@@ -71,6 +91,9 @@ def ingest_coinmetrics(
         report=report,
         policy=RowPolicy(max_bad_row_share=settings.max_bad_row_share),
     )
+    if plan is not None and plan.full and (endpoints.mode if endpoints else settings.source_mode) == "live":
+        record_full_refresh(storage, SOURCE, as_of)
+    return landed
 
 
 def _fetch(

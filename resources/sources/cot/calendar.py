@@ -16,9 +16,27 @@ Holidays come from the `holidays` package (US federal calendar, with observed da
 `available_at_derived` is True when a holiday shaped the date (a release on another day than the report week's
 Friday, or a report date other than Tuesday); a regular Tuesday-to-Friday release is CFTC's own schedule.
 
-Not modelled by the rule: government shutdowns and ad-hoc closures. CFTC's published catch-up dates after the
-October-November 2025 lapse are in `PUBLISHED_DELAYS` (marked derived as well). The 2013 and 2018-19 catch-ups are
-not, so rows of those weeks carry a release time earlier than the real one; use them with care.
+Not modelled by the rule: government shutdowns (lapses in appropriations) and ad-hoc closures. During a lapse CFTC
+publishes no COT report; afterwards it publishes the backlog in chronological order on a catch-up schedule, two or
+more reports a week, until it is current. Those release days are in `PUBLISHED_DELAYS` (CFTC's own dates) and
+`ASSUMED_DELAYS` (a documented announcement read conservatively), all marked derived:
+- 2025 (lapse 1 October - 12 November 2025): CFTC's published table, see `PUBLISHED_DELAYS`.
+- 2018-19 (lapse 22 December 2018 - 25 January 2019): CFTC, Market Intelligence Branch, Division of Market
+  Oversight, "updated release schedule for CFTC market data reports that were delayed during the lapse in
+  appropriations" (29 January 2019; quoted by the Hagstrom Report, thefencepost.com, "CFTC releases report
+  schedule; Giancarlo praises staff"): "The last COT report was published on Dec. 21, 2018. Reports going forward
+  ... will be published in chronological order beginning with the report previously scheduled for release on
+  Friday, Dec. 28, 2018 (based on data from Monday, Dec. 24, 2018). The CFTC expects to publish this report on
+  Friday, Feb. 1, 2019. After this, the CFTC expects to publish one report on Tuesday and another on Friday of each
+  week until the reports are current as per the normal schedule." Current again with the 5 March 2019 report,
+  released on its regular day, Friday 8 March 2019.
+- 2013 (lapse 1-16 October 2013): CFTC's exact catch-up dates were NOT found. Documented: on 17 October 2013 CFTC
+  said the COT report "will not be published this week as scheduled ... [CFTC] will announce a revised schedule"
+  (Reuters, 17 October 2013). `ASSUMED_DELAYS` reads this conservatively with CFTC's own post-shutdown practice
+  (2019 and 2025: first catch-up one week after staff returned, then a report every Tuesday and Friday): the
+  1 October report on Friday 25 October, then Tuesdays and Fridays until the 12 November report is released on
+  its regular day, Friday 15 November 2013. If CFTC's published 2013 dates turn up, move them to
+  `PUBLISHED_DELAYS`.
 """
 
 from __future__ import annotations
@@ -37,7 +55,7 @@ BUSINESS_DAYS_TO_RELEASE = 3
 # Report date -> publication date announced by CFTC after the 2025 lapse in appropriations (CFTC press release,
 # 18 November 2025: "COT publication returns to normal schedule" with the 20 January 2026 report). Looked up by
 # report week, so a report dated another day of the same week (Monday data) gets the same date.
-PUBLISHED_DELAYS: dict[date, date] = {
+_LAPSE_2025: dict[date, date] = {
     date(2025, 9, 30): date(2025, 11, 19),
     date(2025, 10, 7): date(2025, 11, 21),
     date(2025, 10, 14): date(2025, 11, 25),
@@ -57,11 +75,39 @@ PUBLISHED_DELAYS: dict[date, date] = {
 }
 
 
-_DELAYS_BY_WEEK = {d.isocalendar()[:2]: published for d, published in PUBLISHED_DELAYS.items()}
+# The 2018-19 lapse (CFTC, 29 January 2019: first catch-up Friday 1 February 2019, then one report each Tuesday and
+# Friday until current). Monday report dates: Christmas and New Year's Day fell on Tuesdays.
+_LAPSE_2018_19: dict[date, date] = {
+    date(2018, 12, 24): date(2019, 2, 1),
+    date(2018, 12, 31): date(2019, 2, 5),
+    date(2019, 1, 8): date(2019, 2, 8),
+    date(2019, 1, 15): date(2019, 2, 12),
+    date(2019, 1, 22): date(2019, 2, 15),
+    date(2019, 1, 29): date(2019, 2, 19),
+    date(2019, 2, 5): date(2019, 2, 22),
+    date(2019, 2, 12): date(2019, 2, 26),
+    date(2019, 2, 19): date(2019, 3, 1),
+    date(2019, 2, 26): date(2019, 3, 5),
+    # 5 March 2019: current again, released on its regular day (Friday 8 March) by the rule
+}
+PUBLISHED_DELAYS: dict[date, date] = _LAPSE_2018_19 | _LAPSE_2025
+
+# The 2013 lapse: CFTC's dates not found; the conservative reading of its 17 October 2013 announcement (see the
+# module docstring). Tuesdays and Fridays from Friday 25 October until current (12 November -> Friday 15 November).
+ASSUMED_DELAYS: dict[date, date] = {
+    date(2013, 10, 1): date(2013, 10, 25),
+    date(2013, 10, 8): date(2013, 10, 29),
+    date(2013, 10, 15): date(2013, 11, 1),
+    date(2013, 10, 22): date(2013, 11, 5),
+    date(2013, 10, 29): date(2013, 11, 8),
+    date(2013, 11, 5): date(2013, 11, 12),
+}
+
+_DELAYS_BY_WEEK = {d.isocalendar()[:2]: out for d, out in (PUBLISHED_DELAYS | ASSUMED_DELAYS).items()}
 
 
 def published_delay(report_date: date) -> date | None:
-    """CFTC's announced release day for a report of a delayed week (any report date within that week)."""
+    """The catch-up release day of a report of a week delayed by a shutdown (any report date within that week)."""
     return _DELAYS_BY_WEEK.get(report_date.isocalendar()[:2])
 
 

@@ -30,6 +30,7 @@ from resources.sources.cot.layouts import REPORTS, ReportKind, layout_for_datase
 from resources.sources.cot.parser import parse_cot_payload
 from resources.sources.cot.spec import DEFAULT_PAGE_SIZE, SOURCE, TABLES
 from resources.sources.endpoints import open_endpoints
+from resources.sources.fetch_window import live_fetch_plan, record_full_refresh
 from resources.universe import get_universe
 
 log = logging.getLogger(__name__)
@@ -115,19 +116,37 @@ def ingest_cot(
             HttpFetcher.from_settings(settings, SOURCE, headers=app_token_headers(settings)) as fetcher,
         ):
             client = CotApiClient(fetcher, endpoints.cftc, as_of=endpoints.as_of, page_size=page_size)
+            as_of = end or settings.end_date
             for report in reports:
                 markets = markets_for(report)
                 if not markets:
                     continue
+                plan = live_fetch_plan(
+                    storage,
+                    settings,
+                    source=f"{SOURCE}_{report}",
+                    mode=endpoints.mode,
+                    spec=TABLES[report],
+                    key_column="cftc_contract_market_code",
+                    keys=markets,
+                    requested_start=start,
+                    as_of=as_of,
+                )
+                log.info("%s %s: %s", SOURCE, report, plan.reason)
                 try:
-                    pages = client.fetch(report, markets, futures_only=futures_only, start=start, end=end)
+                    pages = client.fetch(
+                        report, markets, futures_only=futures_only, start=plan.start_for(markets), end=end
+                    )
                 except SourceUnavailableError as exc:  # nothing of this report lands: no partial history
                     log.error("%s", exc)
                     unavailable.append(exc)
                     continue
-                errors += _land(
+                landed = _land(
                     storage, report, pages, run_id=run_id, start=start, end=end, outcome=outcomes[report], policy=policy
                 )
+                if plan.full and endpoints.mode == "live" and not landed:
+                    record_full_refresh(storage, f"{SOURCE}_{report}", as_of)
+                errors += landed
 
     if unavailable:
         raise unavailable[0]

@@ -7,7 +7,8 @@ Dagster assets call `ingest_weekly_reports` and `ingest_daily_prices` on their o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -24,8 +25,10 @@ from resources.sources.eia.client import EiaClient, file_cadence, payloads_from_
 from resources.sources.eia.parser import parse_daily_prices, parse_weekly_series
 from resources.sources.eia.spec import ROUTE_BY_PATH, SERIES, SOURCE, TABLE_BY_CADENCE, Cadence, Route
 from resources.sources.endpoints import open_endpoints
+from resources.sources.fetch_window import FetchPlan, live_fetch_plan, record_full_refresh
 from resources.universe import get_universe
 
+log = logging.getLogger(__name__)
 # Sent to the simulated publisher, which wants a key like EIA does; a real key never leaves for a local server.
 SIMULATED_API_KEY = SecretStr("simulated-eia-api-key")
 CADENCES: tuple[Cadence, ...] = ("weekly", "daily")
@@ -73,10 +76,12 @@ def collect_payloads(
     start: date | None,
     end: date | None,
     files: Sequence[Path] | None = None,
+    plans: Mapping[Cadence, FetchPlan] | None = None,
 ) -> dict[Cadence, list[RawPayload]]:
     """The payloads of each cadence: download CSVs in files mode, else every API page (one publisher session).
 
-    A file whose header shows no cadence is given to the weekly table, whose parser then refuses it.
+    A file whose header shows no cadence is given to the weekly table, whose parser then refuses it. `plans`
+    (incremental live fetch) gives each route the earliest start its series need; without one, `start`.
     """
     out: dict[Cadence, list[RawPayload]] = {c: [] for c in cadences}
     if files or settings.source_mode == "files":
@@ -101,7 +106,8 @@ def collect_payloads(
         client = EiaClient(fetcher, endpoints.eia, key, as_of=endpoints.as_of)
         for cadence in cadences:
             for route, series in routes[cadence].items():
-                out[cadence].extend(client.fetch(route, series, start, end))
+                first = plans[cadence].start_for(series) if plans and cadence in plans else start
+                out[cadence].extend(client.fetch(route, series, first, end))
     return out
 
 
@@ -119,7 +125,23 @@ def ingest_cadences(
 
     Every table is landed before the first payload error is raised (several: `IngestFailedError`).
     """
-    payloads = collect_payloads(settings, cadences, start=start, end=end, files=files)
+    as_of = end or settings.end_date
+    plans: dict[Cadence, FetchPlan] = {}
+    if not (files or settings.source_mode == "files"):
+        for cadence in cadences:
+            plans[cadence] = live_fetch_plan(
+                storage,
+                settings,
+                source=f"{SOURCE}_{cadence}",
+                mode=settings.source_mode,
+                spec=TABLE_BY_CADENCE[cadence],
+                key_column="series_id",
+                keys=[s for series in wanted_routes(cadence).values() for s in series],
+                requested_start=start,
+                as_of=as_of,
+            )
+            log.info("%s %s: %s", SOURCE, cadence, plans[cadence].reason)
+    payloads = collect_payloads(settings, cadences, start=start, end=end, files=files, plans=plans)
     reports = [IngestReport(source=SOURCE, table=TABLE_BY_CADENCE[c].name, run_id=run_id) for c in cadences]
     errors: list[SourceError] = []
     for cadence, report in zip(cadences, reports, strict=True):
@@ -135,6 +157,10 @@ def ingest_cadences(
             report=report,
             policy=RowPolicy(max_bad_row_share=settings.max_bad_row_share),
         )
+    if settings.source_mode == "live" and not errors:
+        for cadence, plan in plans.items():
+            if plan.full:
+                record_full_refresh(storage, f"{SOURCE}_{cadence}", as_of)
     raise_collected(errors, reports[0])
     return reports
 

@@ -9,7 +9,7 @@ earlier vintage of the same observation exists, whether it was landed before or 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from resources.quality.row_policy import RowPolicy
 from resources.settings import Settings
 from resources.sources.base import IngestReport, Parser, land_collecting_errors, raise_collected
 from resources.sources.endpoints import open_endpoints
+from resources.sources.fetch_window import FetchPlan, live_fetch_plan, record_full_refresh
 from resources.sources.fred.api_parser import parse_observations, parse_series
 from resources.sources.fred.client import FredClient, FredFetcher, payloads_from_files
 from resources.sources.fred.parser import parse_fred_csv
@@ -53,8 +54,12 @@ def fetch_fred(
     start: date | None,
     end: date | None,
     page_size: int = MAX_LIMIT,
+    starts: Mapping[str, date | None] | None = None,
 ) -> tuple[list[RawPayload], list[RawPayload], list[SourceError]]:
-    """(observation pages, series answers, per-series fetch errors) from the live or simulated API."""
+    """(observation pages, series answers, per-series fetch errors) from the live or simulated API.
+
+    `starts` gives a series its own first observation date (an incremental live fetch); others use `start`.
+    """
     observations: list[RawPayload] = []
     metadata: list[RawPayload] = []
     errors: list[SourceError] = []
@@ -67,7 +72,8 @@ def fetch_fred(
         for series_id in series:
             try:
                 metadata.append(client.series_info(series_id))
-                observations.extend(client.observations(series_id, start=start, end=end))
+                first = starts.get(series_id, start) if starts is not None else start
+                observations.extend(client.observations(series_id, start=first, end=end))
             except SourceUnavailableError as exc:
                 log.error("%s", exc)
                 errors.append(exc)
@@ -117,6 +123,7 @@ def ingest_fred(
     """
     observations_report = IngestReport(source=SOURCE, table=OBSERVATIONS.name, run_id=run_id)
     series_report = IngestReport(source=SOURCE, table=SERIES.name, run_id=run_id)
+    plan: FetchPlan | None = None
     if files or settings.source_mode == "files":
         roots = list(files or [])
         if not roots:
@@ -128,7 +135,22 @@ def ingest_fred(
             raise FileNotFoundError(f"no FRED *.csv downloads under {', '.join(map(str, roots))}")
         parse: Parser = parse_fred_csv
     else:
-        pages, metadata, errors = fetch_fred(settings, series, start=start, end=end, page_size=page_size)
+        as_of = end or settings.end_date
+        plan = live_fetch_plan(
+            storage,
+            settings,
+            source=SOURCE,
+            mode=settings.source_mode,
+            spec=OBSERVATIONS,
+            key_column="series_id",
+            keys=series,
+            requested_start=start,
+            as_of=as_of,
+        )
+        log.info("%s: %s", SOURCE, plan.reason)
+        pages, metadata, errors = fetch_fred(
+            settings, series, start=start, end=end, page_size=page_size, starts=plan.starts
+        )
         parse = parse_observations
 
     for spec in (OBSERVATIONS, SERIES):  # both exist even when a mode fills one, so dbt staging always builds
@@ -146,6 +168,8 @@ def ingest_fred(
         policy=RowPolicy(max_bad_row_share=settings.max_bad_row_share),
     )
     count_new_vintages(storage, observations_report, before)
+    if plan is not None and plan.full and settings.source_mode == "live" and not errors:
+        record_full_refresh(storage, SOURCE, as_of)
     if metadata:
         errors += land_collecting_errors(
             storage, metadata, parse=parse_series, spec=SERIES, report=series_report, run_id=run_id

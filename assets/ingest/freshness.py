@@ -1,0 +1,71 @@
+"""Freshness checks on every silver table, from its publisher's release calendar plus a margin.
+
+Non-blocking (a late publisher should not stop the rest of the lake) and evaluated every 30 minutes by the
+automation sensor, so the UI shows each table's state and an operator sees a late publisher as a failed check.
+"""
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetKey,
+    AutomationCondition,
+    asset_check,
+)
+
+from assets.ingest.cboe import CBOE
+from assets.ingest.coinmetrics import COINMETRICS
+from assets.ingest.cot import COT
+from assets.ingest.eia import EIA_DAILY, EIA_WEEKLY
+from assets.ingest.factory import SourceIngest, silver_key
+from assets.ingest.fred import FRED
+from pipelines.partitions import Cadence, partition_key_for
+from resources.freshness import MARGIN, snapshot_freshness
+from resources.releases import streams_of
+from resources.settings import get_settings
+from resources.simulated.clock import publisher_now
+
+EVERY_HALF_HOUR = AutomationCondition.cron_tick_passed("*/30 * * * *", "America/New_York") & ~(
+    AutomationCondition.in_progress()
+)
+
+
+def _freshness_check(key: AssetKey, streams: tuple[str, ...], cadence: Cadence) -> AssetChecksDefinition:
+    @asset_check(
+        asset=key,
+        name="fresh_per_release_calendar",
+        blocking=False,
+        automation_condition=EVERY_HALF_HOUR,
+        description=(
+            f"Holds the newest {' / '.join(streams)} release due by now (release calendar, America/New_York, "
+            f"+ {MARGIN}); fails when the publisher or the ingest is late."
+        ),
+    )
+    def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
+        event = context.instance.get_latest_materialization_event(key)
+        latest = event.asset_materialization.partition if event and event.asset_materialization else None
+        now = publisher_now(get_settings())
+        verdict = snapshot_freshness(streams, latest, lambda day: partition_key_for(day, cadence), now)
+        return AssetCheckResult(
+            passed=verdict.passed,
+            severity=AssetCheckSeverity.WARN,
+            description=verdict.description,
+            metadata={
+                "latest_partition": latest or "",
+                "expected_release": verdict.expected.at.isoformat() if verdict.expected else "",
+                "checked_at": now.isoformat(),
+            },
+        )
+
+    return _check
+
+
+def _freshness_checks(decl: SourceIngest) -> list[AssetChecksDefinition]:
+    streams = streams_of(decl.name or f"{decl.source}_ingest")
+    return [_freshness_check(silver_key(s.spec), streams, decl.cadence) for s in decl.silver]
+
+
+FRESHNESS_CHECKS = [
+    c for decl in (CBOE, COINMETRICS, COT, EIA_DAILY, EIA_WEEKLY, FRED) for c in _freshness_checks(decl)
+]

@@ -1,0 +1,108 @@
+"""Sensors that tell the operator: a failed run, or a failed blocking check, posts an alert (resources/alerts.py).
+
+Both run in the daemon and are on by default: without NEXUS_ALERT_WEBHOOK_URL they only log that no webhook is set.
+"""
+
+from __future__ import annotations
+
+from dagster import (
+    AssetCheckEvaluation,
+    DagsterEventType,
+    DefaultSensorStatus,
+    EventRecordsFilter,
+    RunFailureSensorContext,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SkipReason,
+    run_failure_sensor,
+    sensor,
+)
+
+from resources.alerts import Alert, post_alert
+from resources.settings import get_settings
+
+CHECK_BATCH = 200
+
+
+def run_failure_alert(context: RunFailureSensorContext) -> Alert:
+    """The run, its job, the failed steps and the failure message."""
+    run = context.dagster_run
+    steps = sorted({event.step_key for event in context.get_step_failure_events() if event.step_key})
+    reason = context.failure_event.message or "run failed"
+    for event in context.get_step_failure_events()[:3]:
+        error = event.event_specific_data.error if event.event_specific_data else None  # type: ignore[union-attr]
+        while error is not None and error.cause is not None:  # the root cause, not Dagster's wrapper
+            error = error.cause
+        if error is not None:
+            reason += f"\n{event.step_key}: {error.message.strip()}"
+    return Alert(
+        kind="run_failure",
+        title=f"Nexus run failed: {run.job_name}",
+        run_id=run.run_id,
+        job=run.job_name,
+        subject=", ".join(steps) or None,
+        reason=reason,
+    )
+
+
+@run_failure_sensor(
+    name="alert_on_run_failure",
+    monitor_all_code_locations=True,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Posts every failed run (job, run id, failed steps, reason) to NEXUS_ALERT_WEBHOOK_URL.",
+)
+def alert_on_run_failure(context: RunFailureSensorContext) -> None:
+    alert = run_failure_alert(context)
+    if not post_alert(alert, get_settings()):
+        context.log.info("run failure not posted: NEXUS_ALERT_WEBHOOK_URL is not set")
+
+
+def check_failure_alert(evaluation: AssetCheckEvaluation, run_id: str | None) -> Alert:
+    description = evaluation.description or ""
+    failed = evaluation.metadata.get("failed_expectations") or evaluation.metadata.get("failures")
+    detail = f" ({failed.value})" if failed is not None else ""
+    return Alert(
+        kind="check_failure",
+        title=f"Blocking check failed: {evaluation.asset_key.to_user_string()}",
+        run_id=run_id,
+        subject=f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}",
+        reason=(description or "the check did not pass")
+        + detail
+        + "; everything downstream waits until it passes again.",
+    )
+
+
+def check_failure_alerts(context: SensorEvaluationContext, after: int | None) -> tuple[list[Alert], int | None]:
+    """Failed blocking check evaluations recorded after storage id `after` (None: start from now)."""
+    records = context.instance.get_event_records(
+        EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=after),
+        limit=CHECK_BATCH,
+        ascending=after is not None,
+    )
+    if after is None:  # first tick: remember where the log is, do not replay history
+        return [], (records[0].storage_id if records else 0)
+    alerts = []
+    for record in records:
+        evaluation = record.event_log_entry.asset_check_evaluation
+        if evaluation is not None and not evaluation.passed and evaluation.blocking:
+            alerts.append(check_failure_alert(evaluation, record.run_id))
+        after = record.storage_id
+    return alerts, after
+
+
+@sensor(
+    name="alert_on_check_failure",
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Posts every failed blocking check (asset, check, reason) to NEXUS_ALERT_WEBHOOK_URL.",
+)
+def alert_on_check_failure(context: SensorEvaluationContext) -> SkipReason:
+    after = int(context.cursor) if context.cursor else None
+    alerts, cursor = check_failure_alerts(context, after)
+    settings = get_settings()
+    posted = sum(1 for alert in alerts if post_alert(alert, settings))
+    context.update_cursor(str(cursor))
+    return SkipReason(f"{len(alerts)} failed blocking check(s), {posted} posted")
+
+
+ALERT_SENSORS: list[SensorDefinition] = [alert_on_run_failure, alert_on_check_failure]

@@ -1,0 +1,78 @@
+"""Alerts for the operator: Slack-compatible JSON posted to NEXUS_ALERT_WEBHOOK_URL, secrets redacted.
+
+Slack incoming webhooks (and Mattermost, Rocket.Chat, Teams' Slack-compatible connectors) accept
+`{"text": ..., "blocks": [...]}`; `text` alone is the fallback every receiver shows. Every field is passed through
+`redact_text` with the values of all configured secrets before it leaves the process, so an error message that
+quotes a URL with an API key, or a key itself, arrives masked.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import httpx
+from pydantic import BaseModel, SecretStr
+
+from resources.redact import redact_text, redact_url
+from resources.settings import Settings
+
+AlertKind = Literal["run_failure", "check_failure"]
+
+
+class Alert(BaseModel):
+    """What went wrong, where, and why: one message to the operator."""
+
+    kind: AlertKind
+    title: str
+    run_id: str | None = None
+    job: str | None = None
+    subject: str | None = None  # the asset or check that failed
+    reason: str
+
+
+class SlackMessage(BaseModel):
+    """The webhook's contract: fallback text plus one section block in Slack mrkdwn."""
+
+    text: str
+    blocks: list[dict[str, object]]
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every configured secret's value, for literal redaction (never logged or returned elsewhere)."""
+    return [value.get_secret_value() for value in settings.__dict__.values() if isinstance(value, SecretStr)]
+
+
+def slack_message(alert: Alert, secrets: list[str]) -> SlackMessage:
+    lines = [f":rotating_light: *{alert.title}*"]
+    if alert.job:
+        lines.append(f"*job:* `{alert.job}`")
+    if alert.run_id:
+        lines.append(f"*run:* `{alert.run_id}`")
+    if alert.subject:
+        lines.append(f"*{'check' if alert.kind == 'check_failure' else 'step'}:* `{alert.subject}`")
+    lines.append(f"*reason:* {alert.reason[:2500]}")
+    text = redact_text("\n".join(lines), secrets)
+    return SlackMessage(text=text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
+
+
+def post_alert(alert: Alert, settings: Settings, client: httpx.Client | None = None) -> bool:
+    """Post `alert` to the configured webhook; False when no webhook is configured. Raises on an HTTP error."""
+    if settings.alert_webhook_url is None:
+        return False
+    url = settings.alert_webhook_url.get_secret_value()
+    message = slack_message(alert, secret_values(settings))
+    owned = client is None
+    client = client or httpx.Client(timeout=10.0)
+    try:
+        response = client.post(url, json=message.model_dump())
+        if response.status_code >= 400:
+            raise RuntimeError(f"alert webhook answered HTTP {response.status_code} ({redact_url(_host(url))})")
+    finally:
+        if owned:
+            client.close()
+    return True
+
+
+def _host(url: str) -> str:
+    """Only the webhook's host, never its path: Slack webhook paths are themselves the secret."""
+    return httpx.URL(url).host or "webhook"

@@ -1,0 +1,39 @@
+"""The Dagster instance a Nexus home gets: the project's dagster.yaml, plus PostgreSQL storage when configured.
+
+The PostgreSQL URL is a secret: the written file only names the variable (`env: NEXUS_DAGSTER_POSTGRES_URL`), and
+Dagster reads it from the environment when the instance starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from resources.settings import PROJECT_ROOT, Settings
+
+TEMPLATE = PROJECT_ROOT / "dagster.yaml"
+POSTGRES_URL_ENV = "NEXUS_DAGSTER_POSTGRES_URL"
+LEGACY_DEFAULT = "telemetry:\n  enabled: false\n"  # what earlier versions wrote: replaced as well
+GENERATED_MARK = (
+    "# Written by Nexus from the project's dagster.yaml; edits are replaced (remove this line to keep them)."
+)
+
+
+def instance_config(settings: Settings) -> dict[str, object]:
+    """The instance's configuration: the project template, with Postgres storage when a URL is configured."""
+    config = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
+    if settings.dagster_postgres_url is not None:
+        config["storage"] = {"postgres": {"postgres_url": {"env": POSTGRES_URL_ENV}}}
+    return config
+
+
+def write_instance_yaml(home: Path, settings: Settings) -> Path:
+    """Write $DAGSTER_HOME/dagster.yaml unless a person wrote their own there (no generated mark)."""
+    path = home / "dagster.yaml"
+    current = path.read_text(encoding="utf-8") if path.exists() else None
+    if current is not None and current != LEGACY_DEFAULT and not current.startswith(GENERATED_MARK):
+        return path
+    body = yaml.safe_dump(instance_config(settings), sort_keys=False)
+    path.write_text(f"{GENERATED_MARK}\n{body}", encoding="utf-8")
+    return path

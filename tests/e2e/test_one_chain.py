@@ -1,0 +1,111 @@
+"""One chain at a time, and `nexus run`'s runs listed under their jobs in the UI (GraphQL here, browser beside).
+
+Two `nexus run`s start at the same moment on a fresh Dagster home: one builds, the other refuses with one line
+and never opens the instance; a third run afterwards succeeds on the same, uncorrupted instance.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.browser import browser_page, open_page
+from tests.e2e.chain_fixtures import NEXUS, SHORT_RUN, Webserver, chain_env, webserver
+
+pytestmark = pytest.mark.slow
+
+RUNS_OF_JOB = """
+query ($job: String!) {
+  pipelineOrError(params: {repositoryLocationName: "nexus", repositoryName: "__repository__", pipelineName: $job}) {
+    __typename
+    ... on Pipeline { runs { runId status } }
+  }
+}"""
+ALL_RUNS = """
+{ runsOrError { ... on Runs { results {
+    runId jobName status
+    repositoryOrigin { repositoryLocationName repositoryName }
+} } } }"""
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("chain")
+    env = chain_env(root)
+    pair = [
+        subprocess.Popen([NEXUS, *SHORT_RUN], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(2)
+    ]
+    first = [(p.communicate(timeout=900)[0], p.returncode) for p in pair]
+    third = subprocess.run([NEXUS, *SHORT_RUN], env=env, capture_output=True, text=True, timeout=900)
+    return {"env": env, "home": Path(env["DAGSTER_HOME"]), "pair": first, "third": third}
+
+
+def test_two_runs_at_once_one_refuses_cleanly_and_a_third_succeeds(chain):
+    codes = sorted(code for _, code in chain["pair"])
+    assert codes == [0, 3], chain["pair"]
+    built = next(out for out, code in chain["pair"] if code == 0)
+    refused = next(out for out, code in chain["pair"] if code == 3)
+    assert "built the graph" in built
+    lines = [line for line in refused.splitlines() if line.strip()]
+    assert len(lines) == 2 and lines[1].startswith("✋ not started: another nexus run (pid "), refused
+    assert str(chain["home"]) in lines[1]
+    third = chain["third"]
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert "built the graph" in third.stdout
+    for output in (built, third.stdout + third.stderr):
+        assert "emitted no result" not in output
+        assert "Traceback" not in output
+
+
+@pytest.fixture(scope="module")
+def server(chain: dict) -> Iterator[Webserver]:
+    with webserver(chain["env"]) as running:
+        yield running
+
+
+def test_runs_are_listed_under_their_jobs_and_the_code_location(server):
+    runs = server.graphql(ALL_RUNS)["runsOrError"]["results"]
+    jobs = {run["jobName"] for run in runs}
+    assert {"daily_ingest_job", "weekly_ingest_job", "marts_job"} <= jobs
+    assert len(runs) == 2 * len(jobs)  # the built run and the third; the refused run recorded nothing
+    for run in runs:
+        assert run["status"] == "SUCCESS"
+        assert run["repositoryOrigin"] == {"repositoryLocationName": "nexus", "repositoryName": "__repository__"}
+    for job in jobs:
+        listed = server.graphql(RUNS_OF_JOB, {"job": job})["pipelineOrError"]
+        assert listed["__typename"] == "Pipeline"
+        assert {r["runId"] for r in listed["runs"]} == {r["runId"] for r in runs if r["jobName"] == job}
+
+
+def test_a_browser_shows_the_graph_the_runs_under_their_jobs_and_the_checks(server, chromium, artifacts):
+    """Debian's Chromium through Playwright: the pages an operator opens after `make run`, as screenshots."""
+    runs = server.graphql(ALL_RUNS)["runsOrError"]["results"]
+    nodes = server.graphql("{ assetNodes { assetKey { path } groupName } }")["assetNodes"]
+    silver = {n["assetKey"]["path"][-1] for n in nodes if n["groupName"] == "silver"}
+    with browser_page(chromium) as page:
+        open_page(page, f"{server.url}/locations/nexus/asset-groups/silver/lineage")
+        page.get_by_text("Asset checks").first.wait_for(timeout=60_000)  # asset nodes drawn, with their checks
+        drawn = [name for name in silver if page.get_by_text(name, exact=True).count()]
+        assert len(drawn) >= 3, f"the silver lineage shows {drawn} of {sorted(silver)}"
+        page.screenshot(path=artifacts / "asset_graph.png", full_page=True)
+
+        for job in ("marts_job", "daily_ingest_job"):
+            open_page(page, f"{server.url}/locations/nexus/jobs/{job}/runs")
+            for run in (r for r in runs if r["jobName"] == job):
+                page.get_by_text(run["runId"][:8]).first.wait_for(timeout=60_000)
+            assert page.get_by_text("No runs found").count() == 0
+            page.screenshot(path=artifacts / f"{job}_runs.png", full_page=True)
+
+        open_page(page, f"{server.url}/assets/silver/cboe/index_closes?view=checks")
+        page.get_by_text("silver_cboe_index_closes_suite").first.wait_for(timeout=60_000)
+        page.screenshot(path=artifacts / "index_closes_checks.png", full_page=True)
+    assert sorted(p.name for p in artifacts.glob("*.png")) == [
+        "asset_graph.png",
+        "daily_ingest_job_runs.png",
+        "index_closes_checks.png",
+        "marts_job_runs.png",
+    ]

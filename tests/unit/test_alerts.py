@@ -1,0 +1,120 @@
+"""Alerts reach a Slack-compatible webhook (a local receiver on 127.0.0.1) with secrets redacted."""
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from dagster import (
+    AssetCheckEvaluation,
+    AssetKey,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
+    EventRecordsFilter,
+    build_run_status_sensor_context,
+    build_sensor_context,
+    job,
+    op,
+)
+
+from pipelines.alerting import alert_on_check_failure, alert_on_run_failure
+from resources.settings import get_settings
+from tests.conftest import free_port
+
+FRED_KEY = "abcd1234secretfredkey"
+
+
+@pytest.fixture
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
+    """A webhook receiver on 127.0.0.1 recording every JSON body; NEXUS_ALERT_WEBHOOK_URL points at it."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(json.loads(body))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("NEXUS_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{port}/services/T000/B000/hooksecret")
+    monkeypatch.setenv("NEXUS_FRED_API_KEY", FRED_KEY)
+    get_settings.cache_clear()
+    try:
+        yield received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@op
+def fetch_fred() -> None:
+    raise RuntimeError(f"GET https://api.stlouisfed.org/fred/series?api_key={FRED_KEY} failed; key {FRED_KEY}")
+
+
+@job
+def fred_job() -> None:
+    fetch_fred()
+
+
+def test_a_failed_run_posts_its_job_run_step_and_reason_without_secrets(receiver):
+    instance = DagsterInstance.ephemeral()
+    result = fred_job.execute_in_process(instance=instance, raise_on_error=False)
+    assert not result.success
+    run = instance.get_run_by_id(result.run_id)
+    failure = next(
+        r.event_log_entry.dagster_event
+        for r in instance.get_records_for_run(result.run_id).records
+        if r.event_log_entry.dagster_event_type == DagsterEventType.RUN_FAILURE
+    )
+    context = build_run_status_sensor_context(
+        sensor_name="alert_on_run_failure", dagster_event=failure, dagster_instance=instance, dagster_run=run
+    ).for_run_failure()
+    alert_on_run_failure(context)
+    (message,) = receiver
+    assert set(message) == {"text", "blocks"}
+    text = message["text"]
+    assert "fred_job" in text and result.run_id in text and "fetch_fred" in text and "RuntimeError" in text
+    assert FRED_KEY not in json.dumps(message) and "hooksecret" not in json.dumps(message)
+    assert run.status == DagsterRunStatus.FAILURE
+
+
+def test_a_failed_blocking_check_posts_the_asset_check_and_reason(receiver):
+    instance = DagsterInstance.ephemeral()
+    first = alert_on_check_failure(build_sensor_context(instance=instance, cursor=None))
+    assert "0 failed" in first.skip_message  # the first tick only remembers where the event log is
+    instance.report_runless_asset_event(
+        AssetCheckEvaluation(
+            asset_key=AssetKey(["silver", "cboe", "index_closes"]),
+            check_name="cboe_index_closes_suite",
+            passed=False,
+            blocking=True,
+            description=f"close out of range for VIX on 2024-06-28 (fetched with api_key={FRED_KEY})",
+        )
+    )
+    instance.report_runless_asset_event(
+        AssetCheckEvaluation(asset_key=AssetKey(["silver", "x"]), check_name="informative", passed=False)
+    )
+    records = instance.get_event_records(EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION))
+    cursor = str(min(r.storage_id for r in records) - 1)
+    result = alert_on_check_failure(build_sensor_context(instance=instance, cursor=cursor))
+    assert "1 failed blocking check(s), 1 posted" in result.skip_message
+    (message,) = receiver  # the non-blocking check posts nothing
+    assert "silver/cboe/index_closes:cboe_index_closes_suite" in message["text"]
+    assert "close out of range" in message["text"] and FRED_KEY not in message["text"]
+
+
+def test_without_a_webhook_nothing_is_posted():
+    from resources.alerts import Alert, post_alert
+
+    assert post_alert(Alert(kind="run_failure", title="t", reason="r"), get_settings()) is False

@@ -1,0 +1,119 @@
+"""Decisions against the base rate (FLAT without edge, thresholds from the past only) and the one sizing/risk path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from assets.signals.build import SignalConfig, size_and_risk, unit_var
+from assets.signals.decision import NEVER, DecisionConfig, class_priors, decide, edges, learn_thresholds
+from assets.signals.risk import historical_var, parametric_var
+from assets.signals.sizing import position_size
+
+
+def test_class_priors_use_only_labels_known_by_the_cutoff():
+    labs = pd.DataFrame(
+        {
+            "symbol": ["A"] * 6,
+            "label": pd.array([1, 1, -1, 0, -1, -1], dtype="Int8"),
+            "label_end": pd.to_datetime(["2020-01-02", "2020-01-03", "2020-01-06", "2020-01-07", "2021-01-04", None]),
+        }
+    )
+    priors = class_priors(labs, pd.to_datetime(["2020-06-30", "2021-06-30"])).set_index("cutoff")
+    first = priors.loc[pd.Timestamp("2020-06-30")]
+    assert (first["prior_up"], first["prior_down"], first["n"]) == (0.5, 0.25, 4)
+    second = priors.loc[pd.Timestamp("2021-06-30")]
+    assert (second["prior_up"], second["prior_down"], second["n"]) == (0.4, 0.4, 5)
+
+
+def test_a_probability_at_the_base_rate_is_no_edge():
+    frame = pd.DataFrame(
+        {"p_up": [0.55, 0.60, 0.30], "p_down": [0.30, 0.25, 0.45], "prior_up": 0.55, "prior_down": 0.3}
+    )
+    out = edges(frame)
+    assert out["side"].tolist() == [1.0, 1.0, -1.0]
+    assert out["edge"].to_numpy() == pytest.approx([0.0, 0.05, 0.15])
+
+
+def _past(n: int, edge_value: float, gain: float) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "cutoff": pd.Timestamp("2019-12-31"),
+            "edge": edge_value,
+            "side": 1.0,
+            "fwd_ret": gain,
+            "label_end": pd.Timestamp("2019-06-30"),
+        },
+        index=range(n),
+    )
+
+
+def test_thresholds_are_learned_from_the_past_and_never_trade_without_an_edge():
+    config = DecisionConfig(min_rows=100, cost_bps=5.0, thresholds=(0.0, 0.02, 0.05))
+    # small edges lost money after costs, large ones earned: the threshold moves above the small ones
+    past = pd.concat([_past(300, 0.01, -0.001), _past(300, 0.04, 0.004)], ignore_index=True)
+    future = pd.DataFrame(
+        {"cutoff": [pd.Timestamp("2020-06-30")], "edge": [0.9], "side": [1.0], "fwd_ret": [-1.0],
+         "label_end": [pd.Timestamp("2020-07-10")]}
+    )  # fmt: skip
+    learned = learn_thresholds(pd.concat([past, future], ignore_index=True), config).set_index("cutoff")
+    assert learned.loc[pd.Timestamp("2019-12-31"), "threshold"] == 0.02
+    # the 2020 cutoff sees the same past: a future loss it could not know does not move it
+    assert learned.loc[pd.Timestamp("2020-06-30"), "threshold"] == 0.02
+    # nothing ever earned after costs: never trade
+    losing = learn_thresholds(_past(300, 0.04, 0.0005), config)
+    assert losing["threshold"].tolist() == [NEVER]
+    # too little history: never trade
+    assert learn_thresholds(_past(50, 0.04, 0.01), config)["threshold"].tolist() == [NEVER]
+
+
+def test_decide_gives_flat_below_the_threshold():
+    frame = pd.DataFrame(
+        {"cutoff": pd.Timestamp("2019-12-31"), "edge": [0.01, 0.03, 0.03, np.nan], "side": [1.0, 1.0, -1.0, 0.0]}
+    )
+    thresholds = pd.DataFrame({"cutoff": [pd.Timestamp("2019-12-31")], "threshold": [0.02]})
+    out = decide(frame, thresholds)
+    assert out["direction"].tolist() == ["FLAT", "UP", "DOWN", "FLAT"]
+    assert out["sign"].tolist() == [0.0, 1.0, -1.0, 0.0]
+
+
+def test_shipped_size_and_var_are_those_of_sizing_and_risk():
+    rng = np.random.default_rng(3)
+    days = pd.bdate_range("2020-01-01", periods=300)
+    features = pd.DataFrame({"symbol": "A", "trade_date": days, "ret_1d": rng.normal(0.0003, 0.01, len(days))})
+    config = SignalConfig()
+    var = unit_var(features, config)
+    frame = pd.DataFrame(
+        {
+            "symbol": "A",
+            "trade_date": days[-4:],
+            "direction": ["UP", "DOWN", "FLAT", "UP"],
+            "p_up": [0.5, 0.2, 0.3, 0.36],
+            "p_down": [0.2, 0.55, 0.3, 0.34],
+            "up_move": [0.02, 0.021, 0.02, 0.02],
+            "down_move": [0.018, 0.02, 0.02, 0.025],
+            "regime": ["BULL", "CRISIS", "BULL", "SIDEWAYS"],
+            "drawdown_multiplier": [1.0, 0.5, 1.0, 1.0],
+        }
+    )
+    out = size_and_risk(frame, var, config)
+    for i, row in frame.iterrows():
+        window = features["ret_1d"].to_numpy()[len(days) - 4 + i - config.var_window + 1 : len(days) - 4 + i + 1]
+        if row["direction"] == "FLAT":
+            assert out.loc[i, "size"] == 0.0 and out.loc[i, "var_95"] == 0.0
+            continue
+        up = row["direction"] == "UP"
+        p = (row["p_up"] if up else row["p_down"]) / (row["p_up"] + row["p_down"])
+        win, loss = (row["up_move"], row["down_move"]) if up else (row["down_move"], row["up_move"])
+        expected = position_size(p, win, loss, row["regime"], row["drawdown_multiplier"], config.sizing)
+        size = expected.size if up else -expected.size
+        assert out.loc[i, "size"] == pytest.approx(size, abs=1e-15)
+        assert out.loc[i, "kelly_fraction"] == pytest.approx(expected.kelly, abs=1e-15)
+        if size == 0:
+            continue
+        for c, name in ((0.95, "var_95"), (0.99, "var_99")):
+            assert out.loc[i, name] == pytest.approx(historical_var(window, c, position=size), rel=1e-12)
+            parametric = parametric_var(window, c, position=size)
+            assert out.loc[i, f"{name}_parametric"] == pytest.approx(parametric, rel=1e-12)
+    assert (out.loc[[0, 1], "size"].abs() > 0).all()  # the example has real bets on both sides

@@ -1,0 +1,36 @@
+"""A signals table written under contract 1.0 takes the 1.1 rows: new nullable columns added, old rows kept."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pyarrow as pa
+from deltalake import write_deltalake
+
+from assets.signals.table import SIGNALS, write_window
+from resources.lake.delta import read_table
+from resources.lake.storage import LakeStorage
+from resources.lake.tables import conform
+from tests.unit.test_signals_table import _frame
+
+NEW = ("var_95_parametric", "var_99_parametric", "base_rate", "edge", "edge_threshold")
+DAYS = [date(2024, 1, 2), date(2024, 1, 3)]
+
+
+def test_a_table_of_the_previous_contract_gets_the_new_columns(tmp_path):
+    storage = LakeStorage(root_uri=str(tmp_path / "lake"))
+    old = conform(pa.Table.from_pandas(_frame(DAYS, "run-old"), preserve_index=False), SIGNALS)
+    old = old.drop_columns(list(NEW))  # what a 1.0 build wrote
+    write_deltalake(storage.uri("gold", "signals", "daily"), old, partition_by=["signal_date"])
+    write_window(storage, _frame(DAYS[1:], "run-new"), DAYS[1], DAYS[1])
+    table = read_table(storage, SIGNALS).to_pandas()
+    first, second = table[table["signal_date"] == DAYS[0]], table[table["signal_date"] == DAYS[1]]
+    assert set(first["run_id"]) == {"run-old"} and first[list(NEW)].isna().all().all()
+    assert set(second["run_id"]) == {"run-new"} and second[list(NEW)].notna().all().all()
+    assert len(table) == len(_frame(DAYS, "x"))
+    pd.testing.assert_series_equal(
+        first["probability"].reset_index(drop=True),
+        _frame(DAYS[:1], "x")["probability"].reset_index(drop=True),
+        check_names=False,
+    )
