@@ -6,7 +6,7 @@ PIP := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install install-dev chromium run ui serve test test-fast bench lint format docs clean help
+.PHONY: install install-dev chromium run ui serve test test-fast bench lint format docs clean help java
 
 help:
 	@echo "make run    install and materialize the whole graph (simulated publisher, local lake)"
@@ -25,8 +25,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) -e .
 	@touch $@
 
+# The tests need the spark extra (pyspark on the machine's Java); `make run` installs only the base package.
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP) -e ".[dev]"
+	$(PIP) -e ".[dev,spark]"
 	@touch $@
 
 install: $(VENV)/.installed
@@ -48,17 +49,21 @@ serve: install
 	trap 'kill $$daemon 2>/dev/null; wait $$daemon 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p $(SERVE_PORT)
 
-test: install-dev chromium
+test: install-dev chromium java
 	$(BIN)/pytest
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own browsers here); root on CI machines
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
+# Java for pyspark's local[2] in the Spark tests (the spark extra); `make run` needs none
+java:
+	@command -v java >/dev/null || (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless)
+
 test-fast: install-dev
 	$(BIN)/pytest -m "not slow"
 
-bench: install-dev
+bench: install-dev java
 	$(BIN)/python -m tests.bench.run_all
 
 lint: install-dev

@@ -287,6 +287,39 @@ def ingest(
         _echo(f"  Quarantine policy: {escape(reports[0].policy)} (NEXUS_MAX_BAD_ROW_SHARE).")
 
 
+@app.command()
+def backfill(
+    source: Annotated[str, typer.Argument(help="cot, fred or coinmetrics")],
+    engine: Annotated[str, typer.Option(help="local (delta-rs, one process) or spark (the spark extra)")] = "local",
+    start: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="Rebuild only rows dated from here.")] = None,
+    end: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="Rebuild only rows dated up to here.")] = None,
+) -> None:
+    """Re-derive a source's silver tables from all of its bronze payloads (parse, quarantine, versioned merge)."""
+    from resources.lake.storage import LakeStorage
+    from resources.settings import get_settings
+    from resources.spark.backfill import run_backfill
+    from resources.spark.plans import BACKFILL_SOURCES
+
+    if engine not in ("local", "spark"):
+        raise typer.BadParameter("--engine must be local or spark")
+    if source not in BACKFILL_SOURCES:
+        raise typer.BadParameter(f"no backfill for {source!r}; choose from {', '.join(BACKFILL_SOURCES)}")
+    storage = LakeStorage.from_settings(get_settings())
+    with console.status(f"backfilling {source} on {engine}..."):
+        result = run_backfill(
+            storage, source, engine=engine, run_id=f"backfill-{int(time.time())}", start=_day(start), end=_day(end)
+        )  # type: ignore[arg-type]
+    for t in result.tables:
+        _echo(
+            f"✔ {source} → silver/{t.table}: {t.payloads} payloads, {t.rows} rows in {t.files} files, "
+            f"{t.quarantined_payloads} payloads quarantined, {t.seconds:.1f} s ({result.engine}/{result.delta_engine})"
+        )
+    for error in result.errors:
+        _echo(f"[red]✗ {error}[/red]")
+    if result.errors:
+        raise typer.Exit(2)
+
+
 @app.command("dbt", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def dbt_command(ctx: typer.Context) -> None:
     """Run dbt in dbt_project/ with the same settings Dagster uses, e.g. `nexus dbt build`."""
@@ -352,23 +385,50 @@ class Format(StrEnum):
 def sql(
     command: Annotated[str | None, typer.Option("-c", "--command", help="Run one query and exit.")] = None,
     output: Annotated[Format, typer.Option("--format", help="Output format for -c.")] = Format.table,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Knowledge time (UTC unless an offset is given): silver tables (silver_<path>) per key as known "
+            "then, marts and gold tables with decision time at or before it.",
+        ),
+    ] = None,
+    stored_at: Annotated[
+        str | None,
+        typer.Option("--stored-at", help="Storage time: every table at the Delta version current then (audits)."),
+    ] = None,
 ) -> None:
     """SQL over the published marts and the other gold tables: an interactive shell, or one query with -c."""
     from resources.analyst_sql import GoldTables, NoMartsError, ReadOnlyError, connect, render, run_query, shell
     from resources.lake.storage import LakeStorage
+    from resources.lake.time_travel import SqlInstant, TimeTravel, as_utc
     from resources.settings import get_settings
 
+    settings = get_settings()
+    lake = LakeStorage.from_settings(settings)
+    instant = None
+    if as_of is not None or stored_at is not None:
+        try:
+            instant = SqlInstant(
+                TimeTravel(lake, settings.decision_time_utc),
+                known_at=as_utc(as_of) if as_of is not None else None,
+                stored_at=as_utc(stored_at) if stored_at is not None else None,
+            )
+        except ValueError as exc:
+            typer.echo(f"error: not a timestamp ({exc})", err=True)
+            raise typer.Exit(2) from None
     try:
-        settings = get_settings()
-        con = connect(settings.published_duckdb_path)
+        con = connect(settings.published_duckdb_path, prepare=instant.prepare if instant else None)
     except NoMartsError as exc:
         _echo(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
     import duckdb
 
-    gold = GoldTables(LakeStorage.from_settings(settings))
+    gold = GoldTables(lake, instant.read if instant else None, silver=instant is not None)
     with con:
         if command is None:
+            if instant is not None:
+                print(instant.describe())
             shell(con, input, print, gold)
             return
         try:
@@ -465,6 +525,7 @@ def feeds_deliver(
             run_id=f"cli-{int(time.time())}",
             client_id=client,
             presign=presign,
+            webhook=True,
         )
     except (DeliveryError, ConfigError) as exc:
         _echo(f"[red]✗ {type(exc).__name__}:[/red] {escape(str(exc))}")

@@ -54,14 +54,22 @@ class QueryResult:
     rows: list[tuple]
 
 
-def connect(path: Path) -> duckdb.DuckDBPyConnection:
-    """The published marts, read-only (tables in schema `marts`, also reachable without the prefix)."""
+def connect(
+    path: Path, prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """The published marts, read-only (tables in schema `marts`, also reachable without the prefix).
+
+    `prepare` runs before the configuration is locked: the place to register views from Python (for example the
+    point-in-time views of `nexus sql --as-of`, resources.lake.time_travel.SqlInstant).
+    """
     if not path.exists():
         raise NoMartsError(f"no published marts at {path}: run `make run` (or `nexus run`) first")
     con = duckdb.connect(str(path), read_only=True)
     con.execute("set TimeZone = 'UTC'")  # before external access goes: it loads the icu extension
     with contextlib.suppress(duckdb.Error):  # analysts write fct_prices_daily; marts.fct_prices_daily works too
         con.execute("set search_path = 'marts,main'")
+    if prepare is not None:
+        prepare(con)
     con.execute("set enable_external_access = false")
     con.execute("set lock_configuration = true")
     return con
@@ -80,13 +88,21 @@ class GoldTables:
     query never sees a half-written table and unused tables cost nothing.
     """
 
-    def __init__(self, lake: LakeStorage) -> None:
+    def __init__(
+        self, lake: LakeStorage, read: Callable[[str], pa.Table] | None = None, *, silver: bool = False
+    ) -> None:
+        """`read` loads a table by URI (default: its current version); `silver` adds the silver tables, named
+        `silver_<path>` (`silver_fred_observations`), as `nexus sql --as-of` does."""
         self.lake = lake
         self.uris = {
             gold_view_name(lake.relative_name(uri, "gold")): uri
             for uri in lake.list_delta_tables("gold")
             if not lake.relative_name(uri, "gold").startswith("marts/")
         }
+        if silver:
+            for uri in lake.list_delta_tables("silver"):
+                self.uris["silver_" + gold_view_name(lake.relative_name(uri, "silver"))] = uri
+        self.read = read or (lambda uri: read_table(lake, uri))
         self.attached: set[str] = set()
 
     def names(self) -> list[str]:
@@ -100,7 +116,7 @@ class GoldTables:
             return []
         new = sorted((referenced & self.uris.keys()) - self.attached)
         for name in new:
-            con.register(name, read_table(self.lake, self.uris[name]))
+            con.register(name, self.read(self.uris[name]))
             self.attached.add(name)
         return new
 

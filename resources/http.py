@@ -215,7 +215,7 @@ class HttpFetcher:
         def fail(reason: str, kind: type[SourceUnavailableError] = SourceUnavailableError):
             tried = self.attempts - first
             return kind(
-                redact_text(f"{reason} after {tried} attempt{'s' * (tried != 1)}", secrets),
+                redact_text(f"{reason} after {tried} attempts", secrets),  # pipelines/retries.py reads this
                 source=self.source,
                 dataset=dataset,
                 location=shown,

@@ -6,6 +6,7 @@ its marts in a few lines, with the same settings-driven environment (resources.d
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Sequence
@@ -54,11 +55,21 @@ def ingest_all(
 
 
 def run_dbt(
-    args: Sequence[str], settings: Settings, *, target_path: Path | None = None, check: bool = True
+    args: Sequence[str],
+    settings: Settings,
+    *,
+    target_path: Path | None = None,
+    check: bool = True,
+    as_of_date: date | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run dbt in dbt_project/ with the settings' environment; output captured (raise on failure if `check`)."""
+    """Run dbt in dbt_project/ with the settings' environment; output captured (raise on failure if `check`).
+
+    `as_of_date`: the day the lake is as of; no mart row is dated after it (dbt var `as_of_date`, see
+    dbt_project/macros/as_of_cap.sql). None: no cap."""
     env = {**os.environ, **apply_dbt_env(settings)}
     cmd = [dbt_executable(), *args, "--profiles-dir", str(DBT_PROJECT_DIR)]
+    if as_of_date is not None:
+        cmd += ["--vars", json.dumps({"as_of_date": as_of_date.isoformat()})]
     if target_path is not None:
         cmd += ["--target-path", str(target_path)]
     result = subprocess.run(cmd, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, check=False)

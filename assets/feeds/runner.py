@@ -53,12 +53,15 @@ def deliver_all(
     run_id: str,
     client_id: str | None = None,
     presign: bool | None = None,
+    webhook: bool = False,
 ) -> FeedsRun:
     """Each selected client's delivery due on or before `day` (idempotent: a repeat delivers nothing new).
 
     Every client is attempted even when another fails: one client's bad entitlement or unsafe folder must not
     cost the others their data. Failures are collected per client and raised as one alert at the end; the caller
-    decides how to fail (the asset raises, the CLI exits non-zero). An unknown `client_id` is refused up front.
+    decides how to fail (the asset raises, the CLI exits non-zero). With `webhook`, the alert is also posted to
+    NEXUS_ALERT_WEBHOOK_URL (the CLI; a scheduled run's failure reaches it through the run-failure sensor).
+    An unknown `client_id` is refused up front.
     """
     clients: list[Client] = [get_clients().client(client_id)] if client_id else list(get_clients().clients)
     feeds = feeds_storage(settings)
@@ -85,5 +88,7 @@ def deliver_all(
                 "feeds: delivery to %s failed: %s: %s", client.client_id, exc.__class__.__name__, failures[-1].message
             )
     if failures:
-        raise_alert(FeedsAlert(day=day, run_id=run_id, attempted=len(clients), failed=failures))
+        raise_alert(
+            FeedsAlert(day=day, run_id=run_id, attempted=len(clients), failed=failures), settings if webhook else None
+        )
     return FeedsRun(day=day, run_id=run_id, results=results, failures=failures)

@@ -29,6 +29,7 @@ from resources.lake.provenance import record_mode
 from resources.lake.resource import LakeResource
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import TableSpec
+from resources.lake.write_lock import pool_for, source_write_lock
 from resources.quality.suites import SilverSuite
 from resources.settings import Settings, get_settings
 from resources.sources.base import IngestReport
@@ -73,7 +74,8 @@ def silver_key(spec: TableSpec) -> AssetKey:
 def run_ingest(
     decl: SourceIngest, storage: LakeStorage, settings: Settings, run_id: str, end: date
 ) -> list[IngestReport]:
-    reports = decl.run(storage, settings, run_id=run_id, start=settings.start_date, end=end)
+    with source_write_lock(storage, decl.source):  # one writer per table: never beside a backfill of this source
+        reports = decl.run(storage, settings, run_id=run_id, start=settings.start_date, end=end)
     record_mode(storage, decl.source, settings.source_mode)
     return reports
 
@@ -111,6 +113,7 @@ def build_ingest_assets(decl: SourceIngest) -> tuple[AssetsDefinition, list[Asse
         specs=[*bronze_specs, *silver_specs],
         backfill_policy=BackfillPolicy.single_run(),
         can_subset=False,
+        pool=pool_for(decl.source),
         description=decl.description,
     )
     def _ingest(context: AssetExecutionContext, lake: LakeResource):

@@ -116,6 +116,11 @@ output "spark_artifacts_uri" {
   value       = local.spark_artifacts_uri
 }
 
+output "spark_image_repository_url" {
+  description = "ECR repository of the custom EMR image (push infra/emr-image/Dockerfile's build here, then set spark_image_tag)."
+  value       = aws_ecr_repository.spark_image.repository_url
+}
+
 output "spark_log_group_name" {
   description = "CloudWatch log group to name in a job's monitoringConfiguration."
   value       = aws_cloudwatch_log_group.spark.name

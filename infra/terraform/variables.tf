@@ -598,6 +598,17 @@ variable "spark_idle_timeout_minutes" {
   }
 }
 
+variable "spark_image_tag" {
+  type        = string
+  description = "Tag of the custom EMR image (infra/emr-image/Dockerfile) in the emr-spark ECR repository; empty runs EMR's stock image."
+  default     = ""
+
+  validation {
+    condition     = var.spark_image_tag == "" || can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.spark_image_tag))
+    error_message = "spark_image_tag must be a valid image tag."
+  }
+}
+
 variable "spark_artifacts_prefix" {
   description = "Key prefix in the lake bucket (outside the lake prefix) for Spark job code and dependencies."
   type        = string

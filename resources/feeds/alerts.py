@@ -1,8 +1,9 @@
 """Alerts for failed client deliveries: one line in the log, then every registered alert hook.
 
-This is the seam for the project's alerting: a hook is any callable taking a `FeedsAlert` (a webhook poster,
-a pager). `register_alert_hook` adds one; until one is registered, the error line in the log is the alert.
-Messages are redacted before they leave (an S3 error can carry a signed URL).
+A delivery run started from the CLI also posts the alert to NEXUS_ALERT_WEBHOOK_URL (resources/alerts.py); a
+scheduled run does not, because its failure (a Dagster `Failure` naming the clients) is posted by the
+run-failure sensor. `register_alert_hook` adds any other receiver (a pager). Messages are redacted before they
+leave (an S3 error can carry a signed URL).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from resources.alerts import Alert, post_alert
 from resources.redact import redact_text
+from resources.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +59,31 @@ def failure(client_id: str, as_of: date | None, exc: BaseException) -> FeedFailu
     return FeedFailure(client_id=client_id, as_of=as_of, error=type(exc).__name__, message=redact_text(str(exc)))
 
 
-def raise_alert(alert: FeedsAlert) -> None:
-    """Log the alert as one error line and hand it to every hook (a failing hook is logged, never raised)."""
-    log.error(alert.line() + ("" if _HOOKS else " (no alert hook registered: this log line is the alert)"))
+def operator_alert(alert: FeedsAlert) -> Alert:
+    """The feeds alert as the operator's webhook message."""
+    return Alert(
+        kind="run_failure",
+        title=f"Client feed deliveries failed for {alert.day}: {len(alert.failed)} of {alert.attempted}",
+        run_id=alert.run_id,
+        job="client feeds",
+        subject=", ".join(f.client_id for f in alert.failed),
+        reason=alert.line(),
+    )
+
+
+def raise_alert(alert: FeedsAlert, settings: Settings | None = None) -> None:
+    """Log the alert as one error line, hand it to every hook, and post it to the webhook when `settings` are
+    given (a failing hook or webhook is logged, never raised: it must not hide the deliveries' own outcome)."""
+    log.error(alert.line())
     for hook in list(_HOOKS):
         try:
             hook(alert)
-        except Exception:  # an alerting outage must not hide the deliveries' own outcome
+        except Exception:
             log.exception("feeds: alert hook %r failed", hook)
+    if settings is None:
+        return
+    try:
+        if not post_alert(operator_alert(alert), settings):
+            log.info("feeds: alert not posted: NEXUS_ALERT_WEBHOOK_URL is not set")
+    except Exception as exc:
+        log.error("feeds: alert webhook failed: %s", redact_text(str(exc)))

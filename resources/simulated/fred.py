@@ -476,3 +476,22 @@ __all__ = [
     "vintages",
     "write_files",
 ]
+
+
+def write_scaled_files(folder: Path, seed: int, as_of: date, *, series: int, years: int) -> list[Path]:
+    """A scaled universe for benchmarks: `series` CSV downloads (the simulated series, then renamed copies such as
+    `DGS10X2`) holding the last `years` years up to `as_of`. Scale is measured offline with the real formats."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [s for s, spec in SERIES.items() if first_release(s, spec.first_date) <= as_of]
+    since = as_of.replace(year=as_of.year - years).isoformat()
+    written = []
+    for i in range(series):
+        base = names[i % len(names)]
+        series_id = base if i < len(names) else f"{base}X{i // len(names) + 1}"
+        text = download_csv(seed, base, as_of).decode()
+        header, *lines = text.splitlines()
+        kept = [line for line in lines if line[:10] >= since]
+        path = folder / f"{series_id}.csv"
+        path.write_text("\n".join([header.replace(base, series_id), *kept]) + "\n")
+        written.append(path)
+    return written

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from resources.lake.provenance import record_mode
 from resources.lake.storage import LakeStorage
+from resources.lake.write_lock import source_write_lock
 from resources.settings import Settings
 from resources.sources.base import IngestReport
 
@@ -51,6 +52,7 @@ def ingest_source(
     if name not in SOURCES:
         raise ValueError(f"unknown source {name!r}; choose from {', '.join(SOURCES)}")
     module = importlib.import_module(SOURCES[name])
-    reports = module.ingest(storage, settings, run_id=run_id, start=start, end=end, files=files)
+    with source_write_lock(storage, name):  # one writer per table: never beside a backfill of this source
+        reports = module.ingest(storage, settings, run_id=run_id, start=start, end=end, files=files)
     record_mode(storage, name, "files" if files else settings.source_mode)
     return reports

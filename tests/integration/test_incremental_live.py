@@ -149,3 +149,40 @@ def test_the_plan(last_full, seen, full, reason):
     )
     assert plan.full is full and plan.reason.startswith(reason)
     assert plan.start_for(["a"]) == (date(2020, 1, 1) if full else date(2024, 1, 26))
+
+
+@pytest.mark.slow
+def test_fred_and_cot_live_nights_ask_from_the_lookback_window(storage, monkeypatch):
+    """The wiring of the other sources: night 2 asks FRED's observation_start and Socrata's report date from
+    35 days before each series' last observation (bronze keeps each request's URL)."""
+    from urllib.parse import unquote_plus
+
+    from resources.lake.bronze import MANIFEST
+    from resources.simulated.publisher import SimulatedPublisher
+    from resources.simulated.server import serve_publisher
+    from resources.sources.cot.ingest import ingest_cot
+    from resources.sources.fred.ingest import ingest_fred
+    from resources.sources.fred.spec import SIMULATED_API_KEY
+
+    start, nights = date(2023, 6, 1), (date(2024, 6, 27), date(2024, 6, 28))
+    for night in nights:
+        with serve_publisher(SimulatedPublisher(7, night)) as url:
+            for name, value in {
+                "NEXUS_SOURCE_MODE": "live",
+                "NEXUS_FRED_BASE_URL": f"{url}/fred",
+                "NEXUS_CFTC_BASE_URL": url,
+                "FRED_API_KEY": SIMULATED_API_KEY,
+            }.items():
+                monkeypatch.setenv(name, value)
+            get_settings.cache_clear()
+            run = f"night-{night}"
+            ingest_fred(storage, get_settings(), run_id=run, start=start, end=night, series=("DGS10",))
+            ingest_cot(storage, get_settings(), run_id=run, start=start, end=night, reports=("legacy",))
+    manifest = read_table(storage, MANIFEST).to_pandas()
+    second = [unquote_plus(u) for u in manifest[manifest.run_id == f"night-{nights[1]}"].location]
+    fred = [u for u in second if "/fred/series/observations" in u]
+    cot = [u for u in second if "/resource/" in u]
+    assert fred and all("observation_start=2024-05-2" in u for u in fred)  # DGS10's last day (26 or 27 June) - 35
+    assert cot and all(">= '2024-05-1" in u for u in cot)  # last report Tuesday 18 June - 35 days = 14 May
+    first = [unquote_plus(u) for u in manifest[manifest.run_id == f"night-{nights[0]}"].location]
+    assert any("observation_start=2023-06-01" in u for u in first)

@@ -1,7 +1,11 @@
 """Feeds that never skip a client and never follow a link; manifests that say when the data are simulated."""
 
+import json
 import os
+import threading
+from collections.abc import Iterator
 from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,6 +25,7 @@ from resources.lake.provenance import record_mode
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import TableSpec
 from resources.settings import get_settings
+from tests.conftest import free_port
 
 DAY = date(2024, 3, 15)
 SPEC = TableSpec(
@@ -133,7 +138,33 @@ def test_a_failing_client_does_not_stop_the_others_and_raises_an_alert(storage, 
     assert _files(tmp_path / "outside") == []
 
 
-def test_the_cli_reports_each_failed_client_and_exits_non_zero(storage, tmp_path, monkeypatch):
+@pytest.fixture
+def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
+    """A Slack-compatible receiver on 127.0.0.1; NEXUS_ALERT_WEBHOOK_URL points at it."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("NEXUS_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/hooks/feeds")
+    get_settings.cache_clear()
+    try:
+        yield received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_cli_reports_each_failed_client_exits_non_zero_and_posts_the_alert(storage, tmp_path, monkeypatch, webhook):
     _publish(storage)
     _clients_file(tmp_path, monkeypatch)
     result = CliRunner().invoke(app, ["feeds", "deliver", "--date", str(DAY)], env={"COLUMNS": "100"})
@@ -145,6 +176,9 @@ def test_the_cli_reports_each_failed_client_and_exits_non_zero(storage, tmp_path
     assert any(line.startswith("✗ broken-one") and "unknown dataset 'no_such_dataset'" in line for line in lines)
     assert any(line.startswith("✗ linked-two") and "symbolic link" in line for line in lines)
     assert "2 of 4 client deliveries failed." in result.output and "Traceback" not in result.output
+    assert len(webhook) == 1
+    assert "Client feed deliveries failed for 2024-03-15: 2 of 4" in webhook[0]["text"]
+    assert "broken-one, linked-two" in webhook[0]["text"]
 
 
 def test_manifests_carry_a_simulated_mark_only_when_the_lake_is_simulated(storage, feeds):

@@ -210,3 +210,22 @@ def test_a_series_whose_body_stays_cut_does_not_stop_the_others(storage, monkeyp
             )
     assert isinstance(err.value, SourceUnavailableError) and err.value.dataset == "SP500"
     assert set(read_table(storage, OBSERVATIONS).column("series_id").to_pylist()) == {"DGS10"}
+
+
+def test_exhausted_faults_are_what_the_step_retry_policy_calls_transient():
+    """pipelines/retries.py retries a step only for exhausted retryable faults; a deadline hit on the first
+    attempt is one, a refusal is not."""
+    from pipelines.retries import is_transient
+
+    plan = FaultPlan([Fault("trickle", PATH, times=10, delay_s=1.0), Fault("status", "NOPE", times=9, status=404)])
+    policy = RetryPolicy(max_attempts=3, backoff_s=0.01, max_backoff_s=0.1, deadline_s=1.5)
+    with (
+        serve_publisher(SimulatedPublisher(7, date(2024, 1, 31)), plan) as url,
+        HttpFetcher(source="cboe", timeout_s=2.0, policy=policy) as fetcher,
+    ):
+        with pytest.raises(SourceUnavailableError) as slow:
+            fetcher.get(url + PATH)
+        with pytest.raises(SourceUnavailableError) as refused:
+            fetcher.get(url + "/NOPE_History.csv")
+    assert "after 1 attempts" in str(slow.value) and is_transient(slow.value)
+    assert not is_transient(refused.value)

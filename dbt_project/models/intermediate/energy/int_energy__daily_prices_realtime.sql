@@ -21,7 +21,7 @@ weekly_reports as (
 ),
 
 horizon as (
-    select cast(max(available_at) as date) + {{ trailing_days }} as last_date
+    select {{ as_of_cap('cast(max(available_at) as date) + ' ~ trailing_days) }} as last_date
     from (
         select available_at from prices
         union all

@@ -8,7 +8,8 @@
     contracts; positive in backwardation), null when a price is not positive (WTI on 20 April 2020).
 
     Days run from the first release or price to two weeks after EIA's last publication (the horizon of
-    int_energy__daily_prices_realtime, which reads both EIA tables for it).
+    int_energy__daily_prices_realtime, which reads both EIA tables for it), capped at var('as_of_date') when the
+    pipeline passes it (macros/as_of_cap.sql).
 -#}
 {%- set trailing_days = 13 %}
 {%- set curves = {'wti': {'spot': 'RWTC', 'futures': 'RCLC'}, 'ng': {'spot': 'RNGWHHD', 'futures': 'RNGC'}} %}
@@ -28,10 +29,8 @@ span as (
             (select min(decision_date) from weekly),
             (select min(trade_date) from prices)
         ) as first_date,
-        greatest(
-            (select max(decision_date) from weekly) + {{ trailing_days }},
-            (select max(trade_date) from prices)
-        ) as last_date
+        {{ as_of_cap('greatest((select max(decision_date) from weekly) + ' ~ trailing_days ~ ', (select max(trade_date) from prices))') }}
+            as last_date
 ),
 
 grid as (

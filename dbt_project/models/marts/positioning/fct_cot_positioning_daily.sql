@@ -8,7 +8,8 @@
     release on, as CFTC publishes its corrections with its weekly release).
 
     Each market's days run from its first release to two weeks after its last release: a single late release never
-    leaves a hole, and days_since_report shows how old the report is.
+    leaves a hole, and days_since_report shows how old the report is; capped at var('as_of_date') when the pipeline
+    passes it (macros/as_of_cap.sql).
 -#}
 {%- set trailing_days = 13 %}
 with
@@ -33,7 +34,7 @@ market_days as (
     select
         cftc_contract_market_code,
         min(decision_date) as first_date,
-        max(decision_date) + {{ trailing_days }} as last_date
+        {{ as_of_cap('max(decision_date) + ' ~ trailing_days) }} as last_date
     from weekly
     group by cftc_contract_market_code
 ),

@@ -1,0 +1,74 @@
+"""One backfill asset per source, thin: it launches `resources/spark/entrypoint.py` through Pipes.
+
+Here the launcher runs it as a subprocess (local[2], Delta through delta-rs); in production on EMR Serverless
+(`PipesEMRServerlessClient`, request from `resources.spark.emr`). Each asset sits in the pool `lake-<source>`
+that the source's nightly ingest uses too, so the two never commit to the same tables at once.
+"""
+
+import os
+import sys
+from datetime import date
+from typing import Literal
+
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Config, ConfigurableResource, asset
+from dagster._core.pipes.client import PipesClientCompletedInvocation
+
+from resources.lake.write_lock import pool_for
+from resources.settings import get_settings
+from resources.spark.plans import BACKFILL_SOURCES
+
+
+class BackfillConfig(Config):
+    engine: Literal["local", "spark"] = "spark"
+    start: str | None = None  # YYYY-MM-DD: rebuild only rows dated from here
+    end: str | None = None
+
+
+class SparkBackfillLauncher(ConfigurableResource):
+    """Where the backfill job runs: `subprocess` (this machine) or `emr-serverless` (NEXUS_SPARK_* settings)."""
+
+    mode: Literal["subprocess", "emr-serverless"] = "subprocess"
+
+    def launch(
+        self, context: AssetExecutionContext, source: str, config: BackfillConfig
+    ) -> PipesClientCompletedInvocation:
+        start = date.fromisoformat(config.start) if config.start else None
+        end = date.fromisoformat(config.end) if config.end else None
+        lake_uri = get_settings().lake_uri
+        if self.mode == "emr-serverless":
+            import boto3
+            from dagster_aws.pipes import PipesEMRServerlessClient
+
+            from resources.spark.emr import EmrServerlessSettings, start_job_run_request
+
+            request = start_job_run_request(
+                EmrServerlessSettings(), source=source, lake_uri=lake_uri, start=start, end=end
+            )
+            client = PipesEMRServerlessClient(client=boto3.client("emr-serverless"))
+            return client.run(context=context, start_job_run_params=request)  # type: ignore[arg-type]
+        from dagster import PipesSubprocessClient
+
+        from resources.spark.emr import job_arguments
+
+        args = job_arguments(source, start=start, end=end)
+        args[args.index("--engine") + 1] = config.engine
+        command = [sys.executable, "-m", "resources.spark.entrypoint", *args]
+        env = {**os.environ, "NEXUS_LAKE_URI": lake_uri}
+        return PipesSubprocessClient().run(context=context, command=command, env=env)
+
+
+def build_backfill_asset(source: str) -> AssetsDefinition:
+    @asset(
+        key=AssetKey(["backfill", source]),
+        group_name="backfill",
+        pool=pool_for(source),
+        kinds={"spark", "delta"},
+        description=f"{source}: every silver table re-derived from all bronze payloads (Spark job through Pipes).",
+    )
+    def _backfill(context: AssetExecutionContext, config: BackfillConfig, backfill_launcher: SparkBackfillLauncher):
+        return backfill_launcher.launch(context, source, config).get_materialize_result()
+
+    return _backfill
+
+
+BACKFILL_ASSETS = [build_backfill_asset(s) for s in BACKFILL_SOURCES]

@@ -1,0 +1,253 @@
+"""The Spark backfill: payloads parsed in parallel by the project's parsers, the versioned merge as window functions.
+
+Same semantics as `backfill.backfill_local` (see that module's docstring); the merge is `merge_versioned` applied
+payload after payload, written here in one pass: within a key, ordered by landing sequence, a row is kept when it
+is the key's first or its values differ (null-safe) from the previous row's (the latest kept version always
+holds the previous row's values), its version is its rank among kept rows, and a revision's `available_at` is
+raised to its payload's knowledge time.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from resources.errors import SourceDataError
+from resources.lake.bronze import stored_location
+from resources.lake.delta import table_uri
+from resources.lake.quarantine import Rejection, quarantine_rows
+from resources.lake.storage import LakeStorage
+from resources.lake.tables import UTC_TS, conform
+from resources.sources.base import _within
+from resources.spark.backfill import BackfillResult, TableBackfill, source_manifest
+from resources.spark.delta_io import delta_io_for, spark_schema
+from resources.spark.plans import TablePlan, knowledge_time, payload_of, plans_for, range_predicate
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+SEQ, FLOOR, REJECT = "_seq", "_floor", "_reject"
+_PAYLOAD_SCHEMA = pa.schema(
+    [
+        pa.field(SEQ, pa.int64()),
+        pa.field("sha256", pa.string()),
+        pa.field("object_uri", pa.string()),
+        pa.field("source", pa.string()),
+        pa.field("dataset", pa.string()),
+        pa.field("location", pa.string()),
+        pa.field("media_type", pa.string()),
+        pa.field("fetched_at", UTC_TS),
+        pa.field("as_of", UTC_TS),
+    ]
+)
+
+
+def _parsed_schema(plan: TablePlan) -> pa.Schema:
+    """Rows as parsed (all the table's columns but version and is_revision), plus sequence, floor and refusal."""
+    fields = [pa.field(f.name, f.type) for f in plan.spec.schema if f.name not in ("version", "is_revision")]
+    return pa.schema([*fields, pa.field(SEQ, pa.int64()), pa.field(FLOOR, UTC_TS), pa.field(REJECT, pa.string())])
+
+
+def parse_partition(
+    batches: Iterator[pa.RecordBatch],
+    *,
+    storage: LakeStorage,
+    plan: TablePlan,
+    start: date | None,
+    end: date | None,
+    ingested_at: datetime,
+) -> Iterator[pa.RecordBatch]:
+    """Executor side: read each payload from bronze, parse it, and emit its rows or one refusal record."""
+    out_schema = _parsed_schema(plan)
+    without = ("version", "is_revision")
+    for batch in batches:
+        for row in batch.to_pylist():
+            payload = payload_of(row, storage.read_bytes(row["object_uri"]))
+            floor = knowledge_time(row)
+            try:
+                result = plan.parse(payload)
+                if result.rejections:
+                    refusal = {"kind": "rows", "rejections": [r.__dict__ for r in result.rejections]}
+                    yield _refusal(row[SEQ], refusal, out_schema)
+                    continue
+                table = result.table
+                n = table.num_rows
+                for name, value, dtype in (
+                    ("ingested_at", ingested_at, UTC_TS),
+                    ("source_sha256", row["sha256"], pa.string()),
+                ):
+                    if name in table.column_names:
+                        table = table.drop_columns([name])
+                    table = table.append_column(name, pa.array([value] * n, dtype))
+                if (start or end) and plan.spec.date_column and n:
+                    table = _within(table, plan.spec.date_column, start, end)
+                table = conform(table, plan.spec, without=without)
+            except SourceDataError as exc:
+                refusal = {"kind": "error", "row": exc.row, "reason": exc.reason, "type": type(exc).__name__}
+                yield _refusal(row[SEQ], refusal, out_schema)
+                continue
+            n = table.num_rows
+            if not n:
+                continue
+            table = table.append_column(SEQ, pa.array([row[SEQ]] * n, pa.int64()))
+            table = table.append_column(FLOOR, pa.array([floor] * n, UTC_TS))
+            table = table.append_column(REJECT, pa.nulls(n, pa.string()))
+            yield from table.cast(out_schema).to_batches()
+
+
+def _refusal(seq: int, refusal: dict[str, Any], schema: pa.Schema) -> pa.RecordBatch:
+    values = {f.name: pa.nulls(1, f.type) for f in schema}
+    values[SEQ] = pa.array([seq], pa.int64())
+    values[REJECT] = pa.array([json.dumps(refusal)], pa.string())
+    return pa.RecordBatch.from_pydict(values, schema=schema)
+
+
+def versioned(parsed: DataFrame, plan: TablePlan) -> DataFrame:
+    """`merge_versioned` over the payloads in sequence, as one window computation."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    keys = list(plan.spec.keys)
+    values = list(plan.spec.value_columns)
+    by_key = Window.partitionBy(*keys).orderBy(SEQ)
+    same = F.lit(True)
+    for col in values:
+        same = same & F.col(col).eqNullSafe(F.lag(col).over(by_key))
+    first = F.lag(SEQ).over(by_key).isNull()
+    kept = parsed.withColumn("_keep", first | ~same).where("_keep")
+    version = F.row_number().over(by_key).cast("int")
+    out = (
+        kept.withColumn("version", version)
+        .withColumn("is_revision", F.col("version") > 1)
+        .withColumn(
+            "available_at",
+            F.when(F.col("is_revision") & (F.col("available_at") < F.col(FLOOR)), F.col(FLOOR)).otherwise(
+                F.col("available_at")
+            ),
+        )
+    )
+    target = spark_schema(plan.spec.schema)
+    return out.select(*[F.col(f.name).cast(f.dataType) for f in target.fields])
+
+
+def _check_unique_per_payload(parsed: DataFrame, plan: TablePlan) -> None:
+    """A payload offering one key twice is refused, as `merge_versioned` refuses it."""
+    from pyspark.sql import functions as F
+
+    dup = parsed.groupBy(*plan.spec.keys, SEQ).count().where(F.col("count") > 1).limit(1).collect()
+    if dup:
+        raise ValueError(f"{plan.spec.name}: duplicate keys offered on {list(plan.spec.keys)} in one payload")
+
+
+def backfill_table(
+    spark: SparkSession,
+    storage: LakeStorage,
+    source: str,
+    plan: TablePlan,
+    *,
+    run_id: str,
+    start: date | None,
+    end: date | None,
+    ingested_at: datetime,
+) -> tuple[TableBackfill, list[str], str]:
+    """Rebuild one table; returns its summary, the payload errors and the Delta engine used."""
+    t0 = time.perf_counter()
+    rows = source_manifest(storage, source, plan)
+    payloads = pa.Table.from_pylist(
+        [{**{k: r[k] for k in _PAYLOAD_SCHEMA.names if k != SEQ}, SEQ: i} for i, r in enumerate(rows)],
+        schema=_PAYLOAD_SCHEMA,
+    )
+    frame = spark.createDataFrame(payloads.to_pylist(), spark_schema(_PAYLOAD_SCHEMA))
+    frame = frame.repartition(max(1, min(len(rows), spark.sparkContext.defaultParallelism * 4)), SEQ)
+    out_schema = _parsed_schema(plan)
+
+    def _parse(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        return parse_partition(batches, storage=storage, plan=plan, start=start, end=end, ingested_at=ingested_at)
+
+    parsed = frame.mapInArrow(_parse, spark_schema(out_schema)).persist()
+    try:
+        refusals = parsed.where(parsed[REJECT].isNotNull()).select(SEQ, REJECT).collect()
+        errors = _quarantine(storage, rows, refusals, run_id=run_id)
+        refused = {r[SEQ] for r in refusals}
+        good = parsed.where(parsed[REJECT].isNull())
+        if refused:
+            good = good.where(~good[SEQ].isin(list(refused)))
+        _check_unique_per_payload(good, plan)
+        io = delta_io_for(spark, storage)
+        predicate = range_predicate(plan.spec.date_column, start, end) if plan.spec.date_column else None
+        stats = io.write(
+            versioned(good, plan),
+            table_uri(storage, plan.spec),
+            schema=plan.spec.schema,
+            mode="overwrite",
+            replace_where=predicate,
+        )
+    finally:
+        parsed.unpersist()
+    summary = TableBackfill(
+        table=plan.spec.name,
+        payloads=len(rows),
+        rows=stats.rows,
+        files=stats.files,
+        quarantined_payloads=len(refused),
+        seconds=round(time.perf_counter() - t0, 3),
+    )
+    return summary, errors, io.engine
+
+
+def _quarantine(storage: LakeStorage, rows: list[dict], refusals: list[Any], *, run_id: str) -> list[str]:
+    """Quarantine refused payloads exactly as the nightly path does; returns one error line per payload."""
+    errors = []
+    for refusal in sorted(refusals, key=lambda r: r[SEQ]):
+        row = rows[refusal[SEQ]]
+        info = json.loads(refusal[REJECT])
+        if info["kind"] == "rows":
+            rejections = [Rejection(**r) for r in info["rejections"]]
+            first = rejections[0]
+            message = f"{len(rejections)} bad rows (first: {first.reason}); nothing of this file was loaded"
+        else:
+            rejections = [Rejection(info["row"] or 0, info["reason"], None, info["type"])]
+            message = info["reason"]
+        quarantine_rows(
+            storage,
+            rejections,
+            source=row["source"],
+            dataset=row["dataset"],
+            location=stored_location(row["location"]),
+            source_sha256=row["sha256"],
+            run_id=run_id,
+        )
+        errors.append(f"{message} [source={row['source']}, dataset={row['dataset']}, file={row['location']}]")
+    return errors
+
+
+def backfill_spark(
+    spark: SparkSession,
+    storage: LakeStorage,
+    source: str,
+    *,
+    run_id: str,
+    start: date | None = None,
+    end: date | None = None,
+    ingested_at: datetime | None = None,
+) -> BackfillResult:
+    """Rebuild every silver table of `source` from bronze on Spark."""
+    ingested_at = ingested_at or datetime.now(UTC)
+    began = time.perf_counter()
+    result = BackfillResult(
+        source=source, engine="spark", delta_engine="?", start=start, end=end, ingested_at=ingested_at
+    )
+    for plan in plans_for(source):
+        summary, errors, engine = backfill_table(
+            spark, storage, source, plan, run_id=run_id, start=start, end=end, ingested_at=ingested_at
+        )
+        result.tables.append(summary)
+        result.errors += errors
+        result.delta_engine = engine
+    result.seconds = round(time.perf_counter() - began, 3)
+    return result

@@ -1,0 +1,58 @@
+"""The EMR Serverless job run of a backfill, built from settings and accepted by moto's EMR Serverless API."""
+
+from __future__ import annotations
+
+import shlex
+from datetime import date
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from resources.spark.emr import EMR_DELTA_JARS, EmrServerlessSettings, start_job_run_request
+from resources.spark.session import DELTA_CATALOG, DELTA_EXTENSION
+
+ROLE = "arn:aws:iam::123456789012:role/nexus-emr-job"
+
+
+def _conf(parameters: str) -> dict[str, str]:
+    words = shlex.split(parameters)
+    assert all(w == "--conf" for w in words[::2])
+    return dict(w.split("=", 1) for w in words[1::2])
+
+
+def test_the_job_run_request_is_built_from_settings_and_accepted_by_the_api(monkeypatch):
+    with mock_aws():
+        emr = boto3.client("emr-serverless", region_name="us-east-1")
+        app = emr.create_application(
+            name="nexus-spark",
+            releaseLabel="emr-7.9.0",
+            type="SPARK",
+            imageConfiguration={"imageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/nexus-emr:latest"},
+        )
+        monkeypatch.setenv("NEXUS_SPARK_APPLICATION_ID", app["applicationId"])
+        monkeypatch.setenv("NEXUS_SPARK_JOB_ROLE_ARN", ROLE)
+        monkeypatch.setenv("NEXUS_SPARK_ARTIFACTS_URI", "s3://nexus-lake/prod/spark/")
+        request = start_job_run_request(
+            EmrServerlessSettings(), source="cot", lake_uri="s3://nexus-lake/prod", start=date(1986, 1, 1)
+        )
+        started = emr.start_job_run(**request)  # botocore checks the request against the API's shape
+        run = emr.get_job_run(applicationId=app["applicationId"], jobRunId=started["jobRunId"])["jobRun"]
+
+    assert run["applicationId"] == app["applicationId"] and run["executionRole"] == ROLE
+    assert run["releaseLabel"] == "emr-7.9.0"  # Spark 3.5.5 + Delta 3.3.0, as pinned in the spark extra
+    submit = run["jobDriver"]["sparkSubmit"]
+    assert submit["entryPoint"] == "s3://nexus-lake/prod/spark/entrypoint.py"
+    assert submit["entryPointArguments"] == ["--source", "cot", "--engine", "spark", "--start", "1986-01-01"]
+    conf = _conf(submit["sparkSubmitParameters"])
+    assert conf["spark.sql.extensions"] == DELTA_EXTENSION
+    assert conf["spark.sql.catalog.spark_catalog"] == DELTA_CATALOG
+    assert conf["spark.jars"].split(",") == list(EMR_DELTA_JARS)
+    assert conf["spark.emr-serverless.driverEnv.NEXUS_LAKE_URI"] == "s3://nexus-lake/prod"
+    assert conf["spark.emr-serverless.driverEnv.PYSPARK_PYTHON"] == EmrServerlessSettings().image_python
+    assert conf["spark.sql.parquet.outputTimestampType"] == "TIMESTAMP_MICROS"
+
+
+def test_missing_terraform_outputs_are_named():
+    with pytest.raises(ValueError, match="NEXUS_SPARK_APPLICATION_ID, NEXUS_SPARK_JOB_ROLE_ARN"):
+        start_job_run_request(EmrServerlessSettings(), source="fred", lake_uri="s3://b/p")
