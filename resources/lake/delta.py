@@ -309,7 +309,9 @@ def commit_versions(
         return
     table = ensure_table(storage, spec)
     if read_version is not None and read_version != table.version():
-        table = DeltaTable(table_uri(storage, spec), version=read_version, storage_options=storage.storage_options or None)
+        table = DeltaTable(
+            table_uri(storage, spec), version=read_version, storage_options=storage.storage_options or None
+        )
     (
         table.merge(
             source=conform(rows, spec),
@@ -391,9 +393,9 @@ def replace_if_changed(storage: LakeStorage, spec: TableSpec, rows: pa.Table) ->
     version, so whoever watches versions (the marts' change detection) sees nothing changed. True if written."""
     rows = conform(rows, spec)
     current = read_table(storage, spec)
-    if current.num_rows == rows.num_rows and current.schema.names == rows.schema.names:
-        if content_hash(current.cast(rows.schema)) == content_hash(rows):
-            return False
+    same_shape = current.num_rows == rows.num_rows and current.schema.names == rows.schema.names
+    if same_shape and content_hash(current.cast(rows.schema)) == content_hash(rows):
+        return False
     replace_where(storage, spec, rows)
     return True
 
