@@ -136,7 +136,7 @@ def run(
     failed = [o for o in outcomes if not o.success]
     if failed:
         for outcome in failed:
-            _echo(f"[red]✗ {outcome.job} failed[/red] (run {outcome.run_id}): {outcome.error}")
+            _echo(f"[red]✗ {outcome.job} failed[/red] (run {outcome.run_id}): {escape(outcome.error or '')}")
         _echo(f"Details: the run in the Dagster UI (make ui), and tool output in {log_path}.")
         raise typer.Exit(1)
     _show_status(json_output=False)
@@ -243,7 +243,7 @@ def ingest(
     end: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"])] = None,
 ) -> None:
     """Ingest one source into bronze and silver (from files with --files, else in the configured mode)."""
-    from resources.errors import SourceError
+    from resources.errors import CommitConflictError, SourceError
     from resources.lake.storage import LakeStorage
     from resources.settings import get_settings
     from resources.sources.keys import require_live_keys
@@ -267,15 +267,24 @@ def ingest(
                 source, storage, settings, run_id=run_id, start=start_d, end=end_d, files=files or None
             )
     except SourceError as exc:
-        _echo(f"[red]✗ {type(exc).__name__}:[/red] {exc}")
+        for error in getattr(exc, "errors", None) or [exc]:  # one line per failed payload, location kept
+            _echo(f"[red]✗ {type(error).__name__}:[/red] {escape(str(error))}")
         raise typer.Exit(2) from None
+    except CommitConflictError as exc:
+        _echo(f"[red]✗ CommitConflictError:[/red] {escape(str(exc))} (nothing half-written; run it again)")
+        raise typer.Exit(1) from None
     for report in reports:
         s = report.summary()
         _echo(
             f"✔ {report.source} → silver/{report.table}: {s['payloads']} payloads ({s['new_payloads']} new), "
             f"added {s['added']}, revised {s['revised']}, unchanged {s['unchanged']}, "
-            f"quarantined {s['quarantined']}, skipped {s['skipped']}"
+            f"quarantined {s['quarantined']}, corrected {s['corrected']}, skipped {s['skipped']}"
         )
+        for payload in report.payloads:
+            if payload.warning:
+                _echo(f"  [yellow]! {escape(payload.warning)}[/yellow] {escape(f'[file={payload.location}]')}")
+    if any(p.warning for r in reports for p in r.payloads):
+        _echo(f"  Quarantine policy: {escape(reports[0].policy)} (NEXUS_MAX_BAD_ROW_SHARE).")
 
 
 @app.command()

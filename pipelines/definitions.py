@@ -6,6 +6,7 @@ import pkgutil
 from dagster import AssetChecksDefinition, AssetsDefinition, Definitions, in_process_executor
 
 import assets.ingest
+from assets.backfill.assets import BACKFILL_ASSETS, SparkBackfillLauncher
 from assets.feeds.assets import client_deliveries
 from assets.marts.dbt import DBT_PROJECT, nexus_dbt_models
 from assets.marts.publish import publish_marts
@@ -14,7 +15,7 @@ from assets.models.assets import evaluation, oos_predictions, regimes
 from assets.personas.assets import persona_outputs
 from assets.signals.assets import daily_signals, paper_ledger, signals_scorecard
 from pipelines.alerting import ALERT_SENSORS
-from pipelines.jobs import feeds_job, ingest_job, marts_job, models_job, personas_job, signals_job
+from pipelines.jobs import backfill_job, feeds_job, ingest_job, marts_job, models_job, personas_job, signals_job
 from pipelines.partitions import CADENCE_TAG
 from pipelines.sensors import STREAM_INGESTS, STREAM_NAMES, automation_sensor, release_sensor
 from resources.dbt import dbt_resource
@@ -86,9 +87,18 @@ defs = Definitions(
         signals_scorecard,
         persona_outputs,
         client_deliveries,
+        *BACKFILL_ASSETS,
     ],
     asset_checks=INGEST_CHECKS,
-    jobs=[*INGEST_JOBS.values(), marts_job, models_job, signals_job, personas_job, feeds_job],
+    jobs=[
+        *INGEST_JOBS.values(),
+        marts_job,
+        models_job,
+        signals_job,
+        personas_job,
+        feeds_job,
+        *(backfill_job(asset.key.path[-1]) for asset in BACKFILL_ASSETS),
+    ],
     sensors=[*_release_sensors(INGEST_ASSETS, INGEST_JOBS), automation_sensor(), *ALERT_SENSORS],
     # Daemon-launched runs execute their steps in the run's own process: one code load per run instead of one per
     # step (on 2 cores the chain is sequential anyway). `nexus run` executes in process already.
@@ -96,5 +106,6 @@ defs = Definitions(
     resources={
         "lake": LakeResource(lake_uri=settings.lake_uri),
         "dbt": dbt_resource(DBT_PROJECT),
+        "backfill_launcher": SparkBackfillLauncher(),
     },
 )

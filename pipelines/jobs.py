@@ -81,3 +81,13 @@ def run_plan(cadences: list[Cadence]) -> tuple[RunStep, ...]:
         ("personas_job", "window"),
         ("feeds_job", "end"),
     )
+
+
+def backfill_job(source: str) -> UnresolvedAssetJobDefinition:
+    """A source's bulk backfill; it carries the nightly ingest's writer tag, so the run queue never runs both."""
+    return define_asset_job(
+        name=f"backfill_{source}_job",
+        selection=AssetSelection.keys(["backfill", source]),
+        description=f"Re-derive {source}'s silver tables from all of its bronze payloads (Spark through Pipes).",
+        tags=writes_tags([f"{source}_ingest"]),
+    )

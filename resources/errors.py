@@ -100,3 +100,15 @@ class LeakageError(NexusError):
 
 class DeliveryError(NexusError):
     """A client feed delivery was refused (entitlement, target validation) or failed."""
+
+
+class QualityGateError(SourceDataError):
+    """A blocking expectation failed on the staged rows: nothing was committed, the batch is in quarantine."""
+
+    def __init__(self, reason: str, *, source: str, dataset: str | None, location: str | None, failed: list[str]):
+        self.failed = failed
+        super().__init__(reason, source=source, dataset=dataset, location=location)
+
+
+class CommitConflictError(NexusError):
+    """Another writer kept winning the Delta commit race on a table, after every retry."""

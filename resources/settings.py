@@ -114,6 +114,13 @@ class Settings(BaseSettings):
         default=False, description="COT: futures-and-options combined reports instead of futures-only."
     )
 
+    max_bad_row_share: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="Bad rows above this share of a payload reject it whole; below it they go to quarantine alone.",
+    )
+
     http_timeout_s: float = Field(default=30.0, gt=0, description="Longest wait for one connect or read.")
     http_deadline_s: float = Field(
         default=300.0,

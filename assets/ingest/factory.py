@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from dagster import (
+    AssetCheckExecutionContext,
     AssetChecksDefinition,
     AssetCheckSeverity,
     AssetExecutionContext,
@@ -140,7 +141,9 @@ def _quality_check(silver: SilverAsset) -> AssetChecksDefinition:
         blocking=True,
         description=f"Great Expectations suite {silver.suite.name}: keys, ordering, ranges, consistency.",
     )
-    def _check(lake: LakeResource):
-        return quality_check_result(lake.storage(), silver.spec, silver.suite, severity=AssetCheckSeverity.ERROR)
+    def _check(context: AssetCheckExecutionContext, lake: LakeResource):
+        return quality_check_result(
+            lake.storage(), silver.spec, silver.suite, severity=AssetCheckSeverity.ERROR, run_id=context.run.run_id
+        )
 
     return _check

@@ -8,6 +8,7 @@ from resources.lake.storage import LakeStorage
 from resources.lake.tables import TableSpec
 from resources.quality.suites import SilverSuite, validate
 from resources.sources.base import IngestReport
+from resources.sources.staging import committed_gate
 
 
 def _preview(storage: LakeStorage, spec: TableSpec, rows: int = 10) -> str:
@@ -43,6 +44,9 @@ def silver_metadata(storage: LakeStorage, report: IngestReport | None, spec: Tab
         "revised": report.revised if report else 0,
         "unchanged": report.unchanged if report else 0,
         "quarantined": report.quarantined if report else 0,
+        "corrected": report.corrected if report else 0,
+        "quarantine_policy": report.policy if report else "",
+        "quality_gate": report.gate if report else "",
         "dagster/row_count": table.num_rows,
         "table_uri": MetadataValue.path(table_uri(storage, spec)),
     }
@@ -50,13 +54,34 @@ def silver_metadata(storage: LakeStorage, report: IngestReport | None, spec: Tab
         values = table.column(spec.date_column).to_pylist()
         meta["first_date"] = str(min(values))
         meta["last_date"] = str(max(values))
+    warnings = [f"{p.location}: {p.warning}" for p in (report.payloads if report else []) if p.warning]
+    if warnings:
+        meta["quarantine_warnings"] = MetadataValue.json(warnings)
     meta["preview"] = MetadataValue.md(_preview(storage, spec))
     return meta
 
 
 def quality_check_result(
-    storage: LakeStorage, spec: TableSpec, suite: SilverSuite, severity: AssetCheckSeverity
+    storage: LakeStorage,
+    spec: TableSpec,
+    suite: SilverSuite,
+    severity: AssetCheckSeverity,
+    run_id: str | None = None,
 ) -> AssetCheckResult:
+    """The suite's verdict: the staged validation this run's ingest committed with (write-audit-publish), or, when
+    this run committed nothing new, the suite run on the table as it stands."""
+    gate = committed_gate(storage, spec) if run_id else None
+    if gate is not None and gate.get("run_id") == run_id and gate.get("passed"):
+        return AssetCheckResult(
+            passed=True,
+            severity=severity,
+            metadata={
+                "validated": "staged candidate, before commit",
+                "verdict": gate.get("verdict", ""),
+                "delta_version": gate.get("version"),
+            },
+            description="passed on the staged rows before they were committed",
+        )
     frame = read_table(storage, spec).to_pandas()
     outcome = validate(frame, suite)
     failures = [

@@ -1,13 +1,16 @@
 """Bronze: every raw payload byte for byte, content-addressed, with one manifest row per distinct payload.
 
 Objects live at bronze/<source>/<dataset>/<sha256><ext>; the same bytes twice land at the same place and the
-manifest (keyed by sha256) gains nothing. The object is written before its manifest row, so a crash between the
+manifest (keyed by sha256) gains nothing. The manifest stores that path relative to the lake root, so a copied or
+moved lake (another folder, bucket or prefix) still finds its objects; `object_location` also reads rows written
+with absolute URIs by older versions. The object is written before its manifest row, so a crash between the
 two leaves an orphan object that the next run simply re-registers.
 """
 
 from __future__ import annotations
 
 import hashlib
+import posixpath
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -41,6 +44,7 @@ MANIFEST = TableSpec(
     date_column=None,
     description="One row per distinct raw payload kept in bronze.",
 )
+
 
 @dataclass(frozen=True)
 class RawPayload:
@@ -101,6 +105,22 @@ def object_uri_for(storage: LakeStorage, payload: RawPayload) -> str:
     return storage.uri("bronze", payload.source, payload.dataset, payload.sha256 + _extension(payload))
 
 
+def relative_object_path(storage: LakeStorage, uri: str) -> str:
+    """`<root>/bronze/...` -> `bronze/...`, as the manifest stores it."""
+    root = storage.root_uri.rstrip("/") + "/"
+    return uri[len(root) :] if uri.startswith(root) else uri
+
+
+def object_location(storage: LakeStorage, stored: str) -> str:
+    """The URI to read a manifest row's object from, in this lake (relative rows, or old absolute ones)."""
+    if "://" not in stored and not stored.startswith("/"):
+        return posixpath.join(storage.root_uri, stored)
+    if storage.exists(stored):
+        return stored
+    at = stored.rfind("/bronze/")  # an absolute URI from before the lake moved: same place under this root
+    return posixpath.join(storage.root_uri, stored[at + 1 :]) if at >= 0 else stored
+
+
 def put_payloads(storage: LakeStorage, payloads: list[RawPayload], run_id: str) -> list[BronzeRecord]:
     """Store payloads and register them in the manifest; repeated bytes are recognised, not stored twice."""
     if not payloads:
@@ -128,7 +148,7 @@ def put_payloads(storage: LakeStorage, payloads: list[RawPayload], run_id: str) 
                     "as_of": None if payload.as_of is None else payload.as_of.astimezone(UTC),
                     "fetched_at": payload.fetched_at.astimezone(UTC),
                     "run_id": run_id,
-                    "object_uri": uri,
+                    "object_uri": relative_object_path(storage, uri),
                 }
             )
         seen.add(sha)
@@ -143,7 +163,7 @@ def read_payload(storage: LakeStorage, sha256: str) -> bytes:
     manifest = read_table(storage, MANIFEST, filters=[("sha256", "=", sha256)])
     if manifest.num_rows == 0:
         raise KeyError(f"no bronze payload with sha256 {sha256}")
-    data = storage.read_bytes(manifest.column("object_uri")[0].as_py())
+    data = storage.read_bytes(object_location(storage, manifest.column("object_uri")[0].as_py()))
     if hashlib.sha256(data).hexdigest() != sha256:
         raise ValueError(f"bronze object for {sha256} does not match its hash")
     return data

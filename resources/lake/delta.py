@@ -13,16 +13,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
-from deltalake import DeltaTable, write_deltalake
-from deltalake.exceptions import TableNotFoundError
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
+from resources.errors import CommitConflictError
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import TableSpec, conform
 
@@ -143,22 +148,49 @@ def _check_unique(data: pa.Table, keys: tuple[str, ...] | list[str], table: str)
         raise ValueError(f"{table}: {data.num_rows - counts.num_rows} duplicate keys offered on {list(keys)}")
 
 
+COMMIT_ATTEMPTS = 6
+_T = TypeVar("_T")
+
+
+def with_commit_retries(write: Callable[[], _T], *, table: str, attempts: int = COMMIT_ATTEMPTS) -> _T:
+    """Run `write` (which must re-read the table itself) again when another writer wins the Delta commit race.
+
+    Backs off with jitter between attempts; after the last one, raises `CommitConflictError` naming the table.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return write()
+        except CommitFailedError as exc:
+            if attempt == attempts:
+                raise CommitConflictError(
+                    f"{table}: another writer kept winning the Delta commit race ({attempts} attempts): {exc}"
+                ) from None
+            time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
+    raise AssertionError("unreachable")
+
+
 def insert_new(storage: LakeStorage, spec: TableSpec, rows: pa.Table) -> MergeStats:
-    """Insert rows whose key is not in the table yet; existing keys are left exactly as they are."""
+    """Insert rows whose key is not in the table yet; existing keys are left exactly as they are.
+
+    A lost commit race is retried (the merge re-reads the table, so keys the other writer added are skipped).
+    """
     rows = conform(rows, spec)
     _check_unique(rows, spec.keys, spec.name)
-    table = ensure_table(storage, spec)
     if rows.num_rows == 0:
+        ensure_table(storage, spec)
         return MergeStats(spec.name, 0, 0)
-    before = table.count()
-    (
-        table.merge(source=rows, predicate=_key_predicate(spec.keys), source_alias="s", target_alias="t")
-        .when_not_matched_insert_all()
-        .execute()
-    )
-    table.update_incremental()
-    added = table.count() - before
-    return MergeStats(spec.name, rows.num_rows, added, unchanged=rows.num_rows - added)
+
+    def write() -> MergeStats:
+        table = ensure_table(storage, spec)
+        metrics = (
+            table.merge(source=rows, predicate=_key_predicate(spec.keys), source_alias="s", target_alias="t")
+            .when_not_matched_insert_all()
+            .execute()
+        )
+        added = int(metrics.get("num_target_rows_inserted", 0))
+        return MergeStats(spec.name, rows.num_rows, added, unchanged=rows.num_rows - added)
+
+    return with_commit_retries(write, table=spec.name)
 
 
 def _latest_versions(existing: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -192,23 +224,40 @@ def merge_versioned(
     """
     if not spec.versioned:
         raise ValueError(f"{spec.name} is not a versioned table")
-    keys = list(spec.keys)
-    values = list(spec.value_columns)
     rows = conform(rows, spec, without=("version", "is_revision"))
-    _check_unique(rows, keys, spec.name)
+    _check_unique(rows, list(spec.keys), spec.name)
     table = ensure_table(storage, spec)
     if rows.num_rows == 0:
         return MergeStats(spec.name, 0, 0)
-
     filters = None
     if spec.date_column and spec.date_column in rows.column_names:
         lo, hi = pc.min(rows[spec.date_column]).as_py(), pc.max(rows[spec.date_column]).as_py()
         filters = [(spec.date_column, ">=", lo), (spec.date_column, "<=", hi)]
     existing = scan(
-        storage, table, table_uri(storage, spec), columns=[*keys, *values, "version"], filters=filters
+        storage, table, table_uri(storage, spec), columns=[*spec.keys, *spec.value_columns, "version"], filters=filters
     ).to_pandas()
+    out, stats = plan_versioned(
+        spec, rows, existing, revision_available_at=revision_available_at, first_seen_window=first_seen_window
+    )
+    commit_versions(storage, spec, out)
+    return stats
+
+
+def plan_versioned(
+    spec: TableSpec,
+    rows: pa.Table,
+    existing: pd.DataFrame,
+    *,
+    revision_available_at: datetime,
+    first_seen_window: timedelta | None = None,
+) -> tuple[pa.Table, MergeStats]:
+    """The rows a bitemporal merge of `rows` would insert, given `existing` (keys, values and version)."""
+    keys = list(spec.keys)
+    values = list(spec.value_columns)
+    rows = conform(rows, spec, without=("version", "is_revision"))
+    _check_unique(rows, keys, spec.name)
     incoming = rows.to_pandas()
-    latest = _latest_versions(existing, keys)
+    latest = _latest_versions(existing[[*keys, *values, "version"]], keys) if not existing.empty else existing
 
     if latest.empty:
         merged = incoming.assign(version=pd.NA)
@@ -236,22 +285,44 @@ def merge_versioned(
         floor = pd.Timestamp(revision_available_at).tz_convert("UTC")
         rev_rows["available_at"] = rev_rows["available_at"].where(rev_rows["available_at"] >= floor, floor)
     out = pd.concat([new_rows, rev_rows], ignore_index=True)
-    unchanged = rows.num_rows - len(out)
+    stats = MergeStats(spec.name, rows.num_rows, int(is_new.sum()), int(revised.sum()), rows.num_rows - len(out))
     if out.empty:
-        return MergeStats(spec.name, rows.num_rows, 0, 0, unchanged)
+        return spec.schema.empty_table(), stats
     out["version"] = out["version"].astype("int32")
-    out_table = conform(pa.Table.from_pandas(out[spec.schema.names], preserve_index=False), spec)
+    return conform(pa.Table.from_pandas(out[spec.schema.names], preserve_index=False), spec), stats
+
+
+def commit_versions(
+    storage: LakeStorage,
+    spec: TableSpec,
+    rows: pa.Table,
+    *,
+    metadata: dict[str, str] | None = None,
+    read_version: int | None = None,
+) -> None:
+    """Insert planned versions in one Delta commit (keys plus version never collide, so a repeat adds nothing).
+
+    `read_version` is the table version the rows were planned against: the merge runs on that snapshot, so a
+    commit another writer made since then is a conflict (`CommitFailedError`), never a silent skip of our rows.
+    """
+    if rows.num_rows == 0:
+        return
+    table = ensure_table(storage, spec)
+    if read_version is not None and read_version != table.version():
+        table = DeltaTable(
+            table_uri(storage, spec), version=read_version, storage_options=storage.storage_options or None
+        )
     (
         table.merge(
-            source=out_table,
-            predicate=_key_predicate([*keys, "version"]),
+            source=conform(rows, spec),
+            predicate=_key_predicate([*spec.keys, "version"]),
             source_alias="s",
             target_alias="t",
+            commit_properties=CommitProperties(custom_metadata=metadata) if metadata else None,
         )
         .when_not_matched_insert_all()
         .execute()
     )
-    return MergeStats(spec.name, rows.num_rows, int(is_new.sum()), int(revised.sum()), unchanged)
 
 
 def replace_where(
@@ -322,9 +393,9 @@ def replace_if_changed(storage: LakeStorage, spec: TableSpec, rows: pa.Table) ->
     version, so whoever watches versions (the marts' change detection) sees nothing changed. True if written."""
     rows = conform(rows, spec)
     current = read_table(storage, spec)
-    if current.num_rows == rows.num_rows and current.schema.names == rows.schema.names:
-        if content_hash(current.cast(rows.schema)) == content_hash(rows):
-            return False
+    same_shape = current.num_rows == rows.num_rows and current.schema.names == rows.schema.names
+    if same_shape and content_hash(current.cast(rows.schema)) == content_hash(rows):
+        return False
     replace_where(storage, spec, rows)
     return True
 

@@ -13,6 +13,7 @@ import pyarrow as pa
 from resources.lake.delta import MergeStats, insert_new
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import UTC_TS, TableSpec
+from resources.quality.row_policy import MAX_KEPT_BAD_ROWS
 
 QUARANTINE = TableSpec(
     zone="quarantine",
@@ -44,6 +45,27 @@ class Rejection:
     reason: str
     raw: str | None
     error_type: str = "BadRow"
+
+
+class TooManyBadRows(Exception):
+    """A parser met more bad rows than it may keep: the payload is rejected whole, with the rows kept so far."""
+
+    def __init__(self, kept: list[Rejection]) -> None:
+        super().__init__(f"more than {len(kept)} bad rows")
+        self.kept = kept
+
+
+class BoundedRejections(list[Rejection]):
+    """A parser's list of bad rows that stops the parse past `limit`, so bad input costs bounded memory."""
+
+    def __init__(self, limit: int = MAX_KEPT_BAD_ROWS) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def append(self, item: Rejection) -> None:
+        if len(self) >= self.limit:
+            raise TooManyBadRows(list(self))
+        super().append(item)
 
 
 def quarantine_rows(

@@ -70,8 +70,7 @@ def conform(data: pa.Table, spec: TableSpec, *, without: tuple[str, ...] = ()) -
     extra = [c for c in data.column_names if c not in expected]
     if missing or extra:
         raise SchemaEnforcementError(
-            f"{spec.zone}/{spec.name}: columns do not match the table contract"
-            f" (missing={missing}, unexpected={extra})"
+            f"{spec.zone}/{spec.name}: columns do not match the table contract (missing={missing}, unexpected={extra})"
         )
     data = data.select(expected)
     try:

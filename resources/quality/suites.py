@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -24,7 +25,7 @@ class ColumnRange(BaseModel):
     min_value: float | None = None
     max_value: float | None = None
     mostly: float = Field(default=1.0, ge=0, le=1)
-    where: dict[str, str] | None = Field(default=None, description="only rows where column == value")
+    where: dict[str, str | bool] | None = Field(default=None, description="only rows where column == value")
 
 
 class RowRule(BaseModel):
@@ -91,8 +92,10 @@ def _derived_columns(frame: pd.DataFrame, suite: SilverSuite) -> pd.DataFrame:
         steps = latest.groupby(suite.series_keys, sort=False)[suite.date_column].diff()
         out["_dates_increase_per_series"] = True
         out.loc[latest.index, "_dates_increase_per_series"] = ~(steps <= pd.Timedelta(0)).fillna(False).to_numpy()
-    for rule in suite.rules:
-        out[f"_rule_{rule.name}"] = out.eval(rule.expression).fillna(False).astype(bool)
+    for rule in suite.rules:  # a rule with a null input cannot be evaluated: `not_null` expectations judge nulls
+        involved = [c for c in frame.columns if re.search(rf"\b{re.escape(c)}\b", rule.expression)]
+        unknown = out[involved].isna().any(axis=1) if involved else False
+        out[f"_rule_{rule.name}"] = (out.eval(rule.expression).fillna(False).astype(bool) | unknown).astype(bool)
     return out
 
 
@@ -124,7 +127,7 @@ def validate(frame: pd.DataFrame, suite: SilverSuite) -> SuiteOutcome:
             mask = pd.Series(True, index=data.index)
             for col, value in rng.where.items():
                 mask &= data[col] == value
-            column = f"_range_{rng.column}_{'_'.join(rng.where.values())}"
+            column = f"_range_{rng.column}_{'_'.join(str(v) for v in rng.where.values())}"
             data[column] = data[rng.column].where(mask)
         expectations.append(
             gx.expectations.ExpectColumnValuesToBeBetween(

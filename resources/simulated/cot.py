@@ -877,6 +877,46 @@ def annual_zip(seed: int, report: ReportKind, year: int, as_of: date, futures_on
     return buffer.getvalue()
 
 
+def _display_name(api_name: str) -> str:
+    """A Socrata field name as the site shows it: `noncomm_positions_long_all` -> `Noncomm_Positions_Long_All`."""
+    return "_".join(part[:1].upper() + part[1:] for part in api_name.split("_"))
+
+
+def site_export_csv(
+    seed: int, report: ReportKind, as_of: date, futures_only: bool = True, *, iso_dates: bool = False
+) -> bytes:
+    """The dataset as the public reporting site's "Export > CSV" writes it at the end of `as_of`.
+
+    Columns carry the dataset's display names (`ID`, `Report_Date_as_YYYY_MM_DD`, `YYYY Report Week WW`,
+    `Contract_Market_Name`, `Commodity Name`, `FutOnly_or_Combined`, positions named like their fields); report
+    dates are Socrata floating timestamps (`01/02/2024 12:00:00 AM`, or ISO with `iso_dates`); newest first.
+    """
+    records, _ = socrata_frame(seed, report, futures_only, as_of_time(seed, as_of))
+    records = records.sort_values([REPORT_DATE_API, MARKET_CODE.api_name], ascending=[False, True])
+    layout = LAYOUTS[report]
+    stamps = pd.to_datetime(records[REPORT_DATE_API])
+    frame = pd.DataFrame(
+        {
+            "ID": records["id"],
+            "Market_and_Exchange_Names": records[MARKET_NAME.api_name],
+            "Report_Date_as_YYYY_MM_DD": stamps.dt.strftime(
+                "%Y-%m-%dT00:00:00.000" if iso_dates else "%m/%d/%Y 12:00:00 AM"
+            ),
+            "YYYY Report Week WW": records["yyyy_report_week_ww"],
+            "Contract_Market_Name": records["contract_market_name"],
+            "CFTC_Contract_Market_Code": records[MARKET_CODE.api_name],
+            "CFTC_Market_Code": records["cftc_market_code"],
+            "CFTC_Region_Code": records["cftc_region_code"],
+            "CFTC_Commodity_Code": records["cftc_commodity_code"],
+            "Commodity Name": records["commodity_name"],
+            **{_display_name(f.api_name): records[f.api_name].astype("int64") for f in layout.positions},
+            "Contract_Units": records["contract_units"],
+            "FutOnly_or_Combined": records["futonly_or_combined"],
+        }
+    )
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
 def published_years(seed: int, report: ReportKind, as_of: date, futures_only: bool = True) -> list[int]:
     frame = published(seed, report, futures_only, as_of_time(seed, as_of))
     return sorted({d.year for d in frame["report_date"]})

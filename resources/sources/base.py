@@ -12,19 +12,22 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, Field
 
-from resources.errors import BadRowsError, SourceDataError, SourceError
+from resources.errors import BadRowsError, QualityGateError, SourceDataError, SourceError
 from resources.lake.bronze import BronzeRecord, RawPayload, put_payloads, stored_location
-from resources.lake.delta import MergeStats, merge_versioned
-from resources.lake.quarantine import Rejection, quarantine_rows
+from resources.lake.quarantine import Rejection, TooManyBadRows, quarantine_rows
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import BITEMPORAL_COLUMNS, TableSpec
-from resources.sources.late_release import first_seen_window
+from resources.quality.row_policy import RowPolicy
+from resources.quality.suites import SilverSuite
+from resources.sources.quality_gates import suite_for
+from resources.sources.staging import StagedBatch
 
 log = logging.getLogger(__name__)
 NEW_YORK = ZoneInfo("America/New_York")
@@ -35,12 +38,27 @@ def at_new_york(day: date, hh: int, mm: int) -> datetime:
     return datetime.combine(day, time(hh, mm), tzinfo=NEW_YORK).astimezone(UTC)
 
 
+@dataclass(frozen=True)
+class CutCandidate:
+    """A row whose value came from a payload's unterminated last line: it may have been cut in transit.
+
+    `key` is the row's natural key, `column` the value column read from the last field, `text` that field as
+    published. A later payload whose value for `key` extends `text` corrects it in place (see `lake.corrections`).
+    """
+
+    key: dict[str, object]
+    column: str
+    text: str
+    row_number: int
+
+
 @dataclass
 class ParseResult:
-    """Rows in the silver table's shape (without version/is_revision) and the rows refused."""
+    """Rows in the silver table's shape (without version/is_revision), the rows refused, and a possible cut."""
 
     table: pa.Table
     rejections: list[Rejection] = field(default_factory=list)
+    cut_candidate: CutCandidate | None = None
 
 
 class PayloadOutcome(BaseModel):
@@ -53,8 +71,10 @@ class PayloadOutcome(BaseModel):
     revised: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    corrected: int = 0
     skipped_outside_range: int = 0
     error: str | None = None
+    warning: str | None = None
 
 
 class IngestReport(BaseModel):
@@ -64,6 +84,8 @@ class IngestReport(BaseModel):
     table: str
     run_id: str
     payloads: list[PayloadOutcome] = Field(default_factory=list)
+    policy: str = ""
+    gate: str = ""  # the staged validation's outcome (write-audit-publish), as shown in the asset check
 
     @property
     def added(self) -> int:
@@ -82,6 +104,10 @@ class IngestReport(BaseModel):
         return sum(p.quarantined for p in self.payloads)
 
     @property
+    def corrected(self) -> int:
+        return sum(p.corrected for p in self.payloads)
+
+    @property
     def skipped(self) -> int:
         return sum(p.skipped_outside_range for p in self.payloads)
 
@@ -98,6 +124,7 @@ class IngestReport(BaseModel):
             "revised": self.revised,
             "unchanged": self.unchanged,
             "quarantined": self.quarantined,
+            "corrected": self.corrected,
             "skipped": self.skipped,
             "failed_payloads": len(self.failed),
         }
@@ -132,16 +159,27 @@ def land_payloads(
     since: date | None = None,
     until: date | None = None,
     report: IngestReport | None = None,
+    policy: RowPolicy | None = None,
+    suite: SilverSuite | Literal["default"] | None = "default",
 ) -> IngestReport:
-    """Bronze every payload, then parse and merge each one whole into `spec`'s versioned silver table.
+    """Bronze every payload, parse each one, stage its good rows, gate them, then commit them to silver at once.
 
-    Rows dated outside [since, until] are skipped: `since` is the lake's configured history start, `until` the
-    end of the partition (a partition records what was known up to its end). Raises the payload's typed error
-    (or `IngestFailedError` for several) after landing everything that was good.
+    Write-audit-publish: the new versions of every payload are staged in memory, the table's blocking Great
+    Expectations `suite` (by default the one declared for `spec`) runs on the candidate table (current rows plus
+    staged ones), and only a passing candidate is committed, in one Delta commit. A failing expectation leaves the
+    table at its previous version, quarantines the batch naming the expectation and raises `QualityGateError`.
+    Bad rows go to quarantine and the rest lands, within `policy` (see `resources.quality.row_policy`); a
+    structural problem or too many bad rows rejects the payload whole. Rows dated outside [since, until] are
+    skipped: `since` is the lake's configured history start, `until` the end of the partition. Raises the typed
+    error (or `IngestFailedError` for several) after landing everything that was good.
     """
+    policy = policy or RowPolicy()
+    gate = suite_for(spec.name) if suite == "default" else suite
     report = report or IngestReport(source=payloads[0].source if payloads else "?", table=spec.name, run_id=run_id)
+    report.policy = policy.describe()
     records: list[BronzeRecord] = put_payloads(storage, list(payloads), run_id)
     errors: list[SourceError] = []
+    batch = StagedBatch(storage, spec)
     for record in sorted(records, key=lambda r: (r.payload.knowledge_time, r.payload.dataset)):
         payload = record.payload
         outcome = PayloadOutcome(
@@ -152,58 +190,105 @@ def land_payloads(
         )
         report.payloads.append(outcome)
         try:
-            result = parse(payload)
-            if result.rejections:
-                quarantine_rows(
-                    storage,
-                    result.rejections,
-                    source=payload.source,
-                    dataset=payload.dataset,
-                    location=stored_location(payload.location),
-                    source_sha256=record.sha256,
-                    run_id=run_id,
-                )
-                outcome.quarantined = len(result.rejections)
-                first = result.rejections[0]
-                raise BadRowsError(
-                    f"{len(result.rejections)} bad rows (first: {first.reason}); nothing of this file was loaded",
-                    source=payload.source,
-                    dataset=payload.dataset,
-                    location=payload.location,
-                    row=first.row_number,
-                    bad_rows=len(result.rejections),
-                )
-            table = _with_ingest_columns(result.table, record)
-            outcome.rows = table.num_rows
-            if (since or until) and spec.date_column and table.num_rows:
-                kept = _within(table, spec.date_column, since, until)
-                outcome.skipped_outside_range = table.num_rows - kept.num_rows
-                table = kept
-            stats: MergeStats = merge_versioned(
+            _stage_one(
                 storage,
-                spec,
-                table,
-                revision_available_at=payload.knowledge_time,
-                first_seen_window=first_seen_window(payload),
+                batch,
+                record,
+                parse=parse,
+                run_id=run_id,
+                since=since,
+                until=until,
+                policy=policy,
+                outcome=outcome,
             )
-            outcome.added, outcome.revised, outcome.unchanged = stats.added, stats.revised, stats.unchanged
         except SourceDataError as exc:
             outcome.error = str(exc)
             if not isinstance(exc, BadRowsError):
-                quarantine_rows(
-                    storage,
-                    [Rejection(exc.row or 0, exc.reason, None, type(exc).__name__)],
-                    source=payload.source,
-                    dataset=payload.dataset,
-                    location=stored_location(payload.location),
-                    source_sha256=record.sha256,
-                    run_id=run_id,
-                )
+                _quarantine(storage, record, [Rejection(exc.row or 0, exc.reason, None, type(exc).__name__)], run_id)
                 outcome.quarantined = max(outcome.quarantined, 1)
+            errors.append(exc)
+            log.error("%s", exc)
+    if batch.staged:
+        try:
+            report.gate = batch.publish(gate, run_id=run_id)
+        except QualityGateError as exc:
+            for staged in batch.staged:
+                staged.outcome.error = str(exc)
+                staged.outcome.added = staged.outcome.revised = staged.outcome.corrected = 0
+                _quarantine(storage, staged.record, [Rejection(0, exc.reason, None, type(exc).__name__)], run_id)
+            report.gate = exc.reason
             errors.append(exc)
             log.error("%s", exc)
     raise_collected(errors, report)
     return report
+
+
+def _quarantine(storage: LakeStorage, record: BronzeRecord, rejections: list[Rejection], run_id: str) -> None:
+    payload = record.payload
+    quarantine_rows(
+        storage,
+        rejections,
+        source=payload.source,
+        dataset=payload.dataset,
+        location=stored_location(payload.location),
+        source_sha256=record.sha256,
+        run_id=run_id,
+    )
+
+
+def _stage_one(
+    storage: LakeStorage,
+    batch: StagedBatch,
+    record: BronzeRecord,
+    *,
+    parse: Parser,
+    run_id: str,
+    since: date | None,
+    until: date | None,
+    policy: RowPolicy,
+    outcome: PayloadOutcome,
+) -> None:
+    payload = record.payload
+    spec = batch.spec
+    where = {"source": payload.source, "dataset": payload.dataset, "location": payload.location}
+    try:
+        result = parse(payload)
+    except TooManyBadRows as exc:
+        _quarantine(storage, record, exc.kept, run_id)
+        outcome.quarantined = len(exc.kept)
+        first = exc.kept[0]
+        raise BadRowsError(
+            f"more than {len(exc.kept):,} bad rows (first on line {first.row_number}: {first.reason});"
+            " the payload was rejected whole",
+            row=first.row_number,
+            bad_rows=len(exc.kept),
+            **where,
+        ) from None
+    bad, good = len(result.rejections), result.table.num_rows
+    if bad:
+        _quarantine(storage, record, result.rejections, run_id)
+        outcome.quarantined = bad
+        first = result.rejections[0]
+        if policy.rejects(bad, good):
+            raise BadRowsError(
+                f"{bad:,} of {bad + good:,} rows are bad, above the {policy.max_bad_row_share:.2%} limit"
+                f" (first on line {first.row_number}: {first.reason}); the payload was rejected whole",
+                row=first.row_number,
+                bad_rows=bad,
+                **where,
+            )
+        outcome.warning = (
+            f"{bad:,} bad row{'s' if bad != 1 else ''} quarantined (first on line {first.row_number}: {first.reason});"
+            f" {good:,} rows loaded"
+        )
+        log.warning("%s [source=%s, dataset=%s, file=%s]", outcome.warning, *where.values())
+    table = _with_ingest_columns(result.table, record)
+    outcome.rows = table.num_rows
+    if (since or until) and spec.date_column and table.num_rows:
+        kept = _within(table, spec.date_column, since, until)
+        outcome.skipped_outside_range = table.num_rows - kept.num_rows
+        table = kept
+    batch.stage(record, table, result.cut_candidate, outcome)
 
 
 def land_collecting_errors(
@@ -216,10 +301,21 @@ def land_collecting_errors(
     report: IngestReport,
     since: date | None = None,
     until: date | None = None,
+    policy: RowPolicy | None = None,
 ) -> list[SourceError]:
     """`land_payloads`, returning the data errors instead of raising them, so the next table still lands."""
     try:
-        land_payloads(storage, payloads, parse=parse, spec=spec, run_id=run_id, since=since, until=until, report=report)
+        land_payloads(
+            storage,
+            payloads,
+            parse=parse,
+            spec=spec,
+            run_id=run_id,
+            since=since,
+            until=until,
+            report=report,
+            policy=policy,
+        )
     except IngestFailedError as exc:
         return list(exc.errors)
     except SourceDataError as exc:

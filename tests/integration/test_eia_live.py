@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from resources.errors import NotTabularError, SourceUnavailableError
 from resources.http import HttpFetcher, RetryPolicy
-from resources.lake.bronze import MANIFEST
+from resources.lake.bronze import MANIFEST, object_location
 from resources.lake.delta import read_table
 from resources.lake.quarantine import QUARANTINE
 from resources.settings import get_settings
@@ -101,7 +101,7 @@ def _assert_secret_nowhere(storage, logs: str, error: str = "") -> None:
     manifest = read_table(storage, MANIFEST).to_pandas()
     assert len(manifest) and not manifest.location.str.contains(SECRET).any()
     for uri in manifest.object_uri:
-        assert SECRET.encode() not in storage.read_bytes(uri)
+        assert SECRET.encode() not in storage.read_bytes(object_location(storage, uri))
     quarantine = read_table(storage, QUARANTINE).to_pandas()
     assert not quarantine.astype(str).apply(lambda col: col.str.contains(SECRET)).any().any()
     assert SECRET not in logs and SECRET not in error
@@ -118,7 +118,9 @@ def test_an_html_page_is_refused_and_kept_in_bronze(storage, live, logs):
     assert read_table(storage, DAILY_PRICES).num_rows == sum(_expected("daily").values())
     manifest = read_table(storage, MANIFEST).to_pandas()
     html = manifest[manifest.dataset == "natural_gas_weekly_storage"]
-    assert len(html) == 1 and storage.read_bytes(html.object_uri.iloc[0]).startswith(b"<!DOCTYPE html>")
+    assert len(html) == 1 and storage.read_bytes(object_location(storage, html.object_uri.iloc[0])).startswith(
+        b"<!DOCTYPE html>"
+    )
     assert "natural_gas_weekly_storage" in set(read_table(storage, QUARANTINE).to_pandas().dataset)
     _assert_secret_nowhere(storage, "\n".join(logs), str(err.value))
 

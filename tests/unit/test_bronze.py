@@ -56,3 +56,21 @@ def test_credentials_never_reach_the_manifest(storage):
     location = read_table(storage, MANIFEST).column("location")[0].as_py()
     assert "abcd1234secret" not in location
     assert "api_key=***" in location
+
+
+def test_a_moved_lake_still_finds_its_objects(tmp_path):
+    """The manifest stores object paths relative to the lake root; old absolute rows are read too."""
+    import shutil
+
+    from resources.lake.bronze import object_location
+    from resources.lake.storage import LakeStorage
+
+    old = LakeStorage(root_uri=str(tmp_path / "old"))
+    data = b"DATE,CLOSE\n01/02/2024,13.2\n"
+    [record] = put_payloads(old, [_payload(data)], "r")
+    [row] = read_table(old, MANIFEST).to_pylist()
+    assert row["object_uri"].startswith("bronze/") and not row["object_uri"].startswith(str(tmp_path))
+    shutil.move(tmp_path / "old", tmp_path / "new")
+    new = LakeStorage(root_uri=str(tmp_path / "new"))
+    assert read_payload(new, record.sha256) == data
+    assert new.read_bytes(object_location(new, str(tmp_path / "old" / row["object_uri"]))) == data  # old absolute

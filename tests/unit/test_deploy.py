@@ -57,7 +57,7 @@ def test_dockerfile_is_multi_stage_pinned_and_non_root():
     assert len(stages) >= 2 and all(s.startswith("${PYTHON_IMAGE} AS ") for s in stages), stages
     installs = [args for op, args in steps if op == "RUN" and "pip install" in args]
     assert installs and all("-c constraints.txt" in args for args in installs), installs
-    assert any('".[deploy]"' in args for args in installs), "the image needs dagster-postgres and dagster-aws"
+    assert any('".[deploy]"' in args for args in installs), "the image needs dagster-aws (S3 compute logs)"
     user = [args for op, args in _final_stage() if op == "USER"]
     assert user and re.fullmatch(r"[1-9]\d*:[1-9]\d*", user[-1]), (
         f"the runtime stage must run as a uid, not root: {user}"
@@ -136,6 +136,17 @@ def test_production_dagster_yaml_is_valid_for_dagster(monkeypatch):
     assert resolved["compute logs"][1]["bucket"] == "nexus-prod-lake"
     coordinator = resolved["run coordinator"]
     assert coordinator[0] == "QueuedRunCoordinator" and coordinator[1]["max_concurrent_runs"] == 1
+
+
+def test_production_run_queue_keeps_one_writer_per_table_group():
+    from pipelines.concurrency import DOWNSTREAM_WRITER, run_queue_limits
+    from pipelines.definitions import INGEST_ASSETS
+
+    config = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())
+    limits = config["run_coordinator"]["config"]["tag_concurrency_limits"]
+    writers = [d.node_def.name for d in INGEST_ASSETS] + [DOWNSTREAM_WRITER]
+    for limit in run_queue_limits(writers):
+        assert limit in limits, f"deploy/dagster.yaml lacks {limit}"
 
 
 def test_every_variable_the_instance_reads_is_set_by_terraform():

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from resources.http import HttpFetcher
 from resources.lake.storage import LakeStorage
+from resources.quality.row_policy import RowPolicy
 from resources.settings import Settings
 from resources.sources.base import IngestReport, land_payloads
 from resources.sources.cboe.client import CboeClient, payloads_from_files
@@ -54,6 +55,7 @@ def ingest_cboe(
         since=start,
         until=end,
         report=report,
+        policy=RowPolicy(max_bad_row_share=settings.max_bad_row_share),
     )
 
 

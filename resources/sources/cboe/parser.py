@@ -16,9 +16,10 @@ import pyarrow as pa
 
 from resources.errors import EmptyPayloadError, NotTabularError, SchemaMismatchError
 from resources.lake.bronze import RawPayload
-from resources.lake.quarantine import Rejection
+from resources.lake.quarantine import BoundedRejections, Rejection
 from resources.sources.base import ParseResult, at_new_york, parsed_columns
 from resources.sources.cboe.spec import CLOSE_TIME_NY, INDEX_CLOSES, SOURCE
+from resources.sources.truncation import CBOE, check_tail
 
 _DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 _MAX_PREAMBLE = 5
@@ -83,6 +84,7 @@ def parse_cboe_csv(payload: RawPayload) -> ParseResult:
     symbol = payload.dataset.upper()
     where = {"source": SOURCE, "dataset": payload.dataset, "location": payload.location}
     text = _decode(payload)
+    check_tail(text, CBOE, where)
     lines = text.splitlines()
 
     header_at = None
@@ -107,7 +109,7 @@ def parse_cboe_csv(payload: RawPayload) -> ParseResult:
     width = len(header)
 
     rows: dict[str, list[object]] = {c: [] for c in ("observed_date", "open", "high", "low", "close")}
-    rejections: list[Rejection] = []
+    rejections: list[Rejection] = BoundedRejections()
     seen: dict[date, int] = {}
     reader = csv.reader(io.StringIO("\n".join(lines[header_at + 1 :])))
     for offset, fields in enumerate(reader):

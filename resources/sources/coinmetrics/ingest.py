@@ -9,6 +9,7 @@ from pathlib import Path
 
 from resources.http import HttpFetcher
 from resources.lake.storage import LakeStorage
+from resources.quality.row_policy import RowPolicy
 from resources.settings import Settings
 from resources.sources.base import IngestReport, land_payloads
 from resources.sources.coinmetrics.client import CoinMetricsClient, payloads_from_files
@@ -88,6 +89,7 @@ def ingest_coinmetrics(
         since=start,
         until=end,
         report=report,
+        policy=RowPolicy(max_bad_row_share=settings.max_bad_row_share),
     )
     if plan is not None and plan.full and (endpoints.mode if endpoints else settings.source_mode) == "live":
         record_full_refresh(storage, SOURCE, as_of)

@@ -29,8 +29,8 @@ from resources.errors import (
     TruncatedPayloadError,
 )
 from resources.lake.bronze import RawPayload
-from resources.lake.quarantine import Rejection
-from resources.sources.base import ParseResult, parsed_columns
+from resources.lake.quarantine import BoundedRejections, Rejection
+from resources.sources.base import CutCandidate, ParseResult, parsed_columns
 from resources.sources.coinmetrics.spec import (
     API_DATASET,
     ASSET_METRICS,
@@ -42,6 +42,7 @@ from resources.sources.coinmetrics.spec import (
     available_at,
 )
 from resources.sources.coinmetrics.wire import AssetMetricsPage, ErrorResponse
+from resources.sources.truncation import COINMETRICS, check_tail
 
 MISSING = frozenset({"", ".", "NA", "N/A", "na", "n/a", "null", "NULL", "None", "nan", "NaN"})
 # `2020-01-01`, `20200101`, or a midnight timestamp `2020-01-01T00:00:00[.000000000][Z]` (daily rows only).
@@ -182,7 +183,7 @@ def parse_asset_metrics_json(payload: RawPayload) -> ParseResult:
         raise SchemaMismatchError(f"no 'data' array in the response (keys: {keys})", **where) from None
 
     cells = _Cells()
-    rejections: list[Rejection] = []
+    rejections: list[Rejection] = BoundedRejections()
     seen: dict[tuple[str, date], int] = {}
     for record_no, item in enumerate(page.data, start=1):
         raw = json.dumps(item, sort_keys=True, default=str)[:2000]
@@ -241,6 +242,9 @@ def parse_community_csv(payload: RawPayload) -> ParseResult:
     text = _decode(payload, "CSV")
     if text.lstrip().startswith(("{", "[")):
         raise NotTabularError("JSON arrived instead of CSV", **where)
+    tail = check_tail(text, COINMETRICS, where)
+    last_line = text.count("\n") + 1
+    cut: CutCandidate | None = None
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader, None)
@@ -256,7 +260,7 @@ def parse_community_csv(payload: RawPayload) -> ParseResult:
 
     width = len(names)
     cells = _Cells()
-    rejections: list[Rejection] = []
+    rejections: list[Rejection] = BoundedRejections()
     seen: dict[tuple[str, date], int] = {}
     rows_read = 0
     last_short: tuple[int, int] | None = None  # (line, fields) when the last row read was short
@@ -305,13 +309,16 @@ def parse_community_csv(payload: RawPayload) -> ParseResult:
             continue
         seen[asset, day] = line_no
         cells.add(asset, day, values)
+        if tail is not None and line_no == last_line and names[-1] in values:
+            key = {"asset": asset, "metric": names[-1], "observed_date": day}
+            cut = CutCandidate(key, "value", tail.value_text, line_no)
 
     if rows_read == 0:
         raise EmptyPayloadError("header but no data rows", row=1, **where)
     if last_short is not None and not text.endswith(("\n", "\r")):
         line_no, found = last_short
         raise TruncatedPayloadError(f"file ends mid-row ({found} of {width} fields)", row=line_no, **where)
-    return ParseResult(table=cells.table(), rejections=rejections)
+    return ParseResult(table=cells.table(), rejections=rejections, cut_candidate=cut)
 
 
 def _layout(names: list[str], where: dict[str, str]) -> tuple[int, int | None, list[tuple[int, str]]]:

@@ -22,6 +22,7 @@ from resources.http import HttpFetcher
 from resources.lake.bronze import RawPayload
 from resources.lake.delta import ensure_table
 from resources.lake.storage import LakeStorage
+from resources.quality.row_policy import RowPolicy
 from resources.settings import Settings
 from resources.sources.base import IngestReport, land_collecting_errors, raise_collected
 from resources.sources.cot.client import CotApiClient, app_token_headers, payloads_from_files
@@ -63,13 +64,22 @@ def _land(
     start: date | None,
     end: date | None,
     outcome: IngestReport,
+    policy: RowPolicy | None = None,
 ) -> list[SourceError]:
     """Land one report's payloads; returns the data errors instead of raising them."""
     if not payloads:
         return []
     parse = partial(parse_cot_payload, expect=report)
     return land_collecting_errors(
-        storage, payloads, parse=parse, spec=TABLES[report], run_id=run_id, since=start, until=end, report=outcome
+        storage,
+        payloads,
+        parse=parse,
+        spec=TABLES[report],
+        run_id=run_id,
+        since=start,
+        until=end,
+        report=outcome,
+        policy=policy,
     )
 
 
@@ -90,12 +100,15 @@ def ingest_cot(
         ensure_table(storage, TABLES[report])
     errors: list[SourceError] = []
     unavailable: list[SourceUnavailableError] = []
+    policy = RowPolicy(max_bad_row_share=settings.max_bad_row_share)
 
     if files or settings.source_mode == "files":
         payloads = _file_payloads(settings, files)
         for report in reports:
             mine = [p for p in payloads if (layout := layout_for_dataset(p.dataset)) and layout.report == report]
-            errors += _land(storage, report, mine, run_id=run_id, start=start, end=end, outcome=outcomes[report])
+            errors += _land(
+                storage, report, mine, run_id=run_id, start=start, end=end, outcome=outcomes[report], policy=policy
+            )
     else:
         futures_only = not settings.cot_combined
         with (
@@ -128,7 +141,9 @@ def ingest_cot(
                     log.error("%s", exc)
                     unavailable.append(exc)
                     continue
-                landed = _land(storage, report, pages, run_id=run_id, start=start, end=end, outcome=outcomes[report])
+                landed = _land(
+                    storage, report, pages, run_id=run_id, start=start, end=end, outcome=outcomes[report], policy=policy
+                )
                 if plan.full and endpoints.mode == "live" and not landed:
                     record_full_refresh(storage, f"{SOURCE}_{report}", as_of)
                 errors += landed

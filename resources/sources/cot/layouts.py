@@ -98,8 +98,15 @@ class ReportLayout:
 
 
 def _fields(*rows: tuple[str, str, str]) -> tuple[Field, ...]:
-    """Rows of (silver column, text headers, Socrata names); several spellings are separated by `|`."""
-    return tuple(Field(column, tuple(text.split("|")), tuple(api.split("|"))) for column, text, api in rows)
+    """Rows of (silver column, text headers, Socrata names); several spellings are separated by `|`.
+
+    The Socrata names are header spellings too: the CSV export of CFTC's public reporting site heads its columns
+    with the dataset's field names (`NonComm_Positions_Long_All` in a Legacy export), compared case-insensitively.
+    """
+    return tuple(
+        Field(column, tuple(dict.fromkeys([*text.split("|"), *api.split("|")])), tuple(api.split("|")))
+        for column, text, api in rows
+    )
 
 
 # Columns every layout shares. Report dates come in several header spellings and formats across the years.
@@ -109,6 +116,8 @@ MARKET_NAME, MARKET_CODE, FUTURES_FLAG = _fields(
     ("futures_only", "FutOnly_or_Combined", "futonly_or_combined"),
 )
 REPORT_DATE_API = "report_date_as_yyyy_mm_dd"
+# The site export writes Socrata floating timestamps: `01/02/2024 12:00:00 AM` or `2024-01-02T00:00:00.000`.
+SITE_EXPORT_DATE = "socrata-timestamp"
 REPORT_DATE_HEADERS: tuple[tuple[str, str], ...] = (  # (header, strptime format), in order of preference
     ("Report_Date_as_YYYY-MM-DD", "%Y-%m-%d"),
     ("As of Date in Form YYYY-MM-DD", "%Y-%m-%d"),
@@ -117,6 +126,7 @@ REPORT_DATE_HEADERS: tuple[tuple[str, str], ...] = (  # (header, strptime format
     ("As_of_Date_Form_MM/DD/YYYY", "%m/%d/%Y"),
     ("As_of_Date_In_Form_YYMMDD", "%y%m%d"),
     ("As of Date in Form YYMMDD", "%y%m%d"),
+    ("Report_Date_as_YYYY_MM_DD", SITE_EXPORT_DATE),  # the public reporting site's CSV export
 )
 FUTURES_ONLY_VALUES = {"futonly": True, "combined": False}
 

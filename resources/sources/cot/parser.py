@@ -35,6 +35,7 @@ from resources.sources.cot.textfile import (
     read_text_rows,
     split_csv_line,
 )
+from resources.sources.truncation import COT, check_tail
 
 _TEXT_MEMBERS = (".txt", ".csv")
 
@@ -87,6 +88,7 @@ def parse_cot_payload(payload: RawPayload, expect: ReportKind | None = None) -> 
             raise NotTabularError("JSON records of an unknown COT dataset", **where)
         rows = read_json_rows(data, layout, futures_only_of_dataset(payload.dataset), where)
     else:
+        check_tail(data.decode("utf-8", errors="replace"), COT, where)
         layout, rows = read_text_rows(data, name, where)
     if expect is not None and layout.report != expect:
         raise SchemaMismatchError(
@@ -106,9 +108,9 @@ def identify(payload: RawPayload) -> tuple[ReportLayout, bool] | None:
         layout = detect_layout(header, where)
     except SourceDataError:
         return None
-    if layout.report == "legacy":
-        return layout, not legacy_is_combined(name)
     flag = header.find(FUTURES_FLAG.text)
+    if layout.report == "legacy" and flag is None:  # Legacy text files have no flag: their names tell
+        return layout, not legacy_is_combined(name)
     first_row = data[header.offset :].split(b"\n", 2)[1:2]
     if flag is None or not first_row:
         return layout, True

@@ -16,11 +16,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from resources.lake.quarantine import Rejection
+from resources.lake.quarantine import Rejection, TooManyBadRows
 from resources.lake.tables import UTC_TS
+from resources.quality.row_policy import MAX_KEPT_BAD_ROWS
 from resources.sources.base import ParseResult, parsed_columns
 from resources.sources.cot.calendar import release_times
-from resources.sources.cot.layouts import FUTURES_ONLY_VALUES, ReportLayout
+from resources.sources.cot.layouts import FUTURES_ONLY_VALUES, SITE_EXPORT_DATE, ReportLayout
 from resources.sources.cot.spec import TABLES
 
 # What CFTC (and Socrata) write for "no value": recovered as nulls, never refused.
@@ -50,8 +51,8 @@ class RawRows:
 
 
 def clean(values: pa.Array) -> pa.Array:
-    """Trimmed strings with CFTC's missing markers as nulls."""
-    trimmed = pc.utf8_trim_whitespace(values.cast(pa.string()))
+    """Trimmed strings with CFTC's missing markers as nulls, and negative zero (`-0`, combined reports) as `0`."""
+    trimmed = pc.replace_substring_regex(pc.utf8_trim_whitespace(values.cast(pa.string())), r"^-0+$", "0")
     return pc.if_else(pc.is_in(trimmed, value_set=pa.array(MISSING_MARKERS)), pa.scalar(None, pa.string()), trimmed)
 
 
@@ -61,11 +62,24 @@ def _parse_dates(values: pa.Array, fmt: str) -> pa.Array:
     parsed: list[date | None] = []
     for text in distinct:
         try:
-            parsed.append(datetime.strptime(text, fmt).date() if text else None)
+            parsed.append(_socrata_date(text) if fmt == SITE_EXPORT_DATE else datetime.strptime(text, fmt).date())
         except (TypeError, ValueError):
             parsed.append(None)
     positions = pc.index_in(values, value_set=pa.array(distinct, pa.string()))
     return pc.take(pa.array(parsed, pa.date32()), positions)
+
+
+def _socrata_date(text: str) -> date:
+    """A Socrata floating timestamp at midnight, as the site export writes it (ValueError otherwise)."""
+    for fmt in ("%m/%d/%Y %I:%M:%S %p", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%m/%d/%Y"):
+        try:
+            moment = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        if moment.time() != datetime.min.time():
+            raise ValueError(text)
+        return moment.date()
+    raise ValueError(text)
 
 
 def _futures_only(rows: RawRows) -> tuple[pa.Array, pa.Array]:
@@ -112,9 +126,13 @@ def build_result(layout: ReportLayout, rows: RawRows) -> ParseResult:
         _Check(bad_flag, "BadValue", lambda i: f"unknown futures/combined flag {rows.futures_flags[i].as_py()!r}"),
     ]
     counts: dict[str, pa.Array] = {}
+    combined = pc.invert(pc.fill_null(flags, True))
     for column in layout.position_columns:
         cells = clean(rows.columns[column])
         is_count = pc.fill_null(pc.match_substring_regex(cells, _COUNT), True)
+        if column != "open_interest":  # delta-adjusted option positions of a combined report can be negative
+            negative = pc.fill_null(pc.match_substring_regex(cells, _NEGATIVE), False)
+            is_count = pc.or_(is_count, pc.and_(negative, combined))
         header = rows.headers.get(column, column)
         counts[column] = pc.cast(pc.if_else(is_count, cells, pa.scalar(None, pa.string())), pa.int64())
         checks.append(
@@ -133,7 +151,14 @@ def build_result(layout: ReportLayout, rows: RawRows) -> ParseResult:
     for check in checks:
         failed = pc.or_(failed, check.mask)
     rejections: dict[int, Rejection] = {}
-    for i in pc.indices_nonzero(failed).to_pylist():
+    bad = pc.indices_nonzero(failed)
+    if len(bad) + len(rows.rejected) > MAX_KEPT_BAD_ROWS:  # bounded: describe only the rows quarantine keeps
+        kept = rows.rejected[:MAX_KEPT_BAD_ROWS]
+        for i in bad[: MAX_KEPT_BAD_ROWS - len(kept)].to_pylist():
+            check = next(c for c in checks if c.mask[i].as_py())
+            kept.append(Rejection(rows.line_of(i), check.reason(i), rows.raw_of(i), check.error_type))
+        raise TooManyBadRows(sorted(kept, key=lambda r: r.row_number))
+    for i in bad.to_pylist():
         check = next(c for c in checks if c.mask[i].as_py())
         rejections[i] = Rejection(rows.line_of(i), check.reason(i), rows.raw_of(i), check.error_type)
 

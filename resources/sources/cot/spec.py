@@ -67,7 +67,11 @@ def _suite(layout: ReportLayout, spec: TableSpec) -> SilverSuite:
         not_null=[*KEYS, "market_name", "open_interest", "available_at", "source_sha256"],
         ranges=[
             ColumnRange(column="open_interest", min_value=0, max_value=MAX_PLAUSIBLE_OPEN_INTEREST),
-            *(ColumnRange(column=c, min_value=0) for c in layout.position_columns if c != "open_interest"),
+            *(  # combined reports delta-adjust option positions, which can make one slightly negative
+                ColumnRange(column=c, min_value=0, where={"futures_only": True})
+                for c in layout.position_columns
+                if c != "open_interest"
+            ),
         ],
         rules=[
             _side_rule("longs_add_up_to_open_interest", (*layout.long_columns, *spreads)),

@@ -20,7 +20,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from resources.errors import EmptyPayloadError, NotTabularError, SchemaMismatchError, TruncatedPayloadError
-from resources.lake.quarantine import Rejection
+from resources.lake.quarantine import Rejection, TooManyBadRows
+from resources.quality.row_policy import MAX_KEPT_BAD_ROWS
 from resources.sources.cot.layouts import (
     FUTURES_FLAG,
     LAYOUTS,
@@ -173,9 +174,13 @@ def read_text_rows(data: bytes, location: str, where: dict[str, object]) -> tupl
         wanted["_flag"] = flag_index
     names = [f"c{i}" for i in range(width)]
     invalid: list[tuple[int | None, int, str]] = []
+    skipped_rows: set[int] = set()
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
-        invalid.append((row.number, row.actual_columns, row.text))
+        if row.number is not None:
+            skipped_rows.add(row.number)
+        if len(invalid) < MAX_KEPT_BAD_ROWS:  # bounded: a file of garbage keeps only what quarantine will
+            invalid.append((row.number, row.actual_columns, row.text[:2000]))
         return "skip"
 
     try:
@@ -203,7 +208,7 @@ def read_text_rows(data: bytes, location: str, where: dict[str, object]) -> tupl
                 row=lines.physical(last_row),
                 **where,
             )
-    skipped = {number for number, _, _ in invalid if number is not None}
+    skipped = skipped_rows
     valid_rows = [r for r in range(2, len(lines.nonempty) + 1) if r not in skipped] if invalid else None
 
     def row_number(i: int) -> int:
@@ -231,4 +236,6 @@ def read_text_rows(data: bytes, location: str, where: dict[str, object]) -> tupl
             for number, columns, text in invalid
         ],
     )
+    if len(skipped_rows) > MAX_KEPT_BAD_ROWS:
+        raise TooManyBadRows(rows.rejected)
     return layout, rows

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from resources.errors import NotTabularError, SchemaMismatchError, TruncatedPayloadError
-from resources.lake.quarantine import Rejection
+from resources.lake.quarantine import BoundedRejections, Rejection
 from resources.redact import redact_text
 from resources.sources.eia.rows import BadRow, Row, check_period, check_units, parse_value, safe_date
 from resources.sources.eia.spec import PAGE_SIZE, ROUTES, SOURCE, Cadence, Schedule
@@ -75,7 +75,7 @@ def api_rows(text: str, cadence: Cadence, where: dict[str, Any]) -> tuple[list[R
                 raise SchemaMismatchError(f"field {name!r} missing from the data rows{advice}", row=1, **where)
 
     rows: list[Row] = []
-    rejections: list[Rejection] = []
+    rejections: list[Rejection] = BoundedRejections()
     seen: dict[tuple[str, date], int] = {}
     for number, record in enumerate(response.data, start=1):
         try:

@@ -13,9 +13,10 @@ from datetime import date
 from typing import Any
 
 from resources.errors import EmptyPayloadError, NotTabularError, SchemaMismatchError, TruncatedPayloadError
-from resources.lake.quarantine import Rejection
+from resources.lake.quarantine import BoundedRejections, Rejection
 from resources.sources.eia.rows import BadRow, Row, check_period, parse_value, safe_date
 from resources.sources.eia.spec import FILE_UNITS, SERIES, Cadence, Schedule
+from resources.sources.truncation import EIA, check_tail
 
 _FILE_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 _SERIES_ID = re.compile(r"^[A-Z0-9][A-Z0-9_]{1,59}$")
@@ -70,14 +71,24 @@ def _header_at(lines: list[str]) -> int | None:
 
 
 def _units_from_header(description: str) -> str | None:
+    """Units at the end of the series header, in words (`... Number of Days`) or in parentheses (`... (Days)`)."""
     lowered = description.strip().lower()
-    for text, code in FILE_UNITS:
+    if lowered.endswith(")") and "(" in lowered:
+        inner = lowered[lowered.rindex("(") + 1 : -1].strip()
+        for text, code in FILE_UNITS:
+            if inner in (text.lower(), code.lower()):
+                return code
+        lowered = lowered[: lowered.rindex("(")].strip()
+    for text, code in sorted(FILE_UNITS, key=lambda unit: -len(unit[0])):  # longest first: "... per Day"
         if lowered.endswith(text.lower()):
             return code
     return None
 
 
-def csv_rows(text: str, cadence: Cadence, where: dict[str, Any]) -> tuple[list[Row], list[Rejection], Schedule]:
+def csv_rows(
+    text: str, cadence: Cadence, where: dict[str, Any]
+) -> tuple[list[Row], list[Rejection], Schedule, tuple[Row, int, str] | None]:
+    """Rows, rejections, the release schedule hint, and (row, line, text) of an unterminated last line."""
     try:
         return _csv_rows_unchecked(text, cadence, where)
     except csv.Error as exc:
@@ -86,7 +97,7 @@ def csv_rows(text: str, cadence: Cadence, where: dict[str, Any]) -> tuple[list[R
 
 def _csv_rows_unchecked(
     text: str, cadence: Cadence, where: dict[str, Any]
-) -> tuple[list[Row], list[Rejection], Schedule]:
+) -> tuple[list[Row], list[Rejection], Schedule, tuple[Row, int, str] | None]:
     lines = text.splitlines()
     header_at = _header_at(lines)
     if header_at is None:
@@ -122,9 +133,11 @@ def _csv_rows_unchecked(
     body = [(i + 1, line) for i, line in enumerate(lines) if i > header_at and line.strip()]
     if not body:
         raise EmptyPayloadError("header but no data rows", row=header_at + 1, **where)
+    tail = check_tail(text, EIA, where, width=2)  # data lines are `date,value`
     rows: list[Row] = []
-    rejections: list[Rejection] = []
+    rejections: list[Rejection] = BoundedRejections()
     seen: dict[date, int] = {}
+    cut: tuple[Row, int, str] | None = None
     for position, (line_no, line) in enumerate(body):
         fields = _split(line)
         try:
@@ -139,7 +152,9 @@ def _csv_rows_unchecked(
             continue
         seen[row.period] = line_no
         rows.append(row)
-    return rows, rejections, hint
+        if tail is not None and position == len(body) - 1:
+            cut = (row, line_no, tail.value_text)
+    return rows, rejections, hint, cut
 
 
 def _looks_cut(fields: list[str]) -> bool:

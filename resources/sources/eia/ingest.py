@@ -18,6 +18,7 @@ from resources.errors import ConfigError, SourceError
 from resources.http import HttpFetcher
 from resources.lake.bronze import RawPayload
 from resources.lake.storage import LakeStorage
+from resources.quality.row_policy import RowPolicy
 from resources.settings import Settings
 from resources.sources.base import IngestReport, land_collecting_errors, raise_collected
 from resources.sources.eia.client import EiaClient, file_cadence, payloads_from_files
@@ -146,7 +147,15 @@ def ingest_cadences(
     for cadence, report in zip(cadences, reports, strict=True):
         spec, parse = TABLE_BY_CADENCE[cadence], _PARSERS[cadence]
         errors += land_collecting_errors(
-            storage, payloads[cadence], parse=parse, spec=spec, run_id=run_id, since=start, until=end, report=report
+            storage,
+            payloads[cadence],
+            parse=parse,
+            spec=spec,
+            run_id=run_id,
+            since=start,
+            until=end,
+            report=report,
+            policy=RowPolicy(max_bad_row_share=settings.max_bad_row_share),
         )
     if settings.source_mode == "live" and not errors:
         for cadence, plan in plans.items():

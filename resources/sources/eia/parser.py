@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from resources.errors import NotTabularError
 from resources.lake.bronze import RawPayload
-from resources.sources.base import ParseResult, parsed_columns
+from resources.sources.base import CutCandidate, ParseResult, parsed_columns
 from resources.sources.eia.api_json import api_rows
 from resources.sources.eia.calendar import Release, gas_storage_release, petroleum_release, price_release
 from resources.sources.eia.download_csv import csv_rows, series_from_preamble
@@ -37,11 +37,15 @@ def parse_daily_prices(payload: RawPayload) -> ParseResult:
 def parse_eia(payload: RawPayload, cadence: Cadence) -> ParseResult:
     where = {"source": SOURCE, "dataset": payload.dataset, "location": payload.location}
     text = _decode(payload, where)
+    cut = None
     if text.lstrip()[:1] in ("{", "["):
         rows, rejections, hint = api_rows(text, cadence, where)
     else:
-        rows, rejections, hint = csv_rows(text, cadence, where)
-    return ParseResult(table=_table(rows, cadence, hint), rejections=rejections)
+        rows, rejections, hint, tail = csv_rows(text, cadence, where)
+        if tail is not None:
+            row, line_no, value_text = tail
+            cut = CutCandidate({"series_id": row.series_id, "period": row.period}, "value", value_text, line_no)
+    return ParseResult(table=_table(rows, cadence, hint), rejections=rejections, cut_candidate=cut)
 
 
 def _decode(payload: RawPayload, where: dict[str, Any]) -> str:

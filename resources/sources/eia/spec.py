@@ -153,6 +153,9 @@ FILE_UNITS: tuple[tuple[str, str], ...] = (
     ("Dollars per Barrel", "$/BBL"),
     ("Dollars per Gallon", "$/GAL"),
     ("Billion Cubic Feet", "BCF"),
+    ("Million Cubic Feet", "MMCF"),
+    ("Dollars per Thousand Cubic Feet", "$/MCF"),
+    ("Number of Days", "DAYS"),
     ("BCF", "BCF"),
     ("Percent", "%"),
 )

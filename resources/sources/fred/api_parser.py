@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from resources.errors import EmptyPayloadError, SchemaMismatchError
 from resources.lake.bronze import RawPayload
-from resources.lake.quarantine import Rejection
+from resources.lake.quarantine import BoundedRejections, Rejection
 from resources.sources.base import ParseResult, parsed_columns
 from resources.sources.fred.calendar import vintage_available_at
 from resources.sources.fred.spec import EARLIEST_REALTIME, MISSING, OBSERVATIONS, SERIES, SOURCE
@@ -77,7 +77,7 @@ def parse_observations(payload: RawPayload) -> ParseResult:
     dates: list[date] = []
     starts: list[date] = []
     values: list[float | None] = []
-    rejections: list[Rejection] = []
+    rejections: list[Rejection] = BoundedRejections()
     seen: dict[tuple[date, date], int] = {}
     for number, row in enumerate(envelope.rows, start=1):
         absent = [f for f in OBSERVATION_FIELDS if f not in row]
@@ -170,7 +170,7 @@ def parse_series(payload: RawPayload) -> ParseResult:
     if "id" not in envelope.rows[0] or "title" not in envelope.rows[0]:
         raise SchemaMismatchError("series has no id or title", row=1, **where)
     rows: list[dict[str, object]] = []
-    rejections: list[Rejection] = []
+    rejections: list[Rejection] = BoundedRejections()
     for number, raw in enumerate(envelope.rows, start=1):
         try:
             item = WireSeries.model_validate(raw)

@@ -21,6 +21,7 @@ from resources.errors import ConfigError, SourceError, SourceUnavailableError
 from resources.lake.bronze import RawPayload
 from resources.lake.delta import ensure_table, read_table
 from resources.lake.storage import LakeStorage
+from resources.quality.row_policy import RowPolicy
 from resources.settings import Settings
 from resources.sources.base import IngestReport, Parser, land_collecting_errors, raise_collected
 from resources.sources.endpoints import open_endpoints
@@ -164,6 +165,7 @@ def ingest_fred(
         run_id=run_id,
         since=start,
         until=end,
+        policy=RowPolicy(max_bad_row_share=settings.max_bad_row_share),
     )
     count_new_vintages(storage, observations_report, before)
     if plan is not None and plan.full and settings.source_mode == "live" and not errors:

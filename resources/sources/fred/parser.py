@@ -21,10 +21,11 @@ import pyarrow as pa
 
 from resources.errors import EmptyPayloadError, NotTabularError, SchemaMismatchError, TruncatedPayloadError
 from resources.lake.bronze import RawPayload
-from resources.lake.quarantine import Rejection
-from resources.sources.base import ParseResult, parsed_columns
+from resources.lake.quarantine import BoundedRejections, Rejection
+from resources.sources.base import CutCandidate, ParseResult, parsed_columns
 from resources.sources.fred.calendar import first_release, vintage_available_at
 from resources.sources.fred.spec import OBSERVATIONS, SOURCE
+from resources.sources.truncation import FRED, check_tail
 
 DATE_HEADERS = ("DATE", "OBSERVATION_DATE")
 MISSING_MARKERS = frozenset({"", ".", "NA", "N/A", "#N/A", "NAN"})
@@ -81,6 +82,7 @@ def parse_fred_csv(payload: RawPayload) -> ParseResult:
     """Rows of one FRED CSV download of series `payload.dataset` in the silver shape."""
     where = {"source": SOURCE, "dataset": payload.dataset, "location": payload.location}
     text = _decode(payload)
+    tail = check_tail(text, FRED, where)
     series_id = payload.dataset.upper()
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -101,8 +103,9 @@ def parse_fred_csv(payload: RawPayload) -> ParseResult:
     last_line = len(lines)
     dates: list[date] = []
     values: list[float | None] = []
-    rejections: list[Rejection] = []
+    rejections: list[Rejection] = BoundedRejections()
     seen: dict[date, int] = {}
+    cut: CutCandidate | None = None
     try:
         for fields in reader:
             line_no = reader.line_num
@@ -134,6 +137,9 @@ def parse_fred_csv(payload: RawPayload) -> ParseResult:
             seen[day] = line_no
             dates.append(day)
             values.append(value)
+            if tail is not None and line_no >= last_line:
+                key = {"series_id": series_id, "observation_date": day, "realtime_start": first_release(series_id, day)}
+                cut = CutCandidate(key, "value", tail.value_text, line_no)
     except csv.Error as exc:
         raise NotTabularError(f"malformed CSV: {exc}", row=reader.line_num, **where) from None
 
@@ -153,4 +159,4 @@ def parse_fred_csv(payload: RawPayload) -> ParseResult:
         }
     )
     assert table.column_names == parsed_columns(OBSERVATIONS)
-    return ParseResult(table=table, rejections=rejections)
+    return ParseResult(table=table, rejections=rejections, cut_candidate=cut)
