@@ -26,7 +26,7 @@ import pyarrow as pa
 from deltalake import write_deltalake
 from pydantic import BaseModel, Field
 
-from resources.lake.bronze import manifest_for
+from resources.lake.bronze import manifest_for, object_location
 from resources.lake.delta import ensure_table, insert_new, open_table, read_table, table_uri
 from resources.lake.quarantine import QUARANTINE
 from resources.lake.storage import LakeStorage
@@ -94,7 +94,7 @@ def backfill_local(
     for plan in plans_for(source):
         t0 = time.perf_counter()
         rows = source_manifest(storage, source, plan)
-        payloads = [payload_of(r, storage.read_bytes(r["object_uri"])) for r in rows]
+        payloads = [payload_of(r, storage.read_bytes(object_location(storage, r["object_uri"]))) for r in rows]
         with tempfile.TemporaryDirectory(prefix="nexus-backfill-") as scratch_root:
             scratch = LakeStorage(root_uri=scratch_root)
             report = IngestReport(source=source, table=plan.spec.name, run_id=run_id)

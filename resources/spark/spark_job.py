@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from resources.errors import SourceDataError
-from resources.lake.bronze import stored_location
+from resources.lake.bronze import object_location, stored_location
 from resources.lake.delta import table_uri
 from resources.lake.quarantine import Rejection, quarantine_rows
 from resources.lake.storage import LakeStorage
@@ -67,7 +67,7 @@ def parse_partition(
     without = ("version", "is_revision")
     for batch in batches:
         for row in batch.to_pylist():
-            payload = payload_of(row, storage.read_bytes(row["object_uri"]))
+            payload = payload_of(row, storage.read_bytes(object_location(storage, row["object_uri"])))
             floor = knowledge_time(row)
             try:
                 result = plan.parse(payload)

@@ -27,7 +27,7 @@ from resources.sources.registry import ingest_source
 START, END = date(2031, 1, 2), date(2031, 4, 30)
 UNIVERSE = """
 instruments:
-  - {symbol: SPX, name: S&P 500, asset_class: equity, price: {source: fred, series: SP500}}
+  - {symbol: EURUSD, name: Euro in dollars, asset_class: fx, price: {source: fred, series: DEXUSEU}}
   - {symbol: WTI, name: WTI crude, asset_class: commodity, price: {source: eia, series: RWTC}}
   - {symbol: VIX, name: Cboe VIX, asset_class: volatility, price: {source: cboe, series: VIX}}
   - symbol: BTC
@@ -79,7 +79,7 @@ def test_an_end_date_after_2030_gets_mart_rows_up_to_that_date(tmp_path, monkeyp
             "select symbol, min(trade_date), max(trade_date), count(*) from marts.fct_prices_daily group by symbol"
         ).fetchall()
     found = {symbol: (first, last, n) for symbol, first, last, n in rows}
-    assert set(found) == {"SPX", "WTI", "VIX", "BTC"}
+    assert set(found) == {"EURUSD", "WTI", "VIX", "BTC"}
     for symbol, (first, last, n) in found.items():
         calendar = [d for d in nyse if START <= d <= END] if symbol != "BTC" else None
         assert last == END, (symbol, first, last)  # 2031-04-30, a Wednesday: rows up to the end date
