@@ -47,7 +47,8 @@ def test_live_first_sight_floors_recent_calendar_times_and_flags_them(storage, s
     rows = _rows(storage)
     calendar = pd.Series([pd.Timestamp(available_at(d)) for d in rows.index], index=rows.index, name="calendar")
     first_seen = rows.available_at == rows.ingested_at
-    recent = rows.index > today - timedelta(days=LATE_RELEASE_WINDOW.days + 1)
+    # the window is measured from first sight, to the instant (by observed date it is off before 06:00 UTC)
+    recent = calendar >= rows.ingested_at - pd.Timedelta(LATE_RELEASE_WINDOW)
     published = calendar < rows.ingested_at
 
     # seen after its calendar time, within the window: dated when first seen, and flagged
