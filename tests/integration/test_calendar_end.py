@@ -14,7 +14,10 @@ import duckdb
 import holidays
 import pytest
 
+import resources.simulated.cboe as simulated_cboe
+import resources.simulated.coinmetrics as simulated_coinmetrics
 import resources.simulated.cot as simulated_cot
+import resources.simulated.eia as simulated_eia
 import resources.simulated.fred as simulated_fred
 import resources.simulated.world as simulated_world
 from resources.lake.delta import read_table
@@ -43,11 +46,25 @@ def world_through_2031(monkeypatch):
     horizon = date(2031, 12, 31)
     for module in (simulated_world, simulated_fred, simulated_cot):
         monkeypatch.setattr(module, "HORIZON", horizon)
-    simulated_world.business_days.cache_clear()
-    simulated_world.build_world.cache_clear()
+    _clear_horizon_caches()
     yield
-    simulated_world.business_days.cache_clear()
-    simulated_world.build_world.cache_clear()
+    _clear_horizon_caches()
+
+
+def _clear_horizon_caches() -> None:
+    """Everything the simulated publisher caches depends on the horizon, and an earlier test in the process may
+    have built it up to 2030: clear every lru_cache of its modules."""
+    for module in (
+        simulated_world,
+        simulated_fred,
+        simulated_cot,
+        simulated_eia,
+        simulated_coinmetrics,
+        simulated_cboe,
+    ):
+        for value in vars(module).values():
+            if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", "") == module.__name__:
+                value.cache_clear()
 
 
 def test_an_end_date_after_2030_gets_mart_rows_up_to_that_date(tmp_path, monkeypatch, world_through_2031):
