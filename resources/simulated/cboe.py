@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from resources.simulated.publisher import Request, Response, SimulatedPublisher, route
-from resources.simulated.world import _stream, world_for
+from resources.simulated.world import _stream, lengthened, world_for
 
 # First date each index is published (the real histories start on these dates, or at the world's epoch).
 FIRST_DATE = {
@@ -78,8 +78,11 @@ def history(seed: int, symbol: str, as_of: date) -> pd.DataFrame:
     return frame
 
 
-def history_csv(seed: int, symbol: str, as_of: date) -> bytes:
+def history_csv(seed: int, symbol: str, as_of: date, *, rows: int | None = None) -> bytes:
+    """`<SYMBOL>_History.csv` at the end of `as_of`; with `rows`, exactly that many data rows (see `lengthened`)."""
     frame = history(seed, symbol, as_of)
+    if rows is not None:
+        frame = lengthened(frame, rows, business_days=True)
     dates = frame.index.strftime("%m/%d/%Y")
     if symbol in CLOSE_ONLY:
         lines = [f"DATE,{symbol}"]

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from resources.simulated.publisher import Request, Response, SimulatedPublisher, route
-from resources.simulated.world import _stream, world_for
+from resources.simulated.world import _stream, lengthened, world_for
 from resources.sources.eia.calendar import gas_storage_release, petroleum_release, price_release
 from resources.sources.eia.spec import PAGE_SIZE, ROUTE_BY_PATH, SERIES, Series
 
@@ -441,10 +441,16 @@ def file_name(series_id: str) -> str:
     return WIRE[series_id].title.replace(",", "").replace(" ", "_") + ".csv"
 
 
-def download_csv(seed: int, series_id: str, as_of: datetime) -> bytes:
-    """The series' "Download Data (CSV File)" as EIA ships it at `as_of`: preamble, newest first, no final newline."""
+def download_csv(seed: int, series_id: str, as_of: datetime, *, rows: int | None = None) -> bytes:
+    """The series' "Download Data (CSV File)" as EIA ships it at `as_of`: preamble, newest first, no final newline;
+    with `rows`, exactly that many periods (daily series only, see `world.lengthened`)."""
     spec, wire = SERIES[series_id], WIRE[series_id]
-    values = published(seed, series_id, as_of).sort_index(ascending=False)
+    values = published(seed, series_id, as_of)
+    if rows is not None:
+        if spec.cadence != "daily":
+            raise ValueError(f"{series_id} is {spec.cadence}: only daily series can be lengthened")
+        values = lengthened(values, rows, business_days=True)
+    values = values.sort_index(ascending=False)
     stamp = (datetime.combine(as_of.date(), time(10, 31, 7)) + timedelta(seconds=seed % 60)).strftime("%H:%M:%S")
     lines = [wire.title, wire.page, f"{stamp} GMT-0500 (Eastern Standard Time)", wire.data_source, *wire.series_lines]
     lines.append(f"{'Week of' if spec.cadence == 'weekly' else 'Day'},{wire.header}")

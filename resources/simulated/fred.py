@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from resources.simulated.publisher import Request, Response, SimulatedPublisher, route
-from resources.simulated.world import EPOCH, HORIZON, _stream, world_for
+from resources.simulated.world import EPOCH, HORIZON, _stream, lengthened, world_for
 from resources.sources.fred.calendar import first_release, is_business_day, next_business_day
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -439,15 +439,18 @@ def _serve_series(app: SimulatedPublisher, request: Request, match: object) -> R
 # --- CSV downloads -------------------------------------------------------------------------------------------------
 
 
-def download_csv(seed: int, series_id: str, as_of: date, *, layout: str = "current") -> bytes:
-    """The series' "Download CSV" file at the end of `as_of`: `current` (observation_date, empty cells) or `old`."""
-    rows = latest_values(seed, series_id, as_of)
-    dates = pd.DatetimeIndex(rows["date"]).strftime("%Y-%m-%d")
+def download_csv(seed: int, series_id: str, as_of: date, *, layout: str = "current", rows: int | None = None) -> bytes:
+    """The series' "Download CSV" file at the end of `as_of`: `current` (observation_date, empty cells) or `old`;
+    with `rows`, exactly that many observations (see `world.lengthened`)."""
+    shown = latest_values(seed, series_id, as_of)
+    if rows is not None:  # every simulated series is daily (business days)
+        shown = lengthened(shown.set_index("date"), rows, business_days=True).reset_index(names="date")
+    dates = pd.DatetimeIndex(shown["date"]).strftime("%Y-%m-%d")
     if layout == "current":
-        texts = ["" if t == "." else t for t in rows["text"]]
+        texts = ["" if t == "." else t for t in shown["text"]]
         lines = [f"observation_date,{series_id}", *(f"{d},{t}" for d, t in zip(dates, texts, strict=True))]
     elif layout == "old":
-        lines = [f"DATE,{series_id}", *(f"{d},{t}" for d, t in zip(dates, rows["text"], strict=True))]
+        lines = [f"DATE,{series_id}", *(f"{d},{t}" for d, t in zip(dates, shown["text"], strict=True))]
     else:
         raise ValueError(f"unknown layout {layout!r}")
     return ("\n".join(lines) + "\n").encode("ascii")
