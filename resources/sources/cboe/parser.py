@@ -8,7 +8,7 @@ Whole-file problems raise a typed error; bad rows are returned as rejections wit
 from __future__ import annotations
 
 import csv
-import io
+import itertools
 import re
 from datetime import date
 
@@ -19,6 +19,7 @@ from resources.lake.bronze import RawPayload
 from resources.lake.quarantine import BoundedRejections, Rejection
 from resources.sources.base import ParseResult, at_new_york, parsed_columns
 from resources.sources.cboe.spec import CLOSE_TIME_NY, INDEX_CLOSES, SOURCE
+from resources.sources.text_lines import iter_lines
 from resources.sources.truncation import CBOE, check_tail
 
 _DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
@@ -53,7 +54,7 @@ def _decode(payload: RawPayload) -> str:
         raise NotTabularError(
             "JSON arrived instead of CSV", source=SOURCE, dataset=payload.dataset, location=payload.location
         )
-    if not text.strip():
+    if not text or text.isspace():  # isspace, not strip: no copy of a huge payload
         raise NotTabularError("empty payload", source=SOURCE, dataset=payload.dataset, location=payload.location)
     return text
 
@@ -85,16 +86,16 @@ def parse_cboe_csv(payload: RawPayload) -> ParseResult:
     where = {"source": SOURCE, "dataset": payload.dataset, "location": payload.location}
     text = _decode(payload)
     check_tail(text, CBOE, where)
-    lines = text.splitlines()
+    lines = iter_lines(text, keepends=True)  # lazily: bad input stops at the bad-row bound, not after a copy
 
     header_at = None
-    for i, line in enumerate(lines[: _MAX_PREAMBLE + 1]):
+    for i, line in enumerate(itertools.islice(lines, _MAX_PREAMBLE + 1)):
         if line.strip().upper().startswith("DATE"):
-            header_at = i
+            header_at, header_line = i, line
             break
     if header_at is None:
         raise SchemaMismatchError("no header line starting with DATE", row=1, **where)
-    header = [h.strip().upper() for h in next(csv.reader([lines[header_at]]))]
+    header = [h.strip().upper() for h in next(csv.reader([header_line.rstrip("\r\n")]))]
     if "CLOSE" in header:
         layout = {name: header.index(name) if name in header else None for name in ("OPEN", "HIGH", "LOW", "CLOSE")}
     elif symbol in header:
@@ -111,7 +112,7 @@ def parse_cboe_csv(payload: RawPayload) -> ParseResult:
     rows: dict[str, list[object]] = {c: [] for c in ("observed_date", "open", "high", "low", "close")}
     rejections: list[Rejection] = BoundedRejections()
     seen: dict[date, int] = {}
-    reader = csv.reader(io.StringIO("\n".join(lines[header_at + 1 :])))
+    reader = csv.reader(lines)
     for offset, fields in enumerate(reader):
         line_no = header_at + 2 + offset
         raw = ",".join(fields)

@@ -8,6 +8,7 @@ Barrels` -> MBBL). A last line that stops inside `MM/D/YYYY,value` is a cut-off 
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from datetime import date
 from typing import Any
@@ -16,6 +17,7 @@ from resources.errors import EmptyPayloadError, NotTabularError, SchemaMismatchE
 from resources.lake.quarantine import BoundedRejections, Rejection
 from resources.sources.eia.rows import BadRow, Row, check_period, parse_value, safe_date
 from resources.sources.eia.spec import FILE_UNITS, SERIES, Cadence, Schedule
+from resources.sources.text_lines import iter_lines, last_nonblank_line
 from resources.sources.truncation import EIA, check_tail
 
 _FILE_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
@@ -98,7 +100,7 @@ def csv_rows(
 def _csv_rows_unchecked(
     text: str, cadence: Cadence, where: dict[str, Any]
 ) -> tuple[list[Row], list[Rejection], Schedule, tuple[Row, int, str] | None]:
-    lines = text.splitlines()
+    lines = list(itertools.islice(iter_lines(text), _MAX_PREAMBLE + 2))  # the head only: no list of every line
     header_at = _header_at(lines)
     if header_at is None:
         raise SchemaMismatchError("no column header (`Week of,...` or `Day,...`) in the first lines", row=1, **where)
@@ -130,15 +132,16 @@ def _csv_rows_unchecked(
         )
     hint: Schedule = "gas_storage" if any("/ng/" in line for line in preamble) else "petroleum"
 
-    body = [(i + 1, line) for i, line in enumerate(lines) if i > header_at and line.strip()]
-    if not body:
+    last_line = last_nonblank_line(text)
+    if last_line <= header_at + 1:
         raise EmptyPayloadError("header but no data rows", row=header_at + 1, **where)
     tail = check_tail(text, EIA, where, width=2)  # data lines are `date,value`
     rows: list[Row] = []
     rejections: list[Rejection] = BoundedRejections()
     seen: dict[date, int] = {}
     cut: tuple[Row, int, str] | None = None
-    for position, (line_no, line) in enumerate(body):
+    body = ((n, line) for n, line in enumerate(iter_lines(text), start=1) if n > header_at + 1 and line.strip())
+    for line_no, line in body:
         fields = _split(line)
         try:
             row = _csv_row(fields, series_id, units, cadence)
@@ -146,13 +149,13 @@ def _csv_rows_unchecked(
                 first_line = seen[row.period]
                 raise BadRow(f"duplicate date {row.period.isoformat()} (first on line {first_line})", "Duplicate")
         except BadRow as bad:
-            if position == len(body) - 1 and bad.kind in ("ShortRow", "BadDate") and _looks_cut(fields):
+            if line_no == last_line and bad.kind in ("ShortRow", "BadDate") and _looks_cut(fields):
                 raise TruncatedPayloadError(f"last line {line!r} is cut off", row=line_no, **where) from None
             rejections.append(Rejection(line_no, str(bad), line, bad.kind))
             continue
         seen[row.period] = line_no
         rows.append(row)
-        if tail is not None and position == len(body) - 1:
+        if tail is not None and line_no == last_line:
             cut = (row, line_no, tail.value_text)
     return rows, rejections, hint, cut
 

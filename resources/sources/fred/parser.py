@@ -13,7 +13,6 @@ since its first release is attributed to the first release date (documented; pre
 from __future__ import annotations
 
 import csv
-import io
 import re
 from datetime import date
 
@@ -25,6 +24,7 @@ from resources.lake.quarantine import BoundedRejections, Rejection
 from resources.sources.base import CutCandidate, ParseResult, parsed_columns
 from resources.sources.fred.calendar import first_release, vintage_available_at
 from resources.sources.fred.spec import OBSERVATIONS, SOURCE
+from resources.sources.text_lines import iter_lines, line_count
 from resources.sources.truncation import FRED, check_tail
 
 DATE_HEADERS = ("DATE", "OBSERVATION_DATE")
@@ -45,7 +45,7 @@ def _decode(payload: RawPayload) -> str:
         text = payload.data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise NotTabularError(f"not UTF-8 text (byte {exc.start})", **where) from None
-    if not text.strip():
+    if not text or text.isspace():  # isspace, not strip: no copy of a huge payload
         raise NotTabularError("empty payload", **where)
     if "\x00" in text:
         raise NotTabularError("binary data arrived instead of CSV", **where)
@@ -84,7 +84,7 @@ def parse_fred_csv(payload: RawPayload) -> ParseResult:
     text = _decode(payload)
     tail = check_tail(text, FRED, where)
     series_id = payload.dataset.upper()
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(iter_lines(text, keepends=True))  # lazily: no copy of a huge bad file
     try:
         header = [h.strip() for h in next(reader)]
     except (StopIteration, csv.Error):
@@ -99,8 +99,7 @@ def parse_fred_csv(payload: RawPayload) -> ParseResult:
         raise SchemaMismatchError(f"value column is {header[1]!r}, expected {series_id!r}", row=1, **where)
 
     ends_cleanly = text.endswith(("\n", "\r"))
-    lines = text.splitlines()
-    last_line = len(lines)
+    last_line = line_count(text)
     dates: list[date] = []
     values: list[float | None] = []
     rejections: list[Rejection] = BoundedRejections()
