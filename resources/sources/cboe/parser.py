@@ -1,7 +1,9 @@
 """Parse Cboe's `<SYMBOL>_History.csv` files.
 
-Accepted layouts: `DATE,OPEN,HIGH,LOW,CLOSE` and `DATE,<SYMBOL>` (SKEW, VVIX), dates `MM/DD/YYYY`, an optional
-UTF-8 BOM, CRLF or LF, and up to a few preamble lines before the header (older Cboe files had a disclaimer).
+Accepted layouts: `DATE,OPEN,HIGH,LOW,CLOSE` and `DATE,<SYMBOL>` (SKEW, VVIX), dates `MM/DD/YYYY` (or `M/D/YYYY`),
+an optional UTF-8 BOM, CRLF or LF, and up to a few preamble lines before the header. Older Cboe downloads
+(`vixcurrent.csv` and friends) had a disclaimer line above `Date,VIX Open,VIX High,VIX Low,VIX Close`: column
+names prefixed with the symbol, in any case.
 Whole-file problems raise a typed error; bad rows are returned as rejections with their line number.
 """
 
@@ -59,6 +61,13 @@ def _decode(payload: RawPayload) -> str:
     return text
 
 
+def _column_name(header: str, symbol: str) -> str:
+    """A header cell, upper case, without the symbol prefix older files carry (`VIX Open` -> `OPEN`)."""
+    name = " ".join(header.split()).upper()
+    prefix = f"{symbol} "
+    return name[len(prefix) :] if name.startswith(prefix) and name != f"{symbol} {symbol}" else name
+
+
 def _parse_date(text: str) -> date | None:
     match = _DATE.match(text)
     if not match:
@@ -95,7 +104,7 @@ def parse_cboe_csv(payload: RawPayload) -> ParseResult:
             break
     if header_at is None:
         raise SchemaMismatchError("no header line starting with DATE", row=1, **where)
-    header = [h.strip().upper() for h in next(csv.reader([header_line.rstrip("\r\n")]))]
+    header = [_column_name(h, symbol) for h in next(csv.reader([header_line.rstrip("\r\n")]))]
     if "CLOSE" in header:
         layout = {name: header.index(name) if name in header else None for name in ("OPEN", "HIGH", "LOW", "CLOSE")}
     elif symbol in header:
