@@ -21,6 +21,7 @@ and `{"error":"Not found.","code":404}` for unknown routes.
 
 from __future__ import annotations
 
+import calendar
 import json
 import re
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ import pandas as pd
 from resources.simulated.publisher import Request, Response, SimulatedPublisher, route
 from resources.simulated.world import _stream, lengthened, world_for
 from resources.sources.eia.calendar import gas_storage_release, petroleum_release, price_release
-from resources.sources.eia.spec import PAGE_SIZE, ROUTE_BY_PATH, SERIES, Series
+from resources.sources.eia.spec import FILE_UNITS, PAGE_SIZE, ROUTE_BY_PATH, SERIES, Series
 
 API_VERSION = "2.1.8"
 DATE_FORMAT = "YYYY-MM-DD"
@@ -456,6 +457,21 @@ def download_csv(seed: int, series_id: str, as_of: datetime, *, rows: int | None
     lines.append(f"{'Week of' if spec.cadence == 'weekly' else 'Day'},{wire.header}")
     lines += [f"{p.month:02d}/{p.day}/{p.year},{'' if v != v else _text(v, wire.decimals)}" for p, v in values.items()]
     return "\n".join(lines).encode("ascii")
+
+
+def xls_sheet_csv(seed: int, series_id: str, as_of: datetime) -> bytes:
+    """The xls download's "Data 1" sheet saved as CSV: `Back to Contents`, a `Sourcekey` row, `Date,<name>
+    (<units>)`, dates as the sheet shows them (`Aug 20, 1982`, quoted: they hold a comma), oldest first."""
+    wire = WIRE[series_id]
+    text = max((t for t, _ in FILE_UNITS if wire.header.endswith(t)), key=len)
+    name = wire.header[: -len(text)].strip()
+    lines = [f"Back to Contents,Data 1: {wire.title}", f"Sourcekey,{series_id}", f"Date,{name} ({text})"]
+    values = published(seed, series_id, as_of).sort_index()
+    lines += [
+        f'"{calendar.month_abbr[p.month]} {p.day:02d}, {p.year}",{"" if v != v else _text(v, wire.decimals)}'
+        for p, v in values.items()
+    ]
+    return ("\n".join(lines) + "\n").encode("ascii")
 
 
 def write_files(folder: Path, seed: int, as_of: date) -> list[Path]:

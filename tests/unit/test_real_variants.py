@@ -4,9 +4,10 @@ from a synthetic file the simulated publisher writes in that layout (never from 
 from datetime import UTC, date, datetime
 
 import pyarrow.compute as pc
+import pytest
 
 from resources.lake.bronze import RawPayload
-from resources.simulated import cboe
+from resources.simulated import cboe, eia
 from resources.sources.cboe.parser import parse_cboe_csv
 
 SEED, AS_OF = 7, date(2004, 3, 1)
@@ -27,3 +28,36 @@ def test_cboe_older_downloads_with_a_disclaimer_and_symbol_prefixed_columns_load
         assert error <= 0.005  # the older files round to cents
         if symbol == "VIX":
             assert legacy.table["open"].null_count == 0
+
+
+def test_eia_xls_sheet_saved_as_csv_with_a_sourcekey_row_loads_like_the_download_csv(tmp_path):
+    """`Back to Contents`, `Sourcekey,<ID>`, `Date,<name> (<units>)`, `Mon DD, YYYY` dates, oldest first; the cadence
+    comes from the known series (weekly stocks, daily prices), in files mode too."""
+    from resources.sources.eia.client import file_cadence, payloads_from_files
+    from resources.sources.eia.parser import parse_daily_prices, parse_weekly_series
+
+    at = datetime(2004, 3, 1, 23, tzinfo=UTC)
+    for series_id, parse, cadence in (
+        ("WCESTUS1", parse_weekly_series, "weekly"),
+        ("RNGWHHD", parse_daily_prices, "daily"),
+    ):
+        (tmp_path / f"{series_id}.csv").write_bytes(eia.xls_sheet_csv(SEED, series_id, at))
+        [payload] = payloads_from_files([tmp_path / f"{series_id}.csv"])
+        assert file_cadence(payload) == cadence
+        sheet = parse(payload)
+        download = parse(_payload("eia", series_id, eia.download_csv(SEED, series_id, at), "download.csv"))
+        assert not sheet.rejections and sheet.table.num_rows == download.table.num_rows > 100
+        key = ["series_id", "period"]
+        assert sheet.table.sort_by([(k, "ascending") for k in key]) == download.table.sort_by(
+            [(k, "ascending") for k in key]
+        )
+
+
+def test_an_eia_sheet_of_an_unknown_series_is_refused_naming_what_is_missing():
+    from resources.errors import SchemaMismatchError
+    from resources.sources.eia.parser import parse_weekly_series
+
+    data = eia.xls_sheet_csv(SEED, "WCESTUS1", datetime(2001, 3, 1, tzinfo=UTC)).replace(b"WCESTUS1", b"WXYZ99")
+    with pytest.raises(SchemaMismatchError, match="'Date' column does not say the cadence, and WXYZ99") as err:
+        parse_weekly_series(_payload("eia", "WXYZ99", data, "sheet.csv"))
+    assert err.value.row == 3 and err.value.location == "/d/sheet.csv"
