@@ -456,6 +456,29 @@ def download_csv(seed: int, series_id: str, as_of: date, *, layout: str = "curre
     return ("\n".join(lines) + "\n").encode("ascii")
 
 
+def text_download(seed: int, series_id: str, as_of: date) -> bytes:
+    """`fred.stlouisfed.org/data/<ID>.txt` at the end of `as_of`: `Key: value` lines (Notes wrapping over several),
+    a blank line, `DATE  VALUE`, then space-aligned rows with `.` for a missing value; CRLF line ends."""
+    spec = SERIES[series_id]
+    shown = latest_values(seed, series_id, as_of)
+    dates = pd.DatetimeIndex(shown["date"]).strftime("%Y-%m-%d")
+    updated = last_updated(seed, series_id, as_of)
+    fields = {
+        "Title": spec.title,
+        "Series ID": series_id,
+        "Source": "Simulated publisher (Nexus)",
+        "Units": spec.units,
+        "Frequency": spec.frequency,
+        "Date Range": f"{dates[0]} to {dates[-1]}",
+        "Last Updated": f"{updated:%Y-%m-%d %I:%M %p} CT" if updated else "",
+        "Notes": "Values are those current when the file was made; earlier vintages are",
+    }
+    lines = [f"{f'{key}:':<21}{value}".rstrip() for key, value in fields.items()]
+    lines += [" " * 21 + "in the API's observations with realtime periods.", "", f"{'DATE':<12}{'VALUE':>9}"]
+    lines += [f"{d:<12}{t:>9}" for d, t in zip(dates, shown["text"], strict=True)]
+    return ("\r\n".join(lines) + "\r\n").encode("ascii")
+
+
 def write_files(folder: Path, seed: int, as_of: date) -> list[Path]:
     """Every simulated series as FRED's CSV download, in both layouts: `<ID>.csv` and `<ID>_old_layout.csv`."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -475,6 +498,7 @@ __all__ = [
     "download_csv",
     "last_updated",
     "latest_values",
+    "text_download",
     "vintage_rows",
     "vintages",
     "write_files",

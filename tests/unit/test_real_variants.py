@@ -7,7 +7,7 @@ import pyarrow.compute as pc
 import pytest
 
 from resources.lake.bronze import RawPayload
-from resources.simulated import cboe, eia
+from resources.simulated import cboe, eia, fred
 from resources.sources.cboe.parser import parse_cboe_csv
 
 SEED, AS_OF = 7, date(2004, 3, 1)
@@ -61,3 +61,30 @@ def test_an_eia_sheet_of_an_unknown_series_is_refused_naming_what_is_missing():
     with pytest.raises(SchemaMismatchError, match="'Date' column does not say the cadence, and WXYZ99") as err:
         parse_weekly_series(_payload("eia", "WXYZ99", data, "sheet.csv"))
     assert err.value.row == 3 and err.value.location == "/d/sheet.csv"
+
+
+def test_fred_text_download_loads_like_the_csv_download_with_its_own_line_numbers(tmp_path):
+    """`<ID>.txt`: `Title:`... `Notes:` lines, `DATE  VALUE`, space-aligned rows, `.` for missing; in files mode
+    too. A bad row is named by its line in the text file; a cut last value is still a truncated payload."""
+    from resources.errors import TruncatedPayloadError
+    from resources.sources.fred.client import payloads_from_files
+    from resources.sources.fred.parser import parse_fred_csv
+
+    text = fred.text_download(SEED, "DGS10", AS_OF)
+    (tmp_path / "DGS10.txt").write_bytes(text)
+    [payload] = payloads_from_files([tmp_path])
+    loaded = parse_fred_csv(payload)
+    csv_download = parse_fred_csv(_payload("fred", "DGS10", fred.download_csv(SEED, "DGS10", AS_OF), "DGS10.csv"))
+    assert not loaded.rejections and loaded.table == csv_download.table and loaded.table.num_rows > 1000
+    assert loaded.table["value"].null_count > 0  # holidays: `.`
+
+    lines = text.split(b"\r\n")
+    bad = next(i for i, line in enumerate(lines) if line.startswith(b"2001-01-02"))
+    lines[bad] = lines[bad].replace(b"2001-01-02", b"2001-13-02")
+    spoiled = parse_fred_csv(_payload("fred", "DGS10", b"\r\n".join(lines), "DGS10.txt"))
+    [rejection] = spoiled.rejections
+    assert rejection.row_number == bad + 1 and "2001-13-02" in rejection.reason
+
+    with pytest.raises(TruncatedPayloadError) as err:  # "5.76\r\n" cut to "5."
+        parse_fred_csv(_payload("fred", "DGS10", text[:-4], "DGS10.txt"))
+    assert err.value.row == len(text.split(b"\r\n")) - 1

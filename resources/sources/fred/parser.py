@@ -1,9 +1,12 @@
-"""Parse FRED's CSV downloads (fred.stlouisfed.org "Download CSV").
+"""Parse FRED's CSV downloads (fred.stlouisfed.org "Download CSV") and its text downloads.
 
-Two layouts exist and both are read:
+Three layouts exist and all are read:
 - old: `DATE,<SERIES_ID>` with `.` for a missing value;
 - current: `observation_date,<SERIES_ID>` with an empty cell for a missing value (some files are CRLF and end
-  without a final newline, T10Y2Y.csv for one).
+  without a final newline, T10Y2Y.csv for one);
+- text (`fred.stlouisfed.org/data/<SERIES_ID>.txt`): `Title:`, `Series ID:`, ... `Notes:` lines, then a
+  `DATE  VALUE` header and space-aligned columns with `.` for a missing value. It is read as the old layout, with
+  line numbers of the file as published.
 Other missing markers (`NA`, `N/A`, `#N/A`, `NaN`) are read as null too. A download has no vintage: each row's
 realtime_start is assumed to be the observation's first release by FRED's calendar (`calendar.first_release`)
 and flagged `vintage_inferred`; the values are those current when the file was downloaded, so a value revised
@@ -13,6 +16,7 @@ since its first release is attributed to the first release date (documented; pre
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from datetime import date
 
@@ -28,6 +32,7 @@ from resources.sources.text_lines import iter_lines, line_count
 from resources.sources.truncation import FRED, check_tail
 
 DATE_HEADERS = ("DATE", "OBSERVATION_DATE")
+_MAX_TEXT_PREAMBLE = 200  # `Notes:` can run to many lines
 MISSING_MARKERS = frozenset({"", ".", "NA", "N/A", "#N/A", "NAN"})
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _SERIES_ID = re.compile(r"^[A-Z0-9][A-Z0-9_]*$")
@@ -67,6 +72,26 @@ def _parse_date(text: str) -> date | None:
         return None
 
 
+def text_download_as_csv(text: str, where: dict[str, str]) -> tuple[str, int]:
+    """A `.txt` download as the old CSV layout, and how many lines stood above its header; other text unchanged.
+
+    Why convert rather than parse twice: one row path (bad rows, duplicates, truncation, cut values) for every
+    layout. Line endings are kept, so a file without a final newline stays one.
+    """
+    if not text.lstrip().startswith("Title:"):
+        return text, 0
+    head = list(itertools.islice(iter_lines(text), _MAX_TEXT_PREAMBLE))
+    header_at = next((i for i, line in enumerate(head) if line.upper().split() == ["DATE", "VALUE"]), None)
+    if header_at is None:
+        raise SchemaMismatchError("a FRED text download without its `DATE  VALUE` header line", row=1, **where)
+    ids = [line.split(":", 1)[1].strip() for line in head[:header_at] if line.lower().startswith("series id:")]
+    if not ids or not _SERIES_ID.match(ids[0].upper()):
+        raise SchemaMismatchError("a FRED text download without a `Series ID:` line", row=1, **where)
+    body = itertools.islice(iter_lines(text, keepends=True), header_at + 1, None)
+    rows = (",".join(line.split()) + line[len(line.rstrip("\r\n")) :] for line in body)
+    return f"DATE,{ids[0]}\n" + "".join(rows), header_at
+
+
 def parse_value_cell(text: str) -> float | None:
     """A CSV value cell: a missing marker is null; anything else must be a finite number (ValueError if not)."""
     text = text.strip()
@@ -82,21 +107,29 @@ def parse_fred_csv(payload: RawPayload) -> ParseResult:
     """Rows of one FRED CSV download of series `payload.dataset` in the silver shape."""
     where = {"source": SOURCE, "dataset": payload.dataset, "location": payload.location}
     text = _decode(payload)
-    tail = check_tail(text, FRED, where)
+    text, offset = text_download_as_csv(text, where)  # offset: lines above the header in the file as published
+    try:
+        tail = check_tail(text, FRED, where)
+    except TruncatedPayloadError as exc:
+        raise TruncatedPayloadError(exc.reason, row=(exc.row or 1) + offset, **where) from None
     series_id = payload.dataset.upper()
     reader = csv.reader(iter_lines(text, keepends=True))  # lazily: no copy of a huge bad file
     try:
         header = [h.strip() for h in next(reader)]
     except (StopIteration, csv.Error):
-        raise NotTabularError("no CSV header", row=1, **where) from None
+        raise NotTabularError("no CSV header", row=1 + offset, **where) from None
     if not header or header[0].upper() not in DATE_HEADERS:
         raise SchemaMismatchError(
-            f"first column is {header[0] if header else ''!r}, expected DATE or observation_date", row=1, **where
+            f"first column is {header[0] if header else ''!r}, expected DATE or observation_date",
+            row=1 + offset,
+            **where,
         )
     if len(header) != 2:
-        raise SchemaMismatchError(f"expected 2 columns (date, {series_id}), found {len(header)}", row=1, **where)
+        raise SchemaMismatchError(
+            f"expected 2 columns (date, {series_id}), found {len(header)}", row=1 + offset, **where
+        )
     if header[1].upper() != series_id or not _SERIES_ID.match(header[1].upper()):
-        raise SchemaMismatchError(f"value column is {header[1]!r}, expected {series_id!r}", row=1, **where)
+        raise SchemaMismatchError(f"value column is {header[1]!r}, expected {series_id!r}", row=1 + offset, **where)
 
     ends_cleanly = text.endswith(("\n", "\r"))
     last_line = line_count(text)
@@ -108,6 +141,7 @@ def parse_fred_csv(payload: RawPayload) -> ParseResult:
     try:
         for fields in reader:
             line_no = reader.line_num
+            shown = line_no + offset  # the line in the file as published
             if not fields or all(not f.strip() for f in fields):
                 continue
             raw = ",".join(fields)
@@ -128,19 +162,19 @@ def parse_fred_csv(payload: RawPayload) -> ParseResult:
             if problem is not None:
                 if line_no >= last_line and not ends_cleanly and problem[1] != "Duplicate":
                     raise TruncatedPayloadError(
-                        f"the file stops part-way: last line {raw!r} is cut ({problem[0]})", row=line_no, **where
+                        f"the file stops part-way: last line {raw!r} is cut ({problem[0]})", row=shown, **where
                     )
-                rejections.append(Rejection(line_no, problem[0], raw, problem[1]))
+                rejections.append(Rejection(shown, problem[0], raw, problem[1]))
                 continue
             assert day is not None
-            seen[day] = line_no
+            seen[day] = shown
             dates.append(day)
             values.append(value)
             if tail is not None and line_no >= last_line:
                 key = {"series_id": series_id, "observation_date": day, "realtime_start": first_release(series_id, day)}
-                cut = CutCandidate(key, "value", tail.value_text, line_no)
+                cut = CutCandidate(key, "value", tail.value_text, shown)
     except csv.Error as exc:
-        raise NotTabularError(f"malformed CSV: {exc}", row=reader.line_num, **where) from None
+        raise NotTabularError(f"malformed CSV: {exc}", row=reader.line_num + offset, **where) from None
 
     if not dates and not rejections:
         raise EmptyPayloadError("header but no data rows", row=1, **where)
