@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -456,6 +457,20 @@ def download_csv(seed: int, series_id: str, as_of: date, *, layout: str = "curre
     return ("\n".join(lines) + "\n").encode("ascii")
 
 
+def graph_csv(seed: int, series_ids: Sequence[str], as_of: date) -> bytes:
+    """`fredgraph.csv`, the download of a graph of several series: `observation_date,<ID1>,<ID2>,...` over the
+    union of their dates, an empty cell where a series has no observation or a missing one."""
+    texts = {
+        series_id: latest_values(seed, series_id, as_of).set_index("date")["text"].replace(".", "")
+        for series_id in series_ids
+    }
+    frame = pd.DataFrame(texts).sort_index().fillna("")
+    dates = pd.DatetimeIndex(frame.index).strftime("%Y-%m-%d")
+    lines = [",".join(["observation_date", *series_ids])]
+    lines += [",".join([d, *row]) for d, row in zip(dates, frame.itertuples(index=False, name=None), strict=True)]
+    return ("\n".join(lines) + "\n").encode("ascii")
+
+
 def text_download(seed: int, series_id: str, as_of: date) -> bytes:
     """`fred.stlouisfed.org/data/<ID>.txt` at the end of `as_of`: `Key: value` lines (Notes wrapping over several),
     a blank line, `DATE  VALUE`, then space-aligned rows with `.` for a missing value; CRLF line ends."""
@@ -496,6 +511,7 @@ def write_files(folder: Path, seed: int, as_of: date) -> list[Path]:
 __all__ = [
     "SERIES",
     "download_csv",
+    "graph_csv",
     "last_updated",
     "latest_values",
     "text_download",

@@ -88,3 +88,22 @@ def test_fred_text_download_loads_like_the_csv_download_with_its_own_line_number
     with pytest.raises(TruncatedPayloadError) as err:  # "5.76\r\n" cut to "5."
         parse_fred_csv(_payload("fred", "DGS10", text[:-4], "DGS10.txt"))
     assert err.value.row == len(text.split(b"\r\n")) - 1
+
+
+def test_fred_graph_download_of_several_series_loads_each_series():
+    """`fredgraph.csv`: one value column per series; each series' values equal its own download's (a file named
+    after one series must still hold only that one: test_fred_parser's extra-column case)."""
+    from resources.sources.fred.parser import parse_fred_csv
+
+    graph = parse_fred_csv(_payload("fred", "FREDGRAPH", fred.graph_csv(SEED, ["DGS10", "DEXUSEU"], AS_OF), "g.csv"))
+    assert not graph.rejections
+
+    def known(table) -> set[tuple]:
+        rows = table.select(["series_id", "observation_date", "value"]).to_pylist()
+        return {tuple(r.values()) for r in rows if r["value"] is not None}
+
+    singles = set()
+    for series_id in ("DGS10", "DEXUSEU"):
+        single = fred.download_csv(SEED, series_id, AS_OF)
+        singles |= known(parse_fred_csv(_payload("fred", series_id, single, f"{series_id}.csv")).table)
+    assert known(graph.table) == singles and len(singles) > 2000

@@ -4,6 +4,8 @@ Three layouts exist and all are read:
 - old: `DATE,<SERIES_ID>` with `.` for a missing value;
 - current: `observation_date,<SERIES_ID>` with an empty cell for a missing value (some files are CRLF and end
   without a final newline, T10Y2Y.csv for one);
+- a graph of several series (`fredgraph.csv`, dataset FREDGRAPH): `observation_date,<ID1>,<ID2>,...`, one value
+  column each (the header names the series); a file named after one series must hold exactly that one;
 - text (`fred.stlouisfed.org/data/<SERIES_ID>.txt`): `Title:`, `Series ID:`, ... `Notes:` lines, then a
   `DATE  VALUE` header and space-aligned columns with `.` for a missing value. It is read as the old layout, with
   line numbers of the file as published.
@@ -32,6 +34,7 @@ from resources.sources.text_lines import iter_lines, line_count
 from resources.sources.truncation import FRED, check_tail
 
 DATE_HEADERS = ("DATE", "OBSERVATION_DATE")
+GRAPH_DATASET = "FREDGRAPH"  # FRED names a graph's download `fredgraph.csv`, a single series' `<ID>.csv`
 _MAX_TEXT_PREAMBLE = 200  # `Notes:` can run to many lines
 MISSING_MARKERS = frozenset({"", ".", "NA", "N/A", "#N/A", "NAN"})
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -124,15 +127,22 @@ def parse_fred_csv(payload: RawPayload) -> ParseResult:
             row=1 + offset,
             **where,
         )
-    if len(header) != 2:
+    columns = [h.upper() for h in header[1:]]
+    if len(columns) != 1 and (series_id != GRAPH_DATASET or not columns):  # one series: exactly its column
         raise SchemaMismatchError(
             f"expected 2 columns (date, {series_id}), found {len(header)}", row=1 + offset, **where
         )
-    if header[1].upper() != series_id or not _SERIES_ID.match(header[1].upper()):
+    if len(columns) == 1 and (columns[0] != series_id or not _SERIES_ID.match(columns[0])):
         raise SchemaMismatchError(f"value column is {header[1]!r}, expected {series_id!r}", row=1 + offset, **where)
+    if bad := next((h for h in header[1:] if not _SERIES_ID.match(h.upper())), None):
+        raise SchemaMismatchError(f"value column {bad!r} is not a FRED series id", row=1 + offset, **where)
+    if len(set(columns)) != len(columns):
+        raise SchemaMismatchError(f"a series appears twice in the header {','.join(header)}", row=1 + offset, **where)
+    width = len(header)  # a graph of several series (`fredgraph.csv`) has one value column per series
 
     ends_cleanly = text.endswith(("\n", "\r"))
     last_line = line_count(text)
+    row_series: list[str] = []
     dates: list[date] = []
     values: list[float | None] = []
     rejections: list[Rejection] = BoundedRejections()
@@ -147,18 +157,21 @@ def parse_fred_csv(payload: RawPayload) -> ParseResult:
             raw = ",".join(fields)
             problem: tuple[str, str] | None = None
             day = _parse_date(fields[0])
-            value: float | None = None
-            if len(fields) != 2:
-                problem = (f"expected 2 fields, found {len(fields)}", "ShortRow" if len(fields) < 2 else "LongRow")
+            cells: list[float | None] = []
+            if len(fields) != width:
+                kind = "ShortRow" if len(fields) < width else "LongRow"
+                problem = (f"expected {width} fields, found {len(fields)}", kind)
             elif day is None:
                 problem = (f"bad date {fields[0]!r} (want YYYY-MM-DD)", "BadDate")
             elif day in seen:
                 problem = (f"duplicate date {day.isoformat()} (first on line {seen[day]})", "Duplicate")
             else:
-                try:
-                    value = parse_value_cell(fields[1])
-                except ValueError:
-                    problem = (f"non-numeric value {fields[1]!r}", "BadValue")
+                for column, cell in zip(columns, fields[1:], strict=True):
+                    try:
+                        cells.append(parse_value_cell(cell))
+                    except ValueError:
+                        problem = (f"non-numeric value {cell!r}" + (f" of {column}" if width > 2 else ""), "BadValue")
+                        break
             if problem is not None:
                 if line_no >= last_line and not ends_cleanly and problem[1] != "Duplicate":
                     raise TruncatedPayloadError(
@@ -168,10 +181,12 @@ def parse_fred_csv(payload: RawPayload) -> ParseResult:
                 continue
             assert day is not None
             seen[day] = shown
-            dates.append(day)
-            values.append(value)
-            if tail is not None and line_no >= last_line:
-                key = {"series_id": series_id, "observation_date": day, "realtime_start": first_release(series_id, day)}
+            row_series += columns
+            dates += [day] * len(columns)
+            values += cells
+            if tail is not None and line_no >= last_line:  # the cut could only be in the last column's value
+                last = columns[-1]
+                key = {"series_id": last, "observation_date": day, "realtime_start": first_release(last, day)}
                 cut = CutCandidate(key, "value", tail.value_text, shown)
     except csv.Error as exc:
         raise NotTabularError(f"malformed CSV: {exc}", row=reader.line_num + offset, **where) from None
@@ -179,10 +194,10 @@ def parse_fred_csv(payload: RawPayload) -> ParseResult:
     if not dates and not rejections:
         raise EmptyPayloadError("header but no data rows", row=1, **where)
     n = len(dates)
-    starts = [first_release(series_id, d) for d in dates]
+    starts = [first_release(s, d) for s, d in zip(row_series, dates, strict=True)]
     table = pa.table(
         {
-            "series_id": pa.array([series_id] * n, pa.string()),
+            "series_id": pa.array(row_series, pa.string()),
             "observation_date": pa.array(dates, pa.date32()),
             "realtime_start": pa.array(starts, pa.date32()),
             "value": pa.array(values, pa.float64()),
