@@ -107,3 +107,36 @@ def test_fred_graph_download_of_several_series_loads_each_series():
         single = fred.download_csv(SEED, series_id, AS_OF)
         singles |= known(parse_fred_csv(_payload("fred", series_id, single, f"{series_id}.csv")).table)
     assert known(graph.table) == singles and len(singles) > 2000
+
+
+def test_coin_metrics_columns_added_over_time_load_and_blank_cells_stay_absent():
+    """Community CSVs gain metric columns over the years; a new column's values load under its own name, and
+    its blank cells (days before the metric existed) add no rows."""
+    from resources.simulated import coinmetrics
+    from resources.sources.coinmetrics.parser import parse_community_csv
+
+    lines = coinmetrics.community_csv(SEED, "btc", date(2012, 3, 1)).decode().splitlines()
+    lines[0] += ",FeeTotNtv"
+    lines[1:] = [line + ("," if i < 100 else ",0.25") for i, line in enumerate(lines[1:])]  # new since day 100
+    result = parse_community_csv(_payload("coinmetrics", "btc", ("\n".join(lines) + "\n").encode(), "btc.csv"))
+    assert not result.rejections
+    fees = result.table.filter(pc.equal(result.table["metric"], "FeeTotNtv"))
+    assert fees.num_rows == len(lines) - 1 - 100 and set(fees["value"].to_pylist()) == {0.25}
+
+
+def test_cot_spreadsheet_downloads_are_refused_with_a_typed_error_naming_the_file():
+    """CFTC also ships the annual reports as xls (alone or zipped): not read here, refused as not tabular text."""
+    import io
+    import zipfile
+
+    from resources.errors import NotTabularError
+    from resources.sources.cot.parser import parse_cot_payload
+
+    xls = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 8  # an OLE2 compound file, as .xls are
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("annualof.xls", xls)
+    for name, data in (("annualof.xls", xls), ("dea_com_xls_2023.zip", archive.getvalue())):
+        with pytest.raises(NotTabularError) as err:
+            parse_cot_payload(_payload("cot", "legacy_combined", data, name))
+        assert err.value.source == "cot" and err.value.location == f"/d/{name}"
