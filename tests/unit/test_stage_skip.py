@@ -128,3 +128,15 @@ def test_only_the_simulated_publisher_can_skip_an_ingest(storage, settings):
     assert len({simulated.digest(), reseeded.digest(), later.digest()}) == 3
     live, _ = ingest_fingerprint(CBOE, storage, settings.model_copy(update={"source_mode": "live"}), as_of)
     assert live is None  # a live publisher can revise history without the lake knowing: always fetched
+
+
+def test_rows_written_are_what_a_step_wrote_not_its_table_size():
+    from dagster import MetadataValue
+
+    from pipelines.runner import _rows_and_skip
+
+    silver = {"added": MetadataValue.int(5), "revised": MetadataValue.int(2), "dagster/row_count": 100}
+    assert _rows_and_skip(silver) == (7, 0)
+    assert _rows_and_skip({"rows_written": 3, "dagster/row_count": 100}) == (3, 0)
+    assert _rows_and_skip({"dagster/row_count": MetadataValue.int(40)}) == (40, 0)
+    assert _rows_and_skip({"skipped": MetadataValue.text("skipped: inputs unchanged"), "rows_written": 9}) == (0, 1)
