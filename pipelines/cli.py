@@ -10,7 +10,7 @@ import time
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -19,6 +19,9 @@ from rich.markup import escape
 from rich.table import Table
 from typer._click import exceptions as click_errors  # typer vendors click and does not re-export these
 from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    from pipelines.runner import JobOutcome
 
 
 class UserMistake(Exception):
@@ -145,7 +148,7 @@ def run(
     _echo("Open the UI with [bold]make ui[/bold] (http://127.0.0.1:3000); see the lake with [bold]nexus status[/bold].")
 
 
-def _show_timings(outcomes: list, elapsed: float) -> None:
+def _show_timings(outcomes: list[JobOutcome], elapsed: float) -> None:
     """Where the time went: each stage (job) with its slowest asset steps, rows written and whether it skipped."""
     from pipelines.runner import orchestration_seconds, timing_rows
 

@@ -102,9 +102,18 @@ def _rows_and_skip(metadata: dict) -> tuple[int, int]:
     skipped = getattr(metadata.get("skipped"), "value", metadata.get("skipped"))
     if isinstance(skipped, str) and skipped.startswith("skipped"):
         return 0, 1
-    count = metadata.get("dagster/row_count")
-    value = getattr(count, "value", count)
-    return (int(value) if isinstance(value, int | float) else 0), 0
+
+    def number(name: str) -> int | None:
+        value = getattr(metadata.get(name), "value", metadata.get(name))
+        return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    # what the step wrote: explicit, else new plus revised rows (silver merges), else the table it rewrote
+    written = number("rows_written")
+    if written is None and number("added") is not None:
+        written = (number("added") or 0) + (number("revised") or 0)
+    if written is None:
+        written = number("dagster/row_count")
+    return written or 0, 0
 
 
 def _progress_logger(handler: _ProgressHandler):

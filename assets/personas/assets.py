@@ -1,6 +1,7 @@
 """Persona outputs per day: six gold tables, JSON documents, the weekly PDF report and the audit trail."""
 
 import json
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -117,9 +118,12 @@ def persona_outputs(context: AssetExecutionContext, lake: LakeResource):  # noqa
         context.log.info(f"persona_outputs {first} → {last}: {SKIPPED}")
         yield from _results(storage, {**record.summary, "skipped": SKIPPED})
         return
+    started = time.perf_counter()
     summary = build_and_publish(storage, first, last, config, run_id=context.run_id)
     record_run(storage, fingerprint, outputs, summary)
-    yield from _results(storage, {**summary, "skipped": "no: inputs changed"})
+    seconds = round(time.perf_counter() - started, 2)
+    context.log.info(f"persona_outputs {first} → {last}: {summary['days']} days built and published in {seconds} s")
+    yield from _results(storage, {**summary, "skipped": "no: inputs changed", "compute_seconds": seconds})
 
 
 def persona_fingerprint(storage: LakeStorage, first: date, last: date, config: PersonasConfig) -> StageFingerprint:
@@ -189,6 +193,7 @@ def _results(storage: LakeStorage, summary: dict[str, Any]):
             asset_key=key,
             metadata={
                 "skipped": summary["skipped"],
+                "compute_seconds": summary.get("compute_seconds", 0.0),
                 "days": summary["days"],
                 "latest_day": latest,
                 "items": summary["items"][persona],
@@ -196,6 +201,8 @@ def _results(storage: LakeStorage, summary: dict[str, Any]):
                 "document": MetadataValue.path(
                     storage.uri("gold", "personas", "_documents", f"date={latest}", f"{persona}.json")
                 ),
+                # rows written by this run (none when skipped)
+                "dagster/row_count": 0 if summary["skipped"] == SKIPPED else summary["items"][persona],
             },
         )
     yield MaterializeResult(
