@@ -1,6 +1,8 @@
 """Scale (issue 15): ingest, models and personas at 1x, 4x and 16x the default number of instruments and at 10
 and 30 years, with each stage's growth exponent (the log-log slope of time on size; 1 is linear). Marts at scale
-are bench_scale_marts.py.
+are bench_marts_scale.py. `NEXUS_BENCH_SCALES` (default 1,4,16) and `NEXUS_BENCH_SCALE_STAGES` (default
+models,personas,ingest) choose what runs. The exponent is fitted to CPU seconds (this process and the processes it
+waited for): on a shared machine wall time mostly measures the neighbours' load; wall time is printed beside it.
 
 What "k x the instruments" means per stage (the simulated world has a fixed set of markets, so larger universes
 are renamed copies of it, the way resources/simulated/fred.write_scaled_files scales FRED):
@@ -18,6 +20,7 @@ are renamed copies of it, the way resources/simulated/fred.write_scaled_files sc
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import time
 from datetime import date, timedelta
@@ -32,10 +35,23 @@ DEFAULT_FRED_SERIES = 10
 AS_OF = date(2025, 12, 31)
 
 
-def _exponents(stage: str, unit: str, points: dict[int, float]) -> Figure:
+def _timed(fn) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process and its waited-for children) of `fn()`."""
+    wall, cpu = time.perf_counter(), _cpu()
+    fn()
+    return since(wall), _cpu() - cpu
+
+
+def _cpu() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _exponents(stage: str, unit: str, points: dict[int, tuple[float, float]]) -> Figure:
+    """The growth exponent of CPU time (on a shared machine, wall time mostly measures the neighbours)."""
     sizes = sorted(points)
-    slope = growth_exponent([float(s) for s in sizes], [points[s] for s in sizes])
-    shown = ", ".join(f"{s}{unit} {points[s]:.2f} s" for s in sizes)
+    slope = growth_exponent([float(s) for s in sizes], [points[s][1] for s in sizes])
+    shown = ", ".join(f"{s}{unit} {points[s][1]:.1f} cpu-s ({points[s][0]:.1f} s wall)" for s in sizes)
     verdict = "linear or better" if slope <= 1.15 else "FASTER THAN LINEAR"
     return Figure(
         f"growth exponent {stage} vs {'instruments' if unit == 'x' else 'years'}", slope, "", f"{verdict}: {shown}"
@@ -43,7 +59,7 @@ def _exponents(stage: str, unit: str, points: dict[int, float]) -> Figure:
 
 
 # ---------------------------------------------------------------------------------------------------- ingest
-def ingest_seconds(scale: int, years: int) -> float:
+def ingest_seconds(scale: int, years: int) -> tuple[float, float]:
     from resources.lake.storage import LakeStorage
     from resources.settings import Settings
     from resources.simulated.fred import write_scaled_files
@@ -54,11 +70,9 @@ def ingest_seconds(scale: int, years: int) -> float:
     write_scaled_files(folder, 7, AS_OF, series=DEFAULT_FRED_SERIES * scale, years=years)
     settings = Settings(lake_uri=str(root / "lake"), source_mode="files")
     storage = LakeStorage.from_settings(settings)
-    started = time.perf_counter()
-    ingest_fred(storage, settings, run_id="bench-scale", start=None, end=None, files=[folder])
-    seconds = since(started)
+    timed = _timed(lambda: ingest_fred(storage, settings, run_id="bench-scale", start=None, end=None, files=[folder]))
     shutil.rmtree(root, ignore_errors=True)
-    return seconds
+    return timed
 
 
 # ---------------------------------------------------------------------------------------------------- models
@@ -77,16 +91,15 @@ def scaled_panel(scale: int, years: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.concat(features, ignore_index=True), pd.concat(labels, ignore_index=True)
 
 
-def model_seconds(scale: int, years: int) -> float:
+def model_seconds(scale: int, years: int) -> tuple[float, float]:
     from assets.models.walk_forward import WalkForwardConfig, train_at_cutoff
 
     features, labels = scaled_panel(scale, years)
     cutoff = (pd.Timestamp(features["trade_date"].max()) - pd.Timedelta(days=30)).date()
-    started = time.perf_counter()
-    models = train_at_cutoff(features, labels, WalkForwardConfig().for_horizon(5), cutoff)
-    seconds = since(started)
+    models: list = []
+    timed = _timed(lambda: models.extend(train_at_cutoff(features, labels, WalkForwardConfig().for_horizon(5), cutoff)))
     assert len(models) == 1
-    return seconds
+    return timed
 
 
 # -------------------------------------------------------------------------------------------------- personas
@@ -110,7 +123,7 @@ def scaled_universe(universe, copies: int):
     )
 
 
-def persona_seconds(scale: int, years: int) -> float:
+def persona_seconds(scale: int, years: int) -> tuple[float, float]:
     from assets.personas.daily import build_all
     from assets.personas.inputs import PersonaInputs
     from tests.unit.test_personas_inputs import DAY, make_inputs
@@ -125,9 +138,7 @@ def persona_seconds(scale: int, years: int) -> float:
         universe=scaled_universe(base.universe, scale),
     )
     build_all(inputs, DAY)  # warm imports and caches
-    started = time.perf_counter()
-    build_all(inputs, DAY)
-    return since(started)
+    return _timed(lambda: build_all(inputs, DAY))
 
 
 STAGES = {
@@ -138,19 +149,27 @@ STAGES = {
 
 
 def _stage(stage: str, measure) -> list[Figure]:
-    by_scale: dict[int, float] = {}
+    by_scale: dict[int, tuple[float, float]] = {}
     for scale in SCALES:
         by_scale[scale] = measure(scale, YEARS[0])
-        print(f"  {stage} {scale}x, {YEARS[0]} years: {by_scale[scale]:.2f} s", flush=True)
+        print(
+            f"  {stage} {scale}x, {YEARS[0]} years: {by_scale[scale][0]:.2f} s, {by_scale[scale][1]:.2f} cpu-s",
+            flush=True,
+        )
     by_years = {YEARS[0]: by_scale[1] if 1 in by_scale else measure(1, YEARS[0])}
     by_years[YEARS[1]] = measure(1, YEARS[1])
-    print(f"  {stage} 1x, {YEARS[1]} years: {by_years[YEARS[1]]:.2f} s", flush=True)
+    print(
+        f"  {stage} 1x, {YEARS[1]} years: {by_years[YEARS[1]][0]:.2f} s, {by_years[YEARS[1]][1]:.2f} cpu-s", flush=True
+    )
     return [_exponents(stage, "x", by_scale), _exponents(stage, "y", by_years)]
 
 
 def run() -> list[Figure]:
     figures: list[Figure] = [Figure("load average (1 min) at start, 2 cores shared", os.getloadavg()[0], "")]
+    chosen = os.environ.get("NEXUS_BENCH_SCALE_STAGES", "models,personas,ingest").split(",")
     for stage, measure in STAGES.items():
+        if not any(word in stage for word in chosen):
+            continue
         try:
             figures += _stage(stage, measure)
         except Exception as exc:  # one stage failing must not hide the others' figures

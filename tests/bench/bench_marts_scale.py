@@ -4,7 +4,8 @@ instruments and at 10 and 30 years of history, with the growth exponents (log-lo
 A lake of k x the instruments is the simulated default lake with every instrument's own silver rows (its price
 series and its CFTC market in every COT report) copied k - 1 times under new names, and the reference tables
 rebuilt from the universe with the same copies (tests/bench/bench_scale.scaled_universe), so dbt sees a universe
-k times as wide with the same shape. The time is dbt's own `elapsed_time` (run_results.json): the execution of
+k times as wide with the same shape (the accepted-values test of Cboe's index symbols is left out
+at every scale: copies are not Cboe symbols). The time is dbt's own `elapsed_time` (run_results.json): the execution of
 the models and tests, without the CLI's start-up and parse, which do not grow with the data. "30 years" starts
 before the simulated world's first day (2000-01-03), so it holds 26.
 """
@@ -33,6 +34,9 @@ PRICE_TABLES = {
     "coinmetrics": (("coinmetrics/asset_metrics", "asset"),),
 }
 COT_TABLES = ("cot/legacy_positions", "cot/tff_positions", "cot/disaggregated_positions")
+# the one data test a renamed copy fails by design (Cboe's index symbols are a closed list); left out at every
+# scale, so each scale runs the same tests
+COPIES_REFUSED_BY = "test_name:accepted_values,stg_cboe__index_closes"
 
 
 def _base_lake(root: Path, years: int):
@@ -94,7 +98,8 @@ def _dbt_seconds(settings, root: Path) -> float:
     from resources.marts_build import run_dbt
 
     target = root / "dbt_target"
-    run_dbt(["build", "--exclude-resource-type", "unit_test"], settings, target_path=target, as_of_date=END)
+    args = ["build", "--exclude-resource-type", "unit_test", "--exclude", COPIES_REFUSED_BY]
+    run_dbt(args, settings, target_path=target, as_of_date=END)
     return float(json.loads((target / "run_results.json").read_text())["elapsed_time"])
 
 
