@@ -149,6 +149,7 @@ STAGES = {
 
 
 def _stage(stage: str, measure) -> list[Figure]:
+    measure(1, 4)  # warm-up on four years (the models need three): first-call imports and caches are not the work
     by_scale: dict[int, tuple[float, float]] = {}
     for scale in SCALES:
         by_scale[scale] = measure(scale, YEARS[0])
