@@ -317,6 +317,7 @@ def backfill(
 ) -> None:
     """Re-derive a source's silver tables from all of its bronze payloads (parse, quarantine, versioned merge)."""
     from resources.lake.storage import LakeStorage
+    from resources.quality.row_policy import RowPolicy
     from resources.settings import get_settings
     from resources.spark.backfill import run_backfill
     from resources.spark.plans import BACKFILL_SOURCES
@@ -325,11 +326,19 @@ def backfill(
         raise typer.BadParameter("--engine must be local or spark")
     if source not in BACKFILL_SOURCES:
         raise typer.BadParameter(f"no backfill for {source!r}; choose from {', '.join(BACKFILL_SOURCES)}")
-    storage = LakeStorage.from_settings(get_settings())
+    settings = get_settings()
+    storage = LakeStorage.from_settings(settings)
+    policy = RowPolicy(max_bad_row_share=settings.max_bad_row_share)
     with console.status(f"backfilling {source} on {engine}..."):
         result = run_backfill(
-            storage, source, engine=engine, run_id=f"backfill-{int(time.time())}", start=_day(start), end=_day(end)
-        )  # type: ignore[arg-type]
+            storage,
+            source,
+            engine=engine,  # type: ignore[arg-type]
+            run_id=f"backfill-{int(time.time())}",
+            start=_day(start),
+            end=_day(end),
+            policy=policy,
+        )
     for t in result.tables:
         _echo(
             f"✔ {source} → silver/{t.table}: {t.payloads} payloads, {t.rows} rows in {t.files} files, "
