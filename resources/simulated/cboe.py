@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from resources.simulated.misprints import Misprint, apply_misprints, load_misprints
 from resources.simulated.publisher import Request, Response, SimulatedPublisher, route
 from resources.simulated.world import _stream, lengthened, world_for
 
@@ -84,14 +85,20 @@ LEGACY_DISCLAIMER = "Cboe data is provided for the convenience of visitors, with
 
 
 def history_csv(
-    seed: int, symbol: str, as_of: date, *, rows: int | None = None, layout: Literal["current", "legacy"] = "current"
+    seed: int,
+    symbol: str,
+    as_of: date,
+    misprints: list[Misprint] | None = None,
+    *,
+    rows: int | None = None,
+    layout: Literal["current", "legacy"] = "current",
 ) -> bytes:
     """`<SYMBOL>_History.csv` at the end of `as_of`; with `rows`, exactly that many data rows (see `lengthened`).
 
     `legacy` is the older download (`vixcurrent.csv`): a disclaimer line, then `Date,VIX Open,...,VIX Close`
     (symbol-prefixed names), `M/D/YYYY` dates without leading zeros and two decimals, CRLF line ends.
     """
-    frame = history(seed, symbol, as_of)
+    frame = apply_misprints(history(seed, symbol, as_of), misprints or [], source="cboe", series=symbol, as_of=as_of)
     if rows is not None:
         frame = lengthened(frame, rows, business_days=True)
     legacy = layout == "legacy"
@@ -112,4 +119,7 @@ def _serve_history(app: SimulatedPublisher, request: Request, match: object) -> 
     symbol = match.group("symbol")  # type: ignore[attr-defined]
     if symbol not in FIRST_DATE or app.as_of < FIRST_DATE[symbol]:
         return Response.not_found(f"{symbol}_History.csv")
-    return Response(200, history_csv(app.seed, symbol, app.as_of), "text/csv")
+    from resources.settings import get_settings
+
+    misprints = load_misprints(get_settings().publisher_misprints_file)
+    return Response(200, history_csv(app.seed, symbol, app.as_of, misprints), "text/csv")
