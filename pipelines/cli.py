@@ -10,7 +10,7 @@ import time
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -19,6 +19,9 @@ from rich.markup import escape
 from rich.table import Table
 from typer._click import exceptions as click_errors  # typer vendors click and does not re-export these
 from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    from pipelines.runner import JobOutcome
 
 
 class UserMistake(Exception):
@@ -133,6 +136,7 @@ def run(
         console.print(f"[yellow]✋ not started:[/yellow] {busy}", highlight=False, soft_wrap=True)  # one line
         raise typer.Exit(3) from None
     elapsed = time.perf_counter() - started
+    _show_timings(outcomes, elapsed)
     failed = [o for o in outcomes if not o.success]
     if failed:
         for outcome in failed:
@@ -142,6 +146,23 @@ def run(
     _show_status(json_output=False)
     _echo(f"[green]✔ built the graph in {elapsed:.1f}s[/green] (tool output: {log_path}).")
     _echo("Open the UI with [bold]make ui[/bold] (http://127.0.0.1:3000); see the lake with [bold]nexus status[/bold].")
+
+
+def _show_timings(outcomes: list[JobOutcome], elapsed: float) -> None:
+    """Where the time went: each stage (job) with its slowest asset steps, rows written and whether it skipped."""
+    from pipelines.runner import orchestration_seconds, timing_rows
+
+    grid = Table(title="Time per stage", title_justify="left")
+    grid.add_column("stage", no_wrap=True)
+    grid.add_column("seconds", justify="right", no_wrap=True)
+    grid.add_column("rows written", justify="right", no_wrap=True)
+    grid.add_column("skipped?", no_wrap=True)
+    for row in timing_rows(outcomes):
+        name = f"  {row.step}" if row.step else f"[bold]{row.stage}[/bold]"
+        grid.add_row(name, f"{row.seconds:.1f}", f"{row.rows:,}", row.skipped)
+    grid.add_row("between steps (Dagster)", f"{orchestration_seconds(outcomes):.1f}", "", "")
+    grid.add_row("[bold]total[/bold]", f"{elapsed:.1f}", "", "")
+    Console(file=sys.stdout, width=console.width).print(grid)
 
 
 def _date_origin(option: str, given: date | None, field: str, value: date, fields_set: set[str]) -> str:
@@ -296,6 +317,7 @@ def backfill(
 ) -> None:
     """Re-derive a source's silver tables from all of its bronze payloads (parse, quarantine, versioned merge)."""
     from resources.lake.storage import LakeStorage
+    from resources.quality.row_policy import RowPolicy
     from resources.settings import get_settings
     from resources.spark.backfill import run_backfill
     from resources.spark.plans import BACKFILL_SOURCES
@@ -304,11 +326,19 @@ def backfill(
         raise typer.BadParameter("--engine must be local or spark")
     if source not in BACKFILL_SOURCES:
         raise typer.BadParameter(f"no backfill for {source!r}; choose from {', '.join(BACKFILL_SOURCES)}")
-    storage = LakeStorage.from_settings(get_settings())
+    settings = get_settings()
+    storage = LakeStorage.from_settings(settings)
+    policy = RowPolicy(max_bad_row_share=settings.max_bad_row_share)
     with console.status(f"backfilling {source} on {engine}..."):
         result = run_backfill(
-            storage, source, engine=engine, run_id=f"backfill-{int(time.time())}", start=_day(start), end=_day(end)
-        )  # type: ignore[arg-type]
+            storage,
+            source,
+            engine=engine,  # type: ignore[arg-type]
+            run_id=f"backfill-{int(time.time())}",
+            start=_day(start),
+            end=_day(end),
+            policy=policy,
+        )
     for t in result.tables:
         _echo(
             f"✔ {source} → silver/{t.table}: {t.payloads} payloads, {t.rows} rows in {t.files} files, "

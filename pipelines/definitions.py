@@ -8,8 +8,10 @@ from dagster import AssetChecksDefinition, AssetsDefinition, Definitions, Schedu
 import assets.ingest
 from assets.backfill.assets import BACKFILL_ASSETS, SparkBackfillLauncher
 from assets.feeds.assets import client_deliveries
+from assets.ingest.freshness import SILVER_CALENDARS
 from assets.maintenance.assets import lake_maintenance
 from assets.marts.dbt import DBT_PROJECT, nexus_dbt_models
+from assets.marts.freshness import mart_freshness_checks
 from assets.marts.publish import publish_marts
 from assets.marts.reference import reference_tables
 from assets.models.assets import evaluation, oos_predictions, regimes
@@ -105,7 +107,7 @@ defs = Definitions(
         lake_maintenance,
         *BACKFILL_ASSETS,
     ],
-    asset_checks=INGEST_CHECKS,
+    asset_checks=[*INGEST_CHECKS, *mart_freshness_checks([nexus_dbt_models, publish_marts], SILVER_CALENDARS)],
     jobs=[
         *INGEST_JOBS.values(),
         marts_job,
