@@ -114,6 +114,19 @@ def history_csv(
     return (newline.join(lines) + newline).encode("ascii")
 
 
+def archive_workbook(seed: int, symbol: str, as_of: date) -> bytes:
+    """The older archive download (`vixarchive.xls`): one sheet, the disclaimer line, `Date,Open,High,Low,Close`,
+    dates as date cells, values to two decimals. Written as .xlsx (`spreadsheets`), with the same cells."""
+    from resources.simulated.spreadsheets import xlsx
+
+    frame = history(seed, symbol, as_of)
+    columns = ["CLOSE"] if symbol in CLOSE_ONLY else ["OPEN", "HIGH", "LOW", "CLOSE"]
+    rows = [[LEGACY_DISCLAIMER], ["Date", *(c.title() for c in columns)]]
+    values = frame[columns].to_numpy()
+    rows += [[d.date(), *(round(float(v), 2) for v in row)] for d, row in zip(frame.index, values, strict=True)]
+    return xlsx({symbol: rows})
+
+
 @route(r"/api/global/us_indices/daily_prices/(?P<symbol>[A-Z0-9]+)_History\.csv")
 def _serve_history(app: SimulatedPublisher, request: Request, match: object) -> Response:
     symbol = match.group("symbol")  # type: ignore[attr-defined]

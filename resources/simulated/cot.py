@@ -922,6 +922,26 @@ def annual_zip(seed: int, report: ReportKind, year: int, as_of: date, futures_on
     return _zipped(report, year, futures_only, annual_text(seed, report, year, as_of, futures_only))
 
 
+def annual_workbook_zip(seed: int, report: ReportKind, year: int, as_of: date, futures_only: bool = True) -> bytes:
+    """The year's historical compressed Excel file (`dea_fut_xls_<year>.zip` and friends): one workbook of one
+    sheet with the text file's columns and rows, numbers as numbers and report dates as date cells. Written as
+    .xlsx (`spreadsheets`): CFTC's member is an .xls, so the member here is `<annual member>.xlsx`."""
+    import csv
+
+    from resources.simulated.spreadsheets import typed, xlsx
+
+    text = annual_text(seed, report, year, as_of, futures_only).decode("utf-8")
+    rows = list(csv.reader(text.splitlines()))
+    book = xlsx({"XLS": [[h.strip() for h in rows[0]], *([typed(c) for c in row] for row in rows[1:])]})
+    _, member = LAYOUTS[report].annual_files[futures_only]
+    info = zipfile.ZipInfo(member.rsplit(".", 1)[0] + ".xlsx", date_time=(year, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(info, book)
+    return buffer.getvalue()
+
+
 def _display_name(api_name: str) -> str:
     """A Socrata field name as the site shows it: `noncomm_positions_long_all` -> `Noncomm_Positions_Long_All`."""
     return "_".join(part[:1].upper() + part[1:] for part in api_name.split("_"))

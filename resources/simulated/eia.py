@@ -474,6 +474,25 @@ def xls_sheet_csv(seed: int, series_id: str, as_of: datetime) -> bytes:
     return ("\n".join(lines) + "\n").encode("ascii")
 
 
+def xls_workbook(seed: int, series_id: str, as_of: datetime) -> bytes:
+    """The series' .xls download as a workbook: a `Contents` sheet, then `Data 1` holding `Back to Contents`, the
+    `Sourcekey` row, `Date,<name> (<units>)` and the values oldest first, periods as date cells, a missing value as
+    an empty cell. Written as .xlsx (`spreadsheets`), with the same sheets and cells."""
+    from resources.simulated.spreadsheets import xlsx
+
+    wire = WIRE[series_id]
+    text = max((t for t, _ in FILE_UNITS if wire.header.endswith(t)), key=len)
+    name = wire.header[: -len(text)].strip()
+    values = published(seed, series_id, as_of).sort_index()
+    data = [
+        ["Back to Contents", f"Data 1: {wire.title}"],
+        ["Sourcekey", series_id],
+        ["Date", f"{name} ({text})"],
+        *([p, None if v != v else float(_text(v, wire.decimals))] for p, v in values.items()),
+    ]
+    return xlsx({"Contents": [[wire.title], [wire.page], ["Data 1", wire.title]], "Data 1": data})
+
+
 def write_files(folder: Path, seed: int, as_of: date) -> list[Path]:
     """Every series' download CSV as of the end of `as_of` (decision time), into `folder`."""
     from resources.settings import get_settings

@@ -122,21 +122,3 @@ def test_coin_metrics_columns_added_over_time_load_and_blank_cells_stay_absent()
     assert not result.rejections
     fees = result.table.filter(pc.equal(result.table["metric"], "FeeTotNtv"))
     assert fees.num_rows == len(lines) - 1 - 100 and set(fees["value"].to_pylist()) == {0.25}
-
-
-def test_cot_spreadsheet_downloads_are_refused_with_a_typed_error_naming_the_file():
-    """CFTC also ships the annual reports as xls (alone or zipped): not read here, refused as not tabular text."""
-    import io
-    import zipfile
-
-    from resources.errors import NotTabularError
-    from resources.sources.cot.parser import parse_cot_payload
-
-    xls = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 8  # an OLE2 compound file, as .xls are
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as zipped:
-        zipped.writestr("annualof.xls", xls)
-    for name, data in (("annualof.xls", xls), ("dea_com_xls_2023.zip", archive.getvalue())):
-        with pytest.raises(NotTabularError) as err:
-            parse_cot_payload(_payload("cot", "legacy_combined", data, name))
-        assert err.value.source == "cot" and err.value.location == f"/d/{name}"

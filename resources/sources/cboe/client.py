@@ -44,6 +44,7 @@ class CboeClient:
 
 
 def payloads_from_files(roots: Iterable[Path]) -> list[RawPayload]:
-    """Every `*_History.csv` under the given files or folders, dataset named after the index."""
-    paths = find_files(roots, ("*_History.csv", "*_history.csv"))
+    """Every `*_History.csv` (and older `vixarchive.xls`-style workbook) under the given files or folders, dataset
+    named after the index."""
+    paths = find_files(roots, ("*_History.csv", "*_history.csv", "*archive.xls", "*archive.xlsx"))
     return [payload_from_file(p, source=SOURCE, dataset=symbol_from_name(p.name), media_type="text/csv") for p in paths]

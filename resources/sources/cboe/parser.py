@@ -23,15 +23,17 @@ from resources.sources.base import ParseResult, at_new_york, parsed_columns
 from resources.sources.cboe.spec import CLOSE_TIME_NY, INDEX_CLOSES, SOURCE
 from resources.sources.text_lines import iter_lines
 from resources.sources.truncation import CBOE, check_tail
+from resources.sources.workbooks import sheet_as_payload
 
 _DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 _MAX_PREAMBLE = 5
 
 
 def symbol_from_name(name: str) -> str:
-    """`VIX3M_History.csv` -> `VIX3M`."""
+    """`VIX3M_History.csv` -> `VIX3M`; the older downloads `vixarchive.xls`, `vixcurrent.csv` -> `VIX`."""
     stem = name.rsplit("/", 1)[-1].split("?")[0]
-    return stem.split("_History", 1)[0].split(".", 1)[0].upper()
+    symbol = stem.split("_History", 1)[0].split(".", 1)[0].upper()
+    return re.sub(r"(?<=.)(ARCHIVE|CURRENT)$", "", symbol)
 
 
 def _decode(payload: RawPayload) -> str:
@@ -92,6 +94,7 @@ def _parse_number(text: str) -> float | None:
 def parse_cboe_csv(payload: RawPayload) -> ParseResult:
     """Rows of one Cboe history file in the silver shape; raises for whole-file problems."""
     symbol = payload.dataset.upper()
+    payload = sheet_as_payload(payload)  # a workbook (vixarchive.xls): its first sheet as CSV text
     where = {"source": SOURCE, "dataset": payload.dataset, "location": payload.location}
     text = _decode(payload)
     check_tail(text, CBOE, where)

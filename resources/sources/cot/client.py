@@ -23,7 +23,8 @@ from resources.sources.cot.socrata import ORDER, page_length, soql_where
 from resources.sources.cot.spec import API_PATH, DEFAULT_PAGE_SIZE, SOURCE
 from resources.sources.files import find_files
 
-FILE_PATTERNS = ("*.txt", "*.TXT", "*.zip", "*.ZIP", "*.csv", "*.CSV")  # .csv: the reporting site export
+# .csv: the reporting site export; .xls: the historical Excel files (zipped as `*_xls_<year>.zip`, or unzipped)
+FILE_PATTERNS = ("*.txt", "*.TXT", "*.zip", "*.ZIP", "*.csv", "*.CSV", "*.xls", "*.XLS", "*.xlsx")
 
 
 def app_token_headers(settings: Settings) -> dict[str, str]:

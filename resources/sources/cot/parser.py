@@ -1,6 +1,8 @@
-"""Parse any COT payload: a Socrata JSON page, an annual text file, or the zip archive CFTC ships it in.
+"""Parse any COT payload: a Socrata JSON page, an annual text file or workbook, or the zip archive CFTC ships it in.
 
-Bronze keeps each payload exactly as received (zip bytes included); the parser opens the archive itself. What
+Bronze keeps each payload exactly as received (zip bytes included); the parser opens the archive itself. A
+workbook (CFTC's `*_xls_<year>.zip` hold one .xls with the text file's columns) is read as the CSV text of its
+first sheet (`resources.sources.workbooks`). What
 the payload is comes from its bytes: a zip signature, a JSON array (or Socrata's error object), an HTML error page,
 or CSV text whose header says which report it is. Whole-payload problems raise a typed `SourceDataError` naming
 source, dataset, file or URL and row; bad rows come back as rejections (see `rows.build_result`).
@@ -36,8 +38,10 @@ from resources.sources.cot.textfile import (
     split_csv_line,
 )
 from resources.sources.truncation import COT, check_tail
+from resources.sources.workbooks import WORKBOOK_SUFFIXES, sheet_csv, workbook_kind
 
-_TEXT_MEMBERS = (".txt", ".csv")
+_TEXT_MEMBERS = (".txt", ".csv", *WORKBOOK_SUFFIXES)
+_SHEET_MARK = "\x1f"  # between a workbook's name and its sheet's in `unpack`'s name, until the parser names it
 
 
 def where_of(payload: RawPayload) -> dict[str, object]:
@@ -45,22 +49,37 @@ def where_of(payload: RawPayload) -> dict[str, object]:
 
 
 def unpack(payload: RawPayload) -> tuple[bytes, str]:
-    """The report bytes and the name they go by (the archive member for a zip, else the payload's location)."""
+    """The report bytes and the name they go by (the archive member for a zip, else the payload's location); a
+    workbook's first sheet as CSV text, named `<file>[:<member>]:<sheet>`."""
     data = payload.data
+    where = where_of(payload)
+    if workbook_kind(data) is not None:
+        return _sheet_text(data, payload.location, where)
     if not data.startswith(b"PK"):
         return data, payload.location
-    where = where_of(payload)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = [i for i in archive.infolist() if not i.is_dir() and i.filename.lower().endswith(_TEXT_MEMBERS)]
             if len(members) != 1:
                 found = ", ".join(i.filename for i in archive.infolist()) or "nothing"
-                raise NotTabularError(f"expected one .txt report in the zip archive, found {found}", **where)
-            return archive.read(members[0]), f"{payload.location}:{members[0].filename}"
+                raise NotTabularError(
+                    f"expected one .txt report (or .xls workbook) in the zip archive, found {found}", **where
+                )
+            member, name = archive.read(members[0]), f"{payload.location}:{members[0].filename}"
     except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
         raise TruncatedPayloadError(f"zip archive is incomplete or corrupt ({exc})", **where) from None
     except (NotImplementedError, RuntimeError, ValueError, OSError) as exc:  # unsupported compression, encryption
         raise NotTabularError(f"zip archive cannot be read ({exc})", **where) from None
+    if workbook_kind(member) is not None:
+        return _sheet_text(member, name, {**where, "location": name})
+    return member, name
+
+
+def _sheet_text(data: bytes, name: str, where: dict[str, object]) -> tuple[bytes, str]:
+    kind = workbook_kind(data)
+    assert kind is not None
+    sheet, text = sheet_csv(data, kind, sheet=None, where=where)
+    return text.encode("utf-8"), f"{name}{_SHEET_MARK}{sheet}"
 
 
 def kind_of(data: bytes, where: dict[str, object]) -> Literal["json", "text"]:
@@ -82,6 +101,9 @@ def parse_cot_payload(payload: RawPayload, expect: ReportKind | None = None) -> 
     """Rows of one payload in its report's silver shape. `expect` refuses a payload of another report."""
     where = where_of(payload)
     data, name = unpack(payload)
+    if _SHEET_MARK in name:  # a workbook's sheet: errors name it (`<file>[:<member>]:<sheet>`)
+        where = {**where, "location": name.replace(_SHEET_MARK, ":")}
+        name = where["location"]  # type: ignore[assignment]
     if kind_of(data, where) == "json":
         layout = LAYOUTS[expect] if expect else layout_for_dataset(payload.dataset)
         if layout is None:

@@ -13,17 +13,20 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
 from pydantic import SecretStr
 
+from resources.errors import SourceDataError
 from resources.http import HttpFetcher
 from resources.lake.bronze import RawPayload
-from resources.sources.eia.download_csv import HEADER_FIRST, series_from_preamble
+from resources.sources.eia.download_csv import DATA_SHEET, HEADER_FIRST, series_from_preamble
 from resources.sources.eia.spec import PAGE_SIZE, SERIES, SOURCE, Cadence, Route
 from resources.sources.files import find_files, payload_from_file
+from resources.sources.workbooks import sheet_as_payload
 
 log = logging.getLogger(__name__)
 MASK = b"***"
@@ -131,17 +134,25 @@ def payloads_from_files(roots: Iterable[Path]) -> list[RawPayload]:
     A file whose series cannot be read from its preamble keeps its file name as dataset; the parser refuses it.
     """
     payloads = []
-    for path in find_files(roots, ("*.csv", "*.CSV")):
-        data = path.read_bytes()
-        lines = data[:4096].decode("utf-8-sig", errors="replace").splitlines()[:12]
-        dataset = series_from_preamble(lines) or path.stem
-        payloads.append(payload_from_file(path, source=SOURCE, dataset=dataset, media_type="text/csv"))
+    for path in find_files(roots, ("*.csv", "*.CSV", "*.xls", "*.XLS", "*.xlsx")):
+        payload = payload_from_file(path, source=SOURCE, dataset=path.stem, media_type="text/csv")
+        dataset = series_from_preamble(_head(payload, 12)) or path.stem
+        payloads.append(replace(payload, dataset=dataset))
     return payloads
+
+
+def _head(payload: RawPayload, lines: int) -> list[str]:
+    """The first lines of a download CSV, or of the "Data 1" sheet of an .xls download (none if unreadable)."""
+    try:
+        payload = sheet_as_payload(payload, sheet=DATA_SHEET)
+    except SourceDataError:
+        return []
+    return payload.data[:4096].decode("utf-8-sig", errors="replace").splitlines()[:lines]
 
 
 def file_cadence(payload: RawPayload) -> Cadence | None:
     """'weekly' or 'daily' from a download CSV's column header (`Week of` / `Day`); None if neither shows."""
-    head = payload.data[:4096].decode("utf-8-sig", errors="replace").splitlines()[:14]
+    head = _head(payload, 14)
     for line in head:
         cadence = HEADER_FIRST.get(line.split(",", 1)[0].strip().lower())
         if cadence is not None:

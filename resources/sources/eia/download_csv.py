@@ -33,6 +33,7 @@ _SERIES_KEY_SUFFIX = re.compile(r"\.[DWMAQ]$")
 _URL_SERIES = re.compile(r"[?&]s=([A-Za-z0-9_]+)")
 _HIST_PAGE = re.compile(r"/hist/([A-Za-z0-9_]+)\.htm", re.IGNORECASE)
 HEADER_FIRST: dict[str, Cadence] = {"week of": "weekly", "day": "daily"}
+DATA_SHEET = "Data 1"  # the sheet of an EIA .xls download holding the series (`Contents` comes first)
 SERIES_DATE_HEADER = "date"  # the xls "Data 1" sheet saved as CSV: the cadence is the series' own
 _MAX_PREAMBLE = 12
 

@@ -19,9 +19,10 @@ from resources.lake.bronze import RawPayload
 from resources.sources.base import CutCandidate, ParseResult, parsed_columns
 from resources.sources.eia.api_json import api_rows
 from resources.sources.eia.calendar import Release, gas_storage_release, petroleum_release, price_release
-from resources.sources.eia.download_csv import csv_rows, series_from_preamble
+from resources.sources.eia.download_csv import DATA_SHEET, csv_rows, series_from_preamble
 from resources.sources.eia.rows import MISSING_MARKERS, Row
 from resources.sources.eia.spec import SERIES, SOURCE, TABLE_BY_CADENCE, Cadence, Schedule
+from resources.sources.workbooks import sheet_as_payload
 
 
 def parse_weekly_series(payload: RawPayload) -> ParseResult:
@@ -35,6 +36,7 @@ def parse_daily_prices(payload: RawPayload) -> ParseResult:
 
 
 def parse_eia(payload: RawPayload, cadence: Cadence) -> ParseResult:
+    payload = sheet_as_payload(payload, sheet=DATA_SHEET)  # an .xls download: its "Data 1" sheet as CSV text
     where = {"source": SOURCE, "dataset": payload.dataset, "location": payload.location}
     text = _decode(payload, where)
     cut = None
