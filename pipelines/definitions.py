@@ -73,6 +73,7 @@ def _release_sensors(ingest_assets: list[AssetsDefinition], jobs: dict) -> list:
 settings = get_settings()
 INGEST_ASSETS, INGEST_CHECKS = _discover_ingest()
 CADENCES = _cadences(INGEST_ASSETS)
+MART_FRESHNESS_CHECKS = mart_freshness_checks([nexus_dbt_models, publish_marts], SILVER_CALENDARS)
 INGEST_JOBS = {cadence: ingest_job(cadence, _writers(INGEST_ASSETS, cadence)) for cadence in CADENCES}
 
 defs = Definitions(
@@ -91,10 +92,10 @@ defs = Definitions(
         client_deliveries,
         *BACKFILL_ASSETS,
     ],
-    asset_checks=[*INGEST_CHECKS, *mart_freshness_checks([nexus_dbt_models, publish_marts], SILVER_CALENDARS)],
+    asset_checks=[*INGEST_CHECKS, *MART_FRESHNESS_CHECKS],
     jobs=[
         *INGEST_JOBS.values(),
-        marts_job,
+        marts_job(MART_FRESHNESS_CHECKS),
         models_job,
         signals_job,
         personas_job,
