@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     alert_webhook_url: SecretStr | None = Field(
         default=None, description="Slack-compatible incoming webhook for run and check failures (a secret)."
     )
+    vacuum_retention_hours: int = Field(
+        default=168,
+        ge=0,
+        description="`nexus maintain`: data files a Delta table stopped using more than this long ago are deleted; "
+        "time travel (`--stored-at`, `nexus feeds reproduce`) reaches back at least this far.",
+    )
     alert_smtp_host: str | None = Field(
         default=None, description="SMTP server for e-mail alerts (unset: no e-mail); see resources/alerts.py."
     )
