@@ -8,7 +8,7 @@ from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, Materialize
 
 from assets.models.assets import EVALUATION, PREDICTIONS, REGIMES, stage_config
 from assets.models.pipeline import load_inputs, run_signals
-from assets.signals.ledger import LedgerConfig, build_ledger, ledger_png, write_ledger
+from assets.signals.ledger import LedgerConfig, build_ledger, ledger_png, ledger_summary, write_ledger
 from assets.signals.scorecard import ORACLE_SET, lake_scorecard, oracle_capture
 from assets.signals.table import SIGNALS, write_window
 from pipelines.automation import after_inputs, decision_day_after_inputs
@@ -130,14 +130,14 @@ def paper_ledger(context: AssetExecutionContext, lake: LakeResource) -> Material
     png = ledger_png(positions, portfolio) if len(portfolio) else b""
     if png:
         storage.write_bytes(storage.uri("gold", "models", "evaluation_plots", "ledger.png"), png)
-    tail = portfolio.tail(1)
+    summary = ledger_summary(positions, portfolio)
+    hit_rate = summary.pop("hit_rate_per_position_day")
     return MaterializeResult(
         metadata={
             "window": f"{start} .. {last}",
             "rows_written": sum(s.added for s in stats.values()),
-            "days_in_book": len(portfolio),
-            "equity": float(tail["equity"].iloc[0]) if len(tail) else 1.0,
-            "drawdown": float(tail["drawdown"].iloc[0]) if len(tail) else 0.0,
+            **summary,
+            "hit_rate_per_position_day": MetadataValue.float(float("nan") if hit_rate is None else hit_rate),
             "plot": MetadataValue.md(
                 f"![ledger](data:image/png;base64,{base64.b64encode(png).decode()})" if png else "(no days)"
             ),
