@@ -6,15 +6,32 @@ import pandas as pd
 import pyarrow as pa
 from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, MetadataValue, asset
 
-from assets.models.assets import EVALUATION, PREDICTIONS, REGIMES, stage_config
+from assets.models.assets import (
+    EVALUATION,
+    MARTS_READ,
+    PREDICTIONS,
+    REGIMES,
+    skipped_result,
+    stage_config,
+    stage_fingerprint,
+)
 from assets.models.pipeline import load_inputs, run_signals
-from assets.signals.ledger import LedgerConfig, build_ledger, ledger_png, ledger_summary, write_ledger
+from assets.signals.ledger import (
+    PORTFOLIO,
+    POSITIONS,
+    LedgerConfig,
+    build_ledger,
+    ledger_png,
+    ledger_summary,
+    write_ledger,
+)
 from assets.signals.scorecard import ORACLE_SET, lake_scorecard, oracle_capture
 from assets.signals.table import SIGNALS, write_window
 from pipelines.automation import after_inputs, decision_day_after_inputs
 from pipelines.partitions import daily_partitions, window_of
 from resources.lake.delta import overwrite_table, read_table
 from resources.lake.resource import LakeResource
+from resources.lake.stage_state import record_run, unchanged
 from resources.settings import get_settings
 
 SIGNALS_KEY = AssetKey(["gold", "signals", "daily"])
@@ -37,6 +54,14 @@ SIGNALS_KEY = AssetKey(["gold", "signals", "daily"])
 def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     first, last = window_of(context)
     storage = lake.storage()
+    reads = [*MARTS_READ, ("models", "oos_predictions"), ("models", "regimes"), ("models", "evaluation")]
+    window = {"window": [str(first), str(last)]}
+    fingerprint = stage_fingerprint(storage, "signals/daily", reads, window)
+    outputs = [storage.uri(SIGNALS.zone, *SIGNALS.path_parts())] + [
+        storage.uri("gold", "models", name) for name in ("ensemble_weights", "decision_thresholds")
+    ]
+    if (record := unchanged(storage, fingerprint, outputs)) is not None:
+        return skipped_result(record)
     config = stage_config()
     inputs = load_inputs(storage, config, until=last)
     predictions = read_table(storage, storage.uri("gold", "models", "oos_predictions")).to_pandas()
@@ -55,8 +80,11 @@ def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> Materia
     preview = latest[latest["horizon"] == 5][
         ["symbol", "direction", "probability", "confidence", "regime", "ensemble_score", "confluence", "size"]
     ]
+    record_run(storage, fingerprint, outputs, {"rows": stats.added})
     return MaterializeResult(
         metadata={
+            "skipped": "no: inputs changed",
+            "dagster/row_count": stats.added,
             "window": f"{start} .. {last}",
             "rows_written": stats.added,
             "table": MetadataValue.path(storage.uri(SIGNALS.zone, *SIGNALS.path_parts())),
@@ -83,6 +111,11 @@ SCORECARD_KEY = AssetKey(["gold", "models", "scorecard"])
 )
 def signals_scorecard(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     storage = lake.storage()
+    reads = [*MARTS_READ, ("models", "oos_predictions"), ("models", "regimes"), ("models", "evaluation")]
+    fingerprint = stage_fingerprint(storage, "models/scorecard", reads)
+    outputs = [storage.uri(*SCORECARD_KEY.path)]
+    if (record := unchanged(storage, fingerprint, outputs)) is not None:
+        return skipped_result(record)
     settings = get_settings()
     seed = settings.seed if settings.source_mode == "simulated" else None
     card = lake_scorecard(storage, stage_config(), seed)
@@ -90,8 +123,10 @@ def signals_scorecard(context: AssetExecutionContext, lake: LakeResource) -> Mat
     pooled = card[card["symbol"] == (ORACLE_SET if seed is not None else "ALL")]
     shown = pooled[pooled["model"].isin(["lightgbm", "signal", "long_only", "majority", "oracle"])]
     capture = oracle_capture(card) if seed is not None else pd.DataFrame()
+    record_run(storage, fingerprint, outputs, {"rows": len(card)})
     return MaterializeResult(
         metadata={
+            "skipped": "no: inputs changed",
             "dagster/row_count": len(card),
             "pooled": MetadataValue.md(
                 shown[["model", "horizon", "coverage", "hit_rate", "ic", "sharpe"]].round(3).to_markdown(index=False)
@@ -121,6 +156,11 @@ LEDGER_KEY = AssetKey(["gold", "ledger", "positions"])
 def paper_ledger(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     first, last = window_of(context)
     storage = lake.storage()
+    reads = [MARTS_READ[0], SIGNALS.path_parts()]
+    fingerprint = stage_fingerprint(storage, "signals/ledger", reads, {"window": [str(first), str(last)]})
+    outputs = [storage.uri("gold", *spec.path_parts()) for spec in (POSITIONS, PORTFOLIO)]
+    if (record := unchanged(storage, fingerprint, outputs)) is not None:
+        return skipped_result(record)
     config = stage_config()
     inputs = load_inputs(storage, config, until=last)
     signals = read_table(storage, SIGNALS, filters=[("signal_date", "<=", last)]).to_pandas()
@@ -132,10 +172,14 @@ def paper_ledger(context: AssetExecutionContext, lake: LakeResource) -> Material
         storage.write_bytes(storage.uri("gold", "models", "evaluation_plots", "ledger.png"), png)
     summary = ledger_summary(positions, portfolio)
     hit_rate = summary.pop("hit_rate_per_position_day")
+    written = sum(s.added for s in stats.values())
+    record_run(storage, fingerprint, outputs, {"rows": written})
     return MaterializeResult(
         metadata={
+            "skipped": "no: inputs changed",
+            "dagster/row_count": written,
             "window": f"{start} .. {last}",
-            "rows_written": sum(s.added for s in stats.values()),
+            "rows_written": written,
             **summary,
             "hit_rate_per_position_day": MetadataValue.float(float("nan") if hit_rate is None else hit_rate),
             "plot": MetadataValue.md(
