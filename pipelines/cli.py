@@ -486,8 +486,9 @@ app.add_typer(feeds_app, name="feeds")
 @feeds_app.command("list")
 def feeds_list(
     json_output: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="The full table, with each client's folder.")] = False,
 ) -> None:
-    """Every client in the clients file: entitlements, format, cadence, folder and its latest delivery."""
+    """Every client in the clients file: entitlements, format, cadence, latest delivery (folder with --wide)."""
     from assets.feeds.runner import feeds_storage
     from resources.feeds.clients import get_clients
     from resources.feeds.log import DELIVERY_LOG
@@ -519,19 +520,29 @@ def feeds_list(
     if json_output:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table("client", "datasets", "instruments", "format", "cadence", "folder", "last delivery")
+    out = _status_console(wide=wide)
+    if wide:  # nothing cut: long values fold onto the next line
+        table = Table()
+        for name in ("client", "datasets", "instruments", "format", "cadence", "folder", "last delivery"):
+            table.add_column(name, overflow="fold")
+    else:  # at most 100 columns (or the terminal's width): lists wrap one name a line, folders only with --wide
+        table = Table(caption=f"folders under {root}: nexus feeds list --wide shows each")
+        longest = max((len(d) for r in rows for d in r["datasets"]), default=8)
+        table.add_column("client", overflow="fold")
+        table.add_column("datasets", overflow="fold", min_width=longest)
+        table.add_column("instruments", overflow="fold", ratio=1)
+        table.add_column("format\ncadence", overflow="fold")
+        table.add_column("last delivery", overflow="fold")
+        out.width = min(out.width, 100)
     for r in rows:
-        last = f"{r['last_as_of']} v{r['last_version']} ({r['deliveries']} in all)" if r["last_as_of"] else "never"
-        table.add_row(
-            r["client_id"],
-            ", ".join(r["datasets"]),
-            ", ".join(r["instruments"]),
-            r["format"],
-            r["cadence"],
-            r["folder"],
-            last,
-        )
-    console.print(table)
+        if wide:
+            last = f"{r['last_as_of']} v{r['last_version']} ({r['deliveries']} in all)" if r["last_as_of"] else "never"
+            cells = [", ".join(r["datasets"]), ", ".join(r["instruments"]), r["format"], r["cadence"], r["folder"]]
+        else:
+            last = f"{r['last_as_of']} v{r['last_version']}\n{r['deliveries']} in all" if r["last_as_of"] else "never"
+            cells = ["\n".join(r["datasets"]), ", ".join(r["instruments"]), f"{r['format']}\n{r['cadence']}"]
+        table.add_row(r["client_id"], *cells, last)
+    out.print(table)
 
 
 @feeds_app.command("deliver")

@@ -80,6 +80,11 @@ class _ProgressHandler(logging.Handler):
             rows, skipped = _rows_and_skip(materialization.metadata)
             self.rows[step] = self.rows.get(step, 0) + rows
             self.skipped[step] = self.skipped.get(step, 0) + skipped
+        elif kind == "ASSET_OBSERVATION":  # a step that skipped materializing says so with an observation
+            observation = event.event_specific_data.asset_observation
+            if _rows_and_skip(observation.metadata)[1]:
+                self.assets.setdefault(step, []).append(observation.asset_key.to_user_string())
+                self.skipped[step] = self.skipped.get(step, 0) + 1
         elif kind == "ASSET_CHECK_EVALUATION":
             data = event.event_specific_data
             if not data.passed:

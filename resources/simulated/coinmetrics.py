@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from resources.simulated.publisher import Request, Response, SimulatedPublisher, route
-from resources.simulated.world import _stream, world_for
+from resources.simulated.world import _stream, lengthened, world_for
 
 ASSETS: tuple[str, ...] = ("btc", "eth")
 INTEGER_METRICS = frozenset({"AdrActCnt"})
@@ -340,9 +340,12 @@ def _next_page_url(request: Request, token: str) -> str:
 # --- community CSV downloads -----------------------------------------------------------------------------------
 
 
-def community_csv(seed: int, asset: str, as_of: date) -> bytes:
-    """`<asset>.csv` as the community data downloads show it at the end of `as_of` (`time` column, empty cells)."""
+def community_csv(seed: int, asset: str, as_of: date, *, rows: int | None = None) -> bytes:
+    """`<asset>.csv` as the community data downloads show it at the end of `as_of` (`time` column, empty cells);
+    with `rows`, exactly that many days (see `world.lengthened`)."""
     frame = served_strings(seed, asset, as_of)
+    if rows is not None:
+        frame = lengthened(frame, rows, business_days=False)
     lines = [",".join(["time", *frame.columns])]
     for day, values in zip(frame.index, frame.itertuples(index=False, name=None), strict=True):
         lines.append(",".join([f"{day:%Y-%m-%d}", *(v if isinstance(v, str) else "" for v in values)]))

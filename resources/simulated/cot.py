@@ -37,7 +37,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -794,6 +794,16 @@ def _traders(position: int, oi: int) -> int:
     return max(1, round(4 + 40 * (position / oi) ** 0.6 * math.log10(10 + oi / 1000)))
 
 
+@cache
+def _column_groups(report: ReportKind) -> dict[str, tuple[str, ...]]:
+    """Position columns by use in the trader-count and concentration cells (computed once, not per cell)."""
+    columns = LAYOUTS[report].position_columns
+    return {
+        "traders": tuple(c for c in columns if c.endswith(("_long", "_short", "_spread"))),
+        **{s: tuple(c for c in columns if c.endswith(f"_{s}") and "total" not in c) for s in ("long", "short")},
+    }
+
+
 def _cell(kind: str, column: str | None, block: str, row: dict, previous: dict | None, layout: ReportLayout) -> str:
     market: Market = row["market"]
     oi = row["open_interest"]
@@ -817,7 +827,7 @@ def _cell(kind: str, column: str | None, block: str, row: dict, previous: dict |
     if kind == "pct":
         return f"{0.0 if other or oi == 0 else 100 * row[column] / oi:7.1f}"
     if kind == "traders_total":
-        categories = [c for c in layout.position_columns if c.endswith(("_long", "_short", "_spread"))]
+        categories = _column_groups(layout.report)["traders"]
         return f"{0 if other else sum(_traders(row[c], oi) for c in categories if row[c]) // 2:7d}"
     if kind == "traders":
         if other:
@@ -827,7 +837,7 @@ def _cell(kind: str, column: str | None, block: str, row: dict, previous: dict |
         if other:
             return f"{0.0:8.1f}"
         side = "long" if column.endswith("Long") else "short"  # type: ignore[union-attr]
-        largest = max(row[c] for c in layout.position_columns if c.endswith(f"_{side}") and "total" not in c)
+        largest = max(row[c] for c in _column_groups(layout.report)[side])
         share = 100 * largest / oi if oi else 0.0
         share *= (0.55 if "4" in column else 0.8) * (0.95 if column.startswith("Net") else 1.0)  # type: ignore[union-attr]
         return f"{min(share, 99.9):8.1f}"
@@ -856,6 +866,30 @@ def _annual_text_of(
     frame: pd.DataFrame, report: ReportKind, year: int, futures_only: bool, markets: dict[str, Market]
 ) -> bytes:
     """Render a published frame's `year` as the annual file (markets looked up by code in `markets`)."""
+    return _text_file(report, frame, futures_only, lambda day: day.year == year, markets)
+
+
+def history_text(seed: int, report: ReportKind, as_of: date, *, rows: int, futures_only: bool = True) -> bytes:
+    """A multi-year history file (one header over many years, as in CFTC's historical compressed archives such as
+    `deahistfo_1986_2016`), holding exactly the first `rows` data lines of the newest report weeks that fill them."""
+    frame = published(seed, report, futures_only, as_of_time(seed, as_of))
+    per_week = frame.groupby("report_date").size().sort_index(ascending=False)
+    weeks = per_week.index[: int((per_week.cumsum() < rows).sum()) + 1]
+    if per_week.loc[weeks].sum() < rows:
+        raise ValueError(f"the {report} history holds only {per_week.sum():,} rows, fewer than {rows:,}")
+    oldest = weeks.min()
+    text = _text_file(report, frame, futures_only, lambda day: day >= oldest, MARKETS)
+    return b"".join(text.splitlines(keepends=True)[: rows + 1])
+
+
+def _text_file(
+    report: ReportKind,
+    frame: pd.DataFrame,
+    futures_only: bool,
+    keep: Callable[[date], bool],
+    markets: dict[str, Market],
+) -> bytes:
+    """Rows of `frame` whose report date `keep` accepts, in the text layout: markets in code order, newest first."""
     layout = LAYOUTS[report]
     frame = frame.sort_values(["code", "report_date"])
     cells = file_layout(report)
@@ -865,7 +899,7 @@ def _annual_text_of(
         previous_of = {i: records[i - 1] if i else None for i in range(len(records))}
         for i in reversed(range(len(records))):
             row = records[i]
-            if row["report_date"].year != year:
+            if not keep(row["report_date"]):
                 continue
             row = {**row, "market": markets[str(code)], "futures_only": futures_only}
             lines.append(",".join(_cell(k, c, b, row, previous_of[i], layout) for _, (k, c, b) in cells))
