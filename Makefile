@@ -13,7 +13,7 @@ help:
 	@echo "make ui     open the Dagster UI on http://127.0.0.1:3000 (dagster dev)"
 	@echo "make serve  dagster-webserver + dagster-daemon on http://127.0.0.1:3000 with the project's instance"
 	@echo "make test   install the dev extras and run the test suite"
-	@echo "make bench  print speed and memory figures"
+	@echo "make bench  print speed and memory figures (BENCH=limits|scale|... for some)"
 	@echo "make lint   ruff"
 	@echo "make docs   build the dbt docs site"
 	@echo "make clean  reset the lake and the Dagster home"
@@ -72,8 +72,9 @@ java:
 test-fast: install-dev
 	$(BIN)/pytest -m "not slow"
 
+# BENCH="word ..." runs only the benchmark modules whose name contains a word (e.g. BENCH=limits, BENCH=scale)
 bench: install-dev java
-	$(BIN)/python -m tests.bench.run_all
+	$(BIN)/python -m tests.bench.run_all $(BENCH)
 
 lint: install-dev
 	$(BIN)/ruff check .

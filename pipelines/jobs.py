@@ -29,7 +29,7 @@ def ingest_job(cadence: Cadence, writers: list[str]) -> UnresolvedAssetJobDefini
 marts_job = define_asset_job(
     name="marts_job",
     tags=writes_tags([DOWNSTREAM_WRITER]),
-    selection=AssetSelection.groups("reference", "staging", "intermediate", "marts", "gold"),
+    selection=AssetSelection.groups("marts"),
     description="Reference tables, dbt build of staging, intermediate and marts (tests as checks), gold publishing.",
 )
 
@@ -80,6 +80,16 @@ def run_plan(cadences: list[Cadence]) -> tuple[RunStep, ...]:
         ("signals_job", "window"),
         ("personas_job", "window"),
         ("feeds_job", "end"),
+    )
+
+
+def maintenance_job(writers: list[str]) -> UnresolvedAssetJobDefinition:
+    """Lake maintenance rewrites every silver and gold table: it holds every writer's tag, so it runs alone."""
+    return define_asset_job(
+        name="maintenance_job",
+        selection=AssetSelection.groups("maintenance"),
+        description="Compact small files and vacuum old ones in every silver and gold table (never bronze).",
+        tags=writes_tags([DOWNSTREAM_WRITER, *writers]),
     )
 
 

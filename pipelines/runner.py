@@ -285,7 +285,7 @@ def _run_plan(
 ) -> list[JobOutcome]:
     from pipelines.definitions import CADENCES, defs
     from pipelines.jobs import MODEL_STAGE_JOBS, run_plan
-    from pipelines.partitions import as_of_tags, partition_key_for, range_tags
+    from pipelines.partitions import as_of_tags, keys_spanning, partition_key_for, range_tags
 
     outcomes: list[JobOutcome] = []
     shortfall = model_stage_shortfall(settings.start_date, settings.end_date, settings.signal_history_days)
@@ -301,13 +301,18 @@ def _run_plan(
             job = defs.resolve_job_def(job_name)
             key, tags = None, None
             if partitions.startswith("as_of:"):
-                key = partition_key_for(settings.end_date, partitions.split(":", 1)[1])  # type: ignore[arg-type]
-                tags = as_of_tags(settings.end_date)
+                # One run over every partition from the lake's start to the end date, as of the end date: each
+                # one is then shown materialized (the lake holds what was known by each of those days).
+                cadence = partitions.split(":", 1)[1]
+                tags = {
+                    **range_tags(*keys_spanning(settings.start_date, settings.end_date, cadence)),  # type: ignore[arg-type]
+                    **as_of_tags(settings.end_date),
+                }
             elif partitions == "end":
                 key = partition_key_for(settings.end_date)
             elif partitions == "window":
                 first = max(settings.start_date, settings.end_date - timedelta(days=settings.signal_history_days - 1))
-                tags = range_tags(first, settings.end_date)
+                tags = range_tags(*keys_spanning(first, settings.end_date))
             outcome = run_job(job, instance, location, printer, partition_key=key, tags=tags)
             outcomes.append(outcome)
             if not outcome.success:

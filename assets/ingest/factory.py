@@ -26,6 +26,7 @@ from dagster import (
 from assets.ingest.reporting import bronze_metadata, quality_check_result, silver_metadata
 from pipelines.partitions import CADENCE_TAG, PARTITIONS, Cadence, window_of
 from pipelines.retries import transient_faults_retried
+from resources.lake.as_of import record_as_of
 from resources.lake.provenance import record_mode
 from resources.lake.resource import LakeResource
 from resources.lake.stage_state import SKIPPED, StageFingerprint, code_hash, config_hash, record_run, unchanged
@@ -79,6 +80,8 @@ def run_ingest(
     with source_write_lock(storage, decl.source):  # one writer per table: never beside a backfill of this source
         reports = decl.run(storage, settings, run_id=run_id, start=settings.start_date, end=end)
     record_mode(storage, decl.source, settings.source_mode)
+    if settings.source_mode != "files":  # publisher files carry no as-of date: they cap nothing
+        record_as_of(storage, decl.source, end)
     return reports
 
 
@@ -116,7 +119,7 @@ def build_ingest_assets(decl: SourceIngest) -> tuple[AssetsDefinition, list[Asse
     bronze_specs = [
         AssetSpec(
             bronze_key(decl.source, b.name),
-            group_name="bronze",
+            group_name="ingest",
             description=b.description,
             kinds={"delta"},
             partitions_def=partitions_def,
@@ -147,7 +150,7 @@ def build_ingest_assets(decl: SourceIngest) -> tuple[AssetsDefinition, list[Asse
         description=decl.description,
     )
     def _ingest(context: AssetExecutionContext, lake: LakeResource):
-        _, as_of = window_of(context)
+        _, as_of = window_of(context, as_of=True)
         storage = lake.storage()
         settings = get_settings()
         fingerprint, outputs = ingest_fingerprint(decl, storage, settings, as_of)

@@ -26,7 +26,7 @@ GOLD_SPECS = [
     AssetSpec(
         AssetKey(["gold", "marts", node["name"]]),
         deps=[TRANSLATOR.get_asset_key(node)],
-        group_name="gold",
+        group_name="marts",
         automation_condition=after_inputs(),
         description=f"Gold Delta copy of marts.{node['name']}: {node.get('description', '')}".strip(),
         kinds={"delta"},
@@ -37,7 +37,7 @@ GOLD_SPECS = [
 DUCKDB_SPEC = AssetSpec(
     AssetKey(["gold", "analyst_duckdb"]),
     deps=[spec.key for spec in GOLD_SPECS],
-    group_name="gold",
+    group_name="marts",
     automation_condition=after_inputs(),
     description="Read-only DuckDB file with every mart, swapped in atomically for SQL analysts (`nexus sql`).",
     kinds={"duckdb"},
