@@ -83,6 +83,7 @@ def _release_sensors(ingest_assets: list[AssetsDefinition], jobs: dict) -> list:
 settings = get_settings()
 INGEST_ASSETS, INGEST_CHECKS = _discover_ingest()
 CADENCES = _cadences(INGEST_ASSETS)
+MART_FRESHNESS_CHECKS = mart_freshness_checks([nexus_dbt_models, publish_marts], SILVER_CALENDARS)
 INGEST_JOBS = {cadence: ingest_job(cadence, _writers(INGEST_ASSETS, cadence)) for cadence in CADENCES}
 MAINTENANCE_JOB = maintenance_job([w for cadence in CADENCES for w in _writers(INGEST_ASSETS, cadence)])
 # Sunday 04:00 New York: after Friday's COT and the week's last releases, long before Monday's first.
@@ -107,10 +108,10 @@ defs = Definitions(
         lake_maintenance,
         *BACKFILL_ASSETS,
     ],
-    asset_checks=[*INGEST_CHECKS, *mart_freshness_checks([nexus_dbt_models, publish_marts], SILVER_CALENDARS)],
+    asset_checks=[*INGEST_CHECKS, *MART_FRESHNESS_CHECKS],
     jobs=[
         *INGEST_JOBS.values(),
-        marts_job,
+        marts_job(MART_FRESHNESS_CHECKS),
         models_job,
         signals_job,
         personas_job,

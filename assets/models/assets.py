@@ -33,7 +33,7 @@ from assets.models.pipeline import (
     run_regimes,
     run_walk_forward,
 )
-from assets.models.plots import evaluation_pngs
+from assets.models.plots import evaluation_pngs, write_evaluation_plots
 from assets.signals.build import SignalConfig
 from assets.signals.decision import DecisionConfig
 from pipelines.automation import after_inputs
@@ -271,9 +271,7 @@ def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN
     curves = cumulative_returns(predictions, inputs.features, inputs.labels, config.evaluation)
     images = evaluation_pngs(report, curves)
     markdown = []
-    for name, png in images.items():
-        uri = _uri(storage, "evaluation_plots", f"{name}.png")
-        storage.write_bytes(uri, png)
+    for (name, png), uri in zip(images.items(), write_evaluation_plots(storage, images), strict=True):
         markdown.append(f"**{name}** ({uri})\n\n![{name}](data:image/png;base64,{base64.b64encode(png).decode()})")
     pooled = metrics[metrics["symbol"] == "ALL"][
         [

@@ -17,6 +17,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from assets.models.data import load_features, load_labels
+from assets.models.effect_features import EFFECT_FEATURES
 from assets.models.evaluation import EvaluationConfig, EvaluationReport, evaluate
 from assets.models.planted import EffectEstimate, measure_planted_effects
 from assets.models.regimes import RegimeConfig, RegimeResult, observation_frame, symbol_regimes
@@ -35,7 +36,13 @@ class ModelStageConfig(BaseModel):
 
     horizons: tuple[int, ...] = HORIZONS
     regimes: RegimeConfig = RegimeConfig(refit_frequency="YS")
-    walk_forward: WalkForwardConfig = WalkForwardConfig()
+    walk_forward: WalkForwardConfig = Field(
+        default=WalkForwardConfig(features=EFFECT_FEATURES),
+        description=(
+            "the shipped model reads the effect features only: with the mart's raw columns and the instrument codes "
+            "it captured none of the simulated world's edge (README, Models)"
+        ),
+    )
     evaluation: EvaluationConfig = EvaluationConfig()
     signals: SignalConfig = SignalConfig()
     symbols: tuple[str, ...] | None = Field(default=None, description="restrict to these symbols (tests)")

@@ -16,7 +16,15 @@ from assets.models.assets import (
     stage_fingerprint,
 )
 from assets.models.pipeline import load_inputs, run_signals
-from assets.signals.ledger import PORTFOLIO, POSITIONS, LedgerConfig, build_ledger, ledger_png, write_ledger
+from assets.signals.ledger import (
+    PORTFOLIO,
+    POSITIONS,
+    LedgerConfig,
+    build_ledger,
+    ledger_png,
+    ledger_summary,
+    write_ledger,
+)
 from assets.signals.scorecard import ORACLE_SET, lake_scorecard, oracle_capture
 from assets.signals.table import SIGNALS, write_window
 from pipelines.automation import after_inputs, decision_day_after_inputs
@@ -162,7 +170,8 @@ def paper_ledger(context: AssetExecutionContext, lake: LakeResource) -> Material
     png = ledger_png(positions, portfolio) if len(portfolio) else b""
     if png:
         storage.write_bytes(storage.uri("gold", "models", "evaluation_plots", "ledger.png"), png)
-    tail = portfolio.tail(1)
+    summary = ledger_summary(positions, portfolio)
+    hit_rate = summary.pop("hit_rate_per_position_day")
     written = sum(s.added for s in stats.values())
     record_run(storage, fingerprint, outputs, {"rows": written})
     return MaterializeResult(
@@ -171,9 +180,8 @@ def paper_ledger(context: AssetExecutionContext, lake: LakeResource) -> Material
             "dagster/row_count": written,
             "window": f"{start} .. {last}",
             "rows_written": written,
-            "days_in_book": len(portfolio),
-            "equity": float(tail["equity"].iloc[0]) if len(tail) else 1.0,
-            "drawdown": float(tail["drawdown"].iloc[0]) if len(tail) else 0.0,
+            **summary,
+            "hit_rate_per_position_day": MetadataValue.float(float("nan") if hit_rate is None else hit_rate),
             "plot": MetadataValue.md(
                 f"![ledger](data:image/png;base64,{base64.b64encode(png).decode()})" if png else "(no days)"
             ),
