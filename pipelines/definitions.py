@@ -12,11 +12,11 @@ from assets.marts.dbt import DBT_PROJECT, nexus_dbt_models
 from assets.marts.publish import publish_marts
 from assets.marts.reference import reference_tables
 from assets.models.assets import evaluation, oos_predictions, regimes
+from assets.partitions import CADENCE_TAG
 from assets.personas.assets import persona_outputs
 from assets.signals.assets import daily_signals, paper_ledger, signals_scorecard
 from pipelines.alerting import ALERT_SENSORS
 from pipelines.jobs import backfill_job, feeds_job, ingest_job, marts_job, models_job, personas_job, signals_job
-from pipelines.partitions import CADENCE_TAG
 from pipelines.sensors import STREAM_INGESTS, STREAM_NAMES, automation_sensor, release_sensor
 from resources.dbt import dbt_resource
 from resources.lake.resource import LakeResource

@@ -215,7 +215,7 @@ class HttpFetcher:
         def fail(reason: str, kind: type[SourceUnavailableError] = SourceUnavailableError):
             tried = self.attempts - first
             return kind(
-                redact_text(f"{reason} after {tried} attempts", secrets),  # pipelines/retries.py reads this
+                redact_text(f"{reason} after {tried} attempts", secrets),  # assets/retries.py reads this
                 source=self.source,
                 dataset=dataset,
                 location=shown,

@@ -2,7 +2,7 @@
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
-from pipelines.automation import after_inputs
+from assets.automation import after_inputs
 from resources.lake.delta import table_uri
 from resources.lake.resource import LakeResource
 from resources.marts_build import write_reference_tables

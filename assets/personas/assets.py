@@ -13,6 +13,8 @@ from dagster import (
     multi_asset,
 )
 
+from assets.automation import decision_day_after_inputs
+from assets.partitions import daily_partitions, window_of
 from assets.personas.audit import AUDIT_TABLE
 from assets.personas.config import HedgingDeskConfig, PersonasConfig
 from assets.personas.daily import build_all, publish
@@ -21,8 +23,6 @@ from assets.personas.models import PERSONAS
 from assets.personas.report_pdf import render_report
 from assets.personas.tables import json_schemas, output_json
 from assets.signals.assets import LEDGER_KEY, SIGNALS_KEY
-from pipelines.automation import decision_day_after_inputs
-from pipelines.partitions import daily_partitions, window_of
 from resources.lake.resource import LakeResource
 from resources.settings import get_settings
 

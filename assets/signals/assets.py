@@ -6,13 +6,14 @@ import pandas as pd
 import pyarrow as pa
 from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, MetadataValue, asset
 
+from assets.automation import after_inputs, decision_day_after_inputs
 from assets.models.assets import EVALUATION, PREDICTIONS, REGIMES, stage_config
-from assets.models.pipeline import load_inputs, run_signals
+from assets.models.pipeline import load_inputs
+from assets.partitions import daily_partitions, window_of
 from assets.signals.ledger import LedgerConfig, build_ledger, ledger_png, write_ledger
 from assets.signals.scorecard import ORACLE_SET, lake_scorecard, oracle_capture
+from assets.signals.stage import run_signals, signal_config
 from assets.signals.table import SIGNALS, write_window
-from pipelines.automation import after_inputs, decision_day_after_inputs
-from pipelines.partitions import daily_partitions, window_of
 from resources.lake.delta import overwrite_table, read_table
 from resources.lake.resource import LakeResource
 from resources.settings import get_settings
@@ -43,7 +44,9 @@ def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> Materia
     predictions["trade_date"] = pd.to_datetime(predictions["trade_date"])
     predictions = predictions[predictions["trade_date"] <= pd.Timestamp(last)]
     regimes = read_table(storage, storage.uri("gold", "models", "regimes")).to_pandas()
-    signals, weights, thresholds = run_signals(inputs, predictions, regimes, config, run_id=context.run_id)
+    signals, weights, thresholds = run_signals(
+        inputs, predictions, regimes, signal_config(get_settings().cost_bps), run_id=context.run_id
+    )
     for name, frame in (("ensemble_weights", weights), ("decision_thresholds", thresholds)):
         frame = frame.assign(cutoff=pd.to_datetime(frame["cutoff"]).dt.date)
         overwrite_table(storage, storage.uri("gold", "models", name), pa.Table.from_pandas(frame))
@@ -85,7 +88,7 @@ def signals_scorecard(context: AssetExecutionContext, lake: LakeResource) -> Mat
     storage = lake.storage()
     settings = get_settings()
     seed = settings.seed if settings.source_mode == "simulated" else None
-    card = lake_scorecard(storage, stage_config(), seed)
+    card = lake_scorecard(storage, stage_config(), signal_config(settings.cost_bps), seed)
     overwrite_table(storage, storage.uri(*SCORECARD_KEY.path), pa.Table.from_pandas(card, preserve_index=False))
     pooled = card[card["symbol"] == (ORACLE_SET if seed is not None else "ALL")]
     shown = pooled[pooled["model"].isin(["lightgbm", "signal", "long_only", "majority", "oracle"])]

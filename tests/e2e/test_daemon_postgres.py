@@ -24,8 +24,8 @@ import httpx
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-from resources.dagster_instance import POSTGRES_URL_ENV
-from resources.settings import PROJECT_ROOT, ensure_dagster_home, get_settings
+from resources.dagster_instance import POSTGRES_URL_ENV, ensure_dagster_home
+from resources.settings import PROJECT_ROOT, get_settings
 from resources.simulated.clock import PublisherClock
 from tests.conftest import free_port
 from tests.postgres_server import postgres_server
