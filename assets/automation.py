@@ -15,7 +15,7 @@ from __future__ import annotations
 from dagster import AssetSelection, AutomationCondition
 
 # The as-of partitioned ingest groups: their historical partitions stay empty by design (see module docstring).
-SNAPSHOT_GROUPS = ("bronze", "silver")
+SNAPSHOT_GROUPS = ("ingest", "silver")
 
 
 def _gate() -> AutomationCondition:

@@ -1,25 +1,37 @@
-"""Partitions of the ingest assets, and how a run turns its partition into an as-of date.
+"""Partitions of the ingest and decision-day assets, and how a run turns its partitions into an as-of date.
 
-Ingest partitions are as-of snapshots: partition P is the publishers' state at the end of P's last day (their
-files and APIs as they stood then), loaded for the lake's history window [NEXUS_START_DATE, as-of]. One partition
-therefore holds a full, point-in-time-correct history; the release sensors add the newest one, and a backfill replays
-how the data looked on past days (exactly in simulated mode; live publishers only serve today's state).
+Partitions are New York business days (NYSE trading days) from the lake's configured start (NEXUS_START_DATE), so
+the catalog shows the days the lake is about: no weekends, no exchange holidays, nothing before the history starts.
 
-- daily (Cboe, FRED, Coin Metrics, EIA daily prices): one partition per calendar day;
+- daily (Cboe, FRED, Coin Metrics, EIA daily prices; signals, personas, feeds): one partition per trading day. A
+  partition's window runs to the next trading day, so releases on a weekend or holiday (Coin Metrics publishes
+  every day) belong to the trading day before them.
 - weekly (COT, EIA weekly reports): weeks from Saturday to Friday, so each week holds that week's EIA releases
   (Wednesday, Thursday) and the Friday COT release.
-Windows are New York days (the publishers' and the decision day's calendar), so an evening run at 20:00 ET is
-still day D although UTC has moved on. end_offset=1 makes the current day or week available as soon as it starts.
-A run may narrow the as-of date with the `nexus/as_of` tag (what `nexus run --end` does for weekly partitions).
+
+Ingest partition D is materialized once the lake holds everything the publishers had released by the end of D's
+window: every silver row carries `available_at`, so one load as of day E serves every partition up to E. A release
+loads its own partition; `nexus run` loads its whole date range in one run and marks every partition in it.
+end_offset=1 makes the current day or week available as soon as it starts. A run may narrow the as-of date with
+the `nexus/as_of` tag (a release's day, or `nexus run --end`).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from typing import Literal
+from zoneinfo import ZoneInfo
 
-from dagster import AssetExecutionContext, DailyPartitionsDefinition, PartitionsDefinition, WeeklyPartitionsDefinition
+import holidays
+from dagster import (
+    AssetExecutionContext,
+    PartitionsDefinition,
+    TimeWindowPartitionsDefinition,
+    WeeklyPartitionsDefinition,
+)
 
+from resources.reference import calendar_end
 from resources.settings import get_settings
 
 # Dagster's run tags for a single run over a partition range (documented tag names).
@@ -29,51 +41,124 @@ AS_OF_TAG = "nexus/as_of"
 CADENCE_TAG = "nexus/cadence"
 
 Cadence = Literal["daily", "weekly"]
-_START = get_settings().partitions_start
-
 NEW_YORK = "America/New_York"
-daily_partitions = DailyPartitionsDefinition(
-    start_date=_START.isoformat(), end_offset=1, fmt="%Y-%m-%d", timezone=NEW_YORK
-)
-# day_offset=6: weeks start on Saturday.
-weekly_partitions = WeeklyPartitionsDefinition(
-    start_date=(_START - timedelta(days=(_START.weekday() - 5) % 7)).isoformat(),
-    day_offset=6,
-    end_offset=1,
-    timezone=NEW_YORK,
-    fmt="%Y-%m-%d",
-)
-PARTITIONS: dict[Cadence, PartitionsDefinition] = {"daily": daily_partitions, "weekly": weekly_partitions}
+FMT = "%Y-%m-%d"
+WEEKDAYS = "0 0 * * 1-5"
 
 
-def partition_key_for(day: date, cadence: Cadence = "daily") -> str:
-    """The key of the partition whose window contains `day`."""
-    if cadence == "daily":
-        return day.strftime("%Y-%m-%d")
-    start = day - timedelta(days=(day.weekday() - 5) % 7)  # the Saturday on or before `day`
-    return start.strftime("%Y-%m-%d")
+def nyse_holidays(first: date, last: date) -> list[date]:
+    """Weekdays the NYSE is closed between `first` and `last`."""
+    closed = holidays.financial_holidays("NYSE", years=range(first.year, last.year + 1))
+    return sorted(d for d in closed if first <= d <= last and d.weekday() < 5)
 
 
-def range_tags(start: date, end: date) -> dict[str, str]:
-    """Run tags that make one run materialize the partitions start..end (single-run backfill)."""
-    return {ASSET_PARTITION_RANGE_START_TAG: start.isoformat(), ASSET_PARTITION_RANGE_END_TAG: end.isoformat()}
+def trading_day_partitions(start: date, today: date) -> TimeWindowPartitionsDefinition:
+    """One partition per NYSE trading day from `start` (holidays listed through the calendar's end)."""
+    closed = nyse_holidays(start, calendar_end(start, today))
+    return TimeWindowPartitionsDefinition(
+        start=start.strftime(FMT),
+        fmt=FMT,
+        cron_schedule=WEEKDAYS,
+        timezone=NEW_YORK,
+        end_offset=1,
+        exclusions=[datetime.combine(d, time()) for d in closed] or None,
+    )
+
+
+def weekly_partitions_from(start: date) -> WeeklyPartitionsDefinition:
+    """Saturday-to-Friday weeks from the week containing `start` (day_offset=6: weeks start on Saturday)."""
+    return WeeklyPartitionsDefinition(
+        start_date=(start - timedelta(days=(start.weekday() - 5) % 7)).isoformat(),
+        day_offset=6,
+        end_offset=1,
+        timezone=NEW_YORK,
+        fmt=FMT,
+    )
+
+
+@cache
+def nexus_partitions(start: date, today: date) -> dict[Cadence, PartitionsDefinition]:
+    return {"daily": trading_day_partitions(start, today), "weekly": weekly_partitions_from(start)}
+
+
+def _configured() -> dict[Cadence, PartitionsDefinition]:
+    # The one place the asset modules' partitions meet the settings (see the module docstring of definitions.py).
+    return nexus_partitions(get_settings().start_date, datetime.now(UTC).date())
+
+
+PARTITIONS: dict[Cadence, PartitionsDefinition] = _configured()
+daily_partitions = PARTITIONS["daily"]
+weekly_partitions = PARTITIONS["weekly"]
+
+
+def _noon(day: date) -> float:
+    return datetime.combine(day, time(12), tzinfo=ZoneInfo(NEW_YORK)).timestamp()
+
+
+def partition_key_for(day: date, cadence: Cadence = "daily", partitions: PartitionsDefinition | None = None) -> str:
+    """The key of the partition whose window contains `day` (a weekend or holiday: the trading day before it)."""
+    partitions_def = partitions or PARTITIONS[cadence]
+    assert isinstance(partitions_def, TimeWindowPartitionsDefinition)
+    key = partitions_def.get_partition_key_for_timestamp(_noon(day))
+    return key
+
+
+def keys_spanning(
+    first: date, last: date, cadence: Cadence = "daily", partitions: PartitionsDefinition | None = None
+) -> tuple[str, str]:
+    """(first key, last key) of the partitions from the first one starting on or after `first` through the one
+    containing `last`; before the partitions begin, from their first key."""
+    partitions_def = partitions or PARTITIONS[cadence]
+    assert isinstance(partitions_def, TimeWindowPartitionsDefinition)
+    last_key = partition_key_for(last, cadence, partitions_def)
+    first_partition = partitions_def.get_first_partition_key()
+    assert first_partition is not None
+    if first <= partitions_def.time_window_for_partition_key(first_partition).start.date():
+        return first_partition, last_key
+    first_key = partition_key_for(first, cadence, partitions_def)
+    if partitions_def.time_window_for_partition_key(first_key).start.date() < first:
+        first_key = partitions_def.get_next_partition_key(first_key) or last_key
+    return min(first_key, last_key), last_key
+
+
+def range_tags(first_key: str, last_key: str) -> dict[str, str]:
+    """Run tags that make one run materialize the partitions first_key..last_key (single-run backfill)."""
+    return {ASSET_PARTITION_RANGE_START_TAG: first_key, ASSET_PARTITION_RANGE_END_TAG: last_key}
 
 
 def as_of_tags(day: date) -> dict[str, str]:
     return {AS_OF_TAG: day.isoformat()}
 
 
-def window_of(context: AssetExecutionContext) -> tuple[date | None, date]:
-    """(first day, as-of day) of this materialization.
+def _last_day_before_next(context: AssetExecutionContext, end: date) -> date:
+    """The day before the next partition starts; Dagster's window of a trading day ends at an excluded holiday."""
+    partitions_def = context.assets_def.partitions_def
+    if isinstance(partitions_def, TimeWindowPartitionsDefinition) and partitions_def.exclusions:
+        closed = set(nyse_holidays(end, end + timedelta(days=7)))
+        while end in closed or end.weekday() >= 5:
+            end += timedelta(days=1)
+    return end - timedelta(days=1)
 
-    The as-of day is the partition window's last day, narrowed by the run's `nexus/as_of` tag, and never later
+
+def window_of(context: AssetExecutionContext, *, as_of: bool = False) -> tuple[date | None, date]:
+    """(first day, last day) of this materialization.
+
+    Decision-day assets (signals, personas, feeds) get their trading days: the first and last partition keys.
+    Ingest (`as_of=True`) gets the as-of day: the last day before the next partition starts (a trading day's
+    window reaches over the weekend or holiday after it), narrowed by the run's `nexus/as_of` tag, and never later
     than today in live mode (a live publisher cannot show tomorrow). Unpartitioned runs use NEXUS_END_DATE.
     """
     settings = get_settings()
     if not (context.has_partition_key_range or context.has_partition_key):
         return None, settings.end_date
     window = context.partition_time_window
-    first, last = window.start.date(), (window.end - timedelta(days=1)).date()
+    first = window.start.date()
+    if not as_of:
+        daily = context.assets_def.partitions_def == PARTITIONS["daily"]
+        last_key = context.partition_key_range.end
+        last = date.fromisoformat(last_key) if daily else (window.end - timedelta(days=1)).date()
+        return first, last
+    last = _last_day_before_next(context, window.end.date())
     tag = context.run.tags.get(AS_OF_TAG)
     if tag:
         last = min(last, date.fromisoformat(tag))

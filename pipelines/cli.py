@@ -133,6 +133,7 @@ def run(
         console.print(f"[yellow]✋ not started:[/yellow] {busy}", highlight=False, soft_wrap=True)  # one line
         raise typer.Exit(3) from None
     elapsed = time.perf_counter() - started
+    _show_timings(outcomes, elapsed)
     failed = [o for o in outcomes if not o.success]
     if failed:
         for outcome in failed:
@@ -142,6 +143,23 @@ def run(
     _show_status(json_output=False)
     _echo(f"[green]✔ built the graph in {elapsed:.1f}s[/green] (tool output: {log_path}).")
     _echo("Open the UI with [bold]make ui[/bold] (http://127.0.0.1:3000); see the lake with [bold]nexus status[/bold].")
+
+
+def _show_timings(outcomes: list, elapsed: float) -> None:
+    """Where the time went: each stage (job) with its slowest asset steps, rows written and whether it skipped."""
+    from pipelines.runner import orchestration_seconds, timing_rows
+
+    grid = Table(title="Time per stage", title_justify="left")
+    grid.add_column("stage", no_wrap=True)
+    grid.add_column("seconds", justify="right", no_wrap=True)
+    grid.add_column("rows written", justify="right", no_wrap=True)
+    grid.add_column("skipped?", no_wrap=True)
+    for row in timing_rows(outcomes):
+        name = f"  {row.step}" if row.step else f"[bold]{row.stage}[/bold]"
+        grid.add_row(name, f"{row.seconds:.1f}", f"{row.rows:,}", row.skipped)
+    grid.add_row("between steps (Dagster)", f"{orchestration_seconds(outcomes):.1f}", "", "")
+    grid.add_row("[bold]total[/bold]", f"{elapsed:.1f}", "", "")
+    Console(file=sys.stdout, width=console.width).print(grid)
 
 
 def _date_origin(option: str, given: date | None, field: str, value: date, fields_set: set[str]) -> str:

@@ -29,7 +29,7 @@ def ingest_job(cadence: Cadence, writers: list[str]) -> UnresolvedAssetJobDefini
 marts_job = define_asset_job(
     name="marts_job",
     tags=writes_tags([DOWNSTREAM_WRITER]),
-    selection=AssetSelection.groups("reference", "staging", "intermediate", "marts", "gold"),
+    selection=AssetSelection.groups("marts"),
     description="Reference tables, dbt build of staging, intermediate and marts (tests as checks), gold publishing.",
 )
 

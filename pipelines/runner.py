@@ -8,6 +8,7 @@ by step through a Dagster logger.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dagster import DagsterInstance, InitLoggerContext, JobDefinition, logger
+from pydantic import BaseModel, Field
 
 from pipelines.chain_lock import CLI_TAG, one_chain_at_a_time, refuse_if_runs_in_progress
 from pipelines.run_origin import CodeLocation, execute_as_location_run
@@ -34,6 +36,8 @@ class StepLine:
     status: str
     seconds: float
     assets: list[str] = field(default_factory=list)
+    rows: int = 0  # rows its materializations report writing (dagster/row_count)
+    skipped: int = 0  # materializations whose metadata says the work was skipped (inputs unchanged)
 
 
 @dataclass
@@ -56,6 +60,8 @@ class _ProgressHandler(logging.Handler):
         self.started: dict[str, float] = {}
         self.steps: list[StepLine] = []
         self.assets: dict[str, list[str]] = {}
+        self.rows: dict[str, int] = {}
+        self.skipped: dict[str, int] = {}
         self.failed_checks: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -69,8 +75,11 @@ class _ProgressHandler(logging.Handler):
             self.started[step] = time.perf_counter()
             self.printer(f"  ▶ {step}")
         elif kind == "ASSET_MATERIALIZATION":
-            key = event.event_specific_data.materialization.asset_key.to_user_string()
-            self.assets.setdefault(step, []).append(key)
+            materialization = event.event_specific_data.materialization
+            self.assets.setdefault(step, []).append(materialization.asset_key.to_user_string())
+            rows, skipped = _rows_and_skip(materialization.metadata)
+            self.rows[step] = self.rows.get(step, 0) + rows
+            self.skipped[step] = self.skipped.get(step, 0) + skipped
         elif kind == "ASSET_CHECK_EVALUATION":
             data = event.event_specific_data
             if not data.passed:
@@ -83,7 +92,19 @@ class _ProgressHandler(logging.Handler):
             mark = {"ok": "✔", "FAILED": "✗", "skipped": "·"}[status]
             shown = f" ({len(assets)} assets)" if len(assets) > 1 else (f" ({assets[0]})" if assets else "")
             self.printer(f"  {mark} {step}{shown} {status} in {seconds:.1f}s")
-            self.steps.append(StepLine(step, status, seconds, assets))
+            self.steps.append(
+                StepLine(step, status, seconds, assets, self.rows.get(step, 0), self.skipped.get(step, 0))
+            )
+
+
+def _rows_and_skip(metadata: dict) -> tuple[int, int]:
+    """(rows written, 1 if skipped) from a materialization's metadata; a skipped stage wrote no rows."""
+    skipped = getattr(metadata.get("skipped"), "value", metadata.get("skipped"))
+    if isinstance(skipped, str) and skipped.startswith("skipped"):
+        return 0, 1
+    count = metadata.get("dagster/row_count")
+    value = getattr(count, "value", count)
+    return (int(value) if isinstance(value, int | float) else 0), 0
 
 
 def _progress_logger(handler: _ProgressHandler):
@@ -131,7 +152,7 @@ def run_job(
             error = f"{failures[0].step_key}: {err.message.strip()}" if err else "step failed"
         else:
             error = "run failed"
-    return JobOutcome(
+    outcome = JobOutcome(
         job=job.name,
         run_id=result.run_id,
         success=result.success,
@@ -140,6 +161,62 @@ def run_job(
         failed_checks=handler.failed_checks,
         error=error,
     )
+    # the run's own record of where its time went, beside it in the Dagster UI (run tags are text)
+    instance.add_run_tags(outcome.run_id, {TIMING_TAG: json.dumps([t.model_dump() for t in timing_rows([outcome])])})
+    return outcome
+
+
+TIMING_TAG = "nexus/timing"
+
+
+class StageTiming(BaseModel):
+    """One line of the timing table: a job (stage) or one of its asset steps."""
+
+    stage: str
+    step: str = ""
+    seconds: float
+    rows: int
+    skipped: str = Field(description="yes, no, or 'k/n' when k of the step's n assets skipped their work")
+
+
+def _skipped(skipped: int, assets: int) -> str:
+    if assets == 0 or skipped == 0:
+        return "no"
+    return "yes" if skipped == assets else f"{skipped}/{assets}"
+
+
+def timing_rows(outcomes: list[JobOutcome]) -> list[StageTiming]:
+    """Per job, its time, rows written and skips, then its steps that materialized assets, slowest first;
+    last, the time no step accounts for (Dagster's orchestration between and around steps)."""
+    rows: list[StageTiming] = []
+    for outcome in outcomes:
+        stage = outcome.job.removesuffix("_job")
+        steps = [s for s in outcome.steps if s.assets]
+        assets = sum(len(s.assets) for s in steps)
+        rows.append(
+            StageTiming(
+                stage=stage,
+                seconds=round(outcome.seconds, 1),
+                rows=sum(s.rows for s in steps),
+                skipped=_skipped(sum(s.skipped for s in steps), assets),
+            )
+        )
+        for step in sorted(steps, key=lambda s: -s.seconds):
+            rows.append(
+                StageTiming(
+                    stage=stage,
+                    step=step.step,
+                    seconds=round(step.seconds, 1),
+                    rows=step.rows,
+                    skipped=_skipped(step.skipped, len(step.assets)),
+                )
+            )
+    return rows
+
+
+def orchestration_seconds(outcomes: list[JobOutcome]) -> float:
+    """Wall time of the jobs that none of their steps account for."""
+    return sum(o.seconds for o in outcomes) - sum(s.seconds for o in outcomes for s in o.steps)
 
 
 def configure_environment(*, start: date | None, end: date | None, mode: str | None) -> None:
@@ -193,7 +270,7 @@ def run_graph(printer: Printer, log_path: Path | None = None) -> list[JobOutcome
 def _run_plan(
     settings: Settings, instance: DagsterInstance, location: CodeLocation, printer: Printer, log_path: Path | None
 ) -> list[JobOutcome]:
-    from assets.partitions import as_of_tags, partition_key_for, range_tags
+    from assets.partitions import as_of_tags, keys_spanning, partition_key_for, range_tags
     from pipelines.definitions import CADENCES, defs
     from pipelines.jobs import MODEL_STAGE_JOBS, run_plan
 
@@ -211,13 +288,18 @@ def _run_plan(
             job = defs.resolve_job_def(job_name)
             key, tags = None, None
             if partitions.startswith("as_of:"):
-                key = partition_key_for(settings.end_date, partitions.split(":", 1)[1])  # type: ignore[arg-type]
-                tags = as_of_tags(settings.end_date)
+                # One run over every partition from the lake's start to the end date, as of the end date: each
+                # one is then shown materialized (the lake holds what was known by each of those days).
+                cadence = partitions.split(":", 1)[1]
+                tags = {
+                    **range_tags(*keys_spanning(settings.start_date, settings.end_date, cadence)),  # type: ignore[arg-type]
+                    **as_of_tags(settings.end_date),
+                }
             elif partitions == "end":
                 key = partition_key_for(settings.end_date)
             elif partitions == "window":
                 first = max(settings.start_date, settings.end_date - timedelta(days=settings.signal_history_days - 1))
-                tags = range_tags(first, settings.end_date)
+                tags = range_tags(*keys_spanning(first, settings.end_date))
             outcome = run_job(job, instance, location, printer, partition_key=key, tags=tags)
             outcomes.append(outcome)
             if not outcome.success:

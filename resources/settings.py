@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         description="Simulated mode: JSON file holding the publisher's clock (release sensors read it); "
         "unset: the wall clock.",
     )
+    publisher_misprints_file: Path | None = Field(
+        default=None,
+        description="Simulated mode: JSON list of values the publisher shows wrong on some days, then corrects "
+        "(resources/simulated/misprints.py); unset: none.",
+    )
     dagster_postgres_url: SecretStr | None = Field(
         default=None,
         description="postgresql://user:password@host:port/db for the Dagster instance's storage (default SQLite).",

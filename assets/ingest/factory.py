@@ -86,7 +86,7 @@ def build_ingest_assets(decl: SourceIngest) -> tuple[AssetsDefinition, list[Asse
     bronze_specs = [
         AssetSpec(
             bronze_key(decl.source, b.name),
-            group_name="bronze",
+            group_name="ingest",
             description=b.description,
             kinds={"delta"},
             partitions_def=partitions_def,
@@ -117,7 +117,7 @@ def build_ingest_assets(decl: SourceIngest) -> tuple[AssetsDefinition, list[Asse
         description=decl.description,
     )
     def _ingest(context: AssetExecutionContext, lake: LakeResource):
-        _, as_of = window_of(context)
+        _, as_of = window_of(context, as_of=True)
         storage = lake.storage()
         context.log.info(f"{decl.source}: publisher state as of {as_of}, history from {get_settings().start_date}")
         with transient_faults_retried():

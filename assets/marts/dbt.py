@@ -37,7 +37,7 @@ DBT_RUN_TARGET = NIGHTLY_TARGET
 
 
 class NexusDbtTranslator(DagsterDbtTranslator):
-    """Asset keys mirror dbt schemas (staging/..., marts/...); groups follow the model's folder."""
+    """Asset keys mirror dbt schemas (staging/..., marts/...); every model is in the marts stage group."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -48,8 +48,7 @@ class NexusDbtTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
             return None
-        fqn = dbt_resource_props.get("fqn", [])
-        return fqn[1] if len(fqn) > 2 else "marts"
+        return "marts"  # staging, intermediate and marts are one stage; the asset key keeps the dbt layer
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> AutomationCondition | None:
         """dbt models build once the silver tables they read are new and passed their suites (see automation)."""

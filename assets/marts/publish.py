@@ -6,6 +6,7 @@ from assets.automation import after_inputs
 from assets.marts.dbt import DBT_PROJECT, TRANSLATOR
 from resources.lake.gold import mart_tables, publish_duckdb_file, publish_to_delta
 from resources.lake.resource import LakeResource
+from resources.lake.stage_state import SKIPPED
 from resources.settings import get_settings
 
 
@@ -25,7 +26,7 @@ GOLD_SPECS = [
     AssetSpec(
         AssetKey(["gold", "marts", node["name"]]),
         deps=[TRANSLATOR.get_asset_key(node)],
-        group_name="gold",
+        group_name="marts",
         automation_condition=after_inputs(),
         description=f"Gold Delta copy of marts.{node['name']}: {node.get('description', '')}".strip(),
         kinds={"delta"},
@@ -36,7 +37,7 @@ GOLD_SPECS = [
 DUCKDB_SPEC = AssetSpec(
     AssetKey(["gold", "analyst_duckdb"]),
     deps=[spec.key for spec in GOLD_SPECS],
-    group_name="gold",
+    group_name="marts",
     automation_condition=after_inputs(),
     description="Read-only DuckDB file with every mart, swapped in atomically for SQL analysts (`nexus sql`).",
     kinds={"duckdb"},
@@ -55,11 +56,22 @@ def publish_marts(context: AssetExecutionContext, lake: LakeResource):  # noqa: 
     for table in published:
         yield MaterializeResult(
             asset_key=AssetKey(["gold", table.schema, table.name]),
-            metadata={"dagster/row_count": table.rows, "table_uri": MetadataValue.path(table.uri)},
+            metadata={
+                "dagster/row_count": table.rows,
+                "table_uri": MetadataValue.path(table.uri),
+                "skipped": "no: content changed" if table.written else SKIPPED,
+            },
         )
     if DUCKDB_SPEC.key in context.selected_asset_keys:
-        path = publish_duckdb_file(settings.duckdb_path, settings.published_duckdb_path, tables)
+        # the analysts' file is a copy of the marts: rebuilt only when a gold mart changed (or it is missing)
+        current = settings.published_duckdb_path.exists() and not any(t.written for t in published)
+        if not current:
+            publish_duckdb_file(settings.duckdb_path, settings.published_duckdb_path, tables)
         yield MaterializeResult(
             asset_key=DUCKDB_SPEC.key,
-            metadata={"path": MetadataValue.path(str(path)), "tables": len(tables)},
+            metadata={
+                "path": MetadataValue.path(str(settings.published_duckdb_path)),
+                "tables": len(tables),
+                "skipped": SKIPPED if current else "no: marts changed",
+            },
         )

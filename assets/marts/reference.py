@@ -16,7 +16,7 @@ SPECS = {spec.name: spec for spec in (INSTRUMENTS, COT_MARKETS, TRADING_DAYS)}
     specs=[
         AssetSpec(
             AssetKey(["silver", *spec.name.split("/")]),
-            group_name="reference",
+            group_name="marts",
             automation_condition=after_inputs(),
             description=spec.description,
             kinds={"delta"},

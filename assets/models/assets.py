@@ -37,6 +37,17 @@ from assets.models.pipeline import (
 from assets.models.plots import evaluation_pngs
 from resources.lake.delta import overwrite_table, read_table
 from resources.lake.resource import LakeResource
+from resources.lake.stage_state import (
+    SKIPPED,
+    StageFingerprint,
+    StageRecord,
+    code_hash,
+    config_hash,
+    record_run,
+    table_versions,
+    unchanged,
+)
+from resources.lake.storage import LakeStorage
 from resources.settings import get_settings
 
 FEATURES = AssetKey(["gold", "marts", "fct_features_daily"])
@@ -61,6 +72,35 @@ def _uri(storage, *parts: str) -> str:  # noqa: ANN001
     return storage.uri("gold", "models", *parts)
 
 
+MARTS_READ = [("marts", "fct_features_daily"), ("marts", "fct_labels_daily")]
+
+
+def stage_fingerprint(
+    storage: LakeStorage, stage: str, reads: list[tuple[str, ...]], extra: dict | None = None
+) -> StageFingerprint:
+    """A model or signal stage's inputs: the gold tables it reads, the model and signal code, the stage config
+    and the settings it reads (source mode and seed decide the planted-effects check and the oracle)."""
+    settings = get_settings()
+    return StageFingerprint(
+        stage=stage,
+        inputs=table_versions(storage, [storage.uri("gold", *parts) for parts in reads]),
+        code=code_hash("assets.models", "assets.signals"),
+        config=config_hash(
+            {
+                "stage": stage_config().model_dump(mode="json"),
+                "source_mode": settings.source_mode,
+                "seed": settings.seed,
+                **(extra or {}),
+            }
+        ),
+    )
+
+
+def skipped_result(record: StageRecord) -> MaterializeResult:
+    """What a stage whose inputs have not changed reports: it wrote nothing; its tables are as last built."""
+    return MaterializeResult(metadata={"skipped": SKIPPED, "rows_in_table": int(record.summary.get("rows", 0))})
+
+
 @asset(
     key=REGIMES,
     deps=[FEATURES],
@@ -74,6 +114,10 @@ def _uri(storage, *parts: str) -> str:  # noqa: ANN001
 )
 def regimes(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     storage = lake.storage()
+    fingerprint = stage_fingerprint(storage, "models/regimes", MARTS_READ[:1])
+    outputs = [_uri(storage, "regimes")]
+    if (record := unchanged(storage, fingerprint, outputs)) is not None:
+        return skipped_result(record)
     config = stage_config()
     inputs = load_inputs(storage, config)
     started = time.perf_counter()
@@ -84,8 +128,10 @@ def regimes(context: AssetExecutionContext, lake: LakeResource) -> MaterializeRe
         [{"symbol": f.symbol, "fit_date": str(f.fit_date), "n_states": f.n_states} for f in result.fits]
     )
     latest = result.frame.sort_values("trade_date").groupby("symbol").tail(1)
+    record_run(storage, fingerprint, outputs, {"rows": table.num_rows})
     return MaterializeResult(
         metadata={
+            "skipped": "no: inputs changed",
             "dagster/row_count": table.num_rows,
             "fits": len(result.fits),
             "seconds": round(time.perf_counter() - started, 1),
@@ -111,6 +157,10 @@ def regimes(context: AssetExecutionContext, lake: LakeResource) -> MaterializeRe
 )
 def oos_predictions(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     storage = lake.storage()
+    fingerprint = stage_fingerprint(storage, "models/oos_predictions", MARTS_READ)
+    outputs = [_uri(storage, "oos_predictions"), _uri(storage, "cutoffs")]
+    if (record := unchanged(storage, fingerprint, outputs)) is not None:
+        return skipped_result(record)
     config = stage_config()
     inputs = load_inputs(storage, config)
     started = time.perf_counter()
@@ -138,8 +188,10 @@ def oos_predictions(context: AssetExecutionContext, lake: LakeResource) -> Mater
         f"D+{h}": {"models": len(r.cutoffs), "predictions": len(r.predictions), "seconds": round(r.seconds, 1)}
         for h, r in results.items()
     }
+    record_run(storage, fingerprint, outputs, {"rows": len(table)})
     return MaterializeResult(
         metadata={
+            "skipped": "no: inputs changed",
             "dagster/row_count": len(table),
             "seconds": round(time.perf_counter() - started, 1),
             "horizons": MetadataValue.json(per_horizon),
@@ -177,6 +229,19 @@ def oos_predictions(context: AssetExecutionContext, lake: LakeResource) -> Mater
 )
 def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN201
     storage = lake.storage()
+    fingerprint = stage_fingerprint(storage, "models/evaluation", [*MARTS_READ, ("models", "oos_predictions")])
+    outputs = [_uri(storage, name) for name in ("evaluation", "reliability", "reference_strategies", "planted_effects")]
+    if (record := unchanged(storage, fingerprint, outputs)) is not None:
+        yield skipped_result(record)
+        for check in record.summary.get("checks", []):  # their inputs are unchanged, so their results still hold
+            yield AssetCheckResult(
+                check_name=check["check_name"],
+                passed=check["passed"],
+                severity=AssetCheckSeverity(check["severity"]),
+                metadata={"skipped": SKIPPED, "carried_from": "the last evaluation of the same inputs"},
+                description=check["description"],
+            )
+        return
     config = stage_config()
     inputs = load_inputs(storage, config)
     predictions = read_table(storage, _uri(storage, "oos_predictions")).to_pandas()
@@ -222,8 +287,22 @@ def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN
             "sharpe",
         ]
     ].round(4)
+    checks = _evaluation_checks(report.leak_audit, planted)
+    record_run(
+        storage,
+        fingerprint,
+        outputs,
+        {
+            "rows": len(metrics),
+            "checks": [
+                {k: c[k] for k in ("check_name", "passed", "description")} | {"severity": c["severity"].value}
+                for c in checks
+            ],
+        },
+    )
     yield MaterializeResult(
         metadata={
+            "skipped": "no: inputs changed",
             "dagster/row_count": len(metrics),
             "pooled": MetadataValue.md(pooled.to_markdown(index=False)),
             "max_balanced_accuracy": report.leak_audit.max_balanced_accuracy,
@@ -233,20 +312,12 @@ def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN
             ),
         }
     )
-    audit = report.leak_audit
-    yield AssetCheckResult(
-        check_name="leak_audit",
-        passed=not audit.flagged,
-        severity=AssetCheckSeverity.ERROR,
-        metadata={
-            "threshold": audit.threshold,
-            "max": audit.max_balanced_accuracy or 0.0,
-            "offenders": MetadataValue.json(audit.offenders),
-            "acknowledged_after_audit": MetadataValue.json(audit.acknowledged),
-            "within_noise": MetadataValue.json(audit.within_noise),
-        },
-        description=None if not audit.flagged else "balanced accuracy above the threshold: audit for a leak",
-    )
+    for check in checks:
+        yield AssetCheckResult(**check)
+
+
+def _evaluation_checks(audit, planted) -> list[dict]:  # noqa: ANN001
+    """The evaluation's two checks as AssetCheckResult arguments (kept so a skipped re-run can report them)."""
     simulated = get_settings().source_mode == "simulated"
     missed = [p.name for p in planted if not p.recovered]
     unmeasured = [p.name for p in planted if p.n == 0]
@@ -256,11 +327,24 @@ def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN
         note = f"not measurable on this history (too short; e.g. 5-year seasonal averages): {', '.join(unmeasured)}"
     else:
         note = None
-    yield AssetCheckResult(
-        check_name="planted_effects_recovered",
-        passed=(not missed) if simulated else True,
-        severity=AssetCheckSeverity.WARN,
-        metadata={
+    leak = {
+        "check_name": "leak_audit",
+        "passed": not audit.flagged,
+        "severity": AssetCheckSeverity.ERROR,
+        "metadata": {
+            "threshold": audit.threshold,
+            "max": audit.max_balanced_accuracy or 0.0,
+            "offenders": MetadataValue.json(audit.offenders),
+            "acknowledged_after_audit": MetadataValue.json(audit.acknowledged),
+            "within_noise": MetadataValue.json(audit.within_noise),
+        },
+        "description": None if not audit.flagged else "balanced accuracy above the threshold: audit for a leak",
+    }
+    effects = {
+        "check_name": "planted_effects_recovered",
+        "passed": (not missed) if simulated else True,
+        "severity": AssetCheckSeverity.WARN,
+        "metadata": {
             "mode": get_settings().source_mode,
             "missed": MetadataValue.json(missed),
             "measured": MetadataValue.md(
@@ -269,5 +353,6 @@ def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN
                 ].to_markdown(index=False)
             ),
         },
-        description=note,
-    )
+        "description": note,
+    }
+    return [leak, effects]

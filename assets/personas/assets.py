@@ -1,6 +1,9 @@
 """Persona outputs per day: six gold tables, JSON documents, the weekly PDF report and the audit trail."""
 
 import json
+from datetime import date
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from dagster import (
@@ -17,15 +20,36 @@ from assets.automation import decision_day_after_inputs
 from assets.partitions import daily_partitions, window_of
 from assets.personas.audit import AUDIT_TABLE
 from assets.personas.config import HedgingDeskConfig, PersonasConfig
-from assets.personas.daily import build_all, publish
+from assets.personas.daily import build_all, publish_days
 from assets.personas.lake_inputs import load_persona_inputs
 from assets.personas.models import PERSONAS
 from assets.personas.report_pdf import render_report
-from assets.personas.tables import json_schemas, output_json
+from assets.personas.tables import PERSONA_TABLES, json_schemas, output_json
 from assets.signals.assets import LEDGER_KEY, SIGNALS_KEY
+from assets.signals.ledger import PORTFOLIO, POSITIONS
 from resources.lake.resource import LakeResource
+from resources.lake.stage_state import (
+    SKIPPED,
+    StageFingerprint,
+    code_hash,
+    config_hash,
+    record_run,
+    table_versions,
+    unchanged,
+)
+from resources.lake.storage import LakeStorage
 from resources.settings import get_settings
 
+# the tables load_persona_inputs reads (gold/<parts>), whose Delta versions say whether anything is new
+INPUT_TABLES = [
+    ("signals", "daily"),
+    POSITIONS.path_parts(),
+    PORTFOLIO.path_parts(),
+    ("marts", "fct_features_daily"),
+    ("marts", "fct_prices_daily"),
+    ("marts", "fct_energy_daily"),
+    ("models", "evaluation"),
+]
 PERSONA_KEYS = {p: AssetKey(["gold", "personas", p]) for p in PERSONAS}
 AUDIT_KEY = AssetKey(["gold", "audit", "recommendations"])
 REPORT_KEY = AssetKey(["gold", "reports", "market_intelligence"])
@@ -85,21 +109,58 @@ def persona_outputs(context: AssetExecutionContext, lake: LakeResource):  # noqa
     first, last = window_of(context)
     storage = lake.storage()
     first = first or last
-    inputs = load_persona_inputs(storage, first, last)
     config = persona_config()
+    fingerprint = persona_fingerprint(storage, first, last, config)
+    outputs = persona_output_uris(storage)
+    record = unchanged(storage, fingerprint, outputs)
+    if record is not None:
+        context.log.info(f"persona_outputs {first} → {last}: {SKIPPED}")
+        yield from _results(storage, {**record.summary, "skipped": SKIPPED})
+        return
+    summary = build_and_publish(storage, first, last, config, run_id=context.run_id)
+    record_run(storage, fingerprint, outputs, summary)
+    yield from _results(storage, {**summary, "skipped": "no: inputs changed"})
+
+
+def persona_fingerprint(storage: LakeStorage, first: date, last: date, config: PersonasConfig) -> StageFingerprint:
+    """The persona stage's inputs: the tables `load_persona_inputs` reads, its code, config and window."""
+    settings = get_settings()
+    files = [settings.universe_file, config.hedging_desk.exposures_file]
+    return StageFingerprint(
+        stage="personas",
+        inputs=table_versions(storage, [storage.uri("gold", *parts) for parts in INPUT_TABLES]),
+        code=code_hash("assets.personas", "assets.signals.contract", "assets.signals.ledger"),
+        config=config_hash(
+            {
+                "config": config.model_dump(mode="json"),
+                "window": [first.isoformat(), last.isoformat()],
+                "files": [Path(f).read_text(encoding="utf-8") if f and Path(f).is_file() else None for f in files],
+            }
+        ),
+    )
+
+
+def persona_output_uris(storage: LakeStorage) -> list[str]:
+    return [storage.uri("gold", *spec.path_parts()) for spec in [*PERSONA_TABLES.values(), AUDIT_TABLE]]
+
+
+def build_and_publish(
+    storage: LakeStorage, first: date, last: date, config: PersonasConfig, *, run_id: str
+) -> dict[str, Any]:
+    """Every day's six outputs built in memory, then published at once (one Delta commit per table), then the
+    documents and the weekly PDFs. Returns the summary shown as metadata."""
+    inputs = load_persona_inputs(storage, first, last)
     days = sorted({d.date() for d in pd.to_datetime(inputs.signals["signal_date"]) if first <= d.date() <= last})
     for name, schema in json_schemas().items():
         storage.write_bytes(
             storage.uri("gold", "personas", "_schemas", f"persona_{name}.schema.json"),
             (json.dumps(schema, indent=2, sort_keys=True) + "\n").encode(),
         )
+    by_day = {day: build_all(inputs, day, config) for day in days}
+    stats = publish_days(storage, by_day, run_id=run_id)
     counts: dict[str, int] = {p: 0 for p in PERSONAS}
-    audit_added = 0
     reports = []
-    for day in days:
-        outputs = build_all(inputs, day, config)
-        stats = publish(storage, outputs, run_id=context.run_id)
-        audit_added += stats["audit/recommendations"].added
+    for day, outputs in by_day.items():
         for persona, output in outputs.items():
             counts[persona] += len(output.items())
             storage.write_bytes(
@@ -110,15 +171,28 @@ def persona_outputs(context: AssetExecutionContext, lake: LakeResource):  # noqa
             uri = storage.uri("gold", "reports", "market_intelligence", f"{day.isoformat()}.pdf")
             storage.write_bytes(uri, render_report(outputs["wealth_manager"], inputs.ledger_until(day)[1]))
             reports.append(uri)
-    latest = f"{days[-1].isoformat()}" if days else "none"
+    audit = stats.get("audit/recommendations")
+    return {
+        "days": len(days),
+        "latest_day": days[-1].isoformat() if days else "none",
+        "items": counts,
+        "audit_added": audit.added if audit else 0,
+        "reports": reports,
+        "simulated_data": inputs.simulated,
+    }
+
+
+def _results(storage: LakeStorage, summary: dict[str, Any]):
+    latest = summary["latest_day"]
     for persona, key in PERSONA_KEYS.items():
         yield MaterializeResult(
             asset_key=key,
             metadata={
-                "days": len(days),
+                "skipped": summary["skipped"],
+                "days": summary["days"],
                 "latest_day": latest,
-                "items": counts[persona],
-                "simulated_data": inputs.simulated,
+                "items": summary["items"][persona],
+                "simulated_data": summary["simulated_data"],
                 "document": MetadataValue.path(
                     storage.uri("gold", "personas", "_documents", f"date={latest}", f"{persona}.json")
                 ),
@@ -126,13 +200,19 @@ def persona_outputs(context: AssetExecutionContext, lake: LakeResource):  # noqa
         )
     yield MaterializeResult(
         asset_key=AUDIT_KEY,
-        metadata={"added": audit_added, "table": MetadataValue.path(storage.uri("gold", *AUDIT_TABLE.path_parts()))},
+        metadata={
+            "skipped": summary["skipped"],
+            "added": 0 if summary["skipped"] == SKIPPED else summary["audit_added"],
+            "table": MetadataValue.path(storage.uri("gold", *AUDIT_TABLE.path_parts())),
+        },
     )
+    reports = summary["reports"]
     yield MaterializeResult(
         asset_key=REPORT_KEY,
         metadata={
+            "skipped": summary["skipped"],
             "reports": len(reports),
             "latest": MetadataValue.path(reports[-1]) if reports else "none",
-            "simulated_data": inputs.simulated,
+            "simulated_data": summary["simulated_data"],
         },
     )

@@ -91,17 +91,17 @@ def usd(value: float) -> str:
 def signal_refs(rows: pd.DataFrame | None) -> list[SignalRef]:
     if rows is None or rows.empty:
         return []
-    refs = {
-        (str(r.symbol), pd.Timestamp(r.signal_date).date(), int(r.horizon))
-        for r in rows[["symbol", "signal_date", "horizon"]].itertuples(index=False)
-    }
+    # plain arrays, not itertuples: this runs for every item of every persona and day
+    days = pd.DatetimeIndex(rows["signal_date"]).date
+    refs = set(zip(map(str, rows["symbol"].to_numpy()), days, map(int, rows["horizon"].to_numpy()), strict=True))
     return [SignalRef(symbol=s, signal_date=d, horizon=h) for s, d, h in sorted(refs)]
 
 
 def _distinct(rows: pd.DataFrame | None, column: str) -> list[str]:
     if rows is None or rows.empty or column not in rows.columns:
         return []
-    return sorted({str(v) for v in rows[column].dropna()})
+    values = rows[column]
+    return sorted({str(v) for v in values.to_numpy()[values.notna().to_numpy()]})
 
 
 def provenance(rows: pd.DataFrame | None) -> dict[str, list[Any]]:

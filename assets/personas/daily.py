@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import pyarrow as pa
+
 from assets.personas.audit import record_recommendations
 from assets.personas.casual_investor import build_casual_investor
 from assets.personas.config import PersonasConfig
@@ -16,9 +18,9 @@ from assets.personas.inputs import PersonaInputs
 from assets.personas.institutional import build_institutional
 from assets.personas.models import PersonaName, PersonaOutput
 from assets.personas.retail_trader import build_retail_trader
-from assets.personas.tables import write_output
+from assets.personas.tables import DATE_COLUMN, PERSONA_TABLES, output_rows, write_output
 from assets.personas.wealth_manager import build_wealth_manager
-from resources.lake.delta import MergeStats
+from resources.lake.delta import MergeStats, replace_values
 from resources.lake.storage import LakeStorage
 
 
@@ -53,4 +55,32 @@ def publish(
     values = list(outputs.values()) if isinstance(outputs, dict) else list(outputs)
     stats = {f"personas/{o.persona}": write_output(storage, o) for o in values}
     stats["audit/recommendations"] = record_recommendations(storage, values, run_id=run_id, created_at=created_at)
+    return stats
+
+
+def publish_days(
+    storage: LakeStorage,
+    outputs_by_day: dict[date, dict[PersonaName, PersonaOutput]],
+    *,
+    run_id: str,
+    created_at: datetime | None = None,
+) -> dict[str, MergeStats]:
+    """`publish` for many days at once: one Delta commit per table instead of one per table and day.
+
+    Each persona table gets exactly the given days replaced (`replace_values` lists them, so a day between two
+    of them that is not given stays as it is); then the audit trail gets every new recommendation in one insert.
+    Same rows as publishing the days one by one, in the same order of writes (gold tables, then the trail).
+    """
+    days = sorted(outputs_by_day)
+    if not days:
+        return {}
+    personas = list(outputs_by_day[days[0]])
+    stats: dict[str, MergeStats] = {}
+    for persona in personas:
+        spec = PERSONA_TABLES[persona]
+        tables = [output_rows(outputs_by_day[day][persona]) for day in days]
+        rows = pa.concat_tables(tables)
+        stats[f"personas/{persona}"] = replace_values(storage, spec, rows, column=DATE_COLUMN, values=days)
+    everything = [output for day in days for output in outputs_by_day[day].values()]
+    stats["audit/recommendations"] = record_recommendations(storage, everything, run_id=run_id, created_at=created_at)
     return stats

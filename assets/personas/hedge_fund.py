@@ -40,6 +40,8 @@ def _view(sig: pd.Series) -> str:
 
 def _raw_signals(day: date, signals: pd.DataFrame, inputs: PersonaInputs) -> list[RawSignal]:
     out = []
+    # each row's own signal rows, by position: one groupby instead of two full comparisons per row
+    rows_of = signals.groupby([signals["symbol"].astype(str), signals["horizon"].astype(int)], sort=False).indices
     for _, s in signals.iterrows():
         symbol, h = str(s["symbol"]), int(s["horizon"])
         rules = RulePath().add("hedge_fund.raw", "published as produced by the signals stage", s["direction"], "as is")
@@ -60,7 +62,7 @@ def _raw_signals(day: date, signals: pd.DataFrame, inputs: PersonaInputs) -> lis
                 action=str(s["direction"]),
                 text=text,
                 rules=rules,
-                signals=signals[(signals["symbol"] == symbol) & (signals["horizon"] == h)],
+                signals=signals.iloc[rows_of[(symbol, h)]],
                 horizon=h,
                 **{
                     k: r6(float(s[k]))

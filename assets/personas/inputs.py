@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from assets.signals.contract import SignalRow
 from resources.errors import NexusError
@@ -250,6 +250,7 @@ class PersonaInputs(BaseModel):
     )
     universe: Universe = Field(default_factory=get_universe)
     simulated: bool = Field(False, description="the lake was built (at least in part) from the simulated publisher")
+    _asof_cache: dict[tuple[date, int], tuple[pd.DataFrame, pd.DataFrame]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -278,8 +279,17 @@ class PersonaInputs(BaseModel):
         return rows.sort_values(["symbol", "horizon"], kind="stable").reset_index(drop=True)
 
     def features_asof(self, day: date, max_age_days: int = 7) -> pd.DataFrame:
-        """Per symbol, the latest feature row dated on or before `day` (and not older than `max_age_days`)."""
-        return _asof(self.features, day, max_age_days)
+        """Per symbol, the latest feature row dated on or before `day` (and not older than `max_age_days`).
+
+        Every persona asks for the same day several times: the answer is kept for the frame it was computed from
+        (a copy with other features, from `model_copy`, computes its own), and each caller gets its own copy.
+        """
+        key = (day, max_age_days)
+        cached = self._asof_cache.get(key)
+        if cached is None or cached[0] is not self.features:
+            cached = (self.features, _asof(self.features, day, max_age_days))
+            self._asof_cache[key] = cached
+        return cached[1].copy()
 
     def prices_until(self, day: date, lookback_days: int | None = None) -> pd.DataFrame:
         """Price rows dated on or before `day` (optionally only the last `lookback_days` calendar days)."""

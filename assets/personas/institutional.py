@@ -199,6 +199,14 @@ def _factors(
     return out
 
 
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation exactly as pandas' Series.corr computes it (nan for fewer than two rows)."""
+    if len(a) < 2:
+        return float("nan")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.corrcoef(a, b)[0, 1])
+
+
 def correlation_alerts(day: date, inputs: PersonaInputs, config: InstitutionalConfig) -> list[CorrelationAlert]:
     cc = config.correlation
     prices = inputs.prices_until(day, lookback_days=int(cc.long_window * 7 / 5) + 30)
@@ -207,13 +215,18 @@ def correlation_alerts(day: date, inputs: PersonaInputs, config: InstitutionalCo
     wide = prices.pivot_table(index="trade_date", columns="symbol", values="ret_1d", aggfunc="last").sort_index()
     wide = wide[sorted(wide.columns)]
     alerts: list[tuple[float, CorrelationAlert]] = []
+    # numpy per pair (what pandas' Series.corr computes: np.corrcoef over the rows where both are present)
+    values, dates = wide.to_numpy(dtype="float64"), wide.index
+    present = ~np.isnan(values)
+    position = {symbol: i for i, symbol in enumerate(wide.columns)}
     for a, b in combinations(wide.columns, 2):
-        pair = wide[[a, b]].dropna()
-        long_rows, short_rows = pair.tail(cc.long_window), pair.tail(cc.short_window)
-        if len(long_rows) < cc.min_obs_long or len(short_rows) < cc.min_obs_short:
+        ia, ib = position[a], position[b]
+        both = np.flatnonzero(present[:, ia] & present[:, ib])
+        long_idx, short_idx = both[-cc.long_window :], both[-cc.short_window :]
+        if len(long_idx) < cc.min_obs_long or len(short_idx) < cc.min_obs_short:
             continue
-        c_long = float(long_rows[a].corr(long_rows[b]))
-        c_short = float(short_rows[a].corr(short_rows[b]))
+        c_long = _corr(values[long_idx, ia], values[long_idx, ib])
+        c_short = _corr(values[short_idx, ia], values[short_idx, ib])
         if math.isnan(c_long) or math.isnan(c_short):
             continue
         change = c_short - c_long
@@ -231,13 +244,13 @@ def correlation_alerts(day: date, inputs: PersonaInputs, config: InstitutionalCo
             "institutional.correlation",
             f"|long corr| >= {cc.min_abs_long} and |short - long| >= {cc.min_change} "
             f"(SURGE: unlinked and |short| >= {cc.surge_abs_short})",
-            {"corr_short": c_short, "corr_long": c_long, "n_short": len(short_rows), "n_long": len(long_rows)},
+            {"corr_short": c_short, "corr_long": c_long, "n_short": len(short_idx), "n_long": len(long_idx)},
             kind,
         )
-        first, last = pair.index[-len(long_rows)].date(), pair.index[-1].date()
+        first, last = dates[long_idx[0]].date(), dates[long_idx[-1]].date()
         text = (
-            f"{a}/{b} correlation {kind.lower()}: {c_short:+.2f} over the last {len(short_rows)} days against "
-            f"{c_long:+.2f} over {len(long_rows)} days"
+            f"{a}/{b} correlation {kind.lower()}: {c_short:+.2f} over the last {len(short_idx)} days against "
+            f"{c_long:+.2f} over {len(long_idx)} days"
         )
         item = make_item(
             CorrelationAlert,
@@ -255,8 +268,8 @@ def correlation_alerts(day: date, inputs: PersonaInputs, config: InstitutionalCo
             change=r6(change),
             window_short=cc.short_window,
             window_long=cc.long_window,
-            n_short=len(short_rows),
-            n_long=len(long_rows),
+            n_short=len(short_idx),
+            n_long=len(long_idx),
         )
         alerts.append((abs(change), item))
     alerts.sort(key=lambda x: (-round(x[0], 9), x[1].subject))

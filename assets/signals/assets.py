@@ -7,15 +7,24 @@ import pyarrow as pa
 from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, MetadataValue, asset
 
 from assets.automation import after_inputs, decision_day_after_inputs
-from assets.models.assets import EVALUATION, PREDICTIONS, REGIMES, stage_config
+from assets.models.assets import (
+    EVALUATION,
+    MARTS_READ,
+    PREDICTIONS,
+    REGIMES,
+    skipped_result,
+    stage_config,
+    stage_fingerprint,
+)
 from assets.models.pipeline import load_inputs
 from assets.partitions import daily_partitions, window_of
-from assets.signals.ledger import LedgerConfig, build_ledger, ledger_png, write_ledger
+from assets.signals.ledger import PORTFOLIO, POSITIONS, LedgerConfig, build_ledger, ledger_png, write_ledger
 from assets.signals.scorecard import ORACLE_SET, lake_scorecard, oracle_capture
 from assets.signals.stage import run_signals, signal_config
 from assets.signals.table import SIGNALS, write_window
 from resources.lake.delta import overwrite_table, read_table
 from resources.lake.resource import LakeResource
+from resources.lake.stage_state import record_run, unchanged
 from resources.settings import get_settings
 
 SIGNALS_KEY = AssetKey(["gold", "signals", "daily"])
@@ -38,15 +47,22 @@ SIGNALS_KEY = AssetKey(["gold", "signals", "daily"])
 def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     first, last = window_of(context)
     storage = lake.storage()
+    reads = [*MARTS_READ, ("models", "oos_predictions"), ("models", "regimes"), ("models", "evaluation")]
+    signals_config = signal_config(get_settings().cost_bps)
+    extra = {"window": [str(first), str(last)], "signals": signals_config.model_dump(mode="json")}
+    fingerprint = stage_fingerprint(storage, "signals/daily", reads, extra)
+    outputs = [storage.uri(SIGNALS.zone, *SIGNALS.path_parts())] + [
+        storage.uri("gold", "models", name) for name in ("ensemble_weights", "decision_thresholds")
+    ]
+    if (record := unchanged(storage, fingerprint, outputs)) is not None:
+        return skipped_result(record)
     config = stage_config()
     inputs = load_inputs(storage, config, until=last)
     predictions = read_table(storage, storage.uri("gold", "models", "oos_predictions")).to_pandas()
     predictions["trade_date"] = pd.to_datetime(predictions["trade_date"])
     predictions = predictions[predictions["trade_date"] <= pd.Timestamp(last)]
     regimes = read_table(storage, storage.uri("gold", "models", "regimes")).to_pandas()
-    signals, weights, thresholds = run_signals(
-        inputs, predictions, regimes, signal_config(get_settings().cost_bps), run_id=context.run_id
-    )
+    signals, weights, thresholds = run_signals(inputs, predictions, regimes, signals_config, run_id=context.run_id)
     for name, frame in (("ensemble_weights", weights), ("decision_thresholds", thresholds)):
         frame = frame.assign(cutoff=pd.to_datetime(frame["cutoff"]).dt.date)
         overwrite_table(storage, storage.uri("gold", "models", name), pa.Table.from_pandas(frame))
@@ -58,8 +74,11 @@ def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> Materia
     preview = latest[latest["horizon"] == 5][
         ["symbol", "direction", "probability", "confidence", "regime", "ensemble_score", "confluence", "size"]
     ]
+    record_run(storage, fingerprint, outputs, {"rows": stats.added})
     return MaterializeResult(
         metadata={
+            "skipped": "no: inputs changed",
+            "dagster/row_count": stats.added,
             "window": f"{start} .. {last}",
             "rows_written": stats.added,
             "table": MetadataValue.path(storage.uri(SIGNALS.zone, *SIGNALS.path_parts())),
@@ -86,15 +105,25 @@ SCORECARD_KEY = AssetKey(["gold", "models", "scorecard"])
 )
 def signals_scorecard(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     storage = lake.storage()
+    reads = [*MARTS_READ, ("models", "oos_predictions"), ("models", "regimes"), ("models", "evaluation")]
+    signals_config = signal_config(get_settings().cost_bps)
+    fingerprint = stage_fingerprint(
+        storage, "models/scorecard", reads, {"signals": signals_config.model_dump(mode="json")}
+    )
+    outputs = [storage.uri(*SCORECARD_KEY.path)]
+    if (record := unchanged(storage, fingerprint, outputs)) is not None:
+        return skipped_result(record)
     settings = get_settings()
     seed = settings.seed if settings.source_mode == "simulated" else None
-    card = lake_scorecard(storage, stage_config(), signal_config(settings.cost_bps), seed)
+    card = lake_scorecard(storage, stage_config(), signals_config, seed)
     overwrite_table(storage, storage.uri(*SCORECARD_KEY.path), pa.Table.from_pandas(card, preserve_index=False))
     pooled = card[card["symbol"] == (ORACLE_SET if seed is not None else "ALL")]
     shown = pooled[pooled["model"].isin(["lightgbm", "signal", "long_only", "majority", "oracle"])]
     capture = oracle_capture(card) if seed is not None else pd.DataFrame()
+    record_run(storage, fingerprint, outputs, {"rows": len(card)})
     return MaterializeResult(
         metadata={
+            "skipped": "no: inputs changed",
             "dagster/row_count": len(card),
             "pooled": MetadataValue.md(
                 shown[["model", "horizon", "coverage", "hit_rate", "ic", "sharpe"]].round(3).to_markdown(index=False)
@@ -124,6 +153,11 @@ LEDGER_KEY = AssetKey(["gold", "ledger", "positions"])
 def paper_ledger(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     first, last = window_of(context)
     storage = lake.storage()
+    reads = [MARTS_READ[0], SIGNALS.path_parts()]
+    fingerprint = stage_fingerprint(storage, "signals/ledger", reads, {"window": [str(first), str(last)]})
+    outputs = [storage.uri("gold", *spec.path_parts()) for spec in (POSITIONS, PORTFOLIO)]
+    if (record := unchanged(storage, fingerprint, outputs)) is not None:
+        return skipped_result(record)
     config = stage_config()
     inputs = load_inputs(storage, config, until=last)
     signals = read_table(storage, SIGNALS, filters=[("signal_date", "<=", last)]).to_pandas()
@@ -134,10 +168,14 @@ def paper_ledger(context: AssetExecutionContext, lake: LakeResource) -> Material
     if png:
         storage.write_bytes(storage.uri("gold", "models", "evaluation_plots", "ledger.png"), png)
     tail = portfolio.tail(1)
+    written = sum(s.added for s in stats.values())
+    record_run(storage, fingerprint, outputs, {"rows": written})
     return MaterializeResult(
         metadata={
+            "skipped": "no: inputs changed",
+            "dagster/row_count": written,
             "window": f"{start} .. {last}",
-            "rows_written": sum(s.added for s in stats.values()),
+            "rows_written": written,
             "days_in_book": len(portfolio),
             "equity": float(tail["equity"].iloc[0]) if len(tail) else 1.0,
             "drawdown": float(tail["drawdown"].iloc[0]) if len(tail) else 0.0,

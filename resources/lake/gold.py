@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import write_deltalake
 
+from resources.lake.delta import open_table
 from resources.lake.storage import LakeStorage
 
 PUBLISHED_SCHEMAS = ("marts",)
@@ -32,6 +35,24 @@ class PublishedTable:
     name: str
     rows: int
     uri: str
+    written: bool = True  # False: the gold table already held exactly these rows, so no new Delta version
+
+
+def same_rows(current: pa.Table, new: pa.Table) -> bool:
+    """Whether two tables hold the same rows with the same schema, in any order (nested columns compared in the
+    order given, which dbt keeps stable for the same inputs)."""
+    if current.num_rows != new.num_rows or current.schema.names != new.schema.names:
+        return False
+    try:
+        current = current.cast(new.schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    flat = [f.name for f in new.schema if not pa.types.is_nested(f.type)]
+    if flat and new.num_rows:
+        keys = [(c, "ascending") for c in flat]
+        current = current.take(pc.sort_indices(current, sort_keys=keys))
+        new = new.take(pc.sort_indices(new, sort_keys=keys))
+    return current.combine_chunks().equals(new.combine_chunks())
 
 
 def mart_tables(build_path: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> list[tuple[str, str]]:
@@ -45,12 +66,17 @@ def mart_tables(build_path: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) 
 
 
 def publish_to_delta(storage: LakeStorage, build_path: Path, tables: list[tuple[str, str]]) -> list[PublishedTable]:
-    """Overwrite gold/<schema>/<table> with each mart's current content."""
+    """Overwrite gold/<schema>/<table> with each mart's current content, unless it holds exactly that already:
+    an unchanged mart gets no new Delta version, so readers and the stages downstream see nothing new."""
     published = []
     with _open_build(build_path) as con:
         for schema, name in tables:
             data = con.sql(f'select * from "{schema}"."{name}"').to_arrow_table()
             uri = storage.uri("gold", schema, name)
+            current = open_table(storage, uri)
+            if current is not None and same_rows(current.to_pyarrow_table(), data):
+                published.append(PublishedTable(schema, name, data.num_rows, uri, written=False))
+                continue
             write_deltalake(
                 uri,
                 data,

@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from resources.simulated.misprints import Misprint, apply_misprints, load_misprints
 from resources.simulated.publisher import Request, Response, SimulatedPublisher, route
 from resources.simulated.world import _stream, world_for
 
@@ -78,8 +79,8 @@ def history(seed: int, symbol: str, as_of: date) -> pd.DataFrame:
     return frame
 
 
-def history_csv(seed: int, symbol: str, as_of: date) -> bytes:
-    frame = history(seed, symbol, as_of)
+def history_csv(seed: int, symbol: str, as_of: date, misprints: list[Misprint] | None = None) -> bytes:
+    frame = apply_misprints(history(seed, symbol, as_of), misprints or [], source="cboe", series=symbol, as_of=as_of)
     dates = frame.index.strftime("%m/%d/%Y")
     if symbol in CLOSE_ONLY:
         lines = [f"DATE,{symbol}"]
@@ -96,4 +97,7 @@ def _serve_history(app: SimulatedPublisher, request: Request, match: object) -> 
     symbol = match.group("symbol")  # type: ignore[attr-defined]
     if symbol not in FIRST_DATE or app.as_of < FIRST_DATE[symbol]:
         return Response.not_found(f"{symbol}_History.csv")
-    return Response(200, history_csv(app.seed, symbol, app.as_of), "text/csv")
+    from resources.settings import get_settings
+
+    misprints = load_misprints(get_settings().publisher_misprints_file)
+    return Response(200, history_csv(app.seed, symbol, app.as_of, misprints), "text/csv")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,6 +60,44 @@ def run_measured(cmd: list[str], env: dict[str, str], cwd: Path = PROJECT_ROOT) 
     return float(seconds), float(peak)
 
 
+def ratio(value: float, floor: float) -> float:
+    """How many times the floor's cost a figure is (1.0 = as fast as the floor; nan without a positive floor)."""
+    return value / floor if floor > 0 else math.nan
+
+
+def overhead_share(total: float, own_compute: float) -> float:
+    """The share of `total` spent outside the work itself (0 = none; clipped at 0 when timings jitter)."""
+    return max(0.0, 1.0 - own_compute / total) if total > 0 else math.nan
+
+
+def growth_exponent(sizes: list[float], costs: list[float]) -> float:
+    """Least-squares slope of log(cost) on log(size): 1 is linear, 2 quadratic, below 1 better than linear."""
+    points = [(math.log(s), math.log(c)) for s, c in zip(sizes, costs, strict=True) if s > 0 and c > 0]
+    if len(points) < 2:
+        return math.nan
+    mx = statistics.fmean(x for x, _ in points)
+    my = statistics.fmean(y for _, y in points)
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    return sum((x - mx) * (y - my) for x, y in points) / sxx if sxx else math.nan
+
+
+def beside(name: str, value: float, unit: str, floors: dict[str, float]) -> Figure:
+    """A figure with each limit measured in the same run and the figure's ratio to it, e.g. `2.1x pyarrow 0.05s`."""
+    text = " | ".join(f"{ratio(value, cost):.1f}x {label} {cost:.2f} {unit}" for label, cost in floors.items())
+    return Figure(name, value, unit, text)
+
+
+def median_seconds(fn, repeats: int = 5) -> float:
+    """Median wall time of `fn()` over `repeats` calls, after one warm-up call (imports, caches)."""
+    fn()
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
 def scratch() -> Path:
     return Path(tempfile.mkdtemp(prefix="nexus-bench-"))
 
@@ -66,4 +106,18 @@ def since(started: float) -> float:
     return time.perf_counter() - started
 
 
-__all__ = ["BIN", "REAL_DATA_DIR", "Figure", "isolated_env", "resource", "run_measured", "scratch", "since"]
+__all__ = [
+    "BIN",
+    "REAL_DATA_DIR",
+    "Figure",
+    "beside",
+    "growth_exponent",
+    "isolated_env",
+    "median_seconds",
+    "overhead_share",
+    "ratio",
+    "resource",
+    "run_measured",
+    "scratch",
+    "since",
+]

@@ -15,7 +15,8 @@ def test_a_daily_partition_materializes_and_passes_its_checks(storage, settings,
     get_settings.cache_clear()
     result = materialize(
         [coinmetrics_ingest, *coinmetrics_checks],
-        partition_key="2023-12-31",
+        partition_key="2023-12-29",  # Friday: its trading-day window holds the weekend's releases
+        tags={"nexus/as_of": "2023-12-31"},
         resources={"lake": LakeResource(lake_uri=settings.lake_uri)},
     )
     assert result.success

@@ -108,6 +108,6 @@ def test_failed_silver_suite_blocks_the_marts_until_a_new_batch_passes():
     daemon.check(silver, suite, passed=False, partition="2024-06-28")
     assert staging not in daemon.tick()
     assert staging not in daemon.tick(), "a failed suite must keep blocking on later ticks"
-    daemon.materialize(silver, partition="2024-06-29")
-    daemon.check(silver, suite, passed=True, partition="2024-06-29")
+    daemon.materialize(silver, partition="2024-07-01")  # the next trading day
+    daemon.check(silver, suite, passed=True, partition="2024-07-01")
     assert staging in daemon.tick()

@@ -17,13 +17,9 @@ def test_every_stage_has_a_job():
 def test_every_stage_after_ingest_starts_on_its_inputs_not_on_a_clock():
     """The clock chain is gone: each later stage carries the gated condition, ingest is started by release sensors."""
     expected = {
-        "bronze": None,
+        "ingest": None,  # bronze payloads
         "silver": None,
-        "reference": "after_inputs_passed_checks",
-        "staging": "after_inputs_passed_checks",
-        "intermediate": "after_inputs_passed_checks",
-        "marts": "after_inputs_passed_checks",
-        "gold": "after_inputs_passed_checks",
+        "marts": "after_inputs_passed_checks",  # reference tables, dbt staging/intermediate/marts, gold publishing
         "models": "after_inputs_passed_checks",
         "signals": "decision_day_after_inputs_passed_checks",
         "personas": "decision_day_after_inputs_passed_checks",
