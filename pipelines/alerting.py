@@ -1,6 +1,7 @@
 """Sensors that tell the operator: a failed run, or a failed blocking check, posts an alert (resources/alerts.py).
 
-Both run in the daemon and are on by default: without NEXUS_ALERT_WEBHOOK_URL they only log that no webhook is set.
+Both run in the daemon and are on by default. Alerts go to every configured channel (NEXUS_ALERT_WEBHOOK_URL,
+e-mail through NEXUS_ALERT_SMTP_HOST); with none configured they only log that.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dagster import (
     sensor,
 )
 
-from resources.alerts import Alert, post_alert
+from resources.alerts import Alert, send_alert
 from resources.settings import get_settings
 
 CHECK_BATCH = 200
@@ -49,12 +50,12 @@ def run_failure_alert(context: RunFailureSensorContext) -> Alert:
     name="alert_on_run_failure",
     monitor_all_code_locations=True,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Posts every failed run (job, run id, failed steps, reason) to NEXUS_ALERT_WEBHOOK_URL.",
+    description="Sends every failed run (job, run id, failed steps, reason) to the webhook and/or e-mail.",
 )
 def alert_on_run_failure(context: RunFailureSensorContext) -> None:
     alert = run_failure_alert(context)
-    if not post_alert(alert, get_settings()):
-        context.log.info("run failure not posted: NEXUS_ALERT_WEBHOOK_URL is not set")
+    if not send_alert(alert, get_settings()):
+        context.log.info("run failure not sent: neither NEXUS_ALERT_WEBHOOK_URL nor NEXUS_ALERT_SMTP_HOST is set")
 
 
 def check_failure_alert(evaluation: AssetCheckEvaluation, run_id: str | None) -> Alert:
@@ -94,13 +95,13 @@ def check_failure_alerts(context: SensorEvaluationContext, after: int | None) ->
     name="alert_on_check_failure",
     minimum_interval_seconds=30,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Posts every failed blocking check (asset, check, reason) to NEXUS_ALERT_WEBHOOK_URL.",
+    description="Sends every failed blocking check (asset, check, reason) to the webhook and/or e-mail.",
 )
 def alert_on_check_failure(context: SensorEvaluationContext) -> SkipReason:
     after = int(context.cursor) if context.cursor else None
     alerts, cursor = check_failure_alerts(context, after)
     settings = get_settings()
-    posted = sum(1 for alert in alerts if post_alert(alert, settings))
+    posted = sum(1 for alert in alerts if send_alert(alert, settings))
     context.update_cursor(str(cursor))
     return SkipReason(f"{len(alerts)} failed blocking check(s), {posted} posted")
 

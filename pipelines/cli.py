@@ -10,7 +10,7 @@ import time
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -19,6 +19,9 @@ from rich.markup import escape
 from rich.table import Table
 from typer._click import exceptions as click_errors  # typer vendors click and does not re-export these
 from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    from pipelines.runner import JobOutcome
 
 
 class UserMistake(Exception):
@@ -145,7 +148,7 @@ def run(
     _echo("Open the UI with [bold]make ui[/bold] (http://127.0.0.1:3000); see the lake with [bold]nexus status[/bold].")
 
 
-def _show_timings(outcomes: list, elapsed: float) -> None:
+def _show_timings(outcomes: list[JobOutcome], elapsed: float) -> None:
     """Where the time went: each stage (job) with its slowest asset steps, rows written and whether it skipped."""
     from pipelines.runner import orchestration_seconds, timing_rows
 
@@ -314,6 +317,7 @@ def backfill(
 ) -> None:
     """Re-derive a source's silver tables from all of its bronze payloads (parse, quarantine, versioned merge)."""
     from resources.lake.storage import LakeStorage
+    from resources.quality.row_policy import RowPolicy
     from resources.settings import get_settings
     from resources.spark.backfill import run_backfill
     from resources.spark.plans import BACKFILL_SOURCES
@@ -322,11 +326,19 @@ def backfill(
         raise typer.BadParameter("--engine must be local or spark")
     if source not in BACKFILL_SOURCES:
         raise typer.BadParameter(f"no backfill for {source!r}; choose from {', '.join(BACKFILL_SOURCES)}")
-    storage = LakeStorage.from_settings(get_settings())
+    settings = get_settings()
+    storage = LakeStorage.from_settings(settings)
+    policy = RowPolicy(max_bad_row_share=settings.max_bad_row_share)
     with console.status(f"backfilling {source} on {engine}..."):
         result = run_backfill(
-            storage, source, engine=engine, run_id=f"backfill-{int(time.time())}", start=_day(start), end=_day(end)
-        )  # type: ignore[arg-type]
+            storage,
+            source,
+            engine=engine,  # type: ignore[arg-type]
+            run_id=f"backfill-{int(time.time())}",
+            start=_day(start),
+            end=_day(end),
+            policy=policy,
+        )
     for t in result.tables:
         _echo(
             f"✔ {source} → silver/{t.table}: {t.payloads} payloads, {t.rows} rows in {t.files} files, "
@@ -417,35 +429,42 @@ def sql(
     ] = None,
 ) -> None:
     """SQL over the published marts and the other gold tables: an interactive shell, or one query with -c."""
-    from resources.analyst_sql import GoldTables, NoMartsError, ReadOnlyError, connect, render, run_query, shell
+    from resources.analyst_sql import (
+        GoldTables,
+        NoMartsError,
+        ReadOnlyError,
+        connect,
+        lake_views,
+        render,
+        run_query,
+        shell,
+    )
     from resources.lake.storage import LakeStorage
     from resources.lake.time_travel import SqlInstant, TimeTravel, as_utc
     from resources.settings import get_settings
 
     settings = get_settings()
     lake = LakeStorage.from_settings(settings)
-    instant = None
-    if as_of is not None or stored_at is not None:
-        try:
-            instant = SqlInstant(
-                TimeTravel(lake, settings.decision_time_utc),
-                known_at=as_utc(as_of) if as_of is not None else None,
-                stored_at=as_utc(stored_at) if stored_at is not None else None,
-            )
-        except ValueError as exc:
-            typer.echo(f"error: not a timestamp ({exc})", err=True)
-            raise typer.Exit(2) from None
+    timed = as_of is not None or stored_at is not None
     try:
-        con = connect(settings.published_duckdb_path, prepare=instant.prepare if instant else None)
-    except NoMartsError as exc:
-        _echo(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
+        known_at = as_utc(as_of) if as_of is not None else None
+        stored = as_utc(stored_at) if stored_at is not None else None
+    except ValueError as exc:
+        typer.echo(f"error: not a timestamp ({exc})", err=True)
+        raise typer.Exit(2) from None
+    if not settings.published_duckdb_path.exists():
+        _echo(f"[red]{NoMartsError.message(settings.published_duckdb_path)}[/red]")
+        raise typer.Exit(1)
+    views = lake_views(lake)
+    # every table also gets an `<name>_as_of(instant)` macro, so one query can compare two instants
+    instant = SqlInstant(TimeTravel(lake, settings.decision_time_utc), known_at, stored, {**views[0], **views[1]})
+    con = connect(settings.published_duckdb_path, prepare=instant.prepare)
     import duckdb
 
-    gold = GoldTables(lake, instant.read if instant else None, silver=instant is not None)
+    gold = GoldTables(lake, instant.read, silver=timed, history=instant.history, views=views)
     with con:
         if command is None:
-            if instant is not None:
+            if timed:
                 print(instant.describe())
             shell(con, input, print, gold)
             return
@@ -467,8 +486,9 @@ app.add_typer(feeds_app, name="feeds")
 @feeds_app.command("list")
 def feeds_list(
     json_output: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="The full table, with each client's folder.")] = False,
 ) -> None:
-    """Every client in the clients file: entitlements, format, cadence, folder and its latest delivery."""
+    """Every client in the clients file: entitlements, format, cadence, latest delivery (folder with --wide)."""
     from assets.feeds.runner import feeds_storage
     from resources.feeds.clients import get_clients
     from resources.feeds.log import DELIVERY_LOG
@@ -500,19 +520,29 @@ def feeds_list(
     if json_output:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table("client", "datasets", "instruments", "format", "cadence", "folder", "last delivery")
+    out = _status_console(wide=wide)
+    if wide:  # nothing cut: long values fold onto the next line
+        table = Table()
+        for name in ("client", "datasets", "instruments", "format", "cadence", "folder", "last delivery"):
+            table.add_column(name, overflow="fold")
+    else:  # at most 100 columns (or the terminal's width): lists wrap one name a line, folders only with --wide
+        table = Table(caption=f"folders under {root}: nexus feeds list --wide shows each")
+        longest = max((len(d) for r in rows for d in r["datasets"]), default=8)
+        table.add_column("client", overflow="fold")
+        table.add_column("datasets", overflow="fold", min_width=longest)
+        table.add_column("instruments", overflow="fold", ratio=1)
+        table.add_column("format\ncadence", overflow="fold")
+        table.add_column("last delivery", overflow="fold")
+        out.width = min(out.width, 100)
     for r in rows:
-        last = f"{r['last_as_of']} v{r['last_version']} ({r['deliveries']} in all)" if r["last_as_of"] else "never"
-        table.add_row(
-            r["client_id"],
-            ", ".join(r["datasets"]),
-            ", ".join(r["instruments"]),
-            r["format"],
-            r["cadence"],
-            r["folder"],
-            last,
-        )
-    console.print(table)
+        if wide:
+            last = f"{r['last_as_of']} v{r['last_version']} ({r['deliveries']} in all)" if r["last_as_of"] else "never"
+            cells = [", ".join(r["datasets"]), ", ".join(r["instruments"]), r["format"], r["cadence"], r["folder"]]
+        else:
+            last = f"{r['last_as_of']} v{r['last_version']}\n{r['deliveries']} in all" if r["last_as_of"] else "never"
+            cells = ["\n".join(r["datasets"]), ", ".join(r["instruments"]), f"{r['format']}\n{r['cadence']}"]
+        table.add_row(r["client_id"], *cells, last)
+    out.print(table)
 
 
 @feeds_app.command("deliver")
@@ -563,6 +593,83 @@ def feeds_deliver(
     if run.failures:
         _echo(f"{len(run.failures)} of {len(run.failures) + len(run.results)} client deliveries failed.")
         raise typer.Exit(1)
+
+
+@feeds_app.command("reproduce")
+def feeds_reproduce(
+    client: Annotated[str, typer.Argument(help="Client id.")],
+    day: Annotated[date, typer.Argument(formats=["%Y-%m-%d"], help="The delivery's date (as_of).")],
+    version: Annotated[int | None, typer.Option("--version", help="Delivered version (default: the latest).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the rebuilt files into this folder.")] = None,
+) -> None:
+    """Rebuild a past delivery from the lake as stored when it was made; check every file against its manifest."""
+    from assets.feeds.runner import feeds_storage
+    from resources.errors import DeliveryError
+    from resources.feeds.reproduce import reproduce_delivery, write_reproduction
+    from resources.lake.storage import LakeStorage
+    from resources.settings import get_settings
+
+    settings = get_settings()
+    lake = LakeStorage.from_settings(settings)
+    try:
+        result, blobs = reproduce_delivery(lake, feeds_storage(settings), client, _day(day), version=version)
+    except (DeliveryError, FileNotFoundError) as exc:
+        _echo(f"[red]✗ {type(exc).__name__}:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    _echo(
+        f"{result.client_id} as of {result.as_of} v{result.version}: lake as stored at "
+        f"{result.stored_at.isoformat()} → {escape(result.manifest_uri)}"
+    )
+    for f in result.files:
+        mark = "✔ identical" if f.identical else ("✗ missing" if f.reproduced_sha256 is None else "✗ differs")
+        _echo(f"  {mark}  {escape(f.path)}  sha256 {f.expected_sha256[:16]}")
+    for path in result.unexpected:
+        _echo(f"  ✗ not in the manifest  {escape(path)}")
+    if not result.content_sha256_matches:
+        _echo("  ✗ content_sha256 differs from the manifest's")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        write_reproduction(LakeStorage(root_uri=str(out.resolve())), blobs)
+        _echo(f"  rebuilt files written to {escape(str(out))}")
+    if not result.identical:
+        _echo("[red]the delivery could not be reproduced byte for byte[/red]")
+        raise typer.Exit(1)
+    _echo(f"reproduced byte for byte: {len(result.files)} files")
+
+
+@app.command()
+def maintain(
+    retention_hours: Annotated[
+        int | None,
+        typer.Option(
+            "--retention-hours",
+            min=0,
+            help="Delete data files unused for longer than this (default NEXUS_VACUUM_RETENTION_HOURS, 168).",
+        ),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Compact small files and vacuum old ones in every silver and gold table (bronze is never touched)."""
+    from resources.lake.maintenance import maintain_lake
+    from resources.lake.storage import LakeStorage
+    from resources.settings import get_settings
+
+    settings = get_settings()
+    retention = settings.vacuum_retention_hours if retention_hours is None else retention_hours
+    report = maintain_lake(LakeStorage.from_settings(settings), retention)
+    if json_output:
+        typer.echo(report.model_dump_json())
+        return
+    for t in report.tables:
+        if t.files_before != t.files_after or t.vacuumed_files:
+            _echo(
+                f"  {escape(t.table):<44} files {t.files_before:>4} → {t.files_after:<4} "
+                f"vacuumed {t.vacuumed_files:>4}  v{t.version_before} → v{t.version_after}"
+            )
+    _echo(
+        f"✔ {len(report.tables)} tables: {report.files_before} → {report.files_after} data files, "
+        f"{report.vacuumed_files} unused files deleted (retention {retention} h; time travel reaches back that far)"
+    )
 
 
 @app.command()

@@ -1,11 +1,14 @@
 """The Dagster code location: the one place that assembles assets, checks, jobs, sensors and resources."""
 
-from dagster import AssetsDefinition, Definitions, in_process_executor
+from dagster import AssetsDefinition, Definitions, ScheduleDefinition, in_process_executor
 
 from assets.backfill.assets import BACKFILL_ASSETS, SparkBackfillLauncher
 from assets.feeds.assets import client_deliveries
+from assets.ingest.freshness import SILVER_CALENDARS
 from assets.ingest.stage import INGEST_ASSETS, INGEST_CHECKS
+from assets.maintenance.assets import lake_maintenance
 from assets.marts.dbt import DBT_PROJECT, nexus_dbt_models
+from assets.marts.freshness import mart_freshness_checks
 from assets.marts.publish import publish_marts
 from assets.marts.reference import reference_tables
 from assets.models.assets import evaluation, oos_predictions, regimes
@@ -13,7 +16,16 @@ from assets.partitions import CADENCE_TAG
 from assets.personas.assets import persona_outputs
 from assets.signals.assets import daily_signals, paper_ledger, signals_scorecard
 from pipelines.alerting import ALERT_SENSORS
-from pipelines.jobs import backfill_job, feeds_job, ingest_job, marts_job, models_job, personas_job, signals_job
+from pipelines.jobs import (
+    backfill_job,
+    feeds_job,
+    ingest_job,
+    maintenance_job,
+    marts_job,
+    models_job,
+    personas_job,
+    signals_job,
+)
 from pipelines.sensors import STREAM_INGESTS, STREAM_NAMES, automation_sensor, release_sensor
 from resources.dbt import dbt_resource
 from resources.lake.resource import LakeResource
@@ -52,6 +64,11 @@ def _release_sensors(ingest_assets: list[AssetsDefinition], jobs: dict) -> list:
 settings = get_settings()
 CADENCES = _cadences(INGEST_ASSETS)
 INGEST_JOBS = {cadence: ingest_job(cadence, _writers(INGEST_ASSETS, cadence)) for cadence in CADENCES}
+MAINTENANCE_JOB = maintenance_job([w for cadence in CADENCES for w in _writers(INGEST_ASSETS, cadence)])
+# Sunday 04:00 New York: after Friday's COT and the week's last releases, long before Monday's first.
+MAINTENANCE_SCHEDULE = ScheduleDefinition(
+    name="weekly_maintenance", job=MAINTENANCE_JOB, cron_schedule="0 4 * * 0", execution_timezone="America/New_York"
+)
 
 defs = Definitions(
     assets=[
@@ -67,9 +84,10 @@ defs = Definitions(
         signals_scorecard,
         persona_outputs,
         client_deliveries,
+        lake_maintenance,
         *BACKFILL_ASSETS,
     ],
-    asset_checks=INGEST_CHECKS,
+    asset_checks=[*INGEST_CHECKS, *mart_freshness_checks([nexus_dbt_models, publish_marts], SILVER_CALENDARS)],
     jobs=[
         *INGEST_JOBS.values(),
         marts_job,
@@ -77,8 +95,10 @@ defs = Definitions(
         signals_job,
         personas_job,
         feeds_job,
+        MAINTENANCE_JOB,
         *(backfill_job(asset.key.path[-1]) for asset in BACKFILL_ASSETS),
     ],
+    schedules=[MAINTENANCE_SCHEDULE],
     sensors=[*_release_sensors(INGEST_ASSETS, INGEST_JOBS), automation_sensor(), *ALERT_SENSORS],
     # Daemon-launched runs execute their steps in the run's own process: one code load per run instead of one per
     # step (on 2 cores the chain is sequential anyway). `nexus run` executes in process already.

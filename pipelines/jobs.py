@@ -83,6 +83,16 @@ def run_plan(cadences: list[Cadence]) -> tuple[RunStep, ...]:
     )
 
 
+def maintenance_job(writers: list[str]) -> UnresolvedAssetJobDefinition:
+    """Lake maintenance rewrites every silver and gold table: it holds every writer's tag, so it runs alone."""
+    return define_asset_job(
+        name="maintenance_job",
+        selection=AssetSelection.groups("maintenance"),
+        description="Compact small files and vacuum old ones in every silver and gold table (never bronze).",
+        tags=writes_tags([DOWNSTREAM_WRITER, *writers]),
+    )
+
+
 def backfill_job(source: str) -> UnresolvedAssetJobDefinition:
     """A source's bulk backfill; it carries the nightly ingest's writer tag, so the run queue never runs both."""
     return define_asset_job(

@@ -80,6 +80,11 @@ class _ProgressHandler(logging.Handler):
             rows, skipped = _rows_and_skip(materialization.metadata)
             self.rows[step] = self.rows.get(step, 0) + rows
             self.skipped[step] = self.skipped.get(step, 0) + skipped
+        elif kind == "ASSET_OBSERVATION":  # a step that skipped materializing says so with an observation
+            observation = event.event_specific_data.asset_observation
+            if _rows_and_skip(observation.metadata)[1]:
+                self.assets.setdefault(step, []).append(observation.asset_key.to_user_string())
+                self.skipped[step] = self.skipped.get(step, 0) + 1
         elif kind == "ASSET_CHECK_EVALUATION":
             data = event.event_specific_data
             if not data.passed:
@@ -102,9 +107,18 @@ def _rows_and_skip(metadata: dict) -> tuple[int, int]:
     skipped = getattr(metadata.get("skipped"), "value", metadata.get("skipped"))
     if isinstance(skipped, str) and skipped.startswith("skipped"):
         return 0, 1
-    count = metadata.get("dagster/row_count")
-    value = getattr(count, "value", count)
-    return (int(value) if isinstance(value, int | float) else 0), 0
+
+    def number(name: str) -> int | None:
+        value = getattr(metadata.get(name), "value", metadata.get(name))
+        return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    # what the step wrote: explicit, else new plus revised rows (silver merges), else the table it rewrote
+    written = number("rows_written")
+    if written is None and number("added") is not None:
+        written = (number("added") or 0) + (number("revised") or 0)
+    if written is None:
+        written = number("dagster/row_count")
+    return written or 0, 0
 
 
 def _progress_logger(handler: _ProgressHandler):

@@ -1,4 +1,5 @@
-"""Alerts for the operator: Slack-compatible JSON posted to NEXUS_ALERT_WEBHOOK_URL, secrets redacted.
+"""Alerts for the operator: Slack-compatible JSON posted to NEXUS_ALERT_WEBHOOK_URL and/or an e-mail through the
+SMTP server of NEXUS_ALERT_SMTP_HOST to NEXUS_ALERT_EMAIL_TO, secrets redacted.
 
 Slack incoming webhooks (and Mattermost, Rocket.Chat, Teams' Slack-compatible connectors) accept
 `{"text": ..., "blocks": [...]}`; `text` alone is the fallback every receiver shows. Every field is passed through
@@ -8,10 +9,13 @@ quotes a URL with an API key, or a key itself, arrives masked.
 
 from __future__ import annotations
 
+import smtplib
+import ssl
+from email.message import EmailMessage
 from typing import Literal
 
 import httpx
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 from resources.redact import redact_text, redact_url
 from resources.settings import Settings
@@ -76,3 +80,69 @@ def post_alert(alert: Alert, settings: Settings, client: httpx.Client | None = N
 def _host(url: str) -> str:
     """Only the webhook's host, never its path: Slack webhook paths are themselves the secret."""
     return httpx.URL(url).host or "webhook"
+
+
+class EmailChannel(BaseModel):
+    """The e-mail channel's contract, from NEXUS_ALERT_SMTP_* and NEXUS_ALERT_EMAIL_* (the password is a secret)."""
+
+    host: str
+    port: int
+    starttls: bool
+    user: str | None = None
+    password: SecretStr | None = None
+    sender: str
+    recipients: list[str] = Field(min_length=1)
+
+
+def email_channel(settings: Settings) -> EmailChannel | None:
+    """The configured e-mail channel; None without NEXUS_ALERT_SMTP_HOST. Raises when it has no recipient."""
+    if not settings.alert_smtp_host:
+        return None
+    recipients = [r.strip() for r in (settings.alert_email_to or "").split(",") if r.strip()]
+    if not recipients:
+        raise ValueError("NEXUS_ALERT_SMTP_HOST is set but NEXUS_ALERT_EMAIL_TO names no recipient")
+    return EmailChannel(
+        host=settings.alert_smtp_host,
+        port=settings.alert_smtp_port,
+        starttls=settings.alert_smtp_starttls,
+        user=settings.alert_smtp_user,
+        password=settings.alert_smtp_password,
+        sender=settings.alert_email_from,
+        recipients=recipients,
+    )
+
+
+def email_message(alert: Alert, channel: EmailChannel, secrets: list[str]) -> EmailMessage:
+    """Plain text: the same lines as the webhook message, without Slack markup."""
+    lines = [alert.title]
+    lines += [f"{name}: {value}" for name, value in (("job", alert.job), ("run", alert.run_id)) if value]
+    if alert.subject:
+        lines.append(f"{'check' if alert.kind == 'check_failure' else 'step'}: {alert.subject}")
+    lines.append(f"reason: {alert.reason[:5000]}")
+    message = EmailMessage()
+    message["Subject"] = redact_text(f"[nexus] {alert.title}", secrets)
+    message["From"] = channel.sender
+    message["To"] = ", ".join(channel.recipients)
+    message.set_content(redact_text("\n".join(lines), secrets))
+    return message
+
+
+def email_alert(alert: Alert, settings: Settings) -> bool:
+    """Send `alert` by e-mail; False when no SMTP server is configured. Raises on an SMTP error."""
+    channel = email_channel(settings)
+    if channel is None:
+        return False
+    message = email_message(alert, channel, secret_values(settings))
+    with smtplib.SMTP(channel.host, channel.port, timeout=30) as smtp:
+        if channel.starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if channel.user and channel.password:
+            smtp.login(channel.user, channel.password.get_secret_value())
+        smtp.send_message(message)
+    return True
+
+
+def send_alert(alert: Alert, settings: Settings) -> list[str]:
+    """Every configured channel gets the alert; the names of those it went to (empty: none configured)."""
+    sent = ["webhook"] if post_alert(alert, settings) else []
+    return sent + (["email"] if email_alert(alert, settings) else [])

@@ -37,6 +37,10 @@ OutputFormat = Literal["table", "csv", "json"]
 class NoMartsError(FileNotFoundError):
     """The published marts file does not exist yet (run `make run` or `nexus run` first)."""
 
+    @staticmethod
+    def message(path: Path) -> str:
+        return f"no published marts at {path}: run `make run` (or `nexus run`) first"
+
 
 class ReadOnlyError(PermissionError):
     """A statement tried to write, read a file, or change the configuration of the read-only analyst shell."""
@@ -63,9 +67,14 @@ def connect(
     point-in-time views of `nexus sql --as-of`, resources.lake.time_travel.SqlInstant).
     """
     if not path.exists():
-        raise NoMartsError(f"no published marts at {path}: run `make run` (or `nexus run`) first")
-    con = duckdb.connect(str(path), read_only=True)
+        raise NoMartsError(NoMartsError.message(path))
+    # An in-memory instance of its own with the file attached read-only: DuckDB shares one instance per opened
+    # file within a process, so a second shell on the same file would find the first one's configuration locked.
+    con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")  # before external access goes: it loads the icu extension
+    catalog = _columns_quoted(path.stem)
+    con.execute(f"attach '{str(path).replace(chr(39), chr(39) * 2)}' as {catalog} (read_only)")
+    con.execute(f"use {catalog}")
     with contextlib.suppress(duckdb.Error):  # analysts write fct_prices_daily; marts.fct_prices_daily works too
         con.execute("set search_path = 'marts,main'")
     if prepare is not None:
@@ -75,9 +84,32 @@ def connect(
     return con
 
 
+def _columns_quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def history_relation(view: str) -> str:
+    """The relation a gold or silver table's `<view>_as_of(instant)` macro reads: every row of the table as stored
+    (all versions), registered when a statement calls the macro."""
+    return f"__history_{view}"
+
+
 def gold_view_name(relative: str) -> str:
     """`signals/daily` -> `signals_daily`, `audit/recommendations` -> `audit_recommendations`."""
     return re.sub(r"[^a-z0-9_]", "_", relative.lower())
+
+
+def lake_views(lake: LakeStorage) -> tuple[dict[str, str], dict[str, str]]:
+    """The shell's names of the lake's gold tables other than the marts, and of its silver tables, with their URIs."""
+    gold = {
+        gold_view_name(lake.relative_name(uri, "gold")): uri
+        for uri in lake.list_delta_tables("gold")
+        if not lake.relative_name(uri, "gold").startswith("marts/")
+    }
+    silver = {
+        "silver_" + gold_view_name(lake.relative_name(uri, "silver")): uri for uri in lake.list_delta_tables("silver")
+    }
+    return gold, silver
 
 
 class GoldTables:
@@ -89,21 +121,26 @@ class GoldTables:
     """
 
     def __init__(
-        self, lake: LakeStorage, read: Callable[[str], pa.Table] | None = None, *, silver: bool = False
+        self,
+        lake: LakeStorage,
+        read: Callable[[str], pa.Table] | None = None,
+        *,
+        silver: bool = False,
+        history: Callable[[str], pa.Table] | None = None,
+        views: tuple[dict[str, str], dict[str, str]] | None = None,
     ) -> None:
         """`read` loads a table by URI (default: its current version); `silver` adds the silver tables, named
-        `silver_<path>` (`silver_fred_observations`), as `nexus sql --as-of` does."""
+        `silver_<path>` (`silver_fred_observations`), as `nexus sql --as-of` does. `history` loads every row of a
+        gold or silver table for its `<name>_as_of(instant)` macro (resources.lake.time_travel.SqlInstant).
+        `views`: lake_views(lake), when the caller has listed them already."""
         self.lake = lake
-        self.uris = {
-            gold_view_name(lake.relative_name(uri, "gold")): uri
-            for uri in lake.list_delta_tables("gold")
-            if not lake.relative_name(uri, "gold").startswith("marts/")
-        }
-        if silver:
-            for uri in lake.list_delta_tables("silver"):
-                self.uris["silver_" + gold_view_name(lake.relative_name(uri, "silver"))] = uri
+        gold, silver_tables = views if views is not None else lake_views(lake)
+        self.uris = {**gold, **silver_tables} if silver else gold
+        self.history_uris = {**gold, **silver_tables}  # every table with an as-of macro besides the marts
         self.read = read or (lambda uri: read_table(lake, uri))
+        self.history = history
         self.attached: set[str] = set()
+        self.history_attached: set[str] = set()
 
     def names(self) -> list[str]:
         return sorted(self.uris)
@@ -118,6 +155,12 @@ class GoldTables:
         for name in new:
             con.register(name, self.read(self.uris[name]))
             self.attached.add(name)
+        if self.history is not None:
+            called = {m.lower() for m in AS_OF_CALL.findall(sql)} & self.history_uris.keys()
+            for name in sorted(called - self.history_attached):
+                con.register(history_relation(name), self.history(self.history_uris[name]))
+                self.history_attached.add(name)
+                new.append(f"{name}_as_of")
         return new
 
     def columns(self, con: duckdb.DuckDBPyConnection, name: str) -> tuple[list[str], list[str]]:
@@ -133,6 +176,9 @@ class GoldTables:
         return [row[0] for row in described], [row[1] for row in described]
 
 
+AS_OF_CALL = re.compile(r"\b([A-Za-z0-9_]+)_as_of\"?\s*\(")
+"""A call of a table's as-of macro in a statement: `silver_fred_observations_as_of(...)`."""
+
 SHOW_TABLES = re.compile(r"^\s*show\s+(all\s+)?tables\s*;?\s*$", re.IGNORECASE)
 
 
@@ -147,7 +193,8 @@ def show_tables(con: duckdb.DuckDBPyConnection, sql: str, gold: GoldTables) -> Q
         return None
     cursor = con.execute(sql)
     columns = [d[0] for d in cursor.description]
-    rows = cursor.fetchall()
+    # the shell's own relations (`__history_<table>` behind the as-of macros, `__stored_<mart>`) are not listed
+    rows = [row for row in cursor.fetchall() if not str(row[columns.index("name")]).startswith("__")]
     listed = {row[columns.index("name")] for row in rows}
     extra = [name for name in gold.names() if name not in listed]
     if match.group(1):  # show all tables: database, schema, name, column_names, column_types, temporary
@@ -234,7 +281,8 @@ def render(result: QueryResult, fmt: OutputFormat, *, max_rows: int | None = Non
 SHELL_HELP = """Enter SQL ending with ';'. Commands: .tables  .schema <table>  .format table|csv|json  .quit
 Marts live in schema `marts` (e.g. select * from fct_vol_term_structure_daily limit 5;); the other gold tables
 are named by path: signals_daily, personas_<persona>, audit_recommendations, models_evaluation, feeds_delivery_log
-(show tables; lists them all)."""
+(show tables; lists them all). Any table as known at an instant: <table>_as_of('2024-01-05 22:00'), also
+silver_<path>_as_of(...) for silver tables (silver_fred_observations_as_of)."""
 
 
 def shell(
@@ -259,8 +307,11 @@ def shell(
             if command in (".quit", ".exit"):
                 return
             if command == ".tables":
-                sql = "select table_schema || '.' || table_name as name from information_schema.tables order by 1"
-                marts = [r[0] for r in run_query(con, sql).rows if not str(r[0]).startswith("temp.")]
+                sql = (  # not the shell's own temp relations (point-in-time views, as-of macro inputs)
+                    "select table_schema || '.' || table_name as name from information_schema.tables "
+                    "where table_catalog <> 'temp' order by 1"
+                )
+                marts = [r[0] for r in run_query(con, sql).rows]
                 others = [f"gold: {name}" for name in (gold.names() if gold else [])]
                 write(render(QueryResult(["name"], [[n] for n in [*marts, *others]]), "table"))
             elif command == ".schema" and arg:

@@ -6,7 +6,8 @@ of their Content-Length. Not retried: other 4xx (and parse errors, which happen 
 soon as the deadline passes, so a publisher trickling a few bytes a second cannot hold an ingest (each read
 also waits at most what is left of the deadline). What still fails raises a typed error naming the source and
 the URL: `SourceUnavailableError`, or `TruncatedBodyError` (a `TruncatedPayloadError` too) for a body that
-kept arriving short.
+kept arriving short. The bytes of the last cut attempt are handed to `keep_cut_body` (when given) before that
+error is raised, so the ingest keeps them in bronze byte for byte with a quarantine record pointing to them.
 
 Secrets: the values of credential query parameters and headers sent with a request are masked (`***`) in the
 body handed back and in every error message, so a key a publisher echoes back is stored and shown nowhere.
@@ -45,11 +46,27 @@ class RetryableHTTPError(Exception):
 class CutShortError(Exception):
     """The connection ended before the body reached its Content-Length (retried; typed once retries run out)."""
 
-    def __init__(self, received: int, expected: int | None) -> None:
+    def __init__(self, received: int, expected: int | None, partial: bytes = b"") -> None:
         self.received = received
         self.expected = expected
+        self.partial = partial  # the bytes that did arrive, as they came over the wire
         of = f" of {expected}" if expected is not None else ""
         super().__init__(f"body cut short: {received}{of} bytes")
+
+
+@dataclass(frozen=True)
+class CutBody:
+    """What arrived of a body that stayed cut after every retry (secrets sent with the request masked)."""
+
+    source: str
+    dataset: str | None
+    location: str  # the URL, redacted
+    data: bytes
+    reason: str
+    fetched_at: datetime
+
+
+CutBodySink = Callable[[CutBody], str]  # keeps the bytes; returns where (e.g. the bronze sha256)
 
 
 class DeadlineExceededError(httpx.TimeoutException):
@@ -108,8 +125,10 @@ class HttpFetcher:
         policy: RetryPolicy | None = None,
         headers: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        keep_cut_body: CutBodySink | None = None,
     ) -> None:
         self.source = source
+        self.keep_cut_body = keep_cut_body
         self.timeout_s = timeout_s
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
@@ -121,12 +140,19 @@ class HttpFetcher:
         self.attempts = 0
 
     @classmethod
-    def from_settings(cls, settings: Settings, source: str, headers: Mapping[str, str] | None = None) -> HttpFetcher:
+    def from_settings(
+        cls,
+        settings: Settings,
+        source: str,
+        headers: Mapping[str, str] | None = None,
+        keep_cut_body: CutBodySink | None = None,
+    ) -> HttpFetcher:
         return cls(
             source=source,
             timeout_s=settings.http_timeout_s,
             policy=RetryPolicy.from_settings(settings),
             headers=headers,
+            keep_cut_body=keep_cut_body,
         )
 
     def close(self) -> None:
@@ -173,14 +199,14 @@ class HttpFetcher:
                         raise DeadlineExceededError(
                             f"deadline of {self.policy.deadline_s:g} s passed after {sum(map(len, chunks))} bytes"
                         )
-            except httpx.RemoteProtocolError:  # the server closed before the declared length
-                raise CutShortError(sum(map(len, chunks)), _content_length(response)) from None
+            except httpx.RemoteProtocolError:  # closed before the declared length or the last chunk
+                raise CutShortError(sum(map(len, chunks)), _content_length(response), b"".join(chunks)) from None
         finally:
             response.close()
         raw = b"".join(chunks)
         expected = _content_length(response)
         if expected is not None and len(raw) < expected:
-            raise CutShortError(len(raw), expected)
+            raise CutShortError(len(raw), expected, raw)
         done = httpx.Response(response.status_code, headers=response.headers, content=raw, request=response.request)
         done.read()  # decodes any Content-Encoding
         return _with_body(done, done.content)
@@ -212,10 +238,10 @@ class HttpFetcher:
             ),
         )
 
-        def fail(reason: str, kind: type[SourceUnavailableError] = SourceUnavailableError):
+        def fail(reason: str, kind: type[SourceUnavailableError] = SourceUnavailableError, note: str = ""):
             tried = self.attempts - first
             return kind(
-                redact_text(f"{reason} after {tried} attempts", secrets),  # assets/retries.py reads this
+                redact_text(f"{reason} after {tried} attempts{note}", secrets),  # assets/retries.py reads this
                 source=self.source,
                 dataset=dataset,
                 location=shown,
@@ -226,7 +252,7 @@ class HttpFetcher:
         except RetryableHTTPError as exc:
             raise fail(f"HTTP {exc.status}") from None
         except CutShortError as exc:
-            raise fail(str(exc), TruncatedBodyError) from None
+            raise fail(str(exc), TruncatedBodyError, self._keep(exc, dataset, shown, secrets)) from None
         except DeadlineExceededError as exc:
             raise fail(f"total deadline exceeded ({exc})") from None
         except (httpx.TimeoutException, httpx.TransportError) as exc:
@@ -243,6 +269,21 @@ class HttpFetcher:
             refused.status, refused.body = response.status_code, body  # type: ignore[attr-defined]
             raise refused
         return response if body is response.content else _with_body(response, body)
+
+    def _keep(self, exc: CutShortError, dataset: str | None, shown: str, secrets: tuple[str, ...]) -> str:
+        """Hand the cut body to `keep_cut_body`; the note for the error message says where it is kept."""
+        if self.keep_cut_body is None:
+            return ""
+        body = CutBody(
+            source=self.source,
+            dataset=dataset,
+            location=shown,
+            data=mask_bytes(exc.partial, secrets),
+            reason=redact_text(f"{exc} (the body stayed cut after every retry)", secrets),
+            fetched_at=datetime.now(UTC),
+        )
+        where = self.keep_cut_body(body)
+        return f"; the {len(body.data):,} bytes received are kept in bronze ({where})"
 
 
 def _with_body(response: httpx.Response, body: bytes) -> httpx.Response:

@@ -16,16 +16,19 @@ from pathlib import Path
 import pyarrow as pa
 
 from resources.dbt import DBT_PROJECT_DIR, apply_dbt_env, dbt_executable
+from resources.lake.as_of import lake_as_of
 from resources.lake.delta import replace_if_changed
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import TableSpec
 from resources.reference import (
     COT_MARKETS,
     INSTRUMENTS,
+    LAKE_AS_OF,
     TRADING_DAYS,
     calendar_end,
     cot_markets_table,
     instruments_table,
+    lake_as_of_table,
     trading_days_table,
 )
 from resources.settings import Settings
@@ -34,13 +37,15 @@ from resources.universe import get_universe
 
 
 def write_reference_tables(storage: LakeStorage, settings: Settings) -> list[tuple[TableSpec, pa.Table, bool]]:
-    """The reference tables from the universe file and the trading calendars, each with whether it was written:
-    an unchanged table keeps its Delta version, so the nightly dbt build knows it need not rebuild from it."""
+    """The reference tables from the universe file, the trading calendars and the lake's as-of date, each with
+    whether it was written: an unchanged table keeps its Delta version, so the nightly dbt build knows it need not
+    rebuild from it (and rebuilds the capped marts when the as-of date moves)."""
     universe = get_universe()
     tables = [
         (INSTRUMENTS, instruments_table(universe)),
         (COT_MARKETS, cot_markets_table(universe)),
         (TRADING_DAYS, trading_days_table(settings.partitions_start, calendar_end(settings.end_date, date.today()))),
+        (LAKE_AS_OF, lake_as_of_table(lake_as_of(storage))),
     ]
     return [(spec, table, replace_if_changed(storage, spec, table)) for spec, table in tables]
 
@@ -64,8 +69,8 @@ def run_dbt(
 ) -> subprocess.CompletedProcess[str]:
     """Run dbt in dbt_project/ with the settings' environment; output captured (raise on failure if `check`).
 
-    `as_of_date`: the day the lake is as of; no mart row is dated after it (dbt var `as_of_date`, see
-    dbt_project/macros/as_of_cap.sql). None: no cap."""
+    `as_of_date`: overrides the lake's own as-of date (silver/reference/lake_as_of) for this build: no mart row
+    is dated after it (dbt var `as_of_date`, see dbt_project/macros/as_of_cap.sql). None: the lake's."""
     env = {**os.environ, **apply_dbt_env(settings)}
     cmd = [dbt_executable(), *args, "--profiles-dir", str(DBT_PROJECT_DIR)]
     if as_of_date is not None:

@@ -80,6 +80,22 @@ TRADING_DAYS = TableSpec(
 )
 
 
+LAKE_AS_OF = TableSpec(
+    zone="silver",
+    name="reference/lake_as_of",
+    schema=pa.schema([pa.field("as_of_date", pa.date32())]),
+    keys=(),
+    description=(
+        "The day the lake is as of (one row; null when unknown): no mart row is dated after it "
+        "(resources/lake/as_of.py, dbt macro as_of_cap)."
+    ),
+)
+
+
+def lake_as_of_table(day: date | None) -> pa.Table:
+    return pa.table({"as_of_date": pa.array([day], pa.date32())}, schema=LAKE_AS_OF.schema)
+
+
 def instruments_table(universe: Universe) -> pa.Table:
     rows = [
         {

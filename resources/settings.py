@@ -102,6 +102,23 @@ class Settings(BaseSettings):
     alert_webhook_url: SecretStr | None = Field(
         default=None, description="Slack-compatible incoming webhook for run and check failures (a secret)."
     )
+    vacuum_retention_hours: int = Field(
+        default=168,
+        ge=0,
+        description="`nexus maintain`: data files a Delta table stopped using more than this long ago are deleted; "
+        "time travel (`--stored-at`, `nexus feeds reproduce`) reaches back at least this far.",
+    )
+    alert_smtp_host: str | None = Field(
+        default=None, description="SMTP server for e-mail alerts (unset: no e-mail); see resources/alerts.py."
+    )
+    alert_smtp_port: int = Field(default=587, ge=1, le=65535)
+    alert_smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS.")
+    alert_smtp_user: str | None = Field(default=None, description="SMTP login (with NEXUS_ALERT_SMTP_PASSWORD).")
+    alert_smtp_password: SecretStr | None = Field(default=None, description="SMTP password (a secret).")
+    alert_email_from: str = Field(default="nexus-alerts@localhost", description="Sender of e-mail alerts.")
+    alert_email_to: str | None = Field(
+        default=None, description="Comma-separated recipients of e-mail alerts (needed with NEXUS_ALERT_SMTP_HOST)."
+    )
     decision_time_utc: time = Field(
         default=time(22, 0),
         description="Decision time of day D: facts with available_at after D at this UTC time are not used.",

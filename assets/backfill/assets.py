@@ -34,7 +34,8 @@ class SparkBackfillLauncher(ConfigurableResource):
     ) -> PipesClientCompletedInvocation:
         start = date.fromisoformat(config.start) if config.start else None
         end = date.fromisoformat(config.end) if config.end else None
-        lake_uri = get_settings().lake_uri
+        settings = get_settings()
+        lake_uri = settings.lake_uri
         if self.mode == "emr-serverless":
             import boto3
             from dagster_aws.pipes import PipesEMRServerlessClient
@@ -42,7 +43,12 @@ class SparkBackfillLauncher(ConfigurableResource):
             from resources.spark.emr import EmrServerlessSettings, start_job_run_request
 
             request = start_job_run_request(
-                EmrServerlessSettings(), source=source, lake_uri=lake_uri, start=start, end=end
+                EmrServerlessSettings(),
+                source=source,
+                lake_uri=lake_uri,
+                start=start,
+                end=end,
+                max_bad_row_share=settings.max_bad_row_share,
             )
             client = PipesEMRServerlessClient(client=boto3.client("emr-serverless"))
             return client.run(context=context, start_job_run_params=request)  # type: ignore[arg-type]

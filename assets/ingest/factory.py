@@ -7,6 +7,7 @@ partitioned, single-run backfills) and one blocking Great Expectations check per
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -25,8 +26,10 @@ from dagster import (
 from assets.ingest.reporting import bronze_metadata, quality_check_result, silver_metadata
 from assets.partitions import CADENCE_TAG, PARTITIONS, Cadence, window_of
 from assets.retries import transient_faults_retried
+from resources.lake.as_of import record_as_of
 from resources.lake.provenance import record_mode
 from resources.lake.resource import LakeResource
+from resources.lake.stage_state import SKIPPED, StageFingerprint, code_hash, config_hash, record_run, unchanged
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import TableSpec
 from resources.lake.write_lock import pool_for, source_write_lock
@@ -77,7 +80,37 @@ def run_ingest(
     with source_write_lock(storage, decl.source):  # one writer per table: never beside a backfill of this source
         reports = decl.run(storage, settings, run_id=run_id, start=settings.start_date, end=end)
     record_mode(storage, decl.source, settings.source_mode)
+    if settings.source_mode != "files":  # publisher files carry no as-of date: they cap nothing
+        record_as_of(storage, decl.source, end)
     return reports
+
+
+_SECRET_LIKE = ("key", "secret", "token", "password", "postgres", "webhook")
+
+
+def ingest_fingerprint(
+    decl: SourceIngest, storage: LakeStorage, settings: Settings, as_of: date
+) -> tuple[StageFingerprint | None, list[str]]:
+    """What an ingest's result depends on, when that is knowable without asking the publisher: only the simulated
+    publisher is a pure function of its settings (seed, universe, dates, clock), so only it can be skipped. A live
+    publisher or a folder of files can change (revisions, a new file) without anything in the lake saying so.
+    Secrets are left out of the configuration hashed."""
+    outputs = [storage.uri("silver", *s.spec.name.split("/")) for s in decl.silver]  # bronze: files + a manifest
+    if settings.source_mode != "simulated":
+        return None, outputs
+    config = {
+        k: v for k, v in settings.model_dump(mode="json").items() if not any(word in k.lower() for word in _SECRET_LIKE)
+    }
+    files = [settings.universe_file, settings.publisher_clock_file]
+    config["files"] = [Path(f).read_text(encoding="utf-8") if f and Path(f).is_file() else None for f in files]
+    config["as_of"] = as_of.isoformat()
+    fingerprint = StageFingerprint(
+        stage=f"ingest/{decl.name or decl.source}",
+        inputs={},
+        code=code_hash("assets.ingest", "resources.sources", "resources.simulated", "resources.quality"),
+        config=config_hash(config),
+    )
+    return fingerprint, outputs
 
 
 def build_ingest_assets(decl: SourceIngest) -> tuple[AssetsDefinition, list[AssetChecksDefinition]]:
@@ -119,9 +152,18 @@ def build_ingest_assets(decl: SourceIngest) -> tuple[AssetsDefinition, list[Asse
     def _ingest(context: AssetExecutionContext, lake: LakeResource):
         _, as_of = window_of(context, as_of=True)
         storage = lake.storage()
-        context.log.info(f"{decl.source}: publisher state as of {as_of}, history from {get_settings().start_date}")
+        settings = get_settings()
+        fingerprint, outputs = ingest_fingerprint(decl, storage, settings, as_of)
+        if fingerprint is not None and unchanged(storage, fingerprint, outputs) is not None:
+            context.log.info(f"{decl.source} as of {as_of}: {SKIPPED} (simulated publisher, same settings and code)")
+            for spec in [*bronze_specs, *silver_specs]:
+                yield MaterializeResult(asset_key=spec.key, metadata={"skipped": SKIPPED, "as_of": str(as_of)})
+            return
+        context.log.info(f"{decl.source}: publisher state as of {as_of}, history from {settings.start_date}")
         with transient_faults_retried():
-            reports = run_ingest(decl, storage, get_settings(), context.run_id, as_of)
+            reports = run_ingest(decl, storage, settings, context.run_id, as_of)
+        if fingerprint is not None:
+            record_run(storage, fingerprint, outputs)
         for b, spec in zip(decl.bronze, bronze_specs, strict=True):
             yield MaterializeResult(asset_key=spec.key, metadata=bronze_metadata(storage, reports, b.datasets))
         by_table = {r.table: r for r in reports}

@@ -4,6 +4,9 @@ Non-blocking (a late publisher should not stop the rest of the lake) and evaluat
 automation sensor, so the UI shows each table's state and an operator sees a late publisher as a failed check.
 """
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -11,6 +14,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetKey,
     AutomationCondition,
+    DagsterInstance,
     asset_check,
 )
 
@@ -21,7 +25,7 @@ from assets.ingest.eia import EIA_DAILY, EIA_WEEKLY
 from assets.ingest.factory import SourceIngest, silver_key
 from assets.ingest.fred import FRED
 from assets.partitions import Cadence, partition_key_for
-from resources.freshness import MARGIN, snapshot_freshness
+from resources.freshness import MARGIN, Freshness, snapshot_freshness
 from resources.releases import streams_of
 from resources.settings import get_settings
 from resources.simulated.clock import publisher_now
@@ -29,6 +33,21 @@ from resources.simulated.clock import publisher_now
 EVERY_HALF_HOUR = AutomationCondition.cron_tick_passed("*/30 * * * *", "America/New_York") & ~(
     AutomationCondition.in_progress()
 )
+
+
+@dataclass(frozen=True)
+class SilverCalendar:
+    """Which release streams feed a silver table, and the cadence of its as-of partitions."""
+
+    streams: tuple[str, ...]
+    cadence: Cadence
+
+
+def silver_freshness(instance: DagsterInstance, key: AssetKey, calendar: SilverCalendar, now: datetime) -> Freshness:
+    """Does the table's newest materialized partition hold the newest release due by `now`?"""
+    event = instance.get_latest_materialization_event(key)
+    latest = event.asset_materialization.partition if event and event.asset_materialization else None
+    return snapshot_freshness(calendar.streams, latest, lambda day: partition_key_for(day, calendar.cadence), now)
 
 
 def _freshness_check(key: AssetKey, streams: tuple[str, ...], cadence: Cadence) -> AssetChecksDefinition:
@@ -46,7 +65,7 @@ def _freshness_check(key: AssetKey, streams: tuple[str, ...], cadence: Cadence) 
         event = context.instance.get_latest_materialization_event(key)
         latest = event.asset_materialization.partition if event and event.asset_materialization else None
         now = publisher_now(get_settings())
-        verdict = snapshot_freshness(streams, latest, lambda day: partition_key_for(day, cadence), now)
+        verdict = silver_freshness(context.instance, key, SilverCalendar(streams, cadence), now)
         return AssetCheckResult(
             passed=verdict.passed,
             severity=AssetCheckSeverity.WARN,
@@ -66,6 +85,11 @@ def _freshness_checks(decl: SourceIngest) -> list[AssetChecksDefinition]:
     return [_freshness_check(silver_key(s.spec), streams, decl.cadence) for s in decl.silver]
 
 
-FRESHNESS_CHECKS = [
-    c for decl in (CBOE, COINMETRICS, COT, EIA_DAILY, EIA_WEEKLY, FRED) for c in _freshness_checks(decl)
-]
+SOURCES = (CBOE, COINMETRICS, COT, EIA_DAILY, EIA_WEEKLY, FRED)
+FRESHNESS_CHECKS = [c for decl in SOURCES for c in _freshness_checks(decl)]
+SILVER_CALENDARS: dict[AssetKey, SilverCalendar] = {
+    silver_key(s.spec): SilverCalendar(streams_of(decl.name or f"{decl.source}_ingest"), decl.cadence)
+    for decl in SOURCES
+    for s in decl.silver
+}
+"""The publisher-fed silver tables, with what feeds them (the marts' freshness checks read it)."""

@@ -87,7 +87,10 @@ def build_in_process(context: AssetExecutionContext, dbt: DbtCliResource, args: 
     if params.dbt_project is not None and Path(params.dbt_project.project_dir).resolve() != DBT_PROJECT_DIR.resolve():
         yield from dbt.cli(list(args), context=context, target_path=DBT_RUN_TARGET).stream()
         return
-    indirect = ["--indirect-selection", params.indirect_selection] if params.indirect_selection else []
+    # dbt's default ("eager") also runs a test when only one of its models is selected: an automation run of one
+    # intermediate model then ran a point-in-time test against a mart not built yet, and failed. "buildable" runs
+    # the tests whose every model is selected or upstream of the selection (all of them in a full build).
+    indirect = ["--indirect-selection", params.indirect_selection or "buildable"]
     started = time.perf_counter()
     result = invoke([*cleaned, *indirect, *params.selection_args], DBT_RUN_TARGET)
     context.log.info(

@@ -1,4 +1,5 @@
-"""Reference inputs of the marts: instruments and CFTC markets from the universe file, trading calendars."""
+"""Reference inputs of the marts: instruments and CFTC markets from the universe file, trading calendars, and the
+day the lake is as of (which caps every mart's last day)."""
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
@@ -6,10 +7,10 @@ from assets.automation import after_inputs
 from resources.lake.delta import table_uri
 from resources.lake.resource import LakeResource
 from resources.marts_build import write_reference_tables
-from resources.reference import COT_MARKETS, INSTRUMENTS, TRADING_DAYS
+from resources.reference import COT_MARKETS, INSTRUMENTS, LAKE_AS_OF, TRADING_DAYS
 from resources.settings import get_settings
 
-SPECS = {spec.name: spec for spec in (INSTRUMENTS, COT_MARKETS, TRADING_DAYS)}
+SPECS = {spec.name: spec for spec in (INSTRUMENTS, COT_MARKETS, TRADING_DAYS, LAKE_AS_OF)}
 
 
 @multi_asset(
@@ -36,6 +37,8 @@ def reference_tables(context: AssetExecutionContext, lake: LakeResource):  # noq
             "table_uri": MetadataValue.path(table_uri(storage, spec)),
             "changed": written,
         }
+        if spec is LAKE_AS_OF:
+            meta["as_of_date"] = str(table["as_of_date"][0].as_py())
         if spec is INSTRUMENTS:
             meta["universe_file"] = MetadataValue.path(str(settings.universe_file))
             meta["preview"] = MetadataValue.md(table.to_pandas().to_markdown(index=False))

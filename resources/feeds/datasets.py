@@ -8,7 +8,7 @@ Schema: the pydantic model's where one is registered, otherwise one derived from
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
 from resources.errors import DeliveryError
-from resources.lake.delta import open_table, read_table
+from resources.lake.delta import open_table, scan
 from resources.lake.storage import LakeStorage, Zone
 
 
@@ -76,13 +76,27 @@ def rows_for_day(storage: LakeStorage, dataset: FeedDataset, day: date, symbols:
 
 
 def rows_for_period(
-    storage: LakeStorage, dataset: FeedDataset, first: date, last: date, symbols: list[str] | None
+    storage: LakeStorage,
+    dataset: FeedDataset,
+    first: date,
+    last: date,
+    symbols: list[str] | None,
+    *,
+    stored_at: datetime | None = None,
 ) -> pa.Table:
-    """The dataset's rows dated `first`..`last`, only the given symbols when it has a symbol column (sorted)."""
+    """The dataset's rows dated `first`..`last`, only the given symbols when it has a symbol column (sorted).
+
+    `stored_at`: from the Delta version current at that instant (reproducing a past delivery), not the latest."""
     uri = dataset.uri(storage)
-    if open_table(storage, uri) is None:
+    delta = open_table(storage, uri)
+    if delta is None:
         return pa.table({})
-    table = read_table(storage, uri, filters=[(dataset.date_column, ">=", first), (dataset.date_column, "<=", last)])
+    if stored_at is not None:
+        if stored_at.timestamp() * 1000 < min(entry["timestamp"] for entry in delta.history()):
+            return pa.table({})  # not published yet at that instant
+        delta.load_as_version(stored_at)
+    window = [(dataset.date_column, ">=", first), (dataset.date_column, "<=", last)]
+    table = scan(storage, delta, uri, filters=window)
     if dataset.symbol_column and dataset.symbol_column in table.column_names:
         allowed = pa.array(symbols or [], pa.string())
         keep = pc.is_in(table[dataset.symbol_column], value_set=allowed)

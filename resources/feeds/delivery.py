@@ -70,7 +70,18 @@ def _sha(data: bytes) -> str:
 def _content_hash(
     client: Client, files: list[DeliveredFile], schemas: list[DeliveredSchema], notice: str | None = None
 ) -> str:
-    parts = [client.format, ",".join(sorted(client.instruments))]
+    return content_hash(client.format, client.instruments, files, schemas, notice)
+
+
+def content_hash(
+    fmt: str,
+    instruments: list[str],
+    files: list[DeliveredFile],
+    schemas: list[DeliveredSchema],
+    notice: str | None = None,
+) -> str:
+    """The manifest's content_sha256: format, instruments, notice and every file's and schema's checksum."""
+    parts = [fmt, ",".join(sorted(instruments))]
     if notice:  # a lake that becomes simulated (or stops being) changes what the manifest says: a new version
         parts.append(f"notice:{notice}")
     parts += [f"{f.dataset}:{f.sha256}" for f in sorted(files, key=lambda f: f.dataset)]
@@ -82,17 +93,32 @@ def build_delivery(
     lake: LakeStorage, client: Client, first: date, as_of: date
 ) -> tuple[dict[str, bytes], list[DeliveredFile], list[DeliveredSchema]]:
     """The bytes of every file delivering [first, as_of] (relative path -> bytes), nothing written yet."""
+    return build_files(lake, client.client_id, client.datasets, client.instruments, client.format, first, as_of)
+
+
+def build_files(
+    lake: LakeStorage,
+    client_id: str,
+    datasets: list[str],
+    instruments: list[str],
+    fmt: str,
+    first: date,
+    as_of: date,
+    *,
+    stored_at: datetime | None = None,
+) -> tuple[dict[str, bytes], list[DeliveredFile], list[DeliveredSchema]]:
+    """build_delivery from its parts; `stored_at` reads every dataset as the lake stored it then (a replay)."""
     blobs: dict[str, bytes] = {}
     files: list[DeliveredFile] = []
     schemas: list[DeliveredSchema] = []
-    for name in sorted(set(client.datasets)):
+    for name in sorted(set(datasets)):
         dataset = get_dataset(name)  # an unknown dataset in the clients file is refused here, loudly
-        table = rows_for_period(lake, dataset, first, as_of, client.instruments)
+        table = rows_for_period(lake, dataset, first, as_of, instruments, stored_at=stored_at)
         if table.num_columns == 0:  # the table is not published yet: deliver nothing for it, say so in the log
-            log.warning("feeds: dataset %s is not published yet; skipped for %s", name, client.client_id)
+            log.warning("feeds: dataset %s is not published yet; skipped for %s", name, client_id)
             continue
-        data = encode(table, client.format)  # type: ignore[arg-type]
-        path = f"{name}{EXTENSIONS[client.format]}"
+        data = encode(table, fmt)  # type: ignore[arg-type]
+        path = f"{name}{EXTENSIONS[fmt]}"
         blobs[path] = data
         files.append(DeliveredFile(dataset=name, path=path, rows=table.num_rows, bytes=len(data), sha256=_sha(data)))
         doc = schema_bytes(json_schema(dataset, table.schema))
@@ -147,6 +173,7 @@ def deliver(
     expiry = presign_expiry(client, presign_expiry_s) if want_urls else 0  # checked before anything is written
     folder = client.folder(feeds.root_uri)
     first = period_start(client.cadence, as_of)
+    read_at = datetime.now(UTC)  # the manifest's generated_at: `nexus feeds reproduce` reads the lake as of then
     blobs, files, schemas = build_delivery(lake, client, first, as_of)
     if not any(f.rows for f in files):
         raise DeliveryError(
@@ -177,7 +204,7 @@ def deliver(
             as_of=as_of,
             period_start=first,
             version=version,
-            generated_at=datetime.now(UTC),
+            generated_at=read_at,
             format=client.format,
             content_sha256=content,
             datasets=sorted({f.dataset for f in files}),

@@ -35,7 +35,7 @@ class Manifest(BaseModel):
     as_of: date
     period_start: date = Field(description="first day covered; as_of is the last")
     version: int
-    generated_at: datetime
+    generated_at: datetime = Field(description="when the lake was read for this version (UTC)")
     format: str
     content_sha256: str = Field(description="sha256 over the files' and schemas' checksums; equal content, equal hash")
     datasets: list[str]
@@ -55,7 +55,7 @@ class DeliveryLinks(BaseModel):
     client_id: str
     as_of: date
     version: int
-    generated_at: datetime
+    generated_at: datetime = Field(description="when the lake was read for this version (UTC)")
     expires_at: datetime
     expires_in_s: int
     manifest: str = Field(description="URL of manifest.json")

@@ -5,16 +5,21 @@ The only change from the stock plugin: the dataset is scanned with a native file
 Python handler, which can abort the dbt process at exit (see resources.lake.delta.scan). Credentials for an
 S3 lake come from the standard AWS variables, never from the source YAML (which would store them in the
 manifest).
+
+A source may set `empty_if_missing: {column: arrow type}`: an absent table then reads as no rows of that schema
+(the lake's as-of date, which a lake written by hand or by an older version lacks: its marts are not capped).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.fs as pafs
 from dbt.adapters.duckdb.plugins.delta import Plugin as StockDeltaPlugin
 from dbt.adapters.duckdb.utils import SourceConfig
 from deltalake import DeltaTable
+from deltalake.exceptions import TableNotFoundError
 
 from resources.lake.storage import LakeStorage
 from resources.settings import Settings
@@ -27,7 +32,13 @@ class Plugin(StockDeltaPlugin):
         path = str(source_config["delta_table_path"]).rstrip("/")
         options = Settings().aws_storage_options() if path.startswith("s3://") else {}
         storage = LakeStorage(root_uri=path, storage_options=options)
-        table = DeltaTable(path, storage_options=options or None)
+        empty = source_config.get("empty_if_missing", None)
+        try:
+            table = DeltaTable(path, storage_options=options or None)
+        except TableNotFoundError:
+            if not empty:
+                raise
+            return pa.schema([(name, pa.type_for_alias(kind)) for name, kind in empty.items()]).empty_table()
         version = source_config.get("as_of_version", None) or source_config.get("as_of_datetime", None)
         if version:
             table.load_as_version(version)

@@ -12,9 +12,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import write_deltalake
 
+from resources.lake.as_of import lake_as_of, record_as_of
 from resources.lake.catalog import list_tables
 from resources.lake.delta import read_table
 from resources.lake.storage import LakeStorage
+from resources.reference import LAKE_AS_OF, lake_as_of_table
 
 DATE_COLUMNS = ("observed_date", "report_date", "observation_date", "period")
 
@@ -52,4 +54,15 @@ def snapshot_lake(source: LakeStorage, target: LakeStorage, as_of: date) -> dict
             storage_options=target.storage_options or None,
         )
         kept[info.name] = table.num_rows
+    # the cut lake is as of that day (or the source lake's own day, if earlier): its marts stop there
+    known = lake_as_of(source)
+    day = as_of if known is None else min(as_of, known)
+    record_as_of(target, "snapshot", day)
+    write_deltalake(
+        target.uri("silver", *LAKE_AS_OF.name.split("/")),
+        lake_as_of_table(day),
+        mode="overwrite",
+        schema_mode="overwrite",
+        storage_options=target.storage_options or None,
+    )
     return kept

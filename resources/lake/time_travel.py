@@ -3,7 +3,8 @@
 Two clocks, never mixed up:
 - knowledge time (`known_at`): what the world had published by T. A silver table keeps, per natural key (its
   spec's `keys`), the latest version whose `available_at` is at or before T; a mart or gold table keeps the rows
-  whose decision time (`decision_at`, else its date column at NEXUS_DECISION_TIME_UTC) is at or before T.
+  whose decision time (`decision_at`, else its date column at NEXUS_DECISION_TIME_UTC) is at or before T, and the
+  look-ahead labels (fct_labels_daily's fwd_return_<h>) show only those known by T (label_known_at_<h>).
 - storage time (`stored_at`): what the lake held at T, the Delta version current then (audits, feed replays).
   Delta keeps old versions only until a vacuum removes their files, so this reaches back as far as the retention.
 
@@ -13,7 +14,8 @@ Everything reads through resources.lake.delta (one reader for the whole project)
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 import duckdb
@@ -23,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable
 
+from resources.analyst_sql import history_relation
 from resources.lake.delta import open_table, scan
 from resources.lake.storage import ZONES, LakeStorage, Zone
 from resources.lake.tables import TableSpec
@@ -140,10 +143,12 @@ class TimeTravel:
             con.register("data", data)
             return con.sql(sql).to_arrow_table().cast(data.schema)
 
-    def known_sql(self, ref: TableRef, schema: pa.Schema, relation: str, known_at: datetime) -> str:
-        """A DuckDB query over `relation` (a table with `schema`) keeping what was known at `known_at`."""
+    def known_sql(self, ref: TableRef, schema: pa.Schema, relation: str, known_at: datetime | str) -> str:
+        """A DuckDB query over `relation` (a table with `schema`) keeping what was known at `known_at`: an instant,
+        or a SQL expression for one (the parameter of the `<table>_as_of(instant)` macros)."""
         names = set(schema.names)
-        instant = f"timestamptz '{known_at.isoformat()}'"
+        literal = isinstance(known_at, datetime)
+        instant = f"timestamptz '{known_at.isoformat()}'" if literal else f"({known_at})::timestamptz"
         if ref.zone == "silver":
             if "available_at" not in names:
                 return f"select * from {relation}"  # reference tables: configuration, not published facts
@@ -159,7 +164,14 @@ class TimeTravel:
             return f"select * from {relation}"  # no time axis (dim_instruments): the same at every instant
         if pa.types.is_timestamp(schema.field(column).type):
             return f"select * from {relation} where {_columns([column])} <= {instant}"
-        return f"select * from {relation} where {_columns([column])} <= date '{self.cutoff_date(known_at)}'"
+        if not literal:  # cutoff_date in SQL: the day of (instant - decision time of day)
+            seconds = self.decision_time_utc.hour * 3600 + self.decision_time_utc.minute * 60
+            seconds += self.decision_time_utc.second
+            last_day = f"cast({instant} - interval '{seconds} seconds' as date)"
+        else:
+            last_day = f"date '{self.cutoff_date(known_at)}'"  # type: ignore[arg-type]
+        columns = _unknown_labels_hidden(names, instant)
+        return f"select {columns} from {relation} where {_columns([column])} <= {last_day}"
 
     def pit_join(
         self,
@@ -241,19 +253,30 @@ def decision_at_sql(date_column: str, decision_time_utc: time) -> str:
     return f"(\"{date_column}\" + time '{decision_time_utc.isoformat()}')::timestamp at time zone 'UTC'"
 
 
+AS_OF_PARAMETER = "__nexus_instant"
+"""The `<table>_as_of(instant)` macros' parameter: a name no table column has, so it never shadows one."""
+
+
 @dataclass(frozen=True)
 class SqlInstant:
-    """`nexus sql --as-of/--stored-at`: the shell's tables as known and/or stored at an instant.
+    """What `nexus sql` sees in time: the shell's tables as known and/or stored at an instant, and as-of macros.
 
     The read-only shell cannot read files from SQL, so this works from Python: `prepare` runs on the connection
-    before its configuration is locked and shadows every mart with a temp view of the same name (rows decided by
-    `known_at`, from the Delta version stored at `stored_at`); `read` is the loader the shell's lazy gold and
-    silver tables go through. `marts.<name>` still names the current mart.
+    before its configuration is locked. With `known_at` or `stored_at`, it shadows every mart with a temp view of
+    the same name (rows decided by `known_at`, from the Delta version stored at `stored_at`); `read` is the loader
+    the shell's lazy gold and silver tables go through. `marts.<name>` still names the current mart.
+
+    Always, every table gets a table macro `<name>_as_of(instant)`: the table as known at that instant (same rules
+    as read_table's known_at, over the version stored at `stored_at`), so one query can compare two instants:
+    `select ... from silver_fred_observations_as_of('2023-01-01') a join silver_fred_observations_as_of(now()) b`.
+    `tables` names the gold and silver tables (view name -> URI); their macros read `history_relation(view)`,
+    which the shell registers (`history`) when a query calls the macro, and which is empty until then.
     """
 
     lake: TimeTravel
     known_at: datetime | None = None
     stored_at: datetime | None = None
+    tables: Mapping[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
         parts = [
@@ -264,6 +287,10 @@ class SqlInstant:
 
     def read(self, uri: str) -> pa.Table:
         return self.lake.read_ref(self.lake.ref_for_uri(uri), self.known_at, self.stored_at)
+
+    def history(self, uri: str) -> pa.Table:
+        """Every row of a table as stored at `stored_at` (the input of its as-of macro)."""
+        return self.lake.read_ref(self.lake.ref_for_uri(uri), None, self.stored_at)
 
     def prepare(self, con: duckdb.DuckDBPyConnection) -> None:
         marts = [
@@ -277,17 +304,57 @@ class SqlInstant:
             relation = f"marts.{_columns([name])}"
             if self.stored_at is not None:
                 if open_table(self.lake.lake, ref.uri) is None:
-                    con.execute(f"create temp view {_columns([name])} as select * from {relation} where false")
-                    continue
-                relation = _columns([f"__stored_{name}"])
-                con.register(f"__stored_{name}", self.lake.read_ref(ref, None, self.stored_at))
+                    relation = f"(select * from {relation} where false)"
+                else:
+                    relation = _columns([f"__stored_{name}"])
+                    con.register(f"__stored_{name}", self.lake.read_ref(ref, None, self.stored_at))
             schema = con.sql(f"select * from {relation} limit 0").to_arrow_table().schema
+            self._macro(con, name, ref, schema, relation)
+            if self.known_at is None and self.stored_at is None:
+                continue
             query = (
                 self.lake.known_sql(ref, schema, relation, self.known_at)
                 if self.known_at is not None
                 else f"select * from {relation}"
             )
             con.execute(f"create temp view {_columns([name])} as {query}")
+        for view, uri in self.tables.items():
+            table = open_table(self.lake.lake, uri)
+            if table is None:
+                continue
+            schema = pa.schema(table.schema().to_arrow())
+            con.register(history_relation(view), schema.empty_table())  # bound now, filled when a query calls it
+            self._macro(con, view, self.lake.ref_for_uri(uri), schema, _columns([history_relation(view)]))
+
+    def _macro(
+        self, con: duckdb.DuckDBPyConnection, name: str, ref: TableRef, schema: pa.Schema, relation: str
+    ) -> None:
+        body = self.lake.known_sql(ref, schema, relation, AS_OF_PARAMETER)
+        con.execute(f"create temp macro {_columns([f'{name}_as_of'])}({AS_OF_PARAMETER}) as table {body}")
+
+
+LABEL_KNOWN_AT = "label_known_at_"
+LABEL_VALUE = "fwd_return_"
+
+
+def _unknown_labels_hidden(names: set[str], instant: str) -> str:
+    """`*`, with each forward-return label (fct_labels_daily's fwd_return_<h>, known at label_known_at_<h>) null
+    while it was not known yet: a row dated D is there from D's decision time, its labels only once their exit
+    close was published."""
+    horizons = sorted(
+        n.removeprefix(LABEL_KNOWN_AT)
+        for n in names
+        if n.startswith(LABEL_KNOWN_AT) and LABEL_VALUE + n.removeprefix(LABEL_KNOWN_AT) in names
+    )
+    if not horizons:
+        return "*"
+    hidden = [
+        f"case when {_columns([LABEL_KNOWN_AT + h])} <= {instant} then {_columns([column + h])} end as "
+        f"{_columns([column + h])}"
+        for h in horizons
+        for column in (LABEL_VALUE, LABEL_KNOWN_AT)
+    ]
+    return f"* replace ({', '.join(hidden)})"
 
 
 def _columns(names: list[str]) -> str:
@@ -326,6 +393,7 @@ def _default() -> TimeTravel:
 
 
 __all__ = [
+    "AS_OF_PARAMETER",
     "SqlInstant",
     "TimeTravel",
     "UnknownTableError",

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from resources.simulated.misprints import Misprint, apply_misprints, load_misprints
 from resources.simulated.publisher import Request, Response, SimulatedPublisher, route
-from resources.simulated.world import _stream, world_for
+from resources.simulated.world import _stream, lengthened, world_for
 
 # First date each index is published (the real histories start on these dates, or at the world's epoch).
 FIRST_DATE = {
@@ -79,17 +80,38 @@ def history(seed: int, symbol: str, as_of: date) -> pd.DataFrame:
     return frame
 
 
-def history_csv(seed: int, symbol: str, as_of: date, misprints: list[Misprint] | None = None) -> bytes:
+# The older downloads' first line: a disclaimer (worded here by the simulator, not copied from Cboe).
+LEGACY_DISCLAIMER = "Cboe data is provided for the convenience of visitors, without warranty of accuracy or timeliness."
+
+
+def history_csv(
+    seed: int,
+    symbol: str,
+    as_of: date,
+    misprints: list[Misprint] | None = None,
+    *,
+    rows: int | None = None,
+    layout: Literal["current", "legacy"] = "current",
+) -> bytes:
+    """`<SYMBOL>_History.csv` at the end of `as_of`; with `rows`, exactly that many data rows (see `lengthened`).
+
+    `legacy` is the older download (`vixcurrent.csv`): a disclaimer line, then `Date,VIX Open,...,VIX Close`
+    (symbol-prefixed names), `M/D/YYYY` dates without leading zeros and two decimals, CRLF line ends.
+    """
     frame = apply_misprints(history(seed, symbol, as_of), misprints or [], source="cboe", series=symbol, as_of=as_of)
-    dates = frame.index.strftime("%m/%d/%Y")
-    if symbol in CLOSE_ONLY:
-        lines = [f"DATE,{symbol}"]
-        lines += [f"{d},{c:.6f}" for d, c in zip(dates, frame["CLOSE"], strict=True)]
-    else:
-        lines = ["DATE,OPEN,HIGH,LOW,CLOSE"]
-        values = frame[["OPEN", "HIGH", "LOW", "CLOSE"]].to_numpy()
-        lines += [f"{d},{o:.6f},{h:.6f},{lo:.6f},{c:.6f}" for d, (o, h, lo, c) in zip(dates, values, strict=True)]
-    return ("\n".join(lines) + "\n").encode("ascii")
+    if rows is not None:
+        frame = lengthened(frame, rows, business_days=True)
+    legacy = layout == "legacy"
+    dates = [f"{d.month}/{d.day}/{d.year}" for d in frame.index] if legacy else frame.index.strftime("%m/%d/%Y")
+    places = 2 if legacy else 6
+    columns = [symbol] if symbol in CLOSE_ONLY else ["OPEN", "HIGH", "LOW", "CLOSE"]
+    names = [f"{symbol} {c.title()}" if legacy and c != symbol else c for c in columns]
+    lines = [LEGACY_DISCLAIMER] if legacy else []
+    lines.append(",".join(["Date" if legacy else "DATE", *names]))
+    values = frame[["CLOSE"] if symbol in CLOSE_ONLY else columns].to_numpy()
+    lines += [",".join([d, *(f"{v:.{places}f}" for v in row)]) for d, row in zip(dates, values, strict=True)]
+    newline = "\r\n" if legacy else "\n"
+    return (newline.join(lines) + newline).encode("ascii")
 
 
 @route(r"/api/global/us_indices/daily_prices/(?P<symbol>[A-Z0-9]+)_History\.csv")

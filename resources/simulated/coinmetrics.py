@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from resources.simulated.publisher import Request, Response, SimulatedPublisher, route
-from resources.simulated.world import _stream, world_for
+from resources.simulated.world import _stream, lengthened, world_for
 
 ASSETS: tuple[str, ...] = ("btc", "eth")
 INTEGER_METRICS = frozenset({"AdrActCnt"})
@@ -340,9 +340,12 @@ def _next_page_url(request: Request, token: str) -> str:
 # --- community CSV downloads -----------------------------------------------------------------------------------
 
 
-def community_csv(seed: int, asset: str, as_of: date) -> bytes:
-    """`<asset>.csv` as the community data downloads show it at the end of `as_of` (`time` column, empty cells)."""
+def community_csv(seed: int, asset: str, as_of: date, *, rows: int | None = None) -> bytes:
+    """`<asset>.csv` as the community data downloads show it at the end of `as_of` (`time` column, empty cells);
+    with `rows`, exactly that many days (see `world.lengthened`)."""
     frame = served_strings(seed, asset, as_of)
+    if rows is not None:
+        frame = lengthened(frame, rows, business_days=False)
     lines = [",".join(["time", *frame.columns])]
     for day, values in zip(frame.index, frame.itertuples(index=False, name=None), strict=True):
         lines.append(",".join([f"{day:%Y-%m-%d}", *(v if isinstance(v, str) else "" for v in values)]))
@@ -356,5 +359,37 @@ def write_files(folder: Path, seed: int, as_of: date) -> list[Path]:
     for asset in ASSETS:
         path = folder / f"{asset}.csv"
         path.write_bytes(community_csv(seed, asset, as_of))
+        paths.append(path)
+    return paths
+
+
+def scaled_asset(asset: str, copy: int) -> str:
+    """The asset id of a scaled universe's `copy`-th replica of `asset` (0: the asset itself), e.g. `btcx2`."""
+    return asset if copy == 0 else f"{asset}x{copy + 1}"
+
+
+def write_scaled_files(folder: Path, seed: int, as_of: date, *, assets: int, years: int) -> list[Path]:
+    """A scaled universe for benchmarks and parity tests: `assets` community CSVs (btc, eth, then replicas named by
+    `scaled_asset`, same values and restatements) holding the last `years` years up to `as_of`.
+
+    Replicas carry an `asset` column (a layout the parser reads): bronze is content-addressed, so a byte-identical
+    copy under another file name would be stored once and a rebuild from bronze would never see the replica."""
+    folder.mkdir(parents=True, exist_ok=True)
+    since = as_of.replace(year=as_of.year - years).isoformat()
+    texts: dict[str, tuple[str, list[str]]] = {}
+    paths = []
+    for i in range(assets):
+        base, copy = ASSETS[i % len(ASSETS)], i // len(ASSETS)
+        if base not in texts:
+            header, *lines = community_csv(seed, base, as_of).decode("ascii").splitlines()
+            texts[base] = (header, [line for line in lines if line[:10] > since])
+        header, lines = texts[base]
+        asset = scaled_asset(base, copy)
+        if copy:
+            first, rest = header.split(",", 1)
+            header = f"{first},asset,{rest}"
+            lines = [f"{line[:10]},{asset}{line[10:]}" for line in lines]
+        path = folder / f"{asset}.csv"
+        path.write_text("\n".join([header, *lines]) + "\n")
         paths.append(path)
     return paths

@@ -37,7 +37,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -794,6 +794,16 @@ def _traders(position: int, oi: int) -> int:
     return max(1, round(4 + 40 * (position / oi) ** 0.6 * math.log10(10 + oi / 1000)))
 
 
+@cache
+def _column_groups(report: ReportKind) -> dict[str, tuple[str, ...]]:
+    """Position columns by use in the trader-count and concentration cells (computed once, not per cell)."""
+    columns = LAYOUTS[report].position_columns
+    return {
+        "traders": tuple(c for c in columns if c.endswith(("_long", "_short", "_spread"))),
+        **{s: tuple(c for c in columns if c.endswith(f"_{s}") and "total" not in c) for s in ("long", "short")},
+    }
+
+
 def _cell(kind: str, column: str | None, block: str, row: dict, previous: dict | None, layout: ReportLayout) -> str:
     market: Market = row["market"]
     oi = row["open_interest"]
@@ -817,7 +827,7 @@ def _cell(kind: str, column: str | None, block: str, row: dict, previous: dict |
     if kind == "pct":
         return f"{0.0 if other or oi == 0 else 100 * row[column] / oi:7.1f}"
     if kind == "traders_total":
-        categories = [c for c in layout.position_columns if c.endswith(("_long", "_short", "_spread"))]
+        categories = _column_groups(layout.report)["traders"]
         return f"{0 if other else sum(_traders(row[c], oi) for c in categories if row[c]) // 2:7d}"
     if kind == "traders":
         if other:
@@ -827,7 +837,7 @@ def _cell(kind: str, column: str | None, block: str, row: dict, previous: dict |
         if other:
             return f"{0.0:8.1f}"
         side = "long" if column.endswith("Long") else "short"  # type: ignore[union-attr]
-        largest = max(row[c] for c in layout.position_columns if c.endswith(f"_{side}") and "total" not in c)
+        largest = max(row[c] for c in _column_groups(layout.report)[side])
         share = 100 * largest / oi if oi else 0.0
         share *= (0.55 if "4" in column else 0.8) * (0.95 if column.startswith("Net") else 1.0)  # type: ignore[union-attr]
         return f"{min(share, 99.9):8.1f}"
@@ -848,8 +858,39 @@ def _cell(kind: str, column: str | None, block: str, row: dict, previous: dict |
 
 def annual_text(seed: int, report: ReportKind, year: int, as_of: date, futures_only: bool = True) -> bytes:
     """The year's annual file as CFTC served it at the end of `as_of`: markets in code order, newest week first."""
-    layout = LAYOUTS[report]
     frame = published(seed, report, futures_only, as_of_time(seed, as_of))
+    return _annual_text_of(frame, report, year, futures_only, MARKETS)
+
+
+def _annual_text_of(
+    frame: pd.DataFrame, report: ReportKind, year: int, futures_only: bool, markets: dict[str, Market]
+) -> bytes:
+    """Render a published frame's `year` as the annual file (markets looked up by code in `markets`)."""
+    return _text_file(report, frame, futures_only, lambda day: day.year == year, markets)
+
+
+def history_text(seed: int, report: ReportKind, as_of: date, *, rows: int, futures_only: bool = True) -> bytes:
+    """A multi-year history file (one header over many years, as in CFTC's historical compressed archives such as
+    `deahistfo_1986_2016`), holding exactly the first `rows` data lines of the newest report weeks that fill them."""
+    frame = published(seed, report, futures_only, as_of_time(seed, as_of))
+    per_week = frame.groupby("report_date").size().sort_index(ascending=False)
+    weeks = per_week.index[: int((per_week.cumsum() < rows).sum()) + 1]
+    if per_week.loc[weeks].sum() < rows:
+        raise ValueError(f"the {report} history holds only {per_week.sum():,} rows, fewer than {rows:,}")
+    oldest = weeks.min()
+    text = _text_file(report, frame, futures_only, lambda day: day >= oldest, MARKETS)
+    return b"".join(text.splitlines(keepends=True)[: rows + 1])
+
+
+def _text_file(
+    report: ReportKind,
+    frame: pd.DataFrame,
+    futures_only: bool,
+    keep: Callable[[date], bool],
+    markets: dict[str, Market],
+) -> bytes:
+    """Rows of `frame` whose report date `keep` accepts, in the text layout: markets in code order, newest first."""
+    layout = LAYOUTS[report]
     frame = frame.sort_values(["code", "report_date"])
     cells = file_layout(report)
     lines = [",".join(f'"{h}"' for h, _ in cells)]
@@ -858,23 +899,27 @@ def annual_text(seed: int, report: ReportKind, year: int, as_of: date, futures_o
         previous_of = {i: records[i - 1] if i else None for i in range(len(records))}
         for i in reversed(range(len(records))):
             row = records[i]
-            if row["report_date"].year != year:
+            if not keep(row["report_date"]):
                 continue
-            row = {**row, "market": MARKETS[str(code)], "futures_only": futures_only}
+            row = {**row, "market": markets[str(code)], "futures_only": futures_only}
             lines.append(",".join(_cell(k, c, b, row, previous_of[i], layout) for _, (k, c, b) in cells))
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
-def annual_zip(seed: int, report: ReportKind, year: int, as_of: date, futures_only: bool = True) -> bytes:
-    """The zip archive CFTC ships the annual file in (fixed timestamps, so the same state gives the same bytes)."""
+def _zipped(report: ReportKind, year: int, futures_only: bool, text: bytes) -> bytes:
     _, member = LAYOUTS[report].annual_files[futures_only]
     info = zipfile.ZipInfo(member, date_time=(year, 1, 1, 0, 0, 0))
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(info, annual_text(seed, report, year, as_of, futures_only))
+        archive.writestr(info, text)
     return buffer.getvalue()
+
+
+def annual_zip(seed: int, report: ReportKind, year: int, as_of: date, futures_only: bool = True) -> bytes:
+    """The zip archive CFTC ships the annual file in (fixed timestamps, so the same state gives the same bytes)."""
+    return _zipped(report, year, futures_only, annual_text(seed, report, year, as_of, futures_only))
 
 
 def _display_name(api_name: str) -> str:
@@ -942,6 +987,68 @@ def write_files(
                     continue
                 path = folder / zip_name.format(year=year)
                 path.write_bytes(annual_zip(seed, report, year, as_of, futures_only))
+                written.append(path)
+    return written
+
+
+def scaled_code(code: str, copy: int) -> str:
+    """The market code of a scaled universe's `copy`-th replica of `code` (0: the market itself).
+
+    CFTC codes are 6 letters or digits and none starts with X: `X`, the copy and the market's place among the
+    simulated markets (base 36), then the code's last two characters stay valid and unique for up to 1,295
+    copies."""
+    if copy == 0:
+        return code
+    if not 0 < copy < 36 * 36:
+        raise ValueError(f"copy {copy} out of range (1..1295)")
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    place = list(MARKETS).index(code)
+    return f"X{digits[copy // 36]}{digits[copy % 36]}{digits[place]}{code[4:]}"
+
+
+_ROW_CODE = re.compile(r",(\d{6}),(\d{4}-\d{2}-\d{2}),([^,]+),")
+
+
+def _replica_line(line: str, code: str, replica: str) -> str:
+    """One annual-file row of market `code` as replica `replica`: its code cell and its quoted code cell renamed."""
+    return _ROW_CODE.sub(lambda m: f",{m[1]},{m[2]},{replica},", line, count=1).replace(f'"{code}"', f'"{replica}"')
+
+
+def write_scaled_files(
+    folder: Path,
+    seed: int,
+    as_of: date,
+    *,
+    markets: int,
+    years: int,
+    reports: tuple[ReportKind, ...] = ("legacy", "tff", "disaggregated"),
+    combined: bool = False,
+) -> list[Path]:
+    """A scaled universe for benchmarks and parity tests: each report's annual zips for the last `years` years up to
+    `as_of`, holding `markets` markets per report: the simulated ones, then replicas under `scaled_code` with the
+    same positions and revisions. Each row is rendered once and copied, so 100 times the universe stays cheap."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for futures_only in (True, False) if combined else (True,):
+        for report in reports:
+            codes = codes_for(report)
+            chosen = [(codes[i % len(codes)], i // len(codes)) for i in range(markets)]
+            chosen.sort(key=lambda c: scaled_code(*c))  # CFTC's files list markets in code order
+            zip_name, _ = LAYOUTS[report].annual_files[futures_only]
+            for year in range(as_of.year - years + 1, as_of.year + 1):
+                if year not in published_years(seed, report, as_of, futures_only):
+                    continue
+                header, *rows = annual_text(seed, report, year, as_of, futures_only).decode("utf-8").split("\r\n")
+                by_code: dict[str, list[str]] = {}
+                for row in rows:
+                    if row:
+                        by_code.setdefault(_ROW_CODE.search(row)[3], []).append(row)  # type: ignore[index]
+                lines = [header]
+                for code, copy in chosen:
+                    replica = scaled_code(code, copy)
+                    lines += [r if copy == 0 else _replica_line(r, code, replica) for r in by_code.get(code, [])]
+                path = folder / zip_name.format(year=year)
+                path.write_bytes(_zipped(report, year, futures_only, ("\r\n".join(lines) + "\r\n").encode("utf-8")))
                 written.append(path)
     return written
 

@@ -21,6 +21,7 @@ and `{"error":"Not found.","code":404}` for unknown routes.
 
 from __future__ import annotations
 
+import calendar
 import json
 import re
 from dataclasses import dataclass
@@ -32,9 +33,9 @@ import numpy as np
 import pandas as pd
 
 from resources.simulated.publisher import Request, Response, SimulatedPublisher, route
-from resources.simulated.world import _stream, world_for
+from resources.simulated.world import _stream, lengthened, world_for
 from resources.sources.eia.calendar import gas_storage_release, petroleum_release, price_release
-from resources.sources.eia.spec import PAGE_SIZE, ROUTE_BY_PATH, SERIES, Series
+from resources.sources.eia.spec import FILE_UNITS, PAGE_SIZE, ROUTE_BY_PATH, SERIES, Series
 
 API_VERSION = "2.1.8"
 DATE_FORMAT = "YYYY-MM-DD"
@@ -441,15 +442,36 @@ def file_name(series_id: str) -> str:
     return WIRE[series_id].title.replace(",", "").replace(" ", "_") + ".csv"
 
 
-def download_csv(seed: int, series_id: str, as_of: datetime) -> bytes:
-    """The series' "Download Data (CSV File)" as EIA ships it at `as_of`: preamble, newest first, no final newline."""
+def download_csv(seed: int, series_id: str, as_of: datetime, *, rows: int | None = None) -> bytes:
+    """The series' "Download Data (CSV File)" as EIA ships it at `as_of`: preamble, newest first, no final newline;
+    with `rows`, exactly that many periods (daily series only, see `world.lengthened`)."""
     spec, wire = SERIES[series_id], WIRE[series_id]
-    values = published(seed, series_id, as_of).sort_index(ascending=False)
+    values = published(seed, series_id, as_of)
+    if rows is not None:
+        if spec.cadence != "daily":
+            raise ValueError(f"{series_id} is {spec.cadence}: only daily series can be lengthened")
+        values = lengthened(values, rows, business_days=True)
+    values = values.sort_index(ascending=False)
     stamp = (datetime.combine(as_of.date(), time(10, 31, 7)) + timedelta(seconds=seed % 60)).strftime("%H:%M:%S")
     lines = [wire.title, wire.page, f"{stamp} GMT-0500 (Eastern Standard Time)", wire.data_source, *wire.series_lines]
     lines.append(f"{'Week of' if spec.cadence == 'weekly' else 'Day'},{wire.header}")
     lines += [f"{p.month:02d}/{p.day}/{p.year},{'' if v != v else _text(v, wire.decimals)}" for p, v in values.items()]
     return "\n".join(lines).encode("ascii")
+
+
+def xls_sheet_csv(seed: int, series_id: str, as_of: datetime) -> bytes:
+    """The xls download's "Data 1" sheet saved as CSV: `Back to Contents`, a `Sourcekey` row, `Date,<name>
+    (<units>)`, dates as the sheet shows them (`Aug 20, 1982`, quoted: they hold a comma), oldest first."""
+    wire = WIRE[series_id]
+    text = max((t for t, _ in FILE_UNITS if wire.header.endswith(t)), key=len)
+    name = wire.header[: -len(text)].strip()
+    lines = [f"Back to Contents,Data 1: {wire.title}", f"Sourcekey,{series_id}", f"Date,{name} ({text})"]
+    values = published(seed, series_id, as_of).sort_index()
+    lines += [
+        f'"{calendar.month_abbr[p.month]} {p.day:02d}, {p.year}",{"" if v != v else _text(v, wire.decimals)}'
+        for p, v in values.items()
+    ]
+    return ("\n".join(lines) + "\n").encode("ascii")
 
 
 def write_files(folder: Path, seed: int, as_of: date) -> list[Path]:

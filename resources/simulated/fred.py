@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -37,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from resources.simulated.publisher import Request, Response, SimulatedPublisher, route
-from resources.simulated.world import EPOCH, HORIZON, _stream, world_for
+from resources.simulated.world import EPOCH, HORIZON, _stream, lengthened, world_for
 from resources.sources.fred.calendar import first_release, is_business_day, next_business_day
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -439,18 +440,58 @@ def _serve_series(app: SimulatedPublisher, request: Request, match: object) -> R
 # --- CSV downloads -------------------------------------------------------------------------------------------------
 
 
-def download_csv(seed: int, series_id: str, as_of: date, *, layout: str = "current") -> bytes:
-    """The series' "Download CSV" file at the end of `as_of`: `current` (observation_date, empty cells) or `old`."""
-    rows = latest_values(seed, series_id, as_of)
-    dates = pd.DatetimeIndex(rows["date"]).strftime("%Y-%m-%d")
+def download_csv(seed: int, series_id: str, as_of: date, *, layout: str = "current", rows: int | None = None) -> bytes:
+    """The series' "Download CSV" file at the end of `as_of`: `current` (observation_date, empty cells) or `old`;
+    with `rows`, exactly that many observations (see `world.lengthened`)."""
+    shown = latest_values(seed, series_id, as_of)
+    if rows is not None:  # every simulated series is daily (business days)
+        shown = lengthened(shown.set_index("date"), rows, business_days=True).reset_index(names="date")
+    dates = pd.DatetimeIndex(shown["date"]).strftime("%Y-%m-%d")
     if layout == "current":
-        texts = ["" if t == "." else t for t in rows["text"]]
+        texts = ["" if t == "." else t for t in shown["text"]]
         lines = [f"observation_date,{series_id}", *(f"{d},{t}" for d, t in zip(dates, texts, strict=True))]
     elif layout == "old":
-        lines = [f"DATE,{series_id}", *(f"{d},{t}" for d, t in zip(dates, rows["text"], strict=True))]
+        lines = [f"DATE,{series_id}", *(f"{d},{t}" for d, t in zip(dates, shown["text"], strict=True))]
     else:
         raise ValueError(f"unknown layout {layout!r}")
     return ("\n".join(lines) + "\n").encode("ascii")
+
+
+def graph_csv(seed: int, series_ids: Sequence[str], as_of: date) -> bytes:
+    """`fredgraph.csv`, the download of a graph of several series: `observation_date,<ID1>,<ID2>,...` over the
+    union of their dates, an empty cell where a series has no observation or a missing one."""
+    texts = {
+        series_id: latest_values(seed, series_id, as_of).set_index("date")["text"].replace(".", "")
+        for series_id in series_ids
+    }
+    frame = pd.DataFrame(texts).sort_index().fillna("")
+    dates = pd.DatetimeIndex(frame.index).strftime("%Y-%m-%d")
+    lines = [",".join(["observation_date", *series_ids])]
+    lines += [",".join([d, *row]) for d, row in zip(dates, frame.itertuples(index=False, name=None), strict=True)]
+    return ("\n".join(lines) + "\n").encode("ascii")
+
+
+def text_download(seed: int, series_id: str, as_of: date) -> bytes:
+    """`fred.stlouisfed.org/data/<ID>.txt` at the end of `as_of`: `Key: value` lines (Notes wrapping over several),
+    a blank line, `DATE  VALUE`, then space-aligned rows with `.` for a missing value; CRLF line ends."""
+    spec = SERIES[series_id]
+    shown = latest_values(seed, series_id, as_of)
+    dates = pd.DatetimeIndex(shown["date"]).strftime("%Y-%m-%d")
+    updated = last_updated(seed, series_id, as_of)
+    fields = {
+        "Title": spec.title,
+        "Series ID": series_id,
+        "Source": "Simulated publisher (Nexus)",
+        "Units": spec.units,
+        "Frequency": spec.frequency,
+        "Date Range": f"{dates[0]} to {dates[-1]}",
+        "Last Updated": f"{updated:%Y-%m-%d %I:%M %p} CT" if updated else "",
+        "Notes": "Values are those current when the file was made; earlier vintages are",
+    }
+    lines = [f"{f'{key}:':<21}{value}".rstrip() for key, value in fields.items()]
+    lines += [" " * 21 + "in the API's observations with realtime periods.", "", f"{'DATE':<12}{'VALUE':>9}"]
+    lines += [f"{d:<12}{t:>9}" for d, t in zip(dates, shown["text"], strict=True)]
+    return ("\r\n".join(lines) + "\r\n").encode("ascii")
 
 
 def write_files(folder: Path, seed: int, as_of: date) -> list[Path]:
@@ -470,8 +511,10 @@ def write_files(folder: Path, seed: int, as_of: date) -> list[Path]:
 __all__ = [
     "SERIES",
     "download_csv",
+    "graph_csv",
     "last_updated",
     "latest_values",
+    "text_download",
     "vintage_rows",
     "vintages",
     "write_files",

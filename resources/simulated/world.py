@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -636,3 +637,26 @@ def _crypto(seed: int, spx: pd.Series, fac: np.ndarray, bdays: pd.DatetimeIndex)
 def world_for(seed: int) -> World:
     """The cached world for a seed (about a second to build once per process)."""
     return build_world(seed)
+
+
+_Dated = TypeVar("_Dated", pd.DataFrame, pd.Series)
+
+
+def lengthened(frame: _Dated, rows: int, *, business_days: bool) -> _Dated:
+    """`frame` (dated index, oldest first) with exactly `rows` rows: its newest `rows`, or, when it is shorter,
+    earlier dates in front that repeat its first values.
+
+    Why: publishers ship longer histories than this world holds (VIX since 1990, DGS10 since 1962, Henry Hub since
+    1997), and tests and benchmarks need files at that length (e.g. 1 bad row among 10,000). The world starts in
+    2000, so the rows before it reuse real-looking values rather than invented dynamics.
+    """
+    if len(frame) >= rows:
+        return frame.iloc[len(frame) - rows :]
+    extra = rows - len(frame)
+    first = pd.Timestamp(frame.index[0])
+    step = pd.offsets.BDay() if business_days else pd.offsets.Day()
+    dates = pd.date_range(end=first - step, periods=extra, freq=step)
+    head = frame.iloc[np.arange(extra) % len(frame)].copy()
+    head.index = dates if isinstance(frame.index, pd.DatetimeIndex) else pd.Index([d.date() for d in dates])
+    head.index.name = frame.index.name
+    return pd.concat([head, frame])

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from resources.lake.as_of import record_as_of
 from resources.lake.provenance import record_mode
 from resources.lake.storage import LakeStorage
 from resources.lake.write_lock import source_write_lock
@@ -55,4 +56,6 @@ def ingest_source(
     with source_write_lock(storage, name):  # one writer per table: never beside a backfill of this source
         reports = module.ingest(storage, settings, run_id=run_id, start=start, end=end, files=files)
     record_mode(storage, name, "files" if files else settings.source_mode)
+    if end is not None and not files and settings.source_mode != "files":  # files carry no as-of date
+        record_as_of(storage, name, end)
     return reports

@@ -111,7 +111,7 @@ def check_tail(
         raise TruncatedPayloadError(
             "cut off: the file has an unterminated quote (it stops inside a quoted field)", **where
         )
-    if not text.strip() or text.endswith(("\n", "\r")):
+    if not text or text.isspace() or text.endswith(("\n", "\r")):  # isspace: no copy of the text
         return None
     tail = text[-TAIL_BYTES:]
     lines = tail.splitlines()

@@ -2,8 +2,9 @@
 
 Semantics (both engines, tested equal by content hash, bitemporal columns included):
 - payloads are taken from the bronze manifest in the nightly path's order (`plans.landing_order`) and parsed by
-  the project's own parsers; a payload with refused rows, or that fails as a whole, goes to quarantine and none
-  of its rows reach silver (as in `sources.base.land_payloads`);
+  the project's own parsers; bad rows go to quarantine and the good ones land within the row policy, and a payload
+  over the policy's limit, or that fails as a whole, is quarantined with none of its rows in silver (as in
+  `sources.base.land_payloads`);
 - rows merge as `lake.delta.merge_versioned` merges them one payload after another: a new key is version 1, a
   changed value a new version whose `available_at` is at least the payload's knowledge time, an equal value adds
   nothing;
@@ -19,6 +20,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Literal
 
@@ -32,6 +34,7 @@ from resources.lake.quarantine import QUARANTINE
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import conform
 from resources.lake.write_lock import source_write_lock
+from resources.quality.row_policy import RowPolicy
 from resources.sources.base import IngestReport, land_collecting_errors
 from resources.spark.plans import TablePlan, landing_order, payload_of, plans_for, range_predicate
 
@@ -76,6 +79,34 @@ def source_manifest(storage: LakeStorage, source: str, plan: TablePlan) -> list[
     return landing_order(rows)
 
 
+TableBuilder = Callable[[TablePlan, datetime], tuple[TableBackfill, list[str], str]]
+
+
+def backfill_tables(
+    source: str,
+    engine: Engine,
+    build: TableBuilder,
+    *,
+    start: date | None,
+    end: date | None,
+    ingested_at: datetime | None,
+) -> BackfillResult:
+    """What both engines share: one backfill time for the run, every table of `source` in landing order, the
+    summary. `build(plan, ingested_at)` rebuilds one table and returns its summary, errors and Delta engine."""
+    ingested_at = ingested_at or datetime.now(UTC)
+    began = time.perf_counter()
+    result = BackfillResult(
+        source=source, engine=engine, delta_engine="?", start=start, end=end, ingested_at=ingested_at
+    )
+    for plan in plans_for(source):
+        summary, errors, delta_engine = build(plan, ingested_at)
+        result.tables.append(summary)
+        result.errors += errors
+        result.delta_engine = delta_engine
+    result.seconds = round(time.perf_counter() - began, 3)
+    return result
+
+
 def backfill_local(
     storage: LakeStorage,
     source: str,
@@ -84,57 +115,67 @@ def backfill_local(
     start: date | None = None,
     end: date | None = None,
     ingested_at: datetime | None = None,
+    policy: RowPolicy | None = None,
 ) -> BackfillResult:
     """The reference engine: the nightly landing function over every payload, into a scratch lake, then one write."""
-    ingested_at = ingested_at or datetime.now(UTC)
-    began = time.perf_counter()
-    result = BackfillResult(
-        source=source, engine="local", delta_engine="delta-rs", start=start, end=end, ingested_at=ingested_at
+
+    def build(plan: TablePlan, at: datetime) -> tuple[TableBackfill, list[str], str]:
+        return _local_table(storage, source, plan, run_id=run_id, start=start, end=end, at=at, policy=policy)
+
+    return backfill_tables(source, "local", build, start=start, end=end, ingested_at=ingested_at)
+
+
+def _local_table(
+    storage: LakeStorage,
+    source: str,
+    plan: TablePlan,
+    *,
+    run_id: str,
+    start: date | None,
+    end: date | None,
+    at: datetime,
+    policy: RowPolicy | None,
+) -> tuple[TableBackfill, list[str], str]:
+    t0 = time.perf_counter()
+    rows = source_manifest(storage, source, plan)
+    payloads = [payload_of(r, storage.read_bytes(object_location(storage, r["object_uri"]))) for r in rows]
+    with tempfile.TemporaryDirectory(prefix="nexus-backfill-") as scratch_root:
+        scratch = LakeStorage(root_uri=scratch_root)
+        report = IngestReport(source=source, table=plan.spec.name, run_id=run_id)
+        errors = (
+            land_collecting_errors(
+                scratch,
+                payloads,
+                parse=plan.parse,
+                spec=plan.spec,
+                run_id=run_id,
+                report=report,
+                since=start,
+                until=end,
+                policy=policy or RowPolicy(),
+            )
+            if payloads
+            else []
+        )
+        built = read_table(scratch, plan.spec)
+        quarantined = read_table(scratch, QUARANTINE)
+    built = built.set_column(
+        built.column_names.index("ingested_at"),
+        "ingested_at",
+        pa.array([at] * built.num_rows, pa.timestamp("us", tz="UTC")),
     )
-    for plan in plans_for(source):
-        t0 = time.perf_counter()
-        rows = source_manifest(storage, source, plan)
-        payloads = [payload_of(r, storage.read_bytes(object_location(storage, r["object_uri"]))) for r in rows]
-        with tempfile.TemporaryDirectory(prefix="nexus-backfill-") as scratch_root:
-            scratch = LakeStorage(root_uri=scratch_root)
-            report = IngestReport(source=source, table=plan.spec.name, run_id=run_id)
-            errors = (
-                land_collecting_errors(
-                    scratch,
-                    payloads,
-                    parse=plan.parse,
-                    spec=plan.spec,
-                    run_id=run_id,
-                    report=report,
-                    since=start,
-                    until=end,
-                )
-                if payloads
-                else []
-            )
-            built = read_table(scratch, plan.spec)
-            quarantined = read_table(scratch, QUARANTINE)
-        built = built.set_column(
-            built.column_names.index("ingested_at"),
-            "ingested_at",
-            pa.array([ingested_at] * built.num_rows, pa.timestamp("us", tz="UTC")),
-        )
-        files = publish_local(storage, plan, built, start=start, end=end)
-        if quarantined.num_rows:
-            insert_new(storage, QUARANTINE, quarantined)
-        result.errors += [str(e) for e in errors]
-        result.tables.append(
-            TableBackfill(
-                table=plan.spec.name,
-                payloads=len(rows),
-                rows=built.num_rows,
-                files=files,
-                quarantined_payloads=len(errors),
-                seconds=round(time.perf_counter() - t0, 3),
-            )
-        )
-    result.seconds = round(time.perf_counter() - began, 3)
-    return result
+    files = publish_local(storage, plan, built, start=start, end=end)
+    if quarantined.num_rows:
+        insert_new(storage, QUARANTINE, quarantined)
+    summary = TableBackfill(
+        table=plan.spec.name,
+        payloads=len(rows),
+        rows=built.num_rows,
+        files=files,
+        quarantined_payloads=len(errors),
+        seconds=round(time.perf_counter() - t0, 3),
+    )
+    return summary, [str(e) for e in errors], "delta-rs"
 
 
 def publish_local(
@@ -172,14 +213,20 @@ def run_backfill(
     end: date | None = None,
     ingested_at: datetime | None = None,
     spark_master: str = "local[2]",
+    policy: RowPolicy | None = None,
 ) -> BackfillResult:
     """Run one backfill on the chosen engine (Spark starts a local session unless one is running), holding the
-    source's write lock so no nightly ingest commits to its tables meanwhile."""
+    source's write lock so no nightly ingest commits to its tables meanwhile. `policy` is the nightly path's row
+    quarantine policy (NEXUS_MAX_BAD_ROW_SHARE), so a backfill keeps exactly the rows the nightly ingest kept."""
     with source_write_lock(storage, source):
         if engine == "local":
-            return backfill_local(storage, source, run_id=run_id, start=start, end=end, ingested_at=ingested_at)
+            return backfill_local(
+                storage, source, run_id=run_id, start=start, end=end, ingested_at=ingested_at, policy=policy
+            )
         from resources.spark.session import SparkConfig, build_session
         from resources.spark.spark_job import backfill_spark
 
         spark = build_session(SparkConfig(master=spark_master))
-        return backfill_spark(spark, storage, source, run_id=run_id, start=start, end=end, ingested_at=ingested_at)
+        return backfill_spark(
+            spark, storage, source, run_id=run_id, start=start, end=end, ingested_at=ingested_at, policy=policy
+        )

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from resources.quality.row_policy import DEFAULT_MAX_BAD_ROW_SHARE
 from resources.spark.session import DELTA_CATALOG, DELTA_EXTENSION
 
 # Where EMR 7.x ships Delta's jars (delta-spark and delta-storage of the release's Delta version).
@@ -45,8 +46,11 @@ class EmrServerlessSettings(BaseSettings):
             raise ValueError(f"EMR Serverless backfills need {names} (from `terraform output`)")
 
 
-def spark_submit_parameters(settings: EmrServerlessSettings, lake_uri: str) -> str:
-    """Delta's jars and extensions, the image's interpreter, and the lake location for driver and executors."""
+def spark_submit_parameters(
+    settings: EmrServerlessSettings, lake_uri: str, *, max_bad_row_share: float = DEFAULT_MAX_BAD_ROW_SHARE
+) -> str:
+    """Delta's jars and extensions, the image's interpreter, the lake location for driver and executors, and the
+    nightly row policy (so the job keeps exactly the rows the nightly ingest keeps)."""
     conf = {
         "spark.jars": ",".join(EMR_DELTA_JARS),
         "spark.sql.extensions": DELTA_EXTENSION,
@@ -60,6 +64,7 @@ def spark_submit_parameters(settings: EmrServerlessSettings, lake_uri: str) -> s
         "spark.executorEnv.PYSPARK_PYTHON": settings.image_python,
         "spark.emr-serverless.driverEnv.NEXUS_LAKE_URI": lake_uri,
         "spark.executorEnv.NEXUS_LAKE_URI": lake_uri,
+        "spark.emr-serverless.driverEnv.NEXUS_MAX_BAD_ROW_SHARE": str(max_bad_row_share),
     }
     return " ".join(f"--conf {k}={v}" for k, v in conf.items())
 
@@ -81,6 +86,7 @@ def start_job_run_request(
     start: date | None = None,
     end: date | None = None,
     client_token: str | None = None,
+    max_bad_row_share: float = DEFAULT_MAX_BAD_ROW_SHARE,
 ) -> dict[str, Any]:
     """The `emr-serverless:StartJobRun` request (boto3 keyword arguments) of one backfill."""
     settings.require()
@@ -92,7 +98,9 @@ def start_job_run_request(
             "sparkSubmit": {
                 "entryPoint": posixpath.join(settings.artifacts_uri.rstrip("/"), ENTRY_POINT),
                 "entryPointArguments": job_arguments(source, start=start, end=end),
-                "sparkSubmitParameters": spark_submit_parameters(settings, lake_uri),
+                "sparkSubmitParameters": spark_submit_parameters(
+                    settings, lake_uri, max_bad_row_share=max_bad_row_share
+                ),
             }
         },
         "configurationOverrides": {

@@ -12,6 +12,7 @@ import time
 from datetime import date
 
 from resources.lake.storage import LakeStorage
+from resources.quality.row_policy import DEFAULT_MAX_BAD_ROW_SHARE, RowPolicy
 from resources.spark.backfill import BackfillResult, run_backfill
 
 
@@ -39,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", type=date.fromisoformat)
     parser.add_argument("--end", type=date.fromisoformat)
     parser.add_argument("--master", default=os.environ.get("NEXUS_SPARK_MASTER", "local[2]"))
+    parser.add_argument(
+        "--max-bad-row-share",
+        type=float,
+        default=float(os.environ.get("NEXUS_MAX_BAD_ROW_SHARE", DEFAULT_MAX_BAD_ROW_SHARE)),
+        help="The nightly path's row quarantine policy (NEXUS_MAX_BAD_ROW_SHARE).",
+    )
     args = parser.parse_args(argv)
 
     from dagster_pipes import DAGSTER_PIPES_CONTEXT_ENV_VAR, open_dagster_pipes
@@ -69,6 +76,7 @@ def _run(storage: LakeStorage, args: argparse.Namespace) -> BackfillResult:
         start=args.start,
         end=args.end,
         spark_master=args.master,
+        policy=RowPolicy(max_bad_row_share=args.max_bad_row_share),
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -20,13 +20,14 @@ import pyarrow as pa
 from resources.errors import SourceDataError
 from resources.lake.bronze import object_location, stored_location
 from resources.lake.delta import table_uri
-from resources.lake.quarantine import Rejection, quarantine_rows
+from resources.lake.quarantine import Rejection, TooManyBadRows, quarantine_rows
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import UTC_TS, conform
+from resources.quality.row_policy import RowPolicy
 from resources.sources.base import _within
-from resources.spark.backfill import BackfillResult, TableBackfill, source_manifest
+from resources.spark.backfill import BackfillResult, TableBackfill, backfill_tables, source_manifest
 from resources.spark.delta_io import delta_io_for, spark_schema
-from resources.spark.plans import TablePlan, knowledge_time, payload_of, plans_for, range_predicate
+from resources.spark.plans import TablePlan, knowledge_time, payload_of, range_predicate
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -61,8 +62,12 @@ def parse_partition(
     start: date | None,
     end: date | None,
     ingested_at: datetime,
+    policy: RowPolicy,
 ) -> Iterator[pa.RecordBatch]:
-    """Executor side: read each payload from bronze, parse it, and emit its rows or one refusal record."""
+    """Executor side: read each payload from bronze, parse it, and emit its good rows and/or one refusal record.
+
+    Refusals follow the nightly path's row policy: `partial` (bad rows quarantined, good rows land), `rows` (over
+    the policy's limit: the payload is rejected whole) or `error` (a structural problem)."""
     out_schema = _parsed_schema(plan)
     without = ("version", "is_revision")
     for batch in batches:
@@ -70,11 +75,19 @@ def parse_partition(
             payload = payload_of(row, storage.read_bytes(object_location(storage, row["object_uri"])))
             floor = knowledge_time(row)
             try:
-                result = plan.parse(payload)
-                if result.rejections:
-                    refusal = {"kind": "rows", "rejections": [r.__dict__ for r in result.rejections]}
+                try:
+                    result = plan.parse(payload)
+                except TooManyBadRows as exc:
+                    refusal = {"kind": "rows", "good": None, "rejections": [r.__dict__ for r in exc.kept]}
                     yield _refusal(row[SEQ], refusal, out_schema)
                     continue
+                bad, good = len(result.rejections), result.table.num_rows
+                if bad:
+                    kind = "rows" if policy.rejects(bad, good) else "partial"
+                    refusal = {"kind": kind, "good": good, "rejections": [r.__dict__ for r in result.rejections]}
+                    yield _refusal(row[SEQ], refusal, out_schema)
+                    if kind == "rows":
+                        continue
                 table = result.table
                 n = table.num_rows
                 for name, value, dtype in (
@@ -154,8 +167,10 @@ def backfill_table(
     start: date | None,
     end: date | None,
     ingested_at: datetime,
+    policy: RowPolicy | None = None,
 ) -> tuple[TableBackfill, list[str], str]:
     """Rebuild one table; returns its summary, the payload errors and the Delta engine used."""
+    policy = policy or RowPolicy()
     t0 = time.perf_counter()
     rows = source_manifest(storage, source, plan)
     payloads = pa.Table.from_pylist(
@@ -167,13 +182,15 @@ def backfill_table(
     out_schema = _parsed_schema(plan)
 
     def _parse(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        return parse_partition(batches, storage=storage, plan=plan, start=start, end=end, ingested_at=ingested_at)
+        return parse_partition(
+            batches, storage=storage, plan=plan, start=start, end=end, ingested_at=ingested_at, policy=policy
+        )
 
     parsed = frame.mapInArrow(_parse, spark_schema(out_schema)).persist()
     try:
         refusals = parsed.where(parsed[REJECT].isNotNull()).select(SEQ, REJECT).collect()
-        errors = _quarantine(storage, rows, refusals, run_id=run_id)
-        refused = {r[SEQ] for r in refusals}
+        errors = _quarantine(storage, rows, refusals, run_id=run_id, policy=policy)
+        refused = {r[SEQ] for r in refusals if json.loads(r[REJECT])["kind"] != "partial"}
         good = parsed.where(parsed[REJECT].isNull())
         if refused:
             good = good.where(~good[SEQ].isin(list(refused)))
@@ -200,19 +217,29 @@ def backfill_table(
     return summary, errors, io.engine
 
 
-def _quarantine(storage: LakeStorage, rows: list[dict], refusals: list[Any], *, run_id: str) -> list[str]:
-    """Quarantine refused payloads exactly as the nightly path does; returns one error line per payload."""
+def _quarantine(
+    storage: LakeStorage, rows: list[dict], refusals: list[Any], *, run_id: str, policy: RowPolicy
+) -> list[str]:
+    """Quarantine refused rows and payloads exactly as the nightly path does; returns one error line per payload
+    rejected whole (a payload whose few bad rows were quarantined while its good rows landed is no error)."""
     errors = []
     for refusal in sorted(refusals, key=lambda r: r[SEQ]):
         row = rows[refusal[SEQ]]
         info = json.loads(refusal[REJECT])
-        if info["kind"] == "rows":
-            rejections = [Rejection(**r) for r in info["rejections"]]
-            first = rejections[0]
-            message = f"{len(rejections)} bad rows (first: {first.reason}); nothing of this file was loaded"
-        else:
+        if info["kind"] == "error":
             rejections = [Rejection(info["row"] or 0, info["reason"], None, info["type"])]
             message = info["reason"]
+        else:
+            rejections = [Rejection(**r) for r in info["rejections"]]
+            first, bad = rejections[0], len(rejections)
+            if info["good"] is None:
+                message = f"more than {bad:,} bad rows (first on line {first.row_number}: {first.reason})"
+            else:
+                message = (
+                    f"{bad:,} of {bad + info['good']:,} rows are bad, above the {policy.max_bad_row_share:.2%} limit"
+                    f" (first on line {first.row_number}: {first.reason})"
+                )
+            message += "; the payload was rejected whole"
         quarantine_rows(
             storage,
             rejections,
@@ -222,7 +249,8 @@ def _quarantine(storage: LakeStorage, rows: list[dict], refusals: list[Any], *, 
             source_sha256=row["sha256"],
             run_id=run_id,
         )
-        errors.append(f"{message} [source={row['source']}, dataset={row['dataset']}, file={row['location']}]")
+        if info["kind"] != "partial":
+            errors.append(f"{message} [source={row['source']}, dataset={row['dataset']}, file={row['location']}]")
     return errors
 
 
@@ -235,19 +263,13 @@ def backfill_spark(
     start: date | None = None,
     end: date | None = None,
     ingested_at: datetime | None = None,
+    policy: RowPolicy | None = None,
 ) -> BackfillResult:
     """Rebuild every silver table of `source` from bronze on Spark."""
-    ingested_at = ingested_at or datetime.now(UTC)
-    began = time.perf_counter()
-    result = BackfillResult(
-        source=source, engine="spark", delta_engine="?", start=start, end=end, ingested_at=ingested_at
-    )
-    for plan in plans_for(source):
-        summary, errors, engine = backfill_table(
-            spark, storage, source, plan, run_id=run_id, start=start, end=end, ingested_at=ingested_at
+
+    def build(plan: TablePlan, at: datetime) -> tuple[TableBackfill, list[str], str]:
+        return backfill_table(
+            spark, storage, source, plan, run_id=run_id, start=start, end=end, ingested_at=at, policy=policy
         )
-        result.tables.append(summary)
-        result.errors += errors
-        result.delta_engine = engine
-    result.seconds = round(time.perf_counter() - began, 3)
-    return result
+
+    return backfill_tables(source, "spark", build, start=start, end=end, ingested_at=ingested_at)

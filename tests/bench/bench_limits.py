@@ -92,7 +92,7 @@ def silver_merge_figures(repeats: int = 3) -> list[Figure]:
         shutil.rmtree(root, ignore_errors=True)
     return [
         beside(
-            f"silver merge, COT Legacy 10 years into an empty table ({rows.num_rows:,} rows)",
+            f"silver merge, COT Legacy 10y into an empty table ({rows.num_rows:,} rows)",
             min(merge_times),
             "s",
             {"delta-rs append": min(append_times)},

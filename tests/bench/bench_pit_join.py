@@ -48,13 +48,19 @@ def run() -> list[Figure]:
         }
     )
     asof_join(entities.head(1000), features, clock(22))  # warm up
-    best = float("inf")
+    best, best_cpu = float("inf"), float("inf")
     for _ in range(3):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         joined = asof_join(entities, features, clock(22))
         best = min(best, time.perf_counter() - started)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
     assert len(joined) == ROWS
-    return [Figure("pit_join: 100k (symbol, timestamp) rows x 40 features", ROWS / best / 1e6, "M/s", ">= 1 M rows/s")]
+    return [
+        Figure("pit_join: 100k (symbol, timestamp) rows x 40 features", ROWS / best / 1e6, "M/s", ">= 1 M rows/s"),
+        # CPU seconds of every thread of the process: on a shared machine the wall-clock figure above measures
+        # the load; this one is what the join itself costs (rows per CPU second, all threads together)
+        Figure("pit_join: the same, per CPU second of the process", ROWS / best_cpu / 1e6, "M/s"),
+    ]
 
 
 if __name__ == "__main__":

@@ -42,6 +42,29 @@ def _env() -> dict[str, str]:
     return env
 
 
+def _versions(storage: LakeStorage) -> dict[str, int]:
+    """Every Delta table's current version: a re-run with nothing new must not commit anywhere."""
+    from deltalake import DeltaTable
+
+    return {
+        f"{zone}/{storage.relative_name(uri, zone)}": DeltaTable(uri).version()
+        for zone in ("bronze", "silver", "gold", "quarantine")
+        for uri in storage.list_delta_tables(zone)
+    }
+
+
+def _latest_metadata(key: list[str], *, observed: bool = False) -> dict:
+    """The latest materialization's metadata, or the latest observation's (a skipped persona window observes)."""
+    from dagster import AssetKey, DagsterInstance
+
+    with DagsterInstance.from_config(str(get_settings().dagster_home)) as instance:
+        if observed:
+            event = instance.fetch_observations(AssetKey(key), limit=1).records[0].asset_observation
+        else:
+            event = instance.get_latest_materialization_event(AssetKey(key)).asset_materialization
+        return {k: getattr(v, "value", v) for k, v in event.metadata.items()}
+
+
 def _hashes(storage: LakeStorage) -> dict[str, str]:
     from resources.lake.catalog import list_tables
 
@@ -138,8 +161,10 @@ def test_run_builds_every_stage_and_a_rerun_changes_nothing(storage, settings):
                 for line in (folder / f.path).read_text().splitlines()[:20]:
                     jsonschema.validate(json.loads(line), schema)
     hashes = _hashes(storage)
+    versions = _versions(storage)
+    assert "Time per stage" in first.stdout and "persona_outputs" in first.stdout
 
-    # a re-run changes nothing, and analysts can query the marts all along
+    # a re-run changes nothing (no new Delta version anywhere), and analysts can query the marts all along
     second = subprocess.Popen(args, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     answers = _query_while(second)
     out, _ = second.communicate(timeout=900)
@@ -149,6 +174,19 @@ def test_run_builds_every_stage_and_a_rerun_changes_nothing(storage, settings):
         assert answer.returncode == 0, answer.stderr
         assert int(answer.stdout.splitlines()[1]) > 0
     assert _hashes(storage) == hashes
+    assert _versions(storage) == versions
+    # each stage says it skipped work whose inputs are unchanged, in its metadata and in the timing table
+    for key in (
+        ["gold", "models", "oos_predictions"],
+        ["gold", "models", "regimes"],
+        ["gold", "signals", "daily"],
+        ["gold", "marts", "fct_features_daily"],
+        ["silver", "cboe", "index_closes"],
+    ):
+        assert _latest_metadata(key)["skipped"] == "skipped: inputs unchanged", key
+    assert _latest_metadata(["gold", "personas", "wealth_manager"], observed=True)["skipped"].startswith("skipped")
+    table_lines = [line for line in out.splitlines() if "persona_outputs" in line and "▶" not in line]
+    assert [line for line in table_lines if " ok in " not in line and "yes" in line], out  # the timing table
 
     listing = subprocess.run([NEXUS, "feeds", "list", "--json"], env=_env(), capture_output=True, text=True)
     assert all(c["deliveries"] == 1 and c["last_as_of"] <= END for c in json.loads(listing.stdout))

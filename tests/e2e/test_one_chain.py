@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ ALL_RUNS = """
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("chain")
-    env = chain_env(root)
+    env = chain_env(root) | {"NEXUS_START_DATE": "2024-06-03", "NEXUS_END_DATE": "2024-06-28"}  # the user's range
     pair = [
         subprocess.Popen([NEXUS, *SHORT_RUN], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for _ in range(2)
@@ -79,6 +80,28 @@ def test_runs_are_listed_under_their_jobs_and_the_code_location(server):
         listed = server.graphql(RUNS_OF_JOB, {"job": job})["pipelineOrError"]
         assert listed["__typename"] == "Pipeline"
         assert {r["runId"] for r in listed["runs"]} == {r["runId"] for r in runs if r["jobName"] == job}
+
+
+PARTITION_STATS = """
+query ($path: [String!]!) {
+  assetNodeOrError(assetKey: {path: $path}) {
+    ... on AssetNode { groupName partitionStats { numMaterialized numPartitions numFailed } }
+  }
+}"""
+
+
+def test_the_catalog_shows_the_loaded_trading_days_materialized_in_stage_groups(server):
+    """Partitions start at the lake's start, skip weekends and holidays, and the run's days show materialized."""
+    june = server.graphql(PARTITION_STATS, {"path": ["silver", "cboe", "index_closes"]})["assetNodeOrError"]
+    assert june["groupName"] == "silver"
+    # 3-28 June 2024: 20 weekdays, Juneteenth closed; partitions then run on to the current trading day
+    assert june["partitionStats"]["numMaterialized"] == 19 and june["partitionStats"]["numFailed"] == 0
+    assert 19 < june["partitionStats"]["numPartitions"] < 19 + 260 * (1 + date.today().year - 2024)
+    weekly = server.graphql(PARTITION_STATS, {"path": ["silver", "cot", "legacy_positions"]})["assetNodeOrError"]
+    assert weekly["partitionStats"]["numMaterialized"] == 3  # the Saturday weeks of 8, 15 and 22 June
+    nodes = server.graphql("{ assetNodes { groupName } }")["assetNodes"]
+    stages = {"ingest", "silver", "marts", "models", "signals", "personas", "feeds", "backfill"}
+    assert {n["groupName"] for n in nodes} == stages
 
 
 def test_a_browser_shows_the_graph_the_runs_under_their_jobs_and_the_checks(server, chromium, artifacts):

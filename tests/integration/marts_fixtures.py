@@ -27,6 +27,29 @@ from resources.marts_build import ingest_all, run_dbt
 from resources.settings import Settings, get_settings
 
 START, END = date(2019, 1, 1), date(2024, 6, 28)
+# a mart row's "dated" columns: no row may hold a value after the day the lake is as of (decision_at: after that
+# day's decision time)
+DATE_COLUMNS = ("trade_date", "decision_date", "week_ending", "report_date", "observed_date")
+INSTANT_COLUMNS = ("decision_at",)
+
+
+def mart_last_dates(path: Path | str) -> dict[str, dict[str, object]]:
+    """Every mart in the DuckDB file at `path`, with the last value of each of its dated columns."""
+    out: dict[str, dict[str, object]] = {}
+    with duckdb.connect(str(path), read_only=True) as con:
+        con.execute("set TimeZone = 'UTC'")
+        marts = con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+        ).fetchall()
+        for (name,) in marts:
+            columns = [r[0] for r in con.execute(f'describe marts."{name}"').fetchall()]
+            dated = [c for c in columns if c in DATE_COLUMNS + INSTANT_COLUMNS]
+            if dated:
+                values = con.execute(
+                    "select " + ", ".join(f'max("{c}")' for c in dated) + f' from marts."{name}"'
+                ).fetchone()
+                out[name] = dict(zip(dated, values, strict=True))
+    return out
 
 
 @dataclass

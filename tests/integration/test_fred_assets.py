@@ -1,8 +1,11 @@
 """The FRED Dagster assets: one daily partition materializes bronze and both silver tables, and the checks pass."""
 
+from datetime import date
+
 from dagster import AssetKey, materialize
 
 from assets.ingest.fred import fred_checks, fred_ingest
+from resources.lake.as_of import lake_as_of
 from resources.lake.delta import read_table
 from resources.lake.resource import LakeResource
 from resources.settings import get_settings
@@ -30,3 +33,5 @@ def test_a_daily_partition_materializes_and_passes_its_checks(storage, settings,
     assert read_table(storage, SERIES).num_rows == 10
     metadata = str([e.materialization.metadata for e in events])
     assert "api_key" not in metadata
+    # the partition's day is what the lake is as of now: the marts built next stop there
+    assert lake_as_of(storage) == date(2023, 12, 29)

@@ -57,6 +57,13 @@ def summary(result):
 from resources.marts_changes import read_recorded  # noqa: E402
 
 runs = [summary(job.execute_in_process(instance=instance, raise_on_error=False)) for _ in range(2)]
+from tests.integration.marts_fixtures import mart_last_dates  # noqa: E402
+
+# the lake is as of 2024-06-28: no mart runs past it (the marts job passes the as-of date to dbt)
+runs[0]["last_dates"] = {
+    name: {column: str(value) for column, value in columns.items()}
+    for name, columns in mart_last_dates(settings.duckdb_path).items()
+}
 recorded_before = read_recorded(settings.duckdb_path)[1]["cboe.index_closes"]
 
 # a VIX close of 900 (a restatement landed now): the range rule on Cboe closes must stop the build
@@ -105,11 +112,16 @@ def test_marts_job_builds_then_skips_then_blocks_on_a_failing_check(tmp_path):
     assert line, f"{out.stdout[-3000:]}\n{out.stderr[-5000:]}"
     first, second, broken, subset, record = json.loads(line.removeprefix("__RESULT__"))
 
-    assert first["success"] and first["dbt_outputs"] == 32 and first["not_rebuilt"] == 0, first
+    assert first["success"] and first["dbt_outputs"] == 33 and first["not_rebuilt"] == 0, first
     assert first["checks_passed"] >= 32 and first["checks_failed"] == []
+    last_dates = first["last_dates"]
+    assert len(last_dates) >= 9 and last_dates["fct_energy_daily"]["trade_date"] == "2024-06-28", last_dates
+    for name, columns in last_dates.items():
+        for column, last in columns.items():  # dates, and decision_at by 2024-06-28 22:00 UTC
+            assert last == "None" or last[:10] <= "2024-06-28", (name, column, last)
     assert first["steps"]["publish_marts"] == "SUCCESS"
 
-    assert second["success"] and second["dbt_outputs"] == 32 and second["not_rebuilt"] == 32, second
+    assert second["success"] and second["dbt_outputs"] == 33 and second["not_rebuilt"] == 33, second
     # nothing ran: every dbt test's last verdict is reported again, marked as carried (no "emitted no result")
     assert second["checks_passed"] == second["checks_carried"] == first["checks_passed"], second
     assert second["checks_failed"] == []

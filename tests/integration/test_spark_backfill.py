@@ -8,6 +8,8 @@ function itself, so equality also ties the Spark merge to `merge_versioned`.
 from __future__ import annotations
 
 import contextlib
+import re
+import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -16,6 +18,8 @@ import pytest
 from resources.errors import SourceDataError
 from resources.lake.delta import content_hash, read_table
 from resources.lake.quarantine import QUARANTINE
+from resources.simulated.coinmetrics import write_scaled_files as write_scaled_coinmetrics
+from resources.simulated.cot import write_scaled_files as write_scaled_cot
 from resources.sources.coinmetrics.ingest import ingest_coinmetrics
 from resources.sources.cot.ingest import ingest_cot
 from resources.sources.fred.ingest import ingest_fred
@@ -69,6 +73,76 @@ def test_fred_parity_on_a_simulated_lake_with_revisions_and_a_bad_file(spark, st
     window = {"start": date(2023, 3, 1), "end": date(2023, 3, 31)}
     by_local, by_spark, *_ = _both_engines(spark, storage, "fred", **window)
     assert by_spark == by_local
+
+
+_REPORT_DATE = re.compile(r"(,\d{6},)(\d{4}-\d{2}-\d{2})")
+
+
+def _unzipped(path: Path) -> str:
+    with zipfile.ZipFile(path) as archive:
+        return archive.read(archive.namelist()[0]).decode("utf-8")
+
+
+def _with_bad_dates(text: str, every: int) -> str:
+    """The annual file with every `every`-th data row's report date made impossible (a BadDate row each)."""
+    header, *lines = text.split("\r\n")
+    bad = [
+        _REPORT_DATE.sub(r"\g<1>2024-13-45", line, count=1) if i % every == 1 else line for i, line in enumerate(lines)
+    ]
+    return "\r\n".join([header, *bad])
+
+
+def _assert_parity_and_revisions(spark, storage, source: str) -> tuple[object, object]:
+    by_local, by_spark, local, on_spark = _both_engines(spark, storage, source)
+    assert by_spark == by_local, source
+    assert [t.rows for t in on_spark.tables] == [t.rows for t in local.tables] and on_spark.rows > 0
+    assert len(on_spark.errors) == len(local.errors)
+    revised = [p.spec.name for p in plans_for(source) if any(read_table(storage, p.spec)["is_revision"].to_pylist())]
+    assert revised, f"{source}: the simulated lake should hold revisions"
+    return local, on_spark
+
+
+@pytest.mark.slow
+def test_cot_parity_on_a_scaled_simulated_lake_with_revisions_and_bad_rows(spark, storage, settings, tmp_path):
+    """All three reports, two publication states around a correction (CFTC revised NASDAQ's 2024-02-13 week on
+    2024-03-15), replica markets from the scale parameter in a file with one bad row in ~200 (its good rows land,
+    as the nightly row policy says) and a file rejected whole."""
+    for k, as_of in enumerate((date(2024, 2, 29), date(2024, 3, 31))):
+        files = write_scaled_cot(tmp_path / f"cot{k}", settings.seed, as_of, markets=3, years=1)
+        _land(ingest_cot, storage, settings, run_id=f"n{k}", start=None, end=None, files=files)
+    (wider,) = write_scaled_cot(
+        tmp_path / "wide", settings.seed, date(2024, 3, 31), markets=16, years=1, reports=("legacy",)
+    )
+    partial, whole = tmp_path / "partial" / "annual.txt", tmp_path / "whole" / "annual.txt"
+    for path, every in ((partial, 1000), (whole, 2)):
+        path.parent.mkdir()
+        path.write_text(_with_bad_dates(_unzipped(wider), every))
+    _land(ingest_cot, storage, settings, run_id="n3", start=None, end=None, files=[partial, whole])
+
+    local, on_spark = _assert_parity_and_revisions(spark, storage, "cot")
+    legacy = read_table(storage, plans_for("cot")[0].spec)
+    assert any(c.startswith("X") for c in legacy["cftc_contract_market_code"].to_pylist())  # the partial file landed
+    assert on_spark.tables[0].quarantined_payloads == local.tables[0].quarantined_payloads == 1
+    assert read_table(storage, QUARANTINE).num_rows >= 2
+
+
+@pytest.mark.slow
+def test_coinmetrics_parity_on_a_scaled_simulated_lake_with_restatements(spark, storage, settings, tmp_path):
+    for k, as_of in enumerate((date(2024, 6, 30), date(2024, 12, 31))):
+        files = write_scaled_coinmetrics(tmp_path / f"cm{k}", settings.seed, as_of, assets=3, years=1)
+        _land(ingest_coinmetrics, storage, settings, run_id=f"n{k}", start=None, end=None, files=files)
+    good = (tmp_path / "cm1" / "btcx2.csv").read_text().replace(",btcx2,", ",btcx9,").splitlines()
+    bad = tmp_path / "bad" / "btcx9.csv"
+    bad.parent.mkdir()
+    cells = good[100].split(",")
+    good[100] = ",".join([*cells[:2], "not-a-number", *cells[3:]])  # the first metric after time and asset
+    bad.write_text("\n".join(good) + "\n")  # one bad row in ~365: quarantined, the rest lands
+    _land(ingest_coinmetrics, storage, settings, run_id="n3", start=None, end=None, files=[bad])
+
+    _assert_parity_and_revisions(spark, storage, "coinmetrics")
+    assets = set(read_table(storage, plans_for("coinmetrics")[0].spec)["asset"].to_pylist())
+    assert assets == {"btc", "eth", "btcx2", "btcx9"}
+    assert read_table(storage, QUARANTINE).num_rows >= 1
 
 
 @pytest.mark.slow

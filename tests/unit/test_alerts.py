@@ -118,3 +118,78 @@ def test_without_a_webhook_nothing_is_posted():
     from resources.alerts import Alert, post_alert
 
     assert post_alert(Alert(kind="run_failure", title="t", reason="r"), get_settings()) is False
+
+
+SMTP_PASSWORD = "smtp-pass-0123456789"
+
+
+@pytest.fixture
+def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[list]:
+    """aiosmtpd on 127.0.0.1 with a login; NEXUS_ALERT_SMTP_* point at it (no webhook configured)."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    received: list = []
+    logins: list[str] = []
+
+    class Mailbox:
+        async def handle_DATA(self, server, session, envelope):
+            received.append(envelope)
+            return "250 OK"
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and auth_data.password.decode() == SMTP_PASSWORD
+        if ok:
+            logins.append(auth_data.login.decode())
+        return AuthResult(success=ok)
+
+    port = free_port()
+    controller = Controller(
+        Mailbox(), hostname="127.0.0.1", port=port, authenticator=authenticate, auth_require_tls=False
+    )
+    controller.start()
+    monkeypatch.setenv("NEXUS_ALERT_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("NEXUS_ALERT_SMTP_PORT", str(port))
+    monkeypatch.setenv("NEXUS_ALERT_SMTP_STARTTLS", "false")  # the local receiver has no certificate
+    monkeypatch.setenv("NEXUS_ALERT_SMTP_USER", "nexus")
+    monkeypatch.setenv("NEXUS_ALERT_SMTP_PASSWORD", SMTP_PASSWORD)
+    monkeypatch.setenv("NEXUS_ALERT_EMAIL_TO", "ops@example.test, quant@example.test")
+    monkeypatch.setenv("NEXUS_FRED_API_KEY", FRED_KEY)
+    get_settings.cache_clear()
+    try:
+        yield received
+        assert logins == ["nexus"] * len(received)
+    finally:
+        controller.stop()
+
+
+def test_a_failed_run_is_mailed_with_its_job_run_step_and_reason_without_secrets(mailbox):
+    instance = DagsterInstance.ephemeral()
+    result = fred_job.execute_in_process(instance=instance, raise_on_error=False)
+    failure = next(
+        r.event_log_entry.dagster_event
+        for r in instance.get_records_for_run(result.run_id).records
+        if r.event_log_entry.dagster_event_type == DagsterEventType.RUN_FAILURE
+    )
+    context = build_run_status_sensor_context(
+        sensor_name="alert_on_run_failure",
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(result.run_id),
+    ).for_run_failure()
+    alert_on_run_failure(context)
+    (envelope,) = mailbox
+    assert envelope.rcpt_tos == ["ops@example.test", "quant@example.test"]
+    mail = envelope.content.decode()
+    assert "Subject: [nexus] Nexus run failed: fred_job" in mail
+    assert result.run_id in mail and "fetch_fred" in mail and "RuntimeError" in mail
+    assert FRED_KEY not in mail and SMTP_PASSWORD not in mail
+
+
+def test_an_smtp_host_without_recipients_is_refused(monkeypatch):
+    from resources.alerts import email_channel
+
+    monkeypatch.setenv("NEXUS_ALERT_SMTP_HOST", "127.0.0.1")
+    get_settings.cache_clear()
+    with pytest.raises(ValueError, match="NEXUS_ALERT_EMAIL_TO"):
+        email_channel(get_settings())

@@ -84,3 +84,23 @@ def test_status_fits_100_columns_and_wide_shows_everything(storage):
     assert "fct_cot_positioning_daily" in narrow.output.replace("\n", "").replace("│", "").replace(" ", "")
     wide = CliRunner().invoke(app, ["status", "--wide"], env={"COLUMNS": "300"})
     assert wide.exit_code == 0 and "measure_with_a_long_name_39" in wide.output
+
+
+def test_feeds_list_fits_100_columns_and_wide_shows_every_folder(storage):
+    from resources.feeds.clients import get_clients
+
+    clients = get_clients().clients
+    narrow = CliRunner().invoke(app, ["feeds", "list"], env=NARROW)
+    assert narrow.exit_code == 0, narrow.output
+    assert max(len(line) for line in narrow.output.splitlines()) <= 100
+    assert "--wide" in narrow.output
+    for client in clients:  # every client, dataset and instrument is still there, whole
+        assert client.client_id in narrow.output and all(d in narrow.output for d in client.datasets)
+        assert all(i in narrow.output for i in client.instruments)
+    wide = CliRunner().invoke(app, ["feeds", "list", "--wide"], env={"COLUMNS": "300"})
+    assert wide.exit_code == 0, wide.output
+    from assets.feeds.runner import feeds_storage
+    from resources.settings import get_settings
+
+    root = feeds_storage(get_settings()).root_uri
+    assert all(client.folder(root) in wide.output for client in clients)

@@ -141,3 +141,14 @@ def test_missing_values_are_null_or_zero(null_as_zero):
         null_as_zero=null_as_zero,
     )
     assert [r["VtyDayRet30d"] for r in body["data"]] == (["0", "0"] if null_as_zero == "true" else [None, None])
+
+
+def test_scaled_files_hold_n_assets_each_distinct_in_bronze(tmp_path):
+    """The scale parameter: `assets` files over the last `years`; replicas differ in bytes (bronze dedups by hash)."""
+    from resources.simulated.coinmetrics import write_scaled_files
+
+    paths = write_scaled_files(tmp_path, 7, date(2020, 12, 31), assets=5, years=1)
+    assert [p.name for p in paths] == ["btc.csv", "eth.csv", "btcx2.csv", "ethx2.csv", "btcx3.csv"]
+    assert len({p.read_bytes() for p in paths}) == 5
+    days = [line[:10] for line in paths[2].read_text().splitlines()[1:]]
+    assert days[0] == "2020-01-01" and days[-1] == "2020-12-30" and len(days) == 365

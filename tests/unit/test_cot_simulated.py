@@ -3,7 +3,7 @@
 import csv
 import io
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import numpy as np
@@ -186,3 +186,18 @@ def test_the_server_speaks_http(tmp_path):
     assert response.headers["content-type"].startswith("application/json")
     assert "open_interest_all" in json.loads(response.headers["X-SODA2-Fields"])
     assert response.text.startswith('[{"id":') and "\n,{" in response.text
+
+
+def test_scaled_files_hold_n_markets_per_report_with_valid_unique_codes(tmp_path):
+    """The scale parameter: `markets` per report (replicas under new codes the parser accepts), the last `years`."""
+    from resources.lake.bronze import RawPayload
+    from resources.sources.cot.parser import parse_cot_payload
+
+    paths = sim.write_scaled_files(tmp_path, SEED, AS_OF, markets=20, years=1, reports=("tff",))
+    assert [p.name for p in paths] == [f"fut_fin_txt_{AS_OF.year}.zip"]
+    data = paths[0].read_bytes()
+    payload = RawPayload(source="cot", dataset="tff", location=str(paths[0]), data=data, fetched_at=datetime.now(UTC))
+    result = parse_cot_payload(payload, expect="tff")
+    assert not result.rejections
+    codes = set(result.table["cftc_contract_market_code"].to_pylist())
+    assert len(codes) == 20 and len({sim.scaled_code(c, k) for c in sim.MARKETS for k in range(100)}) == 1400

@@ -25,13 +25,19 @@ def test_every_stage_after_ingest_starts_on_its_inputs_not_on_a_clock():
         "personas": "decision_day_after_inputs_passed_checks",
         "feeds": "decision_day_after_inputs_passed_checks",
         "backfill": None,  # bulk re-derivations an operator launches (backfill_<source>_job), never automatic
+        "maintenance": None,  # housekeeping, not a data stage: the weekly schedule below
     }
     specs = defs.resolve_all_asset_specs()
     assert {spec.group_name for spec in specs} == set(expected)
     for spec in specs:
         label = spec.automation_condition.get_label() if spec.automation_condition else None
         assert label == expected[spec.group_name], spec.key.to_user_string()
-    assert not defs.schedules
+    # the one clock is housekeeping: lake maintenance, weekly, on a job that selects nothing but it
+    assert [s.name for s in defs.schedules] == ["weekly_maintenance"]
+    schedule = defs.schedules[0]
+    assert schedule.cron_schedule == "0 4 * * 0" and schedule.execution_timezone == "America/New_York"
+    job = defs.resolve_job_def(schedule.job_name)
+    assert {key.to_user_string() for key in job.asset_layer.executable_asset_keys} == {"lake/maintenance"}
 
 
 def test_automation_and_release_sensors_are_stopped_until_an_operator_turns_them_on():

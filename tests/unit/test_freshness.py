@@ -51,3 +51,42 @@ def test_the_check_reads_the_instance_and_the_publisher_clock(tmp_path, monkeypa
     assert not stale.passed and "late" in (stale.description or "")
     instance.report_runless_asset_event(AssetMaterialization(key, partition="2024-06-27"))
     assert check(build_asset_check_context(instance=instance)).passed
+
+
+def test_a_mart_is_fresh_only_when_its_inputs_are_and_it_was_rebuilt_after_them():
+    from resources.freshness import MART_MARGIN, Freshness, InputState, mart_freshness
+
+    fresh, late = Freshness(True, None, "ok"), Freshness(False, None, "late: newest partition 2024-06-26")
+    now = 1_000_000.0
+    hour = MART_MARGIN.total_seconds()
+    cboe = InputState("silver/cboe/index_closes", fresh, now - 3 * hour)
+    assert mart_freshness(now - 2 * hour, [cboe], now).passed
+    assert not mart_freshness(None, [cboe], now).passed
+    stale = mart_freshness(now - 4 * hour, [cboe], now)  # the input changed 3 h ago, the mart is older
+    assert not stale.passed and "silver/cboe/index_closes changed after" in stale.description
+    catching_up = InputState("silver/cboe/index_closes", fresh, now - hour / 2)  # inside the margin
+    assert mart_freshness(now - 4 * hour, [catching_up], now).passed
+    waiting = mart_freshness(now, [cboe, InputState("silver/cot/legacy_positions", late, now)], now)
+    assert not waiting.passed and "silver/cot/legacy_positions is late" in waiting.description
+
+
+def test_every_mart_checks_the_silver_tables_it_reads(tmp_path, monkeypatch):
+    from pipelines.definitions import defs
+
+    graph = defs.get_repository_def().asset_graph
+    checks = {k.asset_key.to_user_string(): k for k in graph.asset_check_keys if k.name == "fresh_after_its_inputs"}
+    marts = {k.to_user_string() for k in graph.get_all_asset_keys() if k.path[0] == "marts"}
+    configured = {"marts/dim_instruments"}  # built from the universe file: no publisher, no calendar
+    assert marts - configured <= set(checks) and not configured & set(checks)
+    assert "gold/marts/fct_features_daily" in checks
+    vol = AssetCheckKey(AssetKey(["marts", "fct_vol_term_structure_daily"]), "fresh_after_its_inputs")
+    check = next(c for c in defs.asset_checks if vol in c.check_keys)
+    assert "silver/cboe/index_closes" in (check.get_spec_for_check_key(vol).description or "")
+    clock_file = tmp_path / "clock.json"
+    monkeypatch.setenv("NEXUS_PUBLISHER_CLOCK_FILE", str(clock_file))
+    get_settings.cache_clear()
+    PublisherClock(clock_file).set(datetime(2024, 6, 27, 20, 0, tzinfo=NY))
+    instance = DagsterInstance.ephemeral()
+    instance.report_runless_asset_event(AssetMaterialization(AssetKey(["marts", "fct_vol_term_structure_daily"])))
+    result = check(build_asset_check_context(instance=instance))
+    assert not result.passed and "never materialized" in (result.description or "")

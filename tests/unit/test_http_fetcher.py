@@ -229,3 +229,40 @@ def test_exhausted_faults_are_what_the_step_retry_policy_calls_transient():
             fetcher.get(url + "/NOPE_History.csv")
     assert "after 1 attempts" in str(slow.value) and is_transient(slow.value)
     assert not is_transient(refused.value)
+
+
+@pytest.mark.parametrize("fault", ["chunked_cut", "truncate"], ids=["no-content-length", "short-of-content-length"])
+def test_a_body_that_stays_cut_is_kept_in_bronze_with_a_quarantine_row_pointing_to_it(storage, monkeypatch, fault):
+    """Raw payloads are kept byte for byte, cut ones too: the live ingest rejects the body and bronzes its bytes."""
+    from resources.lake.bronze import MANIFEST, read_payload
+    from resources.lake.delta import read_table
+    from resources.lake.quarantine import QUARANTINE
+    from resources.simulated.cboe import history_csv
+    from resources.sources.cboe.ingest import ingest_cboe
+    from resources.sources.cboe.spec import INDEX_CLOSES
+
+    plan = FaultPlan([Fault(fault, "VIX_History", times=2)])
+    with serve_publisher(SimulatedPublisher(7, date(2024, 1, 31)), plan) as url:
+        for name, value in {
+            "NEXUS_SOURCE_MODE": "live",
+            "NEXUS_CBOE_BASE_URL": url,
+            "NEXUS_HTTP_MAX_ATTEMPTS": "2",
+        }.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        with pytest.raises(TruncatedPayloadError, match="body cut short") as err:
+            ingest_cboe(storage, get_settings(), run_id="cut", end=date(2024, 1, 31), symbols=["VIX"])
+    assert len(plan.requests) == 2
+    [kept] = read_table(storage, MANIFEST).to_pylist()
+    data = read_payload(storage, kept["sha256"])
+    assert f"the {len(data):,} bytes received are kept in bronze (sha256 {kept['sha256'][:16]})" in str(err.value)
+    assert len(data) > 0 and kept["source"] == "cboe" and kept["dataset"] == "VIX"
+    full = history_csv(7, "VIX", date(2024, 1, 31))
+    if fault == "chunked_cut":  # the fault's one chunk, exactly as sent
+        assert data == b"DATE,OPEN,HIGH,LOW,CLOSE\n01/02/2024,13.21,14.23,13.10,13.2"
+    else:  # a strict prefix of the file the publisher meant to send
+        assert len(data) < len(full) and full.startswith(data)
+    [row] = read_table(storage, QUARANTINE).to_pylist()
+    assert row["source_sha256"] == kept["sha256"] and row["error_type"] == "TruncatedBodyError"
+    assert "body cut short" in row["reason"] and "VIX_History.csv" in row["location"]
+    assert read_table(storage, INDEX_CLOSES).num_rows == 0

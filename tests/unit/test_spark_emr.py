@@ -34,7 +34,11 @@ def test_the_job_run_request_is_built_from_settings_and_accepted_by_the_api(monk
         monkeypatch.setenv("NEXUS_SPARK_JOB_ROLE_ARN", ROLE)
         monkeypatch.setenv("NEXUS_SPARK_ARTIFACTS_URI", "s3://nexus-lake/prod/spark/")
         request = start_job_run_request(
-            EmrServerlessSettings(), source="cot", lake_uri="s3://nexus-lake/prod", start=date(1986, 1, 1)
+            EmrServerlessSettings(),
+            source="cot",
+            lake_uri="s3://nexus-lake/prod",
+            start=date(1986, 1, 1),
+            max_bad_row_share=0.02,
         )
         started = emr.start_job_run(**request)  # botocore checks the request against the API's shape
         run = emr.get_job_run(applicationId=app["applicationId"], jobRunId=started["jobRunId"])["jobRun"]
@@ -51,6 +55,7 @@ def test_the_job_run_request_is_built_from_settings_and_accepted_by_the_api(monk
     assert conf["spark.emr-serverless.driverEnv.NEXUS_LAKE_URI"] == "s3://nexus-lake/prod"
     assert conf["spark.emr-serverless.driverEnv.PYSPARK_PYTHON"] == EmrServerlessSettings().image_python
     assert conf["spark.sql.parquet.outputTimestampType"] == "TIMESTAMP_MICROS"
+    assert conf["spark.emr-serverless.driverEnv.NEXUS_MAX_BAD_ROW_SHARE"] == "0.02"  # the nightly row policy
 
 
 def test_missing_terraform_outputs_are_named():

@@ -112,3 +112,31 @@ def test_the_timing_table_shows_each_stage_its_steps_rows_and_skips():
         ("models", "gold__models__regimes", 0, "yes"),
     ]
     assert orchestration_seconds([models]) == pytest.approx(1.5)
+
+
+def test_only_the_simulated_publisher_can_skip_an_ingest(storage, settings):
+    from datetime import date
+
+    from assets.ingest.cboe import CBOE
+    from assets.ingest.factory import ingest_fingerprint
+
+    as_of = date(2024, 6, 28)
+    simulated, outputs = ingest_fingerprint(CBOE, storage, settings, as_of)
+    assert simulated is not None and outputs == [storage.uri("silver", "cboe", "index_closes")]
+    reseeded, _ = ingest_fingerprint(CBOE, storage, settings.model_copy(update={"seed": 8}), as_of)
+    later, _ = ingest_fingerprint(CBOE, storage, settings, date(2024, 7, 1))
+    assert len({simulated.digest(), reseeded.digest(), later.digest()}) == 3
+    live, _ = ingest_fingerprint(CBOE, storage, settings.model_copy(update={"source_mode": "live"}), as_of)
+    assert live is None  # a live publisher can revise history without the lake knowing: always fetched
+
+
+def test_rows_written_are_what_a_step_wrote_not_its_table_size():
+    from dagster import MetadataValue
+
+    from pipelines.runner import _rows_and_skip
+
+    silver = {"added": MetadataValue.int(5), "revised": MetadataValue.int(2), "dagster/row_count": 100}
+    assert _rows_and_skip(silver) == (7, 0)
+    assert _rows_and_skip({"rows_written": 3, "dagster/row_count": 100}) == (3, 0)
+    assert _rows_and_skip({"dagster/row_count": MetadataValue.int(40)}) == (40, 0)
+    assert _rows_and_skip({"skipped": MetadataValue.text("skipped: inputs unchanged"), "rows_written": 9}) == (0, 1)

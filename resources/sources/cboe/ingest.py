@@ -14,6 +14,7 @@ from resources.sources.base import IngestReport, land_payloads
 from resources.sources.cboe.client import CboeClient, payloads_from_files
 from resources.sources.cboe.parser import parse_cboe_csv
 from resources.sources.cboe.spec import INDEX_CLOSES, SOURCE, SYMBOLS
+from resources.sources.cut_bodies import cut_body_keeper
 from resources.sources.endpoints import open_endpoints
 from resources.universe import get_universe
 
@@ -42,7 +43,7 @@ def ingest_cboe(
         as_of = end or settings.end_date
         with (
             open_endpoints(settings, as_of) as endpoints,
-            HttpFetcher.from_settings(settings, SOURCE) as fetcher,
+            HttpFetcher.from_settings(settings, SOURCE, keep_cut_body=cut_body_keeper(storage, run_id)) as fetcher,
         ):
             payloads = CboeClient(fetcher, endpoints.cboe, as_of=endpoints.as_of).fetch(symbols)
     report = IngestReport(source=SOURCE, table=INDEX_CLOSES.name, run_id=run_id)

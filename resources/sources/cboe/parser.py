@@ -1,14 +1,16 @@
 """Parse Cboe's `<SYMBOL>_History.csv` files.
 
-Accepted layouts: `DATE,OPEN,HIGH,LOW,CLOSE` and `DATE,<SYMBOL>` (SKEW, VVIX), dates `MM/DD/YYYY`, an optional
-UTF-8 BOM, CRLF or LF, and up to a few preamble lines before the header (older Cboe files had a disclaimer).
+Accepted layouts: `DATE,OPEN,HIGH,LOW,CLOSE` and `DATE,<SYMBOL>` (SKEW, VVIX), dates `MM/DD/YYYY` (or `M/D/YYYY`),
+an optional UTF-8 BOM, CRLF or LF, and up to a few preamble lines before the header. Older Cboe downloads
+(`vixcurrent.csv` and friends) had a disclaimer line above `Date,VIX Open,VIX High,VIX Low,VIX Close`: column
+names prefixed with the symbol, in any case.
 Whole-file problems raise a typed error; bad rows are returned as rejections with their line number.
 """
 
 from __future__ import annotations
 
 import csv
-import io
+import itertools
 import re
 from datetime import date
 
@@ -19,6 +21,7 @@ from resources.lake.bronze import RawPayload
 from resources.lake.quarantine import BoundedRejections, Rejection
 from resources.sources.base import ParseResult, at_new_york, parsed_columns
 from resources.sources.cboe.spec import CLOSE_TIME_NY, INDEX_CLOSES, SOURCE
+from resources.sources.text_lines import iter_lines
 from resources.sources.truncation import CBOE, check_tail
 
 _DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
@@ -53,9 +56,16 @@ def _decode(payload: RawPayload) -> str:
         raise NotTabularError(
             "JSON arrived instead of CSV", source=SOURCE, dataset=payload.dataset, location=payload.location
         )
-    if not text.strip():
+    if not text or text.isspace():  # isspace, not strip: no copy of a huge payload
         raise NotTabularError("empty payload", source=SOURCE, dataset=payload.dataset, location=payload.location)
     return text
+
+
+def _column_name(header: str, symbol: str) -> str:
+    """A header cell, upper case, without the symbol prefix older files carry (`VIX Open` -> `OPEN`)."""
+    name = " ".join(header.split()).upper()
+    prefix = f"{symbol} "
+    return name[len(prefix) :] if name.startswith(prefix) and name != f"{symbol} {symbol}" else name
 
 
 def _parse_date(text: str) -> date | None:
@@ -85,16 +95,16 @@ def parse_cboe_csv(payload: RawPayload) -> ParseResult:
     where = {"source": SOURCE, "dataset": payload.dataset, "location": payload.location}
     text = _decode(payload)
     check_tail(text, CBOE, where)
-    lines = text.splitlines()
+    lines = iter_lines(text, keepends=True)  # lazily: bad input stops at the bad-row bound, not after a copy
 
     header_at = None
-    for i, line in enumerate(lines[: _MAX_PREAMBLE + 1]):
+    for i, line in enumerate(itertools.islice(lines, _MAX_PREAMBLE + 1)):
         if line.strip().upper().startswith("DATE"):
-            header_at = i
+            header_at, header_line = i, line
             break
     if header_at is None:
         raise SchemaMismatchError("no header line starting with DATE", row=1, **where)
-    header = [h.strip().upper() for h in next(csv.reader([lines[header_at]]))]
+    header = [_column_name(h, symbol) for h in next(csv.reader([header_line.rstrip("\r\n")]))]
     if "CLOSE" in header:
         layout = {name: header.index(name) if name in header else None for name in ("OPEN", "HIGH", "LOW", "CLOSE")}
     elif symbol in header:
@@ -111,7 +121,7 @@ def parse_cboe_csv(payload: RawPayload) -> ParseResult:
     rows: dict[str, list[object]] = {c: [] for c in ("observed_date", "open", "high", "low", "close")}
     rejections: list[Rejection] = BoundedRejections()
     seen: dict[date, int] = {}
-    reader = csv.reader(io.StringIO("\n".join(lines[header_at + 1 :])))
+    reader = csv.reader(lines)
     for offset, fields in enumerate(reader):
         line_no = header_at + 2 + offset
         raw = ",".join(fields)

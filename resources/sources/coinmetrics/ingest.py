@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from resources.http import HttpFetcher
+from resources.http import CutBodySink, HttpFetcher
 from resources.lake.storage import LakeStorage
 from resources.quality.row_policy import RowPolicy
 from resources.settings import Settings
@@ -15,6 +15,7 @@ from resources.sources.base import IngestReport, land_payloads
 from resources.sources.coinmetrics.client import CoinMetricsClient, payloads_from_files
 from resources.sources.coinmetrics.parser import parse_coinmetrics
 from resources.sources.coinmetrics.spec import ASSET_METRICS, DEFAULT_ASSETS, DEFAULT_METRICS, PAGE_SIZE, SOURCE
+from resources.sources.cut_bodies import cut_body_keeper
 from resources.sources.endpoints import Endpoints, open_endpoints
 from resources.sources.fetch_window import FetchPlan, live_fetch_plan, record_full_refresh
 from resources.universe import Universe, get_universe
@@ -74,11 +75,12 @@ def ingest_coinmetrics(
         )
         log.info("%s: %s", SOURCE, plan.reason)
         first = plan.start_for(assets)
+        keep = cut_body_keeper(storage, run_id)
         if endpoints is not None:
-            payloads = _fetch(settings, endpoints, assets, metrics, first, end, page_size)
+            payloads = _fetch(settings, endpoints, assets, metrics, first, end, page_size, keep)
         else:
             with open_endpoints(settings, as_of) as opened:
-                payloads = _fetch(settings, opened, assets, metrics, first, end, page_size)
+                payloads = _fetch(settings, opened, assets, metrics, first, end, page_size, keep)
     report = IngestReport(source=SOURCE, table=ASSET_METRICS.name, run_id=run_id)
     landed = land_payloads(
         storage,
@@ -104,8 +106,10 @@ def _fetch(
     start: date | None,
     end: date | None,
     page_size: int,
+    keep_cut_body: CutBodySink | None = None,
 ) -> list:
-    with HttpFetcher.from_settings(settings, SOURCE, headers={"Accept": "application/json"}) as fetcher:
+    headers = {"Accept": "application/json"}
+    with HttpFetcher.from_settings(settings, SOURCE, headers=headers, keep_cut_body=keep_cut_body) as fetcher:
         client = CoinMetricsClient(fetcher, endpoints.coinmetrics, as_of=endpoints.as_of, page_size=page_size)
         return client.fetch(assets, metrics, start=start, end=end)
 

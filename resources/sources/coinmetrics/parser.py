@@ -13,7 +13,6 @@ bad rows are returned as rejections with their line (CSV) or record (JSON) numbe
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 import re
@@ -42,6 +41,7 @@ from resources.sources.coinmetrics.spec import (
     available_at,
 )
 from resources.sources.coinmetrics.wire import AssetMetricsPage, ErrorResponse
+from resources.sources.text_lines import iter_lines
 from resources.sources.truncation import COINMETRICS, check_tail
 
 MISSING = frozenset({"", ".", "NA", "N/A", "na", "n/a", "null", "NULL", "None", "nan", "NaN"})
@@ -140,7 +140,7 @@ def _decode(payload: RawPayload, expected: str) -> str:
         text = payload.data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise NotTabularError(f"not UTF-8 text (byte {exc.start})", **where) from None
-    if not text.strip():
+    if not text or text.isspace():  # isspace, not strip: no copy of a huge payload
         raise NotTabularError("empty payload", **where)
     head = text.lstrip()[:512].lower()
     if head.startswith("<") or "<html" in head or "<!doctype" in head:
@@ -245,7 +245,7 @@ def parse_community_csv(payload: RawPayload) -> ParseResult:
     tail = check_tail(text, COINMETRICS, where)
     last_line = text.count("\n") + 1
     cut: CutCandidate | None = None
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(iter_lines(text, keepends=True))  # lazily: no copy of a huge bad file
     try:
         header = next(reader, None)
     except csv.Error as exc:

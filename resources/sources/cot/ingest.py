@@ -29,6 +29,7 @@ from resources.sources.cot.client import CotApiClient, app_token_headers, payloa
 from resources.sources.cot.layouts import REPORTS, ReportKind, layout_for_dataset
 from resources.sources.cot.parser import parse_cot_payload
 from resources.sources.cot.spec import DEFAULT_PAGE_SIZE, SOURCE, TABLES
+from resources.sources.cut_bodies import cut_body_keeper
 from resources.sources.endpoints import open_endpoints
 from resources.sources.fetch_window import live_fetch_plan, record_full_refresh
 from resources.universe import get_universe
@@ -113,7 +114,9 @@ def ingest_cot(
         futures_only = not settings.cot_combined
         with (
             open_endpoints(settings, end or settings.end_date) as endpoints,
-            HttpFetcher.from_settings(settings, SOURCE, headers=app_token_headers(settings)) as fetcher,
+            HttpFetcher.from_settings(
+                settings, SOURCE, headers=app_token_headers(settings), keep_cut_body=cut_body_keeper(storage, run_id)
+            ) as fetcher,
         ):
             client = CotApiClient(fetcher, endpoints.cftc, as_of=endpoints.as_of, page_size=page_size)
             as_of = end or settings.end_date

@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from resources.http import HttpFetcher
 from resources.lake.bronze import RawPayload
 from resources.sources.eia.download_csv import HEADER_FIRST, series_from_preamble
-from resources.sources.eia.spec import PAGE_SIZE, SOURCE, Cadence, Route
+from resources.sources.eia.spec import PAGE_SIZE, SERIES, SOURCE, Cadence, Route
 from resources.sources.files import find_files, payload_from_file
 
 log = logging.getLogger(__name__)
@@ -146,4 +146,5 @@ def file_cadence(payload: RawPayload) -> Cadence | None:
         cadence = HEADER_FIRST.get(line.split(",", 1)[0].strip().lower())
         if cadence is not None:
             return cadence
-    return None
+    known = SERIES.get(series_from_preamble(head) or "")  # a `Date` header (xls sheet): the series' own cadence
+    return known.cadence if known is not None else None

@@ -1,13 +1,18 @@
 """Rows of an EIA "Download Data (CSV File)": preamble, `Week of,...`/`Day,...` header, newest row first.
 
-The series is read from the `Series Key` line, else the page URL (`s=WCESTUS1`, or `hist/rngwhhdd.htm` ->
-RNGWHHD, the page name ending with its frequency letter); the units from the end of the header (`... Thousand
-Barrels` -> MBBL). A last line that stops inside `MM/D/YYYY,value` is a cut-off download, not a bad row.
+Also the xls download's "Data 1" sheet saved as CSV: `Back to Contents,...`, a `Sourcekey,<ID>` row, then
+`Date,<name> (<units>)` with `Mon DD, YYYY` or ISO dates, oldest first; its cadence is the known series' own.
+The series is read from the `Series Key` (or `Sourcekey`) line, else the page URL (`s=WCESTUS1`, or
+`hist/rngwhhdd.htm` -> RNGWHHD, the page name ending with its frequency letter); the units from the end of the
+header (`... Thousand Barrels` -> MBBL). A last line that stops inside `MM/D/YYYY,value` is a cut-off download,
+not a bad row.
 """
 
 from __future__ import annotations
 
+import calendar
 import csv
+import itertools
 import re
 from datetime import date
 from typing import Any
@@ -16,14 +21,19 @@ from resources.errors import EmptyPayloadError, NotTabularError, SchemaMismatchE
 from resources.lake.quarantine import BoundedRejections, Rejection
 from resources.sources.eia.rows import BadRow, Row, check_period, parse_value, safe_date
 from resources.sources.eia.spec import FILE_UNITS, SERIES, Cadence, Schedule
+from resources.sources.text_lines import iter_lines, last_nonblank_line
 from resources.sources.truncation import EIA, check_tail
 
 _FILE_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
+_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
+_WORD_DATE = re.compile(r"^\s*([A-Za-z]{3})\s+(\d{1,2}),\s*(\d{4})\s*$")  # `Aug 20, 1982` (the xls sheets)
+_MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_abbr) if m}  # English abbreviations (C locale)
 _SERIES_ID = re.compile(r"^[A-Z0-9][A-Z0-9_]{1,59}$")
 _SERIES_KEY_SUFFIX = re.compile(r"\.[DWMAQ]$")
 _URL_SERIES = re.compile(r"[?&]s=([A-Za-z0-9_]+)")
 _HIST_PAGE = re.compile(r"/hist/([A-Za-z0-9_]+)\.htm", re.IGNORECASE)
 HEADER_FIRST: dict[str, Cadence] = {"week of": "weekly", "day": "daily"}
+SERIES_DATE_HEADER = "date"  # the xls "Data 1" sheet saved as CSV: the cadence is the series' own
 _MAX_PREAMBLE = 12
 
 
@@ -31,7 +41,8 @@ def series_from_preamble(lines: list[str]) -> str | None:
     """The EIA series id a download CSV holds, from its `Series Key` line or its page URL; None if unknown."""
     for line in lines:
         label, _, value = line.partition(",")
-        if label.strip().lower() == "series key" and value.strip():
+        if label.strip().lower() in ("series key", "sourcekey") and value.strip():
+            value = value.split(",", 1)[0]  # a Sourcekey row names one series per column
             candidate = _SERIES_KEY_SUFFIX.sub("", value.strip().upper())
             return candidate if _SERIES_ID.match(candidate) else None
     for line in lines:
@@ -53,15 +64,21 @@ def _split(line: str) -> list[str]:
 
 
 def _file_date(text: str) -> date | None:
-    match = _FILE_DATE.match(text)
-    return safe_date(int(match.group(3)), int(match.group(1)), int(match.group(2))) if match else None
+    """`MM/D/YYYY` (download CSV); `YYYY-MM-DD` or `Mon DD, YYYY` (xls sheets saved as CSV)."""
+    if match := _FILE_DATE.match(text):
+        return safe_date(int(match.group(3)), int(match.group(1)), int(match.group(2)))
+    if match := _ISO_DATE.match(text):
+        return safe_date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    if (match := _WORD_DATE.match(text)) and match.group(1).lower() in _MONTHS:
+        return safe_date(int(match.group(3)), _MONTHS[match.group(1).lower()], int(match.group(2)))
+    return None
 
 
 def _header_at(lines: list[str]) -> int | None:
     """Index of the column header: the line naming `Week of`/`Day`, or the line above the first dated row."""
     for i, line in enumerate(lines[: _MAX_PREAMBLE + 1]):
         fields = _split(line)
-        if fields and fields[0].strip().lower() in HEADER_FIRST:
+        if fields and fields[0].strip().lower() in (*HEADER_FIRST, SERIES_DATE_HEADER):
             return i
     for i, line in enumerate(lines[: _MAX_PREAMBLE + 2]):
         fields = _split(line)
@@ -98,17 +115,18 @@ def csv_rows(
 def _csv_rows_unchecked(
     text: str, cadence: Cadence, where: dict[str, Any]
 ) -> tuple[list[Row], list[Rejection], Schedule, tuple[Row, int, str] | None]:
-    lines = text.splitlines()
+    lines = list(itertools.islice(iter_lines(text), _MAX_PREAMBLE + 2))  # the head only: no list of every line
     header_at = _header_at(lines)
     if header_at is None:
-        raise SchemaMismatchError("no column header (`Week of,...` or `Day,...`) in the first lines", row=1, **where)
+        raise SchemaMismatchError(
+            "no column header (`Week of,...`, `Day,...` or `Date,...`) in the first lines", row=1, **where
+        )
     header = _split(lines[header_at])
     first = header[0].strip() if header else ""
-    file_cadence = HEADER_FIRST.get(first.lower())
-    if file_cadence is None:
-        raise SchemaMismatchError(f"first column is {first!r}, expected 'Week of' or 'Day'", row=header_at + 1, **where)
-    if file_cadence != cadence:
-        raise SchemaMismatchError(f"a {file_cadence} file offered to the {cadence} table", row=header_at + 1, **where)
+    if first.lower() not in (*HEADER_FIRST, SERIES_DATE_HEADER):
+        raise SchemaMismatchError(
+            f"first column is {first!r}, expected 'Week of', 'Day' or 'Date'", row=header_at + 1, **where
+        )
     description = ",".join(header[1:]).strip()
     if not description:
         raise SchemaMismatchError("the value column is missing from the header", row=header_at + 1, **where)
@@ -122,6 +140,15 @@ def _csv_rows_unchecked(
         )
     units = _units_from_header(description)
     known = SERIES.get(series_id)
+    file_cadence = HEADER_FIRST.get(first.lower()) or (known.cadence if known is not None else None)
+    if file_cadence is None:
+        raise SchemaMismatchError(
+            f"a 'Date' column does not say the cadence, and {series_id} is not a series Nexus knows",
+            row=header_at + 1,
+            **where,
+        )
+    if file_cadence != cadence:
+        raise SchemaMismatchError(f"a {file_cadence} file offered to the {cadence} table", row=header_at + 1, **where)
     if units is None:
         raise SchemaMismatchError(f"no units at the end of the header {description!r}", row=header_at + 1, **where)
     if known is not None and units != known.units:
@@ -130,15 +157,16 @@ def _csv_rows_unchecked(
         )
     hint: Schedule = "gas_storage" if any("/ng/" in line for line in preamble) else "petroleum"
 
-    body = [(i + 1, line) for i, line in enumerate(lines) if i > header_at and line.strip()]
-    if not body:
+    last_line = last_nonblank_line(text)
+    if last_line <= header_at + 1:
         raise EmptyPayloadError("header but no data rows", row=header_at + 1, **where)
     tail = check_tail(text, EIA, where, width=2)  # data lines are `date,value`
     rows: list[Row] = []
     rejections: list[Rejection] = BoundedRejections()
     seen: dict[date, int] = {}
     cut: tuple[Row, int, str] | None = None
-    for position, (line_no, line) in enumerate(body):
+    body = ((n, line) for n, line in enumerate(iter_lines(text), start=1) if n > header_at + 1 and line.strip())
+    for line_no, line in body:
         fields = _split(line)
         try:
             row = _csv_row(fields, series_id, units, cadence)
@@ -146,13 +174,13 @@ def _csv_rows_unchecked(
                 first_line = seen[row.period]
                 raise BadRow(f"duplicate date {row.period.isoformat()} (first on line {first_line})", "Duplicate")
         except BadRow as bad:
-            if position == len(body) - 1 and bad.kind in ("ShortRow", "BadDate") and _looks_cut(fields):
+            if line_no == last_line and bad.kind in ("ShortRow", "BadDate") and _looks_cut(fields):
                 raise TruncatedPayloadError(f"last line {line!r} is cut off", row=line_no, **where) from None
             rejections.append(Rejection(line_no, str(bad), line, bad.kind))
             continue
         seen[row.period] = line_no
         rows.append(row)
-        if tail is not None and position == len(body) - 1:
+        if tail is not None and line_no == last_line:
             cut = (row, line_no, tail.value_text)
     return rows, rejections, hint, cut
 

@@ -15,12 +15,13 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from resources.errors import ConfigError, SourceError
-from resources.http import HttpFetcher
+from resources.http import CutBodySink, HttpFetcher
 from resources.lake.bronze import RawPayload
 from resources.lake.storage import LakeStorage
 from resources.quality.row_policy import RowPolicy
 from resources.settings import Settings
 from resources.sources.base import IngestReport, land_collecting_errors, raise_collected
+from resources.sources.cut_bodies import cut_body_keeper
 from resources.sources.eia.client import EiaClient, file_cadence, payloads_from_files
 from resources.sources.eia.parser import parse_daily_prices, parse_weekly_series
 from resources.sources.eia.spec import ROUTE_BY_PATH, SERIES, SOURCE, TABLE_BY_CADENCE, Cadence, Route
@@ -77,6 +78,7 @@ def collect_payloads(
     end: date | None,
     files: Sequence[Path] | None = None,
     plans: Mapping[Cadence, FetchPlan] | None = None,
+    keep_cut_body: CutBodySink | None = None,
 ) -> dict[Cadence, list[RawPayload]]:
     """The payloads of each cadence: download CSVs in files mode, else every API page (one publisher session).
 
@@ -96,7 +98,10 @@ def collect_payloads(
         return out
     routes = {c: wanted_routes(c) for c in cadences}
     as_of = end or settings.end_date
-    with open_endpoints(settings, as_of) as endpoints, HttpFetcher.from_settings(settings, SOURCE) as fetcher:
+    with (
+        open_endpoints(settings, as_of) as endpoints,
+        HttpFetcher.from_settings(settings, SOURCE, keep_cut_body=keep_cut_body) as fetcher,
+    ):
         if endpoints.mode == "simulated":
             key = SIMULATED_API_KEY
         elif settings.eia_api_key is None:
@@ -141,7 +146,8 @@ def ingest_cadences(
                 as_of=as_of,
             )
             log.info("%s %s: %s", SOURCE, cadence, plans[cadence].reason)
-    payloads = collect_payloads(settings, cadences, start=start, end=end, files=files, plans=plans)
+    keep = cut_body_keeper(storage, run_id)
+    payloads = collect_payloads(settings, cadences, start=start, end=end, files=files, plans=plans, keep_cut_body=keep)
     reports = [IngestReport(source=SOURCE, table=TABLE_BY_CADENCE[c].name, run_id=run_id) for c in cadences]
     errors: list[SourceError] = []
     for cadence, report in zip(cadences, reports, strict=True):

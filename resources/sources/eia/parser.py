@@ -49,7 +49,7 @@ def parse_eia(payload: RawPayload, cadence: Cadence) -> ParseResult:
 
 
 def _decode(payload: RawPayload, where: dict[str, Any]) -> str:
-    if not payload.data.strip():
+    if not payload.data or payload.data.isspace():  # isspace, not strip: no copy of a huge payload
         raise NotTabularError("empty payload", **where)
     if b"\x00" in payload.data:
         raise NotTabularError("binary data arrived instead of JSON or CSV", **where)

@@ -127,12 +127,12 @@ class FredClient:
 
 
 def payloads_from_files(roots: Iterable[Path]) -> list[RawPayload]:
-    """FRED CSV downloads under the given files or folders, dataset named after the series.
+    """FRED CSV and text downloads under the given files or folders, dataset named after the series.
 
     Ordered by the last date each file holds, so that of two downloads of one series the older content lands
     first and a value changed since becomes a new version of the later one, not the other way round.
     """
-    paths = find_files(roots, ("*.csv", "*.CSV"))
+    paths = find_files(roots, ("*.csv", "*.CSV", "*.txt", "*.TXT"))  # CSV downloads and text downloads
     payloads = []
     for path in sorted(paths, key=lambda p: (series_from_name(p.name), _last_date(p), p.name)):
         payloads.append(
@@ -149,4 +149,4 @@ def _last_date(path: Path) -> str:
         handle.seek(max(0, size - 256))
         tail = handle.read().decode("utf-8", errors="replace")
     lines = [x for x in tail.splitlines() if x.strip()]
-    return lines[-1].split(",", 1)[0].strip() if lines else ""
+    return lines[-1].replace(",", " ").split()[0] if lines else ""  # CSV or space-aligned text download

@@ -18,12 +18,14 @@ import pyarrow.compute as pc
 from pydantic import SecretStr
 
 from resources.errors import ConfigError, SourceError, SourceUnavailableError
+from resources.http import CutBodySink
 from resources.lake.bronze import RawPayload
 from resources.lake.delta import ensure_table, read_table
 from resources.lake.storage import LakeStorage
 from resources.quality.row_policy import RowPolicy
 from resources.settings import Settings
 from resources.sources.base import IngestReport, Parser, land_collecting_errors, raise_collected
+from resources.sources.cut_bodies import cut_body_keeper
 from resources.sources.endpoints import open_endpoints
 from resources.sources.fetch_window import FetchPlan, live_fetch_plan, record_full_refresh
 from resources.sources.fred.api_parser import parse_observations, parse_series
@@ -55,6 +57,7 @@ def fetch_fred(
     end: date | None,
     page_size: int = MAX_LIMIT,
     starts: Mapping[str, date | None] | None = None,
+    keep_cut_body: CutBodySink | None = None,
 ) -> tuple[list[RawPayload], list[RawPayload], list[SourceError]]:
     """(observation pages, series answers, per-series fetch errors) from the live or simulated API.
 
@@ -66,7 +69,7 @@ def fetch_fred(
     key = api_key_for(settings)
     with (
         open_endpoints(settings, end or settings.end_date) as endpoints,
-        FredFetcher.from_settings(settings, SOURCE) as fetcher,
+        FredFetcher.from_settings(settings, SOURCE, keep_cut_body=keep_cut_body) as fetcher,
     ):
         client = FredClient(fetcher, endpoints.fred, key, as_of=endpoints.as_of, page_size=page_size)
         for series_id in series:
@@ -149,7 +152,13 @@ def ingest_fred(
         )
         log.info("%s: %s", SOURCE, plan.reason)
         pages, metadata, errors = fetch_fred(
-            settings, series, start=start, end=end, page_size=page_size, starts=plan.starts
+            settings,
+            series,
+            start=start,
+            end=end,
+            page_size=page_size,
+            starts=plan.starts,
+            keep_cut_body=cut_body_keeper(storage, run_id),
         )
         parse = parse_observations
 
