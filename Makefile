@@ -24,6 +24,7 @@ $(BIN)/python:
 # uv (pinned in constraints.txt, installed into the venv by pip) installs the pinned set several times faster than
 # pip; pip stays the fallback when uv cannot be installed or fails. Either way nothing is installed by hand.
 UV := $(BIN)/uv
+comma := ,# a literal comma inside $(call ...) arguments, which commas otherwise split
 define install_pinned
 	@$(PIP) uv >/dev/null 2>&1 || echo "uv unavailable: installing with pip"
 	@if [ -x $(UV) ] && $(UV) pip install --python $(BIN)/python -q -c constraints.txt -e "$(1)"; then :; \
@@ -36,7 +37,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 
 # The tests need the spark extra (pyspark on the machine's Java); `make run` installs only the base package.
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(call install_pinned,.[dev,spark])
+	$(call install_pinned,.[dev$(comma)spark])
 	@touch $@
 
 install: $(VENV)/.installed
