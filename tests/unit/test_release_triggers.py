@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from dagster import AssetKey, DefaultSensorStatus, SensorResult, SkipReason, build_sensor_context
 
+from assets.partitions import AS_OF_TAG, PARTITIONS
 from pipelines.definitions import INGEST_JOBS, defs
-from pipelines.partitions import AS_OF_TAG, PARTITIONS
 from pipelines.sensors import STREAM_INGESTS, ReleaseCursor, release_sensor
 from resources.releases import STREAMS, Release, releases_between
 from resources.settings import get_settings
