@@ -101,22 +101,26 @@ def _split(line: str, delimiter: str) -> list[str]:
 
 
 def check_tail(
-    text: str, convention: TailConvention, where: dict[str, Any], *, width: int | None = None
+    text: str | bytes, convention: TailConvention, where: dict[str, Any], *, width: int | None = None
 ) -> Tail | None:
     """Raise `TruncatedPayloadError` when `text` is cut off; return the unterminated last line if it looks whole.
 
-    `width` is the header's field count; without it, the commonest field count of the lines above is used.
+    `width` is the header's field count; without it, the commonest field count of the lines above is used. Given
+    the payload's bytes (UTF-8), only the last `TAIL_BYTES` are decoded: no text copy of the whole file.
     """
-    if convention.whole_file_quotes and text.count('"') % 2:
+    raw = isinstance(text, bytes)
+    quote, newline = (b'"', b"\n") if raw else ('"', "\n")
+    if convention.whole_file_quotes and text.count(quote) % 2:  # type: ignore[arg-type]
         raise TruncatedPayloadError(
             "cut off: the file has an unterminated quote (it stops inside a quoted field)", **where
         )
-    if not text or text.isspace() or text.endswith(("\n", "\r")):  # isspace: no copy of the text
+    ends = (b"\n", b"\r") if raw else ("\n", "\r")
+    if not text or text.isspace() or text.endswith(ends):  # type: ignore[arg-type]  # isspace: no copy
         return None
-    tail = text[-TAIL_BYTES:]
+    tail = text[-TAIL_BYTES:].decode("utf-8", errors="replace") if raw else text[-TAIL_BYTES:]  # type: ignore[union-attr]
     lines = tail.splitlines()
     last = lines[-1]
-    line_no = text.count("\n") + 1
+    line_no = text.count(newline) + 1  # type: ignore[arg-type]
     where = {**where, "row": line_no}
     if convention.final_newline:
         raise TruncatedPayloadError(
@@ -125,7 +129,7 @@ def check_tail(
         )
     if last.count('"') % 2:
         raise TruncatedPayloadError(f"cut off: the last line stops inside a quoted field: {last[-60:]!r}", **where)
-    above_start = 1 if len(tail) < len(text) else 0  # the first line of a partial tail may itself be partial
+    above_start = 1 if len(text) > TAIL_BYTES else 0  # the first line of a partial tail may itself be partial
     above = [_split(line, convention.delimiter) for line in lines[above_start:-1] if line.strip()]
     above = above[-convention.sample_lines :]
     if not above:

@@ -67,3 +67,35 @@ def test_a_huge_bad_file_costs_about_its_own_size(make, parse, source, dataset):
         tracemalloc.stop()
     assert len(info.value.kept) == MAX_KEPT_BAD_ROWS
     assert peak < len(data) + SLACK, f"peak {peak / 1e6:.1f} MB for a {len(data) / 1e6:.1f} MB file"
+
+
+def test_a_good_cot_file_is_checked_and_parsed_without_a_copy_of_itself():
+    """The truncation check reads the bytes (only the tail decoded), the UTF-8 check goes 1 MiB at a time and
+    pyarrow reads a view of the payload: under tracemalloc a 5 MB file peaked at 2.0x its size before, 0.1x now."""
+    import csv
+    import io
+
+    from resources.simulated import cot
+    from resources.sources.cot.parser import parse_cot_payload
+
+    rows = list(csv.reader(io.StringIO(cot.annual_text(7, "tff", 2007, date(2008, 3, 1)).decode())))
+    code = [h.strip() for h in rows[0]].index("CFTC_Contract_Market_Code")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(rows[0])
+    copy = 0
+    while out.tell() < 5_000_000:  # distinct markets per copy: unique keys, every row good
+        writer.writerows([*r[:code], f"{copy:03d}{r[code][:3]}", *r[code + 1 :]] for r in rows[1:])
+        copy += 1
+    data = out.getvalue().encode()
+    payload = RawPayload(
+        source="cot", dataset="tff_futures_only", location="/sim/x.txt", data=data, fetched_at=datetime.now(UTC)
+    )
+    tracemalloc.start()
+    try:
+        result = parse_cot_payload(payload)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert not result.rejections and result.table.num_rows == (len(rows) - 1) * copy
+    assert peak < 0.5 * len(data), f"peak {peak / 1e6:.1f} MB for a {len(data) / 1e6:.1f} MB file"

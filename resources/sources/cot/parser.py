@@ -110,13 +110,22 @@ def parse_cot_payload(payload: RawPayload, expect: ReportKind | None = None) -> 
             raise NotTabularError("JSON records of an unknown COT dataset", **where)
         rows = read_json_rows(data, layout, futures_only_of_dataset(payload.dataset), where)
     else:
-        check_tail(data.decode("utf-8", errors="replace"), COT, where)
+        check_tail(data, COT, where)  # on the bytes: no decoded copy of the whole file
         layout, rows = read_text_rows(data, name, where)
     if expect is not None and layout.report != expect:
         raise SchemaMismatchError(
             f"a {layout.title} report where a {LAYOUTS[expect].title} report was expected", row=1, **where
         )
     return build_result(layout, rows)
+
+
+def _first_row(data: bytes, header_offset: int) -> list[bytes]:
+    """The line after the header (none when there is none), without copying the rest of the file."""
+    end = data.find(b"\n", header_offset)
+    if end < 0:
+        return []
+    stop = data.find(b"\n", end + 1)
+    return [data[end + 1 : len(data) if stop < 0 else stop]]
 
 
 def identify(payload: RawPayload) -> tuple[ReportLayout, bool] | None:
@@ -133,7 +142,7 @@ def identify(payload: RawPayload) -> tuple[ReportLayout, bool] | None:
     flag = header.find(FUTURES_FLAG.text)
     if layout.report == "legacy" and flag is None:  # Legacy text files have no flag: their names tell
         return layout, not legacy_is_combined(name)
-    first_row = data[header.offset :].split(b"\n", 2)[1:2]
+    first_row = _first_row(data, header.offset)
     if flag is None or not first_row:
         return layout, True
     try:

@@ -12,7 +12,7 @@ line numbers are rebuilt only when a row has to be refused.
 from __future__ import annotations
 
 import csv
-import io
+import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -124,13 +124,16 @@ def legacy_is_combined(location: str) -> bool:
 class _Lines:
     """Physical line numbers of the non-empty lines (pyarrow's row numbering skips empty lines)."""
 
-    def __init__(self, data: bytes, first_line: int) -> None:
+    def __init__(self, data: bytes, offset: int, first_line: int) -> None:
         self.data = data
+        self.offset = offset  # where the header line starts
         self.first_line = first_line
 
     @cached_property
     def lines(self) -> list[bytes]:
-        return [line.rstrip(b"\r") for line in self.data.split(b"\n")]
+        """Lines from the header on (built only when a row is rejected; the lines before the header are dropped)."""
+        skip = self.data.count(b"\n", 0, self.offset)
+        return [line.rstrip(b"\r") for line in self.data.split(b"\n")[skip:]]
 
     @cached_property
     def nonempty(self) -> list[int]:
@@ -148,18 +151,40 @@ class _Lines:
         return None
 
 
+_NOT_BLANK = re.compile(rb"\S")
+_UTF8_CHUNK = 1 << 20
+
+
+def _check_utf8(data: bytes, start: int, where: dict[str, object]) -> None:
+    """Refuse a body that is not UTF-8, naming the first bad byte, decoding one line-aligned 1 MiB chunk at a time
+    (a newline never sits inside a multi-byte character), so no text copy of the whole file is made."""
+    while start < len(data):
+        end = data.find(b"\n", min(start + _UTF8_CHUNK, len(data)))
+        end = len(data) if end < 0 else end + 1
+        try:
+            data[start:end].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise NotTabularError(f"not UTF-8 text (byte {start + exc.start})", **where) from None
+        start = end
+
+
+def _ends_with_newline(data: bytes) -> bool:
+    """Whether the last byte that is not a space or tab is a newline (without an `rstrip` copy)."""
+    end = len(data)
+    while end and data[end - 1] in b" \t":
+        end -= 1
+    return bool(end) and data[end - 1] == 0x0A
+
+
 def read_text_rows(data: bytes, location: str, where: dict[str, object]) -> tuple[ReportLayout, RawRows]:
     """The needed columns of an annual text file as strings, with row positions for rejections."""
     header = read_header(data, where)
     layout = detect_layout(header, where)
-    body = data[header.offset :]
-    newline = body.find(b"\n")
-    if newline < 0 or not body[newline + 1 :].strip():
+    newline = data.find(b"\n", header.offset)
+    if newline < 0 or not _NOT_BLANK.search(data, newline + 1):
         raise EmptyPayloadError("header but no data rows", row=header.line, **where)
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise NotTabularError(f"not UTF-8 text (byte {header.offset + exc.start})", **where) from None
+    _check_utf8(data, header.offset, where)
+    body = pa.py_buffer(data).slice(header.offset)  # a view: pyarrow reads the file's bytes in place
 
     width = len(header.names)
     date_index, date_header, date_format = date_column(header)  # type: ignore[misc]
@@ -185,7 +210,7 @@ def read_text_rows(data: bytes, location: str, where: dict[str, object]) -> tupl
 
     try:
         table = pacsv.read_csv(
-            io.BytesIO(body),
+            pa.BufferReader(body),
             read_options=pacsv.ReadOptions(use_threads=False, column_names=names, skip_rows=1),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
@@ -198,11 +223,11 @@ def read_text_rows(data: bytes, location: str, where: dict[str, object]) -> tupl
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise NotTabularError(f"unreadable as CSV: {str(exc)[:200]}", **where) from None
 
-    lines = _Lines(body, header.line)
+    lines = _Lines(data, header.offset, header.line)
     if invalid:
         number, columns, _ = invalid[-1]
         last_row = len(lines.nonempty)
-        if number == last_row and columns < width and not body.rstrip(b" \t").endswith(b"\n"):
+        if number == last_row and columns < width and not _ends_with_newline(data):
             raise TruncatedPayloadError(
                 f"file ends part-way through a row ({columns} of {width} fields)",
                 row=lines.physical(last_row),
