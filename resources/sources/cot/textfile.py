@@ -11,8 +11,10 @@ line numbers are rebuilt only when a row has to be refused.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import re
+from array import array
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -122,32 +124,50 @@ def legacy_is_combined(location: str) -> bool:
 
 
 class _Lines:
-    """Physical line numbers of the non-empty lines (pyarrow's row numbering skips empty lines)."""
+    """Physical line numbers and text of pyarrow's rows (its numbering skips empty lines; header = row 1).
+
+    Indexed lazily, only up to the highest row asked for, as three offsets a line: never a list of the file's
+    lines (a file of 5 M short garbage lines cost ~700 MB that way).
+    """
 
     def __init__(self, data: bytes, offset: int, first_line: int) -> None:
         self.data = data
-        self.offset = offset  # where the header line starts
         self.first_line = first_line
+        self._next = offset  # start of the next line to index
+        self._physical = 0  # 0-based physical line (from the header) of the next line
+        self._starts, self._ends, self._lines = array("q"), array("q"), array("q")  # per non-empty line
 
-    @cached_property
-    def lines(self) -> list[bytes]:
-        """Lines from the header on (built only when a row is rejected; the lines before the header are dropped)."""
-        skip = self.data.count(b"\n", 0, self.offset)
-        return [line.rstrip(b"\r") for line in self.data.split(b"\n")[skip:]]
+    def _index(self, rows: int | None) -> None:
+        data, size = self.data, len(self.data)
+        while (rows is None or len(self._starts) < rows) and self._next <= size:
+            newline = data.find(b"\n", self._next)
+            stop = size if newline < 0 else newline
+            end = stop
+            while end > self._next and data[end - 1] == 0x0D:
+                end -= 1
+            if end > self._next:
+                self._starts.append(self._next)
+                self._ends.append(end)
+                self._lines.append(self._physical)
+            self._physical += 1
+            self._next = size + 1 if newline < 0 else newline + 1
 
-    @cached_property
-    def nonempty(self) -> list[int]:
-        """0-based indexes (into `lines`) of non-empty lines; element 0 is the header."""
-        return [i for i, line in enumerate(self.lines) if line]
+    def count(self) -> int:
+        """Non-empty lines, the header included (indexes the whole file)."""
+        self._index(None)
+        return len(self._starts)
 
     def physical(self, row_number: int) -> int:
         """1-based physical line of pyarrow's 1-based row number (header = 1)."""
-        index = self.nonempty[row_number - 1] if 0 < row_number <= len(self.nonempty) else row_number - 1
-        return self.first_line + index
+        self._index(row_number)
+        if 0 < row_number <= len(self._starts):
+            return self.first_line + self._lines[row_number - 1]
+        return self.first_line + row_number - 1
 
     def text(self, row_number: int) -> str | None:
-        if 0 < row_number <= len(self.nonempty):
-            return self.lines[self.nonempty[row_number - 1]].decode("utf-8", errors="replace")
+        self._index(row_number)
+        if 0 < row_number <= len(self._starts):
+            return self.data[self._starts[row_number - 1] : self._ends[row_number - 1]].decode("utf-8", "replace")
         return None
 
 
@@ -199,14 +219,27 @@ def read_text_rows(data: bytes, location: str, where: dict[str, object]) -> tupl
         wanted["_flag"] = flag_index
     names = [f"c{i}" for i in range(width)]
     invalid: list[tuple[int | None, int, str]] = []
-    skipped_rows: set[int] = set()
+    skipped_rows: set[int] = set()  # at most MAX_KEPT_BAD_ROWS + 1: reading stops past the bound
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         if row.number is not None:
             skipped_rows.add(row.number)
         if len(invalid) < MAX_KEPT_BAD_ROWS:  # bounded: a file of garbage keeps only what quarantine will
             invalid.append((row.number, row.actual_columns, row.text[:2000]))
-        return "skip"
+        return "error" if len(skipped_rows) > MAX_KEPT_BAD_ROWS else "skip"  # past the bound: stop reading
+
+    lines = _Lines(data, header.offset, header.line)
+
+    def rejected() -> list[Rejection]:
+        return [
+            Rejection(
+                lines.physical(number) if number else 0,
+                f"expected {width} fields, found {columns}",
+                text[:2000],
+                "ShortRow" if columns < width else "LongRow",
+            )
+            for number, columns, text in invalid
+        ]
 
     try:
         table = pacsv.read_csv(
@@ -221,23 +254,31 @@ def read_text_rows(data: bytes, location: str, where: dict[str, object]) -> tupl
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        if len(skipped_rows) > MAX_KEPT_BAD_ROWS:
+            raise TooManyBadRows(rejected()) from None
         raise NotTabularError(f"unreadable as CSV: {str(exc)[:200]}", **where) from None
 
-    lines = _Lines(data, header.offset, header.line)
-    if invalid:
+    if invalid and not _ends_with_newline(data):
         number, columns, _ = invalid[-1]
-        last_row = len(lines.nonempty)
-        if number == last_row and columns < width and not _ends_with_newline(data):
+        last_row = lines.count()
+        if number == last_row and columns < width:
             raise TruncatedPayloadError(
                 f"file ends part-way through a row ({columns} of {width} fields)",
                 row=lines.physical(last_row),
                 **where,
             )
-    skipped = skipped_rows
-    valid_rows = [r for r in range(2, len(lines.nonempty) + 1) if r not in skipped] if invalid else None
+    skipped = sorted(skipped_rows)
 
     def row_number(i: int) -> int:
-        return valid_rows[i] if valid_rows is not None and i < len(valid_rows) else i + 2
+        """pyarrow's row number of table row `i`: the (i+1)-th data row (from row 2) not skipped as invalid."""
+        low, high = i + 2, i + 2 + len(skipped)
+        while low < high:  # smallest r with r - 1 - (skipped rows <= r) >= i + 1
+            middle = (low + high) // 2
+            if middle - 1 - bisect.bisect_right(skipped, middle) >= i + 1:
+                high = middle
+            else:
+                low = middle + 1
+        return low
 
     rows = RawRows(
         columns={column: table.column(names[index]) for column, index in wanted.items() if not column.startswith("_")},
@@ -251,15 +292,7 @@ def read_text_rows(data: bytes, location: str, where: dict[str, object]) -> tupl
             **{f.column: header.names[header.find(f.text)].strip() for f in layout.positions},  # type: ignore[index]
             "_date": date_header,
         },
-        rejected=[
-            Rejection(
-                lines.physical(number) if number else 0,
-                f"expected {width} fields, found {columns}",
-                text[:2000],
-                "ShortRow" if columns < width else "LongRow",
-            )
-            for number, columns, text in invalid
-        ],
+        rejected=rejected(),
     )
     if len(skipped_rows) > MAX_KEPT_BAD_ROWS:
         raise TooManyBadRows(rows.rejected)
