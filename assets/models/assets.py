@@ -22,6 +22,7 @@ from dagster import (
     asset,
 )
 
+from assets.automation import after_inputs
 from assets.models.evaluation import EvaluationConfig, load_leak_audits
 from assets.models.pipeline import (
     ModelStageConfig,
@@ -34,9 +35,6 @@ from assets.models.pipeline import (
     run_walk_forward,
 )
 from assets.models.plots import evaluation_pngs, write_evaluation_plots
-from assets.signals.build import SignalConfig
-from assets.signals.decision import DecisionConfig
-from pipelines.automation import after_inputs
 from resources.lake.delta import overwrite_table, read_table
 from resources.lake.resource import LakeResource
 from resources.lake.stage_state import (
@@ -67,7 +65,6 @@ def stage_config() -> ModelStageConfig:
             cost_bps=settings.cost_bps,
             leak_audited=load_leak_audits(settings.leak_audits_file, settings.source_mode),
         ),
-        signals=SignalConfig(decision=DecisionConfig(cost_bps=settings.cost_bps)),
     )
 
 

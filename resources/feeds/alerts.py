@@ -14,7 +14,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from resources.alerts import Alert, post_alert
+from resources.alerts import Alert, send_alert
 from resources.redact import redact_text
 from resources.settings import Settings
 
@@ -83,7 +83,7 @@ def raise_alert(alert: FeedsAlert, settings: Settings | None = None) -> None:
     if settings is None:
         return
     try:
-        if not post_alert(operator_alert(alert), settings):
-            log.info("feeds: alert not posted: NEXUS_ALERT_WEBHOOK_URL is not set")
+        if not send_alert(operator_alert(alert), settings):
+            log.info("feeds: alert not sent: neither NEXUS_ALERT_WEBHOOK_URL nor NEXUS_ALERT_SMTP_HOST is set")
     except Exception as exc:
-        log.error("feeds: alert webhook failed: %s", redact_text(str(exc)))
+        log.error("feeds: alert delivery failed: %s", redact_text(str(exc)))

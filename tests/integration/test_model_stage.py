@@ -23,15 +23,16 @@ from assets.models.pipeline import (
     load_inputs,
     predictions_frame,
     run_regimes,
-    run_signals,
     run_walk_forward,
 )
 from assets.models.planted import measure_planted_effects
 from assets.models.walk_forward import WalkForwardConfig, walk_forward
+from assets.signals.build import SignalConfig
 from assets.signals.contract import SignalRow
 from assets.signals.ledger import build_ledger
 from assets.signals.risk import historical_var, parametric_var
 from assets.signals.sizing import position_size
+from assets.signals.stage import run_signals
 from resources.errors import LeakageError
 from resources.lake.delta import overwrite_table, read_table
 from resources.lake.snapshot import snapshot_lake
@@ -70,7 +71,7 @@ def _build_models(storage: LakeStorage, until: date | None = None) -> Stage:
     inputs = load_inputs(storage, CONFIG, until=until)
     regimes = run_regimes(storage, inputs.features, CONFIG).frame
     predictions = predictions_frame(run_walk_forward(storage, inputs, CONFIG))
-    signals, _, _ = run_signals(inputs, predictions, regimes, CONFIG, run_id="test")
+    signals, _, _ = run_signals(inputs, predictions, regimes, SignalConfig(), run_id="test")
     return Stage(get_settings(), storage, inputs, predictions, regimes, signals)
 
 
