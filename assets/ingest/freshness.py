@@ -28,7 +28,7 @@ from assets.partitions import Cadence, partition_key_for
 from resources.freshness import MARGIN, Freshness, snapshot_freshness
 from resources.releases import streams_of
 from resources.settings import get_settings
-from resources.simulated.clock import publisher_now
+from resources.simulated.clock import freshness_now
 
 EVERY_HALF_HOUR = AutomationCondition.cron_tick_passed("*/30 * * * *", "America/New_York") & ~(
     AutomationCondition.in_progress()
@@ -64,7 +64,7 @@ def _freshness_check(key: AssetKey, streams: tuple[str, ...], cadence: Cadence) 
     def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
         event = context.instance.get_latest_materialization_event(key)
         latest = event.asset_materialization.partition if event and event.asset_materialization else None
-        now = publisher_now(get_settings())
+        now = freshness_now(get_settings())
         verdict = silver_freshness(context.instance, key, SilverCalendar(streams, cadence), now)
         return AssetCheckResult(
             passed=verdict.passed,

@@ -21,7 +21,7 @@ from dagster import (
 from assets.ingest.freshness import EVERY_HALF_HOUR, SilverCalendar, silver_freshness
 from resources.freshness import InputState, mart_freshness
 from resources.settings import get_settings
-from resources.simulated.clock import publisher_now
+from resources.simulated.clock import freshness_now
 
 
 def silver_inputs(key: AssetKey, deps: Mapping[AssetKey, set[AssetKey]], calendars: Mapping) -> list[AssetKey]:
@@ -53,7 +53,7 @@ def _check(
     )
     def _fresh(context: AssetCheckExecutionContext) -> AssetCheckResult:
         instance = context.instance
-        now = publisher_now(get_settings())
+        now = freshness_now(get_settings())
         states = []
         for silver in inputs:
             event = instance.get_latest_materialization_event(silver)

@@ -48,3 +48,13 @@ def publisher_now(settings: Settings) -> datetime:
     """The publishers' now: the simulated clock file when configured in simulated mode, else the wall clock."""
     path = settings.publisher_clock_file if settings.source_mode == "simulated" else None
     return PublisherClock(path).now()
+
+
+def freshness_now(settings: Settings) -> datetime:
+    """The instant freshness is judged at. A simulated publisher with no clock file has released its world up to
+    NEXUS_END_DATE (what `nexus run` loads), so a lake built to that date is fresh rather than a year late; a clock
+    file or live mode judge at the publishers' now."""
+    now = publisher_now(settings)
+    if settings.source_mode != "simulated" or settings.publisher_clock_file is not None:
+        return now
+    return min(now, datetime.combine(settings.end_date, settings.decision_time_utc, tzinfo=UTC))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 
+import numpy as np
 import pandas as pd
 
 from assets.models.assets import stage_config
@@ -29,6 +30,8 @@ def _pooled(predictions: pd.DataFrame, inputs: ModelInputs, config: ModelStageCo
     for column in ("p_down", "p_flat", "p_up"):
         if column not in covered:
             covered = covered.assign(**{column: float("nan")})
+    if "pred_class" not in covered:  # the oracle gives a score only
+        covered = covered.assign(pred_class=np.sign(covered["score"]))
     metrics = evaluate(covered, inputs.features, inputs.labels, config.evaluation).metrics_frame()
     return metrics[metrics["symbol"] == POOLED].iloc[0]
 

@@ -53,6 +53,27 @@ def test_the_check_reads_the_instance_and_the_publisher_clock(tmp_path, monkeypa
     assert check(build_asset_check_context(instance=instance)).passed
 
 
+def test_a_simulated_lake_built_to_its_end_date_is_fresh_without_a_clock(monkeypatch):
+    # `make run` loads the simulated world up to NEXUS_END_DATE; judged at the wall clock it would be a year late.
+    monkeypatch.delenv("NEXUS_PUBLISHER_CLOCK_FILE", raising=False)
+    monkeypatch.setenv("NEXUS_SOURCE_MODE", "simulated")
+    monkeypatch.setenv("NEXUS_END_DATE", "2024-06-28")  # a Friday
+    get_settings.cache_clear()
+    key = AssetKey(["silver", "cboe", "index_closes"])
+    check = next(c for c in FRESHNESS_CHECKS if AssetCheckKey(key, "fresh_per_release_calendar") in c.check_keys)
+    instance = DagsterInstance.ephemeral()
+    instance.report_runless_asset_event(AssetMaterialization(key, partition="2024-06-26"))
+    stale = check(build_asset_check_context(instance=instance))
+    assert not stale.passed, "Thursday's close was due (with its margin) before the end date's decision time"
+    instance.report_runless_asset_event(AssetMaterialization(key, partition="2024-06-28"))
+    fresh = check(build_asset_check_context(instance=instance))
+    assert fresh.passed and fresh.metadata["checked_at"].value.startswith("2024-06-28")
+    monkeypatch.setenv("NEXUS_SOURCE_MODE", "live")
+    get_settings.cache_clear()
+    assert not check(build_asset_check_context(instance=instance)).passed, "live mode judges at the wall clock"
+    get_settings.cache_clear()
+
+
 def test_a_mart_is_fresh_only_when_its_inputs_are_and_it_was_rebuilt_after_them():
     from resources.freshness import MART_MARGIN, Freshness, InputState, mart_freshness
 
