@@ -272,9 +272,15 @@ def _answers(graphql: str) -> bool:
 
 
 def _start_sensor(graphql: str, name: str) -> None:
+    """Start a sensor as the operator would; the webserver may answer before it has loaded the code location."""
     selector = {"repositoryLocationName": "nexus", "repositoryName": "__repository__", "sensorName": name}
-    answer = httpx.post(graphql, json={"query": START_SENSOR, "variables": {"selector": selector}}, timeout=120)
-    result = answer.json()["data"]["startSensor"]
+    deadline = time.time() + 300
+    while True:
+        answer = httpx.post(graphql, json={"query": START_SENSOR, "variables": {"selector": selector}}, timeout=120)
+        result = answer.json()["data"]["startSensor"]
+        if result["__typename"] != "SensorNotFoundError" or time.time() > deadline:
+            break
+        time.sleep(5)
     assert result.get("sensorState", {}).get("status") == "RUNNING", result
 
 
