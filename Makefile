@@ -14,7 +14,7 @@ help:
 	@echo "make serve  dagster-webserver + dagster-daemon on http://127.0.0.1:3000 with the project's instance"
 	@echo "make test   install the dev extras and run the test suite"
 	@echo "make bench  print speed and memory figures (BENCH=limits|scale|... for some)"
-	@echo "make lint   ruff"
+	@echo "make lint   ruff and import-linter (import layers)"
 	@echo "make docs   build the dbt docs site"
 	@echo "make clean  reset the lake and the Dagster home"
 
@@ -24,6 +24,7 @@ $(BIN)/python:
 # uv (pinned in constraints.txt, installed into the venv by pip) installs the pinned set several times faster than
 # pip; pip stays the fallback when uv cannot be installed or fails. Either way nothing is installed by hand.
 UV := $(BIN)/uv
+comma := ,# a literal comma inside $(call ...) arguments, which commas otherwise split
 define install_pinned
 	@$(PIP) uv >/dev/null 2>&1 || echo "uv unavailable: installing with pip"
 	@if [ -x $(UV) ] && $(UV) pip install --python $(BIN)/python -q -c constraints.txt -e "$(1)"; then :; \
@@ -36,7 +37,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 
 # The tests need the spark extra (pyspark on the machine's Java); `make run` installs only the base package.
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(call install_pinned,.[dev,spark])
+	$(call install_pinned,.[dev$(comma)spark])
 	@touch $@
 
 install: $(VENV)/.installed
@@ -53,7 +54,7 @@ ui: install
 # Stopping it (Ctrl-C) stops both. NEXUS_DAGSTER_POSTGRES_URL moves the instance to PostgreSQL.
 SERVE_PORT ?= 3000
 serve: install
-	$(BIN)/python -c "from resources.settings import ensure_dagster_home; print('DAGSTER_HOME', ensure_dagster_home())"
+	$(BIN)/python -c "from resources.dagster_instance import ensure_dagster_home; print('DAGSTER_HOME', ensure_dagster_home())"
 	@$(BIN)/dagster-daemon run -w workspace.yaml & daemon=$$!; \
 	trap 'kill $$daemon 2>/dev/null; wait $$daemon 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p $(SERVE_PORT)
@@ -79,6 +80,7 @@ bench: install-dev java
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install-dev
 	$(BIN)/ruff format .

@@ -1,18 +1,16 @@
 """The Dagster code location: the one place that assembles assets, checks, jobs, sensors and resources."""
 
-import importlib
-import pkgutil
+from dagster import AssetsDefinition, Definitions, ScheduleDefinition, in_process_executor
 
-from dagster import AssetChecksDefinition, AssetsDefinition, Definitions, ScheduleDefinition, in_process_executor
-
-import assets.ingest
 from assets.backfill.assets import BACKFILL_ASSETS, SparkBackfillLauncher
 from assets.feeds.assets import client_deliveries
+from assets.ingest.stage import INGEST_ASSETS, INGEST_CHECKS
 from assets.maintenance.assets import lake_maintenance
 from assets.marts.dbt import DBT_PROJECT, nexus_dbt_models
 from assets.marts.publish import publish_marts
 from assets.marts.reference import reference_tables
 from assets.models.assets import evaluation, oos_predictions, regimes
+from assets.partitions import CADENCE_TAG
 from assets.personas.assets import persona_outputs
 from assets.signals.assets import daily_signals, paper_ledger, signals_scorecard
 from pipelines.alerting import ALERT_SENSORS
@@ -26,27 +24,10 @@ from pipelines.jobs import (
     personas_job,
     signals_job,
 )
-from pipelines.partitions import CADENCE_TAG
 from pipelines.sensors import STREAM_INGESTS, STREAM_NAMES, automation_sensor, release_sensor
 from resources.dbt import dbt_resource
 from resources.lake.resource import LakeResource
 from resources.settings import get_settings
-
-
-def _discover_ingest() -> tuple[list[AssetsDefinition], list[AssetChecksDefinition]]:
-    """Every source module in assets/ingest contributes its multi-asset and checks (a new source needs no edit here)."""
-    found_assets: list[AssetsDefinition] = []
-    found_checks: list[AssetChecksDefinition] = []
-    for info in sorted(pkgutil.iter_modules(assets.ingest.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"assets.ingest.{info.name}")
-        for value in vars(module).values():
-            items = value if isinstance(value, list) else [value]
-            for item in items:
-                if isinstance(item, AssetChecksDefinition) and item not in found_checks:
-                    found_checks.append(item)
-                elif isinstance(item, AssetsDefinition) and item not in found_assets:
-                    found_assets.append(item)
-    return found_assets, found_checks
 
 
 def _cadences(ingest_assets: list[AssetsDefinition]) -> list[str]:
@@ -79,7 +60,6 @@ def _release_sensors(ingest_assets: list[AssetsDefinition], jobs: dict) -> list:
 
 
 settings = get_settings()
-INGEST_ASSETS, INGEST_CHECKS = _discover_ingest()
 CADENCES = _cadences(INGEST_ASSETS)
 INGEST_JOBS = {cadence: ingest_job(cadence, _writers(INGEST_ASSETS, cadence)) for cadence in CADENCES}
 MAINTENANCE_JOB = maintenance_job([w for cadence in CADENCES for w in _writers(INGEST_ASSETS, cadence)])

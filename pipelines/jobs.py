@@ -9,9 +9,9 @@ from dagster import AssetSelection, define_asset_job
 if TYPE_CHECKING:  # the class is not exported by dagster; only the annotation needs it
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
+from assets.partitions import CADENCE_TAG, PARTITIONS, Cadence
+from assets.retries import INGEST_RETRY_POLICY
 from pipelines.concurrency import DOWNSTREAM_WRITER, writes_tags
-from pipelines.partitions import CADENCE_TAG, PARTITIONS, Cadence
-from pipelines.retries import INGEST_RETRY_POLICY
 
 
 def ingest_job(cadence: Cadence, writers: list[str]) -> UnresolvedAssetJobDefinition:

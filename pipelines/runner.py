@@ -235,7 +235,8 @@ def orchestration_seconds(outcomes: list[JobOutcome]) -> float:
 
 def configure_environment(*, start: date | None, end: date | None, mode: str | None) -> None:
     """Apply CLI overrides as NEXUS_* variables before the definitions (and settings) are loaded."""
-    from resources.settings import ensure_dagster_home, get_settings
+    from resources.dagster_instance import ensure_dagster_home
+    from resources.settings import get_settings
 
     if start is not None:
         os.environ["NEXUS_START_DATE"] = start.isoformat()
@@ -283,9 +284,9 @@ def run_graph(printer: Printer, log_path: Path | None = None) -> list[JobOutcome
 def _run_plan(
     settings: Settings, instance: DagsterInstance, location: CodeLocation, printer: Printer, log_path: Path | None
 ) -> list[JobOutcome]:
+    from assets.partitions import as_of_tags, keys_spanning, partition_key_for, range_tags
     from pipelines.definitions import CADENCES, defs
     from pipelines.jobs import MODEL_STAGE_JOBS, run_plan
-    from pipelines.partitions import as_of_tags, keys_spanning, partition_key_for, range_tags
 
     outcomes: list[JobOutcome] = []
     shortfall = model_stage_shortfall(settings.start_date, settings.end_date, settings.signal_history_days)

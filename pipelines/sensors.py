@@ -27,8 +27,8 @@ from dagster import (
 )
 from pydantic import AwareDatetime, BaseModel
 
+from assets.partitions import as_of_tags, partition_key_for
 from pipelines.concurrency import DOWNSTREAM_WRITER, writes_tags
-from pipelines.partitions import as_of_tags, partition_key_for
 from resources.releases import STREAM_INGESTS, STREAMS, Release, latest_release, releases_between
 from resources.settings import get_settings
 from resources.simulated.clock import publisher_now

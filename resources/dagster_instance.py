@@ -6,11 +6,12 @@ Dagster reads it from the environment when the instance starts.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
 
-from resources.settings import PROJECT_ROOT, Settings
+from resources.settings import PROJECT_ROOT, Settings, get_settings
 
 TEMPLATE = PROJECT_ROOT / "dagster.yaml"
 POSTGRES_URL_ENV = "NEXUS_DAGSTER_POSTGRES_URL"
@@ -37,3 +38,13 @@ def write_instance_yaml(home: Path, settings: Settings) -> Path:
     body = yaml.safe_dump(instance_config(settings), sort_keys=False)
     path.write_text(f"{GENERATED_MARK}\n{body}", encoding="utf-8")
     return path
+
+
+def ensure_dagster_home(settings: Settings | None = None) -> Path:
+    """Create the project's Dagster home (telemetry off) and point DAGSTER_HOME at it unless already set."""
+    settings = settings or get_settings()
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home)
+    home.mkdir(parents=True, exist_ok=True)
+    write_instance_yaml(home, settings)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home

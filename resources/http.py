@@ -241,7 +241,7 @@ class HttpFetcher:
         def fail(reason: str, kind: type[SourceUnavailableError] = SourceUnavailableError, note: str = ""):
             tried = self.attempts - first
             return kind(
-                redact_text(f"{reason} after {tried} attempts{note}", secrets),  # pipelines/retries.py reads this
+                redact_text(f"{reason} after {tried} attempts{note}", secrets),  # assets/retries.py reads this
                 source=self.source,
                 dataset=dataset,
                 location=shown,

@@ -6,7 +6,6 @@ so they cannot drift apart. Secrets are `SecretStr`: they never print, and `safe
 
 from __future__ import annotations
 
-import os
 from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
@@ -292,15 +291,3 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings. Tests call `get_settings.cache_clear()` after changing the environment."""
     return Settings()
-
-
-def ensure_dagster_home(settings: Settings | None = None) -> Path:
-    """Create the project's Dagster home (telemetry off) and point DAGSTER_HOME at it unless already set."""
-    settings = settings or get_settings()
-    home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home)
-    home.mkdir(parents=True, exist_ok=True)
-    from resources.dagster_instance import write_instance_yaml  # it reads Settings: import at call time
-
-    write_instance_yaml(home, settings)
-    os.environ["DAGSTER_HOME"] = str(home)
-    return home

@@ -2,11 +2,11 @@
 
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
 
+from assets.automation import decision_day_after_inputs
 from assets.feeds.runner import deliver_all
+from assets.partitions import daily_partitions, window_of
 from assets.personas.assets import PERSONA_KEYS
 from assets.signals.assets import SIGNALS_KEY
-from pipelines.automation import decision_day_after_inputs
-from pipelines.partitions import daily_partitions, window_of
 from resources.feeds.log import DELIVERY_LOG
 from resources.lake.resource import LakeResource
 from resources.settings import get_settings

@@ -24,8 +24,8 @@ from dagster import (
 )
 
 from assets.ingest.reporting import bronze_metadata, quality_check_result, silver_metadata
-from pipelines.partitions import CADENCE_TAG, PARTITIONS, Cadence, window_of
-from pipelines.retries import transient_faults_retried
+from assets.partitions import CADENCE_TAG, PARTITIONS, Cadence, window_of
+from assets.retries import transient_faults_retried
 from resources.lake.as_of import record_as_of
 from resources.lake.provenance import record_mode
 from resources.lake.resource import LakeResource

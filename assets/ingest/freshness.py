@@ -24,7 +24,7 @@ from assets.ingest.cot import COT
 from assets.ingest.eia import EIA_DAILY, EIA_WEEKLY
 from assets.ingest.factory import SourceIngest, silver_key
 from assets.ingest.fred import FRED
-from pipelines.partitions import Cadence, partition_key_for
+from assets.partitions import Cadence, partition_key_for
 from resources.freshness import MARGIN, Freshness, snapshot_freshness
 from resources.releases import streams_of
 from resources.settings import get_settings

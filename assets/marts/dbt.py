@@ -26,7 +26,7 @@ from dagster_dbt.asset_utils import (
 )
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
-from pipelines.automation import after_inputs
+from assets.automation import after_inputs
 from resources.dbt import DBT_PROJECT_DIR, apply_dbt_env, dbt_project
 from resources.dbt_inprocess import DbtInvocation, invoke
 from resources.marts_nightly import NIGHTLY_TARGET, PRODUCTION_BUILD, nightly_build

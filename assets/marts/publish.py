@@ -2,8 +2,8 @@
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
+from assets.automation import after_inputs
 from assets.marts.dbt import DBT_PROJECT, TRANSLATOR
-from pipelines.automation import after_inputs
 from resources.lake.gold import mart_tables, publish_duckdb_file, publish_to_delta
 from resources.lake.resource import LakeResource
 from resources.lake.stage_state import SKIPPED

@@ -3,7 +3,7 @@ day the lake is as of (which caps every mart's last day)."""
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
-from pipelines.automation import after_inputs
+from assets.automation import after_inputs
 from resources.lake.delta import table_uri
 from resources.lake.resource import LakeResource
 from resources.marts_build import write_reference_tables

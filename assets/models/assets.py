@@ -22,6 +22,7 @@ from dagster import (
     asset,
 )
 
+from assets.automation import after_inputs
 from assets.models.evaluation import EvaluationConfig, load_leak_audits
 from assets.models.pipeline import (
     ModelStageConfig,
@@ -33,10 +34,7 @@ from assets.models.pipeline import (
     run_regimes,
     run_walk_forward,
 )
-from assets.models.plots import evaluation_pngs
-from assets.signals.build import SignalConfig
-from assets.signals.decision import DecisionConfig
-from pipelines.automation import after_inputs
+from assets.models.plots import evaluation_pngs, write_evaluation_plots
 from resources.lake.delta import overwrite_table, read_table
 from resources.lake.resource import LakeResource
 from resources.lake.stage_state import (
@@ -67,7 +65,6 @@ def stage_config() -> ModelStageConfig:
             cost_bps=settings.cost_bps,
             leak_audited=load_leak_audits(settings.leak_audits_file, settings.source_mode),
         ),
-        signals=SignalConfig(decision=DecisionConfig(cost_bps=settings.cost_bps)),
     )
 
 
@@ -271,9 +268,7 @@ def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN
     curves = cumulative_returns(predictions, inputs.features, inputs.labels, config.evaluation)
     images = evaluation_pngs(report, curves)
     markdown = []
-    for name, png in images.items():
-        uri = _uri(storage, "evaluation_plots", f"{name}.png")
-        storage.write_bytes(uri, png)
+    for (name, png), uri in zip(images.items(), write_evaluation_plots(storage, images), strict=True):
         markdown.append(f"**{name}** ({uri})\n\n![{name}](data:image/png;base64,{base64.b64encode(png).decode()})")
     pooled = metrics[metrics["symbol"] == "ALL"][
         [

@@ -1,7 +1,8 @@
-"""The model stage as plain functions: regimes, walk-forward models, evaluation and signals from a lake.
+"""The model stage as plain functions: regimes, walk-forward models and evaluation from a lake.
 
-The Dagster assets in `assets/models/assets.py` and `assets/signals/assets.py` are thin wrappers around these, and
-the tests and benchmarks call them directly (for example to rebuild everything from a lake cut at a date T).
+The Dagster assets in `assets/models/assets.py` are thin wrappers around these, and the tests and benchmarks call
+them directly (for example to rebuild everything from a lake cut at a date T). The signals built on these outputs
+are `assets/signals/stage.py`.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from assets.models.data import load_features, load_labels
+from assets.models.effect_features import EFFECT_FEATURES
 from assets.models.evaluation import EvaluationConfig, EvaluationReport, evaluate
 from assets.models.planted import EffectEstimate, measure_planted_effects
 from assets.models.regimes import RegimeConfig, RegimeResult, observation_frame, symbol_regimes
 from assets.models.training import HORIZONS, train_all_horizons
 from assets.models.walk_forward import WalkForwardConfig, WalkForwardResult
-from assets.signals.build import SignalConfig, build_signals
 from resources.fit_cache import LakeFitCache
 from resources.lake.storage import LakeStorage
 from resources.model_store import ModelStore
@@ -35,9 +36,14 @@ class ModelStageConfig(BaseModel):
 
     horizons: tuple[int, ...] = HORIZONS
     regimes: RegimeConfig = RegimeConfig(refit_frequency="YS")
-    walk_forward: WalkForwardConfig = WalkForwardConfig()
+    walk_forward: WalkForwardConfig = Field(
+        default=WalkForwardConfig(features=EFFECT_FEATURES),
+        description=(
+            "the shipped model reads the effect features only: with the mart's raw columns and the instrument codes "
+            "it captured none of the simulated world's edge (README, Models)"
+        ),
+    )
     evaluation: EvaluationConfig = EvaluationConfig()
-    signals: SignalConfig = SignalConfig()
     symbols: tuple[str, ...] | None = Field(default=None, description="restrict to these symbols (tests)")
     workers: int = Field(default=2, ge=1, le=16, description="processes for the per-symbol regime fits")
 
@@ -122,14 +128,6 @@ def run_evaluation(
 ) -> tuple[EvaluationReport, list[EffectEstimate]]:
     report = evaluate(predictions, inputs.features, inputs.labels, config.evaluation)
     return report, measure_planted_effects(inputs.features, inputs.labels)
-
-
-def run_signals(
-    inputs: ModelInputs, predictions: pd.DataFrame, regimes: pd.DataFrame, config: ModelStageConfig, run_id: str
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(signals, ensemble weights, decision thresholds) from the walk-forward predictions and regimes."""
-    by_horizon = {int(h): rows for h, rows in predictions.groupby("horizon")}
-    return build_signals(inputs.features, inputs.labels, by_horizon, regimes, run_id=run_id, config=config.signals)
 
 
 def regimes_table(frame: pd.DataFrame) -> pa.Table:

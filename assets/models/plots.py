@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from assets.models.evaluation import POOLED, EvaluationReport
 from assets.models.labels import CLASS_NAMES
+from resources.lake.storage import LakeStorage
 
 COLORS = {"DOWN": "#c0392b", "FLAT": "#7f8c8d", "UP": "#27ae60"}
 STRATEGY_STYLE = {
@@ -109,4 +110,27 @@ def evaluation_pngs(report: EvaluationReport, curves: pd.DataFrame) -> dict[str,
     }
 
 
-__all__ = ["cumulative_returns_png", "evaluation_pngs", "ic_by_horizon_png", "reliability_png"]
+def write_evaluation_plots(storage: LakeStorage, images: dict[str, bytes]) -> list[str]:
+    """Write each plot under gold/models/evaluation_plots/ by its file name; returns the URIs written.
+
+    Lakes built before the names carried their own extension hold the same plots as `<name>.png.png`; those
+    copies are removed so a reader finds exactly one file per plot.
+    """
+    written = []
+    for name, png in images.items():
+        uri = storage.uri("gold", "models", "evaluation_plots", name)
+        storage.write_bytes(uri, png)
+        stale = f"{uri}.png"
+        if storage.exists(stale):
+            storage.filesystem.delete_file(storage.fs_path(stale))
+        written.append(uri)
+    return written
+
+
+__all__ = [
+    "cumulative_returns_png",
+    "evaluation_pngs",
+    "ic_by_horizon_png",
+    "reliability_png",
+    "write_evaluation_plots",
+]

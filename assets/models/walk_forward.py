@@ -33,6 +33,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assets.models.calibration import CalibrationConfig, Calibrator, multiclass_brier, select_calibrator
+from assets.models.effect_features import EffectFeatureConfig, add_effect_features
 from assets.models.labels import HORIZONS, LabelConfig, horizon_labels, normalize_keys, shift_by_calendar
 from assets.models.lgbm import (
     CATEGORICAL_FEATURES,
@@ -78,6 +79,7 @@ class WalkForwardConfig(BaseModel):
     features: tuple[str, ...] | None = Field(default=None, description="None: the contract's features present")
     name_prefix: str = Field(default="lgbm_direction", pattern=r"^[A-Za-z0-9_]+$")
     labels: LabelConfig = LabelConfig()
+    effects: EffectFeatureConfig = EffectFeatureConfig()
     lgbm: LGBMConfig = LGBMConfig()
     calibration: CalibrationConfig = CalibrationConfig()
 
@@ -135,7 +137,8 @@ class WalkForwardResult(BaseModel):
 
 
 def prepare_panel(features: pd.DataFrame, labels: pd.DataFrame, config: WalkForwardConfig) -> pd.DataFrame:
-    """Features plus the horizon's label columns, `label_end` and `latest_cutoff` (D - embargo trading days).
+    """Features plus the effect features of the horizon (`effect_features.py`), its label columns, `label_end`
+    and `latest_cutoff` (D - embargo trading days).
 
     A row may be used for training by a model with cutoff C only if label_end <= C, and predicted only if
     C <= latest_cutoff. Sorted by trade_date then symbol, so every slice is in time order.
@@ -143,6 +146,7 @@ def prepare_panel(features: pd.DataFrame, labels: pd.DataFrame, config: WalkForw
     feats = normalize_keys(features)
     if feats.duplicated(["symbol", "trade_date"]).any():
         raise ValueError("features have duplicate (symbol, trade_date) rows")
+    feats = add_effect_features(feats, config.horizon, config.effects)
     labs = horizon_labels(feats, labels, config.horizon, config.labels)
     panel = feats.reset_index(drop=True)
     for column in ("fwd_ret", "sigma_daily", "band", "label", "label_end"):

@@ -18,6 +18,8 @@ from dagster import (
     multi_asset,
 )
 
+from assets.automation import decision_day_after_inputs
+from assets.partitions import daily_partitions, window_of
 from assets.personas.audit import AUDIT_TABLE
 from assets.personas.config import HedgingDeskConfig, PersonasConfig
 from assets.personas.daily import build_all, publish_days
@@ -27,8 +29,6 @@ from assets.personas.report_pdf import render_report
 from assets.personas.tables import PERSONA_TABLES, json_schemas, output_json
 from assets.signals.assets import LEDGER_KEY, SIGNALS_KEY
 from assets.signals.ledger import PORTFOLIO, POSITIONS
-from pipelines.automation import decision_day_after_inputs
-from pipelines.partitions import daily_partitions, window_of
 from resources.lake.resource import LakeResource
 from resources.lake.stage_state import (
     SKIPPED,

@@ -15,6 +15,7 @@ from datetime import date
 from assets.personas.common import pct, signed_pct
 from assets.personas.inputs import PersonaInputs
 from assets.personas.models import PaperTrackRecord
+from assets.signals.ledger import position_day_hits
 
 WINDOW = 20
 
@@ -30,13 +31,12 @@ def paper_track_record(inputs: PersonaInputs, day: date) -> PaperTrackRecord | N
     base = float(equity.iloc[-WINDOW - 1]) if len(equity) > WINDOW else 1.0
     peak = equity.cummax()
     drawdowns = equity / peak - 1.0
-    held = positions.groupby("symbol", sort=False)["position"].shift(1).fillna(0.0) != 0
-    traded = positions[held]
-    hit_rate = float((traded["pnl"] > 0).mean()) if len(traded) else None
+    hits = position_day_hits(positions)
+    hit_rate = hits.hit_rate
     start, end = portfolio["trade_date"].iloc[0].date(), portfolio["trade_date"].iloc[-1].date()
     window = min(WINDOW, len(equity))
-    hits = (
-        f"{pct(hit_rate)} of {len(traded):,} position-days made money"
+    hit_text = (
+        f"{pct(hit_rate)} of {hits.position_days:,} position-days made money"
         if hit_rate is not None
         else "no position held yet"
     )
@@ -45,7 +45,7 @@ def paper_track_record(inputs: PersonaInputs, day: date) -> PaperTrackRecord | N
         f"{end.isoformat()} ({len(equity):,} trading days): {signed_pct(last - 1.0, 1)} since the start, "
         f"{signed_pct(last / base - 1.0, 1)} over the last {window} trading days, currently "
         f"{pct(-min(0.0, float(drawdowns.iloc[-1])), 1)} below its peak (deepest fall "
-        f"{pct(-min(0.0, float(drawdowns.min())), 1)}); {hits}. No real money was traded and past results do not "
+        f"{pct(-min(0.0, float(drawdowns.min())), 1)}); {hit_text}. No real money was traded and past results do not "
         f"predict future ones."
     )
     return PaperTrackRecord(
@@ -57,6 +57,6 @@ def paper_track_record(inputs: PersonaInputs, day: date) -> PaperTrackRecord | N
         drawdown=round(min(0.0, float(drawdowns.iloc[-1])), 8),
         max_drawdown=round(min(0.0, float(drawdowns.min())), 8),
         hit_rate=None if hit_rate is None else round(hit_rate, 8),
-        position_days=len(traded),
+        position_days=hits.position_days,
         text=text,
     )

@@ -6,6 +6,7 @@ import pandas as pd
 import pyarrow as pa
 from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, MetadataValue, asset
 
+from assets.automation import after_inputs, decision_day_after_inputs
 from assets.models.assets import (
     EVALUATION,
     MARTS_READ,
@@ -15,12 +16,20 @@ from assets.models.assets import (
     stage_config,
     stage_fingerprint,
 )
-from assets.models.pipeline import load_inputs, run_signals
-from assets.signals.ledger import PORTFOLIO, POSITIONS, LedgerConfig, build_ledger, ledger_png, write_ledger
+from assets.models.pipeline import load_inputs
+from assets.partitions import daily_partitions, window_of
+from assets.signals.ledger import (
+    PORTFOLIO,
+    POSITIONS,
+    LedgerConfig,
+    build_ledger,
+    ledger_png,
+    ledger_summary,
+    write_ledger,
+)
 from assets.signals.scorecard import ORACLE_SET, lake_scorecard, oracle_capture
+from assets.signals.stage import run_signals, signal_config
 from assets.signals.table import SIGNALS, write_window
-from pipelines.automation import after_inputs, decision_day_after_inputs
-from pipelines.partitions import daily_partitions, window_of
 from resources.lake.delta import overwrite_table, read_table
 from resources.lake.resource import LakeResource
 from resources.lake.stage_state import record_run, unchanged
@@ -47,8 +56,9 @@ def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> Materia
     first, last = window_of(context)
     storage = lake.storage()
     reads = [*MARTS_READ, ("models", "oos_predictions"), ("models", "regimes"), ("models", "evaluation")]
-    window = {"window": [str(first), str(last)]}
-    fingerprint = stage_fingerprint(storage, "signals/daily", reads, window)
+    signals_config = signal_config(get_settings().cost_bps)
+    extra = {"window": [str(first), str(last)], "signals": signals_config.model_dump(mode="json")}
+    fingerprint = stage_fingerprint(storage, "signals/daily", reads, extra)
     outputs = [storage.uri(SIGNALS.zone, *SIGNALS.path_parts())] + [
         storage.uri("gold", "models", name) for name in ("ensemble_weights", "decision_thresholds")
     ]
@@ -60,7 +70,7 @@ def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> Materia
     predictions["trade_date"] = pd.to_datetime(predictions["trade_date"])
     predictions = predictions[predictions["trade_date"] <= pd.Timestamp(last)]
     regimes = read_table(storage, storage.uri("gold", "models", "regimes")).to_pandas()
-    signals, weights, thresholds = run_signals(inputs, predictions, regimes, config, run_id=context.run_id)
+    signals, weights, thresholds = run_signals(inputs, predictions, regimes, signals_config, run_id=context.run_id)
     for name, frame in (("ensemble_weights", weights), ("decision_thresholds", thresholds)):
         frame = frame.assign(cutoff=pd.to_datetime(frame["cutoff"]).dt.date)
         overwrite_table(storage, storage.uri("gold", "models", name), pa.Table.from_pandas(frame))
@@ -104,13 +114,16 @@ SCORECARD_KEY = AssetKey(["gold", "models", "scorecard"])
 def signals_scorecard(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     storage = lake.storage()
     reads = [*MARTS_READ, ("models", "oos_predictions"), ("models", "regimes"), ("models", "evaluation")]
-    fingerprint = stage_fingerprint(storage, "models/scorecard", reads)
+    signals_config = signal_config(get_settings().cost_bps)
+    fingerprint = stage_fingerprint(
+        storage, "models/scorecard", reads, {"signals": signals_config.model_dump(mode="json")}
+    )
     outputs = [storage.uri(*SCORECARD_KEY.path)]
     if (record := unchanged(storage, fingerprint, outputs)) is not None:
         return skipped_result(record)
     settings = get_settings()
     seed = settings.seed if settings.source_mode == "simulated" else None
-    card = lake_scorecard(storage, stage_config(), seed)
+    card = lake_scorecard(storage, stage_config(), signals_config, seed)
     overwrite_table(storage, storage.uri(*SCORECARD_KEY.path), pa.Table.from_pandas(card, preserve_index=False))
     pooled = card[card["symbol"] == (ORACLE_SET if seed is not None else "ALL")]
     shown = pooled[pooled["model"].isin(["lightgbm", "signal", "long_only", "majority", "oracle"])]
@@ -162,7 +175,8 @@ def paper_ledger(context: AssetExecutionContext, lake: LakeResource) -> Material
     png = ledger_png(positions, portfolio) if len(portfolio) else b""
     if png:
         storage.write_bytes(storage.uri("gold", "models", "evaluation_plots", "ledger.png"), png)
-    tail = portfolio.tail(1)
+    summary = ledger_summary(positions, portfolio)
+    hit_rate = summary.pop("hit_rate_per_position_day")
     written = sum(s.added for s in stats.values())
     record_run(storage, fingerprint, outputs, {"rows": written})
     return MaterializeResult(
@@ -171,9 +185,8 @@ def paper_ledger(context: AssetExecutionContext, lake: LakeResource) -> Material
             "dagster/row_count": written,
             "window": f"{start} .. {last}",
             "rows_written": written,
-            "days_in_book": len(portfolio),
-            "equity": float(tail["equity"].iloc[0]) if len(tail) else 1.0,
-            "drawdown": float(tail["drawdown"].iloc[0]) if len(tail) else 0.0,
+            **summary,
+            "hit_rate_per_position_day": MetadataValue.float(float("nan") if hit_rate is None else hit_rate),
             "plot": MetadataValue.md(
                 f"![ledger](data:image/png;base64,{base64.b64encode(png).decode()})" if png else "(no days)"
             ),

@@ -155,6 +155,46 @@ def build_ledger(
     return positions[list(POSITION_COLUMNS)], portfolio
 
 
+class PositionDayHits(BaseModel):
+    """The book's hit rate counted per position-day: one instrument held for one day, P&L after costs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    position_days: int
+    hits: int
+
+    @property
+    def hit_rate(self) -> float | None:
+        return self.hits / self.position_days if self.position_days else None
+
+
+def position_day_hits(positions: pd.DataFrame) -> PositionDayHits:
+    """Hits among instrument-days that held a paper position since the previous close (a P&L after costs > 0).
+
+    Why per position-day and not per signal: a signal is a forecast, the ledger is what following it earned; a
+    5-day signal repeated five days running is five days of exposure, each with its own gain or loss, and FLAT
+    days hold nothing and cannot hit or miss.
+    """
+    ordered = positions.sort_values(["symbol", "trade_date"], kind="stable")
+    held = ordered.groupby("symbol", sort=False)["position"].shift(1).fillna(0.0) != 0
+    pnl = ordered.loc[held, "pnl"].astype("float64")
+    return PositionDayHits(position_days=len(pnl), hits=int((pnl > 0).sum()))
+
+
+def ledger_summary(positions: pd.DataFrame, portfolio: pd.DataFrame) -> dict[str, float | int | None]:
+    """What a materialization of the ledger reports: days in the book, last equity and drawdown, and the hit rate
+    per position-day with the number of position-days it counts."""
+    tail = portfolio.tail(1)
+    hits = position_day_hits(positions)
+    return {
+        "days_in_book": len(portfolio),
+        "equity": float(tail["equity"].iloc[0]) if len(tail) else 1.0,
+        "drawdown": float(tail["drawdown"].iloc[0]) if len(tail) else 0.0,
+        "position_days": hits.position_days,
+        "hit_rate_per_position_day": hits.hit_rate,
+    }
+
+
 def write_ledger(
     storage: LakeStorage, positions: pd.DataFrame, portfolio: pd.DataFrame, start: date, end: date
 ) -> dict[str, MergeStats]:

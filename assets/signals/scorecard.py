@@ -21,8 +21,10 @@ import pandas as pd
 
 from assets.models.evaluation import POOLED, EvaluationConfig, evaluate
 from assets.models.labels import horizon_labels, normalize_keys
-from assets.models.pipeline import ModelStageConfig, load_inputs, run_signals
+from assets.models.pipeline import ModelStageConfig, load_inputs
+from assets.signals.build import SignalConfig
 from assets.signals.ensemble import RULE_COLUMNS
+from assets.signals.stage import run_signals
 from resources.lake.delta import read_table
 from resources.lake.storage import LakeStorage
 from resources.simulated.oracle import ORACLE_SYMBOLS, oracle_scores
@@ -167,7 +169,9 @@ __all__ = [
 ]
 
 
-def lake_scorecard(storage: LakeStorage, config: ModelStageConfig, oracle_seed: int | None) -> pd.DataFrame:
+def lake_scorecard(
+    storage: LakeStorage, config: ModelStageConfig, signals_config: SignalConfig, oracle_seed: int | None
+) -> pd.DataFrame:
     """The scorecard of a lake: signals rebuilt in memory from its predictions and regimes (the signals table
     holds only the materialized days), with the oracle of the simulated world when `oracle_seed` is given."""
     inputs = load_inputs(storage, config)
@@ -175,7 +179,7 @@ def lake_scorecard(storage: LakeStorage, config: ModelStageConfig, oracle_seed: 
     predictions["trade_date"] = pd.to_datetime(predictions["trade_date"])
     predictions["cutoff"] = pd.to_datetime(predictions["cutoff"])
     regimes = read_table(storage, storage.uri("gold", "models", "regimes")).to_pandas()
-    signals, _, _ = run_signals(inputs, predictions, regimes, config, run_id="scorecard")
+    signals, _, _ = run_signals(inputs, predictions, regimes, signals_config, run_id="scorecard")
     horizons = tuple(int(h) for h in sorted(signals["horizon"].unique()))
     oracle = oracle_scores(oracle_seed, horizons) if oracle_seed is not None else None
     symbols = ORACLE_SYMBOLS if oracle is not None else ()

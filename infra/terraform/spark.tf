@@ -1,7 +1,7 @@
 # Spark for bulk backfills: an EMR Serverless application that costs nothing while idle. Jobs are submitted
 # (by the daemon's role, or an operator) with the spark_job role as execution role; they read the whole lake and
 # write silver/ and gold/ only. Delta Lake ships with the EMR release, so the native format("delta") path runs
-# here (locally, Spark must go through delta-rs: DESIGN.md).
+# here (locally, Spark must go through delta-rs: docs/architecture.md).
 #
 #   aws emr-serverless start-job-run --application-id <spark_application_id> \
 #     --execution-role-arn <spark_job_role_arn> --job-driver '{"sparkSubmit": {"entryPoint": "<artifacts>/..."}}' \

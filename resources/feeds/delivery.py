@@ -31,13 +31,13 @@ from resources.feeds.cadence import period_start
 from resources.feeds.clients import Client
 from resources.feeds.datasets import get_dataset, json_schema, rows_for_period, schema_bytes
 from resources.feeds.log import latest_delivery, log_delivery
+from resources.feeds.manifest import DeliveredFile, DeliveredSchema, DeliveryLinks, Manifest
 from resources.feeds.paths import check_local_path
 from resources.feeds.writer import EXTENSIONS, encode
 from resources.lake.provenance import is_simulated, simulated_sources
 from resources.lake.storage import LakeStorage
 
 log = logging.getLogger(__name__)
-MANIFEST_SCHEMA_VERSION = "1.1"
 # S3 Signature Version 4 caps a presigned URL's lifetime at 7 days; below a minute a link is of no use to anyone.
 PRESIGN_MIN_S = 60
 PRESIGN_MAX_S = 7 * 24 * 3600
@@ -46,55 +46,6 @@ SIMULATED_NOTICE = (
     "SIMULATED DATA: this delivery was built from the project's simulated publisher ({sources}); its figures are "
     "synthetic, not market data."
 )
-
-
-class DeliveredFile(BaseModel):
-    dataset: str
-    path: str = Field(description="relative to the manifest's folder")
-    rows: int
-    bytes: int
-    sha256: str
-
-
-class DeliveredSchema(BaseModel):
-    dataset: str
-    path: str
-    sha256: str
-
-
-class Manifest(BaseModel):
-    """What a client reads first: everything in this version of this day, with checksums to verify it."""
-
-    schema_version: str = MANIFEST_SCHEMA_VERSION
-    client_id: str
-    as_of: date
-    period_start: date = Field(description="first day covered; as_of is the last")
-    version: int
-    generated_at: datetime = Field(description="when the lake was read for this version (UTC)")
-    format: str
-    content_sha256: str = Field(description="sha256 over the files' and schemas' checksums; equal content, equal hash")
-    datasets: list[str]
-    instruments: list[str]
-    row_counts: dict[str, int]
-    files: list[DeliveredFile]
-    schemas: list[DeliveredSchema]
-    simulated_data: bool = Field(
-        default=False, description="true when the lake this came from was built from the simulated publisher"
-    )
-    notice: str | None = Field(default=None, description="a human-readable warning, e.g. that the data are simulated")
-
-
-class DeliveryLinks(BaseModel):
-    """The client's links file: presigned GET URLs of one delivered version, valid until `expires_at`."""
-
-    client_id: str
-    as_of: date
-    version: int
-    generated_at: datetime
-    expires_at: datetime
-    expires_in_s: int
-    manifest: str = Field(description="URL of manifest.json")
-    files: dict[str, str] = Field(description="file path relative to the version folder -> URL")
 
 
 class DeliveryResult(BaseModel):

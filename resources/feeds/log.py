@@ -13,7 +13,7 @@ from resources.lake.tables import UTC_TS, TableSpec
 
 if TYPE_CHECKING:
     from resources.feeds.clients import Client
-    from resources.feeds.delivery import DeliveredFile
+    from resources.feeds.manifest import DeliveredFile
 
 DELIVERY_LOG = TableSpec(
     zone="gold",

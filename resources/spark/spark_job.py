@@ -197,13 +197,17 @@ def backfill_table(
         _check_unique_per_payload(good, plan)
         io = delta_io_for(spark, storage)
         predicate = range_predicate(plan.spec.date_column, start, end) if plan.spec.date_column else None
-        stats = io.write(
-            versioned(good, plan),
-            table_uri(storage, plan.spec),
-            schema=plan.spec.schema,
-            mode="overwrite",
-            replace_where=predicate,
-        )
+        merged = versioned(good, plan).persist()  # the writer's null check and its write both read it
+        try:
+            stats = io.write(
+                merged,
+                table_uri(storage, plan.spec),
+                schema=plan.spec.schema,
+                mode="overwrite",
+                replace_where=predicate,
+            )
+        finally:
+            merged.unpersist()
     finally:
         parsed.unpersist()
     summary = TableBackfill(

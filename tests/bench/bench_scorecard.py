@@ -11,6 +11,7 @@ import time
 
 from assets.models.assets import stage_config
 from assets.signals.scorecard import ORACLE_SET, lake_scorecard, oracle_capture
+from assets.signals.stage import signal_config
 from resources.lake.storage import LakeStorage
 from resources.settings import get_settings
 from tests.bench.common import Figure, since
@@ -25,7 +26,7 @@ def run() -> list[Figure]:
         return [Figure(f"scorecard: no models in {settings.lake_uri} (run `make run` first)", 0.0, "")]
     started = time.perf_counter()
     seed = settings.seed if settings.source_mode == "simulated" else None
-    card = lake_scorecard(storage, stage_config(), seed)
+    card = lake_scorecard(storage, stage_config(), signal_config(settings.cost_bps), seed)
     figures = [Figure(f"scorecard: signals rebuilt and {card['model'].nunique()} models scored", since(started), "s")]
     for pool in ("ALL", ORACLE_SET) if seed is not None else ("ALL",):
         rows = card[(card["symbol"] == pool) & card["model"].isin(SHOWN)].sort_values(["horizon", "model"])

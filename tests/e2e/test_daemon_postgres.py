@@ -30,11 +30,11 @@ import httpx
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-from resources.dagster_instance import POSTGRES_URL_ENV
+from resources.dagster_instance import POSTGRES_URL_ENV, ensure_dagster_home
 from resources.lake.delta import open_table, read_table
 from resources.lake.quarantine import QUARANTINE
 from resources.lake.storage import LakeStorage
-from resources.settings import PROJECT_ROOT, ensure_dagster_home, get_settings
+from resources.settings import PROJECT_ROOT, get_settings
 from resources.simulated.clock import PublisherClock
 from resources.simulated.misprints import Misprint, write_misprints
 from resources.sources.cboe.spec import INDEX_CLOSES

@@ -5,7 +5,7 @@ from datetime import date
 from dagster import AssetKey, materialize
 
 from assets.ingest.cot import COT, cot_checks, cot_ingest
-from pipelines.partitions import partition_key_for
+from assets.partitions import partition_key_for
 from resources.lake.delta import read_table
 from resources.lake.resource import LakeResource
 from resources.settings import get_settings

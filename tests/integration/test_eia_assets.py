@@ -6,7 +6,7 @@ import pytest
 from dagster import AssetKey, materialize
 
 from assets.ingest.eia import eia_daily_checks, eia_daily_ingest, eia_weekly_checks, eia_weekly_ingest
-from pipelines.partitions import partition_key_for
+from assets.partitions import partition_key_for
 from resources.lake.delta import read_table
 from resources.lake.resource import LakeResource
 from resources.settings import get_settings

@@ -81,7 +81,7 @@ def test_a_scheduled_run_hands_links_to_a_links_client_through_its_links_file(mo
     from dagster import DagsterInstance, materialize
 
     from assets.feeds.assets import client_deliveries
-    from resources.feeds.delivery import DeliveryLinks
+    from resources.feeds.manifest import DeliveryLinks
     from resources.lake.resource import LakeResource
 
     (tmp_path / "clients.yaml").write_text(

@@ -18,7 +18,7 @@ from dagster import DagsterInstance, materialize
 from dagster_shared.serdes import serialize_value
 
 from assets.ingest.eia import eia_weekly_ingest
-from pipelines.partitions import partition_key_for
+from assets.partitions import partition_key_for
 from resources.lake.bronze import MANIFEST, read_payload
 from resources.lake.delta import read_table
 from resources.lake.quarantine import QUARANTINE

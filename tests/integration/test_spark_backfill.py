@@ -50,6 +50,7 @@ def _land(fn, *args, **kwargs) -> None:
 @pytest.mark.slow
 def test_fred_parity_on_a_simulated_lake_with_revisions_and_a_bad_file(spark, storage, settings, tmp_path):
     series = ("DGS10", "T10Y2Y")
+    settings = settings.model_copy(update={"http_timeout_s": 60.0})  # the simulated API answers slowly on a busy CI
     ingest_fred(storage, settings, run_id="n1", start=date(2023, 1, 1), end=date(2023, 6, 30), series=series)
     ingest_fred(storage, settings, run_id="n2", start=date(2023, 1, 1), end=date(2023, 12, 29), series=series)
     bad = tmp_path / "files" / "DGS10.csv"

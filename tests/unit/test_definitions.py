@@ -50,7 +50,7 @@ def test_automation_and_release_sensors_are_stopped_until_an_operator_turns_them
 
 
 def test_partitions_are_new_york_days():
-    from pipelines.partitions import PARTITIONS
+    from assets.partitions import PARTITIONS
 
     for partitions_def in PARTITIONS.values():
         assert partitions_def.timezone == "America/New_York"

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from dagster import AssetCheckKey, AssetKey, AssetMaterialization, DagsterInstance, build_asset_check_context
 
 from assets.ingest.freshness import FRESHNESS_CHECKS
-from pipelines.partitions import partition_key_for
+from assets.partitions import partition_key_for
 from resources.freshness import snapshot_freshness
 from resources.settings import get_settings
 from resources.simulated.clock import PublisherClock

@@ -213,9 +213,9 @@ def test_a_series_whose_body_stays_cut_does_not_stop_the_others(storage, monkeyp
 
 
 def test_exhausted_faults_are_what_the_step_retry_policy_calls_transient():
-    """pipelines/retries.py retries a step only for exhausted retryable faults; a deadline hit on the first
+    """assets/retries.py retries a step only for exhausted retryable faults; a deadline hit on the first
     attempt is one, a refusal is not."""
-    from pipelines.retries import is_transient
+    from assets.retries import is_transient
 
     plan = FaultPlan([Fault("trickle", PATH, times=10, delay_s=1.0), Fault("status", "NOPE", times=9, status=404)])
     policy = RetryPolicy(max_attempts=3, backoff_s=0.01, max_backoff_s=0.1, deadline_s=1.5)

@@ -5,8 +5,8 @@ from dagster import DagsterInstance
 
 from pipelines.concurrency import DOWNSTREAM_WRITER, run_queue_limits
 from pipelines.definitions import INGEST_ASSETS
-from resources.dagster_instance import GENERATED_MARK, POSTGRES_URL_ENV, instance_config
-from resources.settings import ensure_dagster_home, get_settings
+from resources.dagster_instance import GENERATED_MARK, POSTGRES_URL_ENV, ensure_dagster_home, instance_config
+from resources.settings import get_settings
 
 
 def test_default_home_is_sqlite_with_telemetry_off_and_loads(tmp_path, monkeypatch):

@@ -7,7 +7,14 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from assets.signals.ledger import LedgerConfig, build_ledger, read_ledger, write_ledger
+from assets.signals.ledger import (
+    LedgerConfig,
+    build_ledger,
+    ledger_summary,
+    position_day_hits,
+    read_ledger,
+    write_ledger,
+)
 from resources.lake.storage import LakeStorage
 
 DAYS = [date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 4), date(2024, 1, 5)]
@@ -58,6 +65,22 @@ def test_one_days_pnl_by_hand():
     assert port.loc[DAYS[3], "drawdown"] == pytest.approx(port.loc[DAYS[3], "equity"] / port["equity"].max() - 1)
     # nothing on the first day: the first decision is filled on the next close
     assert a.loc[DAYS[0], "position"] == 0.0 and a.loc[DAYS[0], "pnl"] == 0.0
+
+
+def test_hit_rate_counts_position_days_not_signals():
+    signals, prices = _inputs()
+    prices.loc[7, "close"] = 11.5  # B gains on Jan 5
+    positions, _ = build_ledger(signals, prices, LedgerConfig(horizon=5, cost_bps=10.0))
+    # held since the previous close: A on Jan 4 (0.10 over 102 -> 99, a loss) and Jan 5 (-0.05 over 99 -> 99, only
+    # the exit cost), B on Jan 5 (0.25 over 11 -> 11.5, a gain): five non-zero D+5 signals, three position-days,
+    # one hit.
+    hits = position_day_hits(positions.sample(frac=1.0, random_state=3))  # row order does not matter
+    assert (hits.position_days, hits.hits) == (3, 1)
+    assert hits.hit_rate == pytest.approx(1 / 3)
+    assert position_day_hits(positions.iloc[0:0]).hit_rate is None
+    # the ledger's materialization reports the same figures
+    summary = ledger_summary(positions, build_ledger(signals, prices, LedgerConfig(horizon=5, cost_bps=10.0))[1])
+    assert (summary["position_days"], summary["hit_rate_per_position_day"]) == (3, pytest.approx(1 / 3))
 
 
 def test_rows_before_t_do_not_change_when_later_data_is_cut():

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 from dagster import PartitionKeyRange
 
-from pipelines.partitions import (
+from assets.partitions import (
     PARTITIONS,
     keys_spanning,
     nexus_partitions,

@@ -3,8 +3,8 @@
 import pytest
 from dagster import Backoff, DagsterInstance, Failure, RetryPolicy, asset, materialize
 
+from assets.retries import INGEST_RETRY_POLICY, is_transient, transient_faults_retried
 from pipelines.definitions import INGEST_JOBS
-from pipelines.retries import INGEST_RETRY_POLICY, is_transient, transient_faults_retried
 from resources.errors import SchemaMismatchError, SourceUnavailableError
 
 DOWN = SourceUnavailableError("HTTP 503 after 5 attempts", source="cboe", location="https://cdn.cboe.com/x.csv")

@@ -19,10 +19,6 @@ renamed as (
         ingested_at,
         source_sha256
     from source
-),
-
-final as (
-    select * from renamed
 )
 
-select * from final
+select * from renamed

@@ -1,0 +1,101 @@
+"""Effect features: each effect class in one sign and scale, only while its news is fresh, and point in time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from assets.models.effect_features import EFFECT_FEATURES, EffectFeatureConfig, add_effect_features
+from assets.models.pipeline import ModelStageConfig
+from assets.models.walk_forward import WalkForwardConfig, prepare_panel
+from tests.unit.test_walk_forward import make_synthetic_panel
+
+DAYS = pd.bdate_range("2024-01-01", periods=12)
+
+
+def _frame(symbol: str, asset_class: str, **columns: list[float]) -> pd.DataFrame:
+    n = len(next(iter(columns.values())))
+    return pd.DataFrame({"symbol": symbol, "asset_class": asset_class, "trade_date": DAYS[:n], **columns})
+
+
+def test_crowd_extremes_count_beyond_the_threshold_while_the_report_is_fresh():
+    # a report on day 0 (3 days after its Tuesday), the next one on day 5: the days-since counter falls there
+    since = [3, 6, 7, 8, 9, 10, 3, 6]
+    frame = _frame("SPX", "equity", cot_spec_z52=[2.0] * 6 + [-1.0] * 2, cot_days_since_report=since)
+    five = add_effect_features(frame, horizon=5)
+    assert five["cot_crowd_extreme"].tolist() == pytest.approx([0.5] * 6 + [0.0] * 2)
+    # D+1..D+5 inside the 5 trading days after the release: 5, 4, 3, 2, 1, 0 of them
+    assert five["cot_crowd_fresh"].tolist() == pytest.approx([0.5, 0.4, 0.3, 0.2, 0.1, 0.0, 0.0, 0.0])
+    one = add_effect_features(frame, horizon=1)
+    assert one["cot_crowd_fresh"].tolist() == pytest.approx([0.5] * 5 + [0.0] * 3)
+    short = add_effect_features(frame.assign(cot_spec_z52=-2.5), horizon=10)
+    assert short["cot_crowd_fresh"].iloc[0] == pytest.approx(-1.0)  # 5 of 10 days, as a share of the most (5)
+
+
+def test_crude_news_reaches_crude_only_and_vix_backwardation_equities_only():
+    energy = {"crude_surprise_z": [1.2] * 3, "energy_days_since_release": [0.0, 1.0, 2.0]}
+    vix = {"vix_backwardation": [1.0, 0.0, 0.0]}
+    frame = pd.concat(
+        [
+            _frame("WTI", "commodity", **energy, **vix),
+            _frame("NATGAS", "commodity", **energy, **vix),
+            _frame("SPX", "equity", **energy, **vix),
+        ],
+        ignore_index=True,
+    )
+    out = add_effect_features(frame, horizon=5).set_index(["symbol", "trade_date"])
+    assert out.loc["WTI", "crude_surprise_fresh"].tolist() == pytest.approx([1.2, 0.96, 0.72])
+    assert (out.loc["NATGAS", "crude_surprise_fresh"] == 0).all() and (
+        out.loc["SPX", "crude_surprise_fresh"] == 0
+    ).all()
+    assert out.loc["SPX", "vix_backwardation_recent"].tolist() == pytest.approx([1.0, 0.8, 0.6])
+    assert (out.loc["WTI", "vix_backwardation_recent"] == 0).all()
+
+
+def test_level_gap_is_in_units_of_daily_volatility_after_enough_history():
+    close = np.exp(np.r_[np.zeros(20), 0.1])
+    frame = pd.DataFrame(
+        {
+            "symbol": "EURUSD",
+            "trade_date": pd.bdate_range("2024-01-01", periods=21),
+            "close": close,
+            "rvol_20d": 0.16,
+        }
+    )
+    out = add_effect_features(frame, horizon=5, config=EffectFeatureConfig(level_min_rows=20))
+    assert out["level_gap_z"].iloc[:19].isna().all()
+    assert out["level_gap_z"].iloc[19] == 0.0
+    assert out["level_gap_z"].iloc[20] == pytest.approx((0.1 - 0.1 / 21) / (0.16 / np.sqrt(252)))
+
+
+def test_rows_keep_their_order_and_missing_inputs_add_no_column():
+    frame = _frame("SPX", "equity", vix_backwardation=[0.0, 1.0, 0.0]).iloc[::-1]
+    out = add_effect_features(frame, horizon=5)
+    assert out.index.tolist() == frame.index.tolist()
+    assert out["vix_backwardation_recent"].tolist() == pytest.approx([0.8, 1.0, 0.0])
+    assert "cot_crowd_fresh" not in out and "level_gap_z" not in out
+
+
+def test_cutting_the_data_after_t_leaves_every_earlier_effect_feature_identical():
+    features, _ = make_synthetic_panel(n_symbols=4, years=2.0, seed=3)
+    full = add_effect_features(features, horizon=5)
+    cut = pd.Timestamp("2016-03-15").date()
+    kept = features["trade_date"] <= cut
+    truncated = add_effect_features(features[kept], horizon=5)
+    assert set(EFFECT_FEATURES) <= set(full.columns)
+    pd.testing.assert_frame_equal(truncated, full[kept], check_exact=True)
+
+
+def test_the_shipped_model_reads_the_effect_features_of_the_panel():
+    config = ModelStageConfig().walk_forward
+    assert config.features == EFFECT_FEATURES
+    features, labels = make_synthetic_panel(n_symbols=2, years=1.0, seed=5)
+    panel = prepare_panel(features, labels, WalkForwardConfig(horizon=3))
+    again = add_effect_features(features, horizon=3)
+    merged = panel.merge(
+        again[["symbol", "trade_date", "cot_crowd_fresh"]].assign(trade_date=lambda f: pd.to_datetime(f["trade_date"])),
+        on=["symbol", "trade_date"],
+        suffixes=("", "_direct"),
+    )
+    pd.testing.assert_series_equal(merged["cot_crowd_fresh"], merged["cot_crowd_fresh_direct"], check_names=False)
