@@ -4,11 +4,9 @@ from dagster import AssetsDefinition, Definitions, ScheduleDefinition, in_proces
 
 from assets.backfill.assets import BACKFILL_ASSETS, SparkBackfillLauncher
 from assets.feeds.assets import client_deliveries
-from assets.ingest.freshness import SILVER_CALENDARS
 from assets.ingest.stage import INGEST_ASSETS, INGEST_CHECKS
 from assets.maintenance.assets import lake_maintenance
 from assets.marts.dbt import DBT_PROJECT, nexus_dbt_models
-from assets.marts.freshness import mart_freshness_checks
 from assets.marts.publish import publish_marts
 from assets.marts.reference import reference_tables
 from assets.models.assets import evaluation, oos_predictions, regimes
@@ -63,7 +61,6 @@ def _release_sensors(ingest_assets: list[AssetsDefinition], jobs: dict) -> list:
 
 settings = get_settings()
 CADENCES = _cadences(INGEST_ASSETS)
-MART_FRESHNESS_CHECKS = mart_freshness_checks([nexus_dbt_models, publish_marts], SILVER_CALENDARS)
 INGEST_JOBS = {cadence: ingest_job(cadence, _writers(INGEST_ASSETS, cadence)) for cadence in CADENCES}
 MAINTENANCE_JOB = maintenance_job([w for cadence in CADENCES for w in _writers(INGEST_ASSETS, cadence)])
 # Sunday 04:00 New York: after Friday's COT and the week's last releases, long before Monday's first.
@@ -88,10 +85,10 @@ defs = Definitions(
         lake_maintenance,
         *BACKFILL_ASSETS,
     ],
-    asset_checks=[*INGEST_CHECKS, *MART_FRESHNESS_CHECKS],
+    asset_checks=INGEST_CHECKS,
     jobs=[
         *INGEST_JOBS.values(),
-        marts_job(MART_FRESHNESS_CHECKS),
+        marts_job,
         models_job,
         signals_job,
         personas_job,

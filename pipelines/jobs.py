@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from dagster import AssetChecksDefinition, AssetSelection, define_asset_job
+from dagster import AssetSelection, define_asset_job
 
 if TYPE_CHECKING:  # the class is not exported by dagster; only the annotation needs it
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
@@ -27,15 +26,12 @@ def ingest_job(cadence: Cadence, writers: list[str]) -> UnresolvedAssetJobDefini
     )
 
 
-def marts_job(scheduled_checks: Sequence[AssetChecksDefinition] = ()) -> UnresolvedAssetJobDefinition:
-    """The marts stage with its dbt tests; `scheduled_checks` (freshness, on their own half-hour ticks) stay out."""
-    keys = [key for checks in scheduled_checks for key in checks.check_keys]
-    return define_asset_job(
-        name="marts_job",
-        tags=writes_tags([DOWNSTREAM_WRITER]),
-        selection=AssetSelection.groups("marts") - AssetSelection.checks(*keys),
-        description="Reference tables, dbt build of staging, intermediate and marts (tests as checks), gold copies.",
-    )
+marts_job = define_asset_job(
+    name="marts_job",
+    tags=writes_tags([DOWNSTREAM_WRITER]),
+    selection=AssetSelection.groups("marts"),
+    description="Reference tables, dbt build of staging, intermediate and marts (tests as checks), gold publishing.",
+)
 
 
 models_job = define_asset_job(

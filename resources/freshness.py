@@ -47,38 +47,3 @@ def snapshot_freshness(
     if latest_partition >= wanted:
         return Freshness(True, expected, f"has partition {latest_partition}, covering the {due}")
     return Freshness(False, expected, f"late: newest partition {latest_partition}, expected the {due}")
-
-
-MART_MARGIN = timedelta(hours=1)
-"""Time a mart may take to follow a newer input (automation tick, dbt build) before it counts as stale."""
-
-
-@dataclass(frozen=True)
-class InputState:
-    """One silver table a mart reads: its own freshness verdict and when it was last written (epoch seconds)."""
-
-    name: str
-    freshness: Freshness
-    updated_at: float | None
-
-
-def mart_freshness(built_at: float | None, inputs: list[InputState], now_ts: float) -> Freshness:
-    """A mart is fresh when every silver table it reads is fresh and it was rebuilt after each of them changed.
-
-    The inputs' verdicts carry the publishers' calendars (release + margin); the rebuild is judged on the
-    instance's wall-clock timestamps, with MART_MARGIN for the automation to catch up.
-    """
-    late = [i for i in inputs if not i.freshness.passed]
-    if late:
-        return Freshness(False, late[0].freshness.expected, f"input {late[0].name} is {late[0].freshness.description}")
-    if built_at is None:
-        return Freshness(False, None, "never built")
-    margin = MART_MARGIN.total_seconds()
-    behind = [
-        i for i in inputs if i.updated_at is not None and i.updated_at > built_at and now_ts - i.updated_at > margin
-    ]
-    if behind:
-        return Freshness(
-            False, None, f"stale: {behind[0].name} changed after this mart was built, over {MART_MARGIN} ago"
-        )
-    return Freshness(True, None, f"rebuilt after the newest of {len(inputs)} fresh silver tables it reads")

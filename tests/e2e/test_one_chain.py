@@ -100,7 +100,7 @@ def test_the_catalog_shows_the_loaded_trading_days_materialized_in_stage_groups(
     weekly = server.graphql(PARTITION_STATS, {"path": ["silver", "cot", "legacy_positions"]})["assetNodeOrError"]
     assert weekly["partitionStats"]["numMaterialized"] == 3  # the Saturday weeks of 8, 15 and 22 June
     nodes = server.graphql("{ assetNodes { groupName } }")["assetNodes"]
-    stages = {"ingest", "silver", "marts", "models", "signals", "personas", "feeds", "backfill"}
+    stages = {"ingest", "silver", "marts", "models", "signals", "personas", "feeds", "backfill", "maintenance"}
     assert {n["groupName"] for n in nodes} == stages
 
 
