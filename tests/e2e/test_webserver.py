@@ -63,10 +63,12 @@ def test_webserver_serves_the_asset_graph():
         assert by_key["silver/cboe/index_closes"]["groupName"] == "silver"
         assert by_key["silver/cboe/index_closes"]["isPartitioned"]
         assert by_key["silver/cboe/index_closes"]["hasAssetChecks"]
-        assert by_key["bronze/cboe/index_history"]["groupName"] == "bronze"
+        # groups are the stages an operator follows (issue 10): bronze lands with its ingest, dbt's layers and the
+        # published gold copies are all the marts stage
+        assert by_key["bronze/cboe/index_history"]["groupName"] == "ingest"
         assert by_key["marts/fct_vol_term_structure_daily"]["groupName"] == "marts"
-        assert by_key["staging/stg_cboe__index_closes"]["groupName"] == "staging"
-        assert by_key["gold/marts/fct_vol_term_structure_daily"]["groupName"] == "gold"
+        assert by_key["staging/stg_cboe__index_closes"]["groupName"] == "marts"
+        assert by_key["gold/marts/fct_vol_term_structure_daily"]["groupName"] == "marts"
     finally:
         proc.terminate()
         proc.wait(timeout=30)
