@@ -60,7 +60,7 @@ serve: install
 	$(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p $(SERVE_PORT)
 
 test: install-dev chromium java
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=30
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own browsers here); root on CI machines
 chromium:

@@ -202,7 +202,7 @@ def test_a_feature_known_after_its_decision_time_is_refused(stage, tmp_path):
 
 def test_shipped_sizes_and_var_are_those_of_sizing_and_risk(stage):
     """The shipped signal's size and VaR, recomputed by hand from the lake with sizing.py and risk.py."""
-    config = CONFIG.signals
+    config = SignalConfig()  # what the stage fixture built the signals with
     features = stage.inputs.features.assign(trade_date=lambda f: pd.to_datetime(f["trade_date"]))
     traded = stage.signals[(stage.signals["direction"] != "FLAT") & (stage.signals["size"] != 0)]
     assert len(traded) > 50 and (stage.signals["direction"] == "FLAT").any()
