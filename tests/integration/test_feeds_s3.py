@@ -13,24 +13,12 @@ from resources.feeds.delivery import deliver, read_manifest, verify_delivery
 from resources.feeds.log import DELIVERY_LOG
 from resources.lake.delta import read_table, replace_where
 from resources.lake.storage import LakeStorage
-from resources.lake.tables import TableSpec
 from resources.settings import get_settings
+from tests.fixtures.feed_tables import price_table_spec
 
 pytestmark = pytest.mark.s3
 DAY = date(2024, 3, 15)
-SPEC = TableSpec(
-    zone="gold",
-    name="s3_feed/prices",
-    schema=pa.schema(
-        [
-            pa.field("symbol", pa.string(), nullable=False),
-            pa.field("trade_date", pa.date32(), nullable=False),
-            pa.field("close", pa.float64()),
-        ]
-    ),
-    keys=("symbol", "trade_date"),
-    date_column="trade_date",
-)
+SPEC = price_table_spec("s3_feed")
 register(FeedDataset(name="s3_prices", path=("s3_feed", "prices"), date_column="trade_date"))
 
 

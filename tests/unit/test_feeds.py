@@ -15,21 +15,10 @@ from resources.feeds.log import DELIVERY_LOG
 from resources.lake.delta import read_table, replace_where
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import TableSpec
+from tests.fixtures.feed_tables import price_table_spec
 
 DAY = date(2024, 3, 15)
-SPEC = TableSpec(
-    zone="gold",
-    name="test_feed/prices",
-    schema=pa.schema(
-        [
-            pa.field("symbol", pa.string(), nullable=False),
-            pa.field("trade_date", pa.date32(), nullable=False),
-            pa.field("close", pa.float64()),
-        ]
-    ),
-    keys=("symbol", "trade_date"),
-    date_column="trade_date",
-)
+SPEC = price_table_spec("test_feed")
 register(FeedDataset(name="test_prices", path=("test_feed", "prices"), date_column="trade_date"))
 register(FeedDataset(name="test_macro", path=("test_feed", "macro"), date_column="trade_date", symbol_column=None))
 

@@ -20,23 +20,11 @@ from resources.feeds.delivery import build_delivery, deliver, read_manifest
 from resources.feeds.reproduce import reproduce_delivery
 from resources.lake.delta import replace_where
 from resources.lake.storage import LakeStorage
-from resources.lake.tables import TableSpec
 from resources.settings import get_settings
+from tests.fixtures.feed_tables import price_table_spec
 
 DAY = date(2024, 3, 15)  # a Friday: a daily client's period is that day
-SPEC = TableSpec(
-    zone="gold",
-    name="reproduce_feed/prices",
-    schema=pa.schema(
-        [
-            pa.field("symbol", pa.string(), nullable=False),
-            pa.field("trade_date", pa.date32(), nullable=False),
-            pa.field("close", pa.float64()),
-        ]
-    ),
-    keys=("symbol", "trade_date"),
-    date_column="trade_date",
-)
+SPEC = price_table_spec("reproduce_feed")
 register(FeedDataset(name="reproduce_prices", path=("reproduce_feed", "prices"), date_column="trade_date"))
 CLIENT = Client.model_validate(
     {"client_id": "audit-fund", "name": "a", "datasets": ["reproduce_prices"], "instruments": ["BTC", "SPX"]}

@@ -23,24 +23,12 @@ from resources.feeds.paths import UnsafeDeliveryPath
 from resources.lake.delta import read_table, replace_where
 from resources.lake.provenance import record_mode
 from resources.lake.storage import LakeStorage
-from resources.lake.tables import TableSpec
 from resources.settings import get_settings
 from tests.conftest import free_port
+from tests.fixtures.feed_tables import price_table_spec
 
 DAY = date(2024, 3, 15)
-SPEC = TableSpec(
-    zone="gold",
-    name="safety_feed/prices",
-    schema=pa.schema(
-        [
-            pa.field("symbol", pa.string(), nullable=False),
-            pa.field("trade_date", pa.date32(), nullable=False),
-            pa.field("close", pa.float64()),
-        ]
-    ),
-    keys=("symbol", "trade_date"),
-    date_column="trade_date",
-)
+SPEC = price_table_spec("safety_feed")
 register(FeedDataset(name="safety_prices", path=("safety_feed", "prices"), date_column="trade_date"))
 
 
