@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from dagster import AssetKey, DefaultSensorStatus, SensorResult, SkipReason, build_sensor_context
 
-from assets.partitions import AS_OF_TAG, PARTITIONS
-from pipelines.definitions import INGEST_JOBS, defs
+from assets.partitions import AS_OF_TAG, configured_partitions
+from pipelines.definitions import defs, ingest_jobs
 from pipelines.sensors import STREAM_INGESTS, ReleaseCursor, release_sensor
 from resources.releases import STREAMS, Release, releases_between
 from resources.settings import get_settings
@@ -115,7 +115,8 @@ def test_cot_sensor_waits_for_the_shifted_release_and_loads_it_as_of_its_day(tmp
     assert request.job_name == "weekly_ingest_job"
     assert request.tags[AS_OF_TAG] == "2024-06-24"
     assert request.partition_key == "2024-06-22"  # the Saturday-Friday week holding Monday 24 June
-    assert PARTITIONS["weekly"].get_partition_key_for_timestamp(_ny(2024, 6, 24, 15, 31).timestamp()) == "2024-06-22"
+    weekly = configured_partitions(get_settings())["weekly"]
+    assert weekly.get_partition_key_for_timestamp(_ny(2024, 6, 24, 15, 31).timestamp()) == "2024-06-22"
     keys = {k.to_user_string() for k in request.asset_selection}
     assert "silver/cot/legacy_positions" in keys and all(k.split("/")[1] == "cot" for k in keys)
     assert ReleaseCursor.model_validate_json(result.cursor).last == _ny(2024, 6, 24, 15, 30)
@@ -140,10 +141,12 @@ def test_eia_wednesday_release_refreshes_weekly_reports_and_daily_prices(tmp_pat
 
 def test_a_late_release_is_asked_for_again_until_it_is_out():
     out = {"yes": False}
+    partitions = configured_partitions(get_settings())
     sensor_def = release_sensor(
         "cboe",
         [("daily_ingest_job", [AssetKey(["bronze", "cboe", "index_history"])], "daily")],
-        [INGEST_JOBS["daily"]],
+        [ingest_jobs(partitions)["daily"]],
+        partitions,
         clock=lambda: _ny(2024, 3, 13, 16, 20),
         probe=lambda release, now: out["yes"],
     )
