@@ -4,11 +4,14 @@ from dagster import AssetsDefinition, Definitions, PartitionsDefinition, Schedul
 
 from assets.backfill.assets import BACKFILL_ASSETS, SparkBackfillLauncher
 from assets.feeds.assets import client_deliveries
+from assets.ingest.freshness import SILVER_CALENDARS
 from assets.ingest.stage import INGEST_ASSETS, INGEST_CHECKS
 from assets.maintenance.assets import lake_maintenance
 from assets.marts.dbt import DBT_PROJECT, nexus_dbt_models
+from assets.marts.freshness import mart_freshness_checks
 from assets.marts.publish import publish_marts
 from assets.marts.reference import reference_tables
+from assets.marts.source_freshness import dbt_source_freshness_check
 from assets.models.assets import evaluation, oos_predictions, regimes
 from assets.partitions import CADENCE_TAG, Cadence, bind_partitions, configured_partitions
 from assets.personas.assets import persona_outputs
@@ -54,6 +57,8 @@ def _release_sensors(
 
 
 CADENCES = _cadences(INGEST_ASSETS)
+MART_FRESHNESS = mart_freshness_checks([nexus_dbt_models, publish_marts], SILVER_CALENDARS)
+SOURCE_FRESHNESS = dbt_source_freshness_check(SILVER_CALENDARS)
 MAINTENANCE_JOB = maintenance_job([w for cadence in CADENCES for w in _writers(INGEST_ASSETS, cadence)])
 # Sunday 04:00 New York: after Friday's COT and the week's last releases, long before Monday's first.
 MAINTENANCE_SCHEDULE = ScheduleDefinition(
@@ -79,7 +84,7 @@ ASSETS = [
 
 def ingest_jobs(partitions: dict[Cadence, PartitionsDefinition]) -> dict:
     """One ingest job per cadence, over that cadence's partitions."""
-    return {c: ingest_job(c, _writers(INGEST_ASSETS, c), partitions[c]) for c in CADENCES}
+    return {c: ingest_job(c, _writers(INGEST_ASSETS, c), partitions[c], [SOURCE_FRESHNESS]) for c in CADENCES}
 
 
 def build_definitions(settings: Settings) -> Definitions:
@@ -89,10 +94,10 @@ def build_definitions(settings: Settings) -> Definitions:
     jobs = ingest_jobs(partitions)
     return Definitions(
         assets=[bind_partitions(a, partitions) for a in ASSETS],
-        asset_checks=INGEST_CHECKS,
+        asset_checks=[*INGEST_CHECKS, SOURCE_FRESHNESS, MART_FRESHNESS],
         jobs=[
             *jobs.values(),
-            marts_job,
+            marts_job([MART_FRESHNESS]),
             models_job,
             *daily_jobs(partitions["daily"]),
             MAINTENANCE_JOB,

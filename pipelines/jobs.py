@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from dagster import AssetSelection, PartitionsDefinition, define_asset_job
+from dagster import AssetChecksDefinition, AssetSelection, PartitionsDefinition, define_asset_job
 
 if TYPE_CHECKING:  # the class is not exported by dagster; only the annotation needs it
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
@@ -15,12 +16,17 @@ from pipelines.concurrency import DOWNSTREAM_WRITER, writes_tags
 
 
 def ingest_job(
-    cadence: Cadence, writers: list[str], partitions_def: PartitionsDefinition
+    cadence: Cadence,
+    writers: list[str],
+    partitions_def: PartitionsDefinition,
+    scheduled_checks: Sequence[AssetChecksDefinition] = (),
 ) -> UnresolvedAssetJobDefinition:
-    """The cadence's ingest over `partitions_def`; `writers` are its multi-assets (see pipelines/concurrency.py)."""
+    """The cadence's ingest over `partitions_def`; `writers` are its multi-assets (see pipelines/concurrency.py).
+    `scheduled_checks` (dbt source freshness, on its own half-hour ticks) stay out: a release never waits for dbt."""
+    keys = [key for checks in scheduled_checks for key in checks.check_keys]
     return define_asset_job(
         name=f"{cadence}_ingest_job",
-        selection=AssetSelection.tag(CADENCE_TAG, cadence),
+        selection=AssetSelection.tag(CADENCE_TAG, cadence) - AssetSelection.checks(*keys),
         partitions_def=partitions_def,
         description=f"Ingest the {cadence} publishers into bronze and silver, as of the partition's last day.",
         op_retry_policy=INGEST_RETRY_POLICY,
@@ -28,12 +34,16 @@ def ingest_job(
     )
 
 
-marts_job = define_asset_job(
-    name="marts_job",
-    tags=writes_tags([DOWNSTREAM_WRITER]),
-    selection=AssetSelection.groups("marts"),
-    description="Reference tables, dbt build of staging, intermediate and marts (tests as checks), gold publishing.",
-)
+def marts_job(scheduled_checks: Sequence[AssetChecksDefinition] = ()) -> UnresolvedAssetJobDefinition:
+    """The marts stage with its dbt tests; `scheduled_checks` (freshness, on their own half-hour ticks) stay out,
+    so a nightly build pays nothing for them."""
+    keys = [key for checks in scheduled_checks for key in checks.check_keys]
+    return define_asset_job(
+        name="marts_job",
+        tags=writes_tags([DOWNSTREAM_WRITER]),
+        selection=AssetSelection.groups("marts") - AssetSelection.checks(*keys),
+        description="Reference tables, dbt build of staging, intermediate and marts (tests as checks), gold copies.",
+    )
 
 
 models_job = define_asset_job(
