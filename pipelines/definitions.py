@@ -1,6 +1,14 @@
 """The Dagster code location: the one place that assembles assets, checks, jobs, sensors and resources."""
 
-from dagster import AssetsDefinition, Definitions, PartitionsDefinition, ScheduleDefinition, in_process_executor
+from dagster import (
+    AssetCheckKey,
+    AssetKey,
+    AssetsDefinition,
+    Definitions,
+    PartitionsDefinition,
+    ScheduleDefinition,
+    in_process_executor,
+)
 
 from assets.backfill.assets import BACKFILL_ASSETS, SparkBackfillLauncher
 from assets.feeds.assets import client_deliveries
@@ -39,6 +47,16 @@ def _writers(ingest_assets: list[AssetsDefinition], cadence: str) -> list[str]:
     return sorted(d.node_def.name for d in ingest_assets if next(iter(d.specs)).tags.get(CADENCE_TAG) == cadence)
 
 
+def _release_checks() -> dict[AssetKey, list[AssetCheckKey]]:
+    """The checks a release's ingest runs with: each silver table's quality suite and calendar freshness (the
+    half-hourly dbt source freshness stays out)."""
+    found: dict[AssetKey, list[AssetCheckKey]] = {}
+    for checks in INGEST_CHECKS:
+        for key in checks.check_keys:
+            found.setdefault(key.asset_key, []).append(key)
+    return found
+
+
 def _release_sensors(
     ingest_assets: list[AssetsDefinition], jobs: dict, partitions: dict[Cadence, PartitionsDefinition]
 ) -> list:
@@ -52,7 +70,7 @@ def _release_sensors(
             cadence = next(iter(definition.specs)).tags[CADENCE_TAG]
             targets.append((jobs[cadence].name, sorted(definition.keys), cadence))
         cadences = sorted({t[2] for t in targets})
-        sensors.append(release_sensor(stream, targets, [jobs[c] for c in cadences], partitions))
+        sensors.append(release_sensor(stream, targets, [jobs[c] for c in cadences], partitions, _release_checks()))
     return sensors
 
 

@@ -9,11 +9,12 @@ sources' ingest as of the release's New York day; the automation conditions on t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from dagster import (
+    AssetCheckKey,
     AssetKey,
     AssetSelection,
     AutomationConditionSensorDefinition,
@@ -79,11 +80,13 @@ def release_sensor(
     targets: Sequence[tuple[str, Sequence[AssetKey], str]],
     jobs: Sequence[UnresolvedAssetJobDefinition],
     partitions: dict[Cadence, PartitionsDefinition],
+    checks: Mapping[AssetKey, Sequence[AssetCheckKey]] | None = None,
     clock: Clock = publisher_clock,
     probe: Probe = calendar_probe,
 ) -> SensorDefinition:
     """A sensor for one release stream; `targets` are (job name, asset keys, cadence) per ingest it launches, over
-    the code location's `partitions`."""
+    the code location's `partitions`. `checks` are the checks each ingested asset runs with (its quality suite and
+    calendar freshness); without it, Dagster's default (every check on the asset, half-hourly ones included)."""
 
     @sensor(
         name=f"{stream}_release",
@@ -104,7 +107,7 @@ def release_sensor(
             if not probe(release, now):
                 waiting = release
                 break
-            requests.extend(release_requests(release, targets, partitions))
+            requests.extend(release_requests(release, targets, partitions, checks))
             cursor = ReleaseCursor(last=release.at)
         if not requests:
             reason = f"waiting for {stream} expected at {waiting.at.isoformat()}" if waiting else "no release due"
@@ -118,6 +121,7 @@ def release_requests(
     release: Release,
     targets: Sequence[tuple[str, Sequence[AssetKey], str]],
     partitions: dict[Cadence, PartitionsDefinition],
+    checks: Mapping[AssetKey, Sequence[AssetCheckKey]] | None = None,
 ) -> list[RunRequest]:
     """One ingest run per target, as of the release's New York day, keyed so a release never launches twice."""
     day = release.as_of
@@ -127,6 +131,7 @@ def release_requests(
             job_name=job_name,
             partition_key=partition_key_for(day, cadence, partitions[cadence]),  # type: ignore[index]
             asset_selection=list(keys),
+            asset_check_keys=None if checks is None else [c for k in keys for c in checks.get(k, ())],
             tags={**as_of_tags(day), RELEASE_TAG: release.stream},
         )
         for job_name, keys, cadence in targets

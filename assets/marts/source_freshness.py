@@ -75,12 +75,13 @@ def dbt_source_freshness_check(calendars: Mapping[AssetKey, SilverCalendar]) -> 
         for key in sorted(calendars, key=lambda k: k.to_user_string())
     ]
 
-    @multi_asset_check(specs=specs, name="dbt_source_freshness")
+    # subsettable: a silver table materialized alone in the UI brings its own check along (dbt still runs once)
+    @multi_asset_check(specs=specs, can_subset=True, name="dbt_source_freshness")
     def _dbt_source_freshness(context: AssetCheckExecutionContext) -> Iterator[AssetCheckResult]:
         settings = get_settings()
         now = freshness_now(settings)
         found = dbt_source_freshness(settings, now)
-        for key in sorted(calendars, key=lambda k: k.to_user_string()):
+        for key in sorted({k.asset_key for k in context.selected_asset_check_keys}, key=lambda k: k.to_user_string()):
             yield source_verdict(key, calendars[key], found.get(dbt_source_name(key)), now)
 
     return _dbt_source_freshness

@@ -161,3 +161,23 @@ def test_a_late_release_is_asked_for_again_until_it_is_out():
 def test_release_as_of_day_is_the_new_york_day():
     # 06:00 UTC is still the same New York day; a 20:00 ET instant is the next UTC day but the same NY day.
     assert Release(datetime(2024, 3, 14, 0, 30, tzinfo=UTC), "x").as_of == date(2024, 3, 13)
+
+
+def test_a_release_ingest_runs_its_quality_suite_and_calendar_freshness_but_not_dbt(tmp_path, monkeypatch):
+    """dbt source freshness (a dbt process) runs on its own half-hour ticks, never inside a release's ingest."""
+    clock_file = tmp_path / "clock.json"
+    monkeypatch.setenv("NEXUS_PUBLISHER_CLOCK_FILE", str(clock_file))
+    get_settings.cache_clear()
+    PublisherClock(clock_file).set(_ny(2024, 6, 26, 16, 20))
+    (request,) = _tick("cboe_release", None).run_requests
+    checks = {(k.asset_key.to_user_string(), k.name) for k in request.asset_check_keys}
+    assert checks == {
+        ("silver/cboe/index_closes", "silver_cboe_index_closes_suite"),
+        ("silver/cboe/index_closes", "fresh_per_release_calendar"),
+    }
+    # the run the daemon builds from the request (it failed on a non-subsettable check before)
+    job = defs.resolve_job_def(request.job_name)
+    subset = job.get_subset(
+        asset_selection=set(request.asset_selection), asset_check_selection=set(request.asset_check_keys)
+    )
+    assert {k.name for k in subset.asset_layer.asset_graph.asset_check_keys} >= {"silver_cboe_index_closes_suite"}
