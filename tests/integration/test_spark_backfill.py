@@ -209,3 +209,23 @@ def test_a_backfill_failing_the_blocking_suite_commits_nothing_and_quarantines_t
         refused = [r for r in read_table(storage, QUARANTINE).to_pylist() if "this backfill" in r["reason"]]
         assert len(refused) == 2 and {r["error_type"] for r in refused} == {"QualityGateError"}, engine
         assert {r["row_number"] for r in refused} == {0}, engine  # the same refusal twice is recorded once
+
+
+def test_a_renamed_copy_survives_a_rebuild_from_bronze(storage, settings, tmp_path):
+    """A Coin Metrics file names its asset: a byte-identical copy under another name is another asset's history.
+    Bronze keeps it as its own payload, so a rebuild from bronze loses none of its rows."""
+    (btc,) = write_scaled_coinmetrics(tmp_path / "cm", settings.seed, date(2024, 6, 30), assets=1, years=1)
+    copy = tmp_path / "copy" / "ltc.csv"
+    copy.parent.mkdir()
+    copy.write_bytes(btc.read_bytes())
+    report = ingest_coinmetrics(storage, settings, run_id="n", start=None, end=None, files=[btc, copy])
+    assert [p.new_in_bronze for p in report.payloads] == [True, True]
+    spec = plans_for("coinmetrics")[0].spec
+    nightly = read_table(storage, spec)
+    assert set(nightly["asset"].to_pylist()) == {"btc", "ltc"}
+
+    rebuilt = backfill_local(storage, "coinmetrics", run_id="b", ingested_at=AT)
+    assert rebuilt.tables[0].payloads == 2 and rebuilt.rows == nightly.num_rows
+    assert content_hash(read_table(storage, spec), exclude=("ingested_at",)) == content_hash(
+        nightly, exclude=("ingested_at",)
+    )
