@@ -59,6 +59,11 @@ class FrameContract(BaseModel):
                     out[column] = pd.to_datetime(out[column]).dt.tz_localize(None).dt.normalize()
                 except (TypeError, ValueError) as exc:
                     raise PersonaInputError(f"{self.name}: column {column} is not a date: {exc}") from None
+        for column in out.columns:
+            # pandas' Arrow-backed strings make every row selection (take) several times slower than plain
+            # Python strings, and the builders select rows per item: text columns are held as objects
+            if isinstance(out[column].dtype, pd.StringDtype):
+                out[column] = out[column].astype(object)
         for column in (*self.required, *self.optional):
             if column in self.date_columns or column in self.string_columns:
                 continue
@@ -251,6 +256,7 @@ class PersonaInputs(BaseModel):
     universe: Universe = Field(default_factory=get_universe)
     simulated: bool = Field(False, description="the lake was built (at least in part) from the simulated publisher")
     _asof_cache: dict[tuple[date, int], tuple[pd.DataFrame, pd.DataFrame]] = PrivateAttr(default_factory=dict)
+    _signal_days: tuple[pd.DataFrame, dict[pd.Timestamp, np.ndarray]] | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -272,8 +278,16 @@ class PersonaInputs(BaseModel):
 
     # -- selections every builder uses --------------------------------------------------------------------------
     def signals_on(self, day: date, horizon: int | None = None) -> pd.DataFrame:
-        """The day's signal rows (one horizon or all), sorted by symbol and horizon."""
-        rows = self.signals[self.signals["signal_date"] == pd.Timestamp(day)]
+        """The day's signal rows (one horizon or all), sorted by symbol and horizon.
+
+        The rows of every day are located once per frame (one groupby over all days), not by a comparison of the
+        whole frame per call: each persona asks for each day's signals several times.
+        """
+        if self._signal_days is None or self._signal_days[0] is not self.signals:
+            positions = self.signals.groupby("signal_date", sort=False).indices
+            self._signal_days = (self.signals, {pd.Timestamp(k): v for k, v in positions.items()})
+        found = self._signal_days[1].get(pd.Timestamp(day))
+        rows = self.signals.iloc[found if found is not None else []]
         if horizon is not None:
             rows = rows[rows["horizon"] == horizon]
         return rows.sort_values(["symbol", "horizon"], kind="stable").reset_index(drop=True)
