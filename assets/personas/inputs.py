@@ -11,8 +11,9 @@ Dates are normalised to `datetime64[ns]` (midnight) so the builders compare them
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from assets.signals.contract import SignalRow
 from resources.errors import NexusError
 from resources.universe import Universe, get_universe
+
+T = TypeVar("T")
 
 
 class PersonaInputError(NexusError):
@@ -257,6 +260,7 @@ class PersonaInputs(BaseModel):
     simulated: bool = Field(False, description="the lake was built (at least in part) from the simulated publisher")
     _asof_cache: dict[tuple[date, int], tuple[pd.DataFrame, pd.DataFrame]] = PrivateAttr(default_factory=dict)
     _signal_days: tuple[pd.DataFrame, dict[pd.Timestamp, np.ndarray]] | None = PrivateAttr(default=None)
+    _memo: dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -275,6 +279,21 @@ class PersonaInputs(BaseModel):
         if "track_record" in data and not data["track_record"].empty:
             data["track_record"]["horizon"] = data["track_record"]["horizon"].astype("int64")
         return data
+
+    def memo(self, key: tuple[Any, ...], depends: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """`compute()` once per key while the objects it depends on are the same ones (a `model_copy` with other
+        frames shares this cache but not those frames, so it computes its own). Every persona of every day asks
+        for the same selections; results are shared, so callers must not change them."""
+        hit = self._memo.get(key)
+        if (
+            hit is not None
+            and len(hit[0]) == len(depends)
+            and all(a is b for a, b in zip(hit[0], depends, strict=True))
+        ):
+            return hit[1]
+        value = compute()
+        self._memo[key] = (depends, value)
+        return value
 
     # -- selections every builder uses --------------------------------------------------------------------------
     def signals_on(self, day: date, horizon: int | None = None) -> pd.DataFrame:
@@ -308,10 +327,16 @@ class PersonaInputs(BaseModel):
     def prices_until(self, day: date, lookback_days: int | None = None) -> pd.DataFrame:
         """Price rows dated on or before `day` (optionally only the last `lookback_days` calendar days)."""
         ts = pd.Timestamp(day)
-        rows = self.prices[self.prices["trade_date"] <= ts]
+        # sorted once (stable, so a selection of the sorted frame is the sorted selection)
+        ordered = self.memo(
+            ("prices_sorted",),
+            (self.prices,),
+            lambda: self.prices.sort_values(["symbol", "trade_date"], kind="stable"),
+        )
+        keep = (ordered["trade_date"] <= ts).to_numpy(copy=True)
         if lookback_days is not None:
-            rows = rows[rows["trade_date"] > ts - pd.Timedelta(days=lookback_days)]
-        return rows.sort_values(["symbol", "trade_date"], kind="stable").reset_index(drop=True)
+            keep &= (ordered["trade_date"] > ts - pd.Timedelta(days=lookback_days)).to_numpy()
+        return ordered[keep].reset_index(drop=True)
 
     def energy_until(self, day: date) -> pd.DataFrame:
         ts = pd.Timestamp(day)
@@ -321,8 +346,17 @@ class PersonaInputs(BaseModel):
         tr = self.track_record
         if tr.empty:
             return None
-        rows = tr[(tr["symbol"] == symbol) & (tr["horizon"] == horizon)]
-        return None if rows.empty else rows.iloc[-1].to_dict()
+        # the last row of each (symbol, horizon), indexed once
+        last_of = self.memo(
+            ("track_record_last",),
+            (tr,),
+            lambda: {
+                (str(k[0]), int(k[1])): int(v[-1])
+                for k, v in tr.groupby(["symbol", "horizon"], sort=False).indices.items()
+            },
+        )
+        position = last_of.get((symbol, horizon))
+        return None if position is None else tr.iloc[position].to_dict()
 
     def ledger_until(self, day: date) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The paper-trading ledger as known at `day`: (positions, portfolio) rows dated on or before it, sorted."""
