@@ -31,7 +31,7 @@ from resources.lake.corrections import (
 from resources.lake.delta import COMMIT_ATTEMPTS, commit_versions, ensure_table, plan_versioned, read_table
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import TableSpec
-from resources.quality.suites import SilverSuite, SuiteOutcome, validate
+from resources.quality.suites import SilverSuite, SuiteOutcome, suite_fingerprint, validate
 from resources.sources.late_release import first_seen_window
 
 if TYPE_CHECKING:
@@ -168,11 +168,13 @@ class StagedBatch:
         if moved_to != self._base_version:  # another writer committed since the batch was planned
             raise _TableMoved(f"table moved from version {self._base_version} to {moved_to} while staging")
         verdict = "no blocking suite"
+        gate: dict[str, Any] = {"run_id": run_id, "passed": True}
         if suite is not None:
             outcome = validate(self.current, suite)
             if not outcome.success:
                 raise self._refusal(outcome)
             verdict = f"{suite.name}: {len(outcome.results)} expectations passed on {outcome.rows:,} candidate rows"
+            gate["suite_fingerprint"] = suite_fingerprint(suite)
         for staged in self.staged:
             payload = staged.record.payload
             apply_corrections(
@@ -186,7 +188,7 @@ class StagedBatch:
                 run_id=run_id,
             )
         planned = [s.rows for s in self.staged if s.rows.num_rows]
-        metadata = {GATE_METADATA_KEY: json.dumps({"run_id": run_id, "passed": True, "verdict": verdict})}
+        metadata = {GATE_METADATA_KEY: json.dumps({**gate, "verdict": verdict})}
         if planned:
             commit_versions(
                 self.storage,

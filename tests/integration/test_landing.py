@@ -248,6 +248,7 @@ def test_write_audit_publish_commits_nothing_when_a_blocking_expectation_fails(s
         run_id="r1",
     )
     assert "expectations passed" in first.gate and committed_gate(storage, WEEKLY_SERIES)["run_id"] == "r1"
+    _a_later_run_carries_the_verdict_of_the_unchanged_table(storage)
     version = DeltaTable(table_uri(storage, WEEKLY_SERIES)).version()
     before = content_hash(read_table(storage, WEEKLY_SERIES))
 
@@ -367,3 +368,31 @@ def test_a_batch_plans_each_payload_against_the_rows_of_its_own_keys(storage, mo
     assert len(batch.current) == len(whole)
     batch.publish(None, run_id="r2")
     assert read_table(storage, WEEKLY_SERIES).num_rows == len(whole)
+
+
+def _a_later_run_carries_the_verdict_of_the_unchanged_table(storage) -> None:
+    """A run that committed nothing reports the verdict the table's latest (gated) commit passed with, without
+    validating again; a changed suite is run on the table as it stands."""
+    from dagster import AssetCheckSeverity
+
+    import assets.ingest.reporting as reporting
+    from resources.sources.quality_gates import suite_for
+
+    suite = suite_for(WEEKLY_SERIES.name)
+    calls = []
+    real_validate = reporting.validate
+
+    def counted(frame, checked_suite):
+        calls.append(checked_suite.name)
+        return real_validate(frame, checked_suite)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reporting, "validate", counted)
+        carried = reporting.quality_check_result(storage, WEEKLY_SERIES, suite, AssetCheckSeverity.ERROR, run_id="r9")
+        assert carried.passed and carried.metadata["validated"].value.startswith("carried")
+        assert carried.metadata["validated_by_run"].value == "r1" and calls == []
+        stricter = suite.model_copy(update={"not_null": [*suite.not_null, "value"]})
+        checked = reporting.quality_check_result(
+            storage, WEEKLY_SERIES, stricter, AssetCheckSeverity.ERROR, run_id="r9"
+        )
+        assert checked.passed and "validated" not in checked.metadata and calls == [suite.name]
