@@ -17,16 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from resources.errors import SourceDataError
+from resources.errors import QualityGateError, SourceDataError
 from resources.lake.bronze import object_location, stored_location
-from resources.lake.delta import table_uri
+from resources.lake.delta import open_table, table_uri
 from resources.lake.quarantine import Rejection, TooManyBadRows, quarantine_rows
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import UTC_TS, conform
 from resources.quality.row_policy import RowPolicy
 from resources.sources.base import _within
+from resources.sources.staging import GATE_METADATA_KEY
 from resources.spark.backfill import BackfillResult, TableBackfill, backfill_tables, source_manifest
 from resources.spark.delta_io import delta_io_for, spark_schema
+from resources.spark.gate import audit, quarantine_batch
 from resources.spark.plans import TablePlan, knowledge_time, payload_of, range_predicate
 
 if TYPE_CHECKING:
@@ -197,28 +199,49 @@ def backfill_table(
         _check_unique_per_payload(good, plan)
         io = delta_io_for(spark, storage)
         predicate = range_predicate(plan.spec.date_column, start, end) if plan.spec.date_column else None
-        merged = versioned(good, plan).persist()  # the writer's null check and its write both read it
+        merged = versioned(good, plan).persist()  # the writer's null check, the gate and the write all read it
+        summary = TableBackfill(
+            table=plan.spec.name, payloads=len(rows), rows=0, files=0, quarantined_payloads=len(refused), seconds=0.0
+        )
+        uri = table_uri(storage, plan.spec)
+        recorded: dict[str, str] = {}
+
+        def _audit(candidate: pa.Table) -> dict[str, str]:
+            recorded.update(_gate(candidate, plan=plan, source=source, uri=uri, storage=storage, run_id=run_id))
+            return recorded
+
         try:
             stats = io.write(
                 merged,
-                table_uri(storage, plan.spec),
+                uri,
                 schema=plan.spec.schema,
                 mode="overwrite",
                 replace_where=predicate,
+                audit=_audit,
             )
+            summary.rows, summary.files = stats.rows, stats.files
+            summary.gate = json.loads(recorded[GATE_METADATA_KEY])["verdict"]
+        except QualityGateError as exc:
+            sha = {r[0] for r in merged.select("source_sha256").distinct().collect()}
+            summary.quarantined_payloads += quarantine_batch(storage, rows, sha, exc, run_id=run_id)
+            summary.committed, summary.gate = False, exc.reason
+            errors.append(str(exc))
         finally:
             merged.unpersist()
     finally:
         parsed.unpersist()
-    summary = TableBackfill(
-        table=plan.spec.name,
-        payloads=len(rows),
-        rows=stats.rows,
-        files=stats.files,
-        quarantined_payloads=len(refused),
-        seconds=round(time.perf_counter() - t0, 3),
-    )
+    summary.seconds = round(time.perf_counter() - t0, 3)
     return summary, errors, io.engine
+
+
+def _gate(
+    candidate: pa.Table, *, plan: TablePlan, source: str, uri: str, storage: LakeStorage, run_id: str
+) -> dict[str, str]:
+    """The write's audit: the table's blocking suite on the staged candidate (see `gate`)."""
+    current = open_table(storage, uri)
+    return audit(
+        plan.spec, candidate, source=source, base_version=current.version() if current else None, run_id=run_id
+    )
 
 
 def _quarantine(

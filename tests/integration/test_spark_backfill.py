@@ -11,18 +11,20 @@ import contextlib
 import re
 import zipfile
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from resources.errors import SourceDataError
-from resources.lake.delta import content_hash, read_table
+from resources.errors import QualityGateError, SourceDataError
+from resources.lake.delta import content_hash, open_table, read_table
 from resources.lake.quarantine import QUARANTINE
 from resources.simulated.coinmetrics import write_scaled_files as write_scaled_coinmetrics
 from resources.simulated.cot import write_scaled_files as write_scaled_cot
 from resources.sources.coinmetrics.ingest import ingest_coinmetrics
 from resources.sources.cot.ingest import ingest_cot
 from resources.sources.fred.ingest import ingest_fred
+from resources.sources.staging import committed_gate
 from resources.spark.backfill import backfill_local
 from resources.spark.plans import plans_for
 from resources.spark.spark_job import backfill_spark
@@ -160,3 +162,70 @@ def test_parity_on_the_real_publisher_files(spark, storage, settings, real_data:
         assert by_spark == by_local, source
         assert on_spark.rows == local.rows > 0, source
         assert on_spark.delta_engine == "delta-rs"
+
+
+def _misprinted(path: Path, folder: Path) -> Path:
+    """The same file republished with one price a thousand times too high (outside the suite's plausible range)."""
+    header, *lines = path.read_text().splitlines()
+    price = header.split(",").index("PriceUSD")
+    cells = lines[100].split(",")
+    cells[price] = str(float(cells[price]) * 1e6)
+    lines[100] = ",".join(cells)
+    folder.mkdir()
+    (folder / path.name).write_text("\n".join([header, *lines]) + "\n")
+    return folder / path.name
+
+
+@pytest.mark.slow
+def test_a_backfill_failing_the_blocking_suite_commits_nothing_and_quarantines_the_batch(
+    spark, storage, settings, tmp_path
+):
+    """Write-audit-publish on both engines: the candidate table is gated before the one commit. A misprint the
+    nightly gate refused still sits in bronze (raw payloads are kept), so a rebuild from bronze meets it again:
+    the table keeps its Delta version and content, and each payload of the refused batch is quarantined naming
+    the expectation."""
+    (good,) = write_scaled_coinmetrics(tmp_path / "cm", settings.seed, date(2024, 6, 30), assets=1, years=1)
+    ingest_coinmetrics(storage, settings, run_id="n1", start=None, end=None, files=[good])
+    spec = plans_for("coinmetrics")[0].spec
+    passed = backfill_spark(spark, storage, "coinmetrics", run_id="ok", ingested_at=AT)
+    assert passed.tables[0].committed and "expectations passed on 3,650 candidate rows" in passed.tables[0].gate
+    assert committed_gate(storage, spec) == {**committed_gate(storage, spec), "run_id": "ok", "backfill": True}
+
+    with pytest.raises(QualityGateError):
+        ingest_coinmetrics(
+            storage, settings, run_id="n2", start=None, end=None, files=[_misprinted(good, tmp_path / "x")]
+        )
+    version, content = open_table(storage, spec).version(), content_hash(read_table(storage, spec))
+
+    for engine, run in (("local", backfill_local), ("spark", partial(backfill_spark, spark))):
+        result = run(storage, "coinmetrics", run_id=engine, ingested_at=AT)
+        (table,) = result.tables
+        assert not table.committed and table.rows == 0, engine
+        assert "expect_column_values_to_be_between" in table.gate and f"left at version {version}" in table.gate, engine
+        assert len(result.errors) == 1 and "source=coinmetrics" in result.errors[0], engine
+        assert open_table(storage, spec).version() == version, engine
+        assert content_hash(read_table(storage, spec)) == content, engine
+        assert table.quarantined_payloads == 2, engine  # the first file and its misprinted republication
+        refused = [r for r in read_table(storage, QUARANTINE).to_pylist() if "this backfill" in r["reason"]]
+        assert len(refused) == 2 and {r["error_type"] for r in refused} == {"QualityGateError"}, engine
+        assert {r["row_number"] for r in refused} == {0}, engine  # the same refusal twice is recorded once
+
+
+def test_a_renamed_copy_survives_a_rebuild_from_bronze(storage, settings, tmp_path):
+    """A Coin Metrics file names its asset: a byte-identical copy under another name is another asset's history.
+    Bronze keeps it as its own payload, so a rebuild from bronze loses none of its rows."""
+    (btc,) = write_scaled_coinmetrics(tmp_path / "cm", settings.seed, date(2024, 6, 30), assets=1, years=1)
+    copy = tmp_path / "copy" / "ltc.csv"
+    copy.parent.mkdir()
+    copy.write_bytes(btc.read_bytes())
+    report = ingest_coinmetrics(storage, settings, run_id="n", start=None, end=None, files=[btc, copy])
+    assert [p.new_in_bronze for p in report.payloads] == [True, True]
+    spec = plans_for("coinmetrics")[0].spec
+    nightly = read_table(storage, spec)
+    assert set(nightly["asset"].to_pylist()) == {"btc", "ltc"}
+
+    rebuilt = backfill_local(storage, "coinmetrics", run_id="b", ingested_at=AT)
+    assert rebuilt.tables[0].payloads == 2 and rebuilt.rows == nightly.num_rows
+    assert content_hash(read_table(storage, spec), exclude=("ingested_at",)) == content_hash(
+        nightly, exclude=("ingested_at",)
+    )
