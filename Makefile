@@ -54,7 +54,7 @@ ui: install
 # Stopping it (Ctrl-C) stops both. NEXUS_DAGSTER_POSTGRES_URL moves the instance to PostgreSQL.
 SERVE_PORT ?= 3000
 serve: install
-	$(BIN)/python -c "from resources.dagster_instance import ensure_dagster_home; print('DAGSTER_HOME', ensure_dagster_home())"
+	$(BIN)/python -c "from resources.dagster_instance import serve_home; print('DAGSTER_HOME', serve_home())"
 	@$(BIN)/dagster-daemon run -w workspace.yaml & daemon=$$!; \
 	trap 'kill $$daemon 2>/dev/null; wait $$daemon 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p $(SERVE_PORT)
