@@ -209,8 +209,7 @@ class DeltaRsAdapter:
         `replace_where` (the rows outside it are kept: rewritten into the new files, the old files removed).
 
         The files are staged (written, schema-checked, audited) before the one commit that makes them visible."""
-        df = check_frame(df, schema, uri)
-        _check_not_null(df, schema, uri)
+        df = check_frame(df, schema, uri)  # nulls are checked on the written files' statistics: no extra Spark job
         table = self._open(uri)
         if table is not None and table.metadata().partition_columns:
             raise NotImplementedError(f"{uri}: partitioned tables are not written through the delta-rs adapter")
@@ -267,6 +266,7 @@ class DeltaRsAdapter:
             if i.type == pafs.FileType.File and i.path.endswith(".parquet")
         ]
         want = pa.schema([pa.field(f.name, _plain_type(f.type)) for f in schema])
+        required = [f.name for f in schema if not f.nullable]
         adds: list[AddAction] = []
         try:
             for info in infos:
@@ -278,6 +278,9 @@ class DeltaRsAdapter:
                         f"{uri}: written file {posixpath.basename(info.path)} has schema {got}, table has {want};"
                         " nothing committed"
                     )
+                nulls = [c for c in required if _null_count(meta, info.path, c, fs)]
+                if nulls:
+                    raise SchemaEnforcementError(f"{uri}: nulls in non-nullable columns {nulls}; nothing committed")
                 if meta.num_rows == 0:
                     continue
                 relative = posixpath.join(folder, posixpath.relpath(info.path, root))
@@ -295,6 +298,19 @@ class DeltaRsAdapter:
             fs.delete_dir(root)
             raise
         return adds
+
+
+def _null_count(meta: pq.FileMetaData, path: str, column: str, fs: pafs.FileSystem) -> int:
+    """Nulls in one column of a written file: from its row groups' statistics, or by reading the column when a
+    row group has none."""
+    index = next(i for i in range(meta.num_columns) if meta.schema.column(i).path == column)
+    total = 0
+    for group in range(meta.num_row_groups):
+        stats = meta.row_group(group).column(index).statistics
+        if stats is None or not stats.has_null_count:
+            return pq.read_table(path, columns=[column], filesystem=fs)[column].null_count
+        total += stats.null_count
+    return total
 
 
 def _delta_schema(schema: pa.Schema) -> DeltaSchema:

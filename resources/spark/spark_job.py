@@ -102,6 +102,10 @@ def parse_partition(
                 if (start or end) and plan.spec.date_column and n:
                     table = _within(table, plan.spec.date_column, start, end)
                 table = conform(table, plan.spec, without=without)
+                repeated = _repeated_keys(table, plan)
+                if repeated:  # `merge_versioned` refuses a payload offering one key twice: so does the driver
+                    yield _refusal(row[SEQ], {"kind": "duplicate", "keys": repeated}, out_schema)
+                    continue
             except SourceDataError as exc:
                 refusal = {"kind": "error", "row": exc.row, "reason": exc.reason, "type": type(exc).__name__}
                 yield _refusal(row[SEQ], refusal, out_schema)
@@ -113,6 +117,13 @@ def parse_partition(
             table = table.append_column(FLOOR, pa.array([floor] * n, UTC_TS))
             table = table.append_column(REJECT, pa.nulls(n, pa.string()))
             yield from table.cast(out_schema).to_batches()
+
+
+def _repeated_keys(table: pa.Table, plan: TablePlan) -> int:
+    """How many rows repeat a key already offered in the same payload (checked here, where the payload is one
+    Arrow table, rather than by a shuffle of every parsed row on the cluster)."""
+    keys = list(plan.spec.keys)
+    return table.num_rows - table.group_by(keys).aggregate([([], "count_all")]).num_rows if table.num_rows else 0
 
 
 def _refusal(seq: int, refusal: dict[str, Any], schema: pa.Schema) -> pa.RecordBatch:
@@ -150,15 +161,6 @@ def versioned(parsed: DataFrame, plan: TablePlan) -> DataFrame:
     return out.select(*[F.col(f.name).cast(f.dataType) for f in target.fields])
 
 
-def _check_unique_per_payload(parsed: DataFrame, plan: TablePlan) -> None:
-    """A payload offering one key twice is refused, as `merge_versioned` refuses it."""
-    from pyspark.sql import functions as F
-
-    dup = parsed.groupBy(*plan.spec.keys, SEQ).count().where(F.col("count") > 1).limit(1).collect()
-    if dup:
-        raise ValueError(f"{plan.spec.name}: duplicate keys offered on {list(plan.spec.keys)} in one payload")
-
-
 def backfill_table(
     spark: SparkSession,
     storage: LakeStorage,
@@ -191,12 +193,12 @@ def backfill_table(
     parsed = frame.mapInArrow(_parse, spark_schema(out_schema)).persist()
     try:
         refusals = parsed.where(parsed[REJECT].isNotNull()).select(SEQ, REJECT).collect()
+        _refuse_duplicates(plan, rows, refusals)
         errors = _quarantine(storage, rows, refusals, run_id=run_id, policy=policy)
         refused = {r[SEQ] for r in refusals if json.loads(r[REJECT])["kind"] != "partial"}
         good = parsed.where(parsed[REJECT].isNull())
         if refused:
             good = good.where(~good[SEQ].isin(list(refused)))
-        _check_unique_per_payload(good, plan)
         io = delta_io_for(spark, storage)
         predicate = range_predicate(plan.spec.date_column, start, end) if plan.spec.date_column else None
         merged = versioned(good, plan).persist()  # the writer's null check, the gate and the write all read it
@@ -242,6 +244,16 @@ def _gate(
     return audit(
         plan.spec, candidate, source=source, base_version=current.version() if current else None, run_id=run_id
     )
+
+
+def _refuse_duplicates(plan: TablePlan, rows: list[dict], refusals: list[Any]) -> None:
+    for refusal in refusals:
+        info = json.loads(refusal[REJECT])
+        if info["kind"] == "duplicate":
+            raise ValueError(
+                f"{plan.spec.name}: {info['keys']} duplicate keys offered on {list(plan.spec.keys)} in one payload"
+                f" ({rows[refusal[SEQ]]['location']})"
+            )
 
 
 def _quarantine(

@@ -53,8 +53,8 @@ def _land(fn, *args, **kwargs) -> None:
 def test_fred_parity_on_a_simulated_lake_with_revisions_and_a_bad_file(spark, storage, settings, tmp_path):
     series = ("DGS10", "T10Y2Y")
     settings = settings.model_copy(update={"http_timeout_s": 60.0})  # the simulated API answers slowly on a busy CI
-    ingest_fred(storage, settings, run_id="n1", start=date(2023, 1, 1), end=date(2023, 6, 30), series=series)
-    ingest_fred(storage, settings, run_id="n2", start=date(2023, 1, 1), end=date(2023, 12, 29), series=series)
+    ingest_fred(storage, settings, run_id="n1", start=date(2023, 1, 1), end=date(2023, 3, 31), series=series)
+    ingest_fred(storage, settings, run_id="n2", start=date(2023, 1, 1), end=date(2023, 6, 30), series=series)
     bad = tmp_path / "files" / "DGS10.csv"
     bad.parent.mkdir()
     bad.write_text(BAD_CSV)
@@ -66,7 +66,7 @@ def test_fred_parity_on_a_simulated_lake_with_revisions_and_a_bad_file(spark, st
     assert [t.rows for t in on_spark.tables] == [t.rows for t in local.tables]
     assert on_spark.tables[0].quarantined_payloads == 1 and len(on_spark.errors) == 1
     observations = read_table(storage, plans_for("fred")[0].spec)
-    assert observations.num_rows > 300 and max(observations["version"].to_pylist()) >= 1
+    assert observations.num_rows > 200 and max(observations["version"].to_pylist()) >= 1
     for name, table in nightly.items():  # and both equal what the nightly path built, but for ingested_at
         rebuilt = read_table(storage, next(p.spec for p in plans_for("fred") if p.spec.name == name))
         assert content_hash(rebuilt, exclude=("ingested_at",)) == content_hash(table, exclude=("ingested_at",))
@@ -151,14 +151,18 @@ def test_coinmetrics_parity_on_a_scaled_simulated_lake_with_restatements(spark, 
 @pytest.mark.slow
 @pytest.mark.real_data
 def test_parity_on_the_real_publisher_files(spark, storage, settings, real_data: Path):
-    _land(ingest_fred, storage, settings, run_id="f", start=None, end=None, files=[real_data / "fred"])
-    _land(ingest_coinmetrics, storage, settings, run_id="c", start=None, end=None, files=[real_data / "coinmetrics"])
+    """One real file per layout: FRED's current and old CSV layouts, each COT report, Coin Metrics' community CSV
+    (every payload parsed by both engines; its 11 years of metrics merged from 2019 on, to keep the test small)."""
+    fred = [real_data / "fred" / f"DCOILWTICO_{layout}_layout.csv" for layout in ("current", "old")]
+    _land(ingest_fred, storage, settings, run_id="f", start=None, end=None, files=fred)
+    since = {"start": date(2019, 1, 1)}
+    _land(ingest_coinmetrics, storage, settings, run_id="c", end=None, files=[real_data / "coinmetrics"], **since)
     folder = real_data / "cot"
     cot = [folder / "legacy_futures_only" / "annual_2024_to_0123.txt", folder / "disaggregated_futures_only"]
     cot.append(folder / "tff_futures_only" / "FinFut_2024.txt")
     _land(ingest_cot, storage, settings, run_id="t", start=None, end=None, files=cot)
-    for source in ("fred", "coinmetrics", "cot"):
-        by_local, by_spark, local, on_spark = _both_engines(spark, storage, source)
+    for source, window in (("fred", {}), ("coinmetrics", since), ("cot", {})):
+        by_local, by_spark, local, on_spark = _both_engines(spark, storage, source, **window)
         assert by_spark == by_local, source
         assert on_spark.rows == local.rows > 0, source
         assert on_spark.delta_engine == "delta-rs"
