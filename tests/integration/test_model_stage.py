@@ -26,7 +26,7 @@ from assets.models.pipeline import (
     run_walk_forward,
 )
 from assets.models.planted import measure_planted_effects
-from assets.models.walk_forward import WalkForwardConfig, walk_forward
+from assets.models.walk_forward import walk_forward
 from assets.signals.build import SignalConfig
 from assets.signals.contract import SignalRow
 from assets.signals.ledger import build_ledger
@@ -42,9 +42,10 @@ from resources.settings import Settings, get_settings
 
 pytestmark = pytest.mark.slow
 START, END = date(2016, 1, 1), date(2025, 12, 31)
-# The walk-forward on the mart's contract features (the shipped stage reads the effect features: with them the
-# shipped decision trades 32 rows of this lake, fewer than the size check below needs; see README, Models)
-CONFIG = ModelStageConfig(horizons=(1, 5), walk_forward=WalkForwardConfig(retrain_months=12), workers=2)
+# The shipped walk-forward (effect features, pooled, calibrated) with yearly instead of half-yearly cutoffs
+CONFIG = ModelStageConfig(
+    horizons=(1, 5), walk_forward=ModelStageConfig().walk_forward.model_copy(update={"retrain_months": 12}), workers=2
+)
 
 
 @dataclass
