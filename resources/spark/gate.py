@@ -19,7 +19,7 @@ from resources.errors import QualityGateError
 from resources.lake.quarantine import Rejection, quarantine_rows
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import TableSpec
-from resources.quality.suites import validate
+from resources.quality.suites import suite_fingerprint, validate
 from resources.sources.quality_gates import suite_for
 from resources.sources.staging import GATE_METADATA_KEY, gate_refusal
 
@@ -31,6 +31,7 @@ def audit(
     `nexus.gate` entry a nightly batch commits), or raise `QualityGateError` naming the failed expectations."""
     suite = suite_for(spec.name)
     verdict = "no blocking suite"
+    gate: dict[str, object] = {"run_id": run_id, "passed": True, "backfill": True}
     if suite is not None:
         outcome = validate(candidate.to_pandas(), suite)
         if not outcome.success:
@@ -44,7 +45,8 @@ def audit(
                 batch="backfill",
             )
         verdict = f"{suite.name}: {len(outcome.results)} expectations passed on {outcome.rows:,} candidate rows"
-    return {GATE_METADATA_KEY: json.dumps({"run_id": run_id, "passed": True, "verdict": verdict, "backfill": True})}
+        gate["suite_fingerprint"] = suite_fingerprint(suite)  # the asset check carries a verdict of the same suite
+    return {GATE_METADATA_KEY: json.dumps({**gate, "verdict": verdict})}
 
 
 def outside_range(table: pa.Table, column: str, start: object, end: object) -> pa.Table:

@@ -19,11 +19,13 @@ import pytest
 from resources.errors import QualityGateError, SourceDataError
 from resources.lake.delta import content_hash, open_table, read_table
 from resources.lake.quarantine import QUARANTINE
+from resources.quality.suites import suite_fingerprint
 from resources.simulated.coinmetrics import write_scaled_files as write_scaled_coinmetrics
 from resources.simulated.cot import write_scaled_files as write_scaled_cot
 from resources.sources.coinmetrics.ingest import ingest_coinmetrics
 from resources.sources.cot.ingest import ingest_cot
 from resources.sources.fred.ingest import ingest_fred
+from resources.sources.quality_gates import suite_for
 from resources.sources.staging import committed_gate
 from resources.spark.backfill import backfill_local
 from resources.spark.plans import plans_for
@@ -193,7 +195,9 @@ def test_a_backfill_failing_the_blocking_suite_commits_nothing_and_quarantines_t
     spec = plans_for("coinmetrics")[0].spec
     passed = backfill_spark(spark, storage, "coinmetrics", run_id="ok", ingested_at=AT)
     assert passed.tables[0].committed and "expectations passed on 3,650 candidate rows" in passed.tables[0].gate
-    assert committed_gate(storage, spec) == {**committed_gate(storage, spec), "run_id": "ok", "backfill": True}
+    gate = committed_gate(storage, spec)
+    fingerprint = suite_fingerprint(suite_for(spec.name))
+    assert gate == {**gate, "run_id": "ok", "backfill": True, "passed": True, "suite_fingerprint": fingerprint}
 
     with pytest.raises(QualityGateError):
         ingest_coinmetrics(
