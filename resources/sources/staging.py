@@ -212,20 +212,43 @@ class StagedBatch:
         return verdict
 
     def _refusal(self, outcome: SuiteOutcome) -> QualityGateError:
-        failed = [f"{f.expectation}({f.column or ''})" for f in outcome.failures]
-        worst = outcome.failures[0]
         payload = self.staged[0].record.payload
         more = f" (+{len(self.staged) - 1} more payloads)" if len(self.staged) > 1 else ""
-        return QualityGateError(
-            f"blocking expectation {worst.expectation} failed on {worst.column or 'the table'}"
-            f" ({worst.unexpected_count} unexpected; {worst.detail})"
-            + (f" and {len(failed) - 1} more ({', '.join(failed[1:4])})" if len(failed) > 1 else "")
-            + f"; silver/{self.spec.name} left at version {self._base_version}, nothing of this batch committed",
+        return gate_refusal(
+            outcome,
+            table=self.spec.name,
+            base_version=self._base_version,
             source=payload.source,
             dataset=payload.dataset,
             location=f"{payload.location}{more}",
-            failed=failed,
         )
+
+
+def gate_refusal(
+    outcome: SuiteOutcome,
+    *,
+    table: str,
+    base_version: int | None,
+    source: str,
+    dataset: str | None,
+    location: str | None,
+    batch: str = "batch",
+) -> QualityGateError:
+    """The typed error of a failed blocking suite, naming the worst expectation and the version the table keeps
+    (shared by the nightly batch and the backfill gate, so an operator reads one message either way)."""
+    failed = [f"{f.expectation}({f.column or ''})" for f in outcome.failures]
+    worst = outcome.failures[0]
+    kept = "left empty" if base_version is None else f"left at version {base_version}"
+    return QualityGateError(
+        f"blocking expectation {worst.expectation} failed on {worst.column or 'the table'}"
+        f" ({worst.unexpected_count} unexpected; {worst.detail})"
+        + (f" and {len(failed) - 1} more ({', '.join(failed[1:4])})" if len(failed) > 1 else "")
+        + f"; silver/{table} {kept}, nothing of this {batch} committed",
+        source=source,
+        dataset=dataset,
+        location=location,
+        failed=failed,
+    )
 
 
 def committed_gate(storage: LakeStorage, spec: TableSpec) -> dict[str, Any] | None:
