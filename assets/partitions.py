@@ -11,9 +11,15 @@ the catalog shows the days the lake is about: no weekends, no exchange holidays,
 
 Ingest partition D is materialized once the lake holds everything the publishers had released by the end of D's
 window: every silver row carries `available_at`, so one load as of day E serves every partition up to E. A release
-loads its own partition; `nexus run` loads its whole date range in one run and marks every partition in it.
+loads its own partition; `nexus run` loads the partition of its end date (as of that day) and leaves the earlier
+ones empty: marking every partition since the lake's start would store ~50,000 events on SQLite for ten years. The
+asset descriptions say so (`AS_OF_PARTITION_MEANING`), so an empty earlier partition does not read as missing data.
 end_offset=1 makes the current day or week available as soon as it starts. A run may narrow the as-of date with
 the `nexus/as_of` tag (a release's day, or `nexus run --end`).
+
+Nothing here reads the settings at import: the asset modules declare `DECLARED` partitions (from the settings'
+default lake start), and `pipelines/definitions.py` binds every asset to the partitions of the configured start
+(`configured_partitions`, `bind_partitions`) when it builds the definitions.
 """
 
 from __future__ import annotations
@@ -26,13 +32,15 @@ from zoneinfo import ZoneInfo
 import holidays
 from dagster import (
     AssetExecutionContext,
+    AssetsDefinition,
+    AssetSpec,
     PartitionsDefinition,
     TimeWindowPartitionsDefinition,
     WeeklyPartitionsDefinition,
 )
 
 from resources.reference import calendar_end
-from resources.settings import get_settings
+from resources.settings import Settings, get_settings
 
 # Dagster's run tags for a single run over a partition range (documented tag names).
 ASSET_PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -81,14 +89,60 @@ def nexus_partitions(start: date, today: date) -> dict[Cadence, PartitionsDefini
     return {"daily": trading_day_partitions(start, today), "weekly": weekly_partitions_from(start)}
 
 
-def _configured() -> dict[Cadence, PartitionsDefinition]:
-    # The one place the asset modules' partitions meet the settings (see the module docstring of definitions.py).
-    return nexus_partitions(get_settings().start_date, datetime.now(UTC).date())
+AS_OF_PARTITION_MEANING: dict[Cadence, str] = {
+    "daily": (
+        "Partitions are as-of snapshots, not slices: partition D (an NYSE trading day, New York) materialized means "
+        "the table holds every row the publisher had released by the end of D, weekend or holiday after it "
+        "included. One materialized partition covers every day before it, so earlier partitions stay empty by "
+        "design; the newest materialized partition is how current the table is."
+    ),
+    "weekly": (
+        "Partitions are as-of snapshots, not slices: partition W (the Saturday-to-Friday week starting W, New "
+        "York) materialized means the table holds every row the publisher had released by the end of that week "
+        "(or by the run's as-of day within it). One materialized partition covers every week before it, so "
+        "earlier partitions stay empty by design; the newest materialized partition is how current the table is."
+    ),
+}
+"""What one ingest partition means, appended to every bronze and silver asset's description (the catalog's words)."""
+
+DECISION_DAY_PARTITION_MEANING = (
+    "One partition is one decision day D (an NYSE trading day, New York), built only from what was known at D's "
+    "decision time."
+)
+"""What one signals, personas or feeds partition means, appended to their descriptions."""
 
 
-PARTITIONS: dict[Cadence, PartitionsDefinition] = _configured()
-daily_partitions = PARTITIONS["daily"]
-weekly_partitions = PARTITIONS["weekly"]
+def configured_partitions(settings: Settings, today: date | None = None) -> dict[Cadence, PartitionsDefinition]:
+    """The partitions of the configured lake start (NEXUS_START_DATE), through `today` (default: now, UTC)."""
+    return nexus_partitions(settings.start_date, today or datetime.now(UTC).date())
+
+
+DEFAULT_LAKE_START: date = Settings.model_fields["start_date"].default
+"""The settings' default lake start (a class default: no environment is read)."""
+
+DECLARED: dict[Cadence, PartitionsDefinition] = nexus_partitions(DEFAULT_LAKE_START, datetime.now(UTC).date())
+"""What the asset modules declare; `bind_partitions` swaps them for the configured ones when definitions are built."""
+daily_partitions = DECLARED["daily"]
+weekly_partitions = DECLARED["weekly"]
+
+
+def cadence_of(partitions_def: PartitionsDefinition) -> Cadence:
+    """Daily (trading days) or weekly (Saturday-to-Friday weeks): which Nexus partitions these are."""
+    assert isinstance(partitions_def, TimeWindowPartitionsDefinition), partitions_def
+    return "daily" if partitions_def.cron_schedule == WEEKDAYS else "weekly"
+
+
+def bind_partitions(assets_def: AssetsDefinition, partitions: dict[Cadence, PartitionsDefinition]) -> AssetsDefinition:
+    """The same asset with each partitioned spec on `partitions` of its cadence (unpartitioned specs untouched)."""
+
+    def bound(spec: AssetSpec) -> AssetSpec:
+        if spec.partitions_def is None:
+            return spec
+        return spec.replace_attributes(partitions_def=partitions[cadence_of(spec.partitions_def)])
+
+    if all(spec.partitions_def is None for spec in assets_def.specs):
+        return assets_def
+    return assets_def.map_asset_specs(bound)
 
 
 def _noon(day: date) -> float:
@@ -96,8 +150,11 @@ def _noon(day: date) -> float:
 
 
 def partition_key_for(day: date, cadence: Cadence = "daily", partitions: PartitionsDefinition | None = None) -> str:
-    """The key of the partition whose window contains `day` (a weekend or holiday: the trading day before it)."""
-    partitions_def = partitions or PARTITIONS[cadence]
+    """The key of the partition whose window contains `day` (a weekend or holiday: the trading day before it).
+
+    Without `partitions`, those of the configured lake start (read from the settings when called, never at import).
+    """
+    partitions_def = partitions or configured_partitions(get_settings())[cadence]
     assert isinstance(partitions_def, TimeWindowPartitionsDefinition)
     key = partitions_def.get_partition_key_for_timestamp(_noon(day))
     return key
@@ -108,7 +165,7 @@ def keys_spanning(
 ) -> tuple[str, str]:
     """(first key, last key) of the partitions from the first one starting on or after `first` through the one
     containing `last`; before the partitions begin, from their first key."""
-    partitions_def = partitions or PARTITIONS[cadence]
+    partitions_def = partitions or configured_partitions(get_settings())[cadence]
     assert isinstance(partitions_def, TimeWindowPartitionsDefinition)
     last_key = partition_key_for(last, cadence, partitions_def)
     first_partition = partitions_def.get_first_partition_key()
@@ -154,7 +211,8 @@ def window_of(context: AssetExecutionContext, *, as_of: bool = False) -> tuple[d
     window = context.partition_time_window
     first = window.start.date()
     if not as_of:
-        daily = context.assets_def.partitions_def == PARTITIONS["daily"]
+        partitions_def = context.assets_def.partitions_def
+        daily = partitions_def is not None and cadence_of(partitions_def) == "daily"
         last_key = context.partition_key_range.end
         last = date.fromisoformat(last_key) if daily else (window.end - timedelta(days=1)).date()
         return first, last

@@ -340,10 +340,13 @@ def backfill(
             policy=policy,
         )
     for t in result.tables:
+        mark, wrote = ("✔", f"{t.rows} rows in {t.files} files") if t.committed else ("[red]✗[/red]", "NOT committed")
         _echo(
-            f"✔ {source} → silver/{t.table}: {t.payloads} payloads, {t.rows} rows in {t.files} files, "
+            f"{mark} {source} → silver/{t.table}: {t.payloads} payloads, {wrote}, "
             f"{t.quarantined_payloads} payloads quarantined, {t.seconds:.1f} s ({result.engine}/{result.delta_engine})"
         )
+        if t.committed and t.gate:
+            _echo(f"    gate: {escape(t.gate)}")
     for error in result.errors:
         _echo(f"[red]✗ {error}[/red]")
     if result.errors:

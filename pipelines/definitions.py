@@ -1,39 +1,45 @@
-"""The Dagster code location: the one place that assembles assets, checks, jobs, sensors and resources."""
+"""The Dagster code location: the one place that assembles assets, checks, jobs, sensors and resources.
+
+Nothing is built at import: `defs` (what workspace.yaml loads) and `MART_FRESHNESS` are made on first access, which
+is when the settings are read and the dbt project is parsed (only if its manifest is missing or stale).
+"""
 
 from functools import cache
 
-from dagster import AssetsDefinition, Definitions, ScheduleDefinition, in_process_executor
-from dagster_dbt import DbtProject
+from dagster import (
+    AssetCheckKey,
+    AssetChecksDefinition,
+    AssetKey,
+    AssetsDefinition,
+    Definitions,
+    PartitionsDefinition,
+    ScheduleDefinition,
+    in_process_executor,
+)
 
 from assets.backfill.assets import BACKFILL_ASSETS, SparkBackfillLauncher
 from assets.feeds.assets import client_deliveries
+from assets.ingest.freshness import SILVER_CALENDARS
 from assets.ingest.stage import INGEST_ASSETS, INGEST_CHECKS
 from assets.maintenance.assets import lake_maintenance
 from assets.marts.dbt import dbt_models
+from assets.marts.freshness import mart_freshness_checks
 from assets.marts.publish import publish_marts_asset
 from assets.marts.reference import reference_tables
+from assets.marts.source_freshness import dbt_source_freshness_check
 from assets.models.assets import evaluation, oos_predictions, regimes
-from assets.partitions import CADENCE_TAG
+from assets.partitions import CADENCE_TAG, Cadence, bind_partitions, configured_partitions
 from assets.personas.assets import persona_outputs
 from assets.signals.assets import daily_signals, paper_ledger, signals_scorecard
 from pipelines.alerting import ALERT_SENSORS
-from pipelines.jobs import (
-    backfill_job,
-    feeds_job,
-    ingest_job,
-    maintenance_job,
-    marts_job,
-    models_job,
-    personas_job,
-    signals_job,
-)
+from pipelines.jobs import backfill_job, daily_jobs, ingest_job, maintenance_job, marts_job, models_job
 from pipelines.sensors import STREAM_INGESTS, STREAM_NAMES, automation_sensor, release_sensor
 from resources.dbt import dbt_project, dbt_resource
 from resources.lake.resource import LakeResource
-from resources.settings import get_settings
+from resources.settings import Settings, get_settings
 
 
-def _cadences(ingest_assets: list[AssetsDefinition]) -> list[str]:
+def _cadences(ingest_assets: list[AssetsDefinition]) -> list[Cadence]:
     seen = []
     for definition in ingest_assets:
         for spec in definition.specs:
@@ -48,7 +54,19 @@ def _writers(ingest_assets: list[AssetsDefinition], cadence: str) -> list[str]:
     return sorted(d.node_def.name for d in ingest_assets if next(iter(d.specs)).tags.get(CADENCE_TAG) == cadence)
 
 
-def _release_sensors(ingest_assets: list[AssetsDefinition], jobs: dict) -> list:
+def _release_checks() -> dict[AssetKey, list[AssetCheckKey]]:
+    """The checks a release's ingest runs with: each silver table's quality suite and calendar freshness (the
+    half-hourly dbt source freshness stays out)."""
+    found: dict[AssetKey, list[AssetCheckKey]] = {}
+    for checks in INGEST_CHECKS:
+        for key in checks.check_keys:
+            found.setdefault(key.asset_key, []).append(key)
+    return found
+
+
+def _release_sensors(
+    ingest_assets: list[AssetsDefinition], jobs: dict, partitions: dict[Cadence, PartitionsDefinition]
+) -> list:
     """One release sensor per publisher stream, launching the ingest multi-assets that stream refreshes."""
     by_name = {definition.node_def.name: definition for definition in ingest_assets}
     sensors = []
@@ -58,90 +76,91 @@ def _release_sensors(ingest_assets: list[AssetsDefinition], jobs: dict) -> list:
             definition = by_name[name]
             cadence = next(iter(definition.specs)).tags[CADENCE_TAG]
             targets.append((jobs[cadence].name, sorted(definition.keys), cadence))
-        sensors.append(release_sensor(stream, targets, [jobs[c] for c in sorted({t[2] for t in targets})]))
+        cadences = sorted({t[2] for t in targets})
+        sensors.append(release_sensor(stream, targets, [jobs[c] for c in cadences], partitions, _release_checks()))
     return sensors
 
 
 CADENCES = _cadences(INGEST_ASSETS)
-INGEST_JOBS = {cadence: ingest_job(cadence, _writers(INGEST_ASSETS, cadence)) for cadence in CADENCES}
+SOURCE_FRESHNESS = dbt_source_freshness_check(SILVER_CALENDARS)
 MAINTENANCE_JOB = maintenance_job([w for cadence in CADENCES for w in _writers(INGEST_ASSETS, cadence)])
 # Sunday 04:00 New York: after Friday's COT and the week's last releases, long before Monday's first.
 MAINTENANCE_SCHEDULE = ScheduleDefinition(
     name="weekly_maintenance", job=MAINTENANCE_JOB, cron_schedule="0 4 * * 0", execution_timezone="America/New_York"
 )
+# every stage's assets but the dbt ones, which come from the parsed manifest (`mart_assets()`)
+DOWNSTREAM_ASSETS = [
+    regimes,
+    oos_predictions,
+    evaluation,
+    daily_signals,
+    paper_ledger,
+    signals_scorecard,
+    persona_outputs,
+    client_deliveries,
+    lake_maintenance,
+    *BACKFILL_ASSETS,
+]
 
 
-def ingest_stage() -> Definitions:
-    """Publishers into bronze and silver: one job per cadence, a release sensor per publisher stream."""
+def ingest_jobs(partitions: dict[Cadence, PartitionsDefinition]) -> dict:
+    """One ingest job per cadence, over that cadence's partitions."""
+    return {c: ingest_job(c, _writers(INGEST_ASSETS, c), partitions[c], [SOURCE_FRESHNESS]) for c in CADENCES}
+
+
+@cache
+def mart_assets() -> tuple[AssetsDefinition, AssetsDefinition]:
+    """The dbt models and their gold publishing, from the dbt project's manifest (parsed here if missing or stale)."""
+    project = dbt_project()
+    return dbt_models(project), publish_marts_asset(project)
+
+
+@cache
+def mart_freshness() -> AssetChecksDefinition:
+    return mart_freshness_checks(list(mart_assets()), SILVER_CALENDARS)
+
+
+def build_definitions(settings: Settings) -> Definitions:
+    """The code location for `settings`: every partitioned asset, job and release sensor on the partitions of the
+    configured lake start (the asset modules only declare placeholders; see assets/partitions.py)."""
+    partitions = configured_partitions(settings)
+    jobs = ingest_jobs(partitions)
+    marts = mart_assets()
+    assets = [*INGEST_ASSETS, reference_tables, *marts, *DOWNSTREAM_ASSETS]
     return Definitions(
-        assets=INGEST_ASSETS,
-        asset_checks=INGEST_CHECKS,
-        jobs=list(INGEST_JOBS.values()),
-        sensors=_release_sensors(INGEST_ASSETS, INGEST_JOBS),
-    )
-
-
-def marts_stage(project: DbtProject) -> Definitions:
-    """Reference tables, the dbt project's models (from its parsed manifest) and their gold publishing."""
-    return Definitions(
-        assets=[reference_tables, dbt_models(project), publish_marts_asset(project)],
-        jobs=[marts_job],
-        resources={"dbt": dbt_resource(project)},
-    )
-
-
-def downstream_stages() -> Definitions:
-    """Models, signals, personas and client feeds: each a job of its own, chained by automation."""
-    return Definitions(
-        assets=[
-            regimes,
-            oos_predictions,
-            evaluation,
-            daily_signals,
-            paper_ledger,
-            signals_scorecard,
-            persona_outputs,
-            client_deliveries,
+        assets=[bind_partitions(a, partitions) for a in assets],
+        asset_checks=[*INGEST_CHECKS, SOURCE_FRESHNESS, mart_freshness()],
+        jobs=[
+            *jobs.values(),
+            marts_job([mart_freshness()]),
+            models_job,
+            *daily_jobs(partitions["daily"]),
+            MAINTENANCE_JOB,
+            *(backfill_job(asset.key.path[-1]) for asset in BACKFILL_ASSETS),
         ],
-        jobs=[models_job, signals_job, personas_job, feeds_job],
-    )
-
-
-def operations() -> Definitions:
-    """Weekly maintenance, Spark backfills, the automation sensor and the alert sensors."""
-    return Definitions(
-        assets=[lake_maintenance, *BACKFILL_ASSETS],
-        jobs=[MAINTENANCE_JOB, *(backfill_job(asset.key.path[-1]) for asset in BACKFILL_ASSETS)],
         schedules=[MAINTENANCE_SCHEDULE],
-        sensors=[automation_sensor(), *ALERT_SENSORS],
-        resources={"backfill_launcher": SparkBackfillLauncher()},
+        sensors=[*_release_sensors(INGEST_ASSETS, jobs, partitions), automation_sensor(), *ALERT_SENSORS],
+        # Daemon-launched runs execute their steps in the run's own process: one code load per run instead of one
+        # per step (on 2 cores the chain is sequential anyway). `nexus run` executes in process already.
+        executor=in_process_executor,
+        resources={
+            "lake": LakeResource(lake_uri=settings.lake_uri),
+            "dbt": dbt_resource(dbt_project()),
+            "backfill_launcher": SparkBackfillLauncher(),
+        },
     )
 
 
 @cache
-def build_definitions() -> Definitions:
-    """The code location: every stage's contribution, built when Dagster (or a test) first asks for `defs`.
-
-    Settings are read and the dbt project parsed (only when its manifest is missing or stale) here, not at import.
-    """
-    settings = get_settings()
-    return Definitions.merge(
-        ingest_stage(),
-        marts_stage(dbt_project()),
-        downstream_stages(),
-        operations(),
-        Definitions(
-            # Daemon-launched runs execute their steps in the run's own process: one code load per run instead of
-            # one per step (on 2 cores the chain is sequential anyway). `nexus run` executes in process already.
-            executor=in_process_executor,
-            resources={"lake": LakeResource(lake_uri=settings.lake_uri)},
-        ),
-    )
+def _configured_definitions() -> Definitions:
+    return build_definitions(get_settings())  # the code location's edge: the settings are read here, once
 
 
-def __getattr__(name: str) -> Definitions:
-    """`defs` (what workspace.yaml loads) is built on first access: importing this module reads no settings and
-    parses nothing."""
+def __getattr__(name: str) -> object:
+    """`defs` and `MART_FRESHNESS` are built on first access: importing this module reads no settings and parses
+    no dbt project."""
     if name == "defs":
-        return build_definitions()
+        return _configured_definitions()
+    if name == "MART_FRESHNESS":
+        return mart_freshness()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

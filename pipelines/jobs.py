@@ -2,36 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from dagster import AssetSelection, define_asset_job
+from dagster import AssetChecksDefinition, AssetSelection, PartitionsDefinition, define_asset_job
 
 if TYPE_CHECKING:  # the class is not exported by dagster; only the annotation needs it
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-from assets.partitions import CADENCE_TAG, PARTITIONS, Cadence
+from assets.partitions import CADENCE_TAG, Cadence
 from assets.retries import INGEST_RETRY_POLICY
 from pipelines.concurrency import DOWNSTREAM_WRITER, writes_tags
 
 
-def ingest_job(cadence: Cadence, writers: list[str]) -> UnresolvedAssetJobDefinition:
-    """The cadence's ingest; `writers` are its multi-assets (see pipelines/concurrency.py)."""
+def ingest_job(
+    cadence: Cadence,
+    writers: list[str],
+    partitions_def: PartitionsDefinition,
+    scheduled_checks: Sequence[AssetChecksDefinition] = (),
+) -> UnresolvedAssetJobDefinition:
+    """The cadence's ingest over `partitions_def`; `writers` are its multi-assets (see pipelines/concurrency.py).
+    `scheduled_checks` (dbt source freshness, on its own half-hour ticks) stay out: a release never waits for dbt."""
+    keys = [key for checks in scheduled_checks for key in checks.check_keys]
     return define_asset_job(
         name=f"{cadence}_ingest_job",
-        selection=AssetSelection.tag(CADENCE_TAG, cadence),
-        partitions_def=PARTITIONS[cadence],
+        selection=AssetSelection.tag(CADENCE_TAG, cadence) - AssetSelection.checks(*keys),
+        partitions_def=partitions_def,
         description=f"Ingest the {cadence} publishers into bronze and silver, as of the partition's last day.",
         op_retry_policy=INGEST_RETRY_POLICY,
         tags=writes_tags(writers),
     )
 
 
-marts_job = define_asset_job(
-    name="marts_job",
-    tags=writes_tags([DOWNSTREAM_WRITER]),
-    selection=AssetSelection.groups("marts"),
-    description="Reference tables, dbt build of staging, intermediate and marts (tests as checks), gold publishing.",
-)
+def marts_job(scheduled_checks: Sequence[AssetChecksDefinition] = ()) -> UnresolvedAssetJobDefinition:
+    """The marts stage with its dbt tests; `scheduled_checks` (freshness, on their own half-hour ticks) stay out,
+    so a nightly build pays nothing for them."""
+    keys = [key for checks in scheduled_checks for key in checks.check_keys]
+    return define_asset_job(
+        name="marts_job",
+        tags=writes_tags([DOWNSTREAM_WRITER]),
+        selection=AssetSelection.groups("marts") - AssetSelection.checks(*keys),
+        description="Reference tables, dbt build of staging, intermediate and marts (tests as checks), gold copies.",
+    )
 
 
 models_job = define_asset_job(
@@ -41,29 +53,25 @@ models_job = define_asset_job(
     description="Regimes, walk-forward models for every horizon (model store) and their out-of-sample evaluation.",
 )
 
-signals_job = define_asset_job(
-    name="signals_job",
-    tags=writes_tags([DOWNSTREAM_WRITER]),
-    selection=AssetSelection.groups("signals"),
-    partitions_def=PARTITIONS["daily"],
-    description="Daily signals for a day or a range of days (one run per range).",
-)
 
-personas_job = define_asset_job(
-    name="personas_job",
-    tags=writes_tags([DOWNSTREAM_WRITER]),
-    selection=AssetSelection.groups("personas"),
-    partitions_def=PARTITIONS["daily"],
-    description="The six persona outputs, the audit trail and the weekly PDF report for a day or a range.",
-)
+def daily_jobs(daily: PartitionsDefinition) -> list[UnresolvedAssetJobDefinition]:
+    """The decision-day jobs (signals, personas, feeds) over the daily partitions `daily`."""
+    stages = (
+        ("signals", "Daily signals for a day or a range of days (one run per range)."),
+        ("personas", "The six persona outputs, the audit trail and the weekly PDF report for a day or a range."),
+        ("feeds", "Deliver every client's feed due on the partition's day."),
+    )
+    return [
+        define_asset_job(
+            name=f"{group}_job",
+            tags=writes_tags([DOWNSTREAM_WRITER]),
+            selection=AssetSelection.groups(group),
+            partitions_def=daily,
+            description=description,
+        )
+        for group, description in stages
+    ]
 
-feeds_job = define_asset_job(
-    name="feeds_job",
-    tags=writes_tags([DOWNSTREAM_WRITER]),
-    selection=AssetSelection.groups("feeds"),
-    partitions_def=PARTITIONS["daily"],
-    description="Deliver every client's feed due on the partition's day.",
-)
 
 MODEL_STAGE_JOBS = frozenset({"models_job", "signals_job", "personas_job", "feeds_job"})
 """Jobs that need the walk-forward models, and so several years of history before the run's end date."""

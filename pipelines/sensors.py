@@ -9,15 +9,17 @@ sources' ingest as of the release's New York day; the automation conditions on t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from dagster import (
+    AssetCheckKey,
     AssetKey,
     AssetSelection,
     AutomationConditionSensorDefinition,
     DefaultSensorStatus,
+    PartitionsDefinition,
     RunRequest,
     SensorDefinition,
     SensorEvaluationContext,
@@ -27,7 +29,7 @@ from dagster import (
 )
 from pydantic import AwareDatetime, BaseModel
 
-from assets.partitions import as_of_tags, partition_key_for
+from assets.partitions import Cadence, as_of_tags, partition_key_for
 from pipelines.concurrency import DOWNSTREAM_WRITER, writes_tags
 from resources.releases import STREAM_INGESTS, STREAMS, Release, latest_release, releases_between
 from resources.settings import get_settings
@@ -77,10 +79,14 @@ def release_sensor(
     stream: str,
     targets: Sequence[tuple[str, Sequence[AssetKey], str]],
     jobs: Sequence[UnresolvedAssetJobDefinition],
+    partitions: dict[Cadence, PartitionsDefinition],
+    checks: Mapping[AssetKey, Sequence[AssetCheckKey]] | None = None,
     clock: Clock = publisher_clock,
     probe: Probe = calendar_probe,
 ) -> SensorDefinition:
-    """A sensor for one release stream; `targets` are (job name, asset keys, cadence) per ingest it launches."""
+    """A sensor for one release stream; `targets` are (job name, asset keys, cadence) per ingest it launches, over
+    the code location's `partitions`. `checks` are the checks each ingested asset runs with (its quality suite and
+    calendar freshness); without it, Dagster's default (every check on the asset, half-hourly ones included)."""
 
     @sensor(
         name=f"{stream}_release",
@@ -101,7 +107,7 @@ def release_sensor(
             if not probe(release, now):
                 waiting = release
                 break
-            requests.extend(release_requests(release, targets))
+            requests.extend(release_requests(release, targets, partitions, checks))
             cursor = ReleaseCursor(last=release.at)
         if not requests:
             reason = f"waiting for {stream} expected at {waiting.at.isoformat()}" if waiting else "no release due"
@@ -111,15 +117,21 @@ def release_sensor(
     return _release
 
 
-def release_requests(release: Release, targets: Sequence[tuple[str, Sequence[AssetKey], str]]) -> list[RunRequest]:
+def release_requests(
+    release: Release,
+    targets: Sequence[tuple[str, Sequence[AssetKey], str]],
+    partitions: dict[Cadence, PartitionsDefinition],
+    checks: Mapping[AssetKey, Sequence[AssetCheckKey]] | None = None,
+) -> list[RunRequest]:
     """One ingest run per target, as of the release's New York day, keyed so a release never launches twice."""
     day = release.as_of
     return [
         RunRequest(
             run_key=f"{release.stream}:{release.at.isoformat()}:{job_name}:{keys[0].to_user_string()}",
             job_name=job_name,
-            partition_key=partition_key_for(day, cadence),  # type: ignore[arg-type]
+            partition_key=partition_key_for(day, cadence, partitions[cadence]),  # type: ignore[index]
             asset_selection=list(keys),
+            asset_check_keys=None if checks is None else [c for k in keys for c in checks.get(k, ())],
             tags={**as_of_tags(day), RELEASE_TAG: release.stream},
         )
         for job_name, keys, cadence in targets

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from resources.releases import Release, latest_release
 
+NEW_YORK = ZoneInfo("America/New_York")
 MARGIN = timedelta(hours=2)
 """Time after a release's calendar time before the table counts as late (sensor tick, ingest run, retries)."""
 
@@ -47,3 +49,50 @@ def snapshot_freshness(
     if latest_partition >= wanted:
         return Freshness(True, expected, f"has partition {latest_partition}, covering the {due}")
     return Freshness(False, expected, f"late: newest partition {latest_partition}, expected the {due}")
+
+
+def held_freshness(streams: tuple[str, ...], newest_release: datetime | None, now: datetime) -> Freshness:
+    """Does a table holding releases up to `newest_release` (its newest `available_at`) hold the newest release of
+    `streams` due by `now`? Judged on the release's New York day: a table's rows carry the release day's instant
+    in their own convention (a close, a vintage date, a fetch), never an earlier day."""
+    expected = expected_release(streams, now)
+    if expected is None:
+        return Freshness(True, None, "no release expected in the last two weeks")
+    due = f"{expected.stream} release of {expected.at.isoformat()} (due + {MARGIN})"
+    if newest_release is None:
+        return Freshness(False, expected, f"empty; waiting for the {due}")
+    held = newest_release.astimezone(NEW_YORK).date()
+    if held >= expected.as_of:
+        return Freshness(True, expected, f"holds releases through {held}, covering the {due}")
+    return Freshness(False, expected, f"late: holds releases through {held}, expected the {due}")
+
+
+MART_MARGIN = timedelta(hours=1)
+"""Time a mart may take to follow a newer input (automation tick, dbt build) before it counts as stale."""
+
+
+@dataclass(frozen=True)
+class InputState:
+    """One silver table a mart reads: its freshness verdict and when it last changed (epoch seconds)."""
+
+    name: str
+    freshness: Freshness
+    changed_at: float | None
+
+
+def mart_freshness(built_at: float | None, inputs: list[InputState], now_ts: float) -> Freshness:
+    """A mart is fresh when every silver table it reads is fresh and it was rebuilt after each of them changed
+    (with MART_MARGIN for the automation to catch up)."""
+    late = [i for i in inputs if not i.freshness.passed]
+    if late:
+        return Freshness(False, late[0].freshness.expected, f"input {late[0].name}: {late[0].freshness.description}")
+    if built_at is None:
+        return Freshness(False, None, "never built")
+    margin = MART_MARGIN.total_seconds()
+    behind = [i for i in inputs if i.changed_at is not None and built_at < i.changed_at < now_ts - margin]
+    if behind:
+        return Freshness(
+            False, None, f"stale: {behind[0].name} changed after this mart was built, over {MART_MARGIN} ago"
+        )
+    names = ", ".join(i.name for i in inputs)
+    return Freshness(True, None, f"rebuilt after its fresh inputs last changed ({names})")

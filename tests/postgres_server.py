@@ -2,6 +2,10 @@
 
 PostgreSQL refuses to run as root, so as root the cluster is created and run as the `postgres` user (created by
 the Debian package). The data folder lives under the test's temporary directory and is removed with it.
+
+A throwaway cluster needs no durability: initdb without syncing and the server without fsync, synchronous commits
+or full-page writes. A commit then takes about 1 ms instead of 7 ms on these machines, and the daemon test commits
+about 11,500 times (Dagster's event log, runs and ticks).
 """
 
 from __future__ import annotations
@@ -57,7 +61,9 @@ def postgres_server(workdir: Path) -> Iterator[str]:
         shutil.chown(workdir, "postgres")
         shutil.chown(data, "postgres")
     subprocess.run(
-        _as_server_user([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8"]),
+        _as_server_user(
+            [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]
+        ),
         check=True,
         capture_output=True,
         timeout=120,
@@ -73,7 +79,7 @@ def postgres_server(workdir: Path) -> Iterator[str]:
                 "-l",
                 str(log),
                 "-o",
-                f"-h 127.0.0.1 -p {port} -k {data}",
+                f"-h 127.0.0.1 -p {port} -k {data} -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
                 "-w",
                 "start",
             ]

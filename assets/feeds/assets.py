@@ -4,7 +4,7 @@ from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult,
 
 from assets.automation import decision_day_after_inputs
 from assets.feeds.runner import deliver_all
-from assets.partitions import daily_partitions, window_of
+from assets.partitions import DECISION_DAY_PARTITION_MEANING, daily_partitions, window_of
 from assets.personas.assets import PERSONA_KEYS
 from assets.signals.assets import SIGNALS_KEY
 from resources.feeds.log import DELIVERY_LOG
@@ -21,7 +21,8 @@ from resources.settings import get_settings
     partitions_def=daily_partitions,
     description=(
         "Per-client exports under NEXUS_FEEDS_URI/<client>/date=<D>/v<N>/ (files, JSON Schemas, manifest) for each "
-        "client's due date (daily, weekly or monthly cadence); a repeat with the same content delivers nothing."
+        "client's due date (daily, weekly or monthly cadence); a repeat with the same content delivers nothing. "
+        + DECISION_DAY_PARTITION_MEANING
     ),
 )
 def client_deliveries(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:

@@ -24,7 +24,7 @@ from dagster import (
 )
 
 from assets.ingest.reporting import bronze_metadata, quality_check_result, silver_metadata
-from assets.partitions import CADENCE_TAG, PARTITIONS, Cadence, window_of
+from assets.partitions import AS_OF_PARTITION_MEANING, CADENCE_TAG, DECLARED, Cadence, window_of
 from assets.retries import transient_faults_retried
 from resources.lake.as_of import record_as_of
 from resources.lake.provenance import record_mode
@@ -114,13 +114,13 @@ def ingest_fingerprint(
 
 
 def build_ingest_assets(decl: SourceIngest) -> tuple[AssetsDefinition, list[AssetChecksDefinition]]:
-    partitions_def = PARTITIONS[decl.cadence]
+    partitions_def = DECLARED[decl.cadence]
     tags = {CADENCE_TAG: decl.cadence, "nexus/source": decl.source, **decl.extra_tags}
     bronze_specs = [
         AssetSpec(
             bronze_key(decl.source, b.name),
             group_name="ingest",
-            description=b.description,
+            description=f"{b.description}\n\n{AS_OF_PARTITION_MEANING[decl.cadence]}",
             kinds={"delta"},
             partitions_def=partitions_def,
             tags=tags,
@@ -132,7 +132,7 @@ def build_ingest_assets(decl: SourceIngest) -> tuple[AssetsDefinition, list[Asse
             silver_key(s.spec),
             deps=[spec.key for spec in bronze_specs],
             group_name="silver",
-            description=s.spec.description,
+            description=f"{s.spec.description}\n\n{AS_OF_PARTITION_MEANING[decl.cadence]}",
             kinds={"delta"},
             partitions_def=partitions_def,
             tags=tags,

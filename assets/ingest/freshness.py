@@ -87,3 +87,10 @@ def _freshness_checks(decl: SourceIngest) -> list[AssetChecksDefinition]:
 
 SOURCES = (CBOE, COINMETRICS, COT, EIA_DAILY, EIA_WEEKLY, FRED)
 FRESHNESS_CHECKS = [c for decl in SOURCES for c in _freshness_checks(decl)]
+
+SILVER_CALENDARS: dict[AssetKey, SilverCalendar] = {
+    silver_key(s.spec): SilverCalendar(streams_of(decl.name or f"{decl.source}_ingest"), decl.cadence)
+    for decl in SOURCES
+    for s in decl.silver
+}
+"""The publisher-fed silver tables and the release streams that feed them (the marts' freshness reads it)."""

@@ -6,7 +6,7 @@ from resources.lake.bronze import MANIFEST
 from resources.lake.delta import read_table, table_uri
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import TableSpec
-from resources.quality.suites import SilverSuite, validate
+from resources.quality.suites import SilverSuite, suite_fingerprint, validate
 from resources.sources.base import IngestReport
 from resources.sources.staging import committed_gate
 
@@ -68,9 +68,28 @@ def quality_check_result(
     severity: AssetCheckSeverity,
     run_id: str | None = None,
 ) -> AssetCheckResult:
-    """The suite's verdict: the staged validation this run's ingest committed with (write-audit-publish), or, when
-    this run committed nothing new, the suite run on the table as it stands."""
+    """The suite's verdict: the staged validation this run's ingest committed with (write-audit-publish); when this
+    run committed nothing new and the table's latest commit is a batch that passed this same suite, that verdict
+    carried (the table has not changed since it was validated: a re-run with nothing new validates nothing);
+    otherwise the suite run on the table as it stands."""
     gate = committed_gate(storage, spec) if run_id else None
+    if (
+        gate is not None
+        and gate.get("run_id") != run_id
+        and gate.get("passed")
+        and gate.get("suite_fingerprint") == suite_fingerprint(suite)
+    ):
+        return AssetCheckResult(
+            passed=True,
+            severity=severity,
+            metadata={
+                "validated": "carried: the table is unchanged since its latest commit passed this suite",
+                "verdict": gate.get("verdict", ""),
+                "delta_version": gate.get("version"),
+                "validated_by_run": gate.get("run_id"),
+            },
+            description="passed: unchanged since the gated commit that passed the same suite",
+        )
     if gate is not None and gate.get("run_id") == run_id and gate.get("passed"):
         return AssetCheckResult(
             passed=True,

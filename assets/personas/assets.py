@@ -19,7 +19,7 @@ from dagster import (
 )
 
 from assets.automation import decision_day_after_inputs
-from assets.partitions import daily_partitions, window_of
+from assets.partitions import DECISION_DAY_PARTITION_MEANING, daily_partitions, window_of
 from assets.personas.audit import AUDIT_TABLE
 from assets.personas.config import HedgingDeskConfig, PersonasConfig
 from assets.personas.daily import build_all, publish_days
@@ -81,7 +81,7 @@ INPUTS = [
                 kinds={"delta", "json"},
                 partitions_def=daily_partitions,
                 automation_condition=decision_day_after_inputs(),
-                description=f"Persona output: {p.replace('_', ' ')}.",
+                description=f"Persona output: {p.replace('_', ' ')}. {DECISION_DAY_PARTITION_MEANING}",
                 skippable=True,  # not materialized again when its inputs are unchanged
             )
             for p, key in PERSONA_KEYS.items()
@@ -93,7 +93,8 @@ INPUTS = [
             kinds={"delta"},
             partitions_def=daily_partitions,
             automation_condition=decision_day_after_inputs(),
-            description="Append-only audit trail: every recommendation with its inputs and rule path.",
+            description=f"Append-only audit trail: every recommendation with its inputs and rule path. "
+            f"{DECISION_DAY_PARTITION_MEANING}",
             skippable=True,
         ),
         AssetSpec(
@@ -103,7 +104,8 @@ INPUTS = [
             kinds={"pdf"},
             partitions_def=daily_partitions,
             automation_condition=decision_day_after_inputs(),
-            description="Weekly client-ready 'Market Intelligence Report' (PDF, Fridays and the run's last day).",
+            description="Weekly client-ready 'Market Intelligence Report' (PDF, Fridays and the run's last day). "
+            f"{DECISION_DAY_PARTITION_MEANING}",
             skippable=True,
         ),
     ],

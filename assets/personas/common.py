@@ -11,7 +11,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any, TypeVar, get_args
 
@@ -91,17 +91,33 @@ def usd(value: float) -> str:
 def signal_refs(rows: pd.DataFrame | None) -> list[SignalRef]:
     if rows is None or rows.empty:
         return []
-    # plain arrays, not itertuples: this runs for every item of every persona and day
-    days = pd.DatetimeIndex(rows["signal_date"]).date
-    refs = set(zip(map(str, rows["symbol"].to_numpy()), days, map(int, rows["horizon"].to_numpy()), strict=True))
-    return [SignalRef(symbol=s, signal_date=d, horizon=h) for s, d, h in sorted(refs)]
+    # plain numpy arrays, not pandas per element: this runs for every item of every persona and day
+    days = rows["signal_date"].to_numpy().astype("datetime64[D]").tolist()
+    refs = set(zip(map(str, rows["symbol"].to_numpy()), days, rows["horizon"].to_numpy().tolist(), strict=True))
+    return [SignalRef(symbol=s, signal_date=d, horizon=int(h)) for s, d, h in sorted(refs)]
 
 
 def _distinct(rows: pd.DataFrame | None, column: str) -> list[str]:
     if rows is None or rows.empty or column not in rows.columns:
         return []
-    values = rows[column]
-    return sorted({str(v) for v in values.to_numpy()[values.notna().to_numpy()]})
+    values = rows[column].to_numpy()
+    return sorted({str(v) for v in values[~pd.isna(values)]})
+
+
+def row_provenance(row: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """`provenance` of a frame holding only this signal row (a record), without building that frame."""
+
+    def distinct(column: str) -> list[str]:
+        value = row.get(column)
+        return [] if value is None or pd.isna(value) else [str(value)]
+
+    day = pd.Timestamp(row["signal_date"]).to_datetime64().astype("datetime64[D]").tolist()
+    return {
+        "signal_refs": [SignalRef(symbol=str(row["symbol"]), signal_date=day, horizon=int(row["horizon"]))],
+        "model_versions": distinct("model_version"),
+        "feature_snapshot_hashes": distinct("feature_snapshot_hash"),
+        "signal_run_ids": distinct("run_id"),
+    }
 
 
 def provenance(rows: pd.DataFrame | None) -> dict[str, list[Any]]:
@@ -119,11 +135,8 @@ def feature_refs(symbols: Iterable[str], rows: pd.DataFrame | None, source: str 
     if rows is None or rows.empty:
         return []
     wanted = set(symbols)
-    refs = {
-        f"{source}:{r.symbol}@{pd.Timestamp(r.trade_date).date().isoformat()}"
-        for r in rows[["symbol", "trade_date"]].itertuples(index=False)
-        if r.symbol in wanted
-    }
+    days = rows["trade_date"].to_numpy().astype("datetime64[D]").astype(str)
+    refs = {f"{source}:{s}@{d}" for s, d in zip(rows["symbol"].to_numpy(), days, strict=True) if s in wanted}
     return sorted(refs)
 
 
@@ -142,10 +155,11 @@ def make_item(
     text: str,
     rules: RulePath,
     signals: pd.DataFrame | None = None,
+    signal_row: Mapping[str, Any] | None = None,
     data_refs: Iterable[str] = (),
     **fields: Any,
 ) -> ItemT:
-    """Build an item with its provenance and its content-derived id (validated twice: once to normalise)."""
+    """Build an item with its provenance and its content-derived id (validated once, the id hashed from it)."""
     base = {
         "persona": persona,
         "as_of": as_of,
@@ -154,12 +168,13 @@ def make_item(
         "text": text,
         "rule_path": rules.steps,
         "data_refs": sorted(set(data_refs)),
-        **provenance(signals),
+        **(provenance(signals) if signal_row is None else row_provenance(signal_row)),
         **fields,
     }
     draft = cls.model_validate({"recommendation_id": "pending", **base})
     content = draft.model_dump(mode="json", exclude={"recommendation_id"})
-    return cls.model_validate({**base, "recommendation_id": recommendation_id(content)})
+    # the draft's fields are already validated: only the id changes (a second validation cost as much as the first)
+    return draft.model_copy(update={"recommendation_id": recommendation_id(content)})
 
 
 def first_row(rows: pd.DataFrame, **match: Any) -> pd.Series | None:

@@ -40,9 +40,9 @@ def _view(sig: pd.Series) -> str:
 
 def _raw_signals(day: date, signals: pd.DataFrame, inputs: PersonaInputs) -> list[RawSignal]:
     out = []
-    # each row's own signal rows, by position: one groupby instead of two full comparisons per row
-    rows_of = signals.groupby([signals["symbol"].astype(str), signals["horizon"].astype(int)], sort=False).indices
-    for _, s in signals.iterrows():
+    # one item per signal row (a day holds one row per symbol and horizon), whose provenance is that row alone:
+    # records, not a frame per row
+    for s in signals.to_dict("records"):
         symbol, h = str(s["symbol"]), int(s["horizon"])
         rules = RulePath().add("hedge_fund.raw", "published as produced by the signals stage", s["direction"], "as is")
         text = (
@@ -62,7 +62,7 @@ def _raw_signals(day: date, signals: pd.DataFrame, inputs: PersonaInputs) -> lis
                 action=str(s["direction"]),
                 text=text,
                 rules=rules,
-                signals=signals.iloc[rows_of[(symbol, h)]],
+                signal_row=s,
                 horizon=h,
                 **{
                     k: r6(float(s[k]))

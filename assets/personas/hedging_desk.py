@@ -37,7 +37,10 @@ def resolve_exposures(config: HedgingDeskConfig, inputs: PersonaInputs) -> list[
     if config.exposures is not None:
         parsed = ExposuresFile(exposures=list(config.exposures)).check_instruments(inputs.universe)
         return list(parsed.exposures)
-    return list(load_exposures(config.exposures_file, inputs.universe).exposures)
+    # the file is read and checked once per inputs (every day of a window asks)
+    path = config.exposures_file
+    parsed = inputs.memo(("exposures", str(path)), (inputs.universe,), lambda: load_exposures(path, inputs.universe))
+    return list(parsed.exposures)
 
 
 def _scenario_names(config: HedgingDeskConfig) -> list[str]:

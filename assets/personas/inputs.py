@@ -11,8 +11,9 @@ Dates are normalised to `datetime64[ns]` (midnight) so the builders compare them
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from assets.signals.contract import SignalRow
 from resources.errors import NexusError
 from resources.universe import Universe, get_universe
+
+T = TypeVar("T")
 
 
 class PersonaInputError(NexusError):
@@ -59,6 +62,11 @@ class FrameContract(BaseModel):
                     out[column] = pd.to_datetime(out[column]).dt.tz_localize(None).dt.normalize()
                 except (TypeError, ValueError) as exc:
                     raise PersonaInputError(f"{self.name}: column {column} is not a date: {exc}") from None
+        for column in out.columns:
+            # pandas' Arrow-backed strings make every row selection (take) several times slower than plain
+            # Python strings, and the builders select rows per item: text columns are held as objects
+            if isinstance(out[column].dtype, pd.StringDtype):
+                out[column] = out[column].astype(object)
         for column in (*self.required, *self.optional):
             if column in self.date_columns or column in self.string_columns:
                 continue
@@ -251,6 +259,8 @@ class PersonaInputs(BaseModel):
     universe: Universe = Field(default_factory=get_universe)
     simulated: bool = Field(False, description="the lake was built (at least in part) from the simulated publisher")
     _asof_cache: dict[tuple[date, int], tuple[pd.DataFrame, pd.DataFrame]] = PrivateAttr(default_factory=dict)
+    _signal_days: tuple[pd.DataFrame, dict[pd.Timestamp, np.ndarray]] | None = PrivateAttr(default=None)
+    _memo: dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -270,10 +280,33 @@ class PersonaInputs(BaseModel):
             data["track_record"]["horizon"] = data["track_record"]["horizon"].astype("int64")
         return data
 
+    def memo(self, key: tuple[Any, ...], depends: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """`compute()` once per key while the objects it depends on are the same ones (a `model_copy` with other
+        frames shares this cache but not those frames, so it computes its own). Every persona of every day asks
+        for the same selections; results are shared, so callers must not change them."""
+        hit = self._memo.get(key)
+        if (
+            hit is not None
+            and len(hit[0]) == len(depends)
+            and all(a is b for a, b in zip(hit[0], depends, strict=True))
+        ):
+            return hit[1]
+        value = compute()
+        self._memo[key] = (depends, value)
+        return value
+
     # -- selections every builder uses --------------------------------------------------------------------------
     def signals_on(self, day: date, horizon: int | None = None) -> pd.DataFrame:
-        """The day's signal rows (one horizon or all), sorted by symbol and horizon."""
-        rows = self.signals[self.signals["signal_date"] == pd.Timestamp(day)]
+        """The day's signal rows (one horizon or all), sorted by symbol and horizon.
+
+        The rows of every day are located once per frame (one groupby over all days), not by a comparison of the
+        whole frame per call: each persona asks for each day's signals several times.
+        """
+        if self._signal_days is None or self._signal_days[0] is not self.signals:
+            positions = self.signals.groupby("signal_date", sort=False).indices
+            self._signal_days = (self.signals, {pd.Timestamp(k): v for k, v in positions.items()})
+        found = self._signal_days[1].get(pd.Timestamp(day))
+        rows = self.signals.iloc[found if found is not None else []]
         if horizon is not None:
             rows = rows[rows["horizon"] == horizon]
         return rows.sort_values(["symbol", "horizon"], kind="stable").reset_index(drop=True)
@@ -294,10 +327,16 @@ class PersonaInputs(BaseModel):
     def prices_until(self, day: date, lookback_days: int | None = None) -> pd.DataFrame:
         """Price rows dated on or before `day` (optionally only the last `lookback_days` calendar days)."""
         ts = pd.Timestamp(day)
-        rows = self.prices[self.prices["trade_date"] <= ts]
+        # sorted once (stable, so a selection of the sorted frame is the sorted selection)
+        ordered = self.memo(
+            ("prices_sorted",),
+            (self.prices,),
+            lambda: self.prices.sort_values(["symbol", "trade_date"], kind="stable"),
+        )
+        keep = (ordered["trade_date"] <= ts).to_numpy(copy=True)
         if lookback_days is not None:
-            rows = rows[rows["trade_date"] > ts - pd.Timedelta(days=lookback_days)]
-        return rows.sort_values(["symbol", "trade_date"], kind="stable").reset_index(drop=True)
+            keep &= (ordered["trade_date"] > ts - pd.Timedelta(days=lookback_days)).to_numpy()
+        return ordered[keep].reset_index(drop=True)
 
     def energy_until(self, day: date) -> pd.DataFrame:
         ts = pd.Timestamp(day)
@@ -307,8 +346,17 @@ class PersonaInputs(BaseModel):
         tr = self.track_record
         if tr.empty:
             return None
-        rows = tr[(tr["symbol"] == symbol) & (tr["horizon"] == horizon)]
-        return None if rows.empty else rows.iloc[-1].to_dict()
+        # the last row of each (symbol, horizon), indexed once
+        last_of = self.memo(
+            ("track_record_last",),
+            (tr,),
+            lambda: {
+                (str(k[0]), int(k[1])): int(v[-1])
+                for k, v in tr.groupby(["symbol", "horizon"], sort=False).indices.items()
+            },
+        )
+        position = last_of.get((symbol, horizon))
+        return None if position is None else tr.iloc[position].to_dict()
 
     def ledger_until(self, day: date) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The paper-trading ledger as known at `day`: (positions, portfolio) rows dated on or before it, sorted."""

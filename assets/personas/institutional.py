@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from itertools import combinations
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from assets.personas.common import RulePath, feature_refs, guard_words, make_item, num, pct, r6, signed_pct
-from assets.personas.config import InstitutionalConfig
+from assets.personas.config import CorrelationConfig, InstitutionalConfig
 from assets.personas.inputs import PersonaInputs
 from assets.personas.models import (
     CorrelationAlert,
@@ -207,20 +206,64 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
         return float(np.corrcoef(a, b)[0, 1])
 
 
+def _block_corr(values: np.ndarray, rows: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Pearson correlation of every left column with every right column over `rows` (one matrix product)."""
+    x = values[np.ix_(rows, left)]
+    y = values[np.ix_(rows, right)]
+    x = x - x.mean(axis=0)
+    y = y - y.mean(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (x.T @ y) / np.outer(np.sqrt((x * x).sum(axis=0)), np.sqrt((y * y).sum(axis=0)))
+
+
+def _candidate_pairs(values: np.ndarray, present: np.ndarray, cc: CorrelationConfig) -> list[tuple[int, int]]:
+    """The pairs of columns (i < j) that may raise an alert, screened with every pair's correlations at once.
+
+    A pair's correlations use the rows where both are present; columns present on the same rows form a group, so
+    each pair of groups shares its rows and its correlations are one matrix product (a few groups: instruments
+    that trade every calendar day, on exchange days, ...). The screen keeps every pair within a small margin of
+    an alert threshold (and any pair whose correlation is undefined); the exact per-pair figures decide.
+    """
+    patterns, group_of = np.unique(present.T, axis=0, return_inverse=True)
+    groups = [np.flatnonzero(group_of.reshape(-1) == g) for g in range(len(patterns))]
+    margin = 1e-9
+    pairs: set[tuple[int, int]] = set()
+    for gi, left in enumerate(groups):
+        for gj in range(gi, len(groups)):
+            right = groups[gj]
+            both = np.flatnonzero(patterns[gi] & patterns[gj])
+            long_idx, short_idx = both[-cc.long_window :], both[-cc.short_window :]
+            if len(long_idx) < cc.min_obs_long or len(short_idx) < cc.min_obs_short:
+                continue
+            c_long = _block_corr(values, long_idx, left, right)
+            c_short = _block_corr(values, short_idx, left, right)
+            small_change = np.abs(c_short - c_long) < cc.min_change - margin
+            no_link = (np.abs(c_long) < cc.min_abs_long - margin) & (np.abs(c_short) < cc.surge_abs_short - margin)
+            for a, b in zip(*np.nonzero(~(small_change | no_link)), strict=True):
+                i, j = int(left[a]), int(right[b])
+                if i != j:
+                    pairs.add((min(i, j), max(i, j)))
+    return sorted(pairs)
+
+
 def correlation_alerts(day: date, inputs: PersonaInputs, config: InstitutionalConfig) -> list[CorrelationAlert]:
+    """The largest correlation changes among all pairs of instruments.
+
+    Every pair is screened at once in numpy (`_candidate_pairs`); only the pairs that pass are measured exactly
+    (np.corrcoef over the pair's rows, as pandas' Series.corr), and only the `max_alerts` kept become items: the
+    Python work grows with the alerts, not with the square of the universe.
+    """
     cc = config.correlation
     prices = inputs.prices_until(day, lookback_days=int(cc.long_window * 7 / 5) + 30)
     if prices.empty:
         return []
     wide = prices.pivot_table(index="trade_date", columns="symbol", values="ret_1d", aggfunc="last").sort_index()
     wide = wide[sorted(wide.columns)]
-    alerts: list[tuple[float, CorrelationAlert]] = []
-    # numpy per pair (what pandas' Series.corr computes: np.corrcoef over the rows where both are present)
     values, dates = wide.to_numpy(dtype="float64"), wide.index
     present = ~np.isnan(values)
-    position = {symbol: i for i, symbol in enumerate(wide.columns)}
-    for a, b in combinations(wide.columns, 2):
-        ia, ib = position[a], position[b]
+    symbols = list(wide.columns)
+    found = []
+    for ia, ib in _candidate_pairs(values, present, cc):
         both = np.flatnonzero(present[:, ia] & present[:, ib])
         long_idx, short_idx = both[-cc.long_window :], both[-cc.short_window :]
         if len(long_idx) < cc.min_obs_long or len(short_idx) < cc.min_obs_short:
@@ -240,6 +283,12 @@ def correlation_alerts(day: date, inputs: PersonaInputs, config: InstitutionalCo
             kind = "SURGE"
         else:
             continue
+        a, b = symbols[ia], symbols[ib]
+        found.append((-round(abs(change), 9), f"{a}~{b}", a, b, kind, c_short, c_long, long_idx, short_idx))
+    found.sort(key=lambda x: (x[0], x[1]))
+    alerts = []
+    for _, subject, a, b, kind, c_short, c_long, long_idx, short_idx in found[: cc.max_alerts]:
+        change = c_short - c_long
         rules = RulePath().add(
             "institutional.correlation",
             f"|long corr| >= {cc.min_abs_long} and |short - long| >= {cc.min_change} "
@@ -252,28 +301,28 @@ def correlation_alerts(day: date, inputs: PersonaInputs, config: InstitutionalCo
             f"{a}/{b} correlation {kind.lower()}: {c_short:+.2f} over the last {len(short_idx)} days against "
             f"{c_long:+.2f} over {len(long_idx)} days"
         )
-        item = make_item(
-            CorrelationAlert,
-            persona=PERSONA,
-            as_of=day,
-            subject=f"{a}~{b}",
-            symbol=a,
-            action=kind,
-            text=text,
-            rules=rules,
-            data_refs=[f"prices:{a}@{first}..{last}", f"prices:{b}@{first}..{last}"],
-            symbol_b=b,
-            corr_short=r6(c_short),
-            corr_long=r6(c_long),
-            change=r6(change),
-            window_short=cc.short_window,
-            window_long=cc.long_window,
-            n_short=len(short_idx),
-            n_long=len(long_idx),
+        alerts.append(
+            make_item(
+                CorrelationAlert,
+                persona=PERSONA,
+                as_of=day,
+                subject=subject,
+                symbol=a,
+                action=kind,
+                text=text,
+                rules=rules,
+                data_refs=[f"prices:{a}@{first}..{last}", f"prices:{b}@{first}..{last}"],
+                symbol_b=b,
+                corr_short=r6(c_short),
+                corr_long=r6(c_long),
+                change=r6(change),
+                window_short=cc.short_window,
+                window_long=cc.long_window,
+                n_short=len(short_idx),
+                n_long=len(long_idx),
+            )
         )
-        alerts.append((abs(change), item))
-    alerts.sort(key=lambda x: (-round(x[0], 9), x[1].subject))
-    return [item for _, item in alerts[: cc.max_alerts]]
+    return alerts
 
 
 def _sentiment(

@@ -21,7 +21,16 @@ WINDOW = 20
 
 
 def paper_track_record(inputs: PersonaInputs, day: date) -> PaperTrackRecord | None:
-    """None when no ledger row is dated on or before `day` (a fresh lake, a short range)."""
+    """None when no ledger row is dated on or before `day` (a fresh lake, a short range). Computed once per day
+    for the personas that show it."""
+    return inputs.memo(
+        ("paper_track_record", day),
+        (inputs.ledger_positions, inputs.ledger_portfolio),
+        lambda: _paper_track_record(inputs, day),
+    )
+
+
+def _paper_track_record(inputs: PersonaInputs, day: date) -> PaperTrackRecord | None:
     positions, portfolio = inputs.ledger_until(day)
     portfolio = portfolio.dropna(subset=["equity"])
     if portfolio.empty:

@@ -17,7 +17,7 @@ from assets.models.assets import (
     stage_fingerprint,
 )
 from assets.models.pipeline import load_inputs
-from assets.partitions import daily_partitions, window_of
+from assets.partitions import DECISION_DAY_PARTITION_MEANING, daily_partitions, window_of
 from assets.signals.ledger import (
     PORTFOLIO,
     POSITIONS,
@@ -49,7 +49,8 @@ SIGNALS_KEY = AssetKey(["gold", "signals", "daily"])
     description=(
         "Signals per instrument, day and horizon (D+1..D+10): direction, calibrated probability, confidence, "
         "expected move and 80% interval, regime, rule signals, ensemble and confluence, capped-Kelly size, "
-        "drawdown state, VaR, model version and feature snapshot hash (contract: assets/signals/contract.py)."
+        "drawdown state, VaR, model version and feature snapshot hash (contract: assets/signals/contract.py). "
+        + DECISION_DAY_PARTITION_MEANING
     ),
 )
 def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
@@ -155,7 +156,8 @@ LEDGER_KEY = AssetKey(["gold", "ledger", "positions"])
     description=(
         "Paper-trading ledger of the D+5 signals: target positions, fills at the next close after the decision, "
         "costs (NEXUS_COST_BPS), P&L, equity and drawdown per instrument (gold/ledger/positions) and for the "
-        "portfolio (gold/ledger/portfolio); the window's days replaced exactly (assets/signals/ledger.py)."
+        "portfolio (gold/ledger/portfolio); the window's days replaced exactly (assets/signals/ledger.py). "
+        + DECISION_DAY_PARTITION_MEANING
     ),
 )
 def paper_ledger(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:

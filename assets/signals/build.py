@@ -212,6 +212,11 @@ def build_signals(
     features = features.copy()
     features["trade_date"] = pd.to_datetime(features["trade_date"])
     rules = _rules(features, config.rules)
+    # past decisions are scored as a vol-targeted book, like the evaluation's Sharpe and the shadow strategy
+    rvol = features["rvol_20d"].astype("float64")
+    vol_sizes = features[["symbol", "trade_date"]].assign(
+        weight=(config.shadow_vol_target / rvol.where(rvol > 0)).clip(upper=config.shadow_max_leverage).fillna(0.0)
+    )
     parts, weights, thresholds = [], [], []
     for horizon in sorted(predictions):
         preds = predictions[horizon].copy()
@@ -225,10 +230,15 @@ def build_signals(
         w.insert(0, "horizon", horizon)
         weights.append(w)
         scores["ensemble_score"] = ensemble_scores(scores, w[w.columns[1:]]).to_numpy()
-        priors = class_priors(labs, scores["cutoff"].unique())[["cutoff", "symbol", "prior_up", "prior_down"]]
-        scores = scores.merge(priors, on=["cutoff", "symbol"], how="left", validate="many_to_one")
-        scores = scores.join(edges(scores))
-        learned = learn_thresholds(scores, config.decision)
+        cutoffs = scores["cutoff"].unique()
+        priors = class_priors(labs, cutoffs)[["cutoff", "symbol", "prior_up", "prior_down"]]
+        model_priors = class_priors(labs, cutoffs, config.decision.calibrated_on)[
+            ["cutoff", "symbol", "prior_up", "prior_down"]
+        ].rename(columns={"prior_up": "model_prior_up", "prior_down": "model_prior_down"})
+        for table in (priors, model_priors):
+            scores = scores.merge(table, on=["cutoff", "symbol"], how="left", validate="many_to_one")
+        scores = scores.join(edges(scores)).merge(vol_sizes, on=["symbol", "trade_date"], how="left")
+        learned = learn_thresholds(scores, horizon, config.decision)
         scores = scores.join(decide(scores, learned))
         thresholds.append(learned.assign(horizon=horizon))
         moves = _move_distribution(features, horizon, config)

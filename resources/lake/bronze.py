@@ -1,7 +1,10 @@
 """Bronze: every raw payload byte for byte, content-addressed, with one manifest row per distinct payload.
 
-Objects live at bronze/<source>/<dataset>/<sha256><ext>; the same bytes twice land at the same place and the
-manifest (keyed by sha256) gains nothing. The manifest stores that path relative to the lake root, so a copied or
+Objects live at bronze/<source>/<dataset>/<sha256><ext>; the same bytes twice for one dataset land at the same
+place and the manifest gains nothing. The manifest is keyed by (sha256, source, dataset), not by the hash alone:
+parsers read meaning from the dataset (a Coin Metrics file named for its asset, a FRED file for its series), so
+the same bytes under another dataset are another payload, kept as its own object and manifest row, or a rebuild
+from bronze would lose its rows. The manifest stores that path relative to the lake root, so a copied or
 moved lake (another folder, bucket or prefix) still finds its objects; `object_location` also reads rows written
 with absolute URIs by older versions. The object is written before its manifest row, so a crash between the
 two leaves an orphan object that the next run simply re-registers.
@@ -40,9 +43,9 @@ MANIFEST = TableSpec(
             pa.field("object_uri", pa.string(), nullable=False),
         ]
     ),
-    keys=("sha256",),
+    keys=("sha256", "source", "dataset"),
     date_column=None,
-    description="One row per distinct raw payload kept in bronze.",
+    description="One row per distinct raw payload kept in bronze: its bytes and the dataset they were read as.",
 )
 
 
@@ -122,17 +125,20 @@ def object_location(storage: LakeStorage, stored: str) -> str:
 
 
 def put_payloads(storage: LakeStorage, payloads: list[RawPayload], run_id: str) -> list[BronzeRecord]:
-    """Store payloads and register them in the manifest; repeated bytes are recognised, not stored twice."""
+    """Store payloads and register them in the manifest; bytes repeated for one dataset are recognised, not stored
+    twice (the same bytes for another dataset are another payload)."""
     if not payloads:
         return []
-    known = set(read_table(storage, MANIFEST, columns=["sha256"]).column("sha256").to_pylist())
+    stored = read_table(storage, MANIFEST, columns=["sha256", "source", "dataset"])
+    known = set(zip(*(stored.column(c).to_pylist() for c in ("sha256", "source", "dataset")), strict=True))
     records: list[BronzeRecord] = []
     rows: list[dict[str, object]] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str, str]] = set()
     for payload in payloads:
         sha = payload.sha256
+        key = (sha, payload.source, payload.dataset)
         uri = object_uri_for(storage, payload)
-        is_new = sha not in known and sha not in seen
+        is_new = key not in known and key not in seen
         if is_new:
             if not storage.exists(uri):
                 storage.write_bytes(uri, payload.data)
@@ -151,7 +157,7 @@ def put_payloads(storage: LakeStorage, payloads: list[RawPayload], run_id: str) 
                     "object_uri": relative_object_path(storage, uri),
                 }
             )
-        seen.add(sha)
+        seen.add(key)
         records.append(BronzeRecord(sha, uri, is_new, payload))
     if rows:
         insert_new(storage, MANIFEST, pa.Table.from_pylist(rows, schema=MANIFEST.schema))

@@ -32,8 +32,11 @@ QUARANTINE = TableSpec(
             pa.field("run_id", pa.string(), nullable=False),
         ]
     ),
-    keys=("source_sha256", "row_number", "reason"),
-    description="Rows refused by a parser, with reason, source, file and row number.",
+    keys=("source_sha256", "dataset", "row_number", "reason"),
+    description=(
+        "Rows refused by a parser, with reason, source, file and row number (the same bytes refused as another"
+        " dataset are another payload's refusal, as in the bronze manifest)."
+    ),
 )
 
 

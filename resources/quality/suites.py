@@ -8,6 +8,7 @@ and checked with GE like any other column.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -44,6 +45,11 @@ class SilverSuite(BaseModel):
     rules: list[RowRule] = Field(default_factory=list)
     series_keys: list[str] = Field(default_factory=list, description="key of one series, for ordering checks")
     date_column: str | None = None
+
+
+def suite_fingerprint(suite: SilverSuite) -> str:
+    """A hash of the suite's definition: a verdict recorded with a commit holds only for the same suite."""
+    return hashlib.sha256(suite.model_dump_json().encode()).hexdigest()[:16]
 
 
 class ExpectationOutcome(BaseModel):

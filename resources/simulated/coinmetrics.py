@@ -372,8 +372,8 @@ def write_scaled_files(folder: Path, seed: int, as_of: date, *, assets: int, yea
     """A scaled universe for benchmarks and parity tests: `assets` community CSVs (btc, eth, then replicas named by
     `scaled_asset`, same values and restatements) holding the last `years` years up to `as_of`.
 
-    Replicas carry an `asset` column (a layout the parser reads): bronze is content-addressed, so a byte-identical
-    copy under another file name would be stored once and a rebuild from bronze would never see the replica."""
+    Replicas carry an `asset` column (a layout the parser reads), so the scaled lake also exercises that layout;
+    a byte-identical copy under another file name would be kept too (bronze keys payloads by bytes and dataset)."""
     folder.mkdir(parents=True, exist_ok=True)
     since = as_of.replace(year=as_of.year - years).isoformat()
     texts: dict[str, tuple[str, list[str]]] = {}

@@ -302,6 +302,7 @@ def land_collecting_errors(
     since: date | None = None,
     until: date | None = None,
     policy: RowPolicy | None = None,
+    suite: SilverSuite | Literal["default"] | None = "default",
 ) -> list[SourceError]:
     """`land_payloads`, returning the data errors instead of raising them, so the next table still lands."""
     try:
@@ -315,6 +316,7 @@ def land_collecting_errors(
             until=until,
             report=report,
             policy=policy,
+            suite=suite,
         )
     except IngestFailedError as exc:
         return list(exc.errors)

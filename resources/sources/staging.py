@@ -31,7 +31,7 @@ from resources.lake.corrections import (
 from resources.lake.delta import COMMIT_ATTEMPTS, commit_versions, ensure_table, plan_versioned, read_table
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import TableSpec
-from resources.quality.suites import SilverSuite, SuiteOutcome, validate
+from resources.quality.suites import SilverSuite, SuiteOutcome, suite_fingerprint, validate
 from resources.sources.late_release import first_seen_window
 
 if TYPE_CHECKING:
@@ -64,6 +64,11 @@ class StagedBatch:
     _current: pd.DataFrame | None = None
     _candidates: list[dict[str, Any]] | None = None
     _base_version: int | None = None
+    # staged rows not yet appended to _current: in staging order, and by the value of the leading key column
+    _staged_rows: list[pd.DataFrame] = field(default_factory=list)
+    _pending: dict[Any, list[pd.DataFrame]] = field(default_factory=dict)
+    # positions in _current of each leading key value (built once per _current)
+    _positions: dict[Any, Any] | None = None
 
     @property
     def current(self) -> pd.DataFrame:
@@ -72,28 +77,62 @@ class StagedBatch:
             self._base_version = ensure_table(self.storage, self.spec).version()
             self._current = read_table(self.storage, self.spec).to_pandas()
             self._candidates = load_candidates(self.storage, self.spec)
+            self._staged_rows, self._pending, self._positions = [], {}, None
+        if self._staged_rows:
+            self._current = pd.concat([self._current, *self._staged_rows], ignore_index=True)
+            self._staged_rows, self._pending, self._positions = [], {}, None
         return self._current
 
+    def _candidate_rows(self, table: pa.Table) -> pd.DataFrame:
+        """The candidate table's rows of the keys `table` carries, by its leading key column (a FRED series, a
+        Cboe symbol...): what planning needs, found without scanning the candidate table for every payload, so a
+        batch of many payloads costs what its rows cost (planning against the whole table was quadratic)."""
+        lead = self.spec.keys[0]
+        wanted = table.column(lead).to_pandas()
+        if wanted.isna().any():  # a null key matches nothing by value: plan against everything
+            return self.current
+        if self._current is None:
+            _ = self.current
+        if self._positions is None:
+            self._positions = self._current.groupby(lead, sort=False, dropna=False).indices
+        parts = []
+        for value in pd.unique(wanted):
+            if value in self._positions:
+                parts.append(self._current.iloc[self._positions[value]])
+            parts.extend(self._pending.get(value, []))
+        if not parts:
+            return self._current.iloc[0:0]
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
     def stage(self, record: BronzeRecord, table: pa.Table, cut: CutCandidate | None, outcome: PayloadOutcome) -> None:
-        current = self.current
-        corrections, retire = find_corrections(self.spec, self._candidates or [], table, current, record.sha256)
-        for fix in corrections:
-            mask = current["version"] == fix.version
-            for name, value in fix.key.items():
-                mask &= current[name] == value
-            current.loc[mask, fix.column] = fix.new_value
-        self._candidates = [c for c in self._candidates or [] if c["key_json"] not in set(retire)]
+        if self._current is None:
+            _ = self.current
+        corrections: list[Correction] = []
+        retire: list[str] = []
+        if self._candidates:  # cut values this payload may complete: a rare path, on the whole candidate table
+            current = self.current
+            corrections, retire = find_corrections(self.spec, self._candidates, table, current, record.sha256)
+            for fix in corrections:
+                mask = current["version"] == fix.version
+                for name, value in fix.key.items():
+                    mask &= current[name] == value
+                current.loc[mask, fix.column] = fix.new_value
+            self._candidates = [c for c in self._candidates if c["key_json"] not in set(retire)]
         planned, stats = plan_versioned(
             self.spec,
             table,
-            current,
+            self._candidate_rows(table),
             revision_available_at=record.payload.knowledge_time,
             first_seen_window=first_seen_window(record.payload),
         )
         outcome.added, outcome.revised, outcome.unchanged = stats.added, stats.revised, stats.unchanged
         outcome.corrected = len(corrections)
         if planned.num_rows:
-            self._current = pd.concat([current, planned.to_pandas()], ignore_index=True)
+            rows = planned.to_pandas()
+            self._staged_rows.append(rows)
+            lead = self.spec.keys[0]
+            for value, positions in rows.groupby(lead, sort=False, dropna=False).indices.items():
+                self._pending.setdefault(value, []).append(rows.iloc[positions])
         self.staged.append(Staged(record, table, planned, corrections, retire, cut, outcome))
 
     def publish(self, suite: SilverSuite | None, *, run_id: str, attempts: int = COMMIT_ATTEMPTS) -> str:
@@ -120,6 +159,7 @@ class StagedBatch:
     def _restage(self) -> None:
         staged, self.staged = self.staged, []
         self._current = self._candidates = None
+        self._staged_rows, self._pending, self._positions = [], {}, None
         for item in staged:
             self.stage(item.record, item.table, item.cut, item.outcome)
 
@@ -128,11 +168,13 @@ class StagedBatch:
         if moved_to != self._base_version:  # another writer committed since the batch was planned
             raise _TableMoved(f"table moved from version {self._base_version} to {moved_to} while staging")
         verdict = "no blocking suite"
+        gate: dict[str, Any] = {"run_id": run_id, "passed": True}
         if suite is not None:
             outcome = validate(self.current, suite)
             if not outcome.success:
                 raise self._refusal(outcome)
             verdict = f"{suite.name}: {len(outcome.results)} expectations passed on {outcome.rows:,} candidate rows"
+            gate["suite_fingerprint"] = suite_fingerprint(suite)
         for staged in self.staged:
             payload = staged.record.payload
             apply_corrections(
@@ -146,7 +188,7 @@ class StagedBatch:
                 run_id=run_id,
             )
         planned = [s.rows for s in self.staged if s.rows.num_rows]
-        metadata = {GATE_METADATA_KEY: json.dumps({"run_id": run_id, "passed": True, "verdict": verdict})}
+        metadata = {GATE_METADATA_KEY: json.dumps({**gate, "verdict": verdict})}
         if planned:
             commit_versions(
                 self.storage,
@@ -170,20 +212,43 @@ class StagedBatch:
         return verdict
 
     def _refusal(self, outcome: SuiteOutcome) -> QualityGateError:
-        failed = [f"{f.expectation}({f.column or ''})" for f in outcome.failures]
-        worst = outcome.failures[0]
         payload = self.staged[0].record.payload
         more = f" (+{len(self.staged) - 1} more payloads)" if len(self.staged) > 1 else ""
-        return QualityGateError(
-            f"blocking expectation {worst.expectation} failed on {worst.column or 'the table'}"
-            f" ({worst.unexpected_count} unexpected; {worst.detail})"
-            + (f" and {len(failed) - 1} more ({', '.join(failed[1:4])})" if len(failed) > 1 else "")
-            + f"; silver/{self.spec.name} left at version {self._base_version}, nothing of this batch committed",
+        return gate_refusal(
+            outcome,
+            table=self.spec.name,
+            base_version=self._base_version,
             source=payload.source,
             dataset=payload.dataset,
             location=f"{payload.location}{more}",
-            failed=failed,
         )
+
+
+def gate_refusal(
+    outcome: SuiteOutcome,
+    *,
+    table: str,
+    base_version: int | None,
+    source: str,
+    dataset: str | None,
+    location: str | None,
+    batch: str = "batch",
+) -> QualityGateError:
+    """The typed error of a failed blocking suite, naming the worst expectation and the version the table keeps
+    (shared by the nightly batch and the backfill gate, so an operator reads one message either way)."""
+    failed = [f"{f.expectation}({f.column or ''})" for f in outcome.failures]
+    worst = outcome.failures[0]
+    kept = "left empty" if base_version is None else f"left at version {base_version}"
+    return QualityGateError(
+        f"blocking expectation {worst.expectation} failed on {worst.column or 'the table'}"
+        f" ({worst.unexpected_count} unexpected; {worst.detail})"
+        + (f" and {len(failed) - 1} more ({', '.join(failed[1:4])})" if len(failed) > 1 else "")
+        + f"; silver/{table} {kept}, nothing of this {batch} committed",
+        source=source,
+        dataset=dataset,
+        location=location,
+        failed=failed,
+    )
 
 
 def committed_gate(storage: LakeStorage, spec: TableSpec) -> dict[str, Any] | None:

@@ -9,7 +9,10 @@ Semantics (both engines, tested equal by content hash, bitemporal columns includ
   changed value a new version whose `available_at` is at least the payload's knowledge time, an equal value adds
   nothing;
 - `ingested_at` is the backfill's own time (one value for the run), `source_sha256` the payload's hash;
-- the result replaces the table in one commit: the whole table, or only the rows dated in [start, end].
+- the result replaces the table in one commit: the whole table, or only the rows dated in [start, end];
+- write-audit-publish: the commit is staged first and the table's blocking suite runs on the candidate (the table
+  as it would read after the commit, `gate.audit`); a failing suite commits nothing, leaves the table at its
+  previous Delta version and quarantines the refused payloads, and the table's error stops the run's result.
 
 The local engine runs the nightly landing function itself (`land_collecting_errors`) into a scratch lake, then
 publishes the table in one write; the Spark engine (`spark_job.backfill_spark`) does the same work in parallel.
@@ -17,6 +20,7 @@ publishes the table in one write; the Spark engine (`spark_job.backfill_spark`) 
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 import time
@@ -25,9 +29,10 @@ from datetime import UTC, date, datetime
 from typing import Literal
 
 import pyarrow as pa
-from deltalake import write_deltalake
+from deltalake import CommitProperties, write_deltalake
 from pydantic import BaseModel, Field
 
+from resources.errors import QualityGateError
 from resources.lake.bronze import manifest_for, object_location
 from resources.lake.delta import ensure_table, insert_new, open_table, read_table, table_uri
 from resources.lake.quarantine import QUARANTINE
@@ -36,6 +41,8 @@ from resources.lake.tables import conform
 from resources.lake.write_lock import source_write_lock
 from resources.quality.row_policy import RowPolicy
 from resources.sources.base import IngestReport, land_collecting_errors
+from resources.sources.staging import GATE_METADATA_KEY
+from resources.spark.gate import audit, outside_range, quarantine_batch
 from resources.spark.plans import TablePlan, landing_order, payload_of, plans_for, range_predicate
 
 log = logging.getLogger(__name__)
@@ -49,6 +56,8 @@ class TableBackfill(BaseModel):
     files: int
     quarantined_payloads: int = 0
     seconds: float
+    committed: bool = True
+    gate: str = Field(default="", description="the blocking suite's verdict, or why it refused the commit")
 
 
 class BackfillResult(BaseModel):
@@ -153,6 +162,7 @@ def _local_table(
                 since=start,
                 until=end,
                 policy=policy or RowPolicy(),
+                suite=None,  # gated once below, on the whole candidate table
             )
             if payloads
             else []
@@ -164,24 +174,43 @@ def _local_table(
         "ingested_at",
         pa.array([at] * built.num_rows, pa.timestamp("us", tz="UTC")),
     )
-    files = publish_local(storage, plan, built, start=start, end=end)
     if quarantined.num_rows:
         insert_new(storage, QUARANTINE, quarantined)
     summary = TableBackfill(
         table=plan.spec.name,
         payloads=len(rows),
         rows=built.num_rows,
-        files=files,
+        files=0,
         quarantined_payloads=len(errors),
-        seconds=round(time.perf_counter() - t0, 3),
+        seconds=0.0,
     )
-    return summary, [str(e) for e in errors], "delta-rs"
+    messages = [str(e) for e in errors]
+    try:
+        summary.files, summary.gate = publish_local(
+            storage, plan, built, start=start, end=end, source=source, run_id=run_id
+        )
+    except QualityGateError as exc:
+        refused = set(built["source_sha256"].to_pylist())
+        summary.quarantined_payloads += quarantine_batch(storage, rows, refused, exc, run_id=run_id)
+        summary.rows, summary.committed, summary.gate = 0, False, exc.reason
+        messages.append(str(exc))
+        log.error("%s", exc)
+    summary.seconds = round(time.perf_counter() - t0, 3)
+    return summary, messages, "delta-rs"
 
 
 def publish_local(
-    storage: LakeStorage, plan: TablePlan, rows: pa.Table, *, start: date | None, end: date | None
-) -> int:
-    """Replace the table (or its rows dated in [start, end]) with `rows` in one commit; returns its file count.
+    storage: LakeStorage,
+    plan: TablePlan,
+    rows: pa.Table,
+    *,
+    start: date | None,
+    end: date | None,
+    source: str,
+    run_id: str,
+) -> tuple[int, str]:
+    """Gate, then replace the table (or its rows dated in [start, end]) with `rows` in one commit; returns its file
+    count and the gate's verdict, or raises `QualityGateError` having committed nothing.
 
     (`replace_where` checks the natural key alone; a versioned table repeats it once per version.)"""
     spec = plan.spec
@@ -190,6 +219,12 @@ def publish_local(
     if distinct != rows.num_rows:
         raise ValueError(f"{spec.name}: duplicate (key, version) rows in a backfill")
     predicate = range_predicate(spec.date_column, start, end) if spec.date_column else None
+    current = open_table(storage, table_uri(storage, spec))
+    candidate = rows
+    if predicate and current is not None:
+        kept = outside_range(read_table(storage, spec), spec.date_column or "", start, end)
+        candidate = pa.concat_tables([conform(kept, spec), rows])
+    metadata = audit(spec, candidate, source=source, base_version=current.version() if current else None, run_id=run_id)
     if predicate:
         ensure_table(storage, spec)
     write_deltalake(
@@ -198,9 +233,10 @@ def publish_local(
         mode="overwrite",
         predicate=predicate,
         storage_options=storage.storage_options or None,
+        commit_properties=CommitProperties(custom_metadata=metadata),
     )
     table = open_table(storage, table_uri(storage, spec))
-    return len(table.file_uris()) if table is not None else 0
+    return (len(table.file_uris()) if table is not None else 0), json.loads(metadata[GATE_METADATA_KEY])["verdict"]
 
 
 def run_backfill(

@@ -11,7 +11,10 @@ Job code calls `delta_io_for(spark, storage)` and uses `read`/`write`; it never 
   deleted and never committed: an unchecked commit of mismatched files corrupts the table.
 
 Both check the DataFrame against the table contract first (names and Spark types, no implicit casts), so a
-mismatch is refused the same way on either engine.
+mismatch is refused the same way on either engine. Both take an `audit`, the write-audit-publish gate: it gets the
+candidate table (the whole table as it would read after the write, as Arrow) before anything is committed, raises
+to refuse the write (the table keeps its version; the adapter deletes its staged files) and returns the commit's
+metadata. The adapter audits the very files it is about to commit.
 """
 
 from __future__ import annotations
@@ -19,13 +22,14 @@ from __future__ import annotations
 import json
 import posixpath
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
-from deltalake import DeltaTable
+from deltalake import CommitProperties, DeltaTable
 from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, create_table_with_add_actions
@@ -38,6 +42,7 @@ if TYPE_CHECKING:
     from pyspark.sql.types import StructType
 
 WriteMode = Literal["overwrite", "append"]
+Audit = Callable[[pa.Table], Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,7 @@ class SparkDelta(Protocol):
         schema: pa.Schema,
         mode: WriteMode = "overwrite",
         replace_where: str | None = None,
+        audit: Audit | None = None,
     ) -> WriteStats: ...
 
 
@@ -134,12 +140,23 @@ class NativeDelta:
         schema: pa.Schema,
         mode: WriteMode = "overwrite",
         replace_where: str | None = None,
+        audit: Audit | None = None,
     ) -> WriteStats:
         df = check_frame(df, schema, uri)
         _check_not_null(df, schema, uri)
         writer = df.write.format("delta").mode(mode)
         if replace_where:
             writer = writer.option("replaceWhere", replace_where)
+        if audit is not None:
+            exists = DeltaTable.is_deltatable(uri) or uri.startswith("s3")
+            candidate = df
+            if exists and (mode == "append" or replace_where):
+                current = self.read(uri, schema)
+                kept = current if mode == "append" else current.where(f"NOT ({replace_where})")
+                candidate = check_frame(kept, schema, uri).unionByName(df)
+            plain = pa.schema([pa.field(f.name, _plain_type(f.type)) for f in schema])
+            metadata = audit(pa.Table.from_pandas(candidate.toPandas(), schema=plain, preserve_index=False))
+            writer = writer.option("userMetadata", json.dumps(dict(metadata)))
         writer.save(uri)
         from delta.tables import DeltaTable as SparkDeltaTable
 
@@ -186,11 +203,13 @@ class DeltaRsAdapter:
         schema: pa.Schema,
         mode: WriteMode = "overwrite",
         replace_where: str | None = None,
+        audit: Audit | None = None,
     ) -> WriteStats:
         """Write `df` as the table's new content (overwrite), added rows (append), or the rows matching
-        `replace_where` (the rows outside it are kept: rewritten into the new files, the old files removed)."""
-        df = check_frame(df, schema, uri)
-        _check_not_null(df, schema, uri)
+        `replace_where` (the rows outside it are kept: rewritten into the new files, the old files removed).
+
+        The files are staged (written, schema-checked, audited) before the one commit that makes them visible."""
+        df = check_frame(df, schema, uri)  # nulls are checked on the written files' statistics: no extra Spark job
         table = self._open(uri)
         if table is not None and table.metadata().partition_columns:
             raise NotImplementedError(f"{uri}: partitioned tables are not written through the delta-rs adapter")
@@ -201,6 +220,13 @@ class DeltaRsAdapter:
         target = posixpath.join(uri.rstrip("/"), folder)
         df.write.mode("errorifexists").parquet(_spark_path(target))
         adds = self._checked_adds(uri, folder, schema)
+        properties = None
+        if audit is not None:
+            try:
+                properties = CommitProperties(custom_metadata=dict(audit(self._candidate(uri, folder, schema, mode))))
+            except Exception:
+                self.storage.filesystem.delete_dir(self.storage.fs_path(target))
+                raise
         if table is None:
             create_table_with_add_actions(
                 uri,
@@ -208,10 +234,27 @@ class DeltaRsAdapter:
                 adds,
                 mode="overwrite" if mode == "overwrite" else "append",
                 storage_options=self.storage.storage_options or None,
+                commit_properties=properties,
             )
         else:
-            table.create_write_transaction(adds, mode=mode, schema=_delta_schema(schema))
+            table.create_write_transaction(adds, mode=mode, schema=_delta_schema(schema), commit_properties=properties)
         return WriteStats(sum(json.loads(a.stats)["numRecords"] for a in adds), len(adds), self.engine)
+
+    def _candidate(self, uri: str, folder: str, schema: pa.Schema, mode: WriteMode) -> pa.Table:
+        """The table as it would read after committing the staged `folder`: its files (plus, for an append, the
+        table's current rows)."""
+        fs, root = self.storage.filesystem, self.storage.fs_path(posixpath.join(uri.rstrip("/"), folder))
+        plain = pa.schema([pa.field(f.name, _plain_type(f.type)) for f in schema])
+        paths = sorted(
+            i.path
+            for i in fs.get_file_info(pafs.FileSelector(root, recursive=True))
+            if i.type == pafs.FileType.File and i.path.endswith(".parquet")
+        )
+        parts = [pq.read_table(path, filesystem=fs).cast(plain) for path in paths]
+        table = self._open(uri)
+        if mode == "append" and table is not None:
+            parts.append(table.to_pyarrow_table().cast(plain))
+        return pa.concat_tables(parts) if parts else plain.empty_table()
 
     def _checked_adds(self, uri: str, folder: str, schema: pa.Schema) -> list[AddAction]:
         """Add actions for the Parquet files Spark wrote, after checking each file's schema; on a mismatch the
@@ -223,6 +266,7 @@ class DeltaRsAdapter:
             if i.type == pafs.FileType.File and i.path.endswith(".parquet")
         ]
         want = pa.schema([pa.field(f.name, _plain_type(f.type)) for f in schema])
+        required = [f.name for f in schema if not f.nullable]
         adds: list[AddAction] = []
         try:
             for info in infos:
@@ -234,6 +278,9 @@ class DeltaRsAdapter:
                         f"{uri}: written file {posixpath.basename(info.path)} has schema {got}, table has {want};"
                         " nothing committed"
                     )
+                nulls = [c for c in required if _null_count(meta, info.path, c, fs)]
+                if nulls:
+                    raise SchemaEnforcementError(f"{uri}: nulls in non-nullable columns {nulls}; nothing committed")
                 if meta.num_rows == 0:
                     continue
                 relative = posixpath.join(folder, posixpath.relpath(info.path, root))
@@ -251,6 +298,19 @@ class DeltaRsAdapter:
             fs.delete_dir(root)
             raise
         return adds
+
+
+def _null_count(meta: pq.FileMetaData, path: str, column: str, fs: pafs.FileSystem) -> int:
+    """Nulls in one column of a written file: from its row groups' statistics, or by reading the column when a
+    row group has none."""
+    index = next(i for i in range(meta.num_columns) if meta.schema.column(i).path == column)
+    total = 0
+    for group in range(meta.num_row_groups):
+        stats = meta.row_group(group).column(index).statistics
+        if stats is None or not stats.has_null_count:
+            return pq.read_table(path, columns=[column], filesystem=fs)[column].null_count
+        total += stats.null_count
+    return total
 
 
 def _delta_schema(schema: pa.Schema) -> DeltaSchema:

@@ -25,7 +25,9 @@ def materialization_metadata(result: BackfillResult, spark_seconds: float) -> di
         "files": result.files,
         "spark_seconds": round(spark_seconds, 3),
         "tables": {
-            "raw_value": {t.table: {"rows": t.rows, "files": t.files, "payloads": t.payloads} for t in result.tables},
+            "raw_value": {
+                t.table: t.model_dump(include={"rows", "files", "payloads", "committed", "gate"}) for t in result.tables
+            },
             "type": "json",
         },
         "quarantined_payloads": sum(t.quarantined_payloads for t in result.tables),

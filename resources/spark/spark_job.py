@@ -17,16 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from resources.errors import SourceDataError
+from resources.errors import QualityGateError, SourceDataError
 from resources.lake.bronze import object_location, stored_location
-from resources.lake.delta import table_uri
+from resources.lake.delta import open_table, table_uri
 from resources.lake.quarantine import Rejection, TooManyBadRows, quarantine_rows
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import UTC_TS, conform
 from resources.quality.row_policy import RowPolicy
 from resources.sources.base import _within
+from resources.sources.staging import GATE_METADATA_KEY
 from resources.spark.backfill import BackfillResult, TableBackfill, backfill_tables, source_manifest
 from resources.spark.delta_io import delta_io_for, spark_schema
+from resources.spark.gate import audit, quarantine_batch
 from resources.spark.plans import TablePlan, knowledge_time, payload_of, range_predicate
 
 if TYPE_CHECKING:
@@ -100,6 +102,10 @@ def parse_partition(
                 if (start or end) and plan.spec.date_column and n:
                     table = _within(table, plan.spec.date_column, start, end)
                 table = conform(table, plan.spec, without=without)
+                repeated = _repeated_keys(table, plan)
+                if repeated:  # `merge_versioned` refuses a payload offering one key twice: so does the driver
+                    yield _refusal(row[SEQ], {"kind": "duplicate", "keys": repeated}, out_schema)
+                    continue
             except SourceDataError as exc:
                 refusal = {"kind": "error", "row": exc.row, "reason": exc.reason, "type": type(exc).__name__}
                 yield _refusal(row[SEQ], refusal, out_schema)
@@ -111,6 +117,13 @@ def parse_partition(
             table = table.append_column(FLOOR, pa.array([floor] * n, UTC_TS))
             table = table.append_column(REJECT, pa.nulls(n, pa.string()))
             yield from table.cast(out_schema).to_batches()
+
+
+def _repeated_keys(table: pa.Table, plan: TablePlan) -> int:
+    """How many rows repeat a key already offered in the same payload (checked here, where the payload is one
+    Arrow table, rather than by a shuffle of every parsed row on the cluster)."""
+    keys = list(plan.spec.keys)
+    return table.num_rows - table.group_by(keys).aggregate([([], "count_all")]).num_rows if table.num_rows else 0
 
 
 def _refusal(seq: int, refusal: dict[str, Any], schema: pa.Schema) -> pa.RecordBatch:
@@ -148,15 +161,6 @@ def versioned(parsed: DataFrame, plan: TablePlan) -> DataFrame:
     return out.select(*[F.col(f.name).cast(f.dataType) for f in target.fields])
 
 
-def _check_unique_per_payload(parsed: DataFrame, plan: TablePlan) -> None:
-    """A payload offering one key twice is refused, as `merge_versioned` refuses it."""
-    from pyspark.sql import functions as F
-
-    dup = parsed.groupBy(*plan.spec.keys, SEQ).count().where(F.col("count") > 1).limit(1).collect()
-    if dup:
-        raise ValueError(f"{plan.spec.name}: duplicate keys offered on {list(plan.spec.keys)} in one payload")
-
-
 def backfill_table(
     spark: SparkSession,
     storage: LakeStorage,
@@ -189,36 +193,67 @@ def backfill_table(
     parsed = frame.mapInArrow(_parse, spark_schema(out_schema)).persist()
     try:
         refusals = parsed.where(parsed[REJECT].isNotNull()).select(SEQ, REJECT).collect()
+        _refuse_duplicates(plan, rows, refusals)
         errors = _quarantine(storage, rows, refusals, run_id=run_id, policy=policy)
         refused = {r[SEQ] for r in refusals if json.loads(r[REJECT])["kind"] != "partial"}
         good = parsed.where(parsed[REJECT].isNull())
         if refused:
             good = good.where(~good[SEQ].isin(list(refused)))
-        _check_unique_per_payload(good, plan)
         io = delta_io_for(spark, storage)
         predicate = range_predicate(plan.spec.date_column, start, end) if plan.spec.date_column else None
-        merged = versioned(good, plan).persist()  # the writer's null check and its write both read it
+        merged = versioned(good, plan).persist()  # the writer's null check, the gate and the write all read it
+        summary = TableBackfill(
+            table=plan.spec.name, payloads=len(rows), rows=0, files=0, quarantined_payloads=len(refused), seconds=0.0
+        )
+        uri = table_uri(storage, plan.spec)
+        recorded: dict[str, str] = {}
+
+        def _audit(candidate: pa.Table) -> dict[str, str]:
+            recorded.update(_gate(candidate, plan=plan, source=source, uri=uri, storage=storage, run_id=run_id))
+            return recorded
+
         try:
             stats = io.write(
                 merged,
-                table_uri(storage, plan.spec),
+                uri,
                 schema=plan.spec.schema,
                 mode="overwrite",
                 replace_where=predicate,
+                audit=_audit,
             )
+            summary.rows, summary.files = stats.rows, stats.files
+            summary.gate = json.loads(recorded[GATE_METADATA_KEY])["verdict"]
+        except QualityGateError as exc:
+            sha = {r[0] for r in merged.select("source_sha256").distinct().collect()}
+            summary.quarantined_payloads += quarantine_batch(storage, rows, sha, exc, run_id=run_id)
+            summary.committed, summary.gate = False, exc.reason
+            errors.append(str(exc))
         finally:
             merged.unpersist()
     finally:
         parsed.unpersist()
-    summary = TableBackfill(
-        table=plan.spec.name,
-        payloads=len(rows),
-        rows=stats.rows,
-        files=stats.files,
-        quarantined_payloads=len(refused),
-        seconds=round(time.perf_counter() - t0, 3),
-    )
+    summary.seconds = round(time.perf_counter() - t0, 3)
     return summary, errors, io.engine
+
+
+def _gate(
+    candidate: pa.Table, *, plan: TablePlan, source: str, uri: str, storage: LakeStorage, run_id: str
+) -> dict[str, str]:
+    """The write's audit: the table's blocking suite on the staged candidate (see `gate`)."""
+    current = open_table(storage, uri)
+    return audit(
+        plan.spec, candidate, source=source, base_version=current.version() if current else None, run_id=run_id
+    )
+
+
+def _refuse_duplicates(plan: TablePlan, rows: list[dict], refusals: list[Any]) -> None:
+    for refusal in refusals:
+        info = json.loads(refusal[REJECT])
+        if info["kind"] == "duplicate":
+            raise ValueError(
+                f"{plan.spec.name}: {info['keys']} duplicate keys offered on {list(plan.spec.keys)} in one payload"
+                f" ({rows[refusal[SEQ]]['location']})"
+            )
 
 
 def _quarantine(

@@ -14,6 +14,10 @@ merge are per payload and per key, so they spread), so it beats the local engine
 rows* = (fixed_spark - fixed_local) / (1/rate_local - 1/(n * rate_spark)), printed for n = 1 (this machine) and
 n = 10. The local engine also stops at memory: its peak grows with rows, so the largest universe it can hold
 on this machine (15 GiB free) is printed from the fitted MB per row.
+
+A scale whose predicted time (building its lake or either backfill) exceeds `NEXUS_BENCH_BACKFILL_BUDGET_S`
+(default 900 s) is not run: its figures are extrapolated from the largest measured scale with the growth exponent
+measured between the measured scales (time ~ rows^k; memory linear in rows) and printed marked "extrapolated".
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from tests.bench.common import BIN, Figure, isolated_env, run_measured, scratch
+from tests.bench.common import BIN, Figure, growth_exponent, isolated_env, run_measured, scratch
 
 AS_OF = (date(2025, 6, 30), date(2025, 12, 31))
 YEARS = 10
@@ -50,11 +54,14 @@ def _write(source: str, folder: Path, as_of: date, scale: int) -> None:
         write_scaled_files(folder, 7, as_of, assets=2 * scale, years=YEARS)
 
 
-def _lake(source: str, root: Path, scale: int, env: dict[str, str]) -> None:
+def _lake(source: str, root: Path, scale: int, env: dict[str, str]) -> float:
+    """Build the scaled lake with the nightly ingest (two publication states); returns the ingest seconds."""
+    seconds = 0.0
     for k, as_of in enumerate(AS_OF):
         folder = root / f"files{k}"
         _write(source, folder, as_of, scale)
-        run_measured([str(BIN / "nexus"), "ingest", source, "--files", str(folder)], env)
+        seconds += run_measured([str(BIN / "nexus"), "ingest", source, "--files", str(folder)], env)[0]
+    return seconds
 
 
 def _backfill(source: str, engine: str, env: dict[str, str]) -> tuple[float, float, int]:
@@ -91,31 +98,78 @@ def _break_even(local: Fit, spark: Fit, nodes: int) -> float | None:
     return (spark.fixed - local.fixed) / gain if gain > 0 else None
 
 
+@dataclass
+class Point:
+    scale: int
+    rows: int
+    seconds: float
+    peak_mb: float
+
+
+def _extrapolate(measured: list[Point], scale: int) -> tuple[Point, float]:
+    """The figures at `scale` from the measured ones: time ~ rows^k (k fitted on the measured points), memory
+    linear in rows through the two largest; returns the point and k."""
+    k = growth_exponent([p.rows for p in measured], [p.seconds for p in measured])
+    last = measured[-1]
+    rows = round(last.rows * scale / last.scale)
+    fit = _fit([(p.rows, p.seconds, p.peak_mb) for p in measured])
+    peak = last.peak_mb + (fit.mb_per_row if fit else 0.0) * (rows - last.rows)
+    return Point(scale, rows, last.seconds * (rows / last.rows) ** k, peak), k
+
+
+def _predicted(measured: list[float], scales: list[int], scale: int) -> float:
+    """Seconds at `scale` by the growth exponent of the measured scales (0 when there is nothing to go on)."""
+    if len(measured) < 2:
+        return 0.0
+    k = growth_exponent([float(s) for s in scales], measured)
+    return measured[-1] * (scale / scales[-1]) ** k
+
+
 def run() -> list[Figure]:
     scales = [int(s) for s in os.environ.get("NEXUS_BENCH_BACKFILL_SCALES", "1,10,100").split(",")]
     sources = os.environ.get("NEXUS_BENCH_BACKFILL_SOURCES", "fred,cot,coinmetrics").split(",")
+    budget = float(os.environ.get("NEXUS_BENCH_BACKFILL_BUDGET_S", "900"))
     figures: list[Figure] = []
+
+    def show(figure: Figure) -> None:
+        figures.append(figure)
+        print(figure.line(), flush=True)
+
     for source in sources:
-        points: dict[str, list[tuple[int, float, float]]] = {"local": [], "spark": []}
+        points: dict[str, list[Point]] = {"local": [], "spark": []}
+        ingest: list[float] = []
         for scale in scales:
+            done = [p.scale for p in points["local"]]
+            worst = max(
+                [_predicted(ingest, done, scale)]
+                + [_predicted([p.seconds for p in points[e]], done, scale) for e in points]
+            )
+            if worst > budget:
+                for engine, measured in points.items():
+                    point, k = _extrapolate(measured, scale)
+                    name = f"backfill {source} {scale}x {engine}"
+                    note = f"extrapolated: time ~ rows^{k:.2f} from {done[0]}x..{done[-1]}x; ~{point.seconds:.0f} s"
+                    show(Figure(f"{name}: rows/s ({point.rows:,} rows)", point.rows / point.seconds, "rows/s", note))
+                    show(Figure(f"{name}: peak memory", point.peak_mb, "MB", "extrapolated: linear in rows"))
+                continue
             root = scratch()
             env = isolated_env(root, NEXUS_SOURCE_MODE="files", BENCH_OUT=str(root / "out.json"))
-            _lake(source, root, scale, env)
+            ingest.append(_lake(source, root, scale, env))
+            show(Figure(f"ingest {source} {scale}x (nightly path, two states)", ingest[-1], "s"))
             for engine in ("local", "spark"):
                 seconds, peak, rows = _backfill(source, engine, env)
-                points[engine].append((rows, seconds, peak))
+                points[engine].append(Point(scale, rows, seconds, peak))
                 name = f"backfill {source} {scale}x {engine}"
-                figures.append(Figure(f"{name}: rows/s ({rows:,} rows, {seconds:.0f} s)", rows / seconds, "rows/s"))
-                figures.append(Figure(f"{name}: peak memory", peak, "MB"))
-                print(figures[-2].line(), figures[-1].line(), sep="\n", flush=True)
-        local, spark = _fit(points["local"]), _fit(points["spark"])
+                show(Figure(f"{name}: rows/s ({rows:,} rows, {seconds:.0f} s)", rows / seconds, "rows/s"))
+                show(Figure(f"{name}: peak memory", peak, "MB"))
+        local = _fit([(p.rows, p.seconds, p.peak_mb) for p in points["local"]])
+        spark = _fit([(p.rows, p.seconds, p.peak_mb) for p in points["spark"]])
         if local is None or spark is None:
             continue
         for nodes in (1, CLUSTER):
             rows = _break_even(local, spark, nodes)
             label = f"{source}: Spark on {nodes} x 2 cores beats local past"
-            figures.append(Figure(label, rows if rows is not None else float("nan"), "rows"))
+            show(Figure(label, rows if rows is not None else float("nan"), "rows", "fit on the two largest measured"))
         if local.mb_per_row > 0:
-            fits = FREE_MB / local.mb_per_row
-            figures.append(Figure(f"{source}: local engine fits in {FREE_MB} MB up to", fits, "rows"))
+            show(Figure(f"{source}: local engine fits in {FREE_MB} MB up to", FREE_MB / local.mb_per_row, "rows"))
     return figures

@@ -74,6 +74,19 @@ def run() -> list[Figure]:
         )
     )
 
+    window = sorted({d.date() for d in big.signals["signal_date"]})[-31:]
+    started, cpu = time.perf_counter(), time.process_time()
+    for day in window:
+        build_all(big, day)
+    figures.append(
+        Figure(
+            "build all six personas, 31 days, 10y inputs (wall)",
+            since(started),
+            "s",
+            f"cpu {time.process_time() - cpu:.2f} s; issue 15 target <= 3 s for the stage",
+        )
+    )
+
     outputs = build_all(inputs, DAY)
     report = outputs["wealth_manager"]
     pdf = render_report(report)

@@ -102,17 +102,34 @@ def test_the_catalog_shows_trading_day_partitions_from_the_lake_start_in_stage_g
     assert {n["groupName"] for n in nodes} == stages
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (issue 10): `nexus run` ingests one as-of partition; a run over every partition since the lake's "
-    "start stores one planned and one materialization event per partition and asset (~50,000 on SQLite for the "
-    "default 10 years) and stalled the run, so the loaded days are not yet shown materialized",
-)
-def test_the_catalog_shows_every_loaded_trading_day_materialized(server):
-    june = server.graphql(PARTITION_STATS, {"path": ["silver", "cboe", "index_closes"]})["assetNodeOrError"]
-    assert june["partitionStats"]["numMaterialized"] == 19
-    weekly = server.graphql(PARTITION_STATS, {"path": ["silver", "cot", "legacy_positions"]})["assetNodeOrError"]
-    assert weekly["partitionStats"]["numMaterialized"] == 3  # the Saturday weeks of 8, 15 and 22 June
+AS_OF_NODE = """
+query ($path: [String!]!) {
+  assetNodeOrError(assetKey: {path: $path}) {
+    ... on AssetNode {
+      description
+      partitionStats { numMaterialized }
+      assetMaterializations(limit: 1) { partition }
+    }
+  }
+}"""
+
+
+def test_the_catalog_says_what_an_ingest_partition_means_and_shows_the_one_loaded_as_of(server):
+    """An ingest partition is an as-of snapshot: the run's as-of partition is the one materialized, and the asset's
+    description says that it covers every earlier day (so the empty earlier partitions are not missing data)."""
+    for path, as_of_partition, words in (
+        (["silver", "cboe", "index_closes"], "2024-06-28", "partition D (an NYSE trading day, New York)"),
+        (["bronze", "cboe", "index_history"], "2024-06-28", "partition D (an NYSE trading day, New York)"),
+        (["silver", "cot", "legacy_positions"], "2024-06-22", "partition W (the Saturday-to-Friday week"),
+    ):
+        node = server.graphql(AS_OF_NODE, {"path": path})["assetNodeOrError"]
+        assert node["partitionStats"]["numMaterialized"] == 1, path
+        assert node["assetMaterializations"][0]["partition"] == as_of_partition, path
+        description = " ".join(node["description"].split())
+        assert "as-of snapshots, not slices" in description and words in description, description
+        assert "earlier partitions stay empty by design" in description
+    signals = server.graphql(AS_OF_NODE, {"path": ["gold", "signals", "daily"]})["assetNodeOrError"]
+    assert "One partition is one decision day D" in signals["description"]
 
 
 def test_a_browser_shows_the_graph_the_runs_under_their_jobs_and_the_checks(server, chromium, artifacts):

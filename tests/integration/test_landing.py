@@ -248,6 +248,7 @@ def test_write_audit_publish_commits_nothing_when_a_blocking_expectation_fails(s
         run_id="r1",
     )
     assert "expectations passed" in first.gate and committed_gate(storage, WEEKLY_SERIES)["run_id"] == "r1"
+    _a_later_run_carries_the_verdict_of_the_unchanged_table(storage)
     version = DeltaTable(table_uri(storage, WEEKLY_SERIES)).version()
     before = content_hash(read_table(storage, WEEKLY_SERIES))
 
@@ -304,3 +305,94 @@ def test_a_batch_planned_before_another_writer_committed_is_planned_again(storag
     key = rows[(rows.series_id == "WCESTUS1") & (rows.period == max(rows.period))].sort_values("version")
     assert key.version.tolist() == [1, 2, 3]
     assert key.value.tolist() == [float(value), float(value) + 1, float(value) + 2]
+
+
+def test_a_batch_plans_each_payload_against_the_rows_of_its_own_keys(storage, monkeypatch):
+    """Many payloads in one batch: each is planned against only the candidate rows of its keys (its series), not
+    the whole candidate table, and the batch stages exactly what planning against the whole table would, payload
+    after payload (a later payload of the same series sees what an earlier one staged)."""
+    import pandas as pd
+
+    from resources.lake.bronze import put_payloads
+    from resources.lake.delta import plan_versioned
+    from resources.sources import staging
+    from resources.sources.base import PayloadOutcome, _with_ingest_columns
+    from resources.sources.late_release import first_seen_window
+
+    series = ["WCESTUS1", "WPULEUS3", "WCRFPUS2"]
+    early = datetime(2016, 3, 31, tzinfo=UTC)
+    land_payloads(
+        storage,
+        [_payload(eia.download_csv(SEED, s, early), "eia", s, AT, f"{s}.csv") for s in series],
+        parse=parse_weekly_series,
+        spec=WEEKLY_SERIES,
+        run_id="r1",
+        suite=None,  # the gate is tested above; this is about planning
+    )
+    later = eia.download_csv(SEED, series[0], datetime(2016, 6, 30, tzinfo=UTC))
+    lines = later.decode().split("\n")
+    newest = next(i for i, line in enumerate(lines) if line.startswith("Week of,")) + 1
+    day, value = lines[newest].split(",")
+    lines[newest] = f"{day},{int(value) + 5}"
+    payloads = [
+        _payload(eia.download_csv(SEED, s, datetime(2016, 6, 30, tzinfo=UTC)), "eia", s, AT, f"{s}-later.csv")
+        for s in series
+    ] + [_payload("\n".join(lines).encode(), "eia", series[0], AT + timedelta(days=1), "revised.csv")]
+    records = put_payloads(storage, payloads, "r2")
+
+    seen: list[tuple[set, set]] = []
+
+    def plan_and_record(spec, table, existing, **kwargs):
+        seen.append((set(table.column("series_id").to_pylist()), set(existing["series_id"])))
+        return plan_versioned(spec, table, existing, **kwargs)
+
+    monkeypatch.setattr(staging, "plan_versioned", plan_and_record)
+    batch = staging.StagedBatch(storage, WEEKLY_SERIES)
+    whole = read_table(storage, WEEKLY_SERIES).to_pandas()
+    for record in records:
+        table = _with_ingest_columns(parse_weekly_series(record.payload).table, record)
+        expected, _ = plan_versioned(
+            WEEKLY_SERIES,
+            table,
+            whole,
+            revision_available_at=record.payload.knowledge_time,
+            first_seen_window=first_seen_window(record.payload),
+        )
+        whole = pd.concat([whole, expected.to_pandas()], ignore_index=True)
+        outcome = PayloadOutcome(dataset="x", location="-", sha256=record.sha256, new_in_bronze=True)
+        batch.stage(record, table, None, outcome)
+        assert batch.staged[-1].rows.equals(expected)
+    assert all(existing == wanted for wanted, existing in seen)  # only the payload's own series
+    revised = batch.staged[-1].rows.to_pandas()
+    assert revised["is_revision"].all() and revised["version"].tolist() == [2]
+    assert len(batch.current) == len(whole)
+    batch.publish(None, run_id="r2")
+    assert read_table(storage, WEEKLY_SERIES).num_rows == len(whole)
+
+
+def _a_later_run_carries_the_verdict_of_the_unchanged_table(storage) -> None:
+    """A run that committed nothing reports the verdict the table's latest (gated) commit passed with, without
+    validating again; a changed suite is run on the table as it stands."""
+    from dagster import AssetCheckSeverity
+
+    import assets.ingest.reporting as reporting
+    from resources.sources.quality_gates import suite_for
+
+    suite = suite_for(WEEKLY_SERIES.name)
+    calls = []
+    real_validate = reporting.validate
+
+    def counted(frame, checked_suite):
+        calls.append(checked_suite.name)
+        return real_validate(frame, checked_suite)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reporting, "validate", counted)
+        carried = reporting.quality_check_result(storage, WEEKLY_SERIES, suite, AssetCheckSeverity.ERROR, run_id="r9")
+        assert carried.passed and carried.metadata["validated"].value.startswith("carried")
+        assert carried.metadata["validated_by_run"].value == "r1" and calls == []
+        stricter = suite.model_copy(update={"not_null": [*suite.not_null, "value"]})
+        checked = reporting.quality_check_result(
+            storage, WEEKLY_SERIES, stricter, AssetCheckSeverity.ERROR, run_id="r9"
+        )
+        assert checked.passed and "validated" not in checked.metadata and calls == [suite.name]

@@ -1,5 +1,10 @@
 """The nightly marts build (`nexus marts`, what the Dagster marts asset runs) rebuilds only what changed silver
-tables feed, and ends with exactly the tables a full rebuild gives, including after a late restatement."""
+tables feed, and ends with exactly the tables a full rebuild gives, including after a late restatement.
+
+The sources are ingested in this process with `ingest_source`, the function `nexus ingest` calls (the CLI itself is
+tested in test_ingest_cli): eight `nexus ingest` processes would each pay about 4 CPU-seconds of imports
+(Great Expectations alone 3.5) for a test about the marts. The marts builds stay `nexus marts` processes.
+"""
 
 import json
 import os
@@ -15,7 +20,9 @@ import pytest
 
 from resources.lake.delta import merge_versioned, read_table
 from resources.lake.storage import LakeStorage
+from resources.settings import get_settings
 from resources.sources.cboe.spec import INDEX_CLOSES
+from resources.sources.registry import ingest_source
 
 pytestmark = pytest.mark.slow
 NEXUS = str(Path(sys.executable).with_name("nexus"))
@@ -40,6 +47,30 @@ def _nexus(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run([NEXUS, *args], env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"nexus {' '.join(args)}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return result
+
+
+def _ingest(env: dict[str, str], monkeypatch: pytest.MonkeyPatch, sources: tuple[str, ...], end: str) -> None:
+    """What `nexus ingest <source> --start START --end <end>` does for each source, in this process with `env`'s
+    settings; a failure raises (the CLI's non-zero exit)."""
+    for name in [n for n in os.environ if n.startswith("NEXUS_")]:  # exactly the settings the CLI would see
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        if name.startswith("NEXUS_"):
+            monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    settings = get_settings()
+    storage = LakeStorage.from_settings(settings)
+    for source in sources:
+        ingest_source(
+            source,
+            storage,
+            settings,
+            run_id="nightly-test",
+            start=date.fromisoformat(START),
+            end=date.fromisoformat(end),
+            files=None,
+        )
+    get_settings.cache_clear()
 
 
 def _marts(env: dict[str, str], *args: str) -> dict:
@@ -72,10 +103,9 @@ def _tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[tuple[str, str
     ).fetchall()
 
 
-def test_nightly_build_rebuilds_only_what_changed_and_equals_a_full_rebuild(tmp_path):
+def test_nightly_build_rebuilds_only_what_changed_and_equals_a_full_rebuild(tmp_path, monkeypatch):
     env = _env(tmp_path)
-    for source in ("cboe", "fred", "coinmetrics", "eia", "cot"):
-        _nexus(env, "ingest", source, "--start", START, "--end", END)
+    _ingest(env, monkeypatch, ("cboe", "fred", "coinmetrics", "eia", "cot"), END)
 
     first = _marts(env, "--no-publish")
     assert first["success"] and first["plan"] == "full", first
@@ -84,8 +114,8 @@ def test_nightly_build_rebuilds_only_what_changed_and_equals_a_full_rebuild(tmp_
     before = tmp_path / "before.duckdb"
     shutil.copy(env["NEXUS_DUCKDB_PATH"], before)
 
-    for source in ("cboe", "fred", "coinmetrics"):  # a week of daily publishers; COT and EIA unchanged
-        _nexus(env, "ingest", source, "--start", START, "--end", NEXT_WEEK)
+    # a week of daily publishers; COT and EIA unchanged
+    _ingest(env, monkeypatch, ("cboe", "fred", "coinmetrics"), NEXT_WEEK)
     restated = _restate_an_old_vix_close(tmp_path / "lake")
     update = _marts(env, "--no-publish")
     assert update["success"] and update["plan"] == "changed", update

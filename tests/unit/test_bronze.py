@@ -1,4 +1,4 @@
-"""Bronze keeps raw payloads byte for byte and never stores the same bytes twice."""
+"""Bronze keeps raw payloads byte for byte and never stores the same bytes twice for one dataset."""
 
 from datetime import UTC, datetime
 
@@ -8,8 +8,10 @@ from resources.lake.bronze import MANIFEST, RawPayload, put_payloads, read_paylo
 from resources.lake.delta import content_hash, read_table
 
 
-def _payload(data: bytes, location: str = "https://cdn.example.com/VIX_History.csv") -> RawPayload:
-    return RawPayload(source="cboe", dataset="VIX", location=location, data=data, fetched_at=datetime.now(UTC))
+def _payload(
+    data: bytes, location: str = "https://cdn.example.com/VIX_History.csv", dataset: str = "VIX"
+) -> RawPayload:
+    return RawPayload(source="cboe", dataset=dataset, location=location, data=data, fetched_at=datetime.now(UTC))
 
 
 def test_payload_is_kept_byte_for_byte(storage):
@@ -29,6 +31,24 @@ def test_same_bytes_twice_add_nothing(storage):
     assert content_hash(read_table(storage, MANIFEST)) == before
     assert read_table(storage, MANIFEST).num_rows == 1
     assert read_table(storage, MANIFEST).column("run_id").to_pylist() == ["r1"]
+
+
+def test_the_same_bytes_under_another_dataset_are_another_payload(storage):
+    """Parsers read meaning from the dataset (a Coin Metrics file named for its asset), so a renamed copy must stay
+    in bronze as its own payload: stored byte for byte, in the manifest, and counted new."""
+    data = b"DATE,CLOSE\n01/02/2024,12.5\n"
+    first, copy, repeat = put_payloads(
+        storage,
+        [_payload(data), _payload(data, "/files/VXN_History.csv", dataset="VXN"), _payload(data, dataset="VXN")],
+        run_id="r1",
+    )
+    assert first.is_new and copy.is_new and not repeat.is_new
+    assert copy.object_uri != first.object_uri and storage.read_bytes(copy.object_uri) == data
+    manifest = read_table(storage, MANIFEST)
+    assert sorted(manifest.column("dataset").to_pylist()) == ["VIX", "VXN"]
+    assert set(manifest.column("sha256").to_pylist()) == {first.sha256}
+    [again] = put_payloads(storage, [_payload(data, dataset="VXN")], run_id="r2")
+    assert not again.is_new and read_table(storage, MANIFEST).num_rows == 2
 
 
 def test_stored_objects_are_never_rewritten(storage):
@@ -74,3 +94,12 @@ def test_a_moved_lake_still_finds_its_objects(tmp_path):
     new = LakeStorage(root_uri=str(tmp_path / "new"))
     assert read_payload(new, record.sha256) == data
     assert new.read_bytes(object_location(new, str(tmp_path / "old" / row["object_uri"]))) == data  # old absolute
+
+
+def test_a_renamed_copy_refused_is_quarantined_as_its_own_payload(storage):
+    from resources.lake.quarantine import QUARANTINE, Rejection, quarantine_rows
+
+    bad = [Rejection(2, "close is not a number", "01/02/2024,x")]
+    for dataset in ("VIX", "VXN", "VXN"):
+        quarantine_rows(storage, bad, source="cboe", dataset=dataset, location="f.csv", source_sha256="ab", run_id="r")
+    assert sorted(read_table(storage, QUARANTINE).column("dataset").to_pylist()) == ["VIX", "VXN"]

@@ -50,13 +50,15 @@ def test_automation_and_release_sensors_are_stopped_until_an_operator_turns_them
 
 
 def test_partitions_are_new_york_days():
-    from assets.partitions import PARTITIONS
+    from assets.partitions import configured_partitions
+    from resources.settings import get_settings
 
-    for partitions_def in PARTITIONS.values():
+    partitions = configured_partitions(get_settings())
+    for partitions_def in partitions.values():
         assert partitions_def.timezone == "America/New_York"
     # 20:30 ET on Friday 28 June is already Saturday in UTC: still Friday's partition.
     friday_evening = datetime(2024, 6, 28, 20, 30, tzinfo=NY)
-    assert PARTITIONS["daily"].get_partition_key_for_timestamp(friday_evening.timestamp()) == "2024-06-28"
+    assert partitions["daily"].get_partition_key_for_timestamp(friday_evening.timestamp()) == "2024-06-28"
 
 
 def test_a_range_too_short_for_the_models_is_named_and_skipped():

@@ -1,12 +1,15 @@
 """The catalog tells the truth: partitions are NYSE trading days from the lake's start, weekends and holidays fold
 into the trading day before them, and one `nexus run` range covers every partition it loaded."""
 
-from datetime import date, timedelta
+import os
+import subprocess
+import sys
+from datetime import date
 
 from dagster import PartitionKeyRange
 
 from assets.partitions import (
-    PARTITIONS,
+    configured_partitions,
     keys_spanning,
     nexus_partitions,
     partition_key_for,
@@ -31,10 +34,35 @@ def test_daily_partitions_are_the_trading_days_from_the_lake_start():
 
 
 def test_the_code_location_starts_at_the_configured_lake_start():
-    start = get_settings().start_date
-    first = PARTITIONS["daily"].get_first_partition_key()
-    assert first is not None and start <= date.fromisoformat(first) <= start + timedelta(days=7)
-    assert nexus_partitions(start, TODAY)["daily"].get_first_partition_key() == first
+    from pipelines.definitions import build_definitions
+
+    settings = get_settings().model_copy(update={"start_date": date(2023, 3, 1)})
+    defs = build_definitions(settings)
+    graph = defs.resolve_asset_graph()
+    starts = {
+        key.to_user_string(): graph.get(key).partitions_def.get_first_partition_key()  # type: ignore[union-attr]
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).partitions_def is not None
+    }
+    assert starts["silver/cboe/index_closes"] == "2023-03-01"  # a Wednesday
+    assert starts["silver/cot/legacy_positions"] == "2023-02-25"  # the Saturday week holding it
+    assert starts["gold/signals/daily"] == "2023-03-01"
+    assert set(starts.values()) == {"2023-03-01", "2023-02-25"}, starts
+    for job in ("daily_ingest_job", "signals_job", "feeds_job"):
+        assert defs.resolve_job_def(job).partitions_def.get_first_partition_key() == "2023-03-01"  # type: ignore[union-attr]
+    assert defs.resolve_job_def("weekly_ingest_job").partitions_def.get_first_partition_key() == "2023-02-25"  # type: ignore[union-attr]
+    assert configured_partitions(settings, TODAY) == nexus_partitions(date(2023, 3, 1), TODAY)
+
+
+def test_the_partitioned_asset_modules_read_no_settings_at_import():
+    """Unreadable settings break `get_settings()`; importing the modules that declare partitions must not call it."""
+    modules = "assets.partitions, assets.ingest.stage, assets.signals.assets, assets.personas.assets"
+    modules += ", assets.feeds.assets"
+    env = {**os.environ, "NEXUS_START_DATE": "not-a-date"}
+    probe = f"import {modules}; from resources.settings import get_settings; print(get_settings.cache_info().misses)"
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "0"
 
 
 def test_a_weekend_or_holiday_release_belongs_to_the_trading_day_before_it():

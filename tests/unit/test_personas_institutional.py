@@ -145,3 +145,81 @@ def test_sentiment_divergence_lists_the_non_neutral_labels(inputs, output):
     wti = next(s for s in output.sentiment if s.subject == "WTI")
     assert "bearish" in wti.implication and wti.signal_refs[0].horizon == InstitutionalConfig().horizon
     assert wti.ret_20d is not None and wti.cot_spec_net_share is not None
+
+
+def _many_pairs_prices(symbols: int = 40) -> pd.DataFrame:
+    """Returns of many instruments with every alert kind, undefined correlations and mixed calendars: half trade
+    on weekdays only, a quarter every calendar day (crypto), a quarter on weekdays with holes."""
+    rng = np.random.default_rng(11)
+    days = pd.date_range(date(2023, 1, 2), periods=420, freq="D")
+    weekday = days.dayofweek < 5
+    factor = rng.normal(0, 0.01, len(days))
+    frames = []
+    for k in range(symbols):
+        loading = (-1.0) ** k * (0.2 + (k % 5) * 0.25)
+        rets = loading * factor + rng.normal(0, 0.006, len(days))
+        if k % 7 == 0:
+            rets[-20:] = -loading * factor[-20:] + rng.normal(0, 0.002, 20)  # FLIP
+        elif k % 7 == 1:
+            rets[-20:] = rng.normal(0, 0.01, 20)  # BREAKDOWN
+        elif k % 7 == 2:
+            rets[:-20] = rng.normal(0, 0.01, len(days) - 20)  # SURGE: linked only lately
+        if k == 3:
+            rets[:] = 0.0  # no variance: undefined correlation
+        keep = np.ones(len(days), bool) if k % 4 == 1 else weekday.copy()
+        if k % 4 == 2:
+            keep &= rng.random(len(days)) > 0.1
+        frames.append(
+            pd.DataFrame({"symbol": f"S{k:02d}", "trade_date": days[keep], "close": 100.0, "ret_1d": rets[keep]})
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _pairwise_reference(prices: pd.DataFrame, config: InstitutionalConfig) -> list[tuple]:
+    """The definition, pair by pair with pandas: Series.corr over the last rows where both have a return (within
+    the price history the alerts look back on)."""
+    cc = config.correlation
+    last = prices["trade_date"].max()
+    prices = prices[prices["trade_date"] > last - pd.Timedelta(days=int(cc.long_window * 7 / 5) + 30)]
+    wide = prices.pivot_table(index="trade_date", columns="symbol", values="ret_1d", aggfunc="last").sort_index()
+    found = []
+    columns = sorted(wide.columns)
+    for i, a in enumerate(columns):
+        for b in columns[i + 1 :]:
+            both = wide[[a, b]].dropna()
+            long, short = both.tail(cc.long_window), both.tail(cc.short_window)
+            if len(long) < cc.min_obs_long or len(short) < cc.min_obs_short:
+                continue
+            c_long, c_short = long[a].corr(long[b]), short[a].corr(short[b])
+            if np.isnan(c_long) or np.isnan(c_short):
+                continue
+            change, linked = c_short - c_long, abs(c_long) >= cc.min_abs_long
+            flipped = np.sign(c_short) != np.sign(c_long) and abs(c_short) >= cc.flip_min_abs_short
+            kind = None
+            if linked and abs(change) >= cc.min_change and flipped:
+                kind = "FLIP"
+            elif linked and abs(change) >= cc.min_change and abs(c_short) < abs(c_long):
+                kind = "BREAKDOWN"
+            elif not linked and abs(c_short) >= cc.surge_abs_short and abs(change) >= cc.min_change:
+                kind = "SURGE"
+            if kind:
+                found.append((-round(abs(change), 9), f"{a}~{b}", kind, round(c_short, 6), round(c_long, 6)))
+    return [f[1:] for f in sorted(found)[: cc.max_alerts]]
+
+
+def test_correlation_alerts_equal_the_pairwise_definition_on_many_instruments(inputs, monkeypatch):
+    """All pairs are screened at once and measured exactly: the same alerts as pair-by-pair pandas, and items
+    are built only for the alerts kept (not for every pair)."""
+    import assets.personas.institutional as institutional
+
+    prices = _many_pairs_prices()
+    config = InstitutionalConfig()
+    built = []
+    real_make_item = institutional.make_item
+    monkeypatch.setattr(institutional, "make_item", lambda *a, **k: built.append(1) or real_make_item(*a, **k))
+    alerts = correlation_alerts(prices["trade_date"].max().date(), _prices_only(inputs, prices), config)
+    expected = _pairwise_reference(prices, config)
+    assert len(expected) == config.correlation.max_alerts  # more candidates than alerts kept
+    assert {kind for _, kind, _, _ in expected} >= {"FLIP", "SURGE"}
+    assert [(a.subject, a.action, a.corr_short, a.corr_long) for a in alerts] == expected
+    assert len(built) == len(alerts)

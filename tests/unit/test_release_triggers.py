@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from dagster import AssetKey, DefaultSensorStatus, SensorResult, SkipReason, build_sensor_context
 
-from assets.partitions import AS_OF_TAG, PARTITIONS
-from pipelines.definitions import INGEST_JOBS, defs
+from assets.partitions import AS_OF_TAG, configured_partitions
+from pipelines.definitions import defs, ingest_jobs
 from pipelines.sensors import STREAM_INGESTS, ReleaseCursor, release_sensor
 from resources.releases import STREAMS, Release, releases_between
 from resources.settings import get_settings
@@ -115,7 +115,8 @@ def test_cot_sensor_waits_for_the_shifted_release_and_loads_it_as_of_its_day(tmp
     assert request.job_name == "weekly_ingest_job"
     assert request.tags[AS_OF_TAG] == "2024-06-24"
     assert request.partition_key == "2024-06-22"  # the Saturday-Friday week holding Monday 24 June
-    assert PARTITIONS["weekly"].get_partition_key_for_timestamp(_ny(2024, 6, 24, 15, 31).timestamp()) == "2024-06-22"
+    weekly = configured_partitions(get_settings())["weekly"]
+    assert weekly.get_partition_key_for_timestamp(_ny(2024, 6, 24, 15, 31).timestamp()) == "2024-06-22"
     keys = {k.to_user_string() for k in request.asset_selection}
     assert "silver/cot/legacy_positions" in keys and all(k.split("/")[1] == "cot" for k in keys)
     assert ReleaseCursor.model_validate_json(result.cursor).last == _ny(2024, 6, 24, 15, 30)
@@ -140,10 +141,12 @@ def test_eia_wednesday_release_refreshes_weekly_reports_and_daily_prices(tmp_pat
 
 def test_a_late_release_is_asked_for_again_until_it_is_out():
     out = {"yes": False}
+    partitions = configured_partitions(get_settings())
     sensor_def = release_sensor(
         "cboe",
         [("daily_ingest_job", [AssetKey(["bronze", "cboe", "index_history"])], "daily")],
-        [INGEST_JOBS["daily"]],
+        [ingest_jobs(partitions)["daily"]],
+        partitions,
         clock=lambda: _ny(2024, 3, 13, 16, 20),
         probe=lambda release, now: out["yes"],
     )
@@ -158,3 +161,23 @@ def test_a_late_release_is_asked_for_again_until_it_is_out():
 def test_release_as_of_day_is_the_new_york_day():
     # 06:00 UTC is still the same New York day; a 20:00 ET instant is the next UTC day but the same NY day.
     assert Release(datetime(2024, 3, 14, 0, 30, tzinfo=UTC), "x").as_of == date(2024, 3, 13)
+
+
+def test_a_release_ingest_runs_its_quality_suite_and_calendar_freshness_but_not_dbt(tmp_path, monkeypatch):
+    """dbt source freshness (a dbt process) runs on its own half-hour ticks, never inside a release's ingest."""
+    clock_file = tmp_path / "clock.json"
+    monkeypatch.setenv("NEXUS_PUBLISHER_CLOCK_FILE", str(clock_file))
+    get_settings.cache_clear()
+    PublisherClock(clock_file).set(_ny(2024, 6, 26, 16, 20))
+    (request,) = _tick("cboe_release", None).run_requests
+    checks = {(k.asset_key.to_user_string(), k.name) for k in request.asset_check_keys}
+    assert checks == {
+        ("silver/cboe/index_closes", "silver_cboe_index_closes_suite"),
+        ("silver/cboe/index_closes", "fresh_per_release_calendar"),
+    }
+    # the run the daemon builds from the request (it failed on a non-subsettable check before)
+    job = defs.resolve_job_def(request.job_name)
+    subset = job.get_subset(
+        asset_selection=set(request.asset_selection), asset_check_selection=set(request.asset_check_keys)
+    )
+    assert {k.name for k in subset.asset_layer.asset_graph.asset_check_keys} >= {"silver_cboe_index_closes_suite"}

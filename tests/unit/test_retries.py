@@ -4,7 +4,7 @@ import pytest
 from dagster import Backoff, DagsterInstance, Failure, RetryPolicy, asset, materialize
 
 from assets.retries import INGEST_RETRY_POLICY, is_transient, transient_faults_retried
-from pipelines.definitions import INGEST_JOBS
+from pipelines.definitions import CADENCES, defs
 from resources.errors import SchemaMismatchError, SourceUnavailableError
 
 DOWN = SourceUnavailableError("HTTP 503 after 5 attempts", source="cboe", location="https://cdn.cboe.com/x.csv")
@@ -22,8 +22,8 @@ def test_only_exhausted_retryable_faults_are_transient():
 
 def test_ingest_jobs_retry_with_exponential_backoff():
     assert INGEST_RETRY_POLICY.backoff == Backoff.EXPONENTIAL and INGEST_RETRY_POLICY.max_retries >= 2
-    for job in INGEST_JOBS.values():
-        assert job.op_retry_policy == INGEST_RETRY_POLICY
+    for cadence in CADENCES:
+        assert defs.resolve_job_def(f"{cadence}_ingest_job").op_retry_policy == INGEST_RETRY_POLICY
 
 
 def _attempts(error: Exception, fail_times: int) -> tuple[bool, int]:

@@ -7,7 +7,15 @@ import pandas as pd
 import pytest
 
 from assets.signals.build import SignalConfig, size_and_risk, unit_var
-from assets.signals.decision import NEVER, DecisionConfig, class_priors, decide, edges, learn_thresholds
+from assets.signals.decision import (
+    NEVER,
+    DecisionConfig,
+    class_priors,
+    decide,
+    edges,
+    learn_thresholds,
+    shift_to_prior,
+)
 from assets.signals.risk import historical_var, parametric_var
 from assets.signals.sizing import position_size
 
@@ -36,36 +44,95 @@ def test_a_probability_at_the_base_rate_is_no_edge():
     assert out["edge"].to_numpy() == pytest.approx([0.0, 0.05, 0.15])
 
 
-def _past(n: int, edge_value: float, gain: float) -> pd.DataFrame:
+def _past(n: int, edge_value: float, gain: float, symbol: str = "A", alternate: bool = False) -> pd.DataFrame:
+    """n consecutive days of one symbol's past decisions; `alternate` flips the side every day."""
+    side = np.where(np.arange(n) % 2 == 1, -1.0, 1.0) if alternate else np.ones(n)
     return pd.DataFrame(
         {
+            "symbol": symbol,
+            "trade_date": pd.bdate_range("2018-01-01", periods=n),
             "cutoff": pd.Timestamp("2019-12-31"),
             "edge": edge_value,
-            "side": 1.0,
-            "fwd_ret": gain,
+            "side": side,
+            "fwd_ret": side * gain,  # the side earns `gain` before costs
             "label_end": pd.Timestamp("2019-06-30"),
-        },
-        index=range(n),
+        }
     )
 
 
 def test_thresholds_are_learned_from_the_past_and_never_trade_without_an_edge():
     config = DecisionConfig(min_rows=100, cost_bps=5.0, thresholds=(0.0, 0.02, 0.05))
     # small edges lost money after costs, large ones earned: the threshold moves above the small ones
-    past = pd.concat([_past(300, 0.01, -0.001), _past(300, 0.04, 0.004)], ignore_index=True)
+    past = pd.concat([_past(300, 0.01, -0.001, "A"), _past(300, 0.04, 0.004, "B")], ignore_index=True)
     future = pd.DataFrame(
-        {"cutoff": [pd.Timestamp("2020-06-30")], "edge": [0.9], "side": [1.0], "fwd_ret": [-1.0],
-         "label_end": [pd.Timestamp("2020-07-10")]}
+        {"symbol": ["A"], "trade_date": [pd.Timestamp("2020-07-01")], "cutoff": [pd.Timestamp("2020-06-30")],
+         "edge": [0.9], "side": [1.0], "fwd_ret": [-1.0], "label_end": [pd.Timestamp("2020-07-10")]}
     )  # fmt: skip
-    learned = learn_thresholds(pd.concat([past, future], ignore_index=True), config).set_index("cutoff")
+    learned = learn_thresholds(pd.concat([past, future], ignore_index=True), 1, config).set_index("cutoff")
     assert learned.loc[pd.Timestamp("2019-12-31"), "threshold"] == 0.02
     # the 2020 cutoff sees the same past: a future loss it could not know does not move it
     assert learned.loc[pd.Timestamp("2020-06-30"), "threshold"] == 0.02
-    # nothing ever earned after costs: never trade
-    losing = learn_thresholds(_past(300, 0.04, 0.0005), config)
+    # nothing ever earned after costs (a new position every day, 5 bp gross against 10 bp of turnover): never trade
+    losing = learn_thresholds(_past(300, 0.04, 0.0005, alternate=True), 1, config)
     assert losing["threshold"].tolist() == [NEVER]
     # too little history: never trade
-    assert learn_thresholds(_past(50, 0.04, 0.01), config)["threshold"].tolist() == [NEVER]
+    assert learn_thresholds(_past(50, 0.04, 0.01), 1, config)["threshold"].tolist() == [NEVER]
+
+
+def test_costs_are_paid_on_turnover_as_the_evaluation_trades():
+    """A position kept from one day's decision to the next pays no new cost: 5 bp a day held in one direction
+    earns after 5 bp costs, although each day's gain is less than a round trip (what the old rule charged)."""
+    config = DecisionConfig(min_rows=100, cost_bps=5.0, thresholds=(0.0,))
+    held = learn_thresholds(_past(300, 0.04, 0.0005), 1, config)
+    assert held["threshold"].tolist() == [0.0]
+    assert held["past_net_return"].iloc[0] == pytest.approx(300 * 0.0005 - 5e-4)  # one entry, no exit yet
+    # at D+5 a row's tranche replaces the same symbol's tranche 5 rows earlier: held sides pay once per tranche
+    # (the position builds up over the first 5 days), the weight (vol-targeted size) scales gains and costs alike
+    held5 = learn_thresholds(_past(300, 0.04, 0.0005).assign(weight=2.0), 5, config)
+    assert held5["past_net_return"].iloc[0] == pytest.approx(2.0 * (300 * 0.0005 - 5 * 5e-4))
+    # alternating daily sides: every tranche reverses the one it replaces and pays twice, more than it earns
+    flipping = learn_thresholds(_past(300, 0.04, 0.0005, alternate=True).assign(weight=2.0), 5, config)
+    assert flipping["threshold"].tolist() == [NEVER] and flipping["past_net_return"].iloc[0] == 0.0
+
+
+def test_a_pooled_probability_is_moved_to_the_instruments_base_rate():
+    # the pooled model says 40% UP, 40% DOWN where 40%/40% is the pooled base rate: no information; moved to an
+    # instrument that rose on 55% of past days it says 55% UP, the instrument's base rate, which is no edge either
+    frame = pd.DataFrame(
+        {"p_up": [0.40, 0.48], "p_flat": [0.20, 0.20], "p_down": [0.40, 0.32], "prior_up": 0.55, "prior_down": 0.25,
+         "model_prior_up": 0.40, "model_prior_down": 0.40}
+    )  # fmt: skip
+    shifted = shift_to_prior(frame)
+    assert shifted.sum(axis=1).to_numpy() == pytest.approx([1.0, 1.0])
+    assert shifted.loc[0, ["p_up", "p_down"]].tolist() == pytest.approx([0.55, 0.25])
+    out = edges(frame)
+    assert out.loc[0, "edge"] == pytest.approx(0.0, abs=1e-12)
+    # more UP than the pool's base rate is more UP than the instrument's too
+    assert out.loc[1, "side"] == 1.0 and out.loc[1, "edge"] > 0.05
+    # equal priors leave the probabilities as they are
+    same = frame.assign(model_prior_up=0.55, model_prior_down=0.25)
+    pd.testing.assert_frame_equal(shift_to_prior(same), frame[["p_down", "p_flat", "p_up"]])
+
+
+def test_a_side_against_the_likelier_move_is_not_traded():
+    # DOWN beats its base rate (0.36 > 0.33) but UP is still the likelier move (0.44): no edge to trade
+    frame = pd.DataFrame({"p_up": [0.44, 0.30], "p_down": [0.36, 0.40], "prior_up": 0.47, "prior_down": 0.33})
+    out = edges(frame)
+    assert out["side"].tolist() == [-1.0, -1.0]
+    assert out.loc[0, "edge"] <= 0.0 and out.loc[1, "edge"] == pytest.approx(0.07)
+    decided = decide(out.assign(cutoff=pd.Timestamp("2020-06-30")), pd.DataFrame(
+        {"cutoff": [pd.Timestamp("2020-06-30")], "threshold": [0.0]}))  # fmt: skip
+    assert decided["direction"].tolist() == ["FLAT", "DOWN"]
+
+
+def test_pooled_class_priors_are_one_share_over_every_symbol():
+    labs = pd.DataFrame(
+        {"symbol": ["A", "A", "B", "B"], "label": pd.array([1, 1, -1, 0], dtype="Int8"),
+         "label_end": pd.to_datetime(["2020-01-02", "2020-01-03", "2020-01-02", "2020-01-03"])}
+    )  # fmt: skip
+    pooled = class_priors(labs, pd.to_datetime(["2020-06-30"]), "pooled").set_index("symbol")
+    assert pooled.loc["A", ["prior_up", "prior_down", "n"]].tolist() == [0.5, 0.25, 4]
+    assert pooled.loc["B", ["prior_up", "prior_down", "n"]].tolist() == [0.5, 0.25, 4]
 
 
 def test_decide_gives_flat_below_the_threshold():

@@ -20,7 +20,10 @@ Not modelled by the rule: government shutdowns (lapses in appropriations) and ad
 publishes no COT report; afterwards it publishes the backlog in chronological order on a catch-up schedule, two or
 more reports a week, until it is current. Those release days are in `PUBLISHED_DELAYS` (CFTC's own dates) and
 `ASSUMED_DELAYS` (a documented announcement read conservatively), all marked derived:
-- 2025 (lapse 1 October - 12 November 2025): CFTC's published table, see `PUBLISHED_DELAYS`.
+- 2025 (lapse 1 October - 12 November 2025): CFTC's published table, see `PUBLISHED_DELAYS` (CFTC, 18 November
+  2025, "CFTC To Resume Publishing COT Reports Wednesday - The Agency Also Announced A 'Catch-Up' Publication
+  Schedule To Issue Backlogged Reports", with the table of report date / original / new publish date, as carried
+  by Mondo Visione: https://mondovisione.com/media-and-resources/news/cftc-to-resume-publishing-cot-reports-wednesday-the-agency-also-announced-a-c-20251118/).
 - 2018-19 (lapse 22 December 2018 - 25 January 2019): CFTC, Market Intelligence Branch, Division of Market
   Oversight, "updated release schedule for CFTC market data reports that were delayed during the lapse in
   appropriations" (29 January 2019; quoted by the Hagstrom Report, thefencepost.com, "CFTC releases report
@@ -28,11 +31,21 @@ more reports a week, until it is current. Those release days are in `PUBLISHED_D
   ... will be published in chronological order beginning with the report previously scheduled for release on
   Friday, Dec. 28, 2018 (based on data from Monday, Dec. 24, 2018). The CFTC expects to publish this report on
   Friday, Feb. 1, 2019. After this, the CFTC expects to publish one report on Tuesday and another on Friday of each
-  week until the reports are current as per the normal schedule." Current again with the 5 March 2019 report,
-  released on its regular day, Friday 8 March 2019.
+  week until the reports are current as per the normal schedule."
+  (https://www.thefencepost.com/news/cftc-releases-report-schedule-giancarlo-praises-staff/). Current again with
+  the 5 March 2019 report, released on its regular day, Friday 8 March 2019 (commitmentsoftraders.org, "Current COT
+  Reports Now Available": "the first time since the government shutdown began in December 2018 ... tabulated on
+  Tuesday, March 5, 2019", with twice-weekly delayed releases until then,
+  https://commitmentsoftraders.org/category/uncategorized/page/2/).
 - 2013 (lapse 1-16 October 2013): CFTC's exact catch-up dates were NOT found. Documented: on 17 October 2013 CFTC
   said the COT report "will not be published this week as scheduled ... [CFTC] will announce a revised schedule"
-  (Reuters, 17 October 2013). `ASSUMED_DELAYS` reads this conservatively with CFTC's own post-shutdown practice
+  (Reuters, 17 October 2013, "This week's Commitments of Traders, cotton data delayed - CFTC",
+  http://www.reuters.com/article/usa-fiscal-cftc-idUSL1N0I71GG20131017), and the backlog first needed "a quality
+  review" (a CFTC spokesman to the WSJ, quoted by https://dealbreaker.com/2013/10/the-cftc-does-not-start-and-stop-at-congress-convenience).
+  The revised schedule itself is not in the offline corpora searched on 5 December 2026 (queries on the CFTC
+  release schedule, the October 2013 shutdown and the COT catch-up, in the pages, docs and issues corpora: the
+  hits are the two articles above, the 2019 and 2025 schedules and the report files themselves, which carry report
+  dates but no release dates). `ASSUMED_DELAYS` reads this conservatively with CFTC's own post-shutdown practice
   (2019 and 2025: first catch-up one week after staff returned, then a report every Tuesday and Friday): the
   1 October report on Friday 25 October, then Tuesdays and Fridays until the 12 November report is released on
   its regular day, Friday 15 November 2013. If CFTC's published 2013 dates turn up, move them to
