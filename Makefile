@@ -14,7 +14,7 @@ help:
 	@echo "make serve  dagster-webserver + dagster-daemon on http://127.0.0.1:3000 with the project's instance"
 	@echo "make test   install the dev extras and run the test suite"
 	@echo "make bench  print speed and memory figures (BENCH=limits|scale|... for some)"
-	@echo "make lint   ruff and import-linter (import layers)"
+	@echo "make lint   ruff, import-linter (import layers) and sqlfluff (dbt SQL)"
 	@echo "make docs   build the dbt docs site"
 	@echo "make clean  reset the lake and the Dagster home"
 
@@ -81,6 +81,7 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/sqlfluff lint dbt_project --processes 2
 
 format: install-dev
 	$(BIN)/ruff format .

@@ -163,7 +163,7 @@ def test_signals_are_unchanged_when_data_after_t_is_cut(stage, tmp_path):
         try:
             settings = get_settings()
             storage = LakeStorage.from_settings(settings)
-            snapshot_lake(stage.storage, storage, as_of)
+            snapshot_lake(stage.storage, storage, as_of, settings.decision_time_utc)
             run_dbt(["run"], settings, target_path=tmp_path / f"cut{i}" / "target")
             publish_gold(storage, settings)
             rebuilt = _build_models(storage)

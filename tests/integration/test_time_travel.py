@@ -209,9 +209,9 @@ def test_sql_as_of_shows_the_silver_rows_of_a_lake_cut_at_that_instant(lake, bui
     days = pd.bdate_range("2020-02-01", "2024-05-31")
     for day in sorted(rng.choice(days, 2, replace=False)):
         day = pd.Timestamp(day).date()
-        at = decision_time(day)
+        at = decision_time(day, built_marts.settings.decision_time_utc)
         cut = LakeStorage(root_uri=str(tmp_path / f"cut_{day}"))
-        snapshot_lake(built_marts.storage, cut, day)
+        snapshot_lake(built_marts.storage, cut, day, built_marts.settings.decision_time_utc)
         instant = SqlInstant(lake, known_at=at)
         con = connect(built_marts.settings.published_duckdb_path, prepare=instant.prepare)
         gold = GoldTables(built_marts.storage, instant.read, silver=True)
