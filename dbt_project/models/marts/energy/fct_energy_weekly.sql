@@ -136,12 +136,12 @@ per_release as (
         max(crude_stocks_change) filter (where years_back = 0) as crude_stocks_change,
         case
             when count(crude_stocks_change) filter (where years_back > 0) = {{ years }}
-                then avg(crude_stocks_change) filter (where years_back > 0)
+                then list_avg(list(crude_stocks_change order by years_back) filter (where years_back > 0))
         end as crude_stocks_change_5y_avg,
         max(refinery_utilization) filter (where years_back = 0) as refinery_utilization,
         case
             when count(refinery_utilization) filter (where years_back > 0) = {{ years }}
-                then avg(refinery_utilization) filter (where years_back > 0)
+                then list_avg(list(refinery_utilization order by years_back) filter (where years_back > 0))
         end as refinery_utilization_5y_avg,
         max(crude_production) filter (where years_back = 0) as crude_production,
         max(crude_imports) filter (where years_back = 0) as crude_imports,
@@ -149,7 +149,7 @@ per_release as (
         max(working_gas) filter (where years_back = 0) as working_gas,
         case
             when count(working_gas) filter (where years_back > 0) = {{ years }}
-                then avg(working_gas) filter (where years_back > 0)
+                then list_avg(list(working_gas order by years_back) filter (where years_back > 0))
         end as working_gas_5y_avg,
         max(max_known_from) as max_known_from
     from per_year
