@@ -14,7 +14,7 @@ help:
 	@echo "make serve  dagster-webserver + dagster-daemon on http://127.0.0.1:3000 with the project's instance"
 	@echo "make test   install the dev extras and run the test suite"
 	@echo "make bench  print speed and memory figures (BENCH=limits|scale|... for some)"
-	@echo "make lint   ruff and import-linter (import layers)"
+	@echo "make lint   ruff, import-linter (import layers) and sqlfluff (dbt SQL)"
 	@echo "make docs   build the dbt docs site"
 	@echo "make clean  reset the lake and the Dagster home"
 
@@ -54,7 +54,7 @@ ui: install
 # Stopping it (Ctrl-C) stops both. NEXUS_DAGSTER_POSTGRES_URL moves the instance to PostgreSQL.
 SERVE_PORT ?= 3000
 serve: install
-	$(BIN)/python -c "from resources.dagster_instance import ensure_dagster_home; print('DAGSTER_HOME', ensure_dagster_home())"
+	$(BIN)/python -c "from resources.dagster_instance import serve_home; print('DAGSTER_HOME', serve_home())"
 	@$(BIN)/dagster-daemon run -w workspace.yaml & daemon=$$!; \
 	trap 'kill $$daemon 2>/dev/null; wait $$daemon 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p $(SERVE_PORT)
@@ -81,6 +81,7 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/sqlfluff lint dbt_project --processes 2
 
 format: install-dev
 	$(BIN)/ruff format .

@@ -74,7 +74,13 @@ def check_failure_alert(evaluation: AssetCheckEvaluation, run_id: str | None) ->
 
 
 def check_failure_alerts(context: SensorEvaluationContext, after: int | None) -> tuple[list[Alert], int | None]:
-    """Failed blocking check evaluations recorded after storage id `after` (None: start from now)."""
+    """Failed blocking check evaluations recorded after position `after` (None: start from now).
+
+    A run-sharded event log (the default SQLite instance keeps one database per run) cannot be queried across runs
+    by event id, so there the position is the id of the instance's asset-check execution index instead.
+    """
+    if context.instance.event_log_storage.is_run_sharded:
+        return _indexed_check_failure_alerts(context, after)
     records = context.instance.get_event_records(
         EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=after),
         limit=CHECK_BATCH,
@@ -89,6 +95,23 @@ def check_failure_alerts(context: SensorEvaluationContext, after: int | None) ->
             alerts.append(check_failure_alert(evaluation, record.run_id))
         after = record.storage_id
     return alerts, after
+
+
+def _indexed_check_failure_alerts(context: SensorEvaluationContext, after: int | None) -> tuple[list[Alert], int]:
+    """The same, from the asset-check execution index of the code location's blocking checks (SQLite)."""
+    graph = context.repository_def.asset_graph if context.repository_def else None
+    keys = [k for k in (graph.asset_check_keys if graph else ()) if graph.get_check_spec(k).blocking]
+    storage = context.instance.event_log_storage
+    executions = [e for key in keys for e in storage.get_asset_check_execution_history(key, limit=CHECK_BATCH)]
+    newest = max((e.id for e in executions), default=after or 0)
+    if after is None:  # first tick: remember where the index is, do not replay history
+        return [], newest
+    alerts = []
+    for execution in sorted((e for e in executions if e.id > after), key=lambda e: e.id):
+        evaluation = execution.event.asset_check_evaluation if execution.event else None
+        if evaluation is not None and not evaluation.passed and evaluation.blocking:
+            alerts.append(check_failure_alert(evaluation, execution.run_id))
+    return alerts, newest
 
 
 @sensor(

@@ -606,7 +606,7 @@ def feeds_reproduce(
     out: Annotated[Path | None, typer.Option("--out", help="Also write the rebuilt files into this folder.")] = None,
 ) -> None:
     """Rebuild a past delivery from the lake as stored when it was made; check every file against its manifest."""
-    from assets.feeds.runner import feeds_storage
+    from assets.feeds.runner import feeds_storage, register_feed_datasets
     from resources.errors import DeliveryError
     from resources.feeds.reproduce import reproduce_delivery, write_reproduction
     from resources.lake.storage import LakeStorage
@@ -614,6 +614,7 @@ def feeds_reproduce(
 
     settings = get_settings()
     lake = LakeStorage.from_settings(settings)
+    register_feed_datasets()
     try:
         result, blobs = reproduce_delivery(lake, feeds_storage(settings), client, _day(day), version=version)
     except (DeliveryError, FileNotFoundError) as exc:

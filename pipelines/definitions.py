@@ -1,7 +1,14 @@
-"""The Dagster code location: the one place that assembles assets, checks, jobs, sensors and resources."""
+"""The Dagster code location: the one place that assembles assets, checks, jobs, sensors and resources.
+
+Nothing is built at import: `defs` (what workspace.yaml loads) and `MART_FRESHNESS` are made on first access, which
+is when the settings are read and the dbt project is parsed (only if its manifest is missing or stale).
+"""
+
+from functools import cache
 
 from dagster import (
     AssetCheckKey,
+    AssetChecksDefinition,
     AssetKey,
     AssetsDefinition,
     Definitions,
@@ -15,9 +22,9 @@ from assets.feeds.assets import client_deliveries
 from assets.ingest.freshness import SILVER_CALENDARS
 from assets.ingest.stage import INGEST_ASSETS, INGEST_CHECKS
 from assets.maintenance.assets import lake_maintenance
-from assets.marts.dbt import DBT_PROJECT, nexus_dbt_models
+from assets.marts.dbt import dbt_models
 from assets.marts.freshness import mart_freshness_checks
-from assets.marts.publish import publish_marts
+from assets.marts.publish import publish_marts_asset
 from assets.marts.reference import reference_tables
 from assets.marts.source_freshness import dbt_source_freshness_check
 from assets.models.assets import evaluation, oos_predictions, regimes
@@ -27,7 +34,7 @@ from assets.signals.assets import daily_signals, paper_ledger, signals_scorecard
 from pipelines.alerting import ALERT_SENSORS
 from pipelines.jobs import backfill_job, daily_jobs, ingest_job, maintenance_job, marts_job, models_job
 from pipelines.sensors import STREAM_INGESTS, STREAM_NAMES, automation_sensor, release_sensor
-from resources.dbt import dbt_resource
+from resources.dbt import dbt_project, dbt_resource
 from resources.lake.resource import LakeResource
 from resources.settings import Settings, get_settings
 
@@ -75,18 +82,14 @@ def _release_sensors(
 
 
 CADENCES = _cadences(INGEST_ASSETS)
-MART_FRESHNESS = mart_freshness_checks([nexus_dbt_models, publish_marts], SILVER_CALENDARS)
 SOURCE_FRESHNESS = dbt_source_freshness_check(SILVER_CALENDARS)
 MAINTENANCE_JOB = maintenance_job([w for cadence in CADENCES for w in _writers(INGEST_ASSETS, cadence)])
 # Sunday 04:00 New York: after Friday's COT and the week's last releases, long before Monday's first.
 MAINTENANCE_SCHEDULE = ScheduleDefinition(
     name="weekly_maintenance", job=MAINTENANCE_JOB, cron_schedule="0 4 * * 0", execution_timezone="America/New_York"
 )
-ASSETS = [
-    *INGEST_ASSETS,
-    reference_tables,
-    nexus_dbt_models,
-    publish_marts,
+# every stage's assets but the dbt ones, which come from the parsed manifest (`mart_assets()`)
+DOWNSTREAM_ASSETS = [
     regimes,
     oos_predictions,
     evaluation,
@@ -105,17 +108,31 @@ def ingest_jobs(partitions: dict[Cadence, PartitionsDefinition]) -> dict:
     return {c: ingest_job(c, _writers(INGEST_ASSETS, c), partitions[c], [SOURCE_FRESHNESS]) for c in CADENCES}
 
 
+@cache
+def mart_assets() -> tuple[AssetsDefinition, AssetsDefinition]:
+    """The dbt models and their gold publishing, from the dbt project's manifest (parsed here if missing or stale)."""
+    project = dbt_project()
+    return dbt_models(project), publish_marts_asset(project)
+
+
+@cache
+def mart_freshness() -> AssetChecksDefinition:
+    return mart_freshness_checks(list(mart_assets()), SILVER_CALENDARS)
+
+
 def build_definitions(settings: Settings) -> Definitions:
     """The code location for `settings`: every partitioned asset, job and release sensor on the partitions of the
     configured lake start (the asset modules only declare placeholders; see assets/partitions.py)."""
     partitions = configured_partitions(settings)
     jobs = ingest_jobs(partitions)
+    marts = mart_assets()
+    assets = [*INGEST_ASSETS, reference_tables, *marts, *DOWNSTREAM_ASSETS]
     return Definitions(
-        assets=[bind_partitions(a, partitions) for a in ASSETS],
-        asset_checks=[*INGEST_CHECKS, SOURCE_FRESHNESS, MART_FRESHNESS],
+        assets=[bind_partitions(a, partitions) for a in assets],
+        asset_checks=[*INGEST_CHECKS, SOURCE_FRESHNESS, mart_freshness()],
         jobs=[
             *jobs.values(),
-            marts_job([MART_FRESHNESS]),
+            marts_job([mart_freshness()]),
             models_job,
             *daily_jobs(partitions["daily"]),
             MAINTENANCE_JOB,
@@ -128,10 +145,22 @@ def build_definitions(settings: Settings) -> Definitions:
         executor=in_process_executor,
         resources={
             "lake": LakeResource(lake_uri=settings.lake_uri),
-            "dbt": dbt_resource(DBT_PROJECT),
+            "dbt": dbt_resource(dbt_project()),
             "backfill_launcher": SparkBackfillLauncher(),
         },
     )
 
 
-defs = build_definitions(get_settings())  # the code location's edge: the settings are read here, once
+@cache
+def _configured_definitions() -> Definitions:
+    return build_definitions(get_settings())  # the code location's edge: the settings are read here, once
+
+
+def __getattr__(name: str) -> object:
+    """`defs` and `MART_FRESHNESS` are built on first access: importing this module reads no settings and parses
+    no dbt project."""
+    if name == "defs":
+        return _configured_definitions()
+    if name == "MART_FRESHNESS":
+        return mart_freshness()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -48,3 +48,20 @@ def ensure_dagster_home(settings: Settings | None = None) -> Path:
     write_instance_yaml(home, settings)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
+
+
+def create_instance_storage(home: Path) -> None:
+    """Open the instance once, so one process creates its storage (SQLite's databases and schema) before
+    `make serve` starts the daemon and the webserver together: started on a fresh home, both created the schema
+    at once and left two alembic heads, after which no process could open the instance."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(home)):
+        pass
+
+
+def serve_home(settings: Settings | None = None) -> Path:
+    """The Dagster home `make serve` starts the daemon and the webserver on: written, and its storage created."""
+    home = ensure_dagster_home(settings)
+    create_instance_storage(home)
+    return home

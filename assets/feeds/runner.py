@@ -8,17 +8,27 @@ from datetime import date
 import pyarrow.compute as pc
 from pydantic import BaseModel
 
-import assets.personas.tables  # noqa: F401 - persona and signal datasets register with the feeds on import
-from assets.signals.table import SIGNALS
+from assets.personas.tables import FEED_DATASETS
+from assets.signals.table import SIGNALS, SIGNALS_FEED
 from resources.feeds.alerts import FeedFailure, FeedsAlert, failure, raise_alert
 from resources.feeds.cadence import due_date
 from resources.feeds.clients import Client, get_clients
+from resources.feeds.datasets import FeedDataset, register
 from resources.feeds.delivery import DeliveryResult, deliver
 from resources.lake.delta import read_table
 from resources.lake.storage import LakeStorage
 from resources.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def register_feed_datasets() -> list[FeedDataset]:
+    """Add the signals and every persona output to the deliverable datasets (the marts are there already).
+
+    Called by each delivery path (`deliver_all`, `nexus feeds reproduce`) rather than done as a side effect of
+    importing the signal and persona modules. Idempotent.
+    """
+    return [register(dataset) for dataset in (SIGNALS_FEED, *FEED_DATASETS.values())]
 
 
 def feeds_storage(settings: Settings) -> LakeStorage:
@@ -63,6 +73,7 @@ def deliver_all(
     NEXUS_ALERT_WEBHOOK_URL (the CLI; a scheduled run's failure reaches it through the run-failure sensor).
     An unknown `client_id` is refused up front.
     """
+    register_feed_datasets()
     clients: list[Client] = [get_clients().client(client_id)] if client_id else list(get_clients().clients)
     feeds = feeds_storage(settings)
     results: list[DeliveryResult] = []

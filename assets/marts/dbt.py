@@ -12,13 +12,14 @@ from dagster import (
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
+    AssetsDefinition,
     AutomationCondition,
     Failure,
     MetadataValue,
     Output,
 )
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.asset_utils import (
     extract_runtime_selection_from_args,
     get_manifest_and_translator_from_dbt_assets,
@@ -27,12 +28,11 @@ from dagster_dbt.asset_utils import (
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
 from assets.automation import after_inputs
-from resources.dbt import DBT_PROJECT_DIR, apply_dbt_env, dbt_project
+from resources.dbt import DBT_PROJECT_DIR, apply_dbt_env
 from resources.dbt_inprocess import DbtInvocation, invoke
 from resources.marts_nightly import NIGHTLY_TARGET, PRODUCTION_BUILD, nightly_build
 from resources.settings import get_settings
 
-DBT_PROJECT = dbt_project()
 DBT_RUN_TARGET = NIGHTLY_TARGET
 
 
@@ -101,11 +101,11 @@ def build_in_process(context: AssetExecutionContext, dbt: DbtCliResource, args: 
         raise Failure(description=result.summary())
 
 
-def _whole_project_selected(context: AssetExecutionContext) -> bool:
+def _whole_project_selected(context: AssetExecutionContext, models: AssetsDefinition) -> bool:
     # against the decorated definition: `context.assets_def` is already cut down to the selection
-    return set(context.selected_asset_keys) == set(nexus_dbt_models.keys) and set(
-        context.selected_asset_check_keys
-    ) == set(nexus_dbt_models.check_keys)
+    return set(context.selected_asset_keys) == set(models.keys) and set(context.selected_asset_check_keys) == set(
+        models.check_keys
+    )
 
 
 def build_changed(context: AssetExecutionContext) -> Iterator[Any]:
@@ -181,18 +181,28 @@ def _in_dependency_order(context: AssetExecutionContext) -> list[AssetKey]:
     return list(TopologicalSorter(graph).static_order())
 
 
-@dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR)
-def nexus_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):  # noqa: ANN201
-    """`dbt build` of the selected models: runs them and their data tests; a failing test blocks what depends on it.
+def dbt_models(project: DbtProject) -> AssetsDefinition:
+    """The dbt project's models as one multi-asset, read from its parsed manifest (`resources.dbt.dbt_project()`).
 
-    With the whole project selected (the nightly job, `nexus run`) only the models downstream of a silver table
-    that changed since the last build run; a subset picked in the UI is built as asked. dbt unit tests (fixed
-    inputs) are left to CI, as dbt recommends. Row counts are attached by the gold publishing step instead of
-    `fetch_row_counts()`, which would keep a DuckDB connection to the build file open in this process and lock
-    out the publisher.
+    A function, not a module-level decorator, so importing this module parses nothing: the code location builds
+    it when Dagster loads the definitions (pipelines/definitions.py).
     """
-    apply_dbt_env()
-    if _whole_project_selected(context):
-        yield from build_changed(context)
-    else:
-        yield from build_in_process(context, dbt, PRODUCTION_BUILD)
+
+    @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=TRANSLATOR)
+    def nexus_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
+        """`dbt build` of the selected models: runs them and their data tests; a failing test blocks what depends
+        on it.
+
+        With the whole project selected (the nightly job, `nexus run`) only the models downstream of a silver table
+        that changed since the last build run; a subset picked in the UI is built as asked. dbt unit tests (fixed
+        inputs) are left to CI, as dbt recommends. Row counts are attached by the gold publishing step instead of
+        `fetch_row_counts()`, which would keep a DuckDB connection to the build file open in this process and lock
+        out the publisher.
+        """
+        apply_dbt_env()
+        if _whole_project_selected(context, nexus_dbt_models):
+            yield from build_changed(context)
+        else:
+            yield from build_in_process(context, dbt, PRODUCTION_BUILD)
+
+    return nexus_dbt_models

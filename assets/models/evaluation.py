@@ -24,7 +24,7 @@ Definitions (the same for every horizon h, on walk-forward predictions only):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -286,21 +286,46 @@ def _sizing(frame: pd.DataFrame, config: EvaluationConfig) -> np.ndarray:
     return np.nan_to_num(np.minimum(size, config.max_leverage))
 
 
-def evaluation_frame(
-    predictions: pd.DataFrame, features: pd.DataFrame, labels: pd.DataFrame, horizon: int, config: EvaluationConfig
+def labelled_rows(
+    features: pd.DataFrame,
+    labels: pd.DataFrame,
+    horizon: int,
+    config: EvaluationConfig,
+    symbols: Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """One horizon: every feature row of a predicted symbol from its first to its last prediction, with the
-    forecast (null where none), realized class and returns, trailing returns, and each strategy's daily return."""
-    preds = normalize_keys(predictions[predictions["horizon"] == horizon])
+    """The feature rows (of `symbols`, or all) sorted by symbol and date, with the horizon's label, forward return
+    and next-day return. Every value is computed row by row, so the rows of some symbols taken from this frame
+    equal the same computed for those symbols alone: many evaluations of one panel (the scorecard's models)
+    compute it once per horizon and pass it to `evaluate`."""
     keep = ["symbol", "trade_date", "calendar", "rvol_20d", "close"]
     base = normalize_keys(features[[c for c in keep if c in features.columns]])
-    base = base[base["symbol"].isin(preds["symbol"].unique())].sort_values(["symbol", "trade_date"])
-    base = base.reset_index(drop=True)
+    if symbols is not None:
+        base = base[base["symbol"].isin(list(symbols))]
+    base = base.sort_values(["symbol", "trade_date"]).reset_index(drop=True)
     labs = horizon_labels(base, labels, horizon, config.labels)
     base["fwd_ret"] = labs["fwd_ret"].to_numpy()
     base["label"] = labs["label"].to_numpy()
     next_day = normalize_keys(labels[["symbol", "trade_date", "fwd_ret_1d"]])
-    base = base.merge(next_day, on=["symbol", "trade_date"], how="left")
+    return base.merge(next_day, on=["symbol", "trade_date"], how="left")
+
+
+def evaluation_frame(
+    predictions: pd.DataFrame,
+    features: pd.DataFrame,
+    labels: pd.DataFrame,
+    horizon: int,
+    config: EvaluationConfig,
+    labelled: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One horizon: every feature row of a predicted symbol from its first to its last prediction, with the
+    forecast (null where none), realized class and returns, trailing returns, and each strategy's daily return.
+    `labelled`: `labelled_rows` of the panel for this horizon, when already computed."""
+    preds = normalize_keys(predictions[predictions["horizon"] == horizon])
+    symbols = preds["symbol"].unique()
+    if labelled is None:
+        base = labelled_rows(features, labels, horizon, config, symbols)
+    else:
+        base = labelled[labelled["symbol"].isin(symbols)].reset_index(drop=True)
     logp = np.log(base["close"].astype("float64")) if "close" in base else pd.Series(np.nan, index=base.index)
     grouped = logp.groupby(base["symbol"])
     base["trailing_ret"] = logp - grouped.shift(horizon)
@@ -454,16 +479,18 @@ def evaluate(
     features: pd.DataFrame,
     labels: pd.DataFrame,
     config: EvaluationConfig | None = None,
+    labelled: Mapping[int, pd.DataFrame] | None = None,
 ) -> EvaluationReport:
     """Metrics for every horizon in `predictions` (walk-forward output, any number of horizons), per symbol and
-    pooled, the pooled reliability curves, the time-series-momentum reference and the leak audit."""
+    pooled, the pooled reliability curves, the time-series-momentum reference and the leak audit. `labelled`:
+    `labelled_rows` per horizon, when the caller evaluates many predictions of one panel."""
     config = config or EvaluationConfig()
     metrics: list[MetricsRow] = []
     reliability: list[ReliabilityBin] = []
     reference: list[StrategyRow] = []
     horizons = sorted(int(h) for h in predictions["horizon"].unique())
     for h in horizons:
-        frame = evaluation_frame(predictions, features, labels, h, config)
+        frame = evaluation_frame(predictions, features, labels, h, config, (labelled or {}).get(h))
         for symbol, rows in frame.groupby("symbol", sort=True):
             ppy = float(PERIODS_PER_YEAR[str(rows["calendar"].iloc[0])])
             daily = rows.set_index("trade_date")[[f"pnl_{s}" for s in STRATEGIES]]
@@ -530,6 +557,7 @@ __all__ = [
     "evaluation_frame",
     "hit_rate",
     "information_coefficient",
+    "labelled_rows",
     "leak_audit",
     "load_leak_audits",
     "majority_hit_rate",

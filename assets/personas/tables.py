@@ -19,7 +19,7 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from assets.personas.models import ITEM_MODELS, OUTPUT_MODELS, PersonaItem, PersonaName, PersonaOutput
-from resources.feeds.datasets import FeedDataset, register
+from resources.feeds.datasets import FeedDataset
 from resources.lake.delta import MergeStats, replace_where
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import UTC_TS, TableSpec
@@ -142,17 +142,16 @@ def write_json_schemas(folder: Path) -> list[Path]:
     return written
 
 
+# Deliverable datasets; the feeds stage adds them to the delivery catalog (assets/feeds/runner.py).
 FEED_DATASETS: dict[PersonaName, FeedDataset] = {
-    persona: register(
-        FeedDataset(
-            name=f"persona_{persona}",
-            path=("personas", persona),
-            date_column=DATE_COLUMN,
-            symbol_column="symbol",
-            # market-wide rows (asset-class summaries, sentences, allocations) can carry unentitled instruments'
-            # data in aggregate or in text, so a client gets only rows about its own instruments
-            description=f"Persona output '{persona}': rows about the client's entitled instruments.",
-        )
+    persona: FeedDataset(
+        name=f"persona_{persona}",
+        path=("personas", persona),
+        date_column=DATE_COLUMN,
+        symbol_column="symbol",
+        # market-wide rows (asset-class summaries, sentences, allocations) can carry unentitled instruments'
+        # data in aggregate or in text, so a client gets only rows about its own instruments
+        description=f"Persona output '{persona}': rows about the client's entitled instruments.",
     )
     for persona in ITEM_MODELS
 }

@@ -11,7 +11,7 @@ from deltalake import Field as DeltaField
 
 from assets.signals.build import SIGNAL_COLUMNS
 from assets.signals.contract import SIGNALS_SCHEMA_VERSION, SignalRow
-from resources.feeds.datasets import FeedDataset, register
+from resources.feeds.datasets import FeedDataset
 from resources.lake.delta import MergeStats, content_hash, open_table, read_table, replace_values
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import UTC_TS, TableSpec, conform
@@ -44,16 +44,15 @@ SIGNALS = TableSpec(
 )
 
 
-SIGNALS_FEED = register(
-    FeedDataset(
-        name="signals",
-        path=("signals", "daily"),
-        date_column="signal_date",
-        symbol_column="symbol",
-        description="Daily signals per instrument and horizon (contract: SignalRow, schema version "
-        f"{SIGNALS_SCHEMA_VERSION}).",
-        schema_model=SignalRow,
-    )
+# A deliverable dataset; the feeds stage adds it to the delivery catalog (assets/feeds/runner.py).
+SIGNALS_FEED = FeedDataset(
+    name="signals",
+    path=("signals", "daily"),
+    date_column="signal_date",
+    symbol_column="symbol",
+    description="Daily signals per instrument and horizon (contract: SignalRow, schema version "
+    f"{SIGNALS_SCHEMA_VERSION}).",
+    schema_model=SignalRow,
 )
 
 

@@ -59,30 +59,32 @@
             )
         ),
         _latest_observation as (
-            select g.*, f.{{ date_column }}
-            from {{ grid }} as g
-            asof left join _first_published as f
-                on {% for k in key_columns %}f.{{ k }} = g.{{ k }} and {% endfor %}f.first_known_at <= g.decision_at
+            select grid_rows.*, first_published.{{ date_column }}
+            from {{ grid }} as grid_rows
+            asof left join _first_published as first_published
+                on {% for k in key_columns %}first_published.{{ k }} = grid_rows.{{ k }} and {% endfor %}
+                first_published.first_known_at <= grid_rows.decision_at
         )
         select
-            o.*,
-            {% for c in value_columns %}v.{{ c }},{% endfor %}
-            v.available_at as value_known_at,
-            datediff('day', o.{{ date_column }}, o.trade_date) as observation_age_days
-        from _latest_observation as o
-        asof left join _versions as v
-            on {% for k in key_columns %}v.{{ k }} = o.{{ k }} and {% endfor %}v.{{ date_column }} = o.{{ date_column }}
-            and v.available_at <= o.decision_at
+            latest_observation.*,
+            {% for c in value_columns %}known_version.{{ c }},{% endfor %}
+            known_version.available_at as value_known_at,
+            datediff('day', latest_observation.{{ date_column }}, latest_observation.trade_date) as observation_age_days
+        from _latest_observation as latest_observation
+        asof left join _versions as known_version
+            on {% for k in key_columns %}known_version.{{ k }} = latest_observation.{{ k }} and {% endfor %}
+            known_version.{{ date_column }} = latest_observation.{{ date_column }}
+            and known_version.available_at <= latest_observation.decision_at
     )
 {%- endmacro %}
 
 {#- A grid of (series keys x trading days of a calendar) with each day's decision time. -#}
 {% macro trading_day_grid(series_relation, calendar) -%}
     (
-        select s.*, d.trade_date, {{ decision_at('d.trade_date') }} as decision_at
-        from {{ series_relation }} as s
+        select series_keys.*, calendar_days.trade_date, {{ decision_at('calendar_days.trade_date') }} as decision_at
+        from {{ series_relation }} as series_keys
         cross join (
             select trade_date from {{ ref('stg_reference__trading_days') }} where calendar = '{{ calendar }}'
-        ) as d
+        ) as calendar_days
     )
 {%- endmacro %}

@@ -17,12 +17,20 @@
     count({{ value }}) over {{ _trailing_window(partition_by, order_by, window_rows) }}
 {%- endmacro %}
 
+{#- The window's values as a list in row order. Means and deviations are aggregated over it (list_avg,
+    list_stddev_samp) rather than by the window aggregates, whose summation order depends on how many rows the
+    partition holds (segment trees, threads): a statistic then depends only on its window's values, so a build
+    over a history cut after any date gives bit-identical figures for every row dated before the cut. -#}
+{% macro _window_values(value, partition_by, order_by, window_rows) -%}
+    list({{ value }}) over {{ _trailing_window(partition_by, order_by, window_rows) }}
+{%- endmacro %}
+
 {#- (value - mean) / sample standard deviation over the window, current row included. -#}
 {% macro rolling_zscore(value, partition_by, order_by, window_rows, min_rows) -%}
     case
         when {{ rolling_count(value, partition_by, order_by, window_rows) }} >= {{ min_rows }}
-            then ({{ value }} - avg({{ value }}) over {{ _trailing_window(partition_by, order_by, window_rows) }})
-                / nullif(stddev_samp({{ value }}) over {{ _trailing_window(partition_by, order_by, window_rows) }}, 0)
+            then ({{ value }} - list_avg({{ _window_values(value, partition_by, order_by, window_rows) }}))
+                / nullif(list_stddev_samp({{ _window_values(value, partition_by, order_by, window_rows) }}), 0)
     end
 {%- endmacro %}
 
@@ -58,7 +66,7 @@
 {% macro rolling_mean(value, partition_by, order_by, window_rows, min_rows) -%}
     case
         when {{ rolling_count(value, partition_by, order_by, window_rows) }} >= {{ min_rows }}
-            then avg({{ value }}) over {{ _trailing_window(partition_by, order_by, window_rows) }}
+            then list_avg({{ _window_values(value, partition_by, order_by, window_rows) }})
     end
 {%- endmacro %}
 
@@ -66,6 +74,6 @@
 {% macro rolling_std(value, partition_by, order_by, window_rows, min_rows) -%}
     case
         when {{ rolling_count(value, partition_by, order_by, window_rows) }} >= {{ min_rows }}
-            then stddev_samp({{ value }}) over {{ _trailing_window(partition_by, order_by, window_rows) }}
+            then list_stddev_samp({{ _window_values(value, partition_by, order_by, window_rows) }})
     end
 {%- endmacro %}

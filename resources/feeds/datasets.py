@@ -44,7 +44,8 @@ def _mart(name: str, description: str, symbol_column: str | None = "symbol") -> 
     )
 
 
-# Registered here once; persona outputs and signals add themselves with `register` from their own modules.
+# The marts, registered here once; the feeds stage adds the signals and persona outputs explicitly
+# (assets/feeds/runner.register_feed_datasets), not as a side effect of importing their modules.
 DATASETS: dict[str, FeedDataset] = {
     d.name: d
     for d in (

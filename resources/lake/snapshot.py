@@ -6,7 +6,7 @@ to replay what the pipeline could have known on a given day (`nexus lake snapsho
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -21,19 +21,18 @@ from resources.reference import LAKE_AS_OF, lake_as_of_table
 DATE_COLUMNS = ("observed_date", "report_date", "observation_date", "period")
 
 
-def decision_time(day: date) -> datetime:
-    from resources.settings import get_settings
+def decision_time(day: date, decision_time_utc: time) -> datetime:
+    """Day D's decision time (settings' NEXUS_DECISION_TIME_UTC, passed in), as a UTC instant."""
+    return datetime.combine(day, decision_time_utc, tzinfo=UTC)
 
-    return datetime.combine(day, get_settings().decision_time_utc, tzinfo=UTC)
 
-
-def snapshot_lake(source: LakeStorage, target: LakeStorage, as_of: date) -> dict[str, int]:
+def snapshot_lake(source: LakeStorage, target: LakeStorage, as_of: date, decision_time_utc: time) -> dict[str, int]:
     """Copy every silver table into `target`, keeping the rows available by `as_of`'s decision time.
 
     Tables with `available_at` keep rows available by then (and observed no later than `as_of`); tables without
     it (reference tables, derived from configuration) are copied whole. Returns rows kept per table.
     """
-    cut = pa.scalar(decision_time(as_of), pa.timestamp("us", tz="UTC"))
+    cut = pa.scalar(decision_time(as_of, decision_time_utc), pa.timestamp("us", tz="UTC"))
     kept: dict[str, int] = {}
     for info in list_tables(source):
         if info.zone != "silver":

@@ -233,8 +233,10 @@ def asof_join(entities: pd.DataFrame | pa.Table, features: pa.Table, decision_ti
             """
         ).to_arrow_table()
     order = np.argsort(pairs["__row"].to_numpy(), kind="stable")
-    picked = pairs["__feature_row"].take(pa.array(order))
-    gathered = features.drop_columns(["__feature_row"]).take(picked)
+    # one contiguous index array: DuckDB hands back many small chunks, and a take with chunked indices over a
+    # chunked table costs several times the gather itself
+    picked = pairs["__feature_row"].combine_chunks().take(pa.array(order))
+    gathered = features.drop_columns(["__feature_row"]).combine_chunks().take(picked)
     out = entities.drop_columns(["__row"])
     for column in gathered.column_names:
         if column == "symbol":

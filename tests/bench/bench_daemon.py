@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
-from resources.dagster_instance import write_instance_yaml
+from resources.dagster_instance import create_instance_storage, write_instance_yaml
 from resources.releases import STREAMS
 from resources.settings import PROJECT_ROOT, Settings
 from resources.simulated.clock import PublisherClock
@@ -135,8 +135,7 @@ def run() -> list[Figure]:
     )
     home = Path(env["DAGSTER_HOME"])
     write_instance_yaml(home, Settings(_env_file=None, dagster_home=home))  # the project's instance: queued runs
-    with DagsterInstance.from_config(str(home)):
-        pass  # SQLite's schema created once here, not raced by the daemon and the webserver starting together
+    create_instance_storage(home)  # as `make serve` does: SQLite's schema made once, not raced by two processes
     clock = PublisherClock(clock_file)
     clock.set(WARM_UP)
     port = free_port()

@@ -31,6 +31,7 @@ from assets.signals.build import SignalConfig
 from assets.signals.contract import SignalRow
 from assets.signals.ledger import build_ledger
 from assets.signals.risk import historical_var, parametric_var
+from assets.signals.scorecard import ORACLE_SET, scorecard
 from assets.signals.sizing import position_size
 from assets.signals.stage import run_signals
 from resources.errors import LeakageError
@@ -39,6 +40,7 @@ from resources.lake.snapshot import snapshot_lake
 from resources.lake.storage import LakeStorage
 from resources.marts_build import ingest_all, publish_gold, run_dbt
 from resources.settings import Settings, get_settings
+from resources.simulated.oracle import ORACLE_SYMBOLS, oracle_scores
 
 pytestmark = pytest.mark.slow
 START, END = date(2016, 1, 1), date(2025, 12, 31)
@@ -161,7 +163,7 @@ def test_signals_are_unchanged_when_data_after_t_is_cut(stage, tmp_path):
         try:
             settings = get_settings()
             storage = LakeStorage.from_settings(settings)
-            snapshot_lake(stage.storage, storage, as_of)
+            snapshot_lake(stage.storage, storage, as_of, settings.decision_time_utc)
             run_dbt(["run"], settings, target_path=tmp_path / f"cut{i}" / "target")
             publish_gold(storage, settings)
             rebuilt = _build_models(storage)
@@ -225,3 +227,19 @@ def test_shipped_sizes_and_var_are_those_of_sizing_and_risk(stage):
         assert row.var_95 == pytest.approx(historical_var(window, 0.95, position=row.size), rel=1e-12)
         assert row.var_99 == pytest.approx(historical_var(window, 0.99, position=row.size), rel=1e-12)
         assert row.var_99_parametric == pytest.approx(parametric_var(window, 0.99, position=row.size), rel=1e-12)
+
+
+def test_the_scorecard_has_the_oracle_the_baselines_and_a_signal_that_trades(stage):
+    """Every component scored like the model beside long-only, always-majority and the simulated world's oracle
+    (pooled over the oracle's instruments); the shipped decision trades (before its thresholds suited the model it
+    was FLAT on more than 99% of rows)."""
+    oracle = oracle_scores(stage.settings.seed, CONFIG.horizons)
+    card = scorecard(
+        stage.signals, stage.inputs.features, stage.inputs.labels, CONFIG.evaluation, oracle, ORACLE_SYMBOLS
+    )
+    pool = card[card["symbol"] == ORACLE_SET].set_index(["model", "horizon"])
+    for h in CONFIG.horizons:
+        for model in ("lightgbm", "signal", "long_only", "majority", "oracle"):
+            assert np.isfinite(pool.loc[(model, h), "hit_rate"]) and np.isfinite(pool.loc[(model, h), "sharpe"])
+        assert pool.loc[("oracle", h), "ic"] > pool.loc[("lightgbm", h), "ic"]  # the limit of this world
+        assert 0.2 < pool.loc[("signal", h), "coverage"] < 1.0

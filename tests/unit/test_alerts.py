@@ -8,11 +8,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from dagster import (
     AssetCheckEvaluation,
+    AssetCheckResult,
     AssetKey,
     DagsterEventType,
     DagsterInstance,
     DagsterRunStatus,
+    Definitions,
     EventRecordsFilter,
+    SkipReason,
+    asset_check,
     build_run_status_sensor_context,
     build_sensor_context,
     job,
@@ -112,6 +116,40 @@ def test_a_failed_blocking_check_posts_the_asset_check_and_reason(receiver):
     (message,) = receiver  # the non-blocking check posts nothing
     assert "silver/cboe/index_closes:cboe_index_closes_suite" in message["text"]
     assert "close out of range" in message["text"] and FRED_KEY not in message["text"]
+
+
+def test_check_alerts_work_on_the_default_sqlite_instance(receiver, tmp_path):
+    """SQLite keeps one event database per run, so the sensor reads the check execution index there (a cross-run
+    event query raised on every tick before, and no failed gate was ever posted on `make serve`'s instance)."""
+    key = AssetKey(["silver", "cboe", "index_closes"])
+
+    @asset_check(asset=key, name="silver_cboe_index_closes_suite", blocking=True)
+    def suite() -> AssetCheckResult:  # the code location's blocking check, as the sensor finds it
+        return AssetCheckResult(passed=True)
+
+    repository = Definitions(asset_checks=[suite]).get_repository_def()
+    with DagsterInstance.local_temp(str(tmp_path)) as instance:
+        assert instance.event_log_storage.is_run_sharded
+
+        def tick(cursor: str | None) -> tuple[SkipReason, str | None]:
+            context = build_sensor_context(instance=instance, cursor=cursor, repository_def=repository)
+            result = alert_on_check_failure(context)
+            return result, context.cursor
+
+        first, cursor = tick(None)
+        assert "0 failed" in first.skip_message
+        for passed, blocking, name in ((False, True, "silver_cboe_index_closes_suite"), (False, False, "informative")):
+            instance.report_runless_asset_event(
+                AssetCheckEvaluation(
+                    asset_key=key, check_name=name, passed=passed, blocking=blocking, description="VIX close 500"
+                )
+            )
+        result, cursor = tick(cursor)
+        assert "1 failed blocking check(s), 1 posted" in result.skip_message
+        (message,) = receiver
+        assert "silver/cboe/index_closes:silver_cboe_index_closes_suite" in message["text"]
+        again, _ = tick(cursor)  # posted once, not on every tick
+        assert "0 failed" in again.skip_message and len(receiver) == 1
 
 
 def test_without_a_webhook_nothing_is_posted():

@@ -16,6 +16,7 @@ from dagster import (
     evaluate_automation_conditions,
 )
 
+from assets.partitions import partition_key_for
 from pipelines.definitions import defs
 
 NY = ZoneInfo("America/New_York")
@@ -73,7 +74,8 @@ def upstream_built() -> Daemon:
 
 def test_failed_leak_audit_blocks_signals_personas_and_feeds_in_later_runs(upstream_built: Daemon):
     daemon = upstream_built
-    today = datetime.now(NY).strftime("%Y-%m-%d")
+    # today's decision day: the trading day whose window holds now (on a New York weekend or holiday, the day before)
+    today = partition_key_for(datetime.now(NY).date())
     daemon.materialize(*MODELS)
     daemon.check("gold/models/evaluation", "leak_audit", passed=False)
     assert not set(daemon.tick()) & set(DECISION_DAY), "signals built on a model that failed its leak audit"

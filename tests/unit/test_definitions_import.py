@@ -26,9 +26,11 @@ def test_definitions_import_on_a_fresh_checkout(tmp_path):
     lake = tmp_path / "no-lake-here"
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEXUS_")}
     env.update(PYTHONPATH=str(checkout), NEXUS_LAKE_URI=str(lake), DAGSTER_HOME=str(tmp_path / "dagster_home"))
+    manifest = checkout / "dbt_project" / "target" / "manifest.json"
     code = (
         "import pipelines.definitions as definitions\n"
         f"assert definitions.__file__.startswith({str(checkout)!r}), definitions.__file__\n"
+        f"assert not __import__('pathlib').Path({str(manifest)!r}).exists(), 'dbt parsed at import'\n"
         "print(len(definitions.defs.resolve_all_asset_specs()))"
     )
     result = subprocess.run(
@@ -36,5 +38,6 @@ def test_definitions_import_on_a_fresh_checkout(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-4000:]
     assert int(result.stdout.strip().splitlines()[-1]) > 50
+    assert manifest.exists(), "loading the definitions parses the dbt project once its manifest is needed"
     assert not lake.exists(), "importing the definitions created the lake folder"
     assert not Path(tmp_path / "dagster_home").exists(), "importing the definitions created the Dagster home"

@@ -275,3 +275,19 @@ def test_evaluation_uses_only_predicted_dates(panel, planted):
     pooled = next(m for m in report.metrics if m.symbol == POOLED)
     assert pooled.start == str(result.predictions["trade_date"].min().date())
     assert date.fromisoformat(pooled.start) > date(2018, 1, 1)  # three years of history before the first model
+
+
+def test_labels_computed_once_for_the_whole_panel_give_the_same_evaluation(panel, planted):
+    """The scorecard evaluates many models of one panel with the labels of each horizon computed once for every
+    symbol: the same metrics, bit for bit, as computing them for the predicted symbols only."""
+    from assets.models.evaluation import labelled_rows
+
+    features, labels = panel
+    predictions = planted[0].predictions
+    some = predictions[predictions["symbol"].isin(sorted(predictions["symbol"].unique())[:4])]
+    config = EvaluationConfig()
+    once = {h: labelled_rows(features, labels, h, config) for h in some["horizon"].unique()}
+    assert set(once[5]["symbol"]) > set(some["symbol"])  # computed for more symbols than are evaluated
+    shared = evaluate(some, features, labels, config, labelled=once).metrics_frame()
+    alone = evaluate(some, features, labels, config).metrics_frame()
+    pd.testing.assert_frame_equal(shared, alone, check_exact=True)

@@ -169,3 +169,23 @@ def test_an_empty_delivery_is_refused_and_writes_nothing(storage, feeds):
         deliver(storage, feeds, _client(), date(2024, 3, 20), run_id="r1")
     assert not (Path(feeds.root_uri) / "acme-fund").exists()
     assert read_table(storage, DELIVERY_LOG).num_rows == 0
+
+
+def test_signal_and_persona_datasets_join_the_catalog_when_the_feeds_stage_registers_them_not_on_import():
+    """Importing the signal and persona modules registers nothing; the feeds stage's explicit call does."""
+    import subprocess
+    import sys
+
+    code = (
+        "from resources.feeds.datasets import DATASETS\n"
+        "import assets.personas.tables, assets.signals.table\n"
+        "before = sorted(DATASETS)\n"
+        "from assets.feeds.runner import register_feed_datasets\n"
+        "register_feed_datasets()\n"
+        "print(len(before), len(DATASETS), 'signals' in before, 'signals' in DATASETS, "
+        "'persona_hedge_fund' in DATASETS)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    marts, registered, signals_before, signals_after, persona_after = result.stdout.split()
+    assert signals_before == "False" and signals_after == "True" and persona_after == "True"
+    assert int(registered) > int(marts) == 7

@@ -41,3 +41,17 @@ def test_run_queue_limits_one_run_per_writer_for_every_ingest_and_downstream():
     writers = [d.node_def.name for d in INGEST_ASSETS] + [DOWNSTREAM_WRITER]
     limits = instance_config(get_settings())["run_coordinator"]["config"]["tag_concurrency_limits"]
     assert sorted(limits, key=str) == sorted(run_queue_limits(writers), key=str)
+
+
+def test_make_serve_creates_the_sqlite_storage_once_before_its_two_processes(tmp_path, monkeypatch):
+    """The daemon and the webserver started together on a fresh home both created SQLite's schema and left two
+    alembic heads; `make serve` now creates it first, in one process."""
+    import sqlite3
+
+    from resources.dagster_instance import serve_home
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    home = serve_home(get_settings())
+    for database in (home / "history" / "runs.db", home / "schedules" / "schedules.db"):
+        with sqlite3.connect(database) as connection:
+            assert connection.execute("select count(*) from alembic_version").fetchone() == (1,), database

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 
 import pyarrow as pa
 import pytest
@@ -15,6 +15,8 @@ from resources.lake.delta import read_table, replace_where
 from resources.lake.snapshot import snapshot_lake
 from resources.lake.storage import LakeStorage
 from resources.reference import LAKE_AS_OF, lake_as_of_table
+
+DECISION_TIME = time(22, 0)  # the settings' default decision time (UTC)
 
 
 def test_the_lake_is_as_of_the_latest_day_any_source_was_loaded_as_of(tmp_path):
@@ -35,12 +37,12 @@ def test_a_snapshot_is_as_of_its_cut_day(tmp_path):
     record_as_of(full, "fred", date(2024, 6, 28))
     replace_where(full, LAKE_AS_OF, lake_as_of_table(date(2024, 6, 28)))
     cut = LakeStorage(root_uri=str(tmp_path / "cut"))
-    snapshot_lake(full, cut, date(2022, 3, 4))
+    snapshot_lake(full, cut, date(2022, 3, 4), DECISION_TIME)
     assert lake_as_of(cut) == date(2022, 3, 4)
     assert read_table(cut, LAKE_AS_OF).column("as_of_date").to_pylist() == [date(2022, 3, 4)]
     # a cut after the lake's own day is as of the lake's day
     later = LakeStorage(root_uri=str(tmp_path / "later"))
-    snapshot_lake(full, later, date(2025, 1, 1))
+    snapshot_lake(full, later, date(2025, 1, 1), DECISION_TIME)
     assert read_table(later, LAKE_AS_OF).column("as_of_date").to_pylist() == [date(2024, 6, 28)]
 
 

@@ -150,7 +150,10 @@ def test_gold_tables_replace_their_day_and_keep_other_days(storage, inputs, outp
 
 
 def test_persona_tables_are_feed_datasets(storage, outputs):
+    from assets.feeds.runner import register_feed_datasets
+
     write_output(storage, outputs["hedging_desk"])
+    register_feed_datasets()  # the feeds stage adds them, explicitly (not on import)
     dataset = get_dataset("persona_hedging_desk")
     assert dataset is FEED_DATASETS["hedging_desk"] and dataset.date_column == "as_of"
     rows = rows_for_day(storage, dataset, DAY, ["WTI", "BRENT", "NATGAS"])

@@ -7,38 +7,66 @@
 -#}
 with
 
+macro_daily as (
+    select * from {{ ref('fct_macro_daily') }}
+    where dayofmonth(trade_date) = 15
+),
+
 mart as (
-    select trade_date, decision_at, 'DGS10' as series_id, dgs10 as value
-    from {{ ref('fct_macro_daily') }}
-    where dayofmonth(trade_date) = 15
+    select
+        trade_date,
+        decision_at,
+        'DGS10' as series_id,
+        dgs10 as mart_value
+    from macro_daily
     union all
-    select trade_date, decision_at, 'DTWEXBGS' as series_id, usd_broad as value
-    from {{ ref('fct_macro_daily') }}
-    where dayofmonth(trade_date) = 15
+    select
+        trade_date,
+        decision_at,
+        'DTWEXBGS' as series_id,
+        usd_broad as mart_value
+    from macro_daily
 ),
 
 vintages as (
-    select series_id, observation_date, observation_value, realtime_start, version, available_at
+    select
+        series_id,
+        observation_date,
+        observation_value,
+        realtime_start,
+        version,
+        available_at
     from {{ ref('stg_fred__observations') }}
-    where series_id in ('DGS10', 'DTWEXBGS')
-      and observation_value is not null
+    where
+        series_id in ('DGS10', 'DTWEXBGS')
+        and observation_value is not null
 ),
 
 expected as (
-    select m.series_id, m.trade_date, v.observation_value
-    from mart as m
-    inner join vintages as v
-        on v.series_id = m.series_id
-        and v.available_at <= m.decision_at
-        -- an older value is not current (and bounding the join keeps the test fast on decades of history)
-        and v.observation_date >= m.trade_date - {{ var('max_observation_age_days', 31) }}
+    select
+        mart.series_id,
+        mart.trade_date,
+        vintages.observation_value
+    from mart
+    inner join vintages
+        on
+            mart.series_id = vintages.series_id
+            and vintages.available_at <= mart.decision_at
+            -- an older value is not current (and bounding the join keeps the test fast on decades of history)
+            and vintages.observation_date >= mart.trade_date - {{ var('max_observation_age_days', 31) }}
     qualify row_number() over (
-        partition by m.series_id, m.trade_date
-        order by v.observation_date desc, v.available_at desc, v.realtime_start desc, v.version desc
+        partition by mart.series_id, mart.trade_date
+        order by
+            vintages.observation_date desc, vintages.available_at desc, vintages.realtime_start desc,
+            vintages.version desc
     ) = 1
 )
 
-select m.series_id, m.trade_date, m.value, e.observation_value as expected_value
-from mart as m
-left join expected as e on e.series_id = m.series_id and e.trade_date = m.trade_date
-where m.value is distinct from e.observation_value
+select
+    mart.series_id,
+    mart.trade_date,
+    mart.mart_value,
+    expected.observation_value as expected_value
+from mart
+left join expected on mart.series_id = expected.series_id and mart.trade_date = expected.trade_date
+where mart.mart_value is distinct from expected.observation_value

@@ -8,32 +8,54 @@
 with
 
 mart as (
-    select symbol, asset, trade_date, decision_at, mvrv
+    select
+        symbol,
+        asset,
+        trade_date,
+        decision_at,
+        mvrv
     from {{ ref('fct_onchain_daily') }}
     where dayofmonth(trade_date) = 15
 ),
 
 versions as (
-    select asset, observed_date, metric_value, version, available_at
+    select
+        asset,
+        observed_date,
+        metric_value,
+        version,
+        available_at
     from {{ ref('stg_coinmetrics__asset_metrics') }}
     where metric = 'CapMVRVCur'
 ),
 
 expected as (
-    select m.symbol, m.trade_date, v.observed_date, v.metric_value
-    from mart as m
-    inner join versions as v
-        on v.asset = m.asset
-        and v.available_at <= m.decision_at
-        -- an older value is not current (and bounding the join keeps the test fast on years of history)
-        and v.observed_date >= m.trade_date - {{ var('max_observation_age_days', 31) }}
+    select
+        mart.symbol,
+        mart.trade_date,
+        versions.observed_date,
+        versions.metric_value
+    from mart
+    inner join versions
+        on
+            mart.asset = versions.asset
+            and versions.available_at <= mart.decision_at
+            -- an older value is not current (and bounding the join keeps the test fast on years of history)
+            and versions.observed_date >= mart.trade_date - {{ var('max_observation_age_days', 31) }}
     qualify row_number() over (
-        partition by m.symbol, m.trade_date order by v.observed_date desc, v.available_at desc, v.version desc
+        partition by mart.symbol, mart.trade_date
+        order by versions.observed_date desc, versions.available_at desc, versions.version desc
     ) = 1
 )
 
-select m.symbol, m.trade_date, m.mvrv, e.metric_value as expected_mvrv, e.observed_date as expected_date
-from mart as m
-left join expected as e on e.symbol = m.symbol and e.trade_date = m.trade_date
-where m.mvrv is distinct from e.metric_value
-   or e.observed_date >= m.trade_date
+select
+    mart.symbol,
+    mart.trade_date,
+    mart.mvrv,
+    expected.metric_value as expected_mvrv,
+    expected.observed_date as expected_date
+from mart
+left join expected on mart.symbol = expected.symbol and mart.trade_date = expected.trade_date
+where
+    mart.mvrv is distinct from expected.metric_value
+    or expected.observed_date >= mart.trade_date

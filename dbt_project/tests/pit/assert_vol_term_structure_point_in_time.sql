@@ -11,17 +11,19 @@ versions as (
 
 expected as (
     select
-        m.trade_date,
-        m.vix,
-        v.close_value as vix_known
-    from mart as m
-    inner join versions as v
-        on v.index_symbol = 'VIX'
-        and v.observed_date = m.trade_date
-        and v.known_from <= m.decision_at
-        and (v.known_until is null or v.known_until > m.decision_at)
+        mart.trade_date,
+        mart.vix,
+        versions.close_value as vix_known
+    from mart
+    inner join versions
+        on
+            versions.index_symbol = 'VIX'
+            and mart.trade_date = versions.observed_date
+            and mart.decision_at >= versions.known_from
+            and (versions.known_until is null or mart.decision_at < versions.known_until)
 )
 
 select * from expected
-where vix is distinct from vix_known
-   or vix_known is null
+where
+    vix is distinct from vix_known
+    or vix_known is null

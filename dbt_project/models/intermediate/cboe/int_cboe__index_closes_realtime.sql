@@ -6,15 +6,18 @@ closes as (
 ),
 
 symbols as (
-    select index_symbol, min(observed_date) as first_date
+    select
+        index_symbol,
+        min(observed_date) as first_date
     from closes
-    group by index_symbol
+    group by 1
 ),
 
 grid as (
     select * from {{ trading_day_grid('symbols', 'NYSE') }}
-    where trade_date >= first_date
-      and trade_date <= (select max(observed_date) from closes)
+    where
+        trade_date >= first_date
+        and trade_date <= (select max(closes.observed_date) as last_observed_date from closes)
 ),
 
 realtime as (

@@ -31,48 +31,49 @@ disaggregated as (
 legacy_nets as (
     select
         'legacy' as report,
-        l.market_code,
-        l.report_date,
-        l.version,
-        l.available_at,
-        l.available_at_derived,
-        l.open_interest,
-        l.commercial_long - l.commercial_short as commercial_net,
-        l.noncommercial_long - l.noncommercial_short as noncommercial_net
-    from legacy as l
-    inner join markets as m on m.cftc_contract_market_code = l.market_code
+        legacy.market_code,
+        legacy.report_date,
+        legacy.version,
+        legacy.available_at,
+        legacy.available_at_derived,
+        legacy.open_interest,
+        legacy.commercial_long - legacy.commercial_short as commercial_net,
+        legacy.noncommercial_long - legacy.noncommercial_short as noncommercial_net
+    from legacy
+    inner join markets on legacy.market_code = markets.cftc_contract_market_code
 ),
 
 tff_nets as (
     select
         'tff' as report,
-        t.market_code,
-        t.report_date,
-        t.version,
-        t.available_at,
-        t.available_at_derived,
-        t.open_interest,
-        t.dealer_long - t.dealer_short as dealer_net,
-        t.asset_manager_long - t.asset_manager_short as asset_manager_net,
-        t.leveraged_funds_long - t.leveraged_funds_short as leveraged_money_net
-    from tff as t
-    inner join markets as m on m.cftc_contract_market_code = t.market_code and m.cot_report = 'tff'
+        tff.market_code,
+        tff.report_date,
+        tff.version,
+        tff.available_at,
+        tff.available_at_derived,
+        tff.open_interest,
+        tff.dealer_long - tff.dealer_short as dealer_net,
+        tff.asset_manager_long - tff.asset_manager_short as asset_manager_net,
+        tff.leveraged_funds_long - tff.leveraged_funds_short as leveraged_money_net
+    from tff
+    inner join markets on tff.market_code = markets.cftc_contract_market_code and markets.cot_report = 'tff'
 ),
 
 disaggregated_nets as (
     select
         'disaggregated' as report,
-        d.market_code,
-        d.report_date,
-        d.version,
-        d.available_at,
-        d.available_at_derived,
-        d.open_interest,
-        d.producer_merchant_long - d.producer_merchant_short as producer_merchant_net,
-        d.swap_dealer_long - d.swap_dealer_short as swap_dealer_net,
-        d.managed_money_long - d.managed_money_short as managed_money_net
-    from disaggregated as d
-    inner join markets as m on m.cftc_contract_market_code = d.market_code and m.cot_report = 'disaggregated'
+        disaggregated.market_code,
+        disaggregated.report_date,
+        disaggregated.version,
+        disaggregated.available_at,
+        disaggregated.available_at_derived,
+        disaggregated.open_interest,
+        disaggregated.producer_merchant_long - disaggregated.producer_merchant_short as producer_merchant_net,
+        disaggregated.swap_dealer_long - disaggregated.swap_dealer_short as swap_dealer_net,
+        disaggregated.managed_money_long - disaggregated.managed_money_short as managed_money_net
+    from disaggregated
+    inner join markets
+        on disaggregated.market_code = markets.cftc_contract_market_code and markets.cot_report = 'disaggregated'
 ),
 
 unioned as (

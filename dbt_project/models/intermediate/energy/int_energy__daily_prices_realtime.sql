@@ -20,22 +20,24 @@ weekly_reports as (
     select * from {{ ref('stg_eia__weekly_series') }}
 ),
 
+publications as (
+    select available_at from prices
+    union all
+    select available_at from weekly_reports
+),
+
 horizon as (
     select {{ as_of_cap('cast(max(available_at) as date) + ' ~ trailing_days) }} as last_date
-    from (
-        select available_at from prices
-        union all
-        select available_at from weekly_reports
-    )
+    from publications
 ),
 
 series as (
     select
         series_id,
         cast(min(available_at) as date) as first_date,
-        (select last_date from horizon) as last_date
+        (select horizon.last_date from horizon) as last_date
     from prices
-    group by series_id
+    group by 1
 ),
 
 grid as (

@@ -19,7 +19,9 @@ fred as (
 ),
 
 trading_days as (
-    select trade_date, {{ decision_at('trade_date') }} as decision_at
+    select
+        trade_date,
+        {{ decision_at('trade_date') }} as decision_at
     from {{ ref('stg_reference__trading_days') }}
     where calendar = 'NYSE'
 ),
@@ -33,21 +35,28 @@ observations as (
         version,
         available_at
     from fred
-    where series_id in ('{{ series | join("', '") }}')
-      and observation_value is not null
+    where
+        series_id in ('{{ series | join("', '") }}')
+        and observation_value is not null
     qualify row_number() over (
         partition by series_id, observation_date, available_at order by realtime_start desc, version desc
     ) = 1
 ),
 
 first_published as (
-    select series_id, observation_date, min(available_at) as first_known_at
+    select
+        series_id,
+        observation_date,
+        min(available_at) as first_known_at
     from observations
-    group by series_id, observation_date
+    group by 1, 2
 ),
 
 publishable as (
-    select series_id, observation_date, first_known_at
+    select
+        series_id,
+        observation_date,
+        first_known_at
     from first_published
     qualify min(first_known_at) over (
         partition by series_id order by observation_date desc rows between unbounded preceding and 1 preceding
@@ -58,32 +67,39 @@ publishable as (
 ),
 
 versions as (
-    select o.*
-    from observations as o
-    semi join publishable as p
-        on p.series_id = o.series_id
-        and p.observation_date = o.observation_date
+    select observations.*
+    from observations
+    semi join publishable
+        on
+            observations.series_id = publishable.series_id
+            and observations.observation_date = publishable.observation_date
 ),
 
 bounds as (
-    select series_id, min(first_known_at) as first_known_at
+    select
+        series_id,
+        min(first_known_at) as first_known_at
     from publishable
-    group by series_id
+    group by 1
 ),
 
 lake_end as (
     select min(trade_date) as last_trade_date
     from trading_days
-    where decision_at >= (select max(first_known_at) from publishable)
+    where decision_at >= (select max(publishable.first_known_at) as last_first_known_at from publishable)
 ),
 
 grid as (
-    select b.series_id, d.trade_date, d.decision_at
-    from trading_days as d
-    cross join bounds as b
-    cross join lake_end as e
-    where d.decision_at >= b.first_known_at
-      and d.trade_date <= e.last_trade_date
+    select
+        bounds.series_id,
+        trading_days.trade_date,
+        trading_days.decision_at
+    from trading_days
+    cross join bounds
+    cross join lake_end
+    where
+        trading_days.decision_at >= bounds.first_known_at
+        and trading_days.trade_date <= lake_end.last_trade_date
 ),
 
 realtime as (

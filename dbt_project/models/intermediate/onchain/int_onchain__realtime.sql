@@ -15,42 +15,60 @@
 ] %}
 with
 
+asset_metrics as (
+    select * from {{ ref('stg_coinmetrics__asset_metrics') }}
+),
+
 instruments as (
-    select symbol, price_series as asset
+    select
+        symbol,
+        price_series as asset
     from {{ ref('dim_instruments') }}
     where price_source = 'coinmetrics'
 ),
 
 trading_days as (
-    select trade_date, {{ decision_at('trade_date') }} as decision_at
+    select
+        trade_date,
+        {{ decision_at('trade_date') }} as decision_at
     from {{ ref('stg_reference__trading_days') }}
     where calendar = 'CRYPTO'
 ),
 
 observations as (
     select
-        i.symbol,
-        m.metric,
-        m.observed_date,
-        m.metric_value,
-        m.version,
-        m.available_at
-    from {{ ref('stg_coinmetrics__asset_metrics') }} as m
-    inner join instruments as i on i.asset = m.asset
-    where m.metric in ('{{ metrics | join("', '") }}')
+        instruments.symbol,
+        asset_metrics.metric,
+        asset_metrics.observed_date,
+        asset_metrics.metric_value,
+        asset_metrics.version,
+        asset_metrics.available_at
+    from asset_metrics
+    inner join instruments on asset_metrics.asset = instruments.asset
+    where
+        asset_metrics.metric in ('{{ metrics | join("', '") }}')
     qualify row_number() over (
-        partition by i.symbol, m.metric, m.observed_date, m.available_at order by m.version desc
+        partition by instruments.symbol, asset_metrics.metric, asset_metrics.observed_date, asset_metrics.available_at
+        order by asset_metrics.version desc
     ) = 1
 ),
 
 first_published as (
-    select symbol, metric, observed_date, min(available_at) as first_known_at
+    select
+        symbol,
+        metric,
+        observed_date,
+        min(available_at) as first_known_at
     from observations
-    group by symbol, metric, observed_date
+    group by 1, 2, 3
 ),
 
 publishable as (
-    select symbol, metric, observed_date, first_known_at
+    select
+        symbol,
+        metric,
+        observed_date,
+        first_known_at
     from first_published
     qualify min(first_known_at) over (
         partition by symbol, metric order by observed_date desc rows between unbounded preceding and 1 preceding
@@ -61,33 +79,42 @@ publishable as (
 ),
 
 versions as (
-    select o.*
-    from observations as o
-    semi join publishable as p
-        on p.symbol = o.symbol
-        and p.metric = o.metric
-        and p.observed_date = o.observed_date
+    select observations.*
+    from observations
+    semi join publishable
+        on
+            observations.symbol = publishable.symbol
+            and observations.metric = publishable.metric
+            and observations.observed_date = publishable.observed_date
 ),
 
 bounds as (
-    select symbol, metric, min(first_known_at) as first_known_at
+    select
+        symbol,
+        metric,
+        min(first_known_at) as first_known_at
     from publishable
-    group by symbol, metric
+    group by 1, 2
 ),
 
 lake_end as (
     select min(trade_date) as last_trade_date
     from trading_days
-    where decision_at >= (select max(first_known_at) from publishable)
+    where decision_at >= (select max(publishable.first_known_at) as last_first_known_at from publishable)
 ),
 
 grid as (
-    select b.symbol, b.metric, d.trade_date, d.decision_at
-    from trading_days as d
-    cross join bounds as b
-    cross join lake_end as e
-    where d.decision_at >= b.first_known_at
-      and d.trade_date <= e.last_trade_date
+    select
+        bounds.symbol,
+        bounds.metric,
+        trading_days.trade_date,
+        trading_days.decision_at
+    from trading_days
+    cross join bounds
+    cross join lake_end
+    where
+        trading_days.decision_at >= bounds.first_known_at
+        and trading_days.trade_date <= lake_end.last_trade_date
 ),
 
 realtime as (

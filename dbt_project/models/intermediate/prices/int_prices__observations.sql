@@ -29,61 +29,65 @@ coinmetrics as (
 
 fred_prices as (
     select
-        i.symbol,
-        f.observation_date as observed_date,
-        f.observation_value as close,
-        f.available_at,
-        f.realtime_start,
-        f.version as source_version
-    from fred as f
-    inner join instruments as i
-        on i.price_source = 'fred'
-        and i.price_series = f.series_id
-    where f.observation_value is not null
+        instruments.symbol,
+        fred.observation_date as observed_date,
+        fred.observation_value as close,
+        fred.available_at,
+        fred.realtime_start,
+        fred.version as source_version
+    from fred
+    inner join instruments
+        on
+            instruments.price_source = 'fred'
+            and fred.series_id = instruments.price_series
+    where fred.observation_value is not null
 ),
 
 eia_prices as (
     select
-        i.symbol,
-        e.price_date as observed_date,
-        e.price as close,
-        e.available_at,
+        instruments.symbol,
+        eia.price_date as observed_date,
+        eia.price as close,
+        eia.available_at,
         null::date as realtime_start,
-        e.version as source_version
-    from eia as e
-    inner join instruments as i
-        on i.price_source = 'eia'
-        and i.price_series = e.series_id
-    where e.price is not null
+        eia.version as source_version
+    from eia
+    inner join instruments
+        on
+            instruments.price_source = 'eia'
+            and eia.series_id = instruments.price_series
+    where eia.price is not null
 ),
 
 cboe_prices as (
     select
-        i.symbol,
-        c.observed_date,
-        c.close_value as close,
-        c.available_at,
+        instruments.symbol,
+        cboe.observed_date,
+        cboe.close_value as close,
+        cboe.available_at,
         null::date as realtime_start,
-        c.version as source_version
-    from cboe as c
-    inner join instruments as i
-        on i.price_source = 'cboe'
-        and i.price_series = c.index_symbol
+        cboe.version as source_version
+    from cboe
+    inner join instruments
+        on
+            instruments.price_source = 'cboe'
+            and cboe.index_symbol = instruments.price_series
 ),
 
 coinmetrics_prices as (
     select
-        i.symbol,
-        m.observed_date,
-        m.metric_value as close,
-        m.available_at,
+        instruments.symbol,
+        coinmetrics.observed_date,
+        coinmetrics.metric_value as close,
+        coinmetrics.available_at,
         null::date as realtime_start,
-        m.version as source_version
-    from coinmetrics as m
-    inner join instruments as i
-        on i.price_source = 'coinmetrics'
-        and i.price_series = m.asset
-        and i.price_field = m.metric
+        coinmetrics.version as source_version
+    from coinmetrics
+    inner join instruments
+        on
+            instruments.price_source = 'coinmetrics'
+            and coinmetrics.asset = instruments.price_series
+            and coinmetrics.metric = instruments.price_field
 ),
 
 unioned as (

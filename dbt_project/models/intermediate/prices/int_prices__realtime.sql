@@ -19,27 +19,44 @@
 with
 
 instruments as (
-    select symbol, calendar from {{ ref('dim_instruments') }}
+    select
+        symbol,
+        calendar
+    from {{ ref('dim_instruments') }}
 ),
 
 trading_days as (
-    select calendar, trade_date, {{ decision_at('trade_date') }} as decision_at
+    select
+        calendar,
+        trade_date,
+        {{ decision_at('trade_date') }} as decision_at
     from {{ ref('stg_reference__trading_days') }}
 ),
 
 observations as (
-    select symbol, observed_date, close, version, available_at
+    select
+        symbol,
+        observed_date,
+        close,
+        version,
+        available_at
     from {{ ref('int_prices__observations') }}
 ),
 
 first_published as (
-    select symbol, observed_date, min(available_at) as first_known_at
+    select
+        symbol,
+        observed_date,
+        min(available_at) as first_known_at
     from observations
-    group by symbol, observed_date
+    group by 1, 2
 ),
 
 publishable as (
-    select symbol, observed_date, first_known_at
+    select
+        symbol,
+        observed_date,
+        first_known_at
     from first_published
     qualify min(first_known_at) over (
         partition by symbol order by observed_date desc rows between unbounded preceding and 1 preceding
@@ -50,34 +67,44 @@ publishable as (
 ),
 
 versions as (
-    select o.*
-    from observations as o
-    semi join publishable as p
-        on p.symbol = o.symbol
-        and p.observed_date = o.observed_date
+    select observations.*
+    from observations
+    semi join publishable
+        on
+            observations.symbol = publishable.symbol
+            and observations.observed_date = publishable.observed_date
 ),
 
 bounds as (
-    select symbol, min(first_known_at) as first_known_at
+    select
+        symbol,
+        min(first_known_at) as first_known_at
     from publishable
-    group by symbol
+    group by 1
 ),
 
 lake_ends as (
-    select d.calendar, min(d.trade_date) as last_trade_date
-    from trading_days as d
-    where d.decision_at >= (select max(first_known_at) from publishable)
-    group by d.calendar
+    select
+        trading_days.calendar,
+        min(trading_days.trade_date) as last_trade_date
+    from trading_days
+    where trading_days.decision_at >= (select max(publishable.first_known_at) as last_first_known_at from publishable)
+    group by 1
 ),
 
 grid as (
-    select i.symbol, i.calendar, d.trade_date, d.decision_at
-    from trading_days as d
-    inner join instruments as i on i.calendar = d.calendar
-    inner join bounds as b on b.symbol = i.symbol
-    inner join lake_ends as e on e.calendar = i.calendar
-    where d.decision_at >= b.first_known_at
-      and d.trade_date <= e.last_trade_date
+    select
+        instruments.symbol,
+        instruments.calendar,
+        trading_days.trade_date,
+        trading_days.decision_at
+    from trading_days
+    inner join instruments on trading_days.calendar = instruments.calendar
+    inner join bounds on instruments.symbol = bounds.symbol
+    inner join lake_ends on instruments.calendar = lake_ends.calendar
+    where
+        trading_days.decision_at >= bounds.first_known_at
+        and trading_days.trade_date <= lake_ends.last_trade_date
 ),
 
 realtime as (

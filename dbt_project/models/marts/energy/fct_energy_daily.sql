@@ -23,14 +23,27 @@ prices as (
     select * from {{ ref('int_energy__daily_prices_realtime') }}
 ),
 
+weekly_span as (
+    select
+        min(decision_date) as first_decision_date,
+        max(decision_date) as last_decision_date
+    from weekly
+),
+
+price_span as (
+    select
+        min(trade_date) as first_trade_date,
+        max(trade_date) as last_trade_date
+    from prices
+),
+
 span as (
     select
-        least(
-            (select min(decision_date) from weekly),
-            (select min(trade_date) from prices)
-        ) as first_date,
-        {{ as_of_cap('greatest((select max(decision_date) from weekly) + ' ~ trailing_days ~ ', (select max(trade_date) from prices))') }}
+        least(weekly_span.first_decision_date, price_span.first_trade_date) as first_date,
+        {{ as_of_cap('greatest(weekly_span.last_decision_date + ' ~ trailing_days ~ ', price_span.last_trade_date)') }}
             as last_date
+    from weekly_span
+    cross join price_span
 ),
 
 grid as (
@@ -53,64 +66,65 @@ gas_weeks as (
 
 with_petroleum as (
     select
-        g.trade_date,
-        g.decision_at,
-        p.week_ending as petroleum_week_ending,
-        p.crude_stocks,
-        p.crude_stocks_change,
-        p.crude_stocks_change_5y_avg,
-        p.crude_stocks_surprise,
-        p.crude_stocks_surprise_z,
-        p.refinery_utilization,
-        p.refinery_utilization_5y_avg,
-        p.crude_production,
-        p.crude_imports,
-        p.crude_exports,
-        p.petroleum_available_at
-    from grid as g
-    asof left join petroleum_weeks as p on p.petroleum_available_at <= g.decision_at
+        grid.trade_date,
+        grid.decision_at,
+        petroleum_weeks.week_ending as petroleum_week_ending,
+        petroleum_weeks.crude_stocks,
+        petroleum_weeks.crude_stocks_change,
+        petroleum_weeks.crude_stocks_change_5y_avg,
+        petroleum_weeks.crude_stocks_surprise,
+        petroleum_weeks.crude_stocks_surprise_z,
+        petroleum_weeks.refinery_utilization,
+        petroleum_weeks.refinery_utilization_5y_avg,
+        petroleum_weeks.crude_production,
+        petroleum_weeks.crude_imports,
+        petroleum_weeks.crude_exports,
+        petroleum_weeks.petroleum_available_at
+    from grid
+    asof left join petroleum_weeks on grid.decision_at >= petroleum_weeks.petroleum_available_at
 ),
 
 with_gas as (
     select
-        w.*,
-        g.week_ending as gas_week_ending,
-        g.working_gas,
-        g.working_gas_5y_avg,
-        g.working_gas_vs_5y_avg,
-        g.working_gas_vs_5y_avg_pct,
-        g.gas_available_at
-    from with_petroleum as w
-    asof left join gas_weeks as g on g.gas_available_at <= w.decision_at
+        with_petroleum.*,
+        gas_weeks.week_ending as gas_week_ending,
+        gas_weeks.working_gas,
+        gas_weeks.working_gas_5y_avg,
+        gas_weeks.working_gas_vs_5y_avg,
+        gas_weeks.working_gas_vs_5y_avg_pct,
+        gas_weeks.gas_available_at
+    from with_petroleum
+    asof left join gas_weeks on with_petroleum.decision_at >= gas_weeks.gas_available_at
 ),
 
 daily_prices as (
     select
         trade_date,
         {%- for curve, ids in curves.items() %}
-        max(price_date) filter (where series_id = '{{ ids.spot }}') as {{ curve }}_spot_date,
-        max(price) filter (where series_id = '{{ ids.spot }}') as {{ curve }}_spot,
-        {%- for k in range(1, 5) %}
-        max(price_date) filter (where series_id = '{{ ids.futures }}{{ k }}') as {{ curve }}_c{{ k }}_date,
-        max(price) filter (where series_id = '{{ ids.futures }}{{ k }}') as {{ curve }}_c{{ k }},
-        {%- endfor %}
+            max(price_date) filter (where series_id = '{{ ids.spot }}') as {{ curve }}_spot_date,
+            max(price) filter (where series_id = '{{ ids.spot }}') as {{ curve }}_spot,
+            {%- for k in range(1, 5) %}
+                max(price_date) filter (where series_id = '{{ ids.futures }}{{ k }}') as {{ curve }}_c{{ k }}_date,
+                max(price) filter (where series_id = '{{ ids.futures }}{{ k }}') as {{ curve }}_c{{ k }},
+            {%- endfor %}
         {%- endfor %}
         max(value_known_at) as prices_max_known_at
     from prices
-    group by trade_date
+    group by 1
 ),
 
 curves as (
     select
         trade_date,
         {%- for curve in curves %}
-        {{ curve }}_spot_date,
-        {{ curve }}_spot,
-        {{ curve }}_c1_date as {{ curve }}_futures_date,
-        {{ curve }}_c1,
-        {%- for k in range(2, 5) %}
-        case when {{ curve }}_c{{ k }}_date = {{ curve }}_c1_date then {{ curve }}_c{{ k }} end as {{ curve }}_c{{ k }},
-        {%- endfor %}
+            {{ curve }}_spot_date,
+            {{ curve }}_spot,
+            {{ curve }}_c1_date as {{ curve }}_futures_date,
+            {{ curve }}_c1,
+            {%- for k in range(2, 5) %}
+                case when {{ curve }}_c{{ k }}_date = {{ curve }}_c1_date then {{ curve }}_c{{ k }} end
+                    as {{ curve }}_c{{ k }},
+            {%- endfor %}
         {%- endfor %}
         prices_max_known_at
     from daily_prices
@@ -118,44 +132,50 @@ curves as (
 
 final as (
     select
-        w.trade_date,
-        w.decision_at,
-        w.petroleum_week_ending,
-        w.crude_stocks,
-        w.crude_stocks_change,
-        w.crude_stocks_change_5y_avg,
-        w.crude_stocks_surprise,
-        w.crude_stocks_surprise_z,
-        w.refinery_utilization,
-        w.refinery_utilization_5y_avg,
-        w.crude_production,
-        w.crude_imports,
-        w.crude_exports,
-        w.petroleum_available_at,
-        w.gas_week_ending,
-        w.working_gas,
-        w.working_gas_5y_avg,
-        w.working_gas_vs_5y_avg,
-        w.working_gas_vs_5y_avg_pct,
-        w.gas_available_at,
+        with_gas.trade_date,
+        with_gas.decision_at,
+        with_gas.petroleum_week_ending,
+        with_gas.crude_stocks,
+        with_gas.crude_stocks_change,
+        with_gas.crude_stocks_change_5y_avg,
+        with_gas.crude_stocks_surprise,
+        with_gas.crude_stocks_surprise_z,
+        with_gas.refinery_utilization,
+        with_gas.refinery_utilization_5y_avg,
+        with_gas.crude_production,
+        with_gas.crude_imports,
+        with_gas.crude_exports,
+        with_gas.petroleum_available_at,
+        with_gas.gas_week_ending,
+        with_gas.working_gas,
+        with_gas.working_gas_5y_avg,
+        with_gas.working_gas_vs_5y_avg,
+        with_gas.working_gas_vs_5y_avg_pct,
+        with_gas.gas_available_at,
         {%- for curve in curves %}
-        c.{{ curve }}_futures_date,
-        c.{{ curve }}_c1,
-        c.{{ curve }}_c2,
-        c.{{ curve }}_c3,
-        c.{{ curve }}_c4,
-        c.{{ curve }}_c1 - c.{{ curve }}_c2 as {{ curve }}_c1_c2_spread,
-        c.{{ curve }}_c1 - c.{{ curve }}_c4 as {{ curve }}_c1_c4_spread,
-        case when c.{{ curve }}_c1 > 0 and c.{{ curve }}_c2 > 0
-            then 12 * ln(c.{{ curve }}_c1 / c.{{ curve }}_c2) end as {{ curve }}_roll_yield_annualized,
-        c.{{ curve }}_spot_date,
-        c.{{ curve }}_spot,
-        case when c.{{ curve }}_spot_date = c.{{ curve }}_futures_date
-            then c.{{ curve }}_spot - c.{{ curve }}_c1 end as {{ curve }}_basis,
+            curves.{{ curve }}_futures_date,
+            curves.{{ curve }}_c1,
+            curves.{{ curve }}_c2,
+            curves.{{ curve }}_c3,
+            curves.{{ curve }}_c4,
+            curves.{{ curve }}_c1 - curves.{{ curve }}_c2 as {{ curve }}_c1_c2_spread,
+            curves.{{ curve }}_c1 - curves.{{ curve }}_c4 as {{ curve }}_c1_c4_spread,
+            case
+                when curves.{{ curve }}_c1 > 0 and curves.{{ curve }}_c2 > 0
+                    then 12 * ln(curves.{{ curve }}_c1 / curves.{{ curve }}_c2)
+            end as {{ curve }}_roll_yield_annualized,
+            curves.{{ curve }}_spot_date,
+            curves.{{ curve }}_spot,
+            case
+                when curves.{{ curve }}_spot_date = curves.{{ curve }}_futures_date
+                    then curves.{{ curve }}_spot - curves.{{ curve }}_c1
+            end as {{ curve }}_basis,
         {%- endfor %}
-        greatest(w.petroleum_available_at, w.gas_available_at, c.prices_max_known_at) as max_available_at_used
-    from with_gas as w
-    left join curves as c on c.trade_date = w.trade_date
+        greatest(
+            with_gas.petroleum_available_at, with_gas.gas_available_at, curves.prices_max_known_at
+        ) as max_available_at_used
+    from with_gas
+    left join curves on with_gas.trade_date = curves.trade_date
 )
 
 select * from final

@@ -14,7 +14,11 @@ prices as (
 ),
 
 instruments as (
-    select symbol, asset_class, calendar from {{ ref('dim_instruments') }}
+    select
+        symbol,
+        asset_class,
+        calendar
+    from {{ ref('dim_instruments') }}
 ),
 
 vol as (
@@ -40,108 +44,118 @@ onchain as (
 
 price_features as (
     select
-        p.symbol,
-        p.trade_date,
-        i.asset_class,
-        i.calendar,
-        p.decision_at,
-        p.close,
-        p.return_1d as ret_1d,
-        p.return_5d as ret_5d,
-        p.return_20d as ret_20d,
+        prices.symbol,
+        prices.trade_date,
+        instruments.asset_class,
+        instruments.calendar,
+        prices.decision_at,
+        prices.close,
+        prices.return_1d as ret_1d,
+        prices.return_5d as ret_5d,
+        prices.return_20d as ret_20d,
         {% for n in [60, 120, 250] %}
-        case
-            when count(p.return_1d) over (
-                partition by p.symbol order by p.trade_date rows between {{ n - 1 }} preceding and current row
-            ) = {{ n }}
-            then sum(p.return_1d) over (
-                partition by p.symbol order by p.trade_date rows between {{ n - 1 }} preceding and current row
-            )
-        end as ret_{{ n }}d,
+            case
+                when
+                    count(prices.return_1d) over (
+                        partition by prices.symbol order by prices.trade_date
+                        rows between {{ n - 1 }} preceding and current row
+                    ) = {{ n }}
+                    then sum(prices.return_1d) over (
+                        partition by prices.symbol order by prices.trade_date
+                        rows between {{ n - 1 }} preceding and current row
+                    )
+            end as ret_{{ n }}d,
         {% endfor %}
-        p.realized_vol_20d as rvol_20d,
-        p.realized_vol_60d as rvol_60d,
-        p.drawdown,
-        p.distance_from_200d_mean as dist_ma200,
-        p.max_available_at_used as prices_known_at
-    from prices as p
-    inner join instruments as i on i.symbol = p.symbol
+        prices.realized_vol_20d as rvol_20d,
+        prices.realized_vol_60d as rvol_60d,
+        prices.drawdown,
+        prices.distance_from_200d_mean as dist_ma200,
+        prices.max_available_at_used as prices_known_at
+    from prices
+    inner join instruments on prices.symbol = instruments.symbol
 ),
 
 with_vol as (
     select
-        f.*,
-        v.vix,
-        v.vix_vix3m_ratio,
-        v.vix9d_vix_ratio,
-        v.vix_pct_1y,
-        v.skew_pct_1y,
-        case when v.vix_vix3m_ratio > 1 then 1.0 when v.vix_vix3m_ratio is not null then 0.0 end
+        price_features.*,
+        vol.vix,
+        vol.vix_vix3m_ratio,
+        vol.vix9d_vix_ratio,
+        vol.vix_pct_1y,
+        vol.skew_pct_1y,
+        case when vol.vix_vix3m_ratio > 1 then 1.0 when vol.vix_vix3m_ratio is not null then 0.0 end
             as vix_backwardation,
-        v.max_available_at_used as vol_known_at
-    from price_features as f
-    asof left join vol as v on v.trade_date <= f.trade_date
+        vol.max_available_at_used as vol_known_at
+    from price_features
+    asof left join vol on price_features.trade_date >= vol.trade_date
 ),
 
 with_macro as (
     select
-        f.*,
-        m.dgs10,
-        m.curve_10y2y,
-        m.curve_10y3m,
-        m.dgs10_change_20d_bp as dgs10_chg_20d,
-        m.usd_broad_return_20d as usd_ret_20d,
-        m.max_available_at_used as macro_known_at
-    from with_vol as f
-    asof left join macro as m on m.trade_date <= f.trade_date
+        with_vol.*,
+        macro.dgs10,
+        macro.curve_10y2y,
+        macro.curve_10y3m,
+        macro.dgs10_change_20d_bp as dgs10_chg_20d,
+        macro.usd_broad_return_20d as usd_ret_20d,
+        macro.max_available_at_used as macro_known_at
+    from with_vol
+    asof left join macro on with_vol.trade_date >= macro.trade_date
 ),
 
 with_energy as (
     select
-        f.*,
-        e.crude_stocks_surprise_z as crude_surprise_z,
-        e.crude_stocks_change - e.crude_stocks_change_5y_avg as crude_change_vs_5y,
-        e.working_gas_vs_5y_avg_pct as gas_storage_vs_5y_pct,
-        e.wti_roll_yield_annualized as wti_roll_yield,
-        e.wti_c1_c2_spread as wti_c1_c2,
-        e.wti_basis,
-        e.ng_roll_yield_annualized as ng_roll_yield,
-        datediff('day', cast(timezone('America/New_York', e.petroleum_available_at) as date), f.trade_date)
-            as energy_days_since_release,
-        e.max_available_at_used as energy_known_at
-    from with_macro as f
-    asof left join energy as e on e.trade_date <= f.trade_date
+        with_macro.*,
+        energy.crude_stocks_surprise_z as crude_surprise_z,
+        energy.crude_stocks_change - energy.crude_stocks_change_5y_avg as crude_change_vs_5y,
+        energy.working_gas_vs_5y_avg_pct as gas_storage_vs_5y_pct,
+        energy.wti_roll_yield_annualized as wti_roll_yield,
+        energy.wti_c1_c2_spread as wti_c1_c2,
+        energy.wti_basis,
+        energy.ng_roll_yield_annualized as ng_roll_yield,
+        datediff(
+            'day', cast(timezone('America/New_York', energy.petroleum_available_at) as date), with_macro.trade_date
+        ) as energy_days_since_release,
+        energy.max_available_at_used as energy_known_at
+    from with_macro
+    asof left join energy on with_macro.trade_date >= energy.trade_date
 ),
 
 with_positioning as (
     select
-        f.*,
-        c.speculator_net_share * c.cot_sign as cot_spec_net_share,
-        c.speculator_z52 * c.cot_sign as cot_spec_z52,
-        case when c.cot_sign = 1 then c.speculator_pct52 else 1 - c.speculator_pct52 end as cot_spec_pct52,
-        c.smart_money_net_share * c.cot_sign as cot_smart_net_share,
-        c.smart_money_z52 * c.cot_sign as cot_smart_z52,
-        c.smart_speculator_divergence * c.cot_sign as cot_divergence,
-        c.divergence_z52 * c.cot_sign as cot_divergence_z52,
-        case when c.cot_sign = 1 then c.speculator_cot_index52 else 100 - c.speculator_cot_index52 end as cot_index,
-        datediff('day', c.report_date, f.trade_date) as cot_days_since_report,
-        c.max_available_at_used as positioning_known_at
-    from with_energy as f
-    asof left join positioning as c on c.symbol = f.symbol and c.trade_date <= f.trade_date
+        with_energy.*,
+        positioning.speculator_net_share * positioning.cot_sign as cot_spec_net_share,
+        positioning.speculator_z52 * positioning.cot_sign as cot_spec_z52,
+        case
+            when positioning.cot_sign = 1 then positioning.speculator_pct52 else 1 - positioning.speculator_pct52
+        end as cot_spec_pct52,
+        positioning.smart_money_net_share * positioning.cot_sign as cot_smart_net_share,
+        positioning.smart_money_z52 * positioning.cot_sign as cot_smart_z52,
+        positioning.smart_speculator_divergence * positioning.cot_sign as cot_divergence,
+        positioning.divergence_z52 * positioning.cot_sign as cot_divergence_z52,
+        case
+            when positioning.cot_sign = 1 then positioning.speculator_cot_index52
+            else 100 - positioning.speculator_cot_index52
+        end as cot_index,
+        datediff('day', positioning.report_date, with_energy.trade_date) as cot_days_since_report,
+        positioning.max_available_at_used as positioning_known_at
+    from with_energy
+    asof left join positioning
+        on with_energy.symbol = positioning.symbol and with_energy.trade_date >= positioning.trade_date
 ),
 
 with_onchain as (
     select
-        f.*,
-        o.mvrv,
-        o.mvrv_z_365d as mvrv_z365,
-        o.nvt_adj as nvt,
-        o.active_addresses_mom_7d_28d as active_addr_mom,
-        o.hash_rate_mom_30d_60d as hashrate_mom,
-        o.top100_supply_share as top100_share,
-        o.max_available_at_used as onchain_known_at
-    from with_positioning as f
-    left join onchain as o on o.symbol = f.symbol and o.trade_date = f.trade_date
+        with_positioning.*,
+        onchain.mvrv,
+        onchain.mvrv_z_365d as mvrv_z365,
+        onchain.nvt_adj as nvt,
+        onchain.active_addresses_mom_7d_28d as active_addr_mom,
+        onchain.hash_rate_mom_30d_60d as hashrate_mom,
+        onchain.top100_supply_share as top100_share,
+        onchain.max_available_at_used as onchain_known_at
+    from with_positioning
+    left join onchain on with_positioning.symbol = onchain.symbol and with_positioning.trade_date = onchain.trade_date
 ),
 
 {#- Features are rounded to 10 decimals: DuckDB's windowed sums and standard deviations can differ in the last
@@ -158,6 +172,7 @@ with_onchain as (
     'ng_roll_yield', 'energy_days_since_release',
     'mvrv', 'mvrv_z365', 'nvt', 'active_addr_mom', 'hashrate_mom', 'top100_share',
 ] %}
+
 final as (
     select
         symbol,
@@ -165,7 +180,7 @@ final as (
         asset_class,
         calendar,
         {% for f in features -%}
-        round(cast({{ f }} as double), 10) + 0.0 as {{ f }},
+            round(cast({{ f }} as double), 10) + 0.0 as {{ f }},
         {% endfor -%}
         decision_at,
         greatest(

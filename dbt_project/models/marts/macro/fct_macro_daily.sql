@@ -17,58 +17,62 @@ pivoted as (
         trade_date,
         any_value(decision_at) as decision_at,
         {% for s in ['DGS10', 'DGS2', 'DGS3MO', 'T10Y2Y', 'T10Y3M', 'DTWEXBGS'] %}
-        max(observation_value) filter (where series_id = '{{ s }}') as {{ s | lower }},
-        max(observation_date) filter (
-            where series_id = '{{ s }}' and observation_value is not null
-        ) as {{ s | lower }}_date,
+            max(observation_value) filter (where series_id = '{{ s }}') as {{ s | lower }},
+            max(observation_date) filter (
+                where series_id = '{{ s }}' and observation_value is not null
+            ) as {{ s | lower }}_date,
         {% endfor %}
         max(value_known_at) as known_at
     from realtime
-    group by trade_date
+    group by 1
 ),
 
 curves as (
     select
-        p.trade_date,
-        p.decision_at,
-        p.dgs10,
-        p.dgs2,
-        p.dgs3mo,
+        pivoted.trade_date,
+        pivoted.decision_at,
+        pivoted.dgs10,
+        pivoted.dgs2,
+        pivoted.dgs3mo,
         case
-            when p.t10y2y is not null
-                and (p.dgs10_date is null or p.t10y2y_date >= p.dgs10_date)
-                and (p.dgs2_date is null or p.t10y2y_date >= p.dgs2_date)
-                then p.t10y2y
-            else p.dgs10 - p.dgs2
+            when
+                pivoted.t10y2y is not null
+                and (pivoted.dgs10_date is null or pivoted.t10y2y_date >= pivoted.dgs10_date)
+                and (pivoted.dgs2_date is null or pivoted.t10y2y_date >= pivoted.dgs2_date)
+                then pivoted.t10y2y
+            else pivoted.dgs10 - pivoted.dgs2
         end as curve_10y2y,
         case
-            when p.t10y3m is not null
-                and (p.dgs10_date is null or p.t10y3m_date >= p.dgs10_date)
-                and (p.dgs3mo_date is null or p.t10y3m_date >= p.dgs3mo_date)
-                then p.t10y3m
-            else p.dgs10 - p.dgs3mo
+            when
+                pivoted.t10y3m is not null
+                and (pivoted.dgs10_date is null or pivoted.t10y3m_date >= pivoted.dgs10_date)
+                and (pivoted.dgs3mo_date is null or pivoted.t10y3m_date >= pivoted.dgs3mo_date)
+                then pivoted.t10y3m
+            else pivoted.dgs10 - pivoted.dgs3mo
         end as curve_10y3m,
-        p.dtwexbgs as usd_broad,
-        p.dgs10_date as dgs10_observed_date,
-        p.known_at
-    from pivoted as p
+        pivoted.dtwexbgs as usd_broad,
+        pivoted.dgs10_date as dgs10_observed_date,
+        pivoted.known_at
+    from pivoted
 ),
 
 changes as (
     select
         *,
         {% for c in ['dgs10', 'dgs2', 'dgs3mo', 'curve_10y2y', 'curve_10y3m'] %}
-        {% for n in [5, 20] %}
-        100 * ({{ c }} - lag({{ c }}, {{ n }}) over w) as {{ c }}_change_{{ n }}d_bp,
-        {% endfor %}
+            {% for n in [5, 20] %}
+                100 * ({{ c }} - lag({{ c }}, {{ n }}) over by_day) as {{ c }}_change_{{ n }}d_bp,
+            {% endfor %}
         {% endfor %}
         case
-            when usd_broad > 0 and lag(usd_broad, 20) over w > 0 then ln(usd_broad / lag(usd_broad, 20) over w)
+            when
+                usd_broad > 0 and lag(usd_broad, 20) over by_day > 0
+                then ln(usd_broad / lag(usd_broad, 20) over by_day)
         end as usd_broad_return_20d,
         -- facts used: today's values and those of 5 and 20 trading days ago
-        greatest(known_at, lag(known_at, 5) over w, lag(known_at, 20) over w) as max_available_at_used
+        greatest(known_at, lag(known_at, 5) over by_day, lag(known_at, 20) over by_day) as max_available_at_used
     from curves
-    window w as (order by trade_date)
+    window by_day as (order by trade_date)
 ),
 
 final as (
@@ -84,7 +88,7 @@ final as (
             'dgs3mo_change_5d_bp', 'dgs3mo_change_20d_bp', 'curve_10y2y_change_5d_bp', 'curve_10y2y_change_20d_bp',
             'curve_10y3m_change_5d_bp', 'curve_10y3m_change_20d_bp'
         ] %}
-        round({{ c }}, 10) as {{ c }},
+            round({{ c }}, 10) as {{ c }},
         {% endfor %}
         usd_broad,
         round(usd_broad_return_20d, 10) as usd_broad_return_20d,

@@ -10,7 +10,11 @@ realtime as (
 ),
 
 instruments as (
-    select symbol, price_series as asset from {{ ref('dim_instruments') }} where price_source = 'coinmetrics'
+    select
+        symbol,
+        price_series as asset
+    from {{ ref('dim_instruments') }}
+    where price_source = 'coinmetrics'
 ),
 
 -- every metric runs to the same last day, so each symbol's days are contiguous and windows of n rows are n days
@@ -27,13 +31,13 @@ pivoted as (
         coalesce(
             max(metric_value) filter (where metric = 'SplyCur'),
             max(metric_value) filter (where metric = 'CapMrktCurUSD')
-                / nullif(max(metric_value) filter (where metric = 'PriceUSD'), 0)
+            / nullif(max(metric_value) filter (where metric = 'PriceUSD'), 0)
         ) as supply,
         max(metric_value) filter (where metric = 'VtyDayRet30d') as vol_30d,
         min(observed_date) filter (where metric_value is not null) as observed_date,
         max(value_known_at) as known_at
     from realtime
-    group by symbol, trade_date
+    group by 1, 2
 ),
 
 joined as (
@@ -58,10 +62,10 @@ stats as (
         {{ rolling_zscore('mvrv', 'symbol', 'trade_date', 365, var('min_obs_1y')) }} as mvrv_z_365d,
         {{ rolling_percentile('mvrv', 'symbol', 'trade_date', 365, var('min_obs_1y')) }} as mvrv_pct_365d,
         {{ rolling_mean('active_addresses', 'symbol', 'trade_date', 7, 7) }}
-            / nullif({{ rolling_mean('active_addresses', 'symbol', 'trade_date', 28, 28) }}, 0) - 1
+        / nullif({{ rolling_mean('active_addresses', 'symbol', 'trade_date', 28, 28) }}, 0) - 1
             as active_addresses_mom_7d_28d,
         {{ rolling_mean('hash_rate', 'symbol', 'trade_date', 30, 30) }}
-            / nullif({{ rolling_mean('hash_rate', 'symbol', 'trade_date', 60, 60) }}, 0) - 1
+        / nullif({{ rolling_mean('hash_rate', 'symbol', 'trade_date', 60, 60) }}, 0) - 1
             as hash_rate_mom_30d_60d,
         -- the longest window (365 rows) bounds every fact the row reads
         max(known_at) over (
@@ -73,26 +77,26 @@ stats as (
 final as (
     -- statistics rounded to 1e-10: drops binary noise and makes results comparable exactly (unit tests)
     select
-        s.symbol,
-        i.asset,
-        s.trade_date,
-        s.observed_date,
-        s.mvrv,
-        round(s.mvrv_z_365d, 10) as mvrv_z_365d,
-        round(s.mvrv_pct_365d, 10) as mvrv_pct_365d,
-        s.nvt_adj,
-        s.active_addresses,
-        round(s.active_addresses_mom_7d_28d, 10) as active_addresses_mom_7d_28d,
-        s.hash_rate,
-        round(s.hash_rate_mom_30d_60d, 10) as hash_rate_mom_30d_60d,
-        round(s.top100_supply_share, 10) as top100_supply_share,
-        s.vol_30d,
-        s.decision_at,
-        s.max_available_at_used
-    from stats as s
-    inner join instruments as i on i.symbol = s.symbol
+        stats.symbol,
+        instruments.asset,
+        stats.trade_date,
+        stats.observed_date,
+        stats.mvrv,
+        round(stats.mvrv_z_365d, 10) as mvrv_z_365d,
+        round(stats.mvrv_pct_365d, 10) as mvrv_pct_365d,
+        stats.nvt_adj,
+        stats.active_addresses,
+        round(stats.active_addresses_mom_7d_28d, 10) as active_addresses_mom_7d_28d,
+        stats.hash_rate,
+        round(stats.hash_rate_mom_30d_60d, 10) as hash_rate_mom_30d_60d,
+        round(stats.top100_supply_share, 10) as top100_supply_share,
+        stats.vol_30d,
+        stats.decision_at,
+        stats.max_available_at_used
+    from stats
+    inner join instruments on stats.symbol = instruments.symbol
     -- days on which no metric is current (feed stale beyond max_observation_age_days)
-    where s.known_at is not null
+    where stats.known_at is not null
 )
 
 select * from final

@@ -36,7 +36,7 @@ market_days as (
         min(decision_date) as first_date,
         {{ as_of_cap('max(decision_date) + ' ~ trailing_days) }} as last_date
     from weekly
-    group by cftc_contract_market_code
+    group by 1
 ),
 
 grid as (
@@ -46,60 +46,61 @@ grid as (
 
 latest_report as (
     select
-        g.trade_date,
-        g.decision_at,
-        r.* exclude (decision_date, decision_at)
-    from grid as g
-    asof inner join releases as r
-        on r.cftc_contract_market_code = g.cftc_contract_market_code
-        and r.available_at <= g.decision_at
+        grid.trade_date,
+        grid.decision_at,
+        releases.* exclude (releases.decision_date, releases.decision_at)
+    from grid
+    asof inner join releases
+        on
+            grid.cftc_contract_market_code = releases.cftc_contract_market_code
+            and grid.decision_at >= releases.available_at
 ),
 
 final as (
     select
-        l.cftc_contract_market_code,
-        l.trade_date,
-        m.symbol,
-        m.cot_sign,
-        l.cot_report,
-        l.report_date,
-        l.trade_date - l.report_date as days_since_report,
-        l.open_interest,
-        l.commercial_net,
-        l.noncommercial_net,
-        l.dealer_net,
-        l.asset_manager_net,
-        l.leveraged_money_net,
-        l.producer_merchant_net,
-        l.swap_dealer_net,
-        l.managed_money_net,
-        l.commercial_net_share,
-        l.noncommercial_net_share,
-        l.dealer_net_share,
-        l.asset_manager_net_share,
-        l.leveraged_money_net_share,
-        l.producer_merchant_net_share,
-        l.swap_dealer_net_share,
-        l.managed_money_net_share,
-        l.smart_money_net_share,
-        l.smart_money_z52,
-        l.smart_money_pct52,
-        l.smart_money_wow_change,
-        l.smart_money_cot_index52,
-        l.speculator_net_share,
-        m.cot_sign * l.speculator_net_share as speculator_net_share_signed,
-        l.speculator_z52,
-        l.speculator_pct52,
-        l.speculator_wow_change,
-        l.speculator_cot_index52,
-        l.smart_speculator_divergence,
-        l.divergence_z52,
-        l.available_at,
-        l.available_at_derived,
-        l.decision_at,
-        l.max_available_at_used
-    from latest_report as l
-    inner join markets as m on m.cftc_contract_market_code = l.cftc_contract_market_code
+        latest_report.cftc_contract_market_code,
+        latest_report.trade_date,
+        markets.symbol,
+        markets.cot_sign,
+        latest_report.cot_report,
+        latest_report.report_date,
+        latest_report.trade_date - latest_report.report_date as days_since_report,
+        latest_report.open_interest,
+        latest_report.commercial_net,
+        latest_report.noncommercial_net,
+        latest_report.dealer_net,
+        latest_report.asset_manager_net,
+        latest_report.leveraged_money_net,
+        latest_report.producer_merchant_net,
+        latest_report.swap_dealer_net,
+        latest_report.managed_money_net,
+        latest_report.commercial_net_share,
+        latest_report.noncommercial_net_share,
+        latest_report.dealer_net_share,
+        latest_report.asset_manager_net_share,
+        latest_report.leveraged_money_net_share,
+        latest_report.producer_merchant_net_share,
+        latest_report.swap_dealer_net_share,
+        latest_report.managed_money_net_share,
+        latest_report.smart_money_net_share,
+        latest_report.smart_money_z52,
+        latest_report.smart_money_pct52,
+        latest_report.smart_money_wow_change,
+        latest_report.smart_money_cot_index52,
+        latest_report.speculator_net_share,
+        markets.cot_sign * latest_report.speculator_net_share as speculator_net_share_signed,
+        latest_report.speculator_z52,
+        latest_report.speculator_pct52,
+        latest_report.speculator_wow_change,
+        latest_report.speculator_cot_index52,
+        latest_report.smart_speculator_divergence,
+        latest_report.divergence_z52,
+        latest_report.available_at,
+        latest_report.available_at_derived,
+        latest_report.decision_at,
+        latest_report.max_available_at_used
+    from latest_report
+    inner join markets on latest_report.cftc_contract_market_code = markets.cftc_contract_market_code
 )
 
 select * from final

@@ -35,7 +35,7 @@ first_publications as (
         min(known_from) as published_at,
         arg_min(available_at_derived, version) as published_derived
     from versions
-    group by market_code, report_date, report
+    group by 1, 2, 3
 ),
 
 releases as (
@@ -47,34 +47,36 @@ releases as (
         bool_or(published_derived) as available_at_derived,
         row_number() over (partition by market_code order by report_date) as report_seq
     from first_publications
-    group by market_code, report_date
+    group by 1, 2
 ),
 
 corrections as (
     {#- Versions published after their report's release. -#}
     select
-        v.market_code,
-        r.report_seq,
-        v.known_from
-    from versions as v
-    inner join releases as r on r.market_code = v.market_code and r.report_date = v.report_date
-    where v.known_from > r.available_at
+        versions.market_code,
+        releases.report_seq,
+        versions.known_from
+    from versions
+    inner join releases
+        on versions.market_code = releases.market_code and versions.report_date = releases.report_date
+    where versions.known_from > releases.available_at
 ),
 
 corrected_vintages as (
     {#- Releases whose window holds an earlier report corrected between that report's release and theirs
         (equi-joins on report numbers: the window is the `weeks` - 1 reports before). -#}
     select distinct
-        r.market_code,
-        r.report_date,
-        r.report_seq,
-        r.available_at
-    from corrections as c
-    cross join range(1, {{ weeks }}) as w(reports_later)
-    inner join releases as r
-        on r.market_code = c.market_code
-        and r.report_seq = c.report_seq + w.reports_later
-    where c.known_from <= r.available_at
+        releases.market_code,
+        releases.report_date,
+        releases.report_seq,
+        releases.available_at
+    from corrections
+    cross join range(1, {{ weeks }}) as later_reports (reports_later)
+    inner join releases
+        on
+            corrections.market_code = releases.market_code
+            and releases.report_seq = corrections.report_seq + later_reports.reports_later
+    where corrections.known_from <= releases.available_at
 ),
 
 vintage_requests as (
@@ -88,62 +90,66 @@ vintage_requests as (
     from releases
     union all
     select
-        c.market_code,
-        c.report_date as vintage_date,
-        r.report_date,
-        c.available_at as vintage_at
-    from corrected_vintages as c
-    cross join range(0, {{ weeks }}) as w(reports_earlier)
-    inner join releases as r
-        on r.market_code = c.market_code
-        and r.report_seq = c.report_seq - w.reports_earlier
+        corrected_vintages.market_code,
+        corrected_vintages.report_date as vintage_date,
+        releases.report_date,
+        corrected_vintages.available_at as vintage_at
+    from corrected_vintages
+    cross join range(0, {{ weeks }}) as earlier_reports (reports_earlier)
+    inner join releases
+        on
+            corrected_vintages.market_code = releases.market_code
+            and releases.report_seq = corrected_vintages.report_seq - earlier_reports.reports_earlier
 ),
 
 vintage_panel as (
     select
-        q.market_code,
-        q.vintage_date,
-        q.report_date,
-        max(v.open_interest) filter (where v.report = 'legacy') as legacy_open_interest,
-        max(v.open_interest) filter (where v.report <> 'legacy') as category_open_interest,
-        max(v.commercial_net) as commercial_net,
-        max(v.noncommercial_net) as noncommercial_net,
-        max(v.dealer_net) as dealer_net,
-        max(v.asset_manager_net) as asset_manager_net,
-        max(v.leveraged_money_net) as leveraged_money_net,
-        max(v.producer_merchant_net) as producer_merchant_net,
-        max(v.swap_dealer_net) as swap_dealer_net,
-        max(v.managed_money_net) as managed_money_net,
-        max(v.known_from) as max_known_from
-    from vintage_requests as q
-    inner join versions as v
-        on v.market_code = q.market_code
-        and v.report_date = q.report_date
-        and {{ known_at('v', 'q.vintage_at') }}
-    group by q.market_code, q.vintage_date, q.report_date
+        vintage_requests.market_code,
+        vintage_requests.vintage_date,
+        vintage_requests.report_date,
+        max(versions.open_interest) filter (where versions.report = 'legacy') as legacy_open_interest,
+        max(versions.open_interest) filter (where versions.report <> 'legacy') as category_open_interest,
+        max(versions.commercial_net) as commercial_net,
+        max(versions.noncommercial_net) as noncommercial_net,
+        max(versions.dealer_net) as dealer_net,
+        max(versions.asset_manager_net) as asset_manager_net,
+        max(versions.leveraged_money_net) as leveraged_money_net,
+        max(versions.producer_merchant_net) as producer_merchant_net,
+        max(versions.swap_dealer_net) as swap_dealer_net,
+        max(versions.managed_money_net) as managed_money_net,
+        max(versions.known_from) as max_known_from
+    from vintage_requests
+    inner join versions
+        on
+            vintage_requests.market_code = versions.market_code
+            and vintage_requests.report_date = versions.report_date
+            and {{ known_at('versions', 'vintage_requests.vintage_at') }}
+    group by 1, 2, 3
 ),
 
 sides as (
     {#- Smart money and speculators from the market's own report (no fallback to Legacy: one definition per market). -#}
     select
-        p.market_code,
-        p.vintage_date,
-        p.report_date,
-        p.max_known_from,
-        case m.cot_report when 'legacy' then p.legacy_open_interest else p.category_open_interest end
-            as report_open_interest,
-        case m.cot_report
-            when 'tff' then p.dealer_net
-            when 'disaggregated' then p.producer_merchant_net + p.swap_dealer_net
-            when 'legacy' then p.commercial_net
+        vintage_panel.market_code,
+        vintage_panel.vintage_date,
+        vintage_panel.report_date,
+        vintage_panel.max_known_from,
+        case markets.cot_report
+            when 'legacy' then vintage_panel.legacy_open_interest
+            else vintage_panel.category_open_interest
+        end as report_open_interest,
+        case markets.cot_report
+            when 'tff' then vintage_panel.dealer_net
+            when 'disaggregated' then vintage_panel.producer_merchant_net + vintage_panel.swap_dealer_net
+            when 'legacy' then vintage_panel.commercial_net
         end as smart_money_net,
-        case m.cot_report
-            when 'tff' then p.leveraged_money_net
-            when 'disaggregated' then p.managed_money_net
-            when 'legacy' then p.noncommercial_net
+        case markets.cot_report
+            when 'tff' then vintage_panel.leveraged_money_net
+            when 'disaggregated' then vintage_panel.managed_money_net
+            when 'legacy' then vintage_panel.noncommercial_net
         end as speculator_net
-    from vintage_panel as p
-    inner join markets as m on m.cftc_contract_market_code = p.market_code
+    from vintage_panel
+    inner join markets on vintage_panel.market_code = markets.cftc_contract_market_code
 ),
 
 side_shares as (
@@ -166,13 +172,17 @@ stats as (
         smart_speculator_divergence,
         {{ rolling_zscore('smart_money_net_share', panel, 'report_date', weeks, min_weeks) }} as smart_money_z52,
         {{ rolling_percentile('smart_money_net_share', panel, 'report_date', weeks, min_weeks) }} as smart_money_pct52,
-        {{ rolling_range_index('smart_money_net_share', panel, 'report_date', weeks, min_weeks) }} as smart_money_cot_index52,
+        {{ rolling_range_index('smart_money_net_share', panel, 'report_date', weeks, min_weeks) }}
+            as smart_money_cot_index52,
         {{ rolling_zscore('speculator_net_share', panel, 'report_date', weeks, min_weeks) }} as speculator_z52,
         {{ rolling_percentile('speculator_net_share', panel, 'report_date', weeks, min_weeks) }} as speculator_pct52,
-        {{ rolling_range_index('speculator_net_share', panel, 'report_date', weeks, min_weeks) }} as speculator_cot_index52,
+        {{ rolling_range_index('speculator_net_share', panel, 'report_date', weeks, min_weeks) }}
+            as speculator_cot_index52,
         {{ rolling_zscore('smart_speculator_divergence', panel, 'report_date', weeks, min_weeks) }} as divergence_z52,
         lag(report_date) over (partition by {{ panel }} order by report_date) as previous_report_date,
-        lag(smart_money_net_share) over (partition by {{ panel }} order by report_date) as previous_smart_money_net_share,
+        lag(smart_money_net_share)
+            over (partition by {{ panel }} order by report_date)
+            as previous_smart_money_net_share,
         lag(speculator_net_share) over (partition by {{ panel }} order by report_date) as previous_speculator_net_share,
         max(max_known_from) over (
             partition by {{ panel }} order by report_date rows between {{ weeks - 1 }} preceding and current row
@@ -182,84 +192,94 @@ stats as (
 
 release_stats as (
     {#- Each release's own row: from its vintage partition when it has one, else from the real-time series. -#}
-    select s.*
-    from stats as s
-    left join corrected_vintages as c on c.market_code = s.market_code and c.report_date = s.report_date
-    where (c.report_date is null and s.vintage_date is null) or s.vintage_date = c.report_date
+    select stats.*
+    from stats
+    left join corrected_vintages
+        on stats.market_code = corrected_vintages.market_code and stats.report_date = corrected_vintages.report_date
+    where
+        (corrected_vintages.report_date is null and stats.vintage_date is null)
+        or stats.vintage_date = corrected_vintages.report_date
 ),
 
 own_report as (
     {#- The release's own positions (as released), with each category's share of its report's open interest. -#}
     select
-        p.*,
-        m.cot_report,
-        p.commercial_net / nullif(p.legacy_open_interest, 0) as commercial_net_share,
-        p.noncommercial_net / nullif(p.legacy_open_interest, 0) as noncommercial_net_share,
-        p.dealer_net / nullif(p.category_open_interest, 0) as dealer_net_share,
-        p.asset_manager_net / nullif(p.category_open_interest, 0) as asset_manager_net_share,
-        p.leveraged_money_net / nullif(p.category_open_interest, 0) as leveraged_money_net_share,
-        p.producer_merchant_net / nullif(p.category_open_interest, 0) as producer_merchant_net_share,
-        p.swap_dealer_net / nullif(p.category_open_interest, 0) as swap_dealer_net_share,
-        p.managed_money_net / nullif(p.category_open_interest, 0) as managed_money_net_share,
-        r.available_at,
-        r.available_at_derived
-    from vintage_panel as p
-    inner join markets as m on m.cftc_contract_market_code = p.market_code
-    inner join releases as r on r.market_code = p.market_code and r.report_date = p.report_date
-    where p.vintage_date is null
+        vintage_panel.*,
+        markets.cot_report,
+        vintage_panel.commercial_net / nullif(vintage_panel.legacy_open_interest, 0) as commercial_net_share,
+        vintage_panel.noncommercial_net / nullif(vintage_panel.legacy_open_interest, 0) as noncommercial_net_share,
+        vintage_panel.dealer_net / nullif(vintage_panel.category_open_interest, 0) as dealer_net_share,
+        vintage_panel.asset_manager_net / nullif(vintage_panel.category_open_interest, 0) as asset_manager_net_share,
+        vintage_panel.leveraged_money_net
+        / nullif(vintage_panel.category_open_interest, 0) as leveraged_money_net_share,
+        vintage_panel.producer_merchant_net
+        / nullif(vintage_panel.category_open_interest, 0) as producer_merchant_net_share,
+        vintage_panel.swap_dealer_net / nullif(vintage_panel.category_open_interest, 0) as swap_dealer_net_share,
+        vintage_panel.managed_money_net / nullif(vintage_panel.category_open_interest, 0) as managed_money_net_share,
+        releases.available_at,
+        releases.available_at_derived,
+        {#- The first day whose decision time is at or after the release: the first day a daily row may use it. -#}
+        case
+            when releases.available_at <= {{ decision_at('cast(releases.available_at as date)') }}
+                then cast(releases.available_at as date)
+            else cast(releases.available_at as date) + 1
+        end as decision_date
+    from vintage_panel
+    inner join markets on vintage_panel.market_code = markets.cftc_contract_market_code
+    inner join releases
+        on vintage_panel.market_code = releases.market_code and vintage_panel.report_date = releases.report_date
+    where vintage_panel.vintage_date is null
 ),
 
 final as (
     select
-        o.market_code as cftc_contract_market_code,
-        o.report_date,
-        o.cot_report,
+        own_report.market_code as cftc_contract_market_code,
+        own_report.report_date,
+        own_report.cot_report,
         {{ var('cot_futures_only', true) }} as futures_only,
-        coalesce(o.legacy_open_interest, o.category_open_interest) as open_interest,
-        o.commercial_net,
-        o.noncommercial_net,
-        o.dealer_net,
-        o.asset_manager_net,
-        o.leveraged_money_net,
-        o.producer_merchant_net,
-        o.swap_dealer_net,
-        o.managed_money_net,
-        o.commercial_net_share,
-        o.noncommercial_net_share,
-        o.dealer_net_share,
-        o.asset_manager_net_share,
-        o.leveraged_money_net_share,
-        o.producer_merchant_net_share,
-        o.swap_dealer_net_share,
-        o.managed_money_net_share,
-        s.smart_money_net_share,
-        s.smart_money_z52,
-        s.smart_money_pct52,
-        case when s.report_date - s.previous_report_date <= {{ max_gap_days }}
-            then s.smart_money_net_share - s.previous_smart_money_net_share end as smart_money_wow_change,
-        s.smart_money_cot_index52,
-        s.speculator_net_share,
-        s.speculator_z52,
-        s.speculator_pct52,
-        case when s.report_date - s.previous_report_date <= {{ max_gap_days }}
-            then s.speculator_net_share - s.previous_speculator_net_share end as speculator_wow_change,
-        s.speculator_cot_index52,
-        s.smart_speculator_divergence,
-        s.divergence_z52,
-        o.available_at,
-        o.available_at_derived,
-        s.max_available_at_used,
-        d.decision_date,
-        {{ decision_at('d.decision_date') }} as decision_at
-    from own_report as o
-    inner join release_stats as s on s.market_code = o.market_code and s.report_date = o.report_date
-    cross join lateral (
-        {#- The first day whose decision time is at or after the release: the first day a daily row may use it. -#}
-        select case
-            when o.available_at <= {{ decision_at('cast(o.available_at as date)') }} then cast(o.available_at as date)
-            else cast(o.available_at as date) + 1
-        end as decision_date
-    ) as d
+        coalesce(own_report.legacy_open_interest, own_report.category_open_interest) as open_interest,
+        own_report.commercial_net,
+        own_report.noncommercial_net,
+        own_report.dealer_net,
+        own_report.asset_manager_net,
+        own_report.leveraged_money_net,
+        own_report.producer_merchant_net,
+        own_report.swap_dealer_net,
+        own_report.managed_money_net,
+        own_report.commercial_net_share,
+        own_report.noncommercial_net_share,
+        own_report.dealer_net_share,
+        own_report.asset_manager_net_share,
+        own_report.leveraged_money_net_share,
+        own_report.producer_merchant_net_share,
+        own_report.swap_dealer_net_share,
+        own_report.managed_money_net_share,
+        release_stats.smart_money_net_share,
+        release_stats.smart_money_z52,
+        release_stats.smart_money_pct52,
+        case
+            when release_stats.report_date - release_stats.previous_report_date <= {{ max_gap_days }}
+                then release_stats.smart_money_net_share - release_stats.previous_smart_money_net_share
+        end as smart_money_wow_change,
+        release_stats.smart_money_cot_index52,
+        release_stats.speculator_net_share,
+        release_stats.speculator_z52,
+        release_stats.speculator_pct52,
+        case
+            when release_stats.report_date - release_stats.previous_report_date <= {{ max_gap_days }}
+                then release_stats.speculator_net_share - release_stats.previous_speculator_net_share
+        end as speculator_wow_change,
+        release_stats.speculator_cot_index52,
+        release_stats.smart_speculator_divergence,
+        release_stats.divergence_z52,
+        own_report.available_at,
+        own_report.available_at_derived,
+        release_stats.max_available_at_used,
+        own_report.decision_date,
+        {{ decision_at('own_report.decision_date') }} as decision_at
+    from own_report
+    inner join release_stats
+        on own_report.market_code = release_stats.market_code and own_report.report_date = release_stats.report_date
 )
 
 select * from final

@@ -15,40 +15,65 @@
 with
 
 observations as (
-    select symbol, observed_date, close, available_at as first_known_at
+    select
+        symbol,
+        observed_date,
+        close,
+        available_at as first_known_at
     from {{ ref('int_prices__observations') }}
     where version = 1
 ),
 
 instruments as (
-    select symbol, calendar, price_kind, duration from {{ ref('dim_instruments') }}
+    select
+        symbol,
+        calendar,
+        price_kind,
+        duration
+    from {{ ref('dim_instruments') }}
 ),
 
 trading_days as (
-    select calendar, trade_date from {{ ref('stg_reference__trading_days') }}
+    select
+        calendar,
+        trade_date
+    from {{ ref('stg_reference__trading_days') }}
 ),
 
 bounds as (
-    select symbol, min(observed_date) as first_date, max(observed_date) as last_date
+    select
+        symbol,
+        min(observed_date) as first_date,
+        max(observed_date) as last_date
     from observations
-    group by symbol
+    group by 1
 ),
 
 grid as (
-    select i.symbol, i.price_kind, i.duration, d.trade_date
-    from trading_days as d
-    inner join instruments as i on i.calendar = d.calendar
-    inner join bounds as b on b.symbol = i.symbol
-    where d.trade_date >= b.first_date
-      and d.trade_date <= b.last_date
+    select
+        instruments.symbol,
+        instruments.price_kind,
+        instruments.duration,
+        trading_days.trade_date
+    from trading_days
+    inner join instruments on trading_days.calendar = instruments.calendar
+    inner join bounds on instruments.symbol = bounds.symbol
+    where
+        trading_days.trade_date >= bounds.first_date
+        and trading_days.trade_date <= bounds.last_date
 ),
 
 closes as (
-    select g.*, o.close, o.observed_date, o.first_known_at
-    from grid as g
-    asof left join observations as o
-        on o.symbol = g.symbol
-        and o.observed_date <= g.trade_date
+    select
+        grid.*,
+        observations.close,
+        observations.observed_date,
+        observations.first_known_at
+    from grid
+    asof left join observations
+        on
+            grid.symbol = observations.symbol
+            and grid.trade_date >= observations.observed_date
 ),
 
 labels as (
@@ -58,16 +83,17 @@ labels as (
         close as entry_close,
         observed_date as entry_observed_date,
         {% for h in [1, 2, 3, 5, 7, 10] %}
-        case
-            when price_kind = 'yield'
-                then -duration * (lead(close, {{ h }}) over w - close) / 100
-            when close > 0 and lead(close, {{ h }}) over w > 0
-                then ln(lead(close, {{ h }}) over w / close)
-        end as fwd_return_{{ h }}d,
-        greatest(first_known_at, lead(first_known_at, {{ h }}) over w) as label_known_at_{{ h }}d{% if not loop.last %},{% endif %}
+            case
+                when price_kind = 'yield'
+                    then -duration * (lead(close, {{ h }}) over symbol_days - close) / 100
+                when close > 0 and lead(close, {{ h }}) over symbol_days > 0
+                    then ln(lead(close, {{ h }}) over symbol_days / close)
+            end as fwd_return_{{ h }}d,
+            greatest(first_known_at, lead(first_known_at, {{ h }}) over symbol_days)
+                as label_known_at_{{ h }}d{% if not loop.last %},{% endif %}
         {% endfor %}
     from closes
-    window w as (partition by symbol order by trade_date)
+    window symbol_days as (partition by symbol order by trade_date)
 ),
 
 final as (
@@ -77,9 +103,9 @@ final as (
         entry_close,
         entry_observed_date,
         {% for h in [1, 2, 3, 5, 7, 10] %}
-        round(fwd_return_{{ h }}d, 10) as fwd_return_{{ h }}d,
-        case when fwd_return_{{ h }}d is not null then label_known_at_{{ h }}d end as label_known_at_{{ h }}d
-        {%- if not loop.last %},{% endif %}
+            round(fwd_return_{{ h }}d, 10) as fwd_return_{{ h }}d,
+            case when fwd_return_{{ h }}d is not null then label_known_at_{{ h }}d end as label_known_at_{{ h }}d
+            {%- if not loop.last %},{% endif %}
         {% endfor %}
     from labels
 )

@@ -14,31 +14,35 @@ realtime as (
 ),
 
 instruments as (
-    select symbol, price_kind, duration from {{ ref('dim_instruments') }}
+    select
+        symbol,
+        price_kind,
+        duration
+    from {{ ref('dim_instruments') }}
 ),
 
 returns as (
     select
-        r.symbol,
-        r.calendar,
-        r.trade_date,
-        r.decision_at,
-        r.observed_date,
-        r.observation_age_days,
-        r.close,
-        r.value_known_at,
-        i.price_kind,
+        realtime.symbol,
+        realtime.calendar,
+        realtime.trade_date,
+        realtime.decision_at,
+        realtime.observed_date,
+        realtime.observation_age_days,
+        realtime.close,
+        realtime.value_known_at,
+        instruments.price_kind,
         {% for n in [1, 5, 20] %}
-        case
-            when i.price_kind = 'yield'
-                then -i.duration * (r.close - lag(r.close, {{ n }}) over w) / 100
-            when r.close > 0 and lag(r.close, {{ n }}) over w > 0
-                then ln(r.close / lag(r.close, {{ n }}) over w)
-        end as return_{{ n }}d{% if not loop.last %},{% endif %}
+            case
+                when instruments.price_kind = 'yield'
+                    then -instruments.duration * (realtime.close - lag(realtime.close, {{ n }}) over symbol_days) / 100
+                when realtime.close > 0 and lag(realtime.close, {{ n }}) over symbol_days > 0
+                    then ln(realtime.close / lag(realtime.close, {{ n }}) over symbol_days)
+            end as return_{{ n }}d{% if not loop.last %},{% endif %}
         {% endfor %}
-    from realtime as r
-    inner join instruments as i on i.symbol = r.symbol
-    window w as (partition by r.symbol order by r.trade_date)
+    from realtime
+    inner join instruments on realtime.symbol = instruments.symbol
+    window symbol_days as (partition by realtime.symbol order by realtime.trade_date)
 ),
 
 indexed as (
@@ -58,9 +62,9 @@ stats as (
     select
         *,
         {{ rolling_std('return_1d', 'symbol', 'trade_date', 20, 20) }}
-            * sqrt(case when calendar = 'CRYPTO' then 365 else 252 end) as realized_vol_20d,
+        * sqrt(case when calendar = 'CRYPTO' then 365 else 252 end) as realized_vol_20d,
         {{ rolling_std('return_1d', 'symbol', 'trade_date', 60, 60) }}
-            * sqrt(case when calendar = 'CRYPTO' then 365 else 252 end) as realized_vol_60d,
+        * sqrt(case when calendar = 'CRYPTO' then 365 else 252 end) as realized_vol_60d,
         price_index / nullif(max(price_index) over (
             partition by symbol order by trade_date rows between unbounded preceding and current row
         ), 0) - 1 as drawdown,
@@ -85,7 +89,7 @@ final as (
             'return_1d', 'return_5d', 'return_20d', 'realized_vol_20d', 'realized_vol_60d', 'drawdown',
             'distance_from_200d_mean'
         ] %}
-        round({{ c }}, 10) as {{ c }},
+            round({{ c }}, 10) as {{ c }},
         {% endfor %}
         decision_at,
         max_available_at_used

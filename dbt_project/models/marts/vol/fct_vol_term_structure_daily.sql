@@ -27,13 +27,18 @@ versions as (
 ),
 
 {% if is_incremental() %}
-rebuild as (
-    select min(observed_date) as from_date
-    from closes
-    -- ten minutes of margin: rows stamped before the watermark but committed after the last build read silver
-    -- (two ingests of Cboe at once) are still picked up
-    where ingested_at > (select max(source_ingested_through) from {{ this }}) - interval 10 minute
-),
+    watermark as (
+        select max(source_ingested_through) as ingested_through from {{ this }}
+    ),
+
+    rebuild as (
+        select min(closes.observed_date) as from_date
+        from closes
+        cross join watermark
+        -- ten minutes of margin: rows stamped before the watermark but committed after the last build read silver
+        -- (two ingests of Cboe at once) are still picked up
+        where closes.ingested_at > watermark.ingested_through - interval 10 minute
+    ),
 {% endif %}
 
 trading_days as (
@@ -41,51 +46,55 @@ trading_days as (
         observed_date as trade_date,
         {{ decision_at('observed_date') }} as decision_at
     from versions
-    where index_symbol = 'VIX'
-    {% if is_incremental() %}
-        and observed_date >= (select from_date from rebuild)
-    {% endif %}
+    where
+        index_symbol = 'VIX'
+        {% if is_incremental() %}
+            and observed_date >= (select rebuild.from_date from rebuild)
+        {% endif %}
 ),
 
 known_today as (
     select
-        d.trade_date,
-        d.decision_at,
-        v.index_symbol,
-        v.close_value,
-        v.known_from
-    from trading_days as d
-    inner join versions as v
-        on v.observed_date = d.trade_date
-        and {{ known_at('v', 'd.decision_at') }}
+        trading_days.trade_date,
+        trading_days.decision_at,
+        versions.index_symbol,
+        versions.close_value,
+        versions.known_from
+    from trading_days
+    inner join versions
+        on
+            trading_days.trade_date = versions.observed_date
+            and {{ known_at('versions', 'trading_days.decision_at') }}
 ),
 
 known_past_year as (
     select
-        d.trade_date,
-        v.index_symbol,
-        v.close_value,
-        v.known_from
-    from trading_days as d
-    inner join versions as v
-        on v.observed_date > d.trade_date - interval 365 day
-        and v.observed_date <= d.trade_date
-        and {{ known_at('v', 'd.decision_at') }}
-    where v.index_symbol in ('VIX', 'SKEW')
+        trading_days.trade_date,
+        versions.index_symbol,
+        versions.close_value,
+        versions.known_from
+    from trading_days
+    inner join versions
+        on
+            trading_days.trade_date - interval 365 day < versions.observed_date
+            and trading_days.trade_date >= versions.observed_date
+            and {{ known_at('versions', 'trading_days.decision_at') }}
+    where versions.index_symbol in ('VIX', 'SKEW')
 ),
 
 percentiles as (
     select
-        t.trade_date,
-        t.index_symbol,
+        known_today.trade_date,
+        known_today.index_symbol,
         count(*) as obs_1y,
-        avg(case when w.close_value <= t.close_value then 1.0 else 0.0 end) as pct_1y,
-        max(w.known_from) as max_known_from
-    from known_today as t
-    inner join known_past_year as w
-        on w.trade_date = t.trade_date
-        and w.index_symbol = t.index_symbol
-    group by t.trade_date, t.index_symbol
+        avg(case when known_past_year.close_value <= known_today.close_value then 1.0 else 0.0 end) as pct_1y,
+        max(known_past_year.known_from) as max_known_from
+    from known_today
+    inner join known_past_year
+        on
+            known_today.trade_date = known_past_year.trade_date
+            and known_today.index_symbol = known_past_year.index_symbol
+    group by 1, 2
 ),
 
 pivoted as (
@@ -98,34 +107,38 @@ pivoted as (
         max(case when index_symbol = 'SKEW' then close_value end) as skew,
         max(known_from) as max_known_from_today
     from known_today
-    group by trade_date
+    group by 1
 ),
 
 final as (
     select
-        p.trade_date,
-        p.vix,
-        p.vix3m,
-        p.vix9d,
-        p.skew,
-        p.vix / nullif(p.vix3m, 0) as vix_vix3m_ratio,
-        p.vix9d / nullif(p.vix, 0) as vix9d_vix_ratio,
+        pivoted.trade_date,
+        pivoted.vix,
+        pivoted.vix3m,
+        pivoted.vix9d,
+        pivoted.skew,
+        pivoted.vix / nullif(pivoted.vix3m, 0) as vix_vix3m_ratio,
+        pivoted.vix9d / nullif(pivoted.vix, 0) as vix9d_vix_ratio,
         case
-            when p.vix3m is null then null
-            when p.vix < p.vix3m then 'contango'
-            when p.vix > p.vix3m then 'backwardation'
+            when pivoted.vix3m is null then null
+            when pivoted.vix < pivoted.vix3m then 'contango'
+            when pivoted.vix > pivoted.vix3m then 'backwardation'
             else 'flat'
         end as term_structure_state,
-        case when pv.obs_1y >= {{ var('min_obs_1y') }} then pv.pct_1y end as vix_pct_1y,
-        case when ps.obs_1y >= {{ var('min_obs_1y') }} then ps.pct_1y end as skew_pct_1y,
-        p.decision_at,
-        greatest(p.max_known_from_today, coalesce(pv.max_known_from, p.max_known_from_today),
-                 coalesce(ps.max_known_from, p.max_known_from_today)) as max_available_at_used,
-        (select max(ingested_at) from closes) as source_ingested_through
-    from pivoted as p
-    left join percentiles as pv on pv.trade_date = p.trade_date and pv.index_symbol = 'VIX'
-    left join percentiles as ps on ps.trade_date = p.trade_date and ps.index_symbol = 'SKEW'
+        case when vix_percentiles.obs_1y >= {{ var('min_obs_1y') }} then vix_percentiles.pct_1y end as vix_pct_1y,
+        case when skew_percentiles.obs_1y >= {{ var('min_obs_1y') }} then skew_percentiles.pct_1y end as skew_pct_1y,
+        pivoted.decision_at,
+        greatest(
+            pivoted.max_known_from_today, coalesce(vix_percentiles.max_known_from, pivoted.max_known_from_today),
+            coalesce(skew_percentiles.max_known_from, pivoted.max_known_from_today)
+        ) as max_available_at_used,
+        (select max(closes.ingested_at) as ingested_through from closes) as source_ingested_through
+    from pivoted
+    left join percentiles as vix_percentiles
+        on pivoted.trade_date = vix_percentiles.trade_date and vix_percentiles.index_symbol = 'VIX'
+    left join percentiles as skew_percentiles
+        on pivoted.trade_date = skew_percentiles.trade_date and skew_percentiles.index_symbol = 'SKEW'
 )
 
 select * from final
-order by trade_date
+order by 1
