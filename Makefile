@@ -59,8 +59,11 @@ serve: install
 	trap 'kill $$daemon 2>/dev/null; wait $$daemon 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p $(SERVE_PORT)
 
+# Unit tests in two workers (pytest-xdist, one file per worker at a time); the integration and e2e tests, which
+# start servers, dbt and `nexus` processes of their own, one at a time
 test: install-dev chromium java
-	$(BIN)/pytest --durations=30
+	$(BIN)/pytest -n 2 --dist loadfile --durations=15 tests/unit
+	$(BIN)/pytest --durations=30 tests/integration tests/e2e
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own browsers here); root on CI machines
 chromium:
