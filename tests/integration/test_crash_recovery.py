@@ -1,7 +1,7 @@
 """A crash in the middle of a write leaves every table readable, and a re-run converges to the clean result.
 
-Only the ingests that are killed run as processes; the clean ingest and the re-runs call the same function in this
-process (each process would pay about 4 CPU-seconds of imports, Great Expectations alone 3.5).
+Only the ingests that are killed run as processes; the clean ingest and the re-runs run in this process as the CLI
+would (tests/integration/in_process.py).
 """
 
 import os
@@ -18,7 +18,7 @@ from resources.lake.catalog import list_tables
 from resources.lake.delta import content_hash, read_table
 from resources.lake.storage import LakeStorage
 from resources.settings import get_settings
-from resources.sources.registry import ingest_source
+from tests.integration.in_process import ingest_as_the_cli
 
 pytestmark = pytest.mark.slow
 START, END = date(2021, 1, 1), date(2022, 12, 30)  # SCRIPT's range
@@ -28,7 +28,7 @@ import sys
 from datetime import date
 from resources.lake.storage import LakeStorage
 from resources.settings import get_settings
-from resources.sources.registry import ingest_source
+from tests.integration.in_process import ingest_as_the_cli
 s = get_settings()
 storage = LakeStorage.from_settings(s)
 for name in sys.argv[1:]:
@@ -43,16 +43,7 @@ def _env(lake: Path) -> dict[str, str]:
 
 def _ingest(lake: Path, sources: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """SCRIPT's ingest in this process, with the environment `_env` gives the killed process; raises on failure."""
-    with monkeypatch.context() as patched:
-        for name, value in _env(lake).items():
-            if name.startswith("NEXUS_"):
-                patched.setenv(name, value)
-        get_settings.cache_clear()
-        s = get_settings()
-        storage = LakeStorage.from_settings(s)
-        for name in sources:
-            ingest_source(name, storage, s, run_id="crash-test", start=START, end=END, files=None)
-    get_settings.cache_clear()
+    ingest_as_the_cli(_env(lake), monkeypatch, sources, start=START, end=END, run_id="crash-test")
 
 
 def _killed_ingest(lake: Path, sources: list[str], kill_after: float) -> int:

@@ -1,9 +1,8 @@
 """The nightly marts build (`nexus marts`, what the Dagster marts asset runs) rebuilds only what changed silver
 tables feed, and ends with exactly the tables a full rebuild gives, including after a late restatement.
 
-The sources are ingested in this process with `ingest_source`, the function `nexus ingest` calls (the CLI itself is
-tested in test_ingest_cli): eight `nexus ingest` processes would each pay about 4 CPU-seconds of imports
-(Great Expectations alone 3.5) for a test about the marts. The marts builds stay `nexus marts` processes.
+The sources are ingested in this process as `nexus ingest` would (tests/integration/in_process.py); the marts builds
+stay `nexus marts` processes.
 """
 
 import json
@@ -20,9 +19,8 @@ import pytest
 
 from resources.lake.delta import merge_versioned, read_table
 from resources.lake.storage import LakeStorage
-from resources.settings import get_settings
 from resources.sources.cboe.spec import INDEX_CLOSES
-from resources.sources.registry import ingest_source
+from tests.integration.in_process import ingest_as_the_cli
 
 pytestmark = pytest.mark.slow
 NEXUS = str(Path(sys.executable).with_name("nexus"))
@@ -50,27 +48,9 @@ def _nexus(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _ingest(env: dict[str, str], monkeypatch: pytest.MonkeyPatch, sources: tuple[str, ...], end: str) -> None:
-    """What `nexus ingest <source> --start START --end <end>` does for each source, in this process with `env`'s
-    settings; a failure raises (the CLI's non-zero exit)."""
-    for name in [n for n in os.environ if n.startswith("NEXUS_")]:  # exactly the settings the CLI would see
-        monkeypatch.delenv(name)
-    for name, value in env.items():
-        if name.startswith("NEXUS_"):
-            monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    settings = get_settings()
-    storage = LakeStorage.from_settings(settings)
-    for source in sources:
-        ingest_source(
-            source,
-            storage,
-            settings,
-            run_id="nightly-test",
-            start=date.fromisoformat(START),
-            end=date.fromisoformat(end),
-            files=None,
-        )
-    get_settings.cache_clear()
+    ingest_as_the_cli(
+        env, monkeypatch, sources, start=date.fromisoformat(START), end=date.fromisoformat(end), run_id="nightly-test"
+    )
 
 
 def _marts(env: dict[str, str], *args: str) -> dict:
