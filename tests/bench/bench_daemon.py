@@ -23,15 +23,15 @@ from datetime import time as clock_time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from resources.dagster_instance import create_instance_storage, write_instance_yaml
 from resources.releases import STREAMS
-from resources.settings import PROJECT_ROOT, Settings
+from resources.settings import Settings
 from resources.simulated.clock import PublisherClock
-from tests.bench.common import BIN, Figure, isolated_env
+from tests.bench.common import Figure, isolated_env
 from tests.conftest import free_port
+from tests.e2e.dagster_services import daemon_and_webserver, start_sensor
 
 NY = ZoneInfo("America/New_York")
 WARM_UP = datetime.combine(date(2024, 6, 25), clock_time(16, 20), tzinfo=NY)
@@ -39,31 +39,13 @@ MEASURED = datetime.combine(date(2024, 6, 26), clock_time(17, 5), tzinfo=NY)
 QUIET_S = 90  # no run queued or in progress for this long: the chain has done what it will do
 TIMEOUT_S = 1800
 STEP_ENDS = {DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE}
-START_SENSOR = """
-mutation Start($selector: SensorSelector!) {
-  startSensor(sensorSelector: $selector) { __typename ... on Sensor { sensorState { status } } }
-}"""
 
 
-def _graphql(url: str, query: str, variables: dict | None = None) -> dict:
-    response = httpx.post(url, json={"query": query, "variables": variables or {}}, timeout=120)
-    response.raise_for_status()
-    return response.json()["data"]
-
-
-def _start_sensors(url: str, names: list[str], deadline: float) -> None:
+def _start_sensors(url: str, names: list[str]) -> None:
     for name in names:
-        selector = {"repositoryLocationName": "nexus", "repositoryName": "__repository__", "sensorName": name}
-        while True:
-            try:
-                started = _graphql(url, START_SENSOR, {"selector": selector})["startSensor"]
-            except (httpx.HTTPError, KeyError, TypeError):
-                started = {"__typename": "not yet"}
-            if started["__typename"] == "Sensor":
-                break
-            if time.time() > deadline:
-                raise RuntimeError(f"could not start sensor {name}: {started}")
-            time.sleep(3)
+        started = start_sensor(url, name)
+        if started.get("sensorState", {}).get("status") != "RUNNING":
+            raise RuntimeError(f"could not start sensor {name}: {started}")
 
 
 def _wait_quiet(instance: DagsterInstance, since: float, procs: list[subprocess.Popen], deadline: float) -> None:
@@ -139,28 +121,9 @@ def run() -> list[Figure]:
     clock = PublisherClock(clock_file)
     clock.set(WARM_UP)
     port = free_port()
-    log = (root / "daemon.log").open("w")
-    procs = [
-        subprocess.Popen(
-            [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=log,
-        ),
-        subprocess.Popen(
-            [str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ),
-    ]
     deadline = time.time() + TIMEOUT_S
-    try:
-        _start_sensors(
-            f"http://127.0.0.1:{port}/graphql", [*(f"{s}_release" for s in STREAMS), "nexus_automation"], deadline
-        )
+    with daemon_and_webserver(env, port, root / "daemon.log") as procs:
+        _start_sensors(f"http://127.0.0.1:{port}/graphql", [*(f"{s}_release" for s in STREAMS), "nexus_automation"])
         with DagsterInstance.from_config(str(home)) as instance:
             warm = time.time()
             _wait_quiet(instance, warm, procs, deadline)
@@ -168,15 +131,6 @@ def run() -> list[Figure]:
             clock.set(MEASURED)
             _wait_quiet(instance, released, procs, deadline)
             total, in_steps, materialized, failed = day_timings(instance, released)
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        log.close()
     stages = ("gold/feeds/", "gold/personas/", "gold/signals/", "gold/models/", "gold/marts/", "marts/", "silver/")
     reached = next((s for s in stages if any(k.startswith(s) for k in materialized)), "none")
     print(

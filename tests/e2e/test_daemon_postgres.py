@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -34,15 +33,15 @@ from resources.dagster_instance import POSTGRES_URL_ENV, ensure_dagster_home
 from resources.lake.delta import open_table, read_table
 from resources.lake.quarantine import QUARANTINE
 from resources.lake.storage import LakeStorage
-from resources.settings import PROJECT_ROOT, get_settings
+from resources.settings import get_settings
 from resources.simulated.clock import PublisherClock
 from resources.simulated.misprints import Misprint, write_misprints
 from resources.sources.cboe.spec import INDEX_CLOSES
 from tests.conftest import free_port
+from tests.e2e.dagster_services import daemon_and_webserver, start_sensor
 from tests.postgres_server import postgres_server
 
 pytestmark = pytest.mark.slow
-BIN = Path(sys.executable).parent
 NY = ZoneInfo("America/New_York")
 STAGING = "staging/stg_cboe__index_closes"
 TUE, WED, THU = date(2024, 6, 25), date(2024, 6, 26), date(2024, 6, 27)
@@ -110,75 +109,59 @@ def test_releases_run_the_chain_and_a_failed_gate_holds_it_on_a_postgres_instanc
     clock.set(datetime.combine(TUE, CBOE_RELEASED, tzinfo=NY))
     storage = LakeStorage.from_settings(get_settings())
     port = free_port()
-    log = (tmp_path / "daemon.log").open("w")
-    daemon = subprocess.Popen(
-        [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log
-    )
-    webserver = subprocess.Popen(
-        [str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    procs = [daemon, webserver]
     try:
-        graphql = f"http://127.0.0.1:{port}/graphql"
-        _wait("the webserver", lambda: _answers(graphql), 300, procs)
-        for sensor_name in ("cboe_release", "nexus_automation"):  # the operator turns automation on
-            _start_sensor(graphql, sensor_name)
-        with DagsterInstance.from_config(str(home)) as instance:
-            assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        with daemon_and_webserver(env, port, tmp_path / "daemon.log") as procs:
+            graphql = f"http://127.0.0.1:{port}/graphql"
+            _wait("the webserver", lambda: _answers(graphql), 300, procs)
+            for sensor_name in ("cboe_release", "nexus_automation"):  # the operator turns automation on
+                started = start_sensor(graphql, sensor_name)
+                assert started.get("sensorState", {}).get("status") == "RUNNING", started
+            with DagsterInstance.from_config(str(home)) as instance:
+                assert type(instance.run_storage).__name__ == "PostgresRunStorage"
 
-            # Tuesday: the release starts the ingest, its suite passes, automation builds the model that reads it.
-            ingest = _wait("Tuesday's Cboe run", lambda: _release_run(instance, TUE), 300, procs)
-            assert ingest.status == DagsterRunStatus.SUCCESS, _failure(instance, ingest.run_id)
-            assert ingest.tags["dagster/partition"] == TUE.isoformat()
-            built = _wait("the automation run of the dbt model", lambda: _automation_runs(instance), 300, procs)[0]
-            materialized = _assert_built_after(instance, built, ingest)
-            assert not any(k.startswith(("marts/", "gold/")) for k in materialized), (
-                "marts must wait for every silver table they read to pass its suite"
-            )
-            version = _silver_version(storage)
+                # Tuesday: the release starts the ingest, its suite passes, automation builds the model that reads it.
+                ingest = _wait("Tuesday's Cboe run", lambda: _release_run(instance, TUE), 300, procs)
+                assert ingest.status == DagsterRunStatus.SUCCESS, _failure(instance, ingest.run_id)
+                assert ingest.tags["dagster/partition"] == TUE.isoformat()
+                built = _wait("the automation run of the dbt model", lambda: _automation_runs(instance), 300, procs)[0]
+                materialized = _assert_built_after(instance, built, ingest)
+                assert not any(k.startswith(("marts/", "gold/")) for k in materialized), (
+                    "marts must wait for every silver table they read to pass its suite"
+                )
+                version = _silver_version(storage)
 
-            # Wednesday: the misprint fails the blocking suite before anything is committed.
-            clock.set(datetime.combine(WED, CBOE_RELEASED, tzinfo=NY))
-            failed = _wait("Wednesday's Cboe run", lambda: _release_run(instance, WED), 300, procs)
-            assert failed.status == DagsterRunStatus.FAILURE
-            assert _silver_version(storage) == version, "a failed gate must leave silver at its previous version"
-            held = read_table(storage, QUARANTINE).to_pandas().query("run_id == @failed.run_id")
-            assert set(held.source) == {"cboe"} and set(held.error_type) == {"QualityGateError"}
-            assert held.reason.str.contains("expect_column_values_to_be_between").all(), held.reason.tolist()
-            alert = _wait("the alert", lambda: [a for a in alerts.received if failed.run_id in a["text"]], 180, procs)
-            assert "expect_column_values_to_be_between" in alert[0]["text"]
-            failed_end = instance.get_run_record_by_id(failed.run_id).end_time
-            _wait("an automation tick after the failure", lambda: _ticked_after(graphql, failed_end), 180, procs)
-            assert len(_automation_runs(instance)) == 1, "nothing downstream may run from a failed gate"
+                # Wednesday: the misprint fails the blocking suite before anything is committed.
+                clock.set(datetime.combine(WED, CBOE_RELEASED, tzinfo=NY))
+                failed = _wait("Wednesday's Cboe run", lambda: _release_run(instance, WED), 300, procs)
+                assert failed.status == DagsterRunStatus.FAILURE
+                assert _silver_version(storage) == version, "a failed gate must leave silver at its previous version"
+                held = read_table(storage, QUARANTINE).to_pandas().query("run_id == @failed.run_id")
+                assert set(held.source) == {"cboe"} and set(held.error_type) == {"QualityGateError"}
+                assert held.reason.str.contains("expect_column_values_to_be_between").all(), held.reason.tolist()
+                alert = _wait(
+                    "the alert", lambda: [a for a in alerts.received if failed.run_id in a["text"]], 180, procs
+                )
+                assert "expect_column_values_to_be_between" in alert[0]["text"]
+                failed_end = instance.get_run_record_by_id(failed.run_id).end_time
+                _wait("an automation tick after the failure", lambda: _ticked_after(graphql, failed_end), 180, procs)
+                assert len(_automation_runs(instance)) == 1, "nothing downstream may run from a failed gate"
 
-            # Thursday: the publisher has corrected the value; the chain resumes by itself.
-            clock.set(datetime.combine(THU, CBOE_RELEASED, tzinfo=NY))
-            resumed = _wait("Thursday's Cboe run", lambda: _release_run(instance, THU), 300, procs)
-            assert resumed.status == DagsterRunStatus.SUCCESS, _failure(instance, resumed.run_id)
-            assert _silver_version(storage) > version
-            again = _wait("the resumed model run", lambda: _automation_runs(instance)[1:], 300, procs)[0]
-            materialized = _assert_built_after(instance, again, resumed)
-            # Cboe-only marts may follow now; a mart that reads the other (never ingested) publishers may not
-            assert not {"marts/fct_features_daily", "gold/marts/fct_features_daily"} & materialized
-        runs = httpx.post(
-            graphql,
-            json={"query": "{ runsOrError { ... on Runs { results { runId status } } } }"},
-            timeout=60,
-        ).json()["data"]["runsOrError"]["results"]
-        assert {ingest.run_id, built.run_id, failed.run_id, again.run_id} <= {r["runId"] for r in runs}
+                # Thursday: the publisher has corrected the value; the chain resumes by itself.
+                clock.set(datetime.combine(THU, CBOE_RELEASED, tzinfo=NY))
+                resumed = _wait("Thursday's Cboe run", lambda: _release_run(instance, THU), 300, procs)
+                assert resumed.status == DagsterRunStatus.SUCCESS, _failure(instance, resumed.run_id)
+                assert _silver_version(storage) > version
+                again = _wait("the resumed model run", lambda: _automation_runs(instance)[1:], 300, procs)[0]
+                materialized = _assert_built_after(instance, again, resumed)
+                # Cboe-only marts may follow now; a mart that reads the other (never ingested) publishers may not
+                assert not {"marts/fct_features_daily", "gold/marts/fct_features_daily"} & materialized
+            runs = httpx.post(
+                graphql,
+                json={"query": "{ runsOrError { ... on Runs { results { runId status } } } }"},
+                timeout=60,
+            ).json()["data"]["runsOrError"]["results"]
+            assert {ingest.run_id, built.run_id, failed.run_id, again.run_id} <= {r["runId"] for r in runs}
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        log.close()
         alerts.close()
 
 
@@ -256,35 +239,11 @@ class _Receiver:
         self.server.server_close()
 
 
-START_SENSOR = """
-mutation Start($selector: SensorSelector!) {
-  startSensor(sensorSelector: $selector) {
-    __typename
-    ... on Sensor { sensorState { status } }
-    ... on PythonError { message }
-  }
-}
-"""
-
-
 def _answers(graphql: str) -> bool:
     try:
         return httpx.post(graphql, json={"query": "{ version }"}, timeout=10).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def _start_sensor(graphql: str, name: str) -> None:
-    """Start a sensor as the operator would; the webserver may answer before it has loaded the code location."""
-    selector = {"repositoryLocationName": "nexus", "repositoryName": "__repository__", "sensorName": name}
-    deadline = time.time() + 300
-    while True:
-        answer = httpx.post(graphql, json={"query": START_SENSOR, "variables": {"selector": selector}}, timeout=120)
-        result = answer.json()["data"]["startSensor"]
-        if result["__typename"] != "SensorNotFoundError" or time.time() > deadline:
-            break
-        time.sleep(5)
-    assert result.get("sensorState", {}).get("status") == "RUNNING", result
 
 
 def _failure(instance: DagsterInstance, run_id: str) -> str:
