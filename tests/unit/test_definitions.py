@@ -73,8 +73,8 @@ def test_a_range_too_short_for_the_models_is_named_and_skipped():
 
 
 def test_every_step_of_a_rerun_can_be_left_out_when_nothing_changed():
-    """Each job `nexus run` repeats (feeds aside: a delivery checks each client's destination) has a skip probe for
-    every step that materializes, so a re-run with nothing new launches no run for it (pipelines/preflight.py)."""
+    """Each job `nexus run` repeats has a skip probe for every step that materializes, so a re-run with nothing new
+    launches no run at all (pipelines/preflight.py)."""
     from dagster._core.definitions.dependency import NodeHandle
 
     from assets.skips import PROBES
@@ -82,8 +82,6 @@ def test_every_step_of_a_rerun_can_be_left_out_when_nothing_changed():
     from pipelines.jobs import run_plan
 
     for job_name, _ in run_plan(CADENCES):
-        if job_name == "feeds_job":
-            continue
         job = defs.resolve_job_def(job_name)
         for name in job.graph.node_dict:
             assets_def = job.asset_layer.get_assets_def_for_node(NodeHandle(name, None))
