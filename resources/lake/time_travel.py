@@ -193,9 +193,10 @@ class TimeTravel:
         (resources/lake/point_in_time_join.py); later calls on the same version only join.
         """
         ref = self.resolve(features)
-        table = self.stored_table(ref.uri, as_utc(stored_at) if stored_at is not None else None)
-        if table is None:  # not created yet at stored_at: no features known
-            return asof_join(entities, self.read_ref(ref, None, None).schema.empty_table(), self.decision_time_utc)
+        stored = as_utc(stored_at) if stored_at is not None else None
+        table = self.stored_table(ref.uri, stored)
+        if table is None:  # not created yet at stored_at: its schema, no features known
+            return asof_join(entities, self.read_ref(ref, None, stored), self.decision_time_utc)
         key = (self.lake.root_uri, ref.uri, table.version(), self.decision_time_utc)
         index = _INDEXES.pop(key, None) or FeatureIndex(scan(self.lake, table, ref.uri), self.decision_time_utc)
         _INDEXES[key] = index  # most recently used last

@@ -88,3 +88,15 @@ def test_pit_join_reads_a_new_table_version_and_time_travels(storage):
 
     assert lake.pit_join(entities).column("value")[0].as_py() == before + 1.0
     assert lake.pit_join(entities, stored_at=between).column("value")[0].as_py() == before
+
+
+def test_pit_join_before_the_table_existed_knows_nothing(storage):
+    uri = storage.uri("gold", "marts", "fct_features_daily")
+    before = datetime.now(UTC)
+    wall.sleep(0.05)
+    overwrite_table(storage, uri, _features(np.random.default_rng(9)))
+    entities = pd.DataFrame({"symbol": ["AAA"], "timestamp": [pd.Timestamp("2024-02-01", tz=UTC)]})
+
+    joined = TimeTravel(storage, DECISION).pit_join(entities, stored_at=before)
+
+    assert joined.num_rows == 1 and joined.column("value").null_count == 1
