@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assets.models.data import load_features, load_labels
 from assets.models.effect_features import EFFECT_FEATURES
-from assets.models.evaluation import EvaluationConfig, EvaluationReport, evaluate
+from assets.models.evaluation import EvaluationConfig, EvaluationReport, evaluate, labelled_rows
 from assets.models.planted import EffectEstimate, measure_planted_effects
 from assets.models.regimes import RegimeConfig, RegimeResult, observation_frame, symbol_regimes
 from assets.models.training import HORIZONS, train_all_horizons
@@ -147,10 +147,19 @@ def predictions_frame(results: dict[int, WalkForwardResult]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def horizon_rows(inputs: ModelInputs, predictions: pd.DataFrame, config: ModelStageConfig) -> dict[int, pd.DataFrame]:
+    """`labelled_rows` of every predicted horizon, computed once for the evaluation and its return curves."""
+    horizons = sorted(int(h) for h in predictions["horizon"].unique())
+    return {h: labelled_rows(inputs.features, inputs.labels, h, config.evaluation) for h in horizons}
+
+
 def run_evaluation(
-    inputs: ModelInputs, predictions: pd.DataFrame, config: ModelStageConfig
+    inputs: ModelInputs,
+    predictions: pd.DataFrame,
+    config: ModelStageConfig,
+    labelled: dict[int, pd.DataFrame] | None = None,
 ) -> tuple[EvaluationReport, list[EffectEstimate]]:
-    report = evaluate(predictions, inputs.features, inputs.labels, config.evaluation)
+    report = evaluate(predictions, inputs.features, inputs.labels, config.evaluation, labelled)
     return report, measure_planted_effects(inputs.features, inputs.labels)
 
 
