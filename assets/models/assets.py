@@ -27,6 +27,7 @@ from assets.models.evaluation import EvaluationConfig, load_leak_audits
 from assets.models.pipeline import (
     ModelStageConfig,
     hmm_overlay_reference,
+    horizon_rows,
     load_inputs,
     predictions_frame,
     regimes_table,
@@ -279,7 +280,8 @@ def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN
     predictions = read_table(storage, _uri(storage, "oos_predictions")).to_pandas()
     predictions["trade_date"] = pd.to_datetime(predictions["trade_date"])
     predictions["cutoff"] = pd.to_datetime(predictions["cutoff"])
-    report, planted = run_evaluation(inputs, predictions, config)
+    labelled = horizon_rows(inputs, predictions, config)  # shared by the metrics and the return curves
+    report, planted = run_evaluation(inputs, predictions, config, labelled)
     metrics = report.metrics_frame()
     overwrite_table(storage, _uri(storage, "evaluation"), pa.Table.from_pandas(metrics, preserve_index=False))
     overwrite_table(
@@ -297,7 +299,7 @@ def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN
 
     from assets.models.evaluation import cumulative_returns
 
-    curves = cumulative_returns(predictions, inputs.features, inputs.labels, config.evaluation)
+    curves = cumulative_returns(predictions, inputs.features, inputs.labels, config.evaluation, labelled)
     images = evaluation_pngs(report, curves)
     markdown = []
     for (name, png), uri in zip(images.items(), write_evaluation_plots(storage, images), strict=True):
