@@ -4,8 +4,9 @@
 report, Coin Metrics' two assets. 10x and 100x multiply the series, markets or assets (replicas from the simulated
 publisher's scale parameter). Each lake gets two publication states, so the backfill merges real revisions.
 `NEXUS_BENCH_BACKFILL_SCALES` (default 1,10,100) and `NEXUS_BENCH_BACKFILL_SOURCES` (default fred,cot,coinmetrics)
-choose what runs. Each backfill runs in its own process, so peak memory is that engine's (Spark: the driver JVM
-and the Python process, not the Python workers).
+choose what runs. Each backfill runs in its own process, so peak memory is that engine's (Spark: the Python
+driver's peak plus the peaks of its JVM and Python workers, read from /proc before the session ends: an upper
+bound, as the peaks need not coincide).
 
 When a cluster pays off: each engine's time is modelled as t(rows) = fixed + rows / rate, fitted through its two
 largest measured scales (fixed: start-up, planning, the one commit; rate: the marginal rows per second). A
@@ -64,17 +65,44 @@ def _lake(source: str, root: Path, scale: int, env: dict[str, str]) -> float:
     return seconds
 
 
+def jvm_peak_mb() -> float:
+    """Peak resident memory (VmHWM) of this process's Spark JVM and its Python workers, summed, in MB (0 without a
+    session). The JVM is not a waited-for child of the driver, so `ru_maxrss` never includes it."""
+    from pyspark import SparkContext
+
+    context = SparkContext._active_spark_context
+    gateway = getattr(getattr(context, "_gateway", None), "proc", None)
+    if gateway is None:
+        return 0.0
+    status: dict[int, dict[str, str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                lines = (entry / "status").read_text().splitlines()
+            except OSError:
+                continue
+            status[int(entry.name)] = dict(line.split(":", 1) for line in lines if ":" in line)
+    tree, total = {gateway.pid}, 0.0
+    for _ in range(4):  # the JVM, its worker daemon, the daemon's forked workers
+        tree |= {pid for pid, st in status.items() if int(st.get("PPid", "0")) in tree}
+    for pid in tree:
+        total += int(status.get(pid, {}).get("VmHWM", "0 kB").split()[0]) / 1024
+    return total
+
+
 def _backfill(source: str, engine: str, env: dict[str, str]) -> tuple[float, float, int]:
+    """(seconds, peak MB, rows) of one backfill in its own process; Spark's peak adds its JVM and workers'."""
     script = (
         "import json,os;from resources.lake.storage import LakeStorage;"
         "from resources.spark.backfill import run_backfill;"
         f"r=run_backfill(LakeStorage(root_uri=os.environ['NEXUS_LAKE_URI']),'{source}',engine='{engine}',"
         "run_id='bench');"
-        "open(os.environ['BENCH_OUT'],'w').write(json.dumps({'rows':r.rows,'seconds':r.seconds}))"
+        f"from tests.bench.bench_backfill import jvm_peak_mb;jvm=jvm_peak_mb() if '{engine}'=='spark' else 0.0;"
+        "open(os.environ['BENCH_OUT'],'w').write(json.dumps({'rows':r.rows,'seconds':r.seconds,'jvm_mb':jvm}))"
     )
     seconds, peak = run_measured([sys.executable, "-c", script], env)
-    rows = json.loads(Path(env["BENCH_OUT"]).read_text())["rows"]
-    return seconds, peak, rows
+    out = json.loads(Path(env["BENCH_OUT"]).read_text())
+    return seconds, peak + out["jvm_mb"], out["rows"]
 
 
 @dataclass
