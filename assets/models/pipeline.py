@@ -111,35 +111,43 @@ def run_regimes(storage: LakeStorage, features: pd.DataFrame, config: ModelStage
     return RegimeResult(frame=frame, fits=[f for r in results for f in r.fits])
 
 
-def _horizon_walk_forward(
-    args: tuple[int, pd.DataFrame, pd.DataFrame, WalkForwardConfig, str, dict[str, str]],
-) -> WalkForwardResult:
-    horizon, features, labels, config, root_uri, options = args
+def _horizons_walk_forward(
+    args: tuple[tuple[int, ...], pd.DataFrame, pd.DataFrame, WalkForwardConfig, str, dict[str, str]],
+) -> dict[int, WalkForwardResult]:
+    horizons, features, labels, config, root_uri, options = args
     storage = LakeStorage(root_uri=root_uri, storage_options=options)
     store, cache = ModelStore(storage), LakeFitCache(storage, "walk_forward")
-    return train_all_horizons(features, labels, config, store=store, cache=cache, horizons=(horizon,))[horizon]
+    results = train_all_horizons(features, labels, config, store=store, cache=cache, horizons=horizons)
+    # the boosters are in the model store: not sent back between processes
+    return {h: r.model_copy(update={"models": []}) for h, r in results.items()}
 
 
 def run_walk_forward(
     storage: LakeStorage, inputs: ModelInputs, config: ModelStageConfig
 ) -> dict[int, WalkForwardResult]:
-    """Every horizon's walk-forward, fits cached in the lake, horizons in parallel processes.
+    """Every horizon's walk-forward, fits cached in the lake and models saved in its store (the results carry
+    predictions and cutoffs, not the boosters), horizons shared among `workers` processes.
 
     Horizons are independent (each has its own labels, models and store name) and each is deterministic, so
-    `workers` processes give the same predictions and model versions as one; on 2 cores they halve the wall time.
+    `workers` processes give the same predictions and model versions as one; on 2 cores they cut the wall time.
+    The workers are spawned, so a script calling this with `workers > 1` needs the `if __name__ == "__main__":`
+    guard (the CLI, Dagster and pytest have it).
     """
+    workers = min(config.workers, len(config.horizons))
+    groups = [config.horizons[i::workers] for i in range(workers)] if workers > 1 else [config.horizons]
     jobs = [
-        (h, inputs.features, inputs.labels, config.walk_forward, storage.root_uri, storage.storage_options)
-        for h in config.horizons
+        (group, inputs.features, inputs.labels, config.walk_forward, storage.root_uri, storage.storage_options)
+        for group in groups
     ]
-    if config.workers > 1 and len(jobs) > 1:
+    if len(jobs) > 1:
         # spawned, not forked: a process forked after LightGBM has run its OpenMP pool hangs in its first fit
         spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(config.workers, len(jobs)), mp_context=spawn) as pool:
-            results = list(pool.map(_horizon_walk_forward, jobs))
+        with ProcessPoolExecutor(max_workers=len(jobs), mp_context=spawn) as pool:
+            parts = list(pool.map(_horizons_walk_forward, jobs))
     else:
-        results = [_horizon_walk_forward(job) for job in jobs]
-    return dict(zip(config.horizons, results, strict=True))
+        parts = [_horizons_walk_forward(job) for job in jobs]
+    found = {h: r for part in parts for h, r in part.items()}
+    return {h: found[h] for h in config.horizons}
 
 
 def predictions_frame(results: dict[int, WalkForwardResult]) -> pd.DataFrame:
