@@ -26,7 +26,6 @@ SILVER_TABLES = [
     "silver/eia/daily_prices",
     "silver/coinmetrics/asset_metrics",
 ]
-HISTORY_DAYS = 7
 REAL_FOLDERS = {"cot": "cot", "fred": "fred", "eia": "eia", "cboe": "cboe", "coinmetrics": "coinmetrics"}
 
 
@@ -38,9 +37,6 @@ def _env() -> dict[str, str]:
         NEXUS_DUCKDB_PATH=str(s.duckdb_path),
         NEXUS_PUBLISHED_DUCKDB_PATH=str(s.published_duckdb_path),
         DAGSTER_HOME=str(s.dagster_home),
-        # a week of signal and persona days, not the default 31: every stage and the re-run's skips are the same
-        # code either way, and Dagster's per-partition work (8 persona assets x days) dominated this test's time
-        NEXUS_SIGNAL_HISTORY_DAYS=str(HISTORY_DAYS),
     )
     Path(s.dagster_home).mkdir(parents=True, exist_ok=True)
     return env
