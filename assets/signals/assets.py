@@ -57,7 +57,7 @@ def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> Materia
     first, last = window_of(context)
     storage = lake.storage()
     reads = [*MARTS_READ, ("models", "oos_predictions"), ("models", "regimes"), ("models", "evaluation")]
-    signals_config = signal_config(get_settings().cost_bps)
+    signals_config = signal_config(get_settings().cost_bps, get_settings().decision_time_utc)
     extra = {"window": [str(first), str(last)], "signals": signals_config.model_dump(mode="json")}
     fingerprint = stage_fingerprint(storage, "signals/daily", reads, extra)
     outputs = [storage.uri(SIGNALS.zone, *SIGNALS.path_parts())] + [
@@ -115,7 +115,7 @@ SCORECARD_KEY = AssetKey(["gold", "models", "scorecard"])
 def signals_scorecard(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     storage = lake.storage()
     reads = [*MARTS_READ, ("models", "oos_predictions"), ("models", "regimes"), ("models", "evaluation")]
-    signals_config = signal_config(get_settings().cost_bps)
+    signals_config = signal_config(get_settings().cost_bps, get_settings().decision_time_utc)
     fingerprint = stage_fingerprint(
         storage, "models/scorecard", reads, {"signals": signals_config.model_dump(mode="json")}
     )

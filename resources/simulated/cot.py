@@ -36,13 +36,14 @@ import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from resources.settings import DEFAULT_DECISION_TIME_UTC
 from resources.simulated.publisher import Request, Response, SimulatedPublisher, route
 from resources.simulated.world import COT_MARKETS, HORIZON, _stream, world_for
 from resources.sources.base import at_new_york
@@ -372,9 +373,9 @@ def published(seed: int, report: ReportKind, futures_only: bool, as_of_time: dat
     return frame
 
 
-def as_of_time(seed: int, as_of: date) -> datetime:
+def as_of_time(seed: int, as_of: date, decision_time_utc: time = DEFAULT_DECISION_TIME_UTC) -> datetime:
     """The publisher's state time for an as-of date (the decision time of that day, as the server uses)."""
-    return SimulatedPublisher(seed=seed, as_of=as_of).as_of_time
+    return SimulatedPublisher(seed=seed, as_of=as_of, decision_time_utc=decision_time_utc).as_of_time
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -856,9 +857,17 @@ def _cell(kind: str, column: str | None, block: str, row: dict, previous: dict |
     raise ValueError(kind)
 
 
-def annual_text(seed: int, report: ReportKind, year: int, as_of: date, futures_only: bool = True) -> bytes:
+def annual_text(
+    seed: int,
+    report: ReportKind,
+    year: int,
+    as_of: date,
+    futures_only: bool = True,
+    *,
+    decision_time_utc: time = DEFAULT_DECISION_TIME_UTC,
+) -> bytes:
     """The year's annual file as CFTC served it at the end of `as_of`: markets in code order, newest week first."""
-    frame = published(seed, report, futures_only, as_of_time(seed, as_of))
+    frame = published(seed, report, futures_only, as_of_time(seed, as_of, decision_time_utc))
     return _annual_text_of(frame, report, year, futures_only, MARKETS)
 
 
@@ -917,9 +926,18 @@ def _zipped(report: ReportKind, year: int, futures_only: bool, text: bytes) -> b
     return buffer.getvalue()
 
 
-def annual_zip(seed: int, report: ReportKind, year: int, as_of: date, futures_only: bool = True) -> bytes:
+def annual_zip(
+    seed: int,
+    report: ReportKind,
+    year: int,
+    as_of: date,
+    futures_only: bool = True,
+    *,
+    decision_time_utc: time = DEFAULT_DECISION_TIME_UTC,
+) -> bytes:
     """The zip archive CFTC ships the annual file in (fixed timestamps, so the same state gives the same bytes)."""
-    return _zipped(report, year, futures_only, annual_text(seed, report, year, as_of, futures_only))
+    text = annual_text(seed, report, year, as_of, futures_only, decision_time_utc=decision_time_utc)
+    return _zipped(report, year, futures_only, text)
 
 
 def annual_workbook_zip(seed: int, report: ReportKind, year: int, as_of: date, futures_only: bool = True) -> bytes:
@@ -982,8 +1000,15 @@ def site_export_csv(
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-def published_years(seed: int, report: ReportKind, as_of: date, futures_only: bool = True) -> list[int]:
-    frame = published(seed, report, futures_only, as_of_time(seed, as_of))
+def published_years(
+    seed: int,
+    report: ReportKind,
+    as_of: date,
+    futures_only: bool = True,
+    *,
+    decision_time_utc: time = DEFAULT_DECISION_TIME_UTC,
+) -> list[int]:
+    frame = published(seed, report, futures_only, as_of_time(seed, as_of, decision_time_utc))
     return sorted({d.year for d in frame["report_date"]})
 
 
@@ -1086,9 +1111,15 @@ def _serve_archive(app: SimulatedPublisher, request: Request, match: object) -> 
     if prefix not in _ARCHIVES:
         return Response.not_found(request.path)
     report, futures_only = _ARCHIVES[prefix]
-    if year not in published_years(app.seed, report, app.as_of, futures_only) or year > HORIZON.year:
+    at = app.decision_time_utc
+    if (
+        year not in published_years(app.seed, report, app.as_of, futures_only, decision_time_utc=at)
+        or year > HORIZON.year
+    ):
         return Response.not_found(request.path)
-    return Response(200, annual_zip(app.seed, report, year, app.as_of, futures_only), "application/zip")
+    return Response(
+        200, annual_zip(app.seed, report, year, app.as_of, futures_only, decision_time_utc=at), "application/zip"
+    )
 
 
 __all__ = [

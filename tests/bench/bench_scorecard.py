@@ -26,7 +26,7 @@ def run() -> list[Figure]:
         return [Figure(f"scorecard: no models in {settings.lake_uri} (run `make run` first)", 0.0, "")]
     started = time.perf_counter()
     seed = settings.seed if settings.source_mode == "simulated" else None
-    card = lake_scorecard(storage, stage_config(), signal_config(settings.cost_bps), seed)
+    card = lake_scorecard(storage, stage_config(), signal_config(settings.cost_bps, settings.decision_time_utc), seed)
     figures = [Figure(f"scorecard: signals rebuilt and {card['model'].nunique()} models scored", since(started), "s")]
     for pool in ("ALL", ORACLE_SET) if seed is not None else ("ALL",):
         rows = card[(card["symbol"] == pool) & card["model"].isin(SHOWN)].sort_values(["horizon", "model"])

@@ -39,7 +39,6 @@ def test_nexus_run_builds_every_stage_on_s3(moto_s3, tmp_path, monkeypatch):
 
     for name in ("NEXUS_LAKE_URI", "NEXUS_FEEDS_URI", "NEXUS_SIGNAL_HISTORY_DAYS"):
         monkeypatch.setenv(name, env[name])
-    get_settings.cache_clear()
     settings = get_settings()
     storage = LakeStorage.from_settings(settings)
     assert storage.is_s3

@@ -73,7 +73,6 @@ def test_an_end_date_after_2030_gets_mart_rows_up_to_that_date(tmp_path, monkeyp
     monkeypatch.setenv("NEXUS_START_DATE", START.isoformat())
     monkeypatch.setenv("NEXUS_END_DATE", END.isoformat())
     monkeypatch.setenv("NEXUS_PARTITIONS_START", "2030-06-03")
-    get_settings.cache_clear()
     settings = get_settings()
     storage = LakeStorage.from_settings(settings)
     simulated_world.world_for(settings.seed)  # built once up front, not inside a publisher request's timeout

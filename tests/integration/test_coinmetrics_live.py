@@ -64,7 +64,6 @@ def test_pages_are_followed_until_the_last_one(storage, settings):
 
 def test_429_waits_what_retry_after_asks(storage, monkeypatch):
     monkeypatch.setenv("NEXUS_HTTP_MAX_BACKOFF_S", "5")
-    get_settings.cache_clear()
     plan = FaultPlan([Fault("retry_after", PATH, times=1, status=429, retry_after="1")])
     started = time.perf_counter()
     report = _run(storage, get_settings(), plan)
@@ -74,7 +73,6 @@ def test_429_waits_what_retry_after_asks(storage, monkeypatch):
 
 def test_5xx_timeouts_and_cut_bodies_are_retried(storage, monkeypatch):
     monkeypatch.setenv("NEXUS_HTTP_TIMEOUT_S", "1.5")  # the local server answers in ~0.3-0.8 s on the shared machine
-    get_settings.cache_clear()
     plan = FaultPlan(
         [
             Fault("status", PATH, times=2, status=503),

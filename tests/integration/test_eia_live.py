@@ -59,7 +59,6 @@ def live(monkeypatch):
         monkeypatch.setenv("NEXUS_EIA_BASE_URL", f"{url}/v2")
         monkeypatch.setenv("EIA_API_KEY", SECRET)
         monkeypatch.setenv("NEXUS_HTTP_TIMEOUT_S", "1")
-        get_settings.cache_clear()
         return get_settings()
 
     return point_at

@@ -25,7 +25,6 @@ register(FeedDataset(name="s3_prices", path=("s3_feed", "prices"), date_column="
 def test_s3_delivery_with_presigned_urls(moto_s3, monkeypatch):
     monkeypatch.setenv("NEXUS_LAKE_URI", "s3://nexus-lake/prod")
     monkeypatch.setenv("NEXUS_FEEDS_URI", "s3://nexus-feeds/deliveries")
-    get_settings.cache_clear()
     settings = get_settings()
     lake = LakeStorage.from_settings(settings)
     feeds = LakeStorage(root_uri=settings.feeds_uri, storage_options=settings.aws_storage_options())
@@ -82,7 +81,6 @@ def test_a_scheduled_run_hands_links_to_a_links_client_through_its_links_file(mo
     monkeypatch.setenv("NEXUS_LAKE_URI", "s3://nexus-lake/prod")
     monkeypatch.setenv("NEXUS_FEEDS_URI", "s3://nexus-feeds/deliveries")
     monkeypatch.setenv("NEXUS_FEEDS_PRESIGN_EXPIRY_S", "7200")
-    get_settings.cache_clear()
     settings = get_settings()
     lake = LakeStorage.from_settings(settings)
     feeds = LakeStorage(root_uri=settings.feeds_uri, storage_options=settings.aws_storage_options())

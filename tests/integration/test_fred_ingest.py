@@ -201,7 +201,6 @@ def test_simulated_downloads_load_in_files_mode(storage, settings, tmp_path, mon
     monkeypatch.setenv("NEXUS_FILES_DIR", str(tmp_path))
     from resources.settings import get_settings
 
-    get_settings.cache_clear()
     reports = ingest_fred(storage, get_settings(), run_id="f", start=date(2023, 1, 1), end=as_of)
     released = sum(
         vintage_rows(settings.seed, s, as_of).query("date >= '2023-01-01'")["date"].nunique()
