@@ -329,4 +329,6 @@ def get_settings() -> Settings:
 
 
 # Nothing needs to clear the cache now (it follows the environment); kept so that older callers still work.
+# `cache_info().misses` counts the reads of the settings (tests assert that an import makes none).
 get_settings.cache_clear = _settings_for.cache_clear  # type: ignore[attr-defined]
+get_settings.cache_info = _settings_for.cache_info  # type: ignore[attr-defined]

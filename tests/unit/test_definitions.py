@@ -70,3 +70,27 @@ def test_a_range_too_short_for_the_models_is_named_and_skipped():
     assert reason is not None and "too short for the models" in reason and "--start 2019" in reason
     assert model_stage_shortfall(date(2019, 7, 1), date(2024, 6, 28), 31) is None
     assert model_stage_shortfall(date(2016, 1, 1), date(2025, 12, 31), 31) is None
+
+
+def test_each_stage_contributes_its_own_assets_and_the_wiring_none():
+    """assets/<stage>/definitions.py: every asset and check of the code location comes from exactly one stage."""
+    from assets.partitions import configured_partitions
+    from pipelines.definitions import STAGES, wiring_definitions
+    from resources.settings import Settings
+
+    settings = Settings()
+    partitions = configured_partitions(settings)
+    owners: dict[str, list[str]] = {}
+    checks: dict[str, list[str]] = {}
+    for stage in STAGES:
+        part = stage(partitions)
+        for spec in [spec for definition in part.assets or [] for spec in definition.specs]:
+            owners.setdefault(spec.key.to_user_string(), []).append(stage.__name__)
+        for definition in [*(part.assets or []), *(part.asset_checks or [])]:
+            for key in definition.check_keys:
+                checks.setdefault(key.to_user_string(), []).append(stage.__name__)
+    assert {k: v for k, v in {**owners, **checks}.items() if len(v) != 1} == {}
+    assert set(owners) == {spec.key.to_user_string() for spec in defs.resolve_all_asset_specs()}
+    assert set(checks) == {key.to_user_string() for key in defs.get_repository_def().asset_graph.asset_check_keys}
+    wiring = wiring_definitions(settings, partitions)
+    assert not wiring.assets and not wiring.asset_checks
