@@ -1,4 +1,6 @@
-"""Client deliveries: each client's entitled data for its due date, with manifests and the delivery log."""
+"""The delivery log: each client's entitled data delivered for its due date (files, manifests), and one row per
+delivery in `gold/feeds/delivery_log`, the one name of this table as asset key, lake path and `nexus sql` name
+(`feeds_delivery_log`)."""
 
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
 
@@ -11,9 +13,11 @@ from resources.feeds.log import DELIVERY_LOG
 from resources.lake.resource import LakeResource
 from resources.settings import get_settings
 
+DELIVERY_LOG_KEY = AssetKey(["gold", *DELIVERY_LOG.path_parts()])
+
 
 @asset(
-    key=AssetKey(["gold", "feeds", "deliveries"]),
+    key=DELIVERY_LOG_KEY,
     deps=[SIGNALS_KEY, *PERSONA_KEYS.values(), AssetKey(["gold", "marts", "fct_features_daily"])],
     group_name="feeds",
     automation_condition=decision_day_after_inputs(),
@@ -21,11 +25,11 @@ from resources.settings import get_settings
     partitions_def=daily_partitions,
     description=(
         "Per-client exports under NEXUS_FEEDS_URI/<client>/date=<D>/v<N>/ (files, JSON Schemas, manifest) for each "
-        "client's due date (daily, weekly or monthly cadence); a repeat with the same content delivers nothing. "
-        + DECISION_DAY_PARTITION_MEANING
+        "client's due date (daily, weekly or monthly cadence), each recorded as a row of this log; a repeat with the "
+        "same content delivers nothing. " + DECISION_DAY_PARTITION_MEANING
     ),
 )
-def client_deliveries(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+def delivery_log(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     _, day = window_of(context)
     storage = lake.storage()
     run = deliver_all(storage, get_settings(), day, run_id=context.run_id)

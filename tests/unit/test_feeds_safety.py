@@ -183,13 +183,13 @@ def test_manifests_carry_a_simulated_mark_only_when_the_lake_is_simulated(storag
 def test_a_scheduled_run_with_a_failing_client_fails_after_delivering_the_others(storage, tmp_path, monkeypatch):
     from dagster import materialize
 
-    from assets.feeds.assets import client_deliveries
+    from assets.feeds.assets import delivery_log
     from resources.lake.resource import LakeResource
 
     _publish(storage)
     _clients_file(tmp_path, monkeypatch)
     result = materialize(
-        [client_deliveries],
+        [delivery_log],
         partition_key=str(DAY),
         resources={"lake": LakeResource(lake_uri=storage.root_uri)},
         raise_on_error=False,
