@@ -84,10 +84,10 @@ def test_status_fits_100_columns_and_wide_shows_everything(storage):
     assert wide.exit_code == 0 and "measure_with_a_long_name_39" in wide.output
 
 
-def test_feeds_list_fits_100_columns_and_wide_shows_every_folder(storage):
+def test_feeds_list_fits_100_columns_and_wide_shows_every_folder(storage, settings):
     from resources.feeds.clients import get_clients
 
-    clients = get_clients().clients
+    clients = get_clients(settings.clients_file).clients
     narrow = CliRunner().invoke(app, ["feeds", "list"], env=NARROW)
     assert narrow.exit_code == 0, narrow.output
     assert max(len(line) for line in narrow.output.splitlines()) <= 100
