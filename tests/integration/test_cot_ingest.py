@@ -22,7 +22,7 @@ from resources.lake.bronze import MANIFEST, read_payload
 from resources.lake.delta import content_hash, read_table
 from resources.lake.quarantine import QUARANTINE
 from resources.quality.suites import validate
-from resources.settings import get_settings
+from resources.settings import Settings, get_settings
 from resources.simulated import cot as sim
 from resources.simulated.publisher import Request, Response, SimulatedPublisher
 from resources.simulated.server import Fault, FaultPlan, serve_publisher
@@ -129,10 +129,10 @@ def test_an_older_then_a_newer_download_keeps_both_versions(storage, settings):
     assert versions.available_at.iloc[1] >= datetime.combine(first.effective, datetime.min.time(), tzinfo=UTC)
 
 
-def test_combined_reports_are_kept_apart_from_futures_only(storage, monkeypatch):
-    ingest_cot(storage, get_settings(), run_id="f", start=date(2024, 1, 1), end=END, reports=("disaggregated",))
-    monkeypatch.setenv("NEXUS_COT_COMBINED", "true")
-    ingest_cot(storage, get_settings(), run_id="c", start=date(2024, 1, 1), end=END, reports=("disaggregated",))
+def test_combined_reports_are_kept_apart_from_futures_only(storage, settings):
+    ingest_cot(storage, settings, run_id="f", start=date(2024, 1, 1), end=END, reports=("disaggregated",))
+    combined = Settings(cot_combined=True)
+    ingest_cot(storage, combined, run_id="c", start=date(2024, 1, 1), end=END, reports=("disaggregated",))
     rows = read_table(storage, TABLES["disaggregated"]).to_pandas()
     counts = rows.groupby("futures_only").size()
     assert counts[True] == counts[False] == len(_expected("disaggregated", END, date(2024, 1, 1)))
@@ -291,11 +291,9 @@ def test_files_and_api_give_the_same_silver(storage, settings, tmp_path):
     assert (again[0].added, again[0].revised, again[0].unchanged) == (0, 0, len(expected))
 
 
-def test_files_mode_reads_the_configured_folder(storage, monkeypatch, tmp_path):
+def test_files_mode_reads_the_configured_folder(storage, tmp_path):
     sim.write_files(tmp_path / "cot", 7, END, reports=("disaggregated",), years=(2024,))
-    monkeypatch.setenv("NEXUS_SOURCE_MODE", "files")
-    monkeypatch.setenv("NEXUS_FILES_DIR", str(tmp_path))
-    outcomes = ingest(storage, get_settings(), run_id="dir", start=None, end=None)
+    outcomes = ingest(storage, Settings(source_mode="files", files_dir=tmp_path), run_id="dir", start=None, end=None)
     assert outcomes[2].added == len(_expected("disaggregated", END, date(2024, 1, 1)))
     assert outcomes[2].payloads[0].dataset == "disaggregated_futures_only"
 
