@@ -20,9 +20,12 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from assets.automation import after_inputs
+from assets.skips import Window, skip_probe
 from resources.dbt import apply_dbt_env
 from resources.dbt_inprocess import build_in_process, dagster_events, manifest_and_translator
-from resources.marts_nightly import NIGHTLY_TARGET, PRODUCTION_BUILD, nightly_build
+from resources.lake.stage_state import StageRecord
+from resources.lake.storage import LakeStorage
+from resources.marts_nightly import NIGHTLY_TARGET, PRODUCTION_BUILD, nightly_build, nightly_plan
 from resources.settings import get_settings
 
 DBT_RUN_TARGET = NIGHTLY_TARGET
@@ -48,6 +51,14 @@ class NexusDbtTranslator(DagsterDbtTranslator):
 
 
 TRANSLATOR = NexusDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@skip_probe("nexus_dbt_models")
+def dbt_unchanged(_: LakeStorage, __: Window | None = None) -> StageRecord | None:
+    """The nightly build's own plan says there is nothing to rebuild (build_changed would run no dbt)."""
+    apply_dbt_env()
+    plan, _versions, fingerprint = nightly_plan(get_settings(), DBT_RUN_TARGET)
+    return StageRecord(fingerprint=fingerprint, outputs={}, summary={"reason": plan.reason}) if plan.is_noop else None
 
 
 def _whole_project_selected(context: AssetExecutionContext, models: AssetsDefinition) -> bool:

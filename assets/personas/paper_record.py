@@ -44,11 +44,7 @@ def _paper_track_record(inputs: PersonaInputs, day: date) -> PaperTrackRecord | 
     hit_rate = hits.hit_rate
     start, end = portfolio["trade_date"].iloc[0].date(), portfolio["trade_date"].iloc[-1].date()
     window = min(WINDOW, len(equity))
-    hit_text = (
-        f"{pct(hit_rate)} of {hits.position_days:,} position-days made money"
-        if hit_rate is not None
-        else "no position held yet"
-    )
+    hit_text = _hit_text(hits.hits, hits.position_days) if hit_rate is not None else "no position held yet"
     text = (
         f"Paper (simulated) track record of these signals after trading costs, {start.isoformat()} to "
         f"{end.isoformat()} ({len(equity):,} trading days): {signed_pct(last - 1.0, 1)} since the start, "
@@ -69,3 +65,10 @@ def _paper_track_record(inputs: PersonaInputs, day: date) -> PaperTrackRecord | 
         position_days=hits.position_days,
         text=text,
     )
+
+
+def _hit_text(hits: int, position_days: int) -> str:
+    """Counts first, the share only between the extremes: "1 of 1 made money" is a record, "100%" reads as a promise
+    (and the persona contracts reject it), so a short or lucky book never fails its document."""
+    share = f" ({pct(hits / position_days)})" if 0 < hits < position_days else ""
+    return f"{hits:,} of {position_days:,} position-days made money{share}"

@@ -94,3 +94,20 @@ def test_each_stage_contributes_its_own_assets_and_the_wiring_none():
     assert set(checks) == {key.to_user_string() for key in defs.get_repository_def().asset_graph.asset_check_keys}
     wiring = wiring_definitions(settings, partitions)
     assert not wiring.assets and not wiring.asset_checks
+
+
+def test_every_step_of_a_rerun_can_be_left_out_when_nothing_changed():
+    """Each job `nexus run` repeats has a skip probe for every step that materializes, so a re-run with nothing new
+    launches no run at all (pipelines/preflight.py)."""
+    from dagster._core.definitions.dependency import NodeHandle
+
+    from assets.skips import PROBES
+    from pipelines.definitions import CADENCES
+    from pipelines.jobs import run_plan
+
+    for job_name, _ in run_plan(CADENCES):
+        job = defs.resolve_job_def(job_name)
+        for name in job.graph.node_dict:
+            assets_def = job.asset_layer.get_assets_def_for_node(NodeHandle(name, None))
+            if set(assets_def.keys) & set(job.asset_layer.selected_asset_keys):
+                assert name in PROBES, f"{job_name}: {name} has no skip probe"

@@ -12,7 +12,7 @@ from assets.personas.common import codes_in
 from assets.personas.hedge_fund import build_hedge_fund
 from assets.personas.inputs import PersonaInputs
 from assets.personas.lake_inputs import load_ledger
-from assets.personas.models import HedgeFundOutput, RetailTraderOutput
+from assets.personas.models import HedgeFundOutput, RetailTraderOutput, promises_in
 from assets.personas.paper_record import paper_track_record
 from assets.personas.retail_trader import build_retail_trader
 from assets.signals.ledger import build_ledger, write_ledger
@@ -61,7 +61,11 @@ def test_figures_by_hand_and_rows_after_the_day_ignored(base):
     assert record.max_drawdown == pytest.approx(-0.05)
     assert (record.hit_rate, record.position_days) == (pytest.approx(0.6), 5)
     text = record.text
-    assert "+6.6% since the start" in text and "3.1% below its peak" in text and "60% of 5 position-days" in text
+    assert (
+        "+6.6% since the start" in text
+        and "3.1% below its peak" in text
+        and "3 of 5 position-days made money (60%)" in text
+    )
     assert "paper (simulated)" in text.lower() and "after trading costs" in text
     assert f"{D1.isoformat()} to {D4.isoformat()}" in text and not codes_in(text)
     # the day before: D4 and AFTER unknown
@@ -112,3 +116,14 @@ def test_lake_ledger_absent_then_read_point_in_time(storage):
     expected = portfolio[pd.to_datetime(portfolio["trade_date"]) <= pd.Timestamp(DAY)]
     assert record.cumulative_return == pytest.approx(expected["equity"].iloc[-1] - 1)
     assert record.end == date(DAY.year, DAY.month, DAY.day)
+
+
+def test_a_book_that_won_every_day_states_counts_not_a_promise(base):
+    """A short window with one winning position-day once made the retail document fail its no-promise contract."""
+    positions = POSITIONS[(POSITIONS["symbol"] == "A") & POSITIONS["trade_date"].isin([D1, D2, D3])].copy()
+    positions["pnl"] = [0.0, 0.0, 0.02]  # A held on D3 only, and gained
+    record = paper_track_record(_with_ledger(base, positions, PORTFOLIO.iloc[:3]), D3)
+    assert (record.hit_rate, record.position_days) == (1.0, 1)
+    assert "1 of 1 position-days made money." in record.text and not promises_in(record.text)
+    retail = build_retail_trader(_with_ledger(base, positions, PORTFOLIO.iloc[:3]), D3)
+    assert RetailTraderOutput.model_validate(retail.model_dump(mode="json")).paper_track_record == record

@@ -53,7 +53,7 @@ from resources.simulated.cot.reports import (
     published,
     revisions,
 )
-from resources.simulated.cot.socrata import socrata_frame
+from resources.simulated.cot.socrata import socrata_frame, warm
 from resources.sources.cot.layouts import LAYOUTS
 
 __all__ = [
@@ -74,6 +74,7 @@ __all__ = [
     "scaled_code",
     "site_export_csv",
     "socrata_frame",
+    "warm",
     "write_files",
     "write_scaled_files",
 ]
