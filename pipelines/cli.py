@@ -503,7 +503,7 @@ def feeds_list(
     log = read_table(LakeStorage.from_settings(settings), DELIVERY_LOG).to_pylist()
     root = feeds_storage(settings).root_uri
     rows = []
-    for client in get_clients().clients:
+    for client in get_clients(settings.clients_file).clients:
         mine = sorted((r for r in log if r["client_id"] == client.client_id), key=lambda r: (r["as_of"], r["version"]))
         last = mine[-1] if mine else None
         rows.append(

@@ -1,4 +1,5 @@
-"""The Dagster code location: the one place that assembles assets, checks, jobs, sensors and resources.
+"""The code location: each stage contributes its own `Definitions` (assets/<stage>/definitions.py), merged here with
+the wiring (jobs, schedules, sensors, executor, shared resources).
 
 Nothing is built at import: `defs` (what workspace.yaml loads) and `MART_FRESHNESS` are made on first access, which
 is when the settings are read and the dbt project is parsed (only if its manifest is missing or stale).
@@ -8,7 +9,6 @@ from functools import cache
 
 from dagster import (
     AssetCheckKey,
-    AssetChecksDefinition,
     AssetKey,
     AssetsDefinition,
     Definitions,
@@ -17,20 +17,17 @@ from dagster import (
     in_process_executor,
 )
 
-from assets.backfill.assets import BACKFILL_ASSETS, SparkBackfillLauncher
-from assets.feeds.assets import client_deliveries
-from assets.ingest.freshness import SILVER_CALENDARS
+from assets.backfill.assets import BACKFILL_ASSETS
+from assets.backfill.definitions import backfill_definitions
+from assets.feeds.definitions import feeds_definitions
+from assets.ingest.definitions import ingest_definitions
 from assets.ingest.stage import INGEST_ASSETS, INGEST_CHECKS
-from assets.maintenance.assets import lake_maintenance
-from assets.marts.dbt import dbt_models
-from assets.marts.freshness import mart_freshness_checks
-from assets.marts.publish import publish_marts_asset
-from assets.marts.reference import reference_tables
-from assets.marts.source_freshness import dbt_source_freshness_check
-from assets.models.assets import evaluation, oos_predictions, regimes
-from assets.partitions import CADENCE_TAG, Cadence, bind_partitions, configured_partitions
-from assets.personas.assets import persona_outputs
-from assets.signals.assets import daily_signals, paper_ledger, signals_scorecard
+from assets.maintenance.definitions import maintenance_definitions
+from assets.marts.definitions import mart_freshness, marts_definitions, source_freshness
+from assets.models.definitions import models_definitions
+from assets.partitions import CADENCE_TAG, Cadence, configured_partitions
+from assets.personas.definitions import personas_definitions
+from assets.signals.definitions import signals_definitions
 from pipelines.alerting import ALERT_SENSORS
 from pipelines.jobs import backfill_job, daily_jobs, ingest_job, maintenance_job, marts_job, models_job
 from pipelines.sensors import STREAM_INGESTS, STREAM_NAMES, automation_sensor, release_sensor
@@ -82,25 +79,12 @@ def _release_sensors(
 
 
 CADENCES = _cadences(INGEST_ASSETS)
-SOURCE_FRESHNESS = dbt_source_freshness_check(SILVER_CALENDARS)
+SOURCE_FRESHNESS = source_freshness()
 MAINTENANCE_JOB = maintenance_job([w for cadence in CADENCES for w in _writers(INGEST_ASSETS, cadence)])
 # Sunday 04:00 New York: after Friday's COT and the week's last releases, long before Monday's first.
 MAINTENANCE_SCHEDULE = ScheduleDefinition(
     name="weekly_maintenance", job=MAINTENANCE_JOB, cron_schedule="0 4 * * 0", execution_timezone="America/New_York"
 )
-# every stage's assets but the dbt ones, which come from the parsed manifest (`mart_assets()`)
-DOWNSTREAM_ASSETS = [
-    regimes,
-    oos_predictions,
-    evaluation,
-    daily_signals,
-    paper_ledger,
-    signals_scorecard,
-    persona_outputs,
-    client_deliveries,
-    lake_maintenance,
-    *BACKFILL_ASSETS,
-]
 
 
 def ingest_jobs(partitions: dict[Cadence, PartitionsDefinition]) -> dict:
@@ -108,28 +92,24 @@ def ingest_jobs(partitions: dict[Cadence, PartitionsDefinition]) -> dict:
     return {c: ingest_job(c, _writers(INGEST_ASSETS, c), partitions[c], [SOURCE_FRESHNESS]) for c in CADENCES}
 
 
-@cache
-def mart_assets() -> tuple[AssetsDefinition, AssetsDefinition]:
-    """The dbt models and their gold publishing, from the dbt project's manifest (parsed here if missing or stale)."""
-    project = dbt_project()
-    return dbt_models(project), publish_marts_asset(project)
+# Every stage's part, in the order data flows; each binds its partitioned assets to the configured partitions.
+STAGES = (
+    ingest_definitions,
+    marts_definitions,
+    backfill_definitions,
+    models_definitions,
+    signals_definitions,
+    personas_definitions,
+    feeds_definitions,
+    maintenance_definitions,
+)
 
 
-@cache
-def mart_freshness() -> AssetChecksDefinition:
-    return mart_freshness_checks(list(mart_assets()), SILVER_CALENDARS)
-
-
-def build_definitions(settings: Settings) -> Definitions:
-    """The code location for `settings`: every partitioned asset, job and release sensor on the partitions of the
-    configured lake start (the asset modules only declare placeholders; see assets/partitions.py)."""
-    partitions = configured_partitions(settings)
+def wiring_definitions(settings: Settings, partitions: dict[Cadence, PartitionsDefinition]) -> Definitions:
+    """What runs the stages: jobs, the maintenance schedule, release/automation/alert sensors, the executor and
+    the resources every stage shares (the lake, dbt)."""
     jobs = ingest_jobs(partitions)
-    marts = mart_assets()
-    assets = [*INGEST_ASSETS, reference_tables, *marts, *DOWNSTREAM_ASSETS]
     return Definitions(
-        assets=[bind_partitions(a, partitions) for a in assets],
-        asset_checks=[*INGEST_CHECKS, SOURCE_FRESHNESS, mart_freshness()],
         jobs=[
             *jobs.values(),
             marts_job([mart_freshness()]),
@@ -143,12 +123,16 @@ def build_definitions(settings: Settings) -> Definitions:
         # Daemon-launched runs execute their steps in the run's own process: one code load per run instead of one
         # per step (on 2 cores the chain is sequential anyway). `nexus run` executes in process already.
         executor=in_process_executor,
-        resources={
-            "lake": LakeResource(lake_uri=settings.lake_uri),
-            "dbt": dbt_resource(dbt_project()),
-            "backfill_launcher": SparkBackfillLauncher(),
-        },
+        resources={"lake": LakeResource(lake_uri=settings.lake_uri), "dbt": dbt_resource(dbt_project())},
     )
+
+
+def build_definitions(settings: Settings) -> Definitions:
+    """The code location for `settings`: every stage's assets and checks on the partitions of the configured lake
+    start (the asset modules only declare placeholders; see assets/partitions.py), merged with the wiring."""
+    partitions = configured_partitions(settings)
+    stages = [stage(partitions) for stage in STAGES]
+    return Definitions.merge(*stages, wiring_definitions(settings, partitions))
 
 
 @cache

@@ -40,7 +40,7 @@ def write_reference_tables(storage: LakeStorage, settings: Settings) -> list[tup
     """The reference tables from the universe file, the trading calendars and the lake's as-of date, each with
     whether it was written: an unchanged table keeps its Delta version, so the nightly dbt build knows it need not
     rebuild from it (and rebuilds the capped marts when the as-of date moves)."""
-    universe = get_universe()
+    universe = get_universe(settings.universe_file)
     tables = [
         (INSTRUMENTS, instruments_table(universe)),
         (COT_MARKETS, cot_markets_table(universe)),

@@ -6,6 +6,7 @@ so they cannot drift apart. Secrets are `SecretStr`: they never print, and `safe
 
 from __future__ import annotations
 
+import os
 from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 SourceMode = Literal["simulated", "live", "files"]
+
+# Day D's decision time: the settings' default, and the simulated publisher's when no settings are passed to it.
+DEFAULT_DECISION_TIME_UTC = time(22, 0)
 
 
 def _resolve(path: Path) -> Path:
@@ -120,7 +124,7 @@ class Settings(BaseSettings):
         default=None, description="Comma-separated recipients of e-mail alerts (needed with NEXUS_ALERT_SMTP_HOST)."
     )
     decision_time_utc: time = Field(
-        default=time(22, 0),
+        default=DEFAULT_DECISION_TIME_UTC,
         description="Decision time of day D: facts with available_at after D at this UTC time are not used.",
     )
 
@@ -287,7 +291,44 @@ class Settings(BaseSettings):
         return out
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings. Tests call `get_settings.cache_clear()` after changing the environment."""
+# Variables `Settings` reads besides NEXUS_*: the publishers' keys and the standard AWS names (aliases above).
+_OTHER_VARIABLES = tuple(
+    sorted(
+        {
+            name
+            for field in Settings.model_fields.values()
+            if isinstance(field.validation_alias, AliasChoices | str)
+            for name in (
+                field.validation_alias.choices
+                if isinstance(field.validation_alias, AliasChoices)
+                else [field.validation_alias]
+            )
+            if isinstance(name, str) and not name.startswith("NEXUS_")
+        }
+    )
+)
+
+
+def _environment() -> tuple[tuple[str, str], ...]:
+    """The variables that decide the settings, as they are now."""
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("NEXUS_") or k in _OTHER_VARIABLES))
+
+
+@lru_cache(maxsize=8)
+def _settings_for(environment: tuple[tuple[str, str], ...]) -> Settings:
     return Settings()
+
+
+def get_settings() -> Settings:
+    """The process's settings, read at the edge (CLI, code location, asset bodies) and passed in from there.
+
+    Read once per state of the `NEXUS_*` (and key/AWS) variables: a process that changes its environment (the CLI's
+    options, a test) gets settings that match it, with no cache to clear. `.env` is read once, as before.
+    """
+    return _settings_for(_environment())
+
+
+# Nothing needs to clear the cache now (it follows the environment); kept so that older callers still work.
+# `cache_info().misses` counts the reads of the settings (tests assert that an import makes none).
+get_settings.cache_clear = _settings_for.cache_clear  # type: ignore[attr-defined]
+get_settings.cache_info = _settings_for.cache_info  # type: ignore[attr-defined]

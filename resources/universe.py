@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from resources.errors import ConfigError
-from resources.settings import get_settings
+from resources.settings import PROJECT_ROOT
 
 PriceSource = Literal["fred", "eia", "cboe", "coinmetrics"]
 CotReport = Literal["legacy", "tff", "disaggregated"]
@@ -147,7 +147,11 @@ def _cached(path: str, mtime: float) -> Universe:
     return load_universe(Path(path))
 
 
-def get_universe() -> Universe:
-    """The configured universe (re-read when the file changes)."""
-    path = get_settings().universe_file
+def default_universe() -> Universe:
+    """The shipped universe (resources/config/universe.yaml, the settings' default `universe_file`)."""
+    return get_universe(PROJECT_ROOT / "resources" / "config" / "universe.yaml")
+
+
+def get_universe(path: Path) -> Universe:
+    """The universe in `path` (the settings' `universe_file`, passed in), re-read when the file changes."""
     return _cached(str(path), path.stat().st_mtime if path.exists() else 0.0)

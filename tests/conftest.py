@@ -61,9 +61,7 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     monkeypatch.setenv("NEXUS_HTTP_BACKOFF_S", "0.01")
     monkeypatch.setenv("NEXUS_HTTP_MAX_BACKOFF_S", "0.2")
     monkeypatch.setenv("NEXUS_HTTP_TIMEOUT_S", "5")
-    get_settings.cache_clear()
     yield
-    get_settings.cache_clear()
 
 
 @pytest.fixture

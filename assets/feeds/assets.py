@@ -1,4 +1,6 @@
-"""Client deliveries: each client's entitled data for its due date, with manifests and the delivery log."""
+"""The delivery log: each client's entitled data delivered for its due date (files, manifests), and one row per
+delivery in `gold/feeds/delivery_log`, the one name of this table as asset key, lake path and `nexus sql` name
+(`feeds_delivery_log`)."""
 
 from datetime import date
 
@@ -25,6 +27,8 @@ from resources.lake.stage_state import (
 )
 from resources.lake.storage import LakeStorage
 from resources.settings import get_settings
+
+DELIVERY_LOG_KEY = AssetKey(["gold", *DELIVERY_LOG.path_parts()])
 
 
 def feeds_state(storage: LakeStorage, day: date) -> tuple[StageFingerprint, list[str]] | None:
@@ -53,7 +57,7 @@ def feeds_state(storage: LakeStorage, day: date) -> tuple[StageFingerprint, list
     return fingerprint, [storage.uri("gold", *DELIVERY_LOG.path_parts())]
 
 
-@skip_probe("gold__feeds__deliveries")
+@skip_probe(DELIVERY_LOG_KEY.to_python_identifier())
 def feeds_unchanged(storage: LakeStorage, window: Window) -> StageRecord | None:
     """Every client's delivery for the day is in the log with this content (what deliver() finds 'unchanged')."""
     state = feeds_state(storage, window.last)
@@ -61,7 +65,7 @@ def feeds_unchanged(storage: LakeStorage, window: Window) -> StageRecord | None:
 
 
 @asset(
-    key=AssetKey(["gold", "feeds", "deliveries"]),
+    key=DELIVERY_LOG_KEY,
     deps=[SIGNALS_KEY, *PERSONA_KEYS.values(), AssetKey(["gold", "marts", "fct_features_daily"])],
     group_name="feeds",
     automation_condition=decision_day_after_inputs(),
@@ -69,11 +73,11 @@ def feeds_unchanged(storage: LakeStorage, window: Window) -> StageRecord | None:
     partitions_def=daily_partitions,
     description=(
         "Per-client exports under NEXUS_FEEDS_URI/<client>/date=<D>/v<N>/ (files, JSON Schemas, manifest) for each "
-        "client's due date (daily, weekly or monthly cadence); a repeat with the same content delivers nothing. "
-        + DECISION_DAY_PARTITION_MEANING
+        "client's due date (daily, weekly or monthly cadence), each recorded as a row of this log; a repeat with the "
+        "same content delivers nothing. " + DECISION_DAY_PARTITION_MEANING
     ),
 )
-def client_deliveries(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+def delivery_log(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     _, day = window_of(context)
     storage = lake.storage()
     state = feeds_state(storage, day)  # before delivering: what the deliveries are made of

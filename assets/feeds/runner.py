@@ -74,7 +74,8 @@ def deliver_all(
     An unknown `client_id` is refused up front.
     """
     register_feed_datasets()
-    clients: list[Client] = [get_clients().client(client_id)] if client_id else list(get_clients().clients)
+    configured = get_clients(settings.clients_file)
+    clients: list[Client] = [configured.client(client_id)] if client_id else list(configured.clients)
     feeds = feeds_storage(settings)
     results: list[DeliveryResult] = []
     failures: list[FeedFailure] = []

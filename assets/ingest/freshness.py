@@ -6,6 +6,7 @@ automation sensor, so the UI shows each table's state and an operator sees a lat
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -35,6 +36,13 @@ EVERY_HALF_HOUR = AutomationCondition.cron_tick_passed("*/30 * * * *", "America/
 )
 
 
+def freshness_check_shape(name: str, description: str) -> dict[str, Any]:
+    """What every freshness check declares (silver's, dbt source freshness, the marts'), as keyword arguments of
+    `asset_check` or `AssetCheckSpec`: non-blocking (a late publisher warns and never stops the chain) and evaluated
+    every half hour by declarative automation."""
+    return {"name": name, "blocking": False, "automation_condition": EVERY_HALF_HOUR, "description": description}
+
+
 @dataclass(frozen=True)
 class SilverCalendar:
     """Which release streams feed a silver table, and the cadence of its as-of partitions."""
@@ -53,12 +61,10 @@ def silver_freshness(instance: DagsterInstance, key: AssetKey, calendar: SilverC
 def _freshness_check(key: AssetKey, streams: tuple[str, ...], cadence: Cadence) -> AssetChecksDefinition:
     @asset_check(
         asset=key,
-        name="fresh_per_release_calendar",
-        blocking=False,
-        automation_condition=EVERY_HALF_HOUR,
-        description=(
+        **freshness_check_shape(
+            "fresh_per_release_calendar",
             f"Holds the newest {' / '.join(streams)} release due by now (release calendar, America/New_York, "
-            f"+ {MARGIN}); fails when the publisher or the ingest is late."
+            f"+ {MARGIN}); fails when the publisher or the ingest is late.",
         ),
     )
     def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:

@@ -1,9 +1,7 @@
 """dbt models as Dagster assets: one translator, groups by folder, dbt tests as asset checks."""
 
-import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from graphlib import TopologicalSorter
-from pathlib import Path
 from typing import Any
 
 from dagster import (
@@ -20,17 +18,11 @@ from dagster import (
 )
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
-from dagster_dbt.asset_utils import (
-    extract_runtime_selection_from_args,
-    get_manifest_and_translator_from_dbt_assets,
-    get_updated_cli_invocation_params_for_context,
-)
-from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
 from assets.automation import after_inputs
 from assets.skips import Window, skip_probe
-from resources.dbt import DBT_PROJECT_DIR, apply_dbt_env
-from resources.dbt_inprocess import DbtInvocation, invoke
+from resources.dbt import apply_dbt_env
+from resources.dbt_inprocess import build_in_process, dagster_events, manifest_and_translator
 from resources.lake.stage_state import StageRecord
 from resources.lake.storage import LakeStorage
 from resources.marts_nightly import NIGHTLY_TARGET, PRODUCTION_BUILD, nightly_build, nightly_plan
@@ -61,49 +53,6 @@ class NexusDbtTranslator(DagsterDbtTranslator):
 TRANSLATOR = NexusDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-def _dagster_events(
-    context: AssetExecutionContext, result: DbtInvocation, manifest: Mapping[str, Any], translator: DagsterDbtTranslator
-) -> Iterator[Any]:
-    """dagster-dbt's own conversion of dbt's result records: outputs for models, check results for tests."""
-    for raw in result.result_events:
-        event = DbtCoreCliEventMessage(raw_event=raw, event_history_metadata={})
-        yield from event.to_default_asset_events(
-            manifest=manifest, dagster_dbt_translator=translator, context=context, target_path=DBT_RUN_TARGET
-        )
-
-
-def build_in_process(context: AssetExecutionContext, dbt: DbtCliResource, args: Sequence[str]) -> Iterator[Any]:
-    """Run `dbt <args>` for the assets selected in Dagster inside this process and yield dagster-dbt's events.
-
-    Same selection, same events and the same failure as `dbt.cli(args, context=context).stream()`, without the
-    ~4.5 s a dbt process costs before its first model (resources/dbt_inprocess.py). The one case dagster-dbt
-    handles by copying the project to a temporary folder (a subset too large for --select) goes to the CLI.
-    """
-    cleaned, selects, excludes = extract_runtime_selection_from_args(args)
-    params = get_updated_cli_invocation_params_for_context(
-        context=context,
-        manifest={},
-        dagster_dbt_translator=TRANSLATOR,
-        runtime_selects=selects,
-        runtime_excludes=excludes,
-    )
-    if params.dbt_project is not None and Path(params.dbt_project.project_dir).resolve() != DBT_PROJECT_DIR.resolve():
-        yield from dbt.cli(list(args), context=context, target_path=DBT_RUN_TARGET).stream()
-        return
-    # dbt's default ("eager") also runs a test when only one of its models is selected: an automation run of one
-    # intermediate model then ran a point-in-time test against a mart not built yet, and failed. "buildable" runs
-    # the tests whose every model is selected or upstream of the selection (all of them in a full build).
-    indirect = ["--indirect-selection", params.indirect_selection or "buildable"]
-    started = time.perf_counter()
-    result = invoke([*cleaned, *indirect, *params.selection_args], DBT_RUN_TARGET)
-    context.log.info(
-        f"dbt {' '.join(result.args)}: {len(result.result_events)} nodes in {time.perf_counter() - started:.1f} s"
-    )
-    yield from _dagster_events(context, result, params.manifest, params.dagster_dbt_translator)
-    if not result.success:
-        raise Failure(description=result.summary())
-
-
 @skip_probe("nexus_dbt_models")
 def dbt_unchanged(_: LakeStorage, __: Window | None = None) -> StageRecord | None:
     """The nightly build's own plan says there is nothing to rebuild (build_changed would run no dbt)."""
@@ -127,11 +76,11 @@ def build_changed(context: AssetExecutionContext) -> Iterator[Any]:
     """
     build = nightly_build(get_settings(), DBT_RUN_TARGET)
     context.log.info(f"marts: {build.plan.reason}")
-    manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+    manifest, translator = manifest_and_translator(context.assets_def)
     events = []
     if build.invocation is not None:
         context.log.info(f"dbt: {len(build.invocation.result_events)} nodes in {build.seconds:.1f} s")
-        events = list(_dagster_events(context, build.invocation, manifest, translator))
+        events = list(dagster_events(context, build.invocation, manifest, translator, DBT_RUN_TARGET))
     if build.invocation is not None and not build.invocation.success:
         # what did build (and its check results) is reported; models dbt skipped after the failure are stale,
         # so they get no output and everything downstream of them stays blocked
@@ -214,6 +163,6 @@ def dbt_models(project: DbtProject) -> AssetsDefinition:
         if _whole_project_selected(context, nexus_dbt_models):
             yield from build_changed(context)
         else:
-            yield from build_in_process(context, dbt, PRODUCTION_BUILD)
+            yield from build_in_process(context, dbt, PRODUCTION_BUILD, TRANSLATOR, DBT_RUN_TARGET)
 
     return nexus_dbt_models

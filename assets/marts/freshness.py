@@ -27,7 +27,7 @@ from dagster import (
     multi_asset_check,
 )
 
-from assets.ingest.freshness import EVERY_HALF_HOUR, SilverCalendar
+from assets.ingest.freshness import SilverCalendar, freshness_check_shape
 from resources.freshness import MARGIN, MART_MARGIN, InputState, held_freshness, mart_freshness
 from resources.lake.delta import open_table
 from resources.lake.resource import LakeResource
@@ -87,15 +87,13 @@ def mart_freshness_checks(
     inputs_of = mart_inputs(marts, calendars)
     specs = [
         AssetCheckSpec(
-            CHECK_NAME,
             asset=key,
-            blocking=False,
-            automation_condition=EVERY_HALF_HOUR,
-            description=(
+            **freshness_check_shape(
+                CHECK_NAME,
                 f"Holds the newest release of {', '.join(sorted({s for i in inputs for s in calendars[i].streams}))} "
                 f"due by now (release calendars, America/New_York, + {MARGIN}) and was rebuilt within {MART_MARGIN} "
                 f"after its inputs changed ({', '.join(i.to_user_string() for i in inputs)}); fails when a publisher "
-                "is late or the mart lags."
+                "is late or the mart lags.",
             ),
         )
         for key, inputs in sorted(inputs_of.items(), key=lambda item: item[0].to_user_string())

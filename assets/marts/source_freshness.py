@@ -19,7 +19,7 @@ from dagster import (
     multi_asset_check,
 )
 
-from assets.ingest.freshness import EVERY_HALF_HOUR, SilverCalendar
+from assets.ingest.freshness import SilverCalendar, freshness_check_shape
 from resources.dbt_freshness import SourceFreshness, dbt_source_freshness
 from resources.freshness import MARGIN, held_freshness
 from resources.settings import get_settings
@@ -63,13 +63,11 @@ def dbt_source_freshness_check(calendars: Mapping[AssetKey, SilverCalendar]) -> 
     """The check over every publisher-fed silver table (each one a dbt source)."""
     specs = [
         AssetCheckSpec(
-            CHECK_NAME,
             asset=key,
-            blocking=False,
-            automation_condition=EVERY_HALF_HOUR,
-            description=(
+            **freshness_check_shape(
+                CHECK_NAME,
                 f"`dbt source freshness` of source {dbt_source_name(key)} (loaded_at_field available_at), judged at "
-                f"the publishers' now: holds the newest {' / '.join(calendars[key].streams)} release due (+ {MARGIN})."
+                f"the publishers' now: holds the newest {' / '.join(calendars[key].streams)} release due (+ {MARGIN}).",
             ),
         )
         for key in sorted(calendars, key=lambda k: k.to_user_string())

@@ -24,6 +24,7 @@ from dagster import (
 
 from assets.automation import after_inputs
 from assets.models.evaluation import EvaluationConfig, load_leak_audits
+from assets.models.labels import LabelConfig
 from assets.models.pipeline import (
     ModelStageConfig,
     hmm_overlay_reference,
@@ -62,10 +63,14 @@ EVALUATION = AssetKey(["gold", "models", "evaluation"])
 def stage_config() -> ModelStageConfig:
     """The model stage's configuration for the current settings (read when an asset runs, not at import)."""
     settings = get_settings()
+    labels = LabelConfig(decision_time_utc=settings.decision_time_utc)
+    shipped = ModelStageConfig()
     return ModelStageConfig(
+        walk_forward=shipped.walk_forward.model_copy(update={"labels": labels}),
         evaluation=EvaluationConfig(
             cost_bps=settings.cost_bps,
             leak_audited=load_leak_audits(settings.leak_audits_file, settings.source_mode),
+            labels=labels,
         ),
     )
 

@@ -14,7 +14,7 @@ mass inside it. FLAT then only holds moves that are indistinguishable from zero.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from functools import lru_cache
 from typing import Literal
 
@@ -23,6 +23,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from resources.reference import trading_days_table
+from resources.settings import DEFAULT_DECISION_TIME_UTC
 
 HORIZONS: tuple[int, ...] = (1, 2, 3, 5, 7, 10)
 CLASSES: tuple[int, ...] = (-1, 0, 1)  # DOWN, FLAT, UP; a model's class index i is CLASSES[i]
@@ -38,6 +39,10 @@ class LabelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     k: float = Field(default=0.25, ge=0.0, le=3.0, description="flat band half-width in units of sigma*sqrt(h)")
+    decision_time_utc: time = Field(
+        default=DEFAULT_DECISION_TIME_UTC,
+        description="the settings' decision time of day D (a label published after it is known from D+1)",
+    )
 
 
 def label_column(horizon: int) -> str:
@@ -103,11 +108,9 @@ def known_column(horizon: int) -> str:
     return f"label_known_at_{horizon}d"
 
 
-def _known_date(known_at: pd.Series) -> np.ndarray:
-    """The first date whose decision time is at or after `known_at` (a label may be trained on from then)."""
-    from resources.settings import get_settings
-
-    decision = get_settings().decision_time_utc
+def _known_date(known_at: pd.Series, decision: time) -> np.ndarray:
+    """The first date whose decision time (`decision`, UTC) is at or after `known_at` (a label may be trained on
+    from then)."""
     stamps = pd.to_datetime(known_at, utc=True)
     day = stamps.dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
     after = stamps.dt.tz_convert("UTC").dt.time > decision
@@ -148,7 +151,7 @@ def horizon_labels(
     label_end = shift_by_calendar(merged, horizon)
     if known_column(horizon) in merged.columns:
         published = merged[known_column(horizon)]
-        later = _known_date(published.fillna(pd.Timestamp("1970-01-01", tz="UTC")))
+        later = _known_date(published.fillna(pd.Timestamp("1970-01-01", tz="UTC")), config.decision_time_utc)
         label_end = np.where(published.notna().to_numpy(), np.maximum(label_end, later), label_end)
     return pd.DataFrame(
         {

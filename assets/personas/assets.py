@@ -43,6 +43,7 @@ from resources.lake.stage_state import (
 )
 from resources.lake.storage import LakeStorage
 from resources.settings import get_settings
+from resources.universe import Universe, get_universe
 
 # the tables load_persona_inputs reads (gold/<parts>), whose Delta versions say whether anything is new
 INPUT_TABLES = [
@@ -138,7 +139,8 @@ def persona_outputs(context: AssetExecutionContext, lake: LakeResource):  # noqa
             )
         return
     started = time.perf_counter()
-    summary = build_and_publish(storage, first, last, config, run_id=context.run_id)
+    universe = get_universe(get_settings().universe_file)
+    summary = build_and_publish(storage, first, last, config, universe=universe, run_id=context.run_id)
     record_run(storage, fingerprint, outputs, summary)
     seconds = round(time.perf_counter() - started, 2)
     context.log.info(f"persona_outputs {first} → {last}: {summary['days']} days built and published in {seconds} s")
@@ -174,11 +176,11 @@ def personas_unchanged(storage: LakeStorage, window: Window) -> StageRecord | No
 
 
 def build_and_publish(
-    storage: LakeStorage, first: date, last: date, config: PersonasConfig, *, run_id: str
+    storage: LakeStorage, first: date, last: date, config: PersonasConfig, *, universe: Universe, run_id: str
 ) -> dict[str, Any]:
     """Every day's six outputs built in memory, then published at once (one Delta commit per table), then the
     documents and the weekly PDFs. Returns the summary shown as metadata."""
-    inputs = load_persona_inputs(storage, first, last)
+    inputs = load_persona_inputs(storage, first, last, universe)
     days = sorted({d.date() for d in pd.to_datetime(inputs.signals["signal_date"]) if first <= d.date() <= last})
     for name, schema in json_schemas().items():
         storage.write_bytes(

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from assets.signals.contract import SignalRow
 from resources.errors import NexusError
-from resources.universe import Universe, get_universe
+from resources.universe import Universe, default_universe
 
 T = TypeVar("T")
 
@@ -256,7 +256,10 @@ class PersonaInputs(BaseModel):
     ledger_portfolio: pd.DataFrame = Field(
         default_factory=lambda: LEDGER_PORTFOLIO.normalize(pd.DataFrame(columns=list(LEDGER_PORTFOLIO.required)))
     )
-    universe: Universe = Field(default_factory=get_universe)
+    universe: Universe = Field(
+        default_factory=default_universe,
+        description="the settings' universe (passed in by load_persona_inputs); the shipped file when left out",
+    )
     simulated: bool = Field(False, description="the lake was built (at least in part) from the simulated publisher")
     _asof_cache: dict[tuple[date, int], tuple[pd.DataFrame, pd.DataFrame]] = PrivateAttr(default_factory=dict)
     _signal_days: tuple[pd.DataFrame, dict[pd.Timestamp, np.ndarray]] | None = PrivateAttr(default=None)

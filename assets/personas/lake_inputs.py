@@ -12,6 +12,7 @@ from assets.signals.ledger import PORTFOLIO, POSITIONS, read_ledger
 from resources.lake.delta import open_table, read_table
 from resources.lake.provenance import is_simulated
 from resources.lake.storage import LakeStorage
+from resources.universe import Universe
 
 HISTORY_DAYS = 400  # price and feature history personas use for correlations, momentum and charts
 
@@ -29,7 +30,7 @@ def load_ledger(storage: LakeStorage, last: date) -> tuple[pd.DataFrame | None, 
     return read_ledger(storage, until=last)
 
 
-def load_persona_inputs(storage: LakeStorage, first: date, last: date) -> PersonaInputs:
+def load_persona_inputs(storage: LakeStorage, first: date, last: date, universe: Universe) -> PersonaInputs:
     """Everything the six personas need for the days first..last, as known by `last`."""
     since = first - timedelta(days=HISTORY_DAYS)
     signals = read_table(storage, storage.uri("gold", "signals", "daily")).to_pandas()
@@ -52,5 +53,6 @@ def load_persona_inputs(storage: LakeStorage, first: date, last: date) -> Person
         track_record=track,
         ledger_positions=ledger_positions,
         ledger_portfolio=ledger_portfolio,
+        universe=universe,
         simulated=is_simulated(storage),
     )

@@ -43,7 +43,7 @@ SIGNALS_READ = [*MARTS_READ, ("models", "oos_predictions"), ("models", "regimes"
 
 
 def signals_state(storage: LakeStorage, first: date | None, last: date) -> tuple[StageFingerprint, list[str]]:
-    signals_config = signal_config(get_settings().cost_bps)
+    signals_config = signal_config(get_settings().cost_bps, get_settings().decision_time_utc)
     extra = {"window": [str(first), str(last)], "signals": signals_config.model_dump(mode="json")}
     fingerprint = stage_fingerprint(storage, "signals/daily", SIGNALS_READ, extra)
     outputs = [storage.uri(SIGNALS.zone, *SIGNALS.path_parts())] + [
@@ -75,7 +75,7 @@ def signals_unchanged(storage: LakeStorage, window: Window) -> StageRecord | Non
 def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     first, last = window_of(context)
     storage = lake.storage()
-    signals_config = signal_config(get_settings().cost_bps)
+    signals_config = signal_config(get_settings().cost_bps, get_settings().decision_time_utc)
     fingerprint, outputs = signals_state(storage, first, last)
     if (record := unchanged(storage, fingerprint, outputs)) is not None:
         return skipped_result(record)
@@ -115,7 +115,7 @@ SCORECARD_KEY = AssetKey(["gold", "models", "scorecard"])
 
 
 def scorecard_state(storage: LakeStorage) -> tuple[StageFingerprint, list[str]]:
-    signals_config = signal_config(get_settings().cost_bps)
+    signals_config = signal_config(get_settings().cost_bps, get_settings().decision_time_utc)
     extra = {"signals": signals_config.model_dump(mode="json")}
     return stage_fingerprint(storage, "models/scorecard", SIGNALS_READ, extra), [storage.uri(*SCORECARD_KEY.path)]
 
@@ -139,7 +139,7 @@ def scorecard_unchanged(storage: LakeStorage, _: Window | None = None) -> StageR
 )
 def signals_scorecard(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     storage = lake.storage()
-    signals_config = signal_config(get_settings().cost_bps)
+    signals_config = signal_config(get_settings().cost_bps, get_settings().decision_time_utc)
     fingerprint, outputs = scorecard_state(storage)
     if (record := unchanged(storage, fingerprint, outputs)) is not None:
         return skipped_result(record)

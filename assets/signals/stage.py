@@ -6,16 +6,22 @@ and nothing in `assets.models` imports `assets.signals`.
 
 from __future__ import annotations
 
+from datetime import time
+
 import pandas as pd
 
+from assets.models.labels import LabelConfig
 from assets.models.pipeline import ModelInputs
 from assets.signals.build import SignalConfig, build_signals
 from assets.signals.decision import DecisionConfig
 
 
-def signal_config(cost_bps: float) -> SignalConfig:
-    """The production signals configuration: decision thresholds learned net of `cost_bps` per trade."""
-    return SignalConfig(decision=DecisionConfig(cost_bps=cost_bps))
+def signal_config(cost_bps: float, decision_time_utc: time) -> SignalConfig:
+    """The production signals configuration: decision thresholds learned net of `cost_bps` per trade, labels
+    known from the first decision time (`decision_time_utc`, the settings') after they are published."""
+    return SignalConfig(
+        labels=LabelConfig(decision_time_utc=decision_time_utc), decision=DecisionConfig(cost_bps=cost_bps)
+    )
 
 
 def run_signals(

@@ -17,7 +17,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from resources.errors import ConfigError, DeliveryError
-from resources.settings import get_settings
 
 CLIENT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -146,6 +145,6 @@ def _cached(path: str, mtime: float) -> ClientsFile:
     return load_clients(Path(path))
 
 
-def get_clients() -> ClientsFile:
-    path = get_settings().clients_file
+def get_clients(path: Path) -> ClientsFile:
+    """The clients in `path` (the settings' `clients_file`, passed in), re-read when the file changes."""
     return _cached(str(path), path.stat().st_mtime if path.exists() else 0.0)

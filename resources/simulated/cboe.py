@@ -132,7 +132,5 @@ def _serve_history(app: SimulatedPublisher, request: Request, match: object) -> 
     symbol = match.group("symbol")  # type: ignore[attr-defined]
     if symbol not in FIRST_DATE or app.as_of < FIRST_DATE[symbol]:
         return Response.not_found(f"{symbol}_History.csv")
-    from resources.settings import get_settings
-
-    misprints = load_misprints(get_settings().publisher_misprints_file)
+    misprints = load_misprints(app.misprints_file)
     return Response(200, history_csv(app.seed, symbol, app.as_of, misprints), "text/csv")

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from resources.settings import DEFAULT_DECISION_TIME_UTC
 from resources.simulated.publisher import Request, Response, SimulatedPublisher, route
 from resources.simulated.world import _stream, lengthened, world_for
 from resources.sources.eia.calendar import gas_storage_release, petroleum_release, price_release
@@ -500,11 +501,11 @@ def xls_workbook(seed: int, series_id: str, as_of: datetime) -> bytes:
     return xlsx({"Contents": [[wire.title], [wire.page], ["Data 1", wire.title]], "Data 1": data})
 
 
-def write_files(folder: Path, seed: int, as_of: date) -> list[Path]:
-    """Every series' download CSV as of the end of `as_of` (decision time), into `folder`."""
-    from resources.settings import get_settings
-
-    at = datetime.combine(as_of, get_settings().decision_time_utc, tzinfo=UTC)
+def write_files(
+    folder: Path, seed: int, as_of: date, decision_time_utc: time = DEFAULT_DECISION_TIME_UTC
+) -> list[Path]:
+    """Every series' download CSV as of the end of `as_of` (its decision time), into `folder`."""
+    at = datetime.combine(as_of, decision_time_utc, tzinfo=UTC)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for series_id in WIRE:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
+from pathlib import Path
 
+from resources.settings import DEFAULT_DECISION_TIME_UTC
 from resources.simulated.world import World, world_for
 
 
@@ -54,10 +56,16 @@ def route(pattern: str) -> Callable[[Handler], Handler]:
 
 @dataclass
 class SimulatedPublisher:
-    """All five publishers as they stood at the end of `as_of` (the decision time of that day)."""
+    """All five publishers as they stood at the end of `as_of` (the decision time of that day).
+
+    `decision_time_utc` and `misprints_file` come from the settings of whoever starts it (`open_endpoints`); the
+    defaults are the settings' defaults, so tests can build one from a seed and a date.
+    """
 
     seed: int
     as_of: date
+    decision_time_utc: time = DEFAULT_DECISION_TIME_UTC
+    misprints_file: Path | None = None
 
     @property
     def world(self) -> World:
@@ -65,9 +73,7 @@ class SimulatedPublisher:
 
     @property
     def as_of_time(self) -> datetime:
-        from resources.settings import get_settings
-
-        return datetime.combine(self.as_of, get_settings().decision_time_utc, tzinfo=UTC)
+        return datetime.combine(self.as_of, self.decision_time_utc, tzinfo=UTC)
 
     def handle(self, request: Request) -> Response:
         _load_routes()

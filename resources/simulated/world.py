@@ -19,7 +19,7 @@ sign and size. They are the only predictability put in on purpose besides regime
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import TypeVar
@@ -241,277 +241,369 @@ def _seasonal_gas_change(week_of_year: np.ndarray) -> np.ndarray:
     return 95.0 * np.sin(2 * np.pi * (week_of_year - 14) / 52.0) - 5.0
 
 
-@lru_cache(maxsize=4)
-def build_world(seed: int) -> World:
-    bdays = business_days()
-    n = len(bdays)
-    states = _regime_path(_stream(seed, "regime"), n)
-    mu, sigma_reg = REGIME_MU[states], REGIME_SIGMA[states]
+# Prices, rates and FX simulated on business days, in this column order (index into the state arrays).
+PRICE_NAMES = (
+    "SPX",
+    "NDX",
+    "WTI",
+    "BRENT",
+    "NATGAS",
+    "GOLD",
+    "SILVER",
+    "EURUSD",
+    "JPYUSD",
+    "USDX",
+    "UST10Y_FUT",
+)
+PRICE_INDEX = {name: k for k, name in enumerate(PRICE_NAMES)}
+# Open interest of each COT market (COT_MARKETS order) on the first report day.
+START_OPEN_INTEREST = (
+    500_000,
+    250_000,
+    3_000_000,
+    600_000,
+    180_000,
+    40_000,
+    300_000,
+    15_000,
+    8_000,
+    1_800_000,
+    200_000,
+    1_200_000,
+    480_000,
+    150_000,
+)
 
-    # --- weekly calendars -----------------------------------------------------------------------------------
-    bday_dates = bdays.date
-    bday_pos = {d: i for i, d in enumerate(bday_dates)}
-    weekday = bdays.weekday.to_numpy()
-    # COT: positions as of Tuesday (or the trading day before if Tuesday is a holiday); released ~3 days later.
-    week_id = ((bdays - pd.Timestamp(EPOCH)).days // 7).to_numpy()
-    cot_days = cot_report_days(bdays)
 
-    # --- random streams -------------------------------------------------------------------------------------
-    r_fac = _stream(seed, "factor").standard_normal(n)
-    r_idio = {a.name: _stream(seed, f"idio/{a.name}").standard_normal(n) for a in (*EQUITY, *COMMODITY)}
-    r_brent = _stream(seed, "idio/BRENT").standard_normal(n)
-    r_fx = _stream(seed, "fx").standard_normal((n, 3))
-    r_rates = _stream(seed, "rates").standard_normal((n, 3))
-    r_vol = _stream(seed, "vol").standard_normal((n, 4))
-    r_pos = _stream(seed, "positioning").standard_normal((n // 5 + 10, len(COT_MARKETS), 3))
-    r_inv = _stream(seed, "inventories").standard_normal((n // 5 + 10, 6))
-    r_curve = _stream(seed, "curves").standard_normal((n, 2))
-    u_policy = _stream(seed, "policy").random(n)
+@dataclass(frozen=True)
+class _Draws:
+    """Every random number of a world, one independent stream per component (see `_stream`)."""
 
-    # --- market factor with volatility clustering -----------------------------------------------------------
-    # GJR-GARCH(1,1) multiplier with unit mean: down days raise tomorrow's volatility more than up days
-    # (the leverage effect), which is what makes VIX rise when equities fall.
+    factor: np.ndarray
+    idio: dict[str, np.ndarray]
+    brent: np.ndarray
+    fx: np.ndarray
+    rates: np.ndarray
+    vol: np.ndarray
+    positioning: np.ndarray
+    inventories: np.ndarray
+    curve: np.ndarray
+    policy: np.ndarray
+
+    @classmethod
+    def of(cls, seed: int, n: int) -> _Draws:
+        return cls(
+            factor=_stream(seed, "factor").standard_normal(n),
+            idio={a.name: _stream(seed, f"idio/{a.name}").standard_normal(n) for a in (*EQUITY, *COMMODITY)},
+            brent=_stream(seed, "idio/BRENT").standard_normal(n),
+            fx=_stream(seed, "fx").standard_normal((n, 3)),
+            rates=_stream(seed, "rates").standard_normal((n, 3)),
+            vol=_stream(seed, "vol").standard_normal((n, 4)),
+            positioning=_stream(seed, "positioning").standard_normal((n // 5 + 10, len(COT_MARKETS), 3)),
+            inventories=_stream(seed, "inventories").standard_normal((n // 5 + 10, 6)),
+            curve=_stream(seed, "curves").standard_normal((n, 2)),
+            policy=_stream(seed, "policy").random(n),
+        )
+
+
+@dataclass(frozen=True)
+class _Factor:
+    """The market factor's daily returns with volatility clustering."""
+
+    garch: np.ndarray  # today's GJR-GARCH volatility multiplier (unit mean)
+    returns: np.ndarray  # the factor's return: regime sigma x multiplier x shock
+    vol_state: np.ndarray  # the volatility expected after today's close (what VIX prices at the close)
+
+
+def _market_factor(sigma_reg: np.ndarray, shocks: np.ndarray) -> _Factor:
+    """GJR-GARCH(1,1) multiplier with unit mean: down days raise tomorrow's volatility more than up days (the
+    leverage effect), which is what makes VIX rise when equities fall."""
+    n = len(shocks)
     garch = np.empty(n)
     garch_next = np.empty(n)
     h = 1.0
     fac = np.empty(n)
     for i in range(n):
         garch[i] = np.sqrt(h)
-        fac[i] = sigma_reg[i] * garch[i] * r_fac[i]
-        shock = r_fac[i] ** 2
-        h = 0.04 + 0.03 * shock + (0.10 * shock if r_fac[i] < 0 else 0.0) + 0.88 * h
+        fac[i] = sigma_reg[i] * garch[i] * shocks[i]
+        shock = shocks[i] ** 2
+        h = 0.04 + 0.03 * shock + (0.10 * shock if shocks[i] < 0 else 0.0) + 0.88 * h
         garch_next[i] = np.sqrt(h)
-    # the volatility expected after today's close (what VIX prices at the close of the day)
-    vol_state = sigma_reg * garch_next
+    return _Factor(garch=garch, returns=fac, vol_state=sigma_reg * garch_next)
 
-    # --- main loop: prices with planted effects ----------------------------------------------------------------
-    names = [
-        "SPX",
-        "NDX",
-        "WTI",
-        "BRENT",
-        "NATGAS",
-        "GOLD",
-        "SILVER",
-        "EURUSD",
-        "JPYUSD",
-        "USDX",
-        "UST10Y_FUT",
-    ]
-    idx = {nm: k for k, nm in enumerate(names)}
-    logp = np.zeros((n, len(names)))
-    ret = np.zeros((n, len(names)))
-    effect = np.zeros((n, len(names)))  # planted drift applied per day (audit)
-    start = {a.name: np.log(a.start) for a in (*EQUITY, *COMMODITY)}
-    start.update({"BRENT": np.log(26.5), "EURUSD": np.log(1.01), "JPYUSD": np.log(1 / 102.0), "USDX": np.log(100.0)})
-    start["UST10Y_FUT"] = np.log(100.0)
-    for nm, k in idx.items():
-        logp[0, k] = start[nm]
+
+@dataclass
+class _Markets:
+    """The state the daily loop carries: price paths, rates, positioning, inventories and the planted effects
+    scheduled by releases (a release on day i moves prices from the day after it is known)."""
+
+    logp: np.ndarray
+    ret: np.ndarray
+    effect: np.ndarray  # planted drift applied per day (audit)
+    y10: np.ndarray
+    y2: np.ndarray
+    y3m: np.ndarray
+    policy: float = 5.5
+    spec: np.ndarray = field(default_factory=lambda: np.zeros(len(COT_MARKETS)))
+    amgr: np.ndarray = field(default_factory=lambda: np.zeros(len(COT_MARKETS)))
+    oi: np.ndarray = field(default_factory=lambda: np.array(START_OPEN_INTEREST, dtype=float))
+    spec_hist: dict[str, list[float]] = field(default_factory=lambda: {c: [] for c in COT_MARKETS})
+    pos_rows: list[tuple] = field(default_factory=list)
+    pending_cot: dict[int, list[tuple[int, float]]] = field(default_factory=dict)  # day -> [(asset, drift)]
+    crude: float = 445_000.0
+    gas: float = 2_300.0
+    pet_rows: list[tuple] = field(default_factory=list)
+    gas_rows: list[tuple] = field(default_factory=list)
+    pending_eia: dict[int, float] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, n: int) -> _Markets:
+        logp = np.zeros((n, len(PRICE_NAMES)))
+        start = {a.name: np.log(a.start) for a in (*EQUITY, *COMMODITY)}
+        start.update(
+            {"BRENT": np.log(26.5), "EURUSD": np.log(1.01), "JPYUSD": np.log(1 / 102.0), "USDX": np.log(100.0)}
+        )
+        start["UST10Y_FUT"] = np.log(100.0)
+        for name, k in PRICE_INDEX.items():
+            logp[0, k] = start[name]
+        # yields (percent) live alongside; the bond future follows the 10y yield with duration 8
+        y10, y2, y3m = np.empty(n), np.empty(n), np.empty(n)
+        y10[0], y2[0], y3m[0] = 6.4, 6.2, 5.4
+        return cls(
+            logp=logp,
+            ret=np.zeros((n, len(PRICE_NAMES))),
+            effect=np.zeros((n, len(PRICE_NAMES))),
+            y10=y10,
+            y2=y2,
+            y3m=y3m,
+        )
+
+
+def _planted_drift(m: _Markets, i: int) -> np.ndarray:
+    """Planted effects active on day i, decided from information released before it."""
+    idx = PRICE_INDEX
+    drift = np.zeros(len(PRICE_NAMES))
+    for k, daily in m.pending_cot.get(i, []):
+        drift[k] += daily
+    drift[idx["WTI"]] += m.pending_eia.get(i, 0.0)
+    drift[idx["BRENT"]] += m.pending_eia.get(i, 0.0)
+    return drift
+
+
+def _day_returns(m: _Markets, i: int, states: np.ndarray, mu: np.ndarray, factor: _Factor, draws: _Draws) -> np.ndarray:
+    """Day i's returns before planted drift: factor and idiosyncratic moves, FX and rates (which move the
+    policy rate and yields in `m`)."""
+    idx = PRICE_INDEX
     betas = {a.name: a for a in (*EQUITY, *COMMODITY)}
-
-    # yields (percent) and FX live alongside; bond futures price follows the 10y yield with duration 8
-    y10 = np.empty(n)
-    y2 = np.empty(n)
-    y3m = np.empty(n)
-    y10[0], y2[0], y3m[0] = 6.4, 6.2, 5.4
-    policy = 5.5
-
-    # positioning state per market (share of open interest)
-    codes = list(COT_MARKETS)
-    spec = np.zeros(len(codes))
-    amgr = np.zeros(len(codes))
-    oi = np.array(
-        [
-            500_000,
-            250_000,
-            3_000_000,
-            600_000,
-            180_000,
-            40_000,
-            300_000,
-            15_000,
-            8_000,
-            1_800_000,
-            200_000,
-            1_200_000,
-            480_000,
-            150_000,
-        ],
-        dtype=float,
+    logp = m.logp
+    f = factor.returns[i]
+    r = np.zeros(len(PRICE_NAMES))
+    for nm in ("SPX", "NDX", "WTI", "NATGAS", "GOLD", "SILVER"):
+        a = betas[nm]
+        r[idx[nm]] = a.drift + a.factor_beta * (mu[i] + f) + a.idio_sigma * factor.garch[i] ** 0.5 * draws.idio[nm][i]
+    r[idx["BRENT"]] = (
+        r[idx["WTI"]]
+        + 0.006 * draws.brent[i]
+        - 0.02 * ((logp[i - 1, idx["BRENT"]] - logp[i - 1, idx["WTI"]]) - np.log(1.06) if i else 0.0)
     )
-    pos_rows: list[tuple] = []
-    spec_hist: dict[str, list[float]] = {c: [] for c in codes}
-    pending_cot: dict[int, list[tuple[int, float]]] = {}  # day index -> [(asset idx, daily drift)] from releases
+    prev = logp[i - 1] if i else logp[0]
+    r_fx = draws.fx
+    r[idx["EURUSD"]] = 0.15 * f + 0.0050 * r_fx[i, 0] - 0.0015 * (prev[idx["EURUSD"]] - np.log(1.15))
+    r[idx["JPYUSD"]] = -0.25 * f + 0.0055 * r_fx[i, 1] - 0.0015 * (prev[idx["JPYUSD"]] - np.log(1 / 112.0))
+    r[idx["USDX"]] = (
+        -0.20 * f + 0.0030 * r_fx[i, 2] - 0.3 * r[idx["EURUSD"]] - 0.0015 * (prev[idx["USDX"]] - np.log(105.0))
+    )
+    for nm, level in (("WTI", 65.0), ("NATGAS", 3.5)):
+        r[idx[nm]] -= 0.0015 * (prev[idx[nm]] - np.log(level))
+    # rates: 10y follows risk appetite and mean-reverts; 2y follows the policy rate; 3m sits on policy
+    y10, y2, y3m, r_rates = m.y10, m.y2, m.y3m, draws.rates
+    if i:
+        u = draws.policy[i]
+        if u < POLICY_HIKE[states[i]]:
+            m.policy = min(6.0, m.policy + 0.25)
+        elif u > 1.0 - POLICY_CUT[states[i]]:
+            m.policy = max(0.0, m.policy - (0.5 if states[i] == 3 else 0.25))
+        policy = m.policy
+        y3m[i] = max(0.01, y3m[i - 1] + 0.08 * (policy - 0.05 - y3m[i - 1]) + 0.01 * r_rates[i, 0])
+        y2[i] = max(0.05, y2[i - 1] + 0.03 * (policy + 0.1 - y2[i - 1]) + 3.0 * f + 0.045 * r_rates[i, 1])
+        y10[i] = max(0.3, y10[i - 1] + 0.004 * (0.6 * policy + 2.2 - y10[i - 1]) + 4.0 * f + 0.050 * r_rates[i, 0])
+    r[idx["UST10Y_FUT"]] = -8.0 * (y10[i] - y10[i - 1]) / 100.0 if i else 0.0
+    return r
 
-    # inventories
-    crude = 445_000.0
-    gas = 2_300.0
-    pet_rows: list[tuple] = []
-    gas_rows: list[tuple] = []
-    pending_eia: dict[int, float] = {}
 
+def _momentum_drift(m: _Markets, i: int) -> np.ndarray:
+    """Time-series momentum (mild): the sign of the 12-month return, from yesterday's close."""
+    drift = np.zeros(len(PRICE_NAMES))
+    if i >= 252:
+        for nm in ("SPX", "NDX", "WTI", "GOLD", "EURUSD", "JPYUSD"):
+            k = PRICE_INDEX[nm]
+            drift[k] += TSMOM_DAILY * np.sign(m.logp[i - 1, k] - m.logp[i - 252, k])
+    return drift
+
+
+def _cot_report(
+    m: _Markets, i: int, week: int, bdays: pd.DatetimeIndex, bday_pos: dict[date, int], factor: _Factor, draws: _Draws
+) -> None:
+    """Tuesday positions (the first trading day on or after Tuesday in the week), released Friday: positioning
+    follows each market's 60-day trend; an extreme speculator z-score plants a reversal after the release."""
+    idx = PRICE_INDEX
+    n = len(bdays)
+    r_pos = draws.positioning
+    fac, vol_state = factor.returns, factor.vol_state
+    w = min(week, r_pos.shape[0] - 1)
+    release = _trading_index_on_or_after(bday_pos, cot_release_date(bdays[i].date()))  # CFTC's calendar
+    for mk, code in enumerate(COT_MARKETS):
+        contract = COT_MARKETS[code][0]
+        if contract in idx:
+            k = idx[contract]
+            tr = m.logp[i, k] - m.logp[max(0, i - 60), k]
+            vol = np.std(m.ret[max(1, i - 60) : i + 1, k]) * np.sqrt(60) + 1e-4
+        elif contract == "VIX_FUT":
+            tr, vol = -np.log(vol_state[i] / vol_state[max(0, i - 60)]), 0.5
+        else:  # BTC/ETH futures positioning follows the crypto frame later; use the factor trend
+            tr, vol = float(fac[max(0, i - 60) : i + 1].sum()), float(np.sqrt(60) * 0.012)
+        target = 0.35 * np.tanh(1.2 * tr / vol)
+        m.spec[mk] = 0.80 * m.spec[mk] + 0.20 * target + 0.030 * r_pos[w, mk, 0]
+        m.amgr[mk] = 0.95 * m.amgr[mk] + 0.05 * (0.25 + 0.5 * target) + 0.015 * r_pos[w, mk, 1]
+        m.oi[mk] = max(2_000.0, m.oi[mk] * np.exp(0.02 * r_pos[w, mk, 2] + 0.0005))
+        hist = m.spec_hist[code]
+        hist.append(m.spec[mk])
+        z = np.nan
+        if len(hist) >= 52:
+            window = np.array(hist[-52:])
+            sd = window.std()
+            z = (m.spec[mk] - window.mean()) / sd if sd > 0 else 0.0
+        m.pos_rows.append((bdays[i], code, m.oi[mk], m.spec[mk], m.amgr[mk], z))
+        if contract in COT_EFFECT_CONTRACTS and np.isfinite(z) and abs(z) > COT_Z_THRESHOLD and release:
+            k = idx[contract]
+            for j in range(release + 1, release + 6):
+                if j < n:
+                    m.pending_cot.setdefault(j, []).append((k, -np.sign(z) * COT_EFFECT_DAILY))
+
+
+def _eia_week(
+    m: _Markets, i: int, week: int, bdays: pd.DatetimeIndex, bday_pos: dict[date, int], draws: _Draws
+) -> None:
+    """The petroleum and gas storage week ending Friday (day i), released on EIA's calendar; a crude stocks
+    surprise plants a same-day move and a drift on WTI and Brent."""
+    n = len(bdays)
+    r_inv = draws.inventories
+    d = bdays[i].date()
+    w = min(week, r_inv.shape[0] - 1)
+    woy = pd.Timestamp(d).isocalendar().week
+    expected = float(_seasonal_crude_change(np.array([woy]))[0])
+    surprise_z = float(r_inv[w, 0])
+    m.crude += expected + 3_000.0 * surprise_z - 0.002 * (m.crude - 440_000.0) * 5
+    util = float(np.clip(89.0 + 4.0 * np.sin(2 * np.pi * (woy - 12) / 52.0) + 1.5 * r_inv[w, 1], 70, 97))
+    production = 8_000 + 5_500 / (1 + np.exp(-(i - 3_000) / 500)) + 120 * r_inv[w, 2]
+    imports = 7_000 + 250 * r_inv[w, 3] - 0.6 * (production - 8_000) * 0.5
+    exports = 1_000 + 3_500 / (1 + np.exp(-(i - 4_200) / 400)) + 200 * r_inv[w, 4]
+    gexp = float(_seasonal_gas_change(np.array([woy]))[0])
+    m.gas = float(np.clip(m.gas + gexp + 12.0 * r_inv[w, 5] - 0.01 * (m.gas - 2_700.0), 600, 4_200))
+    # EIA's own release calendar (federal holidays shift the reports), as a New York trading day
+    wed = _trading_index_on_or_after(bday_pos, petroleum_release(d).at.astimezone(NEW_YORK).date())
+    thu = _trading_index_on_or_after(bday_pos, gas_storage_release(d).at.astimezone(NEW_YORK).date())
+    release_day = bdays[wed] if wed is not None else pd.NaT
+    m.pet_rows.append((bdays[i], m.crude, expected, surprise_z, util, production, imports, exports, release_day))
+    m.gas_rows.append((bdays[i], m.gas, gexp, bdays[thu] if thu is not None else pd.NaT))
+    if wed is not None and wed < n:
+        m.pending_eia[wed] = m.pending_eia.get(wed, 0.0) + EIA_SAME_DAY_PER_SD * surprise_z
+        for j in range(wed + 1, wed + 6):
+            m.pending_eia[j] = m.pending_eia.get(j, 0.0) + EIA_DRIFT_DAILY_PER_SD * surprise_z
+
+
+def _simulate_markets(bdays: pd.DatetimeIndex, states: np.ndarray, draws: _Draws, factor: _Factor) -> _Markets:
+    """The daily loop: each day's returns with the planted effects known by then, then that day's COT report
+    and EIA week, whose releases plant the effects of the days after them."""
+    n = len(bdays)
+    mu = REGIME_MU[states]
+    bday_pos = {d: i for i, d in enumerate(bdays.date)}
+    weekday = bdays.weekday.to_numpy()
+    week_id = ((bdays - pd.Timestamp(EPOCH)).days // 7).to_numpy()
+    cot_days = cot_report_days(bdays)
+    m = _Markets.start(n)
     week_counter = 0
     last_week = week_id[0]
     for i in range(n):
-        d = bday_dates[i]
-        # -- planted effects active today (decided from information released before today) --
-        drift = np.zeros(len(names))
-        for k, daily in pending_cot.get(i, []):
-            drift[k] += daily
-        drift[idx["WTI"]] += pending_eia.get(i, 0.0)
-        drift[idx["BRENT"]] += pending_eia.get(i, 0.0)
-
-        # -- returns --
-        f = fac[i]
-        r = np.zeros(len(names))
-        for nm in ("SPX", "NDX", "WTI", "NATGAS", "GOLD", "SILVER"):
-            a = betas[nm]
-            r[idx[nm]] = a.drift + a.factor_beta * (mu[i] + f) + a.idio_sigma * garch[i] ** 0.5 * r_idio[nm][i]
-        r[idx["BRENT"]] = (
-            r[idx["WTI"]]
-            + 0.006 * r_brent[i]
-            - 0.02 * ((logp[i - 1, idx["BRENT"]] - logp[i - 1, idx["WTI"]]) - np.log(1.06) if i else 0.0)
-        )
-        prev = logp[i - 1] if i else logp[0]
-        r[idx["EURUSD"]] = 0.15 * f + 0.0050 * r_fx[i, 0] - 0.0015 * (prev[idx["EURUSD"]] - np.log(1.15))
-        r[idx["JPYUSD"]] = -0.25 * f + 0.0055 * r_fx[i, 1] - 0.0015 * (prev[idx["JPYUSD"]] - np.log(1 / 112.0))
-        r[idx["USDX"]] = (
-            -0.20 * f + 0.0030 * r_fx[i, 2] - 0.3 * r[idx["EURUSD"]] - 0.0015 * (prev[idx["USDX"]] - np.log(105.0))
-        )
-        for nm, level in (("WTI", 65.0), ("NATGAS", 3.5)):
-            r[idx[nm]] -= 0.0015 * (prev[idx[nm]] - np.log(level))
-        # rates: 10y follows risk appetite and mean-reverts; 2y follows the policy rate; 3m sits on policy
-        if i:
-            u = u_policy[i]
-            if u < POLICY_HIKE[states[i]]:
-                policy = min(6.0, policy + 0.25)
-            elif u > 1.0 - POLICY_CUT[states[i]]:
-                policy = max(0.0, policy - (0.5 if states[i] == 3 else 0.25))
-            y3m[i] = max(0.01, y3m[i - 1] + 0.08 * (policy - 0.05 - y3m[i - 1]) + 0.01 * r_rates[i, 0])
-            y2[i] = max(0.05, y2[i - 1] + 0.03 * (policy + 0.1 - y2[i - 1]) + 3.0 * f + 0.045 * r_rates[i, 1])
-            y10[i] = max(0.3, y10[i - 1] + 0.004 * (0.6 * policy + 2.2 - y10[i - 1]) + 4.0 * f + 0.050 * r_rates[i, 0])
-        r[idx["UST10Y_FUT"]] = -8.0 * (y10[i] - y10[i - 1]) / 100.0 if i else 0.0
-
-        # time-series momentum (mild) and VIX backwardation rebound (uses yesterday's close, known before today)
-        if i >= 252:
-            for nm in ("SPX", "NDX", "WTI", "GOLD", "EURUSD", "JPYUSD"):
-                k = idx[nm]
-                drift[k] += TSMOM_DAILY * np.sign(logp[i - 1, k] - logp[i - 252, k])
+        drift = _planted_drift(m, i)
+        r = _day_returns(m, i, states, mu, factor, draws)
+        drift += _momentum_drift(m, i)
         r += drift
-        effect[i] = drift
-        logp[i] = (logp[i - 1] if i else logp[0]) + (r if i else 0.0)
-        ret[i] = r if i else 0.0
-
-        # -- weekly events --
+        m.effect[i] = drift
+        m.logp[i] = (m.logp[i - 1] if i else m.logp[0]) + (r if i else 0.0)
+        m.ret[i] = r if i else 0.0
         if week_id[i] != last_week or i == n - 1:
             last_week = week_id[i]
             week_counter += 1
-        # COT: Tuesday positions (the first trading day on or after Tuesday in the week), released Friday
         if i in cot_days:
-            w = min(week_counter, r_pos.shape[0] - 1)
-            release = _trading_index_on_or_after(bday_pos, cot_release_date(d))  # CFTC's calendar, holidays included
-            for m, code in enumerate(codes):
-                contract = COT_MARKETS[code][0]
-                if contract in idx:
-                    k = idx[contract]
-                    tr = logp[i, k] - logp[max(0, i - 60), k]
-                    vol = np.std(ret[max(1, i - 60) : i + 1, k]) * np.sqrt(60) + 1e-4
-                elif contract == "VIX_FUT":
-                    tr, vol = -np.log(vol_state[i] / vol_state[max(0, i - 60)]), 0.5
-                else:  # BTC/ETH futures positioning follows the crypto frame later; use the factor trend
-                    tr, vol = float(fac[max(0, i - 60) : i + 1].sum()), float(np.sqrt(60) * 0.012)
-                target = 0.35 * np.tanh(1.2 * tr / vol)
-                spec[m] = 0.80 * spec[m] + 0.20 * target + 0.030 * r_pos[w, m, 0]
-                amgr[m] = 0.95 * amgr[m] + 0.05 * (0.25 + 0.5 * target) + 0.015 * r_pos[w, m, 1]
-                oi[m] = max(2_000.0, oi[m] * np.exp(0.02 * r_pos[w, m, 2] + 0.0005))
-                hist = spec_hist[code]
-                hist.append(spec[m])
-                z = np.nan
-                if len(hist) >= 52:
-                    window = np.array(hist[-52:])
-                    sd = window.std()
-                    z = (spec[m] - window.mean()) / sd if sd > 0 else 0.0
-                pos_rows.append((bdays[i], code, oi[m], spec[m], amgr[m], z))
-                if contract in COT_EFFECT_CONTRACTS and np.isfinite(z) and abs(z) > COT_Z_THRESHOLD and release:
-                    k = idx[contract]
-                    for j in range(release + 1, release + 6):
-                        if j < n:
-                            pending_cot.setdefault(j, []).append((k, -np.sign(z) * COT_EFFECT_DAILY))
-        # EIA: the week ending Friday; the release is the next Wednesday
+            _cot_report(m, i, week_counter, bdays, bday_pos, factor, draws)
         if weekday[i] == 4:
-            w = min(week_counter, r_inv.shape[0] - 1)
-            woy = pd.Timestamp(d).isocalendar().week
-            expected = float(_seasonal_crude_change(np.array([woy]))[0])
-            surprise_z = float(r_inv[w, 0])
-            crude += expected + 3_000.0 * surprise_z - 0.002 * (crude - 440_000.0) * 5
-            util = float(np.clip(89.0 + 4.0 * np.sin(2 * np.pi * (woy - 12) / 52.0) + 1.5 * r_inv[w, 1], 70, 97))
-            production = 8_000 + 5_500 / (1 + np.exp(-(i - 3_000) / 500)) + 120 * r_inv[w, 2]
-            imports = 7_000 + 250 * r_inv[w, 3] - 0.6 * (production - 8_000) * 0.5
-            exports = 1_000 + 3_500 / (1 + np.exp(-(i - 4_200) / 400)) + 200 * r_inv[w, 4]
-            gexp = float(_seasonal_gas_change(np.array([woy]))[0])
-            gas = float(np.clip(gas + gexp + 12.0 * r_inv[w, 5] - 0.01 * (gas - 2_700.0), 600, 4_200))
-            # EIA's own release calendar (federal holidays shift the reports), as a New York trading day
-            wed = _trading_index_on_or_after(bday_pos, petroleum_release(d).at.astimezone(NEW_YORK).date())
-            thu = _trading_index_on_or_after(bday_pos, gas_storage_release(d).at.astimezone(NEW_YORK).date())
-            pet_rows.append(
-                (
-                    bdays[i],
-                    crude,
-                    expected,
-                    surprise_z,
-                    util,
-                    production,
-                    imports,
-                    exports,
-                    bdays[wed] if wed is not None else pd.NaT,
-                )
-            )
-            gas_rows.append((bdays[i], gas, gexp, bdays[thu] if thu is not None else pd.NaT))
-            if wed is not None and wed < n:
-                pending_eia[wed] = pending_eia.get(wed, 0.0) + EIA_SAME_DAY_PER_SD * surprise_z
-                for j in range(wed + 1, wed + 6):
-                    pending_eia[j] = pending_eia.get(j, 0.0) + EIA_DRIFT_DAILY_PER_SD * surprise_z
+            _eia_week(m, i, week_counter, bdays, bday_pos, draws)
+    return m
 
-    # --- volatility indices from the factor's volatility (annualised, percent) ----------------------------------
-    ann = vol_state * np.sqrt(252) * 100
+
+@dataclass(frozen=True)
+class _VolIndices:
+    vix: np.ndarray
+    vix3m: np.ndarray
+    vix9d: np.ndarray
+    skew: np.ndarray
+    vvix: np.ndarray
+
+
+def _volatility_indices(factor: _Factor, r_vol: np.ndarray) -> _VolIndices:
+    """Volatility indices from the factor's volatility (annualised, percent); implied volatility jumps when the
+    market falls, beyond what realized volatility implies."""
+    n = len(factor.returns)
+    ann = factor.vol_state * np.sqrt(252) * 100
     ou = np.zeros((n, 4))
-    spot_vol = np.zeros(n)  # implied volatility jumps when the market falls, beyond what realized vol implies
+    spot_vol = np.zeros(n)
     for i in range(1, n):
         ou[i] = 0.93 * ou[i - 1] + 0.04 * r_vol[i]
-        spot_vol[i] = 0.92 * spot_vol[i - 1] - 4.0 * fac[i]
+        spot_vol[i] = 0.92 * spot_vol[i - 1] - 4.0 * factor.returns[i]
     vix = np.clip(1.15 * ann * np.exp(ou[:, 0] + spot_vol) + 2.0, 9.0, 90.0)
     long_run = 19.5
     vix3m = np.clip(vix**0.55 * long_run**0.45 * 1.13 * np.exp(0.25 * ou[:, 1]), 10.0, 70.0)
     vix9d = np.clip(vix * (vix / vix3m) ** 0.6 * np.exp(0.6 * ou[:, 2]), 7.0, 120.0)
     skew = np.clip(128 + 60 * ou[:, 3] - 0.15 * (vix - 19), 100, 170)
+    vvix = np.clip(85 + 1.4 * (vix - 19) + 8 * ou[:, 2], 60, 200)
+    return _VolIndices(vix=vix, vix3m=vix3m, vix9d=vix9d, skew=skew, vvix=vvix)
 
-    # VIX backwardation rebound: applied after the fact as a deterministic drift on SPX/NDX for 5 days
-    backwardation = vix > vix3m
+
+def _backwardation_rebound(m: _Markets, vol: _VolIndices) -> None:
+    """VIX backwardation rebound: a deterministic drift on SPX and NDX for the 5 days after VIX > VIX3M, applied
+    after the fact (the returns, audit log and price paths)."""
+    n = len(vol.vix)
     active = np.zeros(n, dtype=bool)
-    for i in np.flatnonzero(backwardation):
+    for i in np.flatnonzero(vol.vix > vol.vix3m):
         active[i + 1 : i + 6] = True
     bw_drift = np.where(active, VIX_BACKWARDATION_DAILY, 0.0)
     for nm, scale in (("SPX", 1.0), ("NDX", 1.0)):
-        k = idx[nm]
-        ret[1:, k] += bw_drift[1:] * scale
-        effect[1:, k] += bw_drift[1:] * scale
-        logp[:, k] = logp[0, k] + np.cumsum(np.r_[0.0, ret[1:, k]])
+        k = PRICE_INDEX[nm]
+        m.ret[1:, k] += bw_drift[1:] * scale
+        m.effect[1:, k] += bw_drift[1:] * scale
+        m.logp[:, k] = m.logp[0, k] + np.cumsum(np.r_[0.0, m.ret[1:, k]])
 
-    # --- energy spot and futures curves -------------------------------------------------------------------------
-    pet = pd.DataFrame(
-        pet_rows,
-        columns=[
-            "week_ending",
-            "crude_stocks",
-            "seasonal_change",
-            "surprise_z",
-            "refinery_util",
-            "production",
-            "imports",
-            "exports",
-            "release_day",
-        ],
-    ).set_index("week_ending")
+
+PETROLEUM_COLUMNS = [
+    "week_ending",
+    "crude_stocks",
+    "seasonal_change",
+    "surprise_z",
+    "refinery_util",
+    "production",
+    "imports",
+    "exports",
+    "release_day",
+]
+
+
+def _daily_frame(
+    bdays: pd.DatetimeIndex, states: np.ndarray, m: _Markets, vol: _VolIndices, pet: pd.DataFrame, r_curve: np.ndarray
+) -> pd.DataFrame:
+    """The business-day frame: regime, prices, vol indices, yields, FX, energy spot and futures curves (carry
+    from crude stocks against their 5-year mean, gas seasonality) and the crude stock surprise on release days."""
+    idx, logp = PRICE_INDEX, m.logp
     crude_dev = (
         (pet["crude_stocks"] - pet["crude_stocks"].rolling(260, min_periods=20).mean())
         .reindex(bdays, method="ffill")
@@ -530,9 +622,9 @@ def build_world(seed: int) -> World:
     daily["NDX"] = np.exp(logp[:, idx["NDX"]])
     daily["GOLD"] = np.exp(logp[:, idx["GOLD"]])
     daily["SILVER"] = np.exp(logp[:, idx["SILVER"]])
-    daily["VIX"], daily["VIX3M"], daily["VIX9D"], daily["SKEW"] = vix, vix3m, vix9d, skew
-    daily["VVIX"] = np.clip(85 + 1.4 * (vix - 19) + 8 * ou[:, 2], 60, 200)
-    daily["DGS10"], daily["DGS2"], daily["DGS3MO"] = y10, y2, y3m
+    daily["VIX"], daily["VIX3M"], daily["VIX9D"], daily["SKEW"] = vol.vix, vol.vix3m, vol.vix9d, vol.skew
+    daily["VVIX"] = vol.vvix
+    daily["DGS10"], daily["DGS2"], daily["DGS3MO"] = m.y10, m.y2, m.y3m
     daily["DEXUSEU"] = np.exp(logp[:, idx["EURUSD"]])
     daily["DEXJPUS"] = 1.0 / np.exp(logp[:, idx["JPYUSD"]])
     daily["DTWEXBGS"] = np.exp(logp[:, idx["USDX"]]) * 1.05
@@ -543,24 +635,38 @@ def build_world(seed: int) -> World:
     daily["crude_stock_surprise_z"] = (
         pd.Series(pet.set_index("release_day")["surprise_z"].to_dict()).reindex(bdays).to_numpy()
     )
+    return daily
 
-    effects_log = pd.DataFrame(effect, index=bdays, columns=names)
 
+@lru_cache(maxsize=4)
+def build_world(seed: int) -> World:
+    """One seed's whole history, in named steps: the regime path, the random draws, the market factor, the daily
+    loop (prices with the planted effects, COT reports, EIA weeks), the volatility indices and the backwardation
+    rebound they plant, then the frames."""
+    bdays = business_days()
+    n = len(bdays)
+    states = _regime_path(_stream(seed, "regime"), n)
+    draws = _Draws.of(seed, n)
+    factor = _market_factor(REGIME_SIGMA[states], draws.factor)
+    markets = _simulate_markets(bdays, states, draws, factor)
+    vol = _volatility_indices(factor, draws.vol)
+    _backwardation_rebound(markets, vol)
+    pet = pd.DataFrame(markets.pet_rows, columns=PETROLEUM_COLUMNS).set_index("week_ending")
+    daily = _daily_frame(bdays, states, markets, vol, pet, draws.curve)
     positioning = pd.DataFrame(
-        pos_rows,
+        markets.pos_rows,
         columns=["report_date", "code", "open_interest", "spec_net_share", "asset_mgr_net_share", "spec_z52"],
     )
-    gas_df = pd.DataFrame(gas_rows, columns=["week_ending", "working_gas", "seasonal_change", "release_day"])
-    crypto = _crypto(seed, daily["SPX"], fac, bdays)
+    gas_df = pd.DataFrame(markets.gas_rows, columns=["week_ending", "working_gas", "seasonal_change", "release_day"])
     return World(
         seed=seed,
         regimes=daily["regime"],
         daily=daily,
-        crypto=crypto,
+        crypto=_crypto(seed, daily["SPX"], factor.returns, bdays),
         positioning=positioning,
         petroleum=pet,
         gas_storage=gas_df.set_index("week_ending"),
-        effects_log=effects_log,
+        effects_log=pd.DataFrame(markets.effect, index=bdays, columns=list(PRICE_NAMES)),
     )
 
 

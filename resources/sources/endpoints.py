@@ -56,7 +56,12 @@ def open_endpoints(settings: Settings, as_of: date) -> Iterator[Endpoints]:
         from resources.simulated.publisher import SimulatedPublisher
         from resources.simulated.server import serve_publisher
 
-        publisher = SimulatedPublisher(seed=settings.seed, as_of=as_of)
+        publisher = SimulatedPublisher(
+            seed=settings.seed,
+            as_of=as_of,
+            decision_time_utc=settings.decision_time_utc,
+            misprints_file=settings.publisher_misprints_file,
+        )
         with serve_publisher(publisher) as url:
             yield local_endpoints(url, mode="simulated", as_of=publisher.as_of_time)
     else:

@@ -142,5 +142,5 @@ def run() -> list[Figure]:
         Figure("daemon: release to last run end, one business day", total, "s"),
         Figure("daemon: in asset steps (union of step intervals)", in_steps, "s"),
         Figure("daemon: share of it in Dagster (not in steps)", 100 * (1 - in_steps / total) if total else 0, "%"),
-        Figure("daemon: reached feed delivery (1 yes, 0 no)", float("gold/feeds/deliveries" in materialized), ""),
+        Figure("daemon: reached feed delivery (1 yes, 0 no)", float("gold/feeds/delivery_log" in materialized), ""),
     ]

@@ -19,7 +19,6 @@ from tests.bench.common import REAL_DATA_DIR, Figure, scratch, since
 
 def _storage(name: str) -> LakeStorage:
     os.environ["NEXUS_LAKE_URI"] = str(scratch() / name)
-    get_settings.cache_clear()
     return LakeStorage.from_settings(get_settings())
 
 

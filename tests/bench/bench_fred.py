@@ -49,7 +49,7 @@ def _real_files() -> list[Figure]:
 def _simulated() -> list[Figure]:
     settings = Settings(lake_uri=str(scratch() / "lake"))
     storage = LakeStorage.from_settings(settings)
-    series = tuple(get_universe().series_for("fred"))
+    series = tuple(get_universe(settings.universe_file).series_for("fred"))
     started = time.perf_counter()
     world_for(settings.seed)
     for series_id in SERIES:

@@ -16,7 +16,6 @@ from tests.bench.common import REAL_DATA_DIR, Figure, scratch
 
 def _land(source: str, path) -> tuple[list[IngestReport], str]:
     os.environ["NEXUS_LAKE_URI"] = str(scratch() / "lake")
-    get_settings.cache_clear()
     storage = LakeStorage.from_settings(get_settings())
     try:
         return ingest_source(source, storage, get_settings(), run_id="real", start=None, end=None, files=[path]), ""

@@ -29,7 +29,6 @@ def run() -> list[Figure]:
     from resources.marts_build import build_from_files
     from resources.settings import get_settings
 
-    get_settings.cache_clear()
     settings = get_settings()
     storage = LakeStorage.from_settings(settings)
     started = time.perf_counter()

@@ -17,7 +17,6 @@ REAL_FOLDERS = {"cot": "cot", "fred": "fred", "eia": "eia", "cboe": "cboe", "coi
 def _storage(root_name: str) -> LakeStorage:
     root = scratch() / root_name
     os.environ["NEXUS_LAKE_URI"] = str(root)
-    get_settings.cache_clear()
     return LakeStorage.from_settings(get_settings())
 
 

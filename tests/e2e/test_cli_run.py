@@ -156,7 +156,9 @@ def test_run_builds_every_stage_and_a_rerun_changes_nothing(storage, settings):
     from resources.feeds.log import DELIVERY_LOG
 
     log = read_table(storage, DELIVERY_LOG).to_pylist()
-    assert sorted(r["client_id"] for r in log) == sorted(c.client_id for c in get_clients().clients)
+    assert sorted(r["client_id"] for r in log) == sorted(
+        c.client_id for c in get_clients(settings.clients_file).clients
+    )
     feeds = feeds_storage(settings)
     for entry in log:
         assert verify_delivery(feeds, entry["manifest_uri"]) == []

@@ -102,7 +102,6 @@ def test_releases_run_the_chain_and_a_failed_gate_holds_it_on_a_postgres_instanc
     env.update(NEXUS_PUBLISHER_MISPRINTS_FILE=str(misprints), NEXUS_ALERT_WEBHOOK_URL=alerts.url)
     for name in ("NEXUS_START_DATE", "NEXUS_END_DATE", POSTGRES_URL_ENV, "DAGSTER_HOME"):
         monkeypatch.setenv(name, env[name])
-    get_settings.cache_clear()
     home = ensure_dagster_home(get_settings())
     assert "postgres" in (home / "dagster.yaml").read_text()
     clock = PublisherClock(Path(env["NEXUS_PUBLISHER_CLOCK_FILE"]))

@@ -39,7 +39,6 @@ def test_nexus_run_builds_every_stage_on_s3(moto_s3, tmp_path, monkeypatch):
 
     for name in ("NEXUS_LAKE_URI", "NEXUS_FEEDS_URI", "NEXUS_SIGNAL_HISTORY_DAYS"):
         monkeypatch.setenv(name, env[name])
-    get_settings.cache_clear()
     settings = get_settings()
     storage = LakeStorage.from_settings(settings)
     assert storage.is_s3
@@ -81,7 +80,9 @@ def test_nexus_run_builds_every_stage_on_s3(moto_s3, tmp_path, monkeypatch):
     from resources.feeds.log import DELIVERY_LOG
 
     log = read_table(storage, DELIVERY_LOG).to_pylist()
-    assert sorted(r["client_id"] for r in log) == sorted(c.client_id for c in get_clients().clients)
+    assert sorted(r["client_id"] for r in log) == sorted(
+        c.client_id for c in get_clients(settings.clients_file).clients
+    )
     feeds = feeds_storage(settings)
     for entry in log:
         assert entry["manifest_uri"].startswith("s3://nexus-feeds/feeds/")

@@ -32,11 +32,7 @@ def ingest_as_the_cli(
         for name, value in env.items():
             if name.startswith("NEXUS_"):
                 patched.setenv(name, value)
-        get_settings.cache_clear()
-        try:
-            settings = get_settings()
-            storage = LakeStorage.from_settings(settings)
-            for source in sources:
-                ingest_source(source, storage, settings, run_id=run_id, start=start, end=end, files=None)
-        finally:
-            get_settings.cache_clear()
+        settings = get_settings()
+        storage = LakeStorage.from_settings(settings)
+        for source in sources:
+            ingest_source(source, storage, settings, run_id=run_id, start=start, end=end, files=None)

@@ -79,7 +79,6 @@ def built_marts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltMarts
         NEXUS_END_DATE=END.isoformat(),
     )
     os.environ.pop("NEXUS_SOURCE_MODE", None)
-    get_settings.cache_clear()
     try:
         settings = get_settings()
         storage = LakeStorage.from_settings(settings)
@@ -90,4 +89,3 @@ def built_marts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltMarts
     finally:
         os.environ.clear()
         os.environ.update(saved)
-        get_settings.cache_clear()

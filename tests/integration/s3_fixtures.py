@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from resources.settings import get_settings
 from tests.conftest import free_port
 
 
@@ -27,7 +26,5 @@ def moto_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
     for bucket in ("nexus-lake", "nexus-feeds"):
         client.create_bucket(Bucket=bucket)
-    get_settings.cache_clear()
     yield endpoint
     server.stop()
-    get_settings.cache_clear()

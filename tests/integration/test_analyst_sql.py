@@ -195,10 +195,8 @@ def test_the_cli_refuses_an_escape_with_exit_2_and_one_line(published, tmp_path,
     from typer.testing import CliRunner
 
     from pipelines.cli import app
-    from resources.settings import get_settings
 
     monkeypatch.setenv("NEXUS_PUBLISHED_DUCKDB_PATH", str(published))
-    get_settings.cache_clear()
     target = tmp_path / "out.parquet"
     result = CliRunner().invoke(app, ["sql", "-c", f"copy (select 1) to '{target}'"])
     assert result.exit_code == 2, result.output

@@ -16,7 +16,9 @@ import pytest
 
 import resources.simulated.cboe as simulated_cboe
 import resources.simulated.coinmetrics as simulated_coinmetrics
-import resources.simulated.cot as simulated_cot
+import resources.simulated.cot.files as simulated_cot_files
+import resources.simulated.cot.reports as simulated_cot_reports
+import resources.simulated.cot.socrata as simulated_cot_socrata
 import resources.simulated.eia as simulated_eia
 import resources.simulated.fred as simulated_fred
 import resources.simulated.world as simulated_world
@@ -44,7 +46,7 @@ instruments:
 @pytest.fixture
 def world_through_2031(monkeypatch):
     horizon = date(2031, 12, 31)
-    for module in (simulated_world, simulated_fred, simulated_cot):
+    for module in (simulated_world, simulated_fred, simulated_cot_files):
         monkeypatch.setattr(module, "HORIZON", horizon)
     _clear_horizon_caches()
     yield
@@ -57,7 +59,9 @@ def _clear_horizon_caches() -> None:
     for module in (
         simulated_world,
         simulated_fred,
-        simulated_cot,
+        simulated_cot_reports,
+        simulated_cot_socrata,
+        simulated_cot_files,
         simulated_eia,
         simulated_coinmetrics,
         simulated_cboe,
@@ -73,7 +77,6 @@ def test_an_end_date_after_2030_gets_mart_rows_up_to_that_date(tmp_path, monkeyp
     monkeypatch.setenv("NEXUS_START_DATE", START.isoformat())
     monkeypatch.setenv("NEXUS_END_DATE", END.isoformat())
     monkeypatch.setenv("NEXUS_PARTITIONS_START", "2030-06-03")
-    get_settings.cache_clear()
     settings = get_settings()
     storage = LakeStorage.from_settings(settings)
     simulated_world.world_for(settings.seed)  # built once up front, not inside a publisher request's timeout

@@ -10,9 +10,7 @@ from resources.sources.coinmetrics.spec import ASSET_METRICS
 
 def test_a_daily_partition_materializes_and_passes_its_checks(storage, settings, monkeypatch):
     monkeypatch.setenv("NEXUS_START_DATE", "2023-01-01")
-    from resources.settings import get_settings
 
-    get_settings.cache_clear()
     result = materialize(
         [coinmetrics_ingest, *coinmetrics_checks],
         partition_key="2023-12-29",  # Friday: its trading-day window holds the weekend's releases

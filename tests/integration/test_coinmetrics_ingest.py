@@ -24,7 +24,7 @@ from resources.simulated.coinmetrics import history, restatements, write_files
 from resources.simulated.world import PLANTED_EFFECTS
 from resources.sources.coinmetrics.ingest import ingest, ingest_coinmetrics, universe_request
 from resources.sources.coinmetrics.spec import ASSET_METRICS, DEFAULT_METRICS, QUALITY
-from resources.universe import get_universe
+from resources.universe import default_universe
 
 GOOD = "time,PriceUSD,CapRealUSD\n2024-01-02,45000.5,1.2e11\n2024-01-03,44000.1,1.21e11\n"
 
@@ -45,7 +45,7 @@ def _expected_cells(seed: int, as_of: date, start: date) -> int:
 
 
 def test_the_universe_asks_for_btc_and_eth_and_its_metrics():
-    assets, metrics = universe_request(get_universe())
+    assets, metrics = universe_request(default_universe())
     assert assets == ("btc", "eth")
     assert metrics == DEFAULT_METRICS
 
@@ -113,7 +113,6 @@ def test_files_mode_finds_only_community_files(storage, settings, tmp_path, monk
     monkeypatch.setenv("NEXUS_FILES_DIR", str(tmp_path / "files"))
     from resources.settings import get_settings
 
-    get_settings.cache_clear()
     [report] = ingest(storage, get_settings(), run_id="files", start=None, end=None)
     assert [p.dataset for p in report.payloads] == ["btc"] and report.added == 4
 

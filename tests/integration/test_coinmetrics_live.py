@@ -9,7 +9,7 @@ from resources.errors import NotTabularError, SourceUnavailableError
 from resources.lake.bronze import MANIFEST, read_payload
 from resources.lake.delta import read_table
 from resources.lake.quarantine import QUARANTINE
-from resources.settings import get_settings
+from resources.settings import Settings
 from resources.simulated.publisher import SimulatedPublisher
 from resources.simulated.server import HTML_ERROR_PAGE, Fault, FaultPlan, serve_publisher
 from resources.sources.coinmetrics.ingest import ingest_coinmetrics
@@ -62,19 +62,16 @@ def test_pages_are_followed_until_the_last_one(storage, settings):
     assert rows.observed_date.min() == START and rows.observed_date.max() == END
 
 
-def test_429_waits_what_retry_after_asks(storage, monkeypatch):
-    monkeypatch.setenv("NEXUS_HTTP_MAX_BACKOFF_S", "5")
-    get_settings.cache_clear()
+def test_429_waits_what_retry_after_asks(storage):
     plan = FaultPlan([Fault("retry_after", PATH, times=1, status=429, retry_after="1")])
     started = time.perf_counter()
-    report = _run(storage, get_settings(), plan)
+    report = _run(storage, Settings(http_max_backoff_s=5), plan)
     assert time.perf_counter() - started >= 0.95
     assert len(plan.requests) == 2 and report.added == _expected_rows()
 
 
-def test_5xx_timeouts_and_cut_bodies_are_retried(storage, monkeypatch):
-    monkeypatch.setenv("NEXUS_HTTP_TIMEOUT_S", "2")  # the local server answers in ~0.3-0.8 s on the shared machine
-    get_settings.cache_clear()
+def test_5xx_timeouts_and_cut_bodies_are_retried(storage):
+    settings = Settings(http_timeout_s=2)  # the local server answers in ~0.3-0.8 s on the shared machine
     plan = FaultPlan(
         [
             Fault("status", PATH, times=2, status=503),
@@ -82,7 +79,7 @@ def test_5xx_timeouts_and_cut_bodies_are_retried(storage, monkeypatch):
             Fault("truncate", PATH, times=1),
         ]
     )
-    report = _run(storage, get_settings(), plan)
+    report = _run(storage, settings, plan)
     assert len(plan.requests) == 5 and len(report.payloads) == 1
     assert report.added == _expected_rows()
 

@@ -8,13 +8,11 @@ from assets.ingest.cot import COT, cot_checks, cot_ingest
 from assets.partitions import partition_key_for
 from resources.lake.delta import read_table
 from resources.lake.resource import LakeResource
-from resources.settings import get_settings
 from resources.sources.cot.spec import TABLES
 
 
 def test_a_weekly_partition_materializes_and_passes_its_checks(storage, settings, monkeypatch):
     monkeypatch.setenv("NEXUS_START_DATE", "2023-07-01")
-    get_settings.cache_clear()
     assert COT.cadence == "weekly"
     result = materialize(
         [cot_ingest, *cot_checks],

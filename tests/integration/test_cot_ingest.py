@@ -22,7 +22,7 @@ from resources.lake.bronze import MANIFEST, read_payload
 from resources.lake.delta import content_hash, read_table
 from resources.lake.quarantine import QUARANTINE
 from resources.quality.suites import validate
-from resources.settings import get_settings
+from resources.settings import Settings, get_settings
 from resources.simulated import cot as sim
 from resources.simulated.publisher import Request, Response, SimulatedPublisher
 from resources.simulated.server import Fault, FaultPlan, serve_publisher
@@ -33,7 +33,7 @@ from resources.sources.cot.layouts import LAYOUTS
 from resources.sources.cot.socrata import page_length
 from resources.sources.cot.spec import QUALITY, TABLES
 from resources.sources.endpoints import local_endpoints
-from resources.universe import get_universe
+from resources.universe import default_universe
 from tests.unit.test_cot_parser import META, TFF_HEADER, _tff_file, _tff_row
 
 START, END = date(2022, 1, 1), date(2024, 6, 28)
@@ -42,7 +42,11 @@ TFF_PATH = "/resource/gpe5-46if.json"
 
 def _expected(report: str, as_of: date, start: date = START, futures_only: bool = True) -> pd.DataFrame:
     frame = sim.published(7, report, futures_only, sim.as_of_time(7, as_of))
-    keep = frame.code.isin(markets_for(report)) & (frame.report_date >= start) & (frame.report_date <= as_of)
+    keep = (
+        frame.code.isin(markets_for(report, default_universe()))
+        & (frame.report_date >= start)
+        & (frame.report_date <= as_of)
+    )
     return frame[keep]
 
 
@@ -51,7 +55,6 @@ def _live(monkeypatch: pytest.MonkeyPatch, url: str, **env: str):
     monkeypatch.setenv("NEXUS_CFTC_BASE_URL", url)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
     return get_settings()
 
 
@@ -69,7 +72,7 @@ def test_simulated_ingest_is_idempotent(storage, settings):
     reports = ingest(storage, settings, run_id="r1", start=START, end=END)
     for outcome, report in zip(reports, ("legacy", "tff", "disaggregated"), strict=True):
         assert (outcome.added, outcome.revised, outcome.failed) == (len(_expected(report, END)), 0, [])
-    assert set(markets_for("legacy")) == {m.market_code for m in get_universe().cot_markets()}
+    assert set(markets_for("legacy", default_universe())) == {m.market_code for m in default_universe().cot_markets()}
     hashes = {r: content_hash(read_table(storage, spec)) for r, spec in TABLES.items()}
     manifest = read_table(storage, MANIFEST).num_rows
     again = ingest(storage, settings, run_id="r2", start=START, end=END)
@@ -105,7 +108,7 @@ def test_silver_rows_carry_release_times_and_pass_their_quality_suites(storage, 
 
 
 def test_an_older_then_a_newer_download_keeps_both_versions(storage, settings):
-    tff_markets = set(markets_for("tff"))
+    tff_markets = set(markets_for("tff", default_universe()))
     first = next(e for e in sim.revisions(7) if e.code in tff_markets and e.report_date >= START and e.effective <= END)
     early, late = first.effective - timedelta(days=1), END
     revised = [e for e in sim.revisions(7) if early < e.effective <= late and START <= e.report_date <= early]
@@ -126,11 +129,10 @@ def test_an_older_then_a_newer_download_keeps_both_versions(storage, settings):
     assert versions.available_at.iloc[1] >= datetime.combine(first.effective, datetime.min.time(), tzinfo=UTC)
 
 
-def test_combined_reports_are_kept_apart_from_futures_only(storage, monkeypatch):
-    ingest_cot(storage, get_settings(), run_id="f", start=date(2024, 1, 1), end=END, reports=("disaggregated",))
-    monkeypatch.setenv("NEXUS_COT_COMBINED", "true")
-    get_settings.cache_clear()
-    ingest_cot(storage, get_settings(), run_id="c", start=date(2024, 1, 1), end=END, reports=("disaggregated",))
+def test_combined_reports_are_kept_apart_from_futures_only(storage, settings):
+    ingest_cot(storage, settings, run_id="f", start=date(2024, 1, 1), end=END, reports=("disaggregated",))
+    combined = Settings(cot_combined=True)
+    ingest_cot(storage, combined, run_id="c", start=date(2024, 1, 1), end=END, reports=("disaggregated",))
     rows = read_table(storage, TABLES["disaggregated"]).to_pandas()
     counts = rows.groupby("futures_only").size()
     assert counts[True] == counts[False] == len(_expected("disaggregated", END, date(2024, 1, 1)))
@@ -295,12 +297,9 @@ def test_files_and_api_give_the_same_silver(storage, settings, tmp_path):
     assert (again[0].added, again[0].revised, again[0].unchanged) == (0, 0, len(expected))
 
 
-def test_files_mode_reads_the_configured_folder(storage, monkeypatch, tmp_path):
+def test_files_mode_reads_the_configured_folder(storage, tmp_path):
     sim.write_files(tmp_path / "cot", 7, END, reports=("disaggregated",), years=(2024,))
-    monkeypatch.setenv("NEXUS_SOURCE_MODE", "files")
-    monkeypatch.setenv("NEXUS_FILES_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    outcomes = ingest(storage, get_settings(), run_id="dir", start=None, end=None)
+    outcomes = ingest(storage, Settings(source_mode="files", files_dir=tmp_path), run_id="dir", start=None, end=None)
     assert outcomes[2].added == len(_expected("disaggregated", END, date(2024, 1, 1)))
     assert outcomes[2].payloads[0].dataset == "disaggregated_futures_only"
 

@@ -17,7 +17,6 @@ import pytest
 from resources.lake.catalog import list_tables
 from resources.lake.delta import content_hash, read_table
 from resources.lake.storage import LakeStorage
-from resources.settings import get_settings
 from tests.integration.in_process import ingest_as_the_cli
 
 pytestmark = pytest.mark.slow
@@ -83,4 +82,3 @@ def test_killed_ingest_leaves_readable_tables_and_rerun_converges(tmp_path, monk
             read_table(storage, table.uri)  # raises if a table were left unreadable
         _ingest(lake, sources, monkeypatch)
         assert _snapshot(lake) == expected, f"re-run after a kill at {delay}s did not converge"
-    get_settings.cache_clear()

@@ -9,7 +9,6 @@ from assets.ingest.eia import eia_daily_checks, eia_daily_ingest, eia_weekly_che
 from assets.partitions import partition_key_for
 from resources.lake.delta import read_table
 from resources.lake.resource import LakeResource
-from resources.settings import get_settings
 from resources.sources.eia.spec import DAILY_PRICES, WEEKLY_SERIES
 
 
@@ -25,7 +24,6 @@ def test_a_partition_materializes_and_passes_its_checks(
     storage, settings, monkeypatch, assets, checks, cadence, bronze, spec, last
 ):
     monkeypatch.setenv("NEXUS_START_DATE", "2023-01-01")
-    get_settings.cache_clear()
     result = materialize(
         [assets, *checks],
         partition_key=partition_key_for(date(2024, 6, 28), cadence),

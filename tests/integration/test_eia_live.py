@@ -59,7 +59,6 @@ def live(monkeypatch):
         monkeypatch.setenv("NEXUS_EIA_BASE_URL", f"{url}/v2")
         monkeypatch.setenv("EIA_API_KEY", SECRET)
         monkeypatch.setenv("NEXUS_HTTP_TIMEOUT_S", "2")  # the local server answers in 0.3-0.8 s under load
-        get_settings.cache_clear()
         return get_settings()
 
     return point_at

@@ -25,7 +25,6 @@ register(FeedDataset(name="s3_prices", path=("s3_feed", "prices"), date_column="
 def test_s3_delivery_with_presigned_urls(moto_s3, monkeypatch):
     monkeypatch.setenv("NEXUS_LAKE_URI", "s3://nexus-lake/prod")
     monkeypatch.setenv("NEXUS_FEEDS_URI", "s3://nexus-feeds/deliveries")
-    get_settings.cache_clear()
     settings = get_settings()
     lake = LakeStorage.from_settings(settings)
     feeds = LakeStorage(root_uri=settings.feeds_uri, storage_options=settings.aws_storage_options())
@@ -64,11 +63,11 @@ def test_s3_delivery_with_presigned_urls(moto_s3, monkeypatch):
 
 
 def test_a_scheduled_run_hands_links_to_a_links_client_through_its_links_file(moto_s3, monkeypatch, tmp_path):
-    """The nightly `client_deliveries` run: the links client finds fresh URLs in its own folder; the run's
+    """The nightly `delivery_log` run: the links client finds fresh URLs in its own folder; the run's
     metadata, logs and the lake's delivery log hold none."""
     from dagster import DagsterInstance, materialize
 
-    from assets.feeds.assets import client_deliveries
+    from assets.feeds.assets import delivery_log
     from resources.feeds.manifest import DeliveryLinks
     from resources.lake.resource import LakeResource
 
@@ -82,7 +81,6 @@ def test_a_scheduled_run_hands_links_to_a_links_client_through_its_links_file(mo
     monkeypatch.setenv("NEXUS_LAKE_URI", "s3://nexus-lake/prod")
     monkeypatch.setenv("NEXUS_FEEDS_URI", "s3://nexus-feeds/deliveries")
     monkeypatch.setenv("NEXUS_FEEDS_PRESIGN_EXPIRY_S", "7200")
-    get_settings.cache_clear()
     settings = get_settings()
     lake = LakeStorage.from_settings(settings)
     feeds = LakeStorage(root_uri=settings.feeds_uri, storage_options=settings.aws_storage_options())
@@ -91,7 +89,7 @@ def test_a_scheduled_run_hands_links_to_a_links_client_through_its_links_file(mo
 
     instance = DagsterInstance.ephemeral()
     result = materialize(
-        [client_deliveries],
+        [delivery_log],
         partition_key=str(DAY),
         resources={"lake": LakeResource(lake_uri=settings.lake_uri)},
         instance=instance,

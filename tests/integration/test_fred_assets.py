@@ -8,13 +8,11 @@ from assets.ingest.fred import fred_checks, fred_ingest
 from resources.lake.as_of import lake_as_of
 from resources.lake.delta import read_table
 from resources.lake.resource import LakeResource
-from resources.settings import get_settings
 from resources.sources.fred.spec import OBSERVATIONS, SERIES
 
 
 def test_a_daily_partition_materializes_and_passes_its_checks(storage, settings, monkeypatch):
     monkeypatch.setenv("NEXUS_START_DATE", "2023-07-01")
-    get_settings.cache_clear()
     result = materialize(
         [fred_ingest, *fred_checks],
         partition_key="2023-12-29",

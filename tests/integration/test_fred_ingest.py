@@ -18,6 +18,7 @@ from resources.lake.bronze import MANIFEST, read_payload
 from resources.lake.delta import content_hash, read_table
 from resources.lake.quarantine import QUARANTINE
 from resources.quality.suites import validate
+from resources.settings import Settings
 from resources.simulated.fred import vintage_rows, write_files
 from resources.sources.fred.ingest import ingest_fred
 from resources.sources.fred.spec import OBSERVATIONS, OBSERVATIONS_QUALITY, SERIES, SERIES_QUALITY
@@ -194,15 +195,11 @@ def test_one_bad_file_does_not_block_the_good_ones(storage, settings, tmp_path):
     assert set(rows.series_id) == {"DGS2"} and len(rows) == 1
 
 
-def test_simulated_downloads_load_in_files_mode(storage, settings, tmp_path, monkeypatch):
+def test_simulated_downloads_load_in_files_mode(storage, settings, tmp_path):
     as_of = date(2023, 3, 31)
     write_files(tmp_path / "fred", settings.seed, as_of)
-    monkeypatch.setenv("NEXUS_SOURCE_MODE", "files")
-    monkeypatch.setenv("NEXUS_FILES_DIR", str(tmp_path))
-    from resources.settings import get_settings
-
-    get_settings.cache_clear()
-    reports = ingest_fred(storage, get_settings(), run_id="f", start=date(2023, 1, 1), end=as_of)
+    files_mode = Settings(source_mode="files", files_dir=tmp_path)
+    reports = ingest_fred(storage, files_mode, run_id="f", start=date(2023, 1, 1), end=as_of)
     released = sum(
         vintage_rows(settings.seed, s, as_of).query("date >= '2023-01-01'")["date"].nunique()
         for s in ("SP500", "NASDAQ100", "DGS10", "DGS2", "DGS3MO", "T10Y2Y", "T10Y3M", "DEXUSEU", "DEXJPUS", "DTWEXBGS")

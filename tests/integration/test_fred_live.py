@@ -43,7 +43,6 @@ def live(monkeypatch):
         monkeypatch.setenv("NEXUS_FRED_BASE_URL", f"{url}/fred")
         monkeypatch.setenv("FRED_API_KEY", KEY)
         monkeypatch.setenv("NEXUS_HTTP_TIMEOUT_S", "2")  # the local server answers in 0.3-0.8 s under load
-        get_settings.cache_clear()
         return get_settings()
 
     return point_at
@@ -144,7 +143,6 @@ def test_a_bad_key_is_refused_without_showing_it(storage, live, monkeypatch):
     with serve_publisher(SimulatedPublisher(7, AS_OF)) as url:
         settings = live(url)
         monkeypatch.setenv("FRED_API_KEY", "Wrong-Key-123")
-        get_settings.cache_clear()
         with pytest.raises(SourceUnavailableError) as err:
             ingest_fred(storage, get_settings(), run_id="key", start=START, end=AS_OF, series=("DGS2",))
     assert "not a 32 character alpha-numeric lower-case string" in str(err.value)
@@ -155,7 +153,6 @@ def test_a_bad_key_is_refused_without_showing_it(storage, live, monkeypatch):
 def test_live_mode_without_a_key_is_a_configuration_error(storage, live, monkeypatch):
     settings = live("http://127.0.0.1:9")
     monkeypatch.delenv("FRED_API_KEY")
-    get_settings.cache_clear()
     with pytest.raises(ConfigError, match="FRED_API_KEY"):
         ingest_fred(storage, get_settings(), run_id="nokey", start=START, end=AS_OF)
     assert settings.source_mode == "live"

@@ -35,7 +35,6 @@ COT = AssetKey(["marts", "fct_cot_positioning_weekly"])  # reads COT only
 def lake(tmp_path, monkeypatch, storage) -> PublisherClock:
     clock_file = tmp_path / "clock.json"
     monkeypatch.setenv("NEXUS_PUBLISHER_CLOCK_FILE", str(clock_file))
-    get_settings.cache_clear()
     for key, calendar in SILVER_CALENDARS.items():
         due = expected_release(calendar.streams, BEFORE_THURSDAY_CLOSE_DUE)
         assert due is not None

@@ -90,7 +90,6 @@ def _latest_price(storage, day: date) -> float:
 def test_nights_fetch_incrementally_and_the_weekly_full_refresh_catches_an_old_restatement(storage, monkeypatch):
     monkeypatch.setenv("NEXUS_LIVE_LOOKBACK_DAYS", "10")
     monkeypatch.setenv("NEXUS_LIVE_FULL_REFRESH_DAYS", "7")
-    get_settings.cache_clear()
     settings = get_settings()
     night = date(2024, 3, 1)
     publisher = Publisher(night)
@@ -119,7 +118,6 @@ def test_nights_fetch_incrementally_and_the_weekly_full_refresh_catches_an_old_r
 
 def test_with_incremental_fetch_off_every_night_fetches_in_full(storage, monkeypatch):
     monkeypatch.setenv("NEXUS_LIVE_INCREMENTAL", "false")
-    get_settings.cache_clear()
     publisher = Publisher(date(2024, 2, 1))
     with serve(publisher) as url:
         _night(storage, get_settings(), url, date(2024, 2, 1))
@@ -174,7 +172,6 @@ def test_fred_and_cot_live_nights_ask_from_the_lookback_window(storage, monkeypa
                 "FRED_API_KEY": SIMULATED_API_KEY,
             }.items():
                 monkeypatch.setenv(name, value)
-            get_settings.cache_clear()
             run = f"night-{night}"
             ingest_fred(storage, get_settings(), run_id=run, start=start, end=night, series=("DGS10",))
             ingest_cot(storage, get_settings(), run_id=run, start=start, end=night, reports=("legacy",))

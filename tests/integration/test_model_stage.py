@@ -84,7 +84,6 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
     saved = dict(os.environ)
     os.environ.update(_environment(root, "full"))
     os.environ.pop("NEXUS_SOURCE_MODE", None)
-    get_settings.cache_clear()
     try:
         settings = get_settings()
         storage = LakeStorage.from_settings(settings)
@@ -97,7 +96,6 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
-        get_settings.cache_clear()
 
 
 def test_planted_effects_are_recovered_from_the_lake(stage):
@@ -175,7 +173,6 @@ def test_signals_are_unchanged_when_data_after_t_is_cut(stage, tmp_path):
         env = _environment(tmp_path, f"cut{i}")
         saved = dict(os.environ)
         os.environ.update(env)
-        get_settings.cache_clear()
         try:
             settings = get_settings()
             storage = LakeStorage.from_settings(settings)
@@ -186,7 +183,6 @@ def test_signals_are_unchanged_when_data_after_t_is_cut(stage, tmp_path):
         finally:
             os.environ.clear()
             os.environ.update(saved)
-            get_settings.cache_clear()
         full = stage.signals[stage.signals["signal_date"] <= as_of].drop(columns="run_id").reset_index(drop=True)
         cut_signals = rebuilt.signals.drop(columns="run_id").reset_index(drop=True)
         assert rebuilt.signals["signal_date"].max() == full["signal_date"].max()

@@ -31,7 +31,6 @@ def real_lake(real_data: Path, tmp_path: Path) -> Iterator[LakeStorage]:
         NEXUS_DUCKDB_PATH=str(tmp_path / "warehouse.duckdb"),
         NEXUS_PUBLISHED_DUCKDB_PATH=str(tmp_path / "published.duckdb"),
     )
-    get_settings.cache_clear()
     try:
         settings = get_settings()
         storage = LakeStorage.from_settings(settings)
@@ -40,7 +39,6 @@ def real_lake(real_data: Path, tmp_path: Path) -> Iterator[LakeStorage]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
-        get_settings.cache_clear()
 
 
 def test_the_evaluation_runs_on_the_real_files_and_writes_its_table(real_lake):

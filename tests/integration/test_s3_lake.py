@@ -19,7 +19,6 @@ pytestmark = pytest.mark.s3
 @pytest.fixture
 def s3_lake(moto_s3, monkeypatch):
     monkeypatch.setenv("NEXUS_LAKE_URI", "s3://nexus-lake/prod")
-    get_settings.cache_clear()
     return moto_s3
 
 

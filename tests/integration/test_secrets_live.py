@@ -64,7 +64,6 @@ def _live_env(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
     monkeypatch.setenv("NEXUS_END_DATE", AS_OF.isoformat())
     monkeypatch.setenv("EIA_API_KEY", EIA_KEY)
     monkeypatch.setenv("CFTC_APP_TOKEN", CFTC_TOKEN)
-    get_settings.cache_clear()
 
 
 def _lake_text(storage: LakeStorage) -> str:

@@ -199,11 +199,9 @@ def test_sql_as_of_shows_the_silver_rows_of_a_lake_cut_at_that_instant(lake, bui
     from typer.testing import CliRunner
 
     from pipelines.cli import app
-    from resources.settings import get_settings
 
     monkeypatch.setenv("NEXUS_LAKE_URI", built_marts.storage.root_uri)
     monkeypatch.setenv("NEXUS_PUBLISHED_DUCKDB_PATH", str(built_marts.settings.published_duckdb_path))
-    get_settings.cache_clear()
     specs = silver_specs()
     rng = np.random.default_rng(7)
     days = pd.bdate_range("2020-02-01", "2024-05-31")

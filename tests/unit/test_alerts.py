@@ -53,7 +53,6 @@ def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
     thread.start()
     monkeypatch.setenv("NEXUS_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{port}/services/T000/B000/hooksecret")
     monkeypatch.setenv("NEXUS_FRED_API_KEY", FRED_KEY)
-    get_settings.cache_clear()
     try:
         yield received
     finally:
@@ -193,7 +192,6 @@ def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[list]:
     monkeypatch.setenv("NEXUS_ALERT_SMTP_PASSWORD", SMTP_PASSWORD)
     monkeypatch.setenv("NEXUS_ALERT_EMAIL_TO", "ops@example.test, quant@example.test")
     monkeypatch.setenv("NEXUS_FRED_API_KEY", FRED_KEY)
-    get_settings.cache_clear()
     try:
         yield received
         assert logins == ["nexus"] * len(received)
@@ -228,6 +226,5 @@ def test_an_smtp_host_without_recipients_is_refused(monkeypatch):
     from resources.alerts import email_channel
 
     monkeypatch.setenv("NEXUS_ALERT_SMTP_HOST", "127.0.0.1")
-    get_settings.cache_clear()
     with pytest.raises(ValueError, match="NEXUS_ALERT_EMAIL_TO"):
         email_channel(get_settings())

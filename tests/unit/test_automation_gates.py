@@ -21,7 +21,7 @@ from pipelines.definitions import defs
 
 NY = ZoneInfo("America/New_York")
 MODELS = ["gold/models/regimes", "gold/models/oos_predictions", "gold/models/evaluation"]
-DECISION_DAY = ["gold/signals/daily", "gold/personas/wealth_manager", "gold/feeds/deliveries"]
+DECISION_DAY = ["gold/signals/daily", "gold/personas/wealth_manager", "gold/feeds/delivery_log"]
 
 
 class Daemon:

@@ -48,14 +48,12 @@ def test_the_calendar_error_names_no_variable_the_user_did_not_set(monkeypatch):
     result = CliRunner().invoke(app, ["run", "--start", "1990-01-01"], env=NARROW)
     assert result.exit_code == 2 and "NEXUS_" not in result.output
     monkeypatch.setenv("NEXUS_PARTITIONS_START", "2010-01-04")
-    get_settings.cache_clear()
     result = CliRunner().invoke(app, ["run", "--start", "2005-01-03"], env=NARROW)
     assert result.exit_code == 2 and "2010-01-04 (NEXUS_PARTITIONS_START)" in result.output
 
 
 def test_invalid_settings_are_one_line_too(monkeypatch):
     monkeypatch.setenv("NEXUS_SEED", "not-a-number")
-    get_settings.cache_clear()
     result = CliRunner().invoke(app, ["status"], env=NARROW)
     assert result.exit_code == 2 and result.output.strip().startswith("error: invalid settings: seed:")
     assert len(result.output.strip().splitlines()) == 1
@@ -86,10 +84,10 @@ def test_status_fits_100_columns_and_wide_shows_everything(storage):
     assert wide.exit_code == 0 and "measure_with_a_long_name_39" in wide.output
 
 
-def test_feeds_list_fits_100_columns_and_wide_shows_every_folder(storage):
+def test_feeds_list_fits_100_columns_and_wide_shows_every_folder(storage, settings):
     from resources.feeds.clients import get_clients
 
-    clients = get_clients().clients
+    clients = get_clients(settings.clients_file).clients
     narrow = CliRunner().invoke(app, ["feeds", "list"], env=NARROW)
     assert narrow.exit_code == 0, narrow.output
     assert max(len(line) for line in narrow.output.splitlines()) <= 100
@@ -100,7 +98,6 @@ def test_feeds_list_fits_100_columns_and_wide_shows_every_folder(storage):
     wide = CliRunner().invoke(app, ["feeds", "list", "--wide"], env={"COLUMNS": "300"})
     assert wide.exit_code == 0, wide.output
     from assets.feeds.runner import feeds_storage
-    from resources.settings import get_settings
 
     root = feeds_storage(get_settings()).root_uri
     assert all(client.folder(root) in wide.output for client in clients)

@@ -1,7 +1,13 @@
 """The in-process dbt runner's manifest cache key: it follows the project's files and the environment variables the
 project reads, and nothing else from the environment (no secret ends up in the key or its digest)."""
 
-from resources.dbt_inprocess import parse_key
+import inspect
+from pathlib import Path
+
+import dagster_dbt
+
+from resources.dbt_inprocess import DAGSTER_DBT_CHECKED, DAGSTER_DBT_PRIVATE, parse_key
+from resources.settings import PROJECT_ROOT
 
 
 def test_parse_key_reads_only_the_variables_the_project_uses(monkeypatch):
@@ -24,6 +30,35 @@ def test_parse_key_changes_with_a_value_the_project_reads(monkeypatch):
     assert after != before
     monkeypatch.setenv("NEXUS_SOMETHING_THE_PROJECT_DOES_NOT_READ", "x")
     assert parse_key() == after
+
+
+def test_the_in_process_runner_was_checked_against_the_installed_dagster_dbt():
+    """An upgrade of dagster-dbt fails here, not silently in the marts: re-read the private functions in
+    `DAGSTER_DBT_PRIVATE` (resources/dbt_inprocess.py), run the marts tests, then update `DAGSTER_DBT_CHECKED`."""
+    assert dagster_dbt.__version__ == DAGSTER_DBT_CHECKED, (
+        f"dagster-dbt is {dagster_dbt.__version__}, the in-process dbt runner was checked against "
+        f"{DAGSTER_DBT_CHECKED}: re-check {[f.__name__ for f in DAGSTER_DBT_PRIVATE]}"
+    )
+    select, manifest_of, params_for, event = DAGSTER_DBT_PRIVATE
+    expected = {
+        select: {"args"},
+        manifest_of: {"dbt_assets"},
+        params_for: {"context", "manifest", "dagster_dbt_translator", "runtime_selects", "runtime_excludes"},
+        event.to_default_asset_events: {"manifest", "dagster_dbt_translator", "context", "target_path"},
+    }
+    for function, names in expected.items():
+        assert names <= set(inspect.signature(function).parameters), function
+
+
+def test_only_the_in_process_runner_imports_dagster_dbt_private_modules():
+    private = ("dagster_dbt.asset_utils", "dagster_dbt.core")
+    users = sorted(
+        str(path.relative_to(PROJECT_ROOT))
+        for folder in ("pipelines", "assets", "resources")
+        for path in Path(PROJECT_ROOT / folder).rglob("*.py")
+        if any(name in path.read_text(encoding="utf-8") for name in private)
+    )
+    assert users == ["resources/dbt_inprocess.py"]
 
 
 def test_each_environment_keeps_its_parsed_manifest(monkeypatch, tmp_path):

@@ -72,6 +72,30 @@ def test_a_range_too_short_for_the_models_is_named_and_skipped():
     assert model_stage_shortfall(date(2016, 1, 1), date(2025, 12, 31), 31) is None
 
 
+def test_each_stage_contributes_its_own_assets_and_the_wiring_none():
+    """assets/<stage>/definitions.py: every asset and check of the code location comes from exactly one stage."""
+    from assets.partitions import configured_partitions
+    from pipelines.definitions import STAGES, wiring_definitions
+    from resources.settings import Settings
+
+    settings = Settings()
+    partitions = configured_partitions(settings)
+    owners: dict[str, list[str]] = {}
+    checks: dict[str, list[str]] = {}
+    for stage in STAGES:
+        part = stage(partitions)
+        for spec in [spec for definition in part.assets or [] for spec in definition.specs]:
+            owners.setdefault(spec.key.to_user_string(), []).append(stage.__name__)
+        for definition in [*(part.assets or []), *(part.asset_checks or [])]:
+            for key in definition.check_keys:
+                checks.setdefault(key.to_user_string(), []).append(stage.__name__)
+    assert {k: v for k, v in {**owners, **checks}.items() if len(v) != 1} == {}
+    assert set(owners) == {spec.key.to_user_string() for spec in defs.resolve_all_asset_specs()}
+    assert set(checks) == {key.to_user_string() for key in defs.get_repository_def().asset_graph.asset_check_keys}
+    wiring = wiring_definitions(settings, partitions)
+    assert not wiring.assets and not wiring.asset_checks
+
+
 def test_every_step_of_a_rerun_can_be_left_out_when_nothing_changed():
     """Each job `nexus run` repeats has a skip probe for every step that materializes, so a re-run with nothing new
     launches no run at all (pipelines/preflight.py)."""

@@ -12,11 +12,12 @@ from resources.redact import RedactUrlsFilter
 from resources.sources.eia.client import EiaClient, file_cadence, payloads_from_files
 from resources.sources.eia.ingest import collect_payloads, wanted_routes
 from resources.sources.eia.spec import ROUTE_BY_PATH
+from resources.universe import default_universe
 
 
 def test_each_cadence_fetches_the_universes_series_by_route():
-    weekly = {r.path: series for r, series in wanted_routes("weekly").items()}
-    daily = {r.path: series for r, series in wanted_routes("daily").items()}
+    weekly = {r.path: series for r, series in wanted_routes("weekly", default_universe()).items()}
+    daily = {r.path: series for r, series in wanted_routes("daily", default_universe()).items()}
     assert weekly == {
         "petroleum/sum/sndw": ["WCESTUS1", "WPULEUS3", "WCRFPUS2", "WCRIMUS2", "WCREXUS2"],
         "natural-gas/stor/wkly": ["NW2_EPG0_SWO_R48_BCF"],

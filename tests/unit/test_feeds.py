@@ -132,10 +132,10 @@ def test_clients_file_errors_name_the_problem(tmp_path):
         load_clients(path)
 
 
-def test_sample_clients_file_is_valid():
+def test_sample_clients_file_is_valid(settings):
     from resources.feeds.clients import get_clients
 
-    clients = get_clients()
+    clients = get_clients(settings.clients_file)
     assert len(clients.clients) >= 3
     assert {c.format for c in clients.clients} == {"parquet", "csv", "jsonl"}
 

@@ -20,7 +20,6 @@ from resources.feeds.delivery import build_delivery, deliver, read_manifest
 from resources.feeds.reproduce import reproduce_delivery
 from resources.lake.delta import replace_where
 from resources.lake.storage import LakeStorage
-from resources.settings import get_settings
 from tests.fixtures.feed_tables import price_table_spec
 
 DAY = date(2024, 3, 15)  # a Friday: a daily client's period is that day
@@ -72,24 +71,20 @@ def test_the_cli_reproduces_a_delivery_and_fails_when_it_differs(delivered, tmp_
     lake, feeds = delivered
     monkeypatch.setenv("NEXUS_LAKE_URI", lake.root_uri)
     monkeypatch.setenv("NEXUS_FEEDS_URI", feeds.root_uri)
-    get_settings.cache_clear()
-    try:
-        out = tmp_path / "rebuilt"
-        ok = CliRunner().invoke(
-            app, ["feeds", "reproduce", CLIENT.client_id, DAY.isoformat(), "--version", "1", "--out", str(out)]
-        )
-        assert ok.exit_code == 0, ok.output
-        assert "reproduced byte for byte: 2 files" in ok.output and "✔ identical" in ok.output
-        manifest = Path(reproduce_delivery(lake, feeds, CLIENT.client_id, DAY, version=1)[0].manifest_uri)
-        name = "reproduce_prices.parquet"
-        assert (out / name).read_bytes() == (manifest.parent / name).read_bytes()
-        # a manifest whose checksum does not match what the lake held then: reported, exit 1
-        doc = json.loads(manifest.read_text())
-        doc["files"][0]["sha256"] = "0" * 64
-        manifest.write_text(json.dumps(doc))
-        bad = CliRunner().invoke(app, ["feeds", "reproduce", CLIENT.client_id, DAY.isoformat(), "--version", "1"])
-        assert bad.exit_code == 1 and "✗ differs" in bad.output, bad.output
-        missing = CliRunner().invoke(app, ["feeds", "reproduce", CLIENT.client_id, "2024-03-18"])
-        assert missing.exit_code == 2 and "no delivery as of 2024-03-18" in missing.output, missing.output
-    finally:
-        get_settings.cache_clear()
+    out = tmp_path / "rebuilt"
+    ok = CliRunner().invoke(
+        app, ["feeds", "reproduce", CLIENT.client_id, DAY.isoformat(), "--version", "1", "--out", str(out)]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "reproduced byte for byte: 2 files" in ok.output and "✔ identical" in ok.output
+    manifest = Path(reproduce_delivery(lake, feeds, CLIENT.client_id, DAY, version=1)[0].manifest_uri)
+    name = "reproduce_prices.parquet"
+    assert (out / name).read_bytes() == (manifest.parent / name).read_bytes()
+    # a manifest whose checksum does not match what the lake held then: reported, exit 1
+    doc = json.loads(manifest.read_text())
+    doc["files"][0]["sha256"] = "0" * 64
+    manifest.write_text(json.dumps(doc))
+    bad = CliRunner().invoke(app, ["feeds", "reproduce", CLIENT.client_id, DAY.isoformat(), "--version", "1"])
+    assert bad.exit_code == 1 and "✗ differs" in bad.output, bad.output
+    missing = CliRunner().invoke(app, ["feeds", "reproduce", CLIENT.client_id, "2024-03-18"])
+    assert missing.exit_code == 2 and "no delivery as of 2024-03-18" in missing.output, missing.output

@@ -99,7 +99,6 @@ def _clients_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     )
     monkeypatch.setenv("NEXUS_CLIENTS_FILE", str(tmp_path / "clients.yaml"))
     monkeypatch.setenv("NEXUS_FEEDS_URI", str(tmp_path / "feeds"))
-    get_settings.cache_clear()
     (tmp_path / "feeds").mkdir(exist_ok=True)
     (tmp_path / "outside").mkdir(exist_ok=True)
     os.symlink("../outside", tmp_path / "feeds" / "linked-two")
@@ -144,7 +143,6 @@ def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("NEXUS_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/hooks/feeds")
-    get_settings.cache_clear()
     try:
         yield received
     finally:
@@ -185,13 +183,13 @@ def test_manifests_carry_a_simulated_mark_only_when_the_lake_is_simulated(storag
 def test_a_scheduled_run_with_a_failing_client_fails_after_delivering_the_others(storage, tmp_path, monkeypatch):
     from dagster import materialize
 
-    from assets.feeds.assets import client_deliveries
+    from assets.feeds.assets import delivery_log
     from resources.lake.resource import LakeResource
 
     _publish(storage)
     _clients_file(tmp_path, monkeypatch)
     result = materialize(
-        [client_deliveries],
+        [delivery_log],
         partition_key=str(DAY),
         resources={"lake": LakeResource(lake_uri=storage.root_uri)},
         raise_on_error=False,
@@ -213,9 +211,7 @@ def test_presigned_url_lifetime_is_configurable_within_sigv4_limits(monkeypatch)
     with pytest.raises(ValueError, match="less than or equal to 604800"):
         _client(target={"presign": True, "presign_expiry_s": 8 * 24 * 3600})
     monkeypatch.setenv("NEXUS_FEEDS_PRESIGN_EXPIRY_S", str(8 * 24 * 3600))
-    get_settings.cache_clear()
     with pytest.raises(ValidationError, match="feeds_presign_expiry_s"):
         get_settings()
     monkeypatch.delenv("NEXUS_FEEDS_PRESIGN_EXPIRY_S")
-    get_settings.cache_clear()
     assert get_settings().feeds_presign_expiry_s == 3 * 24 * 3600

@@ -8,7 +8,6 @@ from dagster import AssetCheckKey, AssetKey, AssetMaterialization, DagsterInstan
 from assets.ingest.freshness import FRESHNESS_CHECKS
 from assets.partitions import partition_key_for
 from resources.freshness import snapshot_freshness
-from resources.settings import get_settings
 from resources.simulated.clock import PublisherClock
 
 NY = ZoneInfo("America/New_York")
@@ -41,7 +40,6 @@ def test_every_silver_table_has_a_freshness_check():
 def test_the_check_reads_the_instance_and_the_publisher_clock(tmp_path, monkeypatch):
     clock_file = tmp_path / "clock.json"
     monkeypatch.setenv("NEXUS_PUBLISHER_CLOCK_FILE", str(clock_file))
-    get_settings.cache_clear()
     PublisherClock(clock_file).set(datetime(2024, 6, 27, 20, 0, tzinfo=NY))  # after Thursday's Cboe close + margin
     key = AssetKey(["silver", "cboe", "index_closes"])
     check = next(c for c in FRESHNESS_CHECKS if AssetCheckKey(key, "fresh_per_release_calendar") in c.check_keys)
@@ -58,7 +56,6 @@ def test_a_simulated_lake_built_to_its_end_date_is_fresh_without_a_clock(monkeyp
     monkeypatch.delenv("NEXUS_PUBLISHER_CLOCK_FILE", raising=False)
     monkeypatch.setenv("NEXUS_SOURCE_MODE", "simulated")
     monkeypatch.setenv("NEXUS_END_DATE", "2024-06-28")  # a Friday
-    get_settings.cache_clear()
     key = AssetKey(["silver", "cboe", "index_closes"])
     check = next(c for c in FRESHNESS_CHECKS if AssetCheckKey(key, "fresh_per_release_calendar") in c.check_keys)
     instance = DagsterInstance.ephemeral()
@@ -69,9 +66,7 @@ def test_a_simulated_lake_built_to_its_end_date_is_fresh_without_a_clock(monkeyp
     fresh = check(build_asset_check_context(instance=instance))
     assert fresh.passed and fresh.metadata["checked_at"].value.startswith("2024-06-28")
     monkeypatch.setenv("NEXUS_SOURCE_MODE", "live")
-    get_settings.cache_clear()
     assert not check(build_asset_check_context(instance=instance)).passed, "live mode judges at the wall clock"
-    get_settings.cache_clear()
 
 
 def test_a_mart_is_fresh_only_when_its_inputs_are_and_it_was_rebuilt_after_them():

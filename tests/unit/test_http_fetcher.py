@@ -152,7 +152,6 @@ def test_injected_503s_recover_and_a_parse_error_is_not_retried(storage, monkeyp
     with serve_publisher(SimulatedPublisher(7, date(2024, 1, 31)), garbage) as url:
         monkeypatch.setenv("NEXUS_SOURCE_MODE", "live")
         monkeypatch.setenv("NEXUS_CBOE_BASE_URL", url)
-        get_settings.cache_clear()
         with pytest.raises(SourceDataError):
             ingest_cboe(storage, get_settings(), run_id="parse", end=date(2024, 1, 31), symbols=["VIX"])
     assert garbage.requests == ["/api/global/us_indices/daily_prices/VIX_History.csv"]
@@ -204,7 +203,6 @@ def test_a_live_ingest_against_a_trickling_publisher_ends_at_the_configured_dead
             "NEXUS_HTTP_DEADLINE_S": "3",
         }.items():
             monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
         started = time.perf_counter()
         with pytest.raises(SourceUnavailableError, match="total deadline exceeded"):
             ingest_cboe(storage, get_settings(), run_id="trickle", end=date(2024, 1, 31), symbols=["VIX"])
@@ -227,7 +225,6 @@ def test_a_series_whose_body_stays_cut_does_not_stop_the_others(storage, monkeyp
             "NEXUS_HTTP_MAX_ATTEMPTS": "3",
         }.items():
             monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
         with pytest.raises(TruncatedPayloadError) as err:
             ingest_fred(
                 storage,
@@ -278,7 +275,6 @@ def test_a_body_that_stays_cut_is_kept_in_bronze_with_a_quarantine_row_pointing_
             "NEXUS_HTTP_MAX_ATTEMPTS": "2",
         }.items():
             monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
         with pytest.raises(TruncatedPayloadError, match="body cut short") as err:
             ingest_cboe(storage, get_settings(), run_id="cut", end=date(2024, 1, 31), symbols=["VIX"])
     assert len(plan.requests) == 2

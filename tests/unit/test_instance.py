@@ -22,7 +22,6 @@ def test_default_home_is_sqlite_with_telemetry_off_and_loads(tmp_path, monkeypat
 def test_postgres_is_configured_by_variable_name_never_by_value(monkeypatch):
     secret_url = "postgresql://nexus:s3cretpw@127.0.0.1:5432/dagster"
     monkeypatch.setenv(POSTGRES_URL_ENV, secret_url)
-    get_settings.cache_clear()
     config = instance_config(get_settings())
     assert config["storage"] == {"postgres": {"postgres_url": {"env": POSTGRES_URL_ENV}}}
     assert "s3cretpw" not in yaml.safe_dump(config)

@@ -103,27 +103,22 @@ def test_the_cli_and_the_dagster_asset_report_files_before_and_after(fragmented,
     from assets.maintenance.assets import MAINTENANCE_KEY, lake_maintenance
     from pipelines.cli import app
     from resources.lake.resource import LakeResource
-    from resources.settings import get_settings
 
     storage, _, _ = fragmented
     monkeypatch.setenv("NEXUS_LAKE_URI", storage.root_uri)
     monkeypatch.setenv("NEXUS_VACUUM_RETENTION_HOURS", "24")
-    get_settings.cache_clear()
-    try:
-        result = materialize([lake_maintenance], resources={"lake": LakeResource(lake_uri=storage.root_uri)})
-        assert result.success
-        [event] = result.asset_materializations_for_node(lake_maintenance.op.name)
-        assert event.asset_key == MAINTENANCE_KEY
-        meta = {k: getattr(v, "value", v) for k, v in event.metadata.items()}
-        assert meta["files_before"] == NIGHTS + 2 and meta["files_after"] == 2 and meta["retention_hours"] == 24
-        assert "silver/cboe/index_closes | 12 | 1 |" in meta["per_table"]
+    result = materialize([lake_maintenance], resources={"lake": LakeResource(lake_uri=storage.root_uri)})
+    assert result.success
+    [event] = result.asset_materializations_for_node(lake_maintenance.op.name)
+    assert event.asset_key == MAINTENANCE_KEY
+    meta = {k: getattr(v, "value", v) for k, v in event.metadata.items()}
+    assert meta["files_before"] == NIGHTS + 2 and meta["files_after"] == 2 and meta["retention_hours"] == 24
+    assert "silver/cboe/index_closes | 12 | 1 |" in meta["per_table"]
 
-        again = CliRunner().invoke(app, ["maintain", "--json"])
-        assert again.exit_code == 0, again.output
-        report = json.loads(again.output)
-        assert report["retention_hours"] == 24
-        assert sum(t["files_before"] for t in report["tables"]) == 2  # already compact: nothing left to do
-        text = CliRunner().invoke(app, ["maintain", "--retention-hours", "1"])
-        assert text.exit_code == 0 and "2 tables: 2 → 2 data files" in text.output, text.output
-    finally:
-        get_settings.cache_clear()
+    again = CliRunner().invoke(app, ["maintain", "--json"])
+    assert again.exit_code == 0, again.output
+    report = json.loads(again.output)
+    assert report["retention_hours"] == 24
+    assert sum(t["files_before"] for t in report["tables"]) == 2  # already compact: nothing left to do
+    text = CliRunner().invoke(app, ["maintain", "--retention-hours", "1"])
+    assert text.exit_code == 0 and "2 tables: 2 → 2 data files" in text.output, text.output

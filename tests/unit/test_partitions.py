@@ -58,6 +58,8 @@ def test_the_partitioned_asset_modules_read_no_settings_at_import():
     """Unreadable settings break `get_settings()`; importing the modules that declare partitions must not call it."""
     modules = "assets.partitions, assets.ingest.stage, assets.signals.assets, assets.personas.assets"
     modules += ", assets.feeds.assets"
+    stages = ("ingest", "marts", "backfill", "models", "signals", "personas", "feeds", "maintenance")
+    modules += "".join(f", assets.{stage}.definitions" for stage in stages)
     env = {**os.environ, "NEXUS_START_DATE": "not-a-date"}
     probe = f"import {modules}; from resources.settings import get_settings; print(get_settings.cache_info().misses)"
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300)

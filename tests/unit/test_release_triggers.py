@@ -97,7 +97,6 @@ def test_cot_sensor_waits_for_the_shifted_release_and_loads_it_as_of_its_day(tmp
     """Juneteenth week 2024: nothing on Friday 21 June, the report on Monday 24 June at 15:30 ET."""
     clock_file = tmp_path / "clock.json"
     monkeypatch.setenv("NEXUS_PUBLISHER_CLOCK_FILE", str(clock_file))
-    get_settings.cache_clear()
     clock = PublisherClock(clock_file)
     clock.set(_ny(2024, 6, 20, 12, 0))
     first = _tick("cot_release", None)  # first tick: the newest past release (14 June), no history replay
@@ -127,7 +126,6 @@ def test_cot_sensor_waits_for_the_shifted_release_and_loads_it_as_of_its_day(tmp
 def test_eia_wednesday_release_refreshes_weekly_reports_and_daily_prices(tmp_path, monkeypatch):
     clock_file = tmp_path / "clock.json"
     monkeypatch.setenv("NEXUS_PUBLISHER_CLOCK_FILE", str(clock_file))
-    get_settings.cache_clear()
     PublisherClock(clock_file).set(_ny(2024, 3, 13, 10, 31))
     cursor = ReleaseCursor(last=_ny(2024, 3, 6, 10, 30)).model_dump_json()
     result = _tick("eia_petroleum_release", cursor)
@@ -167,7 +165,6 @@ def test_a_release_ingest_runs_its_quality_suite_and_calendar_freshness_but_not_
     """dbt source freshness (a dbt process) runs on its own half-hour ticks, never inside a release's ingest."""
     clock_file = tmp_path / "clock.json"
     monkeypatch.setenv("NEXUS_PUBLISHER_CLOCK_FILE", str(clock_file))
-    get_settings.cache_clear()
     PublisherClock(clock_file).set(_ny(2024, 6, 26, 16, 20))
     (request,) = _tick("cboe_release", None).run_requests
     checks = {(k.asset_key.to_user_string(), k.name) for k in request.asset_check_keys}

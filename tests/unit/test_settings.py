@@ -9,13 +9,25 @@ from resources.settings import PROJECT_ROOT, Settings, get_settings
 
 def test_defaults_run_offline(monkeypatch):
     monkeypatch.delenv("NEXUS_LAKE_URI")
-    get_settings.cache_clear()
     s = get_settings()
     assert s.source_mode == "simulated"
     assert s.lake_uri == str((PROJECT_ROOT / "lake").resolve())
     assert not s.lake_is_s3
     assert s.storage_options() == {}
     assert s.start_date < s.end_date
+
+
+def test_the_settings_follow_the_environment_with_no_cache_to_clear(monkeypatch):
+    first = get_settings()
+    assert get_settings() is first  # read once while the environment stays the same
+    monkeypatch.setenv("NEXUS_SEED", "11")
+    monkeypatch.setenv("FRED_API_KEY", "k-123")
+    changed = get_settings()
+    assert changed.seed == 11 and changed.fred_api_key is not None
+    assert changed.fred_api_key.get_secret_value() == "k-123"
+    monkeypatch.delenv("NEXUS_SEED")
+    monkeypatch.delenv("FRED_API_KEY")
+    assert get_settings().seed == first.seed and get_settings().fred_api_key is None
 
 
 def test_relative_paths_resolve_against_the_project(monkeypatch):

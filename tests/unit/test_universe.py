@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from resources.errors import ConfigError
-from resources.universe import get_universe, load_universe
+from resources.settings import Settings
+from resources.universe import default_universe, get_universe, load_universe
 
 DEFAULT_SYMBOLS = {"SPX", "NDX", "UST10Y", "EURUSD", "USDJPY", "USD", "WTI", "BRENT", "NATGAS", "VIX", "BTC", "ETH"}
 DEFAULT_CODES = {
@@ -27,7 +28,7 @@ DEFAULT_CODES = {
 
 
 def test_default_universe():
-    universe = get_universe()
+    universe = default_universe()
     assert {i.symbol for i in universe.instruments} == DEFAULT_SYMBOLS
     assert {m.market_code for m in universe.cot_markets()} == DEFAULT_CODES
     assert universe.instrument("USDJPY").cot.sign == -1
@@ -37,7 +38,7 @@ def test_default_universe():
     assert {m.market_code for m in universe.cot_markets("disaggregated")} >= {"067651", "088691", "084691"}
 
 
-def test_adding_an_instrument_is_a_file_edit(tmp_path: Path, monkeypatch):
+def test_adding_an_instrument_is_a_file_edit(tmp_path: Path):
     source = (Path(__file__).parents[2] / "resources" / "config" / "universe.yaml").read_text()
     extra = source.replace(
         "positioning_only:",
@@ -46,11 +47,7 @@ def test_adding_an_instrument_is_a_file_edit(tmp_path: Path, monkeypatch):
     ).replace('  - {market_code: "088691", name: "GOLD", report: disaggregated, sign: 1}\n', "")
     path = tmp_path / "universe.yaml"
     path.write_text(extra)
-    monkeypatch.setenv("NEXUS_UNIVERSE_FILE", str(path))
-    from resources.settings import get_settings
-
-    get_settings.cache_clear()
-    universe = get_universe()
+    universe = get_universe(Settings(universe_file=path).universe_file)
     assert "GOLDX" in {i.symbol for i in universe.instruments}
     assert "GOLDAMGBD228NLBM" in universe.series_for("fred")
 

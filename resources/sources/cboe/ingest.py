@@ -70,5 +70,5 @@ def ingest(
     files: Sequence[Path] | None = None,
 ) -> list[IngestReport]:
     """The uniform source entry point (see resources.sources.registry)."""
-    symbols = tuple(get_universe().features.cboe) or SYMBOLS
+    symbols = tuple(get_universe(settings.universe_file).features.cboe) or SYMBOLS
     return [ingest_cboe(storage, settings, run_id=run_id, start=start, end=end, files=files, symbols=symbols)]

@@ -124,7 +124,7 @@ def ingest(
     files: Sequence[Path] | None = None,
 ) -> list[IngestReport]:
     """The uniform source entry point (see resources.sources.registry)."""
-    assets, metrics = universe_request(get_universe())
+    assets, metrics = universe_request(get_universe(settings.universe_file))
     return [
         ingest_coinmetrics(
             storage, settings, run_id=run_id, start=start, end=end, files=files, assets=assets, metrics=metrics

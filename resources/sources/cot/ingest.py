@@ -32,14 +32,13 @@ from resources.sources.cot.spec import DEFAULT_PAGE_SIZE, SOURCE, TABLES
 from resources.sources.cut_bodies import cut_body_keeper
 from resources.sources.endpoints import open_endpoints
 from resources.sources.fetch_window import live_fetch_plan, record_full_refresh
-from resources.universe import get_universe
+from resources.universe import Universe, get_universe
 
 log = logging.getLogger(__name__)
 
 
-def markets_for(report: ReportKind) -> list[str]:
+def markets_for(report: ReportKind, universe: Universe) -> list[str]:
     """Universe market codes to request for one report (see the module docstring for Legacy)."""
-    universe = get_universe()
     markets = universe.cot_markets(report) if report != "legacy" else universe.cot_markets()
     return list(dict.fromkeys(m.market_code for m in markets))
 
@@ -121,7 +120,7 @@ def ingest_cot(
             client = CotApiClient(fetcher, endpoints.cftc, as_of=endpoints.as_of, page_size=page_size)
             as_of = end or settings.end_date
             for report in reports:
-                markets = markets_for(report)
+                markets = markets_for(report, get_universe(settings.universe_file))
                 if not markets:
                     continue
                 plan = live_fetch_plan(

@@ -27,7 +27,7 @@ from resources.sources.eia.parser import parse_daily_prices, parse_weekly_series
 from resources.sources.eia.spec import ROUTE_BY_PATH, SERIES, SOURCE, TABLE_BY_CADENCE, Cadence, Route
 from resources.sources.endpoints import open_endpoints
 from resources.sources.fetch_window import FetchPlan, live_fetch_plan, record_full_refresh
-from resources.universe import get_universe
+from resources.universe import Universe, get_universe
 
 log = logging.getLogger(__name__)
 # Sent to the simulated publisher, which wants a key like EIA does; a real key never leaves for a local server.
@@ -36,9 +36,8 @@ CADENCES: tuple[Cadence, ...] = ("weekly", "daily")
 _PARSERS = {"weekly": parse_weekly_series, "daily": parse_daily_prices}
 
 
-def wanted_routes(cadence: Cadence) -> dict[Route, list[str]]:
+def wanted_routes(cadence: Cadence, universe: Universe) -> dict[Route, list[str]]:
     """The universe's EIA series of one cadence, grouped by the API route that serves them."""
-    universe = get_universe()
     features = universe.features.eia
     by_route: dict[Route, list[str]] = {}
     for series_id in universe.series_for("eia"):
@@ -96,7 +95,7 @@ def collect_payloads(
             if cadence in out:
                 out[cadence].append(payload)
         return out
-    routes = {c: wanted_routes(c) for c in cadences}
+    routes = {c: wanted_routes(c, get_universe(settings.universe_file)) for c in cadences}
     as_of = end or settings.end_date
     with (
         open_endpoints(settings, as_of) as endpoints,
@@ -141,7 +140,11 @@ def ingest_cadences(
                 mode=settings.source_mode,
                 spec=TABLE_BY_CADENCE[cadence],
                 key_column="series_id",
-                keys=[s for series in wanted_routes(cadence).values() for s in series],
+                keys=[
+                    s
+                    for series in wanted_routes(cadence, get_universe(settings.universe_file)).values()
+                    for s in series
+                ],
                 requested_start=start,
                 as_of=as_of,
             )

@@ -197,5 +197,5 @@ def ingest(
     files: Sequence[Path] | None = None,
 ) -> list[IngestReport]:
     """The uniform source entry point (see resources.sources.registry)."""
-    series = tuple(get_universe().series_for("fred")) or DEFAULT_SERIES
+    series = tuple(get_universe(settings.universe_file).series_for("fred")) or DEFAULT_SERIES
     return ingest_fred(storage, settings, run_id=run_id, start=start, end=end, files=files, series=series)
