@@ -2,7 +2,7 @@
 
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
 
-from assets.automation import decision_day_after_inputs
+from assets.automation import DAY_MARKER, decision_day_after_inputs
 from assets.feeds.runner import deliver_all
 from assets.partitions import DECISION_DAY_PARTITION_MEANING, daily_partitions, window_of
 from assets.personas.assets import PERSONA_KEYS
@@ -14,7 +14,7 @@ from resources.settings import get_settings
 
 @asset(
     key=AssetKey(["gold", "feeds", "deliveries"]),
-    deps=[SIGNALS_KEY, *PERSONA_KEYS.values(), AssetKey(["gold", "marts", "fct_features_daily"])],
+    deps=[SIGNALS_KEY, *PERSONA_KEYS.values(), AssetKey(["gold", "marts", "fct_features_daily"]), DAY_MARKER],
     group_name="feeds",
     automation_condition=decision_day_after_inputs(),
     kinds={"parquet", "csv", "json"},

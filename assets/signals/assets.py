@@ -6,7 +6,7 @@ import pandas as pd
 import pyarrow as pa
 from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, MetadataValue, asset
 
-from assets.automation import after_inputs, decision_day_after_inputs
+from assets.automation import DAY_MARKER, after_inputs, decision_day_after_inputs
 from assets.models.assets import (
     EVALUATION,
     MARTS_READ,
@@ -40,7 +40,7 @@ SIGNALS_KEY = AssetKey(["gold", "signals", "daily"])
 
 @asset(
     key=SIGNALS_KEY,
-    deps=[PREDICTIONS, REGIMES, EVALUATION],
+    deps=[PREDICTIONS, REGIMES, EVALUATION, DAY_MARKER],
     group_name="signals",
     automation_condition=decision_day_after_inputs(),
     kinds={"python", "delta"},
@@ -147,7 +147,7 @@ LEDGER_KEY = AssetKey(["gold", "ledger", "positions"])
 
 @asset(
     key=LEDGER_KEY,
-    deps=[SIGNALS_KEY],
+    deps=[SIGNALS_KEY, DAY_MARKER],
     group_name="signals",
     automation_condition=decision_day_after_inputs(),
     kinds={"python", "delta"},
