@@ -21,10 +21,14 @@ from typing import TYPE_CHECKING
 from dagster import DagsterInstance, InitLoggerContext, JobDefinition, logger
 from pydantic import BaseModel, Field
 
+from assets.skips import Window
 from pipelines.chain_lock import CLI_TAG, one_chain_at_a_time, refuse_if_runs_in_progress
+from pipelines.preflight import record_skips, skippable_steps
 from pipelines.run_origin import CodeLocation, execute_as_location_run
+from resources.lake.stage_state import SKIPPED
 
 if TYPE_CHECKING:
+    from resources.lake.storage import LakeStorage
     from resources.settings import Settings
 
 Printer = Callable[[str], None]
@@ -180,6 +184,28 @@ def run_job(
     return outcome
 
 
+def skip_job(
+    job: JobDefinition,
+    instance: DagsterInstance,
+    storage: LakeStorage,
+    window: Window,
+    printer: Printer,
+    *,
+    partition_key: str | None,
+) -> JobOutcome | None:
+    """The job left out, as an outcome whose every step skipped (pipelines/preflight.py), or None: run it."""
+    started = time.perf_counter()
+    steps = skippable_steps(job, storage, window, instance)
+    if steps is None:
+        return None
+    record_skips(instance, steps, partition_key, window)
+    seconds = time.perf_counter() - started
+    assets = sum(len(step.keys) for step in steps)
+    printer(f"● {job.name}: {SKIPPED} ({len(steps)} steps, {assets} assets; no run launched) in {seconds:.1f}s")
+    lines = [StepLine(s.op, "skipped", s.seconds, [k.to_user_string() for k in s.keys], 0, len(s.keys)) for s in steps]
+    return JobOutcome(job.name, "", True, seconds, lines, [])
+
+
 TIMING_TAG = "nexus/timing"
 
 
@@ -284,9 +310,18 @@ def run_graph(printer: Printer, log_path: Path | None = None) -> list[JobOutcome
 def _run_plan(
     settings: Settings, instance: DagsterInstance, location: CodeLocation, printer: Printer, log_path: Path | None
 ) -> list[JobOutcome]:
-    from assets.partitions import as_of_tags, keys_spanning, partition_key_for, range_tags
+    from assets.partitions import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        as_of_tags,
+        keys_spanning,
+        partition_key_for,
+        range_tags,
+    )
     from pipelines.definitions import CADENCES, defs
     from pipelines.jobs import MODEL_STAGE_JOBS, run_plan
+    from resources.lake.storage import LakeStorage
+
+    storage = LakeStorage.from_settings(settings)
 
     outcomes: list[JobOutcome] = []
     shortfall = model_stage_shortfall(settings.start_date, settings.end_date, settings.signal_history_days)
@@ -301,6 +336,7 @@ def _run_plan(
                 continue
             job = defs.resolve_job_def(job_name)
             key, tags = None, None
+            window = Window(None, settings.end_date)  # unpartitioned, and an ingest's as-of day
             if partitions.startswith("as_of:"):
                 # One partition, the end date's, as of the end date: the asset loads the whole history known by
                 # then. A run over every partition since the lake's start would make Dagster store one planned and
@@ -311,10 +347,17 @@ def _run_plan(
                 tags = as_of_tags(settings.end_date)
             elif partitions == "end":
                 key = partition_key_for(settings.end_date)
+                window = Window(date.fromisoformat(key), date.fromisoformat(key))
             elif partitions == "window":
                 first = max(settings.start_date, settings.end_date - timedelta(days=settings.signal_history_days - 1))
-                tags = range_tags(*keys_spanning(first, settings.end_date))
-            outcome = run_job(job, instance, location, printer, partition_key=key, tags=tags)
+                first_key, last_key = keys_spanning(first, settings.end_date)
+                tags = range_tags(first_key, last_key)
+                window = Window(date.fromisoformat(first_key), date.fromisoformat(last_key))
+            # a skipped partitioned asset is observed on the run's partition, or the window's last one
+            observed = key or (tags or {}).get(ASSET_PARTITION_RANGE_END_TAG)
+            outcome = skip_job(job, instance, storage, window, printer, partition_key=observed)
+            if outcome is None:
+                outcome = run_job(job, instance, location, printer, partition_key=key, tags=tags)
             outcomes.append(outcome)
             if not outcome.success:
                 break

@@ -39,6 +39,8 @@ FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 _ENV_VAR = re.compile(r"""env_var\(\s*['"]([A-Za-z0-9_]+)['"]""")
 
 _parsed: dict[tuple[Any, ...], Manifest] = {}
+MANIFEST_PICKLE = "nexus_manifest"
+PICKLES_KEPT = 4
 
 
 @dataclass
@@ -110,8 +112,10 @@ def parsed_manifest(target_path: Path) -> Manifest:
     key = (str(target_path), parse_key())
     if key in _parsed:
         return _parsed[key]
-    cache = target_path / "nexus_manifest.pickle"
     digest = hashlib.sha256(repr(key).encode()).hexdigest()
+    # one pickle per parse key: lakes with different settings (a test's, the default) each keep theirs, where a
+    # single file made every switch between them parse again (~1 s idle, ~20 s on a loaded machine)
+    cache = target_path / f"{MANIFEST_PICKLE}.{digest[:16]}.pickle"
     manifest = None
     if cache.exists():
         with contextlib.suppress(Exception):  # a stale or unreadable cache is only a reason to parse
@@ -127,9 +131,21 @@ def parsed_manifest(target_path: Path) -> Manifest:
         with partial.open("wb") as out:
             _ManifestPickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump((digest, manifest))
         partial.replace(cache)
+        _keep_newest_pickles(target_path)
     _parsed.clear()
     _parsed[key] = manifest
     return manifest
+
+
+def _keep_newest_pickles(target_path: Path) -> None:
+    """Parsed manifests of the last few parse keys; older ones go (each is ~1 MB). Best effort: another process
+    may be tidying the same folder."""
+    with contextlib.suppress(OSError):
+        pickles = sorted(
+            target_path.glob(f"{MANIFEST_PICKLE}.*.pickle"), key=lambda path: path.stat().st_mtime, reverse=True
+        )
+        for old in pickles[PICKLES_KEPT:]:
+            old.unlink(missing_ok=True)
 
 
 def release_database() -> None:

@@ -56,13 +56,21 @@ class NightlyBuild:
         }
 
 
-def nightly_build(settings: Settings, target_path: Path = NIGHTLY_TARGET, *, full: bool = False) -> NightlyBuild:
-    """Plan (full, changed sources only, or nothing), run dbt, and record the sources' versions on success."""
-    started = time.perf_counter()
+def nightly_plan(
+    settings: Settings, target_path: Path = NIGHTLY_TARGET
+) -> tuple[BuildPlan, dict[str, int | None], str]:
+    """What the nightly build would do now (no dbt run): the plan, the sources' versions and the project's
+    fingerprint. Cheap: the parsed manifest is cached, and the warehouse is only opened read-only."""
     manifest = parsed_manifest(target_path)
     versions = source_versions(LakeStorage.from_settings(settings), source_tables(manifest))
     fingerprint = project_fingerprint(parse_key())
-    plan = plan_build(manifest, versions, fingerprint, settings.duckdb_path)
+    return plan_build(manifest, versions, fingerprint, settings.duckdb_path), versions, fingerprint
+
+
+def nightly_build(settings: Settings, target_path: Path = NIGHTLY_TARGET, *, full: bool = False) -> NightlyBuild:
+    """Plan (full, changed sources only, or nothing), run dbt, and record the sources' versions on success."""
+    started = time.perf_counter()
+    plan, versions, fingerprint = nightly_plan(settings, target_path)
     if full and not plan.is_full:
         plan = BuildPlan(None, "full build requested")
     if plan.is_noop:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +16,26 @@ from resources.lake.storage import LakeStorage
 from resources.settings import PROJECT_ROOT, Settings, get_settings
 
 REAL_DATA_DIR = Path(os.environ.get("NEXUS_REAL_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data" / "real"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With xdist workers (`-n 2`), parse the dbt project once in the controller before they start.
+
+    Every code-location load (in a test or a `nexus` process) parses into dbt_project/target when the manifest is
+    missing or stale; two workers doing that at once could read each other's half-written manifest.json. The
+    parse runs in a child process on a scratch lake, so the controller's environment stays untouched."""
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NEXUS_")}
+        env |= {
+            "NEXUS_LAKE_URI": f"{scratch}/lake",
+            "NEXUS_DUCKDB_PATH": f"{scratch}/warehouse/nexus.duckdb",
+            "NEXUS_PUBLISHED_DUCKDB_PATH": f"{scratch}/gold/nexus_marts.duckdb",
+            "NEXUS_DAGSTER_HOME": f"{scratch}/dagster_home",
+        }
+        code = "from resources.dbt import dbt_project; dbt_project()"
+        subprocess.run([sys.executable, "-c", code], env=env, cwd=PROJECT_ROOT, check=True, capture_output=True)
 
 
 @pytest.fixture(autouse=True)

@@ -1,15 +1,63 @@
 """Client deliveries: each client's entitled data for its due date, with manifests and the delivery log."""
 
+from datetime import date
+
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
 
 from assets.automation import DAY_MARKER, decision_day_after_inputs
-from assets.feeds.runner import deliver_all
+from assets.feeds.runner import deliver_all, feeds_storage, register_feed_datasets
 from assets.partitions import DECISION_DAY_PARTITION_MEANING, daily_partitions, window_of
 from assets.personas.assets import PERSONA_KEYS
 from assets.signals.assets import SIGNALS_KEY
+from assets.skips import Window, skip_probe
+from resources.feeds.clients import get_clients
 from resources.feeds.log import DELIVERY_LOG
+from resources.lake.provenance import source_modes
 from resources.lake.resource import LakeResource
+from resources.lake.stage_state import (
+    StageFingerprint,
+    StageRecord,
+    code_hash,
+    config_hash,
+    record_run,
+    table_versions,
+    unchanged,
+)
+from resources.lake.storage import LakeStorage
 from resources.settings import get_settings
+
+
+def feeds_state(storage: LakeStorage, day: date) -> tuple[StageFingerprint, list[str]] | None:
+    """What the day's deliveries are made of: every deliverable table's version, the clients file, the lake's
+    provenance (the simulated-data notice), the feeds root and the code. None when a client gets presigned links
+    (an S3 feeds root): those are handed out afresh on every delivery, so the stage always runs."""
+    clients = get_clients()
+    settings = get_settings()
+    if feeds_storage(settings).is_s3 and any(client.target.presign for client in clients.clients):
+        return None
+    datasets = register_feed_datasets()
+    fingerprint = StageFingerprint(
+        stage="feeds",
+        inputs=table_versions(storage, sorted({d.uri(storage) for d in datasets})),
+        code=code_hash("assets.feeds", "resources.feeds"),
+        config=config_hash(
+            {
+                "clients": clients.model_dump(mode="json"),
+                "day": day.isoformat(),
+                "feeds_uri": feeds_storage(settings).root_uri,
+                "presign_expiry_s": settings.feeds_presign_expiry_s,
+                "provenance": {source: sorted(modes) for source, modes in source_modes(storage).items()},
+            }
+        ),
+    )
+    return fingerprint, [storage.uri("gold", *DELIVERY_LOG.path_parts())]
+
+
+@skip_probe("gold__feeds__deliveries")
+def feeds_unchanged(storage: LakeStorage, window: Window) -> StageRecord | None:
+    """Every client's delivery for the day is in the log with this content (what deliver() finds 'unchanged')."""
+    state = feeds_state(storage, window.last)
+    return None if state is None else unchanged(storage, *state)
 
 
 @asset(
@@ -28,6 +76,7 @@ from resources.settings import get_settings
 def client_deliveries(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     _, day = window_of(context)
     storage = lake.storage()
+    state = feeds_state(storage, day)  # before delivering: what the deliveries are made of
     run = deliver_all(storage, get_settings(), day, run_id=context.run_id)
     # presigned URLs reach clients through their links files only: never the run's metadata or logs
     rows = [r.model_dump(mode="json", exclude={"presigned_urls"}) for r in run.results]
@@ -47,4 +96,6 @@ def client_deliveries(context: AssetExecutionContext, lake: LakeResource) -> Mat
             f"({names}); the others were delivered",
             metadata=metadata,
         )
-    return MaterializeResult(metadata=metadata)
+    if state is not None:
+        record_run(storage, *state)
+    return MaterializeResult(metadata={**metadata, "skipped": "no: delivered or checked each client"})

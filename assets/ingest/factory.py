@@ -26,10 +26,19 @@ from dagster import (
 from assets.ingest.reporting import bronze_metadata, quality_check_result, silver_metadata
 from assets.partitions import AS_OF_PARTITION_MEANING, CADENCE_TAG, DECLARED, Cadence, window_of
 from assets.retries import transient_faults_retried
+from assets.skips import Window, skip_probe
 from resources.lake.as_of import record_as_of
 from resources.lake.provenance import record_mode
 from resources.lake.resource import LakeResource
-from resources.lake.stage_state import SKIPPED, StageFingerprint, code_hash, config_hash, record_run, unchanged
+from resources.lake.stage_state import (
+    SKIPPED,
+    StageFingerprint,
+    StageRecord,
+    code_hash,
+    config_hash,
+    record_run,
+    unchanged,
+)
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import TableSpec
 from resources.lake.write_lock import pool_for, source_write_lock
@@ -113,7 +122,19 @@ def ingest_fingerprint(
     return fingerprint, outputs
 
 
+def ingest_unchanged(decl: SourceIngest, storage: LakeStorage, as_of: date) -> StageRecord | None:
+    """The ingest's last record if it would skip (simulated publisher only, see ingest_fingerprint)."""
+    fingerprint, outputs = ingest_fingerprint(decl, storage, get_settings(), as_of)
+    return None if fingerprint is None else unchanged(storage, fingerprint, outputs)
+
+
 def build_ingest_assets(decl: SourceIngest) -> tuple[AssetsDefinition, list[AssetChecksDefinition]]:
+    op_name = decl.name or f"{decl.source}_ingest"
+
+    @skip_probe(op_name)
+    def _unchanged(storage: LakeStorage, window: Window) -> StageRecord | None:
+        return ingest_unchanged(decl, storage, window.last)
+
     partitions_def = DECLARED[decl.cadence]
     tags = {CADENCE_TAG: decl.cadence, "nexus/source": decl.source, **decl.extra_tags}
     bronze_specs = [
@@ -142,7 +163,7 @@ def build_ingest_assets(decl: SourceIngest) -> tuple[AssetsDefinition, list[Asse
     ]
 
     @multi_asset(
-        name=decl.name or f"{decl.source}_ingest",
+        name=op_name,
         specs=[*bronze_specs, *silver_specs],
         backfill_policy=BackfillPolicy.single_run(),
         can_subset=False,

@@ -28,9 +28,12 @@ from dagster_dbt.asset_utils import (
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
 from assets.automation import after_inputs
+from assets.skips import Window, skip_probe
 from resources.dbt import DBT_PROJECT_DIR, apply_dbt_env
 from resources.dbt_inprocess import DbtInvocation, invoke
-from resources.marts_nightly import NIGHTLY_TARGET, PRODUCTION_BUILD, nightly_build
+from resources.lake.stage_state import StageRecord
+from resources.lake.storage import LakeStorage
+from resources.marts_nightly import NIGHTLY_TARGET, PRODUCTION_BUILD, nightly_build, nightly_plan
 from resources.settings import get_settings
 
 DBT_RUN_TARGET = NIGHTLY_TARGET
@@ -99,6 +102,14 @@ def build_in_process(context: AssetExecutionContext, dbt: DbtCliResource, args: 
     yield from _dagster_events(context, result, params.manifest, params.dagster_dbt_translator)
     if not result.success:
         raise Failure(description=result.summary())
+
+
+@skip_probe("nexus_dbt_models")
+def dbt_unchanged(_: LakeStorage, __: Window | None = None) -> StageRecord | None:
+    """The nightly build's own plan says there is nothing to rebuild (build_changed would run no dbt)."""
+    apply_dbt_env()
+    plan, _versions, fingerprint = nightly_plan(get_settings(), DBT_RUN_TARGET)
+    return StageRecord(fingerprint=fingerprint, outputs={}, summary={"reason": plan.reason}) if plan.is_noop else None
 
 
 def _whole_project_selected(context: AssetExecutionContext, models: AssetsDefinition) -> bool:

@@ -1,6 +1,7 @@
 """Publish the marts after each dbt build: gold Delta tables and the analysts' read-only DuckDB file."""
 
 import json
+import os
 from pathlib import Path
 
 from dagster import (
@@ -16,10 +17,20 @@ from dagster_dbt import DbtProject
 
 from assets.automation import after_inputs
 from assets.marts.dbt import TRANSLATOR
+from assets.skips import Window, skip_probe
 from resources.lake.gold import mart_tables, publish_duckdb_file, publish_to_delta
 from resources.lake.resource import LakeResource
-from resources.lake.stage_state import SKIPPED
-from resources.settings import get_settings
+from resources.lake.stage_state import (
+    SKIPPED,
+    StageFingerprint,
+    StageRecord,
+    code_hash,
+    config_hash,
+    record_run,
+    unchanged,
+)
+from resources.lake.storage import LakeStorage
+from resources.settings import Settings, get_settings
 
 ANALYST_DUCKDB = AssetKey(["gold", "analyst_duckdb"])
 
@@ -60,6 +71,36 @@ def gold_specs(models: list[dict]) -> list[AssetSpec]:
     return [*gold, analyst_file]
 
 
+def _file_state(path: Path) -> list[int] | None:
+    """Size and modification time: DuckDB changes both on any write, never on a read-only open."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def publish_state(storage: LakeStorage, settings: Settings) -> tuple[StageFingerprint, list[str]] | None:
+    """The gold copies are those of the warehouse file as it stands, and the analysts' file is the one published
+    from it; None while there is no warehouse to publish from."""
+    if not settings.duckdb_path.exists():
+        return None
+    files = {str(path): _file_state(path) for path in (settings.duckdb_path, Path(settings.published_duckdb_path))}
+    fingerprint = StageFingerprint(
+        stage="marts/publish",
+        inputs={},
+        code=code_hash("resources.lake.gold", "assets.marts.publish"),
+        config=config_hash(files),
+    )
+    return fingerprint, [storage.uri("gold", schema, name) for schema, name in mart_tables(settings.duckdb_path)]
+
+
+@skip_probe("publish_marts")
+def publish_unchanged(storage: LakeStorage, _: Window | None = None) -> StageRecord | None:
+    state = publish_state(storage, get_settings())
+    return None if state is None else unchanged(storage, *state)
+
+
 def publish_marts_asset(project: DbtProject) -> AssetsDefinition:
     """The publishing multi-asset for the marts of `project`'s parsed manifest (built when the code location
     loads, not at import)."""
@@ -94,5 +135,9 @@ def publish_marts_asset(project: DbtProject) -> AssetsDefinition:
                     "skipped": SKIPPED if current else "no: marts changed",
                 },
             )
+        if set(context.selected_asset_keys) == set(publish_marts.keys):  # all of it: what a skip relies on
+            state = publish_state(storage, settings)
+            if state is not None:
+                record_run(storage, *state)
 
     return publish_marts

@@ -27,6 +27,7 @@ from assets.models.evaluation import EvaluationConfig, load_leak_audits
 from assets.models.pipeline import (
     ModelStageConfig,
     hmm_overlay_reference,
+    horizon_rows,
     load_inputs,
     predictions_frame,
     regimes_table,
@@ -35,6 +36,7 @@ from assets.models.pipeline import (
     run_walk_forward,
 )
 from assets.models.plots import evaluation_pngs, write_evaluation_plots
+from assets.skips import Window, skip_probe
 from resources.lake.delta import overwrite_table, read_table
 from resources.lake.resource import LakeResource
 from resources.lake.stage_state import (
@@ -96,6 +98,40 @@ def stage_fingerprint(
     )
 
 
+def regimes_state(storage: LakeStorage) -> tuple[StageFingerprint, list[str]]:
+    return stage_fingerprint(storage, "models/regimes", MARTS_READ[:1]), [_uri(storage, "regimes")]
+
+
+def predictions_state(storage: LakeStorage) -> tuple[StageFingerprint, list[str]]:
+    fingerprint = stage_fingerprint(storage, "models/oos_predictions", MARTS_READ)
+    return fingerprint, [_uri(storage, "oos_predictions"), _uri(storage, "cutoffs")]
+
+
+def evaluation_state(storage: LakeStorage) -> tuple[StageFingerprint, list[str]]:
+    fingerprint = stage_fingerprint(storage, "models/evaluation", [*MARTS_READ, ("models", "oos_predictions")])
+    tables = ("evaluation", "reliability", "reference_strategies", "planted_effects")
+    return fingerprint, [_uri(storage, name) for name in tables]
+
+
+@skip_probe("gold__models__regimes")
+def regimes_unchanged(storage: LakeStorage, _: Window | None = None) -> StageRecord | None:
+    return unchanged(storage, *regimes_state(storage))
+
+
+@skip_probe("gold__models__oos_predictions")
+def predictions_unchanged(storage: LakeStorage, _: Window | None = None) -> StageRecord | None:
+    return unchanged(storage, *predictions_state(storage))
+
+
+@skip_probe("gold__models__evaluation")
+def evaluation_unchanged(storage: LakeStorage, _: Window | None = None) -> StageRecord | None:
+    """Left out from outside only while its blocking checks passed: a failed leak audit must fail the run again."""
+    record = unchanged(storage, *evaluation_state(storage))
+    checks = [] if record is None else record.summary.get("checks", [])
+    failed = [c for c in checks if not c["passed"] and c["severity"] == AssetCheckSeverity.ERROR.value]
+    return None if failed else record
+
+
 def skipped_result(record: StageRecord) -> MaterializeResult:
     """What a stage whose inputs have not changed reports: it wrote nothing; its tables are as last built."""
     return MaterializeResult(metadata={"skipped": SKIPPED, "rows_in_table": int(record.summary.get("rows", 0))})
@@ -114,8 +150,7 @@ def skipped_result(record: StageRecord) -> MaterializeResult:
 )
 def regimes(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     storage = lake.storage()
-    fingerprint = stage_fingerprint(storage, "models/regimes", MARTS_READ[:1])
-    outputs = [_uri(storage, "regimes")]
+    fingerprint, outputs = regimes_state(storage)
     if (record := unchanged(storage, fingerprint, outputs)) is not None:
         return skipped_result(record)
     config = stage_config()
@@ -157,8 +192,7 @@ def regimes(context: AssetExecutionContext, lake: LakeResource) -> MaterializeRe
 )
 def oos_predictions(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     storage = lake.storage()
-    fingerprint = stage_fingerprint(storage, "models/oos_predictions", MARTS_READ)
-    outputs = [_uri(storage, "oos_predictions"), _uri(storage, "cutoffs")]
+    fingerprint, outputs = predictions_state(storage)
     if (record := unchanged(storage, fingerprint, outputs)) is not None:
         return skipped_result(record)
     config = stage_config()
@@ -229,8 +263,7 @@ def oos_predictions(context: AssetExecutionContext, lake: LakeResource) -> Mater
 )
 def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN201
     storage = lake.storage()
-    fingerprint = stage_fingerprint(storage, "models/evaluation", [*MARTS_READ, ("models", "oos_predictions")])
-    outputs = [_uri(storage, name) for name in ("evaluation", "reliability", "reference_strategies", "planted_effects")]
+    fingerprint, outputs = evaluation_state(storage)
     if (record := unchanged(storage, fingerprint, outputs)) is not None:
         yield skipped_result(record)
         for check in record.summary.get("checks", []):  # their inputs are unchanged, so their results still hold
@@ -247,7 +280,8 @@ def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN
     predictions = read_table(storage, _uri(storage, "oos_predictions")).to_pandas()
     predictions["trade_date"] = pd.to_datetime(predictions["trade_date"])
     predictions["cutoff"] = pd.to_datetime(predictions["cutoff"])
-    report, planted = run_evaluation(inputs, predictions, config)
+    labelled = horizon_rows(inputs, predictions, config)  # shared by the metrics and the return curves
+    report, planted = run_evaluation(inputs, predictions, config, labelled)
     metrics = report.metrics_frame()
     overwrite_table(storage, _uri(storage, "evaluation"), pa.Table.from_pandas(metrics, preserve_index=False))
     overwrite_table(
@@ -265,7 +299,7 @@ def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN
 
     from assets.models.evaluation import cumulative_returns
 
-    curves = cumulative_returns(predictions, inputs.features, inputs.labels, config.evaluation)
+    curves = cumulative_returns(predictions, inputs.features, inputs.labels, config.evaluation, labelled)
     images = evaluation_pngs(report, curves)
     markdown = []
     for (name, png), uri in zip(images.items(), write_evaluation_plots(storage, images), strict=True):

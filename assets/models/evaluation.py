@@ -527,12 +527,15 @@ def cumulative_returns(
     features: pd.DataFrame,
     labels: pd.DataFrame,
     config: EvaluationConfig | None = None,
+    labelled: Mapping[int, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """Pooled cumulative (log) returns per horizon and strategy: columns horizon, trade_date, strategy, cum_return."""
+    """Pooled cumulative (log) returns per horizon and strategy: columns horizon, trade_date, strategy, cum_return.
+    `labelled`: `labelled_rows` per horizon, when `evaluate` of the same predictions already computed them."""
     config = config or EvaluationConfig()
     parts = []
     for h in sorted(int(x) for x in predictions["horizon"].unique()):
-        pooled = pooled_returns(evaluation_frame(predictions, features, labels, h, config)).fillna(0.0).cumsum()
+        frame = evaluation_frame(predictions, features, labels, h, config, (labelled or {}).get(h))
+        pooled = pooled_returns(frame).fillna(0.0).cumsum()
         long = pooled.reset_index().melt(id_vars="trade_date", var_name="strategy", value_name="cum_return")
         long.insert(0, "horizon", h)
         parts.append(long)

@@ -166,6 +166,22 @@ def cutoff_schedule(dates: pd.Series | np.ndarray, config: WalkForwardConfig) ->
     return [d.date() for d in ends if d.month % config.retrain_months == 0 and earliest <= d < last]
 
 
+SPLIT_COLUMNS: tuple[str, ...] = ("symbol", "trade_date", "label", "label_end", "latest_cutoff")
+
+
+def model_columns(panel: pd.DataFrame, config: WalkForwardConfig) -> list[str]:
+    """The prepared columns a walk-forward's models read: keys, label and its windows, and the features.
+
+    Every slice of the panel (one per cutoff, for training, splitting and predicting) and the training-rows key of
+    the fit cache then touch these few columns instead of the whole mart; with no explicit feature list the
+    model reads every contract column present, so all are kept.
+    """
+    if not config.features:
+        return list(panel.columns)
+    wanted = [*SPLIT_COLUMNS, *config.features, *CATEGORICAL_FEATURES]
+    return [c for c in dict.fromkeys(wanted) if c in panel.columns]
+
+
 def _time_split(frame: pd.DataFrame, fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(earlier part purged at the split, held-out later part): the later part is its last `fraction` of dates."""
     dates = np.sort(frame["trade_date"].unique())
@@ -287,6 +303,7 @@ def walk_forward(
     trainer = trainer or train_model
     started = time.perf_counter()
     panel = prepare_panel(features, labels, config)
+    panel = panel[model_columns(panel, config)]
     cutoffs = cutoff_schedule(panel["trade_date"], config)
     groups: list[tuple[str | None, pd.DataFrame]] = (
         [(None, panel)] if config.mode == "pooled" else [(str(s), g) for s, g in panel.groupby("symbol", sort=True)]
@@ -366,6 +383,7 @@ __all__ = [
     "WalkForwardConfig",
     "WalkForwardResult",
     "cutoff_schedule",
+    "model_columns",
     "model_name",
     "prepare_panel",
     "train_at_cutoff",

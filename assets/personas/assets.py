@@ -29,10 +29,12 @@ from assets.personas.report_pdf import render_report
 from assets.personas.tables import PERSONA_TABLES, json_schemas, output_json
 from assets.signals.assets import LEDGER_KEY, SIGNALS_KEY
 from assets.signals.ledger import PORTFOLIO, POSITIONS
+from assets.skips import Window, skip_probe
 from resources.lake.resource import LakeResource
 from resources.lake.stage_state import (
     SKIPPED,
     StageFingerprint,
+    StageRecord,
     code_hash,
     config_hash,
     record_run,
@@ -164,6 +166,12 @@ def persona_fingerprint(storage: LakeStorage, first: date, last: date, config: P
 
 def persona_output_uris(storage: LakeStorage) -> list[str]:
     return [storage.uri("gold", *spec.path_parts()) for spec in [*PERSONA_TABLES.values(), AUDIT_TABLE]]
+
+
+@skip_probe("persona_outputs")
+def personas_unchanged(storage: LakeStorage, window: Window) -> StageRecord | None:
+    fingerprint = persona_fingerprint(storage, window.first or window.last, window.last, persona_config())
+    return unchanged(storage, fingerprint, persona_output_uris(storage))
 
 
 def build_and_publish(

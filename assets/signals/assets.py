@@ -1,6 +1,7 @@
 """The daily signals asset: one partition per day, the window's signals replaced in gold/signals/daily."""
 
 import base64
+from datetime import date
 
 import pandas as pd
 import pyarrow as pa
@@ -30,12 +31,30 @@ from assets.signals.ledger import (
 from assets.signals.scorecard import ORACLE_SET, lake_scorecard, oracle_capture
 from assets.signals.stage import run_signals, signal_config
 from assets.signals.table import SIGNALS, write_window
+from assets.skips import Window, skip_probe
 from resources.lake.delta import overwrite_table, read_table
 from resources.lake.resource import LakeResource
-from resources.lake.stage_state import record_run, unchanged
+from resources.lake.stage_state import StageFingerprint, StageRecord, record_run, unchanged
+from resources.lake.storage import LakeStorage
 from resources.settings import get_settings
 
 SIGNALS_KEY = AssetKey(["gold", "signals", "daily"])
+SIGNALS_READ = [*MARTS_READ, ("models", "oos_predictions"), ("models", "regimes"), ("models", "evaluation")]
+
+
+def signals_state(storage: LakeStorage, first: date | None, last: date) -> tuple[StageFingerprint, list[str]]:
+    signals_config = signal_config(get_settings().cost_bps)
+    extra = {"window": [str(first), str(last)], "signals": signals_config.model_dump(mode="json")}
+    fingerprint = stage_fingerprint(storage, "signals/daily", SIGNALS_READ, extra)
+    outputs = [storage.uri(SIGNALS.zone, *SIGNALS.path_parts())] + [
+        storage.uri("gold", "models", name) for name in ("ensemble_weights", "decision_thresholds")
+    ]
+    return fingerprint, outputs
+
+
+@skip_probe("gold__signals__daily")
+def signals_unchanged(storage: LakeStorage, window: Window) -> StageRecord | None:
+    return unchanged(storage, *signals_state(storage, window.first, window.last))
 
 
 @asset(
@@ -56,13 +75,8 @@ SIGNALS_KEY = AssetKey(["gold", "signals", "daily"])
 def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     first, last = window_of(context)
     storage = lake.storage()
-    reads = [*MARTS_READ, ("models", "oos_predictions"), ("models", "regimes"), ("models", "evaluation")]
     signals_config = signal_config(get_settings().cost_bps)
-    extra = {"window": [str(first), str(last)], "signals": signals_config.model_dump(mode="json")}
-    fingerprint = stage_fingerprint(storage, "signals/daily", reads, extra)
-    outputs = [storage.uri(SIGNALS.zone, *SIGNALS.path_parts())] + [
-        storage.uri("gold", "models", name) for name in ("ensemble_weights", "decision_thresholds")
-    ]
+    fingerprint, outputs = signals_state(storage, first, last)
     if (record := unchanged(storage, fingerprint, outputs)) is not None:
         return skipped_result(record)
     config = stage_config()
@@ -100,6 +114,17 @@ def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> Materia
 SCORECARD_KEY = AssetKey(["gold", "models", "scorecard"])
 
 
+def scorecard_state(storage: LakeStorage) -> tuple[StageFingerprint, list[str]]:
+    signals_config = signal_config(get_settings().cost_bps)
+    extra = {"signals": signals_config.model_dump(mode="json")}
+    return stage_fingerprint(storage, "models/scorecard", SIGNALS_READ, extra), [storage.uri(*SCORECARD_KEY.path)]
+
+
+@skip_probe("gold__models__scorecard")
+def scorecard_unchanged(storage: LakeStorage, _: Window | None = None) -> StageRecord | None:
+    return unchanged(storage, *scorecard_state(storage))
+
+
 @asset(
     key=SCORECARD_KEY,
     deps=[PREDICTIONS, REGIMES, EVALUATION],
@@ -114,12 +139,8 @@ SCORECARD_KEY = AssetKey(["gold", "models", "scorecard"])
 )
 def signals_scorecard(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     storage = lake.storage()
-    reads = [*MARTS_READ, ("models", "oos_predictions"), ("models", "regimes"), ("models", "evaluation")]
     signals_config = signal_config(get_settings().cost_bps)
-    fingerprint = stage_fingerprint(
-        storage, "models/scorecard", reads, {"signals": signals_config.model_dump(mode="json")}
-    )
-    outputs = [storage.uri(*SCORECARD_KEY.path)]
+    fingerprint, outputs = scorecard_state(storage)
     if (record := unchanged(storage, fingerprint, outputs)) is not None:
         return skipped_result(record)
     settings = get_settings()
@@ -145,6 +166,17 @@ def signals_scorecard(context: AssetExecutionContext, lake: LakeResource) -> Mat
 LEDGER_KEY = AssetKey(["gold", "ledger", "positions"])
 
 
+def ledger_state(storage: LakeStorage, first: date | None, last: date) -> tuple[StageFingerprint, list[str]]:
+    reads = [MARTS_READ[0], SIGNALS.path_parts()]
+    fingerprint = stage_fingerprint(storage, "signals/ledger", reads, {"window": [str(first), str(last)]})
+    return fingerprint, [storage.uri("gold", *spec.path_parts()) for spec in (POSITIONS, PORTFOLIO)]
+
+
+@skip_probe("gold__ledger__positions")
+def ledger_unchanged(storage: LakeStorage, window: Window) -> StageRecord | None:
+    return unchanged(storage, *ledger_state(storage, window.first, window.last))
+
+
 @asset(
     key=LEDGER_KEY,
     deps=[SIGNALS_KEY, DAY_MARKER],
@@ -163,9 +195,7 @@ LEDGER_KEY = AssetKey(["gold", "ledger", "positions"])
 def paper_ledger(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     first, last = window_of(context)
     storage = lake.storage()
-    reads = [MARTS_READ[0], SIGNALS.path_parts()]
-    fingerprint = stage_fingerprint(storage, "signals/ledger", reads, {"window": [str(first), str(last)]})
-    outputs = [storage.uri("gold", *spec.path_parts()) for spec in (POSITIONS, PORTFOLIO)]
+    fingerprint, outputs = ledger_state(storage, first, last)
     if (record := unchanged(storage, fingerprint, outputs)) is not None:
         return skipped_result(record)
     config = stage_config()

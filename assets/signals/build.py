@@ -23,7 +23,14 @@ from scipy import stats
 
 from assets.models.labels import PERIODS_PER_YEAR, LabelConfig, horizon_labels
 from assets.signals.contract import HORIZONS
-from assets.signals.decision import DecisionConfig, class_priors, decide, edges, learn_thresholds
+from assets.signals.decision import (
+    DecisionConfig,
+    chosen_variant,
+    class_counts,
+    decide,
+    decision_variants,
+    learn_thresholds,
+)
 from assets.signals.ensemble import (
     RULE_COLUMNS,
     EnsembleConfig,
@@ -50,7 +57,8 @@ SIGNAL_COLUMNS: tuple[str, ...] = (
     "prob_down", "confidence", "expected_move", "move_low", "move_high", "regime", "regime_probability",
     *RULE_COLUMNS[:2], "sentiment_label", *RULE_COLUMNS[2:], "ensemble_score", "confluence", "size",
     "kelly_fraction", "drawdown_state", "var_95", "var_99", "var_95_parametric", "var_99_parametric", "base_rate",
-    "edge", "edge_threshold", "model_version", "feature_snapshot_hash", "run_id",
+    "edge", "edge_threshold", "model_prob_up", "model_prob_flat", "model_prob_down", "model_version",
+    "feature_snapshot_hash", "run_id",
 )  # fmt: skip
 
 
@@ -230,15 +238,12 @@ def build_signals(
         w.insert(0, "horizon", horizon)
         weights.append(w)
         scores["ensemble_score"] = ensemble_scores(scores, w[w.columns[1:]]).to_numpy()
-        cutoffs = scores["cutoff"].unique()
-        priors = class_priors(labs, cutoffs)[["cutoff", "symbol", "prior_up", "prior_down"]]
-        model_priors = class_priors(labs, cutoffs, config.decision.calibrated_on)[
-            ["cutoff", "symbol", "prior_up", "prior_down"]
-        ].rename(columns={"prior_up": "model_prior_up", "prior_down": "model_prior_down"})
-        for table in (priors, model_priors):
-            scores = scores.merge(table, on=["cutoff", "symbol"], how="left", validate="many_to_one")
-        scores = scores.join(edges(scores)).merge(vol_sizes, on=["symbol", "trade_date"], how="left")
-        learned = learn_thresholds(scores, horizon, config.decision)
+        scores = scores.merge(vol_sizes, on=["symbol", "trade_date"], how="left")
+        variants = decision_variants(scores, class_counts(labs, scores["cutoff"].unique()), config.decision)
+        learned = learn_thresholds(scores, horizon, config.decision, variants)
+        chosen = chosen_variant(scores, variants, learned)
+        scores = scores.join(chosen[["prior_up", "prior_down", "side", "edge", "pseudo_count"]])
+        scores = scores.join(chosen[["p_down", "p_flat", "p_up"]].add_prefix("decision_"))
         scores = scores.join(decide(scores, learned))
         thresholds.append(learned.assign(horizon=horizon))
         moves = _move_distribution(features, horizon, config)
@@ -250,6 +255,14 @@ def build_signals(
     context = features[["symbol", "trade_date", "calendar", "rvol_20d", "decision_at"]].copy()
     context["feature_snapshot_hash"] = feature_hashes(features)
     frame = frame.merge(context, on=["symbol", "trade_date"], how="left", validate="many_to_one")
+
+    # one probability per signal: the model's calibrated probabilities moved to the instrument's class prior (the
+    # ones the edge and the direction were decided on) are what the signal states, sizes and explains; the model's
+    # own, relative to the pooled base rate, are kept beside them as model_prob_*
+    frame = frame.rename(columns={"p_up": "model_p_up", "p_flat": "model_p_flat", "p_down": "model_p_down"})
+    frame = frame.rename(columns={f"decision_p_{side}": f"p_{side}" for side in ("up", "flat", "down")})
+    for side in ("up", "flat", "down"):  # rows the decision could not shift (no priors yet) keep the model's own
+        frame[f"p_{side}"] = frame[f"p_{side}"].fillna(frame[f"model_p_{side}"])
 
     # direction: only where the calibrated edge over the class prior clears the walk-forward threshold
     frame["probability"] = np.where(
@@ -286,6 +299,7 @@ def build_signals(
     frame["signal_date"] = frame["trade_date"].dt.date
     frame["run_id"] = run_id
     frame = frame.rename(columns={"p_up": "prob_up", "p_flat": "prob_flat", "p_down": "prob_down"})
+    frame = frame.rename(columns={f"model_p_{s}": f"model_prob_{s}" for s in ("up", "flat", "down")})
     out = frame[list(SIGNAL_COLUMNS)].sort_values(["signal_date", "symbol", "horizon"], ignore_index=True)
     return out, pd.concat(weights, ignore_index=True), pd.concat(thresholds, ignore_index=True)
 

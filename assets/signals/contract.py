@@ -11,7 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SIGNALS_SCHEMA_VERSION = "1.1"  # 1.1: parametric VaR, base rate, edge and its threshold; FLAT = no edge
+SIGNALS_SCHEMA_VERSION = "1.2"  # 1.1: parametric VaR, base rate, edge and its threshold; FLAT = no edge
+# 1.2: prob_* and probability are the probabilities the decision used (moved to the instrument's class prior);
+#      the model's own calibrated probabilities are model_prob_*
 HORIZONS: tuple[int, ...] = (1, 2, 3, 5, 7, 10)
 # Default multi-horizon confluence weights (issue 5), in the order of HORIZONS.
 CONFLUENCE_WEIGHTS: dict[int, float] = {1: 0.8, 2: 0.85, 3: 0.9, 5: 1.0, 7: 1.05, 10: 1.0}
@@ -37,8 +39,12 @@ class SignalRow(BaseModel):
         description="UP or DOWN only where the calibrated edge over the base rate clears the learned threshold; "
         "FLAT means no position"
     )
-    probability: float = Field(ge=0, le=1, description="calibrated probability of `direction` (FLAT: of a flat move)")
-    prob_up: float = Field(ge=0, le=1)
+    probability: float = Field(
+        ge=0, le=1, description="probability of `direction` (FLAT: of a flat move), the one the decision used"
+    )
+    prob_up: float = Field(
+        ge=0, le=1, description="probability of a rise for this instrument: the model's, moved to its class prior"
+    )
     prob_flat: float = Field(ge=0, le=1)
     prob_down: float = Field(ge=0, le=1)
     confidence: float = Field(ge=0, le=1, description="how decisive the calibrated distribution is (0 = no edge)")
@@ -73,6 +79,11 @@ class SignalRow(BaseModel):
     edge_threshold: float | None = Field(
         default=None, ge=0, le=1, description="edge needed to take a position, learned walk-forward"
     )
+    model_prob_up: float | None = Field(
+        default=None, ge=0, le=1, description="the model's own calibrated probability of a rise (null before 1.2)"
+    )
+    model_prob_flat: float | None = Field(default=None, ge=0, le=1)
+    model_prob_down: float | None = Field(default=None, ge=0, le=1)
     model_version: str = Field(description="content hash of the model that produced the probabilities")
     feature_snapshot_hash: str = Field(description="sha256 of the feature row the signal was computed from")
     run_id: str

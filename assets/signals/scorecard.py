@@ -3,7 +3,7 @@
 Rows of `gold/models/scorecard`, one per model, horizon and symbol (and pooled): the same metrics as
 `gold/models/evaluation` (hit rate, Spearman IC, Sharpe after NEXUS_COST_BPS, ...), computed by the same
 `assets.models.evaluation.evaluate` from a score per instrument and day:
-- `lightgbm`: the calibrated p_up - p_down (the model alone, every row);
+- `lightgbm`: the model's own calibrated p_up - p_down (model_prob_*: the model alone, every row);
 - `signal`: the shipped decision, sign(direction) x edge over the base rate, 0 when FLAT (no position);
 - `ensemble`: the ensemble score (model and rules weighted by past ICs), reported, not traded;
 - one row per rule (`rule_*`): the rule's own view, 0 when it has none; the rules are separate signals;
@@ -59,9 +59,12 @@ def component_predictions(
     base = signals.assign(trade_date=pd.to_datetime(signals["signal_date"]))
     keys = base[["symbol", "trade_date", "horizon"]]
     probs = base[["prob_down", "prob_flat", "prob_up"]].set_axis(["p_down", "p_flat", "p_up"], axis=1)
+    model_probs = base[["model_prob_down", "model_prob_flat", "model_prob_up"]].set_axis(
+        ["p_down", "p_flat", "p_up"], axis=1
+    )
     sign = base["direction"].map({"UP": 1.0, "DOWN": -1.0, "FLAT": 0.0})
     scores = {
-        "lightgbm": base["prob_up"] - base["prob_down"],
+        "lightgbm": base["model_prob_up"] - base["model_prob_down"],
         "signal": sign * base["edge"].abs().fillna(0.0),
         "ensemble": base["ensemble_score"],
         **{rule: base[rule].fillna(0.0) for rule in RULE_COLUMNS},
@@ -71,8 +74,9 @@ def component_predictions(
     for name, score in scores.items():
         frame = keys.assign(score=score.astype("float64"))
         if name in ("lightgbm", "signal"):
-            frame = frame.join(probs)
-            frame["pred_class"] = np.argmax(probs.to_numpy(float), axis=1) - 1
+            stated = model_probs if name == "lightgbm" else probs  # the model's own; the signal's stated ones
+            frame = frame.join(stated)
+            frame["pred_class"] = np.argmax(stated.to_numpy(float), axis=1) - 1
         out[name] = frame
     majority = []
     feats = normalize_keys(features)

@@ -19,20 +19,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from deltalake import DeltaTable
 
 from resources.analyst_sql import history_relation
 from resources.lake.delta import open_table, scan
+from resources.lake.point_in_time_join import FeatureIndex, asof_join
 from resources.lake.storage import ZONES, LakeStorage, Zone
 from resources.lake.tables import TableSpec
 
 SPEC_MODULES = tuple(f"resources.sources.{name}.spec" for name in ("cboe", "coinmetrics", "cot", "eia", "fred"))
 # A mart or gold table's "when" column when it has no decision_at; first match wins.
 DECISION_DATE_COLUMNS = ("decision_date", "trade_date", "signal_date", "date", "as_of")
+
+
+# Features prepared for pit_join, per (lake, table, Delta version, decision time): a quant's second call on the same
+# table version joins at once instead of reading and preparing the table again (a few hundred ms on a full lake).
+_INDEXES: dict[tuple[str, str, int, time], FeatureIndex] = {}
+_INDEXES_KEPT = 4
 
 
 class UnknownTableError(LookupError):
@@ -184,75 +189,20 @@ class TimeTravel:
 
         DuckDB's ASOF LEFT JOIN: rows keep their order and count; a row before a symbol's first decision time gets
         nulls. Feature columns that clash with entity columns are suffixed `_feature`. An Arrow table
-        (`.to_pandas()` for a DataFrame; Arrow keeps 100k-row joins above a million rows a second).
+        (`.to_pandas()` for a DataFrame). The features table is read and prepared once per Delta version
+        (resources/lake/point_in_time_join.py); later calls on the same version only join.
         """
-        data = self.read(features, stored_at=stored_at)
-        return asof_join(entities, data, self.decision_time_utc)
-
-
-def asof_join(entities: pd.DataFrame | pa.Table, features: pa.Table, decision_time_utc: time) -> pa.Table:
-    """The join itself, over features already read (what pit_join and its benchmark time)."""
-    names = features.schema.names
-    if isinstance(entities, pd.DataFrame):
-        entities = pa.Table.from_pandas(entities, preserve_index=False)
-    if "timestamp" in entities.column_names and pa.types.is_timestamp(entities.schema.field("timestamp").type):
-        # microseconds in UTC, the lake's type: DuckDB then compares without casting every row (naive = UTC)
-        at = entities["timestamp"].cast(pa.timestamp("us", tz="UTC"), safe=False)
-        entities = entities.set_column(entities.column_names.index("timestamp"), "timestamp", at)
-    entities = entities.append_column("__row", pa.array(np.arange(entities.num_rows, dtype=np.int64)))
-    features = features.append_column("__feature_row", pa.array(np.arange(features.num_rows, dtype=np.int64)))
-    with duckdb.connect() as con:
-        con.execute("set TimeZone = 'UTC'")
-        # symbols as integer codes: an integer equality key makes the ASOF join markedly faster than strings
-        symbols = pc.unique(features["symbol"])
-        con.register(
-            "entities_in",
-            pa.table(
-                {
-                    "symbol": pc.index_in(entities["symbol"], value_set=symbols),
-                    "timestamp": entities["timestamp"],
-                    "__row": entities["__row"],
-                }
-            ),
-        )
-        con.register(
-            "features_in",
-            features.select([*when_columns(names), "__feature_row"]).append_column(
-                "symbol", pc.index_in(features["symbol"], value_set=symbols)
-            ),
-        )
-        when = "decision_at" if "decision_at" in names else decision_at_sql("trade_date", decision_time_utc)
-        # the join only pairs row numbers; Arrow then gathers the wide feature rows, which is far cheaper than
-        # carrying every feature column through the join and an ORDER BY
-        pairs = con.sql(
-            f"""
-            with e as (select symbol, timestamp::timestamptz as __at, __row from entities_in),
-            f as (select symbol, {when} as __known, __feature_row from features_in)
-            select e.__row, f.__feature_row
-            from e asof left join f on e.symbol = f.symbol and e.__at >= f.__known
-            """
-        ).to_arrow_table()
-    order = np.argsort(pairs["__row"].to_numpy(), kind="stable")
-    # one contiguous index array: DuckDB hands back many small chunks, and a take with chunked indices over a
-    # chunked table costs several times the gather itself
-    picked = pairs["__feature_row"].combine_chunks().take(pa.array(order))
-    gathered = features.drop_columns(["__feature_row"]).combine_chunks().take(picked)
-    out = entities.drop_columns(["__row"])
-    for column in gathered.column_names:
-        if column == "symbol":
-            continue
-        name = f"{column}_feature" if column in out.column_names else column
-        out = out.append_column(name, gathered[column])
-    return out
-
-
-def when_columns(names: list[str]) -> list[str]:
-    return ["decision_at"] if "decision_at" in names else ["trade_date"]
-
-
-def decision_at_sql(date_column: str, decision_time_utc: time) -> str:
-    """SQL for a date column's decision instant (the date at NEXUS_DECISION_TIME_UTC, in UTC)."""
-    return f"(\"{date_column}\" + time '{decision_time_utc.isoformat()}')::timestamp at time zone 'UTC'"
+        ref = self.resolve(features)
+        stored = as_utc(stored_at) if stored_at is not None else None
+        table = self.stored_table(ref.uri, stored)
+        if table is None:  # not created yet at stored_at: its schema, no features known
+            return asof_join(entities, self.read_ref(ref, None, stored), self.decision_time_utc)
+        key = (self.lake.root_uri, ref.uri, table.version(), self.decision_time_utc)
+        index = _INDEXES.pop(key, None) or FeatureIndex(scan(self.lake, table, ref.uri), self.decision_time_utc)
+        _INDEXES[key] = index  # most recently used last
+        while len(_INDEXES) > _INDEXES_KEPT:
+            _INDEXES.pop(next(iter(_INDEXES))).close()
+        return index.join(entities)
 
 
 AS_OF_PARAMETER = "__nexus_instant"

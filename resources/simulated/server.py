@@ -29,6 +29,7 @@ class Fault:
     times: int = 1
     status: int = 500
     retry_after: str | None = None
+    # "trickle": seconds between pieces; "timeout": how long to hold the answer at most (see `_stall`)
     delay_s: float = 0.0
     body: bytes | None = None
     hits: int = 0
@@ -52,6 +53,10 @@ class FaultPlan:
                     return fault
         return None
 
+
+# A "timeout" fault answers, late, a client still waiting after this long: one whose timeout does not work shows up
+# as one request too few, not as a hung test.
+STALL_LIMIT_S = 30.0
 
 HTML_ERROR_PAGE = (
     b"<!DOCTYPE html>\n<html><head><title>503 Service Temporarily Unavailable</title></head>\n"
@@ -97,12 +102,30 @@ def _make_handler(app: SimulatedPublisher, plan: FaultPlan) -> type[BaseHTTPRequ
             except OSError:  # the client gave up
                 self.close_connection = True
 
+        def _stall(self, limit_s: float) -> bool:
+            """Send nothing until the client gives up and closes the connection (True), or `limit_s` passes (False).
+
+            Waiting for the client's own disconnect instead of sleeping a fixed time means a loaded machine cannot
+            let the answer slip in before the client's read timeout fires, and the fault costs only that timeout."""
+            self.connection.settimeout(limit_s)
+            try:
+                while self.connection.recv(4096):
+                    pass
+            except TimeoutError:
+                return False
+            except OSError:
+                pass
+            self.close_connection = True
+            return True
+
         def do_GET(self) -> None:
             split = urlsplit(self.path)
             fault = plan.take(split.path)
             if fault is not None:
                 if fault.kind == "timeout":
-                    time.sleep(fault.delay_s or 5.0)
+                    if self._stall(fault.delay_s or STALL_LIMIT_S):
+                        return
+                    self.connection.settimeout(None)  # a client without a read timeout gets the answer, late
                 elif fault.kind in ("status", "retry_after"):
                     headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
                     self._send(Response(fault.status, fault.body or b"error\n", headers=headers))

@@ -24,7 +24,7 @@ import json
 import logging
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Literal
 
@@ -47,6 +47,7 @@ from resources.spark.plans import TablePlan, landing_order, payload_of, plans_fo
 
 log = logging.getLogger(__name__)
 Engine = Literal["local", "spark"]
+CHUNK_BYTES = 64 * 1024 * 1024  # payload bytes the local engine stages at once
 
 
 class TableBackfill(BaseModel):
@@ -88,6 +89,23 @@ def source_manifest(storage: LakeStorage, source: str, plan: TablePlan) -> list[
     return landing_order(rows)
 
 
+def payload_chunks(rows: list[dict], chunk_bytes: int) -> Iterator[list[dict]]:
+    """Manifest rows in landing order, cut into runs of at most `chunk_bytes` of payload (a larger payload alone).
+
+    Landing the runs one after another equals landing them at once: the merge is sequential, payload after
+    payload, and each run is committed to the scratch table before the next is planned against it."""
+    chunk: list[dict] = []
+    size = 0
+    for row in rows:
+        if chunk and size + row["bytes"] > chunk_bytes:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(row)
+        size += row["bytes"]
+    if chunk:
+        yield chunk
+
+
 TableBuilder = Callable[[TablePlan, datetime], tuple[TableBackfill, list[str], str]]
 
 
@@ -125,11 +143,16 @@ def backfill_local(
     end: date | None = None,
     ingested_at: datetime | None = None,
     policy: RowPolicy | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> BackfillResult:
-    """The reference engine: the nightly landing function over every payload, into a scratch lake, then one write."""
+    """The reference engine: the nightly landing function over every payload, into a scratch lake, then one write.
+
+    Payloads are read and landed `chunk_bytes` at a time, so memory holds one chunk plus the table, not the source."""
 
     def build(plan: TablePlan, at: datetime) -> tuple[TableBackfill, list[str], str]:
-        return _local_table(storage, source, plan, run_id=run_id, start=start, end=end, at=at, policy=policy)
+        return _local_table(
+            storage, source, plan, run_id=run_id, start=start, end=end, at=at, policy=policy, chunk_bytes=chunk_bytes
+        )
 
     return backfill_tables(source, "local", build, start=start, end=end, ingested_at=ingested_at)
 
@@ -144,15 +167,17 @@ def _local_table(
     end: date | None,
     at: datetime,
     policy: RowPolicy | None,
+    chunk_bytes: int,
 ) -> tuple[TableBackfill, list[str], str]:
     t0 = time.perf_counter()
     rows = source_manifest(storage, source, plan)
-    payloads = [payload_of(r, storage.read_bytes(object_location(storage, r["object_uri"]))) for r in rows]
+    errors = []
     with tempfile.TemporaryDirectory(prefix="nexus-backfill-") as scratch_root:
         scratch = LakeStorage(root_uri=scratch_root)
         report = IngestReport(source=source, table=plan.spec.name, run_id=run_id)
-        errors = (
-            land_collecting_errors(
+        for chunk in payload_chunks(rows, chunk_bytes):  # bounded memory: one chunk's payloads staged at a time
+            payloads = [payload_of(r, storage.read_bytes(object_location(storage, r["object_uri"]))) for r in chunk]
+            errors += land_collecting_errors(
                 scratch,
                 payloads,
                 parse=plan.parse,
@@ -164,9 +189,7 @@ def _local_table(
                 policy=policy or RowPolicy(),
                 suite=None,  # gated once below, on the whole candidate table
             )
-            if payloads
-            else []
-        )
+            del payloads
         built = read_table(scratch, plan.spec)
         quarantined = read_table(scratch, QUARANTINE)
     built = built.set_column(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import posixpath
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -70,6 +70,7 @@ class SparkDelta(Protocol):
         mode: WriteMode = "overwrite",
         replace_where: str | None = None,
         audit: Audit | None = None,
+        audit_columns: Sequence[str] | None = None,
     ) -> WriteStats: ...
 
 
@@ -141,6 +142,7 @@ class NativeDelta:
         mode: WriteMode = "overwrite",
         replace_where: str | None = None,
         audit: Audit | None = None,
+        audit_columns: Sequence[str] | None = None,
     ) -> WriteStats:
         df = check_frame(df, schema, uri)
         _check_not_null(df, schema, uri)
@@ -154,8 +156,10 @@ class NativeDelta:
                 current = self.read(uri, schema)
                 kept = current if mode == "append" else current.where(f"NOT ({replace_where})")
                 candidate = check_frame(kept, schema, uri).unionByName(df)
-            plain = pa.schema([pa.field(f.name, _plain_type(f.type)) for f in schema])
-            metadata = audit(pa.Table.from_pandas(candidate.toPandas(), schema=plain, preserve_index=False))
+            columns = list(audit_columns) if audit_columns is not None else schema.names
+            plain = pa.schema([pa.field(f.name, _plain_type(f.type)) for f in schema if f.name in columns])
+            collected = candidate.select(*plain.names).toPandas()  # only the audited columns reach the driver
+            metadata = audit(pa.Table.from_pandas(collected, schema=plain, preserve_index=False))
             writer = writer.option("userMetadata", json.dumps(dict(metadata)))
         writer.save(uri)
         from delta.tables import DeltaTable as SparkDeltaTable
@@ -204,11 +208,13 @@ class DeltaRsAdapter:
         mode: WriteMode = "overwrite",
         replace_where: str | None = None,
         audit: Audit | None = None,
+        audit_columns: Sequence[str] | None = None,
     ) -> WriteStats:
         """Write `df` as the table's new content (overwrite), added rows (append), or the rows matching
         `replace_where` (the rows outside it are kept: rewritten into the new files, the old files removed).
 
-        The files are staged (written, schema-checked, audited) before the one commit that makes them visible."""
+        The files are staged (written, schema-checked, audited) before the one commit that makes them visible. The
+        audit gets the candidate's `audit_columns` only (all columns when None), read from the staged files."""
         df = check_frame(df, schema, uri)  # nulls are checked on the written files' statistics: no extra Spark job
         table = self._open(uri)
         if table is not None and table.metadata().partition_columns:
@@ -223,7 +229,8 @@ class DeltaRsAdapter:
         properties = None
         if audit is not None:
             try:
-                properties = CommitProperties(custom_metadata=dict(audit(self._candidate(uri, folder, schema, mode))))
+                candidate = self._candidate(uri, folder, schema, mode, audit_columns)
+                properties = CommitProperties(custom_metadata=dict(audit(candidate)))
             except Exception:
                 self.storage.filesystem.delete_dir(self.storage.fs_path(target))
                 raise
@@ -240,20 +247,23 @@ class DeltaRsAdapter:
             table.create_write_transaction(adds, mode=mode, schema=_delta_schema(schema), commit_properties=properties)
         return WriteStats(sum(json.loads(a.stats)["numRecords"] for a in adds), len(adds), self.engine)
 
-    def _candidate(self, uri: str, folder: str, schema: pa.Schema, mode: WriteMode) -> pa.Table:
-        """The table as it would read after committing the staged `folder`: its files (plus, for an append, the
-        table's current rows)."""
+    def _candidate(
+        self, uri: str, folder: str, schema: pa.Schema, mode: WriteMode, columns: Sequence[str] | None = None
+    ) -> pa.Table:
+        """The table as it would read after committing the staged `folder` (its `columns`, all when None): its files
+        (plus, for an append, the table's current rows)."""
         fs, root = self.storage.filesystem, self.storage.fs_path(posixpath.join(uri.rstrip("/"), folder))
-        plain = pa.schema([pa.field(f.name, _plain_type(f.type)) for f in schema])
+        wanted = list(columns) if columns is not None else schema.names
+        plain = pa.schema([pa.field(f.name, _plain_type(f.type)) for f in schema if f.name in wanted])
         paths = sorted(
             i.path
             for i in fs.get_file_info(pafs.FileSelector(root, recursive=True))
             if i.type == pafs.FileType.File and i.path.endswith(".parquet")
         )
-        parts = [pq.read_table(path, filesystem=fs).cast(plain) for path in paths]
+        parts = [pq.read_table(path, columns=plain.names, filesystem=fs).cast(plain) for path in paths]
         table = self._open(uri)
         if mode == "append" and table is not None:
-            parts.append(table.to_pyarrow_table().cast(plain))
+            parts.append(table.to_pyarrow_table(columns=plain.names).cast(plain))
         return pa.concat_tables(parts) if parts else plain.empty_table()
 
     def _checked_adds(self, uri: str, folder: str, schema: pa.Schema) -> list[AddAction]:

@@ -2,7 +2,8 @@
 
 A backfill replaces a table (or its rows in a date range) in one commit. Both engines stage that commit first
 (the local engine in memory, the Spark engine as Parquet files not yet in the Delta log) and hand the candidate,
-the whole table as it would read after the commit, to `audit` before committing. A failing expectation raises
+the whole table as it would read after the commit, to `audit` before committing. Only the columns the suite reads
+(`audit_columns`) are loaded: the Spark engine reads just those from its staged files. A failing expectation raises
 `QualityGateError`: nothing is committed, so the table stays at its previous Delta version, and the engine
 quarantines the batch (one row per payload whose rows were refused, as `sources.base.land_payloads` does).
 """
@@ -19,7 +20,7 @@ from resources.errors import QualityGateError
 from resources.lake.quarantine import Rejection, quarantine_rows
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import TableSpec
-from resources.quality.suites import suite_fingerprint, validate
+from resources.quality.suites import suite_columns, suite_fingerprint, validate
 from resources.sources.quality_gates import suite_for
 from resources.sources.staging import GATE_METADATA_KEY, gate_refusal
 
@@ -33,7 +34,8 @@ def audit(
     verdict = "no blocking suite"
     gate: dict[str, object] = {"run_id": run_id, "passed": True, "backfill": True}
     if suite is not None:
-        outcome = validate(candidate.to_pandas(), suite)
+        checked = candidate.select(suite_columns(suite, candidate.column_names))  # only what the suite reads
+        outcome = validate(checked.to_pandas(), suite)
         if not outcome.success:
             raise gate_refusal(
                 outcome,
@@ -47,6 +49,12 @@ def audit(
         verdict = f"{suite.name}: {len(outcome.results)} expectations passed on {outcome.rows:,} candidate rows"
         gate["suite_fingerprint"] = suite_fingerprint(suite)  # the asset check carries a verdict of the same suite
     return {GATE_METADATA_KEY: json.dumps({**gate, "verdict": verdict})}
+
+
+def audit_columns(spec: TableSpec) -> list[str]:
+    """The columns of `spec`'s table its blocking suite reads: all a gate needs to load of the candidate."""
+    suite = suite_for(spec.name)
+    return suite_columns(suite, spec.schema.names) if suite is not None else []
 
 
 def outside_range(table: pa.Table, column: str, start: object, end: object) -> pa.Table:

@@ -28,7 +28,7 @@ from resources.sources.base import _within
 from resources.sources.staging import GATE_METADATA_KEY
 from resources.spark.backfill import BackfillResult, TableBackfill, backfill_tables, source_manifest
 from resources.spark.delta_io import delta_io_for, spark_schema
-from resources.spark.gate import audit, quarantine_batch
+from resources.spark.gate import audit, audit_columns, quarantine_batch
 from resources.spark.plans import TablePlan, knowledge_time, payload_of, range_predicate
 
 if TYPE_CHECKING:
@@ -220,6 +220,7 @@ def backfill_table(
                 mode="overwrite",
                 replace_where=predicate,
                 audit=_audit,
+                audit_columns=audit_columns(plan.spec),
             )
             summary.rows, summary.files = stats.rows, stats.files
             summary.gate = json.loads(recorded[GATE_METADATA_KEY])["verdict"]

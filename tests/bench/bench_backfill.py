@@ -4,8 +4,11 @@
 report, Coin Metrics' two assets. 10x and 100x multiply the series, markets or assets (replicas from the simulated
 publisher's scale parameter). Each lake gets two publication states, so the backfill merges real revisions.
 `NEXUS_BENCH_BACKFILL_SCALES` (default 1,10,100) and `NEXUS_BENCH_BACKFILL_SOURCES` (default fred,cot,coinmetrics)
-choose what runs. Each backfill runs in its own process, so peak memory is that engine's (Spark: the driver JVM
-and the Python process, not the Python workers).
+choose what runs. The lakes of the scales in `NEXUS_BENCH_BACKFILL_INGEST_SCALES` (default 1,10) are built by the
+nightly ingest (its time printed); the others hold the same payloads stored in bronze only (`put_payloads`, a file
+at a time), which is all a backfill reads. Each backfill runs in its own process, so peak memory is that engine's
+(Spark: the Python driver's peak plus the peaks of its JVM and Python workers, read from /proc before the session
+ends: an upper bound, as the peaks need not coincide).
 
 When a cluster pays off: each engine's time is modelled as t(rows) = fixed + rows / rate, fitted through its two
 largest measured scales (fixed: start-up, planning, the one commit; rate: the marginal rows per second). A
@@ -25,6 +28,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -64,17 +69,71 @@ def _lake(source: str, root: Path, scale: int, env: dict[str, str]) -> float:
     return seconds
 
 
+def jvm_peak_mb() -> float:
+    """Peak resident memory (VmHWM) of this process's Spark JVM and its Python workers, summed, in MB (0 without a
+    session). The JVM is not a waited-for child of the driver, so `ru_maxrss` never includes it."""
+    from pyspark import SparkContext
+
+    context = SparkContext._active_spark_context
+    gateway = getattr(getattr(context, "_gateway", None), "proc", None)
+    if gateway is None:
+        return 0.0
+    status: dict[int, dict[str, str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                lines = (entry / "status").read_text().splitlines()
+            except OSError:
+                continue
+            status[int(entry.name)] = dict(line.split(":", 1) for line in lines if ":" in line)
+    tree, total = {gateway.pid}, 0.0
+    for _ in range(4):  # the JVM, its worker daemon, the daemon's forked workers
+        tree |= {pid for pid, st in status.items() if int(st.get("PPid", "0")) in tree}
+    for pid in tree:
+        total += int(status.get(pid, {}).get("VmHWM", "0 kB").split()[0]) / 1024
+    return total
+
+
+def _client_payloads(source: str) -> Callable[[Iterable[Path]], list]:
+    """The source's own files-mode reader (what `nexus ingest SOURCE --files` stores in bronze)."""
+    if source == "fred":
+        from resources.sources.fred.client import payloads_from_files
+    elif source == "cot":
+        from resources.sources.cot.client import payloads_from_files
+    else:
+        from resources.sources.coinmetrics.client import payloads_from_files
+    return payloads_from_files
+
+
+def _bronze_lake(source: str, root: Path, scale: int, env: dict[str, str]) -> float:
+    """Store the scaled lake's payloads in bronze only (two publication states, a file at a time): all a backfill
+    reads. At 100x the nightly ingest of the lake costs more time and memory than the backfill it prepares."""
+    from resources.lake.bronze import put_payloads
+    from resources.lake.storage import LakeStorage
+
+    storage, read = LakeStorage(root_uri=env["NEXUS_LAKE_URI"]), _client_payloads(source)
+    began = time.perf_counter()
+    for k, as_of in enumerate(AS_OF):
+        folder = root / f"files{k}"
+        _write(source, folder, as_of, scale)
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            put_payloads(storage, read([path]), f"bench-bronze-{k}")
+    return time.perf_counter() - began
+
+
 def _backfill(source: str, engine: str, env: dict[str, str]) -> tuple[float, float, int]:
+    """(seconds, peak MB, rows) of one backfill in its own process; Spark's peak adds its JVM and workers'."""
     script = (
         "import json,os;from resources.lake.storage import LakeStorage;"
         "from resources.spark.backfill import run_backfill;"
         f"r=run_backfill(LakeStorage(root_uri=os.environ['NEXUS_LAKE_URI']),'{source}',engine='{engine}',"
         "run_id='bench');"
-        "open(os.environ['BENCH_OUT'],'w').write(json.dumps({'rows':r.rows,'seconds':r.seconds}))"
+        f"from tests.bench.bench_backfill import jvm_peak_mb;jvm=jvm_peak_mb() if '{engine}'=='spark' else 0.0;"
+        "open(os.environ['BENCH_OUT'],'w').write(json.dumps({'rows':r.rows,'seconds':r.seconds,'jvm_mb':jvm}))"
     )
     seconds, peak = run_measured([sys.executable, "-c", script], env)
-    rows = json.loads(Path(env["BENCH_OUT"]).read_text())["rows"]
-    return seconds, peak, rows
+    out = json.loads(Path(env["BENCH_OUT"]).read_text())
+    return seconds, peak + out["jvm_mb"], out["rows"]
 
 
 @dataclass
@@ -129,6 +188,7 @@ def run() -> list[Figure]:
     scales = [int(s) for s in os.environ.get("NEXUS_BENCH_BACKFILL_SCALES", "1,10,100").split(",")]
     sources = os.environ.get("NEXUS_BENCH_BACKFILL_SOURCES", "fred,cot,coinmetrics").split(",")
     budget = float(os.environ.get("NEXUS_BENCH_BACKFILL_BUDGET_S", "900"))
+    ingest_scales = {int(s) for s in os.environ.get("NEXUS_BENCH_BACKFILL_INGEST_SCALES", "1,10").split(",") if s}
     figures: list[Figure] = []
 
     def show(figure: Figure) -> None:
@@ -141,7 +201,7 @@ def run() -> list[Figure]:
         for scale in scales:
             done = [p.scale for p in points["local"]]
             worst = max(
-                [_predicted(ingest, done, scale)]
+                [_predicted(ingest, done[: len(ingest)], scale) if scale in ingest_scales else 0.0]
                 + [_predicted([p.seconds for p in points[e]], done, scale) for e in points]
             )
             if worst > budget:
@@ -154,8 +214,12 @@ def run() -> list[Figure]:
                 continue
             root = scratch()
             env = isolated_env(root, NEXUS_SOURCE_MODE="files", BENCH_OUT=str(root / "out.json"))
-            ingest.append(_lake(source, root, scale, env))
-            show(Figure(f"ingest {source} {scale}x (nightly path, two states)", ingest[-1], "s"))
+            if scale in ingest_scales:
+                ingest.append(_lake(source, root, scale, env))
+                show(Figure(f"ingest {source} {scale}x (nightly path, two states)", ingest[-1], "s"))
+            else:
+                stored = _bronze_lake(source, root, scale, env)
+                show(Figure(f"bronze {source} {scale}x (payloads stored, not landed)", stored, "s"))
             for engine in ("local", "spark"):
                 seconds, peak, rows = _backfill(source, engine, env)
                 points[engine].append(Point(scale, rows, seconds, peak))

@@ -42,7 +42,7 @@ def live(monkeypatch):
         monkeypatch.setenv("NEXUS_SOURCE_MODE", "live")
         monkeypatch.setenv("NEXUS_FRED_BASE_URL", f"{url}/fred")
         monkeypatch.setenv("FRED_API_KEY", KEY)
-        monkeypatch.setenv("NEXUS_HTTP_TIMEOUT_S", "1")
+        monkeypatch.setenv("NEXUS_HTTP_TIMEOUT_S", "2")  # the local server answers in 0.3-0.8 s under load
         get_settings.cache_clear()
         return get_settings()
 
@@ -92,7 +92,7 @@ def test_live_ingest_survives_429_5xx_timeouts_and_truncation(storage, live, cap
         [
             Fault("retry_after", OBS, times=1, status=429, retry_after="1"),
             Fault("status", "/fred/series", times=2, status=503),
-            Fault("timeout", OBS, times=1, delay_s=1.5),
+            Fault("timeout", OBS, times=1),
             Fault("truncate", OBS, times=1),
         ]
     )

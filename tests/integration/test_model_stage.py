@@ -139,6 +139,22 @@ def test_signals_satisfy_their_contract(stage):
     assert set(latest["horizon"]) == {1, 5}
 
 
+def test_a_signal_states_the_probability_its_decision_used(stage):
+    """prob_* and probability are the probabilities the edge was taken on (moved to the instrument's class prior),
+    not the model's own while the direction comes from the shifted ones; the model's are kept as model_prob_*."""
+    signals = stage.signals
+    traded = signals[signals["direction"] != "FLAT"]
+    assert len(traded) > 50
+    up = traded["direction"] == "UP"
+    stated = np.where(up, traded["prob_up"], traded["prob_down"])
+    assert np.allclose(traded["probability"], stated, rtol=0, atol=1e-12)
+    # the edge the decision cleared is the stated probability minus the stated base rate, on every traded row
+    assert np.allclose(traded["edge"], stated - traded["base_rate"], rtol=0, atol=1e-12)
+    assert (traded["edge"] > traded["edge_threshold"]).all()
+    model = signals[["model_prob_up", "model_prob_flat", "model_prob_down"]]
+    assert np.allclose(model.sum(axis=1), 1.0, atol=1e-6)
+
+
 def test_same_inputs_and_seed_give_identical_models_and_signals(stage, tmp_path):
     # a second lake with the same silver data but an empty fit cache: everything is retrained from scratch
     copy = LakeStorage(root_uri=str(tmp_path / "copy"))

@@ -27,7 +27,7 @@ from resources.sources.cot.ingest import ingest_cot
 from resources.sources.fred.ingest import ingest_fred
 from resources.sources.quality_gates import suite_for
 from resources.sources.staging import committed_gate
-from resources.spark.backfill import backfill_local
+from resources.spark.backfill import backfill_local, payload_chunks
 from resources.spark.plans import plans_for
 from resources.spark.spark_job import backfill_spark
 
@@ -237,3 +237,32 @@ def test_a_renamed_copy_survives_a_rebuild_from_bronze(storage, settings, tmp_pa
     assert content_hash(read_table(storage, spec), exclude=("ingested_at",)) == content_hash(
         nightly, exclude=("ingested_at",)
     )
+
+
+def test_the_local_engine_landing_payload_by_payload_builds_the_same_tables(storage, settings, tmp_path):
+    """Bounded memory: the local engine lands `chunk_bytes` of payloads at a time. Chunks of one payload each give
+    exactly the tables of one chunk holding them all (revisions, a quarantined row and all)."""
+    for k, as_of in enumerate((date(2024, 6, 30), date(2024, 12, 31))):
+        files = write_scaled_coinmetrics(tmp_path / f"cm{k}", settings.seed, as_of, assets=1, years=1)
+        _land(ingest_coinmetrics, storage, settings, run_id=f"n{k}", start=None, end=None, files=files)
+    lines = (tmp_path / "cm1" / "btc.csv").read_text().splitlines()
+    cells = lines[100].split(",")
+    lines[100] = ",".join([*cells[:2], "not-a-number", *cells[3:]])
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "btc.csv").write_text("\n".join(lines) + "\n")
+    _land(ingest_coinmetrics, storage, settings, run_id="n3", start=None, end=None, files=[tmp_path / "bad"])
+    spec = plans_for("coinmetrics")[0].spec
+
+    whole = backfill_local(storage, "coinmetrics", run_id="whole", ingested_at=AT, chunk_bytes=1 << 40)
+    at_once = content_hash(read_table(storage, spec))
+    one_by_one = backfill_local(storage, "coinmetrics", run_id="each", ingested_at=AT, chunk_bytes=1)
+    assert content_hash(read_table(storage, spec)) == at_once
+    assert one_by_one.tables[0].payloads == whole.tables[0].payloads == 3
+    assert one_by_one.rows == whole.rows and any(read_table(storage, spec)["is_revision"].to_pylist())
+    assert one_by_one.errors == whole.errors
+
+
+def test_payload_chunks_bound_the_bytes_of_each_chunk_and_keep_the_order():
+    rows = [{"bytes": b, "i": i} for i, b in enumerate((5, 5, 20, 1, 1, 1))]
+    chunks = list(payload_chunks(rows, 10))
+    assert [[r["i"] for r in c] for c in chunks] == [[0, 1], [2], [3, 4, 5]]

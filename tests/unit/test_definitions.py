@@ -70,3 +70,20 @@ def test_a_range_too_short_for_the_models_is_named_and_skipped():
     assert reason is not None and "too short for the models" in reason and "--start 2019" in reason
     assert model_stage_shortfall(date(2019, 7, 1), date(2024, 6, 28), 31) is None
     assert model_stage_shortfall(date(2016, 1, 1), date(2025, 12, 31), 31) is None
+
+
+def test_every_step_of_a_rerun_can_be_left_out_when_nothing_changed():
+    """Each job `nexus run` repeats has a skip probe for every step that materializes, so a re-run with nothing new
+    launches no run at all (pipelines/preflight.py)."""
+    from dagster._core.definitions.dependency import NodeHandle
+
+    from assets.skips import PROBES
+    from pipelines.definitions import CADENCES
+    from pipelines.jobs import run_plan
+
+    for job_name, _ in run_plan(CADENCES):
+        job = defs.resolve_job_def(job_name)
+        for name in job.graph.node_dict:
+            assets_def = job.asset_layer.get_assets_def_for_node(NodeHandle(name, None))
+            if set(assets_def.keys) & set(job.asset_layer.selected_asset_keys):
+                assert name in PROBES, f"{job_name}: {name} has no skip probe"

@@ -280,7 +280,7 @@ def test_evaluation_uses_only_predicted_dates(panel, planted):
 def test_labels_computed_once_for_the_whole_panel_give_the_same_evaluation(panel, planted):
     """The scorecard evaluates many models of one panel with the labels of each horizon computed once for every
     symbol: the same metrics, bit for bit, as computing them for the predicted symbols only."""
-    from assets.models.evaluation import labelled_rows
+    from assets.models.evaluation import cumulative_returns, labelled_rows
 
     features, labels = panel
     predictions = planted[0].predictions
@@ -291,3 +291,6 @@ def test_labels_computed_once_for_the_whole_panel_give_the_same_evaluation(panel
     shared = evaluate(some, features, labels, config, labelled=once).metrics_frame()
     alone = evaluate(some, features, labels, config).metrics_frame()
     pd.testing.assert_frame_equal(shared, alone, check_exact=True)
+    # the evaluation asset shares them with the cumulative-return curves of its plots too
+    curves = cumulative_returns(some, features, labels, config, labelled=once)
+    pd.testing.assert_frame_equal(curves, cumulative_returns(some, features, labels, config), check_exact=True)

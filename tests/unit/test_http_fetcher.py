@@ -39,12 +39,41 @@ def test_429_waits_what_retry_after_asks():
 
 
 def test_5xx_and_timeouts_are_retried_then_succeed():
-    plan = FaultPlan([Fault("status", PATH, times=2, status=503), Fault("timeout", PATH, times=1, delay_s=3.5)])
+    plan = FaultPlan([Fault("status", PATH, times=2, status=503), Fault("timeout", PATH, times=1)])
     with serve_publisher(SimulatedPublisher(7, date(2024, 1, 31)), plan) as url, _fetcher(5) as fetcher:
         response = fetcher.get(url + PATH)
     assert response.status_code == 200
     assert response.content.startswith(b"DATE,OPEN,HIGH,LOW,CLOSE")
     assert len(plan.requests) == 4
+
+
+def test_a_stalled_answer_waits_for_the_client_to_give_up_not_for_a_clock():
+    """The timeout fault holds its answer until the client disconnects: no fixed delay the answer could beat."""
+    plan = FaultPlan([Fault("timeout", PATH, times=1)])
+    with (
+        serve_publisher(SimulatedPublisher(7, date(2024, 1, 31)), plan) as url,
+        HttpFetcher(source="cboe", timeout_s=0.5, policy=RetryPolicy(1, 0.01, 0.1)) as fetcher,
+        pytest.raises(SourceUnavailableError, match=r"(?i)timeout|timed out"),
+    ):
+        started = time.perf_counter()
+        try:
+            fetcher.get(url + PATH)
+        finally:
+            assert time.perf_counter() - started < 5  # the client's 0.5 s, not the fault's 30 s limit
+
+
+def test_a_stalled_answer_reaches_a_client_still_waiting_after_the_limit():
+    """A client whose timeout never fires gets the answer late, once: caught by request counts, not a hung test."""
+    plan = FaultPlan([Fault("timeout", PATH, times=1, delay_s=0.3)])
+    with (
+        serve_publisher(SimulatedPublisher(7, date(2024, 1, 31)), plan) as url,
+        HttpFetcher(source="cboe", timeout_s=60, policy=RetryPolicy(1, 0.01, 0.1)) as fetcher,
+    ):
+        started = time.perf_counter()
+        response = fetcher.get(url + PATH)
+        waited = time.perf_counter() - started
+    assert response.status_code == 200 and response.content.startswith(b"DATE,OPEN,HIGH,LOW,CLOSE")
+    assert waited >= 0.3 and len(plan.requests) == 1
 
 
 def test_truncated_body_is_retried():

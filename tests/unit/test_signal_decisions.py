@@ -10,11 +10,15 @@ from assets.signals.build import SignalConfig, size_and_risk, unit_var
 from assets.signals.decision import (
     NEVER,
     DecisionConfig,
+    chosen_variant,
+    class_counts,
     class_priors,
     decide,
+    decision_variants,
     edges,
     learn_thresholds,
     shift_to_prior,
+    shrunk_priors,
 )
 from assets.signals.risk import historical_var, parametric_var
 from assets.signals.sizing import position_size
@@ -184,3 +188,80 @@ def test_shipped_size_and_var_are_those_of_sizing_and_risk():
             parametric = parametric_var(window, c, position=size)
             assert out.loc[i, f"{name}_parametric"] == pytest.approx(parametric, rel=1e-12)
     assert (out.loc[[0, 1], "size"].abs() > 0).all()  # the example has real bets on both sides
+
+
+def test_an_instruments_base_rate_is_shrunk_toward_the_pooled_rate_by_the_pseudo_count():
+    # A rose on 3 of 4 known days, B on 1 of 4: pooled 4 of 8 UP, 2 of 8 DOWN
+    labs = pd.DataFrame(
+        {"symbol": ["A"] * 4 + ["B"] * 4, "label": pd.array([1, 1, 1, -1, 1, -1, 0, 0], dtype="Int8"),
+         "label_end": pd.to_datetime(["2020-01-02", "2020-01-03", "2020-01-06", "2020-01-07"] * 2)}
+    )  # fmt: skip
+    counts = class_counts(labs, pd.to_datetime(["2020-06-30"]))
+    raw = shrunk_priors(counts, 0.0).set_index("symbol")
+    assert raw.loc["A", ["prior_up", "prior_down"]].tolist() == [0.75, 0.25]
+    half = shrunk_priors(counts, 4.0).set_index("symbol")  # as many pseudo-labels as real ones: halfway
+    assert half.loc["A", ["prior_up", "prior_down"]].tolist() == pytest.approx([(3 + 2) / 8, (1 + 1) / 8])
+    assert half.loc["B", ["prior_up", "prior_down"]].tolist() == pytest.approx([(1 + 2) / 8, (1 + 1) / 8])
+    pooled = shrunk_priors(counts, 1e9).set_index("symbol")
+    assert pooled.loc["A", ["prior_up", "prior_down"]].tolist() == pytest.approx([0.5, 0.25])
+    # the pseudo-count 0 is the instrument's own share, as class_priors always gave
+    pd.testing.assert_frame_equal(
+        class_priors(labs, pd.to_datetime(["2020-06-30"])), shrunk_priors(counts, 0.0), check_dtype=False
+    )
+
+
+def _world(n: int = 400) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two symbols scored by a pooled model: A usually rose (70% of past labels UP), B usually fell (30% UP).
+
+    The pool is 50/50. The model says UP 60% on A and UP 52% on B (DOWN 32% and 40%). Every forward return is
+    +0.1%: the trades the pooled base rate allows (both UP) earn more than those A's and B's own rates allow (A).
+    """
+    days = pd.bdate_range("2018-01-01", periods=n)
+    frames, labels = [], []
+    for symbol, up_share, p_up in (("A", 0.7, 0.60), ("B", 0.3, 0.52)):
+        label = np.where(np.arange(n) % 10 < up_share * 10, 1, -1)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "symbol": symbol,
+                    "trade_date": days,
+                    "cutoff": pd.Timestamp("2019-12-31"),
+                    "p_down": 0.92 - p_up,
+                    "p_flat": 0.08,
+                    "p_up": p_up,
+                    "fwd_ret": 0.001,
+                    "label_end": days,
+                }
+            )
+        )
+        labels.append(pd.DataFrame({"symbol": symbol, "label": label, "label_end": days}))
+    return pd.concat(frames, ignore_index=True), pd.concat(labels, ignore_index=True)
+
+
+def test_the_pseudo_count_and_threshold_are_chosen_together_from_past_net_returns():
+    scores, labels = _world()
+    config = DecisionConfig(min_rows=100, cost_bps=5.0, thresholds=(0.0, 0.05), pseudo_counts=(0.0, 1e6))
+    variants = decision_variants(scores, class_counts(labels, scores["cutoff"].unique()), config)
+    a, b = scores["symbol"] == "A", scores["symbol"] == "B"
+    # k = 0: against their own rates A has an UP edge (0.755 - 0.70); on B, DOWN stays the likelier move: none
+    raw = variants[0.0]
+    assert raw.loc[a, "edge"].to_numpy() == pytest.approx(0.84 / 1.112 - 0.7) and (raw.loc[b, "edge"] <= 0).all()
+    # k = 1e6: against the pool's 50% both are UP edges (0.10 and 0.02)
+    pooled = variants[1e6]
+    assert pooled["side"].eq(1.0).all()
+    assert pooled.loc[a, "edge"].to_numpy() == pytest.approx(0.10, abs=1e-3)  # 1e6 pseudo-labels beside 400
+    assert pooled.loc[b, "edge"].to_numpy() == pytest.approx(0.02, abs=1e-3)
+    learned = learn_thresholds(scores, 1, config, variants)
+    # both UP (the pooled prior) earned more than A alone (the raw priors): the pooled prior and threshold 0 win
+    assert learned[["pseudo_count", "threshold"]].iloc[0].tolist() == [1e6, 0.0]
+    chosen = chosen_variant(scores, variants, learned)
+    pd.testing.assert_frame_equal(chosen.drop(columns="pseudo_count"), pooled, check_dtype=False)
+    decided = decide(scores.join(chosen[["side", "edge"]]), learned)
+    assert decided["direction"].eq("UP").all()
+    # where B's own falling rate persisted (B lost), the same rule keeps the instruments' own rates and trades A
+    persisted = scores.assign(fwd_ret=np.where(a, 0.001, -0.001))
+    again = learn_thresholds(persisted, 1, config, variants)
+    assert again[["pseudo_count", "threshold"]].iloc[0].tolist() == [0.0, 0.0]
+    chosen = chosen_variant(persisted, variants, again)
+    decided = decide(persisted.join(chosen[["side", "edge"]]), again)
+    assert decided.loc[a, "direction"].eq("UP").all() and decided.loc[b, "direction"].eq("FLAT").all()

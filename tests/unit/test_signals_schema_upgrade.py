@@ -1,4 +1,5 @@
-"""A signals table written under contract 1.0 takes the 1.1 rows: new nullable columns added, old rows kept."""
+"""A signals table written under an older contract (1.0, 1.1) takes the new rows: new nullable columns added, old
+rows kept."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from resources.lake.storage import LakeStorage
 from resources.lake.tables import conform
 from tests.unit.test_signals_table import _frame
 
-NEW = ("var_95_parametric", "var_99_parametric", "base_rate", "edge", "edge_threshold")
+NEW = (
+    "var_95_parametric", "var_99_parametric", "base_rate", "edge", "edge_threshold",  # 1.1
+    "model_prob_up", "model_prob_flat", "model_prob_down",  # 1.2
+)  # fmt: skip
 DAYS = [date(2024, 1, 2), date(2024, 1, 3)]
 
 

@@ -49,7 +49,15 @@ more reports a week, until it is current. Those release days are in `PUBLISHED_D
   (2019 and 2025: first catch-up one week after staff returned, then a report every Tuesday and Friday): the
   1 October report on Friday 25 October, then Tuesdays and Fridays until the 12 November report is released on
   its regular day, Friday 15 November 2013. If CFTC's published 2013 dates turn up, move them to
-  `PUBLISHED_DELAYS`.
+  `PUBLISHED_DELAYS`. Searched again on 5 December 2026 (second session), same outcome: pages corpus "CFTC resume
+  Commitments of Traders reports October 2013 schedule", "CFTC COT reports published October 2013 backlog
+  November 2013", "Reuters CFTC Commitments of Traders schedule after shutdown 2013", "CFTC announces schedule for
+  Commitments of Traders reports delayed during lapse in appropriations October 2013", "COT report October 1 2013
+  data released October 25 CFTC catch-up Tuesday Friday", "commitmentsoftraders.org October 2013 government
+  shutdown delayed COT reports schedule released", "CFTC press release October 2013 Commitments of Traders reports
+  will be released according to following schedule"; issues corpus "CFTC Commitments of Traders government
+  shutdown 2013 catch up release dates"; docs corpus "Commitments of Traders release schedule 2013 shutdown ..."
+  (a release-calendar dataset found there starts in 2019); code corpus "COT release dates 2013 shutdown override".
 """
 
 from __future__ import annotations
