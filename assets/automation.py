@@ -12,7 +12,7 @@ partitions are never materialized on purpose: `missing` is not asked of them, on
 
 from __future__ import annotations
 
-from dagster import AssetSelection, AutomationCondition
+from dagster import AssetKey, AssetSelection, AutomationCondition
 
 # The as-of partitioned ingest groups: their historical partitions stay empty by design (see module docstring).
 SNAPSHOT_GROUPS = ("ingest", "silver")
@@ -35,13 +35,41 @@ def after_inputs() -> AutomationCondition:
     ).with_label("after_inputs_passed_checks")
 
 
-def decision_day_after_inputs() -> AutomationCondition:
-    """Daily decision-day stages (signals, personas, feeds): today's New York partition, once its inputs are new.
+DAY_MARKER = AssetKey(["silver", "cboe", "index_closes"])
+"""Cboe's daily closes, as of ingest partition D: the publisher's day D has landed (Cboe closes every trading day)."""
 
-    A new day alone does not start them (no `newly_missing`): day D waits for D's ingest to reach the models.
-    """
+
+def decision_day_landed() -> AutomationCondition:
+    """The publisher's day D is in the lake: the day marker's as-of partition D is materialized (identity mapping)."""
     return (
-        AutomationCondition.in_latest_time_window()
-        & AutomationCondition.any_deps_updated().since_last_handled()
-        & _gate()
-    ).with_label("decision_day_after_inputs_passed_checks")
+        AutomationCondition.any_deps_match(~AutomationCondition.missing())
+        .allow(AssetSelection.keys(DAY_MARKER))
+        .with_label("publisher_day_landed")
+    )
+
+
+def decision_day_after_inputs() -> AutomationCondition:
+    """Daily decision-day stages (signals, ledger, personas, feeds): day D, keyed to the publisher's clock.
+
+    Partition D is due once the publisher's day D has landed, D is still missing, and what the stage reads was
+    rebuilt after D landed (the day marker's own landing is ignored as a trigger and resets it, so a Cboe landing
+    alone does not start D before the marts and models have caught up with it). The wall clock plays no part, so
+    a publisher in 2024 drives 2024's days; historical days whose as-of ingest never ran are never candidates.
+    """
+    landed_now = AutomationCondition.any_deps_match(AutomationCondition.newly_updated()).allow(
+        AssetSelection.keys(DAY_MARKER)
+    )
+    handled = (
+        AutomationCondition.newly_requested()
+        | AutomationCondition.newly_updated()
+        | AutomationCondition.initial_evaluation()
+    )
+    inputs_rebuilt = (
+        AutomationCondition.any_deps_updated()
+        .ignore(AssetSelection.keys(DAY_MARKER))
+        .since(landed_now | handled)
+        .with_label("inputs_rebuilt_since_day_landed")
+    )
+    return (decision_day_landed() & AutomationCondition.missing() & inputs_rebuilt & _gate()).with_label(
+        "decision_day_after_inputs_passed_checks"
+    )

@@ -6,7 +6,7 @@ from datetime import date
 
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
 
-from assets.automation import decision_day_after_inputs
+from assets.automation import DAY_MARKER, decision_day_after_inputs
 from assets.feeds.runner import deliver_all, feeds_storage, register_feed_datasets
 from assets.partitions import DECISION_DAY_PARTITION_MEANING, daily_partitions, window_of
 from assets.personas.assets import PERSONA_KEYS
@@ -66,7 +66,7 @@ def feeds_unchanged(storage: LakeStorage, window: Window) -> StageRecord | None:
 
 @asset(
     key=DELIVERY_LOG_KEY,
-    deps=[SIGNALS_KEY, *PERSONA_KEYS.values(), AssetKey(["gold", "marts", "fct_features_daily"])],
+    deps=[SIGNALS_KEY, *PERSONA_KEYS.values(), AssetKey(["gold", "marts", "fct_features_daily"]), DAY_MARKER],
     group_name="feeds",
     automation_condition=decision_day_after_inputs(),
     kinds={"parquet", "csv", "json"},

@@ -18,7 +18,7 @@ from dagster import (
     multi_asset,
 )
 
-from assets.automation import decision_day_after_inputs
+from assets.automation import DAY_MARKER, decision_day_after_inputs
 from assets.partitions import DECISION_DAY_PARTITION_MEANING, daily_partitions, window_of
 from assets.personas.audit import AUDIT_TABLE
 from assets.personas.config import HedgingDeskConfig, PersonasConfig
@@ -70,6 +70,7 @@ INPUTS = [
     LEDGER_KEY,
     AssetKey(["gold", "marts", "fct_features_daily"]),
     AssetKey(["gold", "models", "evaluation"]),
+    DAY_MARKER,
 ]
 
 
@@ -91,7 +92,7 @@ INPUTS = [
         ],
         AssetSpec(
             AUDIT_KEY,
-            deps=list(PERSONA_KEYS.values()),
+            deps=[*PERSONA_KEYS.values(), DAY_MARKER],
             group_name="personas",
             kinds={"delta"},
             partitions_def=daily_partitions,
@@ -102,7 +103,7 @@ INPUTS = [
         ),
         AssetSpec(
             REPORT_KEY,
-            deps=[PERSONA_KEYS["wealth_manager"]],
+            deps=[PERSONA_KEYS["wealth_manager"], DAY_MARKER],
             group_name="personas",
             kinds={"pdf"},
             partitions_def=daily_partitions,

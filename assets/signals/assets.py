@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, MetadataValue, asset
 
-from assets.automation import after_inputs, decision_day_after_inputs
+from assets.automation import DAY_MARKER, after_inputs, decision_day_after_inputs
 from assets.models.assets import (
     EVALUATION,
     MARTS_READ,
@@ -59,7 +59,7 @@ def signals_unchanged(storage: LakeStorage, window: Window) -> StageRecord | Non
 
 @asset(
     key=SIGNALS_KEY,
-    deps=[PREDICTIONS, REGIMES, EVALUATION],
+    deps=[PREDICTIONS, REGIMES, EVALUATION, DAY_MARKER],
     group_name="signals",
     automation_condition=decision_day_after_inputs(),
     kinds={"python", "delta"},
@@ -179,7 +179,7 @@ def ledger_unchanged(storage: LakeStorage, window: Window) -> StageRecord | None
 
 @asset(
     key=LEDGER_KEY,
-    deps=[SIGNALS_KEY],
+    deps=[SIGNALS_KEY, DAY_MARKER],
     group_name="signals",
     automation_condition=decision_day_after_inputs(),
     kinds={"python", "delta"},

@@ -4,9 +4,6 @@ The real code location's conditions are evaluated against an instance holding th
 (materializations and check results), the way the daemon evaluates them.
 """
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 import pytest
 from dagster import (
     AssetCheckEvaluation,
@@ -16,12 +13,20 @@ from dagster import (
     evaluate_automation_conditions,
 )
 
-from assets.partitions import partition_key_for
+from assets.automation import DAY_MARKER
 from pipelines.definitions import defs
 
-NY = ZoneInfo("America/New_York")
 MODELS = ["gold/models/regimes", "gold/models/oos_predictions", "gold/models/evaluation"]
 DECISION_DAY = ["gold/signals/daily", "gold/personas/wealth_manager", "gold/feeds/delivery_log"]
+CBOE = DAY_MARKER.to_user_string()
+
+
+def suite_of(silver: str) -> str:
+    return next(
+        c.name
+        for c in defs.get_repository_def().asset_graph.asset_check_keys
+        if c.asset_key == AssetKey(silver.split("/")) and c.name.endswith("_suite")
+    )
 
 
 class Daemon:
@@ -43,6 +48,11 @@ class Daemon:
                 asset_key=AssetKey(key.split("/")), check_name=name, passed=passed, blocking=True, partition=partition
             )
         )
+
+    def land(self, day: str) -> None:
+        """The publisher's day lands: Cboe's as-of partition `day` is materialized and passes its suite."""
+        self.materialize(CBOE, partition=day)
+        self.check(CBOE, suite_of(CBOE), passed=True, partition=day)
 
     def tick(self) -> dict[str, list[str] | bool]:
         result = evaluate_automation_conditions(defs=defs, instance=self.instance, cursor=self.cursor)
@@ -74,8 +84,9 @@ def upstream_built() -> Daemon:
 
 def test_failed_leak_audit_blocks_signals_personas_and_feeds_in_later_runs(upstream_built: Daemon):
     daemon = upstream_built
-    # today's decision day: the trading day whose window holds now (on a New York weekend or holiday, the day before)
-    today = partition_key_for(datetime.now(NY).date())
+    day = "2024-06-26"  # the publisher's day (its clock, not the wall clock's)
+    daemon.land(day)
+    daemon.tick()
     daemon.materialize(*MODELS)
     daemon.check("gold/models/evaluation", "leak_audit", passed=False)
     assert not set(daemon.tick()) & set(DECISION_DAY), "signals built on a model that failed its leak audit"
@@ -84,12 +95,12 @@ def test_failed_leak_audit_blocks_signals_personas_and_feeds_in_later_runs(upstr
     assert not set(daemon.tick()) & set(DECISION_DAY)
     daemon.materialize("gold/models/oos_predictions")
     assert not set(daemon.tick()) & set(DECISION_DAY)
-    # The models are rebuilt and the audit passes: today's (New York) decision day is built, stage after stage.
+    # The models are rebuilt and the audit passes: the publisher's day is built, stage after stage.
     daemon.materialize("gold/models/evaluation")
     daemon.check("gold/models/evaluation", "leak_audit", passed=True)
     requested = daemon.tick()
     for key in DECISION_DAY:
-        assert requested.get(key) == [today], (key, requested)
+        assert requested.get(key) == [day], (key, requested)
 
 
 def test_failed_silver_suite_blocks_the_marts_until_a_new_batch_passes():
@@ -97,11 +108,7 @@ def test_failed_silver_suite_blocks_the_marts_until_a_new_batch_passes():
     daemon.tick()  # automation was on before the data arrived
     silver = "silver/cboe/index_closes"
     staging = "staging/stg_cboe__index_closes"
-    suite = next(
-        c.name
-        for c in defs.get_repository_def().asset_graph.asset_check_keys
-        if c.asset_key == AssetKey(silver.split("/")) and c.name.endswith("_suite")
-    )
+    suite = suite_of(silver)
     daemon.materialize(silver, partition="2024-06-27")
     daemon.check(silver, suite, passed=True, partition="2024-06-27")
     assert staging in daemon.tick()
@@ -113,3 +120,34 @@ def test_failed_silver_suite_blocks_the_marts_until_a_new_batch_passes():
     daemon.materialize(silver, partition="2024-07-01")  # the next trading day
     daemon.check(silver, suite, passed=True, partition="2024-07-01")
     assert staging in daemon.tick()
+
+
+def test_a_decision_day_follows_the_publishers_day_once_the_models_have_caught_up_with_it():
+    """Day D is due when Cboe's as-of partition D has landed, D is missing and the models were rebuilt after D
+    landed: never a day the publisher has not reached (wall clock or history), never on the landing alone."""
+    daemon = Daemon()
+    graph = defs.get_repository_def().asset_graph
+    for key in graph.get_all_asset_keys():
+        if not graph.get(key).is_partitioned and graph.get(key).is_materializable:
+            daemon.materialize(key.to_user_string())
+    daemon.check("gold/models/evaluation", "leak_audit", passed=True)
+    daemon.tick()  # automation on, a lake built without it: nothing partitioned has landed yet
+    daemon.materialize(*MODELS)
+    assert not set(daemon.tick()) & set(DECISION_DAY), "no publisher day has landed: no decision day is due"
+
+    daemon.land("2024-06-26")
+    assert not set(daemon.tick()) & set(DECISION_DAY), "the landing alone must wait for the marts and models"
+    daemon.materialize(*MODELS)
+    requested = daemon.tick()
+    for key in [*DECISION_DAY, "gold/ledger/positions", "gold/reports/market_intelligence"]:
+        assert requested.get(key) == ["2024-06-26"], (key, requested)
+    for key in DECISION_DAY:
+        daemon.materialize(key, partition="2024-06-26")
+    daemon.materialize(*MODELS)
+    assert not set(daemon.tick()) & set(DECISION_DAY), "a built day is not built again, nor any other day"
+
+    daemon.land("2024-06-27")  # the next day: models updated earlier do not count, only those after it landed
+    assert not set(daemon.tick()) & set(DECISION_DAY)
+    daemon.materialize(*MODELS)
+    requested = daemon.tick()
+    assert requested.get("gold/signals/daily") == ["2024-06-27"], requested
