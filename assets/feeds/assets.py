@@ -35,8 +35,8 @@ def feeds_state(storage: LakeStorage, day: date) -> tuple[StageFingerprint, list
     """What the day's deliveries are made of: every deliverable table's version, the clients file, the lake's
     provenance (the simulated-data notice), the feeds root and the code. None when a client gets presigned links
     (an S3 feeds root): those are handed out afresh on every delivery, so the stage always runs."""
-    clients = get_clients()
     settings = get_settings()
+    clients = get_clients(settings.clients_file)
     if feeds_storage(settings).is_s3 and any(client.target.presign for client in clients.clients):
         return None
     datasets = register_feed_datasets()
