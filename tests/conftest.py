@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -16,6 +17,61 @@ from resources.lake.storage import LakeStorage
 from resources.settings import PROJECT_ROOT, Settings, get_settings
 
 REAL_DATA_DIR = Path(os.environ.get("NEXUS_REAL_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data" / "real"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--cpu-durations",
+        type=int,
+        default=None,
+        metavar="N",
+        help="list the N tests that used the most CPU seconds (user+sys of pytest and every child it waited for)",
+    )
+
+
+def _cpu_seconds() -> float:
+    """User+sys CPU of this process and of every child it (or a child of it) waited for: load-independent cost."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+_CPU_BY_TEST: dict[str, dict[str, float]] = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    start = _cpu_seconds()
+    yield
+    _CPU_BY_TEST.setdefault(item.nodeid, {})["setup"] = _cpu_seconds() - start
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    start = _cpu_seconds()
+    yield
+    _CPU_BY_TEST.setdefault(item.nodeid, {})["call"] = _cpu_seconds() - start
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    start = _cpu_seconds()
+    yield
+    _CPU_BY_TEST.setdefault(item.nodeid, {})["teardown"] = _cpu_seconds() - start
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    """`--cpu-durations=N`: the costliest tests in CPU seconds, which a shared machine's load does not inflate."""
+    count = config.getoption("--cpu-durations")
+    if count is None or not _CPU_BY_TEST:
+        return
+    rows = sorted(
+        ((phase, seconds, nodeid) for nodeid, phases in _CPU_BY_TEST.items() for phase, seconds in phases.items()),
+        key=lambda row: -row[1],
+    )
+    total = sum(seconds for _, seconds, _ in rows)
+    terminalreporter.write_sep("=", f"{count or len(rows)} costliest phases in CPU seconds ({total:.1f} cpu-s in all)")
+    for phase, seconds, nodeid in rows[: count or None]:
+        terminalreporter.write_line(f"{seconds:8.2f} cpu-s {phase:<8} {nodeid}")
 
 
 def pytest_configure(config: pytest.Config) -> None:
