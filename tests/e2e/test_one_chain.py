@@ -84,6 +84,23 @@ def test_runs_are_listed_under_their_jobs_and_the_code_location(server):
         assert {r["runId"] for r in listed["runs"]} == {r["runId"] for r in runs if r["jobName"] == job}
 
 
+ASSET_GRAPH = "{ assetNodes { assetKey { path } groupName isPartitioned hasAssetChecks } }"
+
+
+def test_the_webserver_serves_the_asset_graph_in_stage_groups(server):
+    """Dagster's own webserver (workspace.yaml) loads the code location and serves the asset graph over GraphQL."""
+    by_key = {"/".join(n["assetKey"]["path"]): n for n in server.graphql(ASSET_GRAPH)["assetNodes"]}
+    assert by_key["silver/cboe/index_closes"]["groupName"] == "silver"
+    assert by_key["silver/cboe/index_closes"]["isPartitioned"]
+    assert by_key["silver/cboe/index_closes"]["hasAssetChecks"]
+    # groups are the stages an operator follows (issue 10): bronze lands with its ingest, dbt's layers and the
+    # published gold copies are all the marts stage
+    assert by_key["bronze/cboe/index_history"]["groupName"] == "ingest"
+    assert by_key["marts/fct_vol_term_structure_daily"]["groupName"] == "marts"
+    assert by_key["staging/stg_cboe__index_closes"]["groupName"] == "marts"
+    assert by_key["gold/marts/fct_vol_term_structure_daily"]["groupName"] == "marts"
+
+
 PARTITION_STATS = """
 query ($path: [String!]!) {
   assetNodeOrError(assetKey: {path: $path}) {
