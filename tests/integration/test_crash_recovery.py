@@ -1,7 +1,9 @@
 """A crash in the middle of a write leaves every table readable, and a re-run converges to the clean result.
 
 Only the ingests that are killed run as processes; the clean ingest and the re-runs run in this process as the CLI
-would (tests/integration/in_process.py).
+would (tests/integration/in_process.py). A killed ingest is killed once it has committed a given share of the
+clean ingest's Delta commits (its progress, not a clock, which the machine's load would stretch), and must die
+of the kill: an ingest that failed or finished on its own would prove nothing.
 """
 
 import os
@@ -27,7 +29,7 @@ import sys
 from datetime import date
 from resources.lake.storage import LakeStorage
 from resources.settings import get_settings
-from tests.integration.in_process import ingest_as_the_cli
+from resources.sources.registry import ingest_source
 s = get_settings()
 storage = LakeStorage.from_settings(s)
 for name in sys.argv[1:]:
@@ -45,9 +47,17 @@ def _ingest(lake: Path, sources: list[str], monkeypatch: pytest.MonkeyPatch) -> 
     ingest_as_the_cli(_env(lake), monkeypatch, sources, start=START, end=END, run_id="crash-test")
 
 
-def _killed_ingest(lake: Path, sources: list[str], kill_after: float) -> int:
+def _commits(lake: Path) -> int:
+    """Delta commits written under `lake` so far (every table's `_delta_log/*.json`)."""
+    return sum(1 for _ in lake.glob("**/_delta_log/*.json"))
+
+
+def _killed_ingest(lake: Path, sources: list[str], kill_at_commits: int) -> int:
+    """SCRIPT's ingest in a process, SIGKILLed as soon as `kill_at_commits` Delta commits are on disk."""
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT, *sources], env=_env(lake), stdout=subprocess.PIPE)
-    time.sleep(kill_after)
+    deadline = time.monotonic() + 600
+    while proc.poll() is None and _commits(lake) < kill_at_commits and time.monotonic() < deadline:
+        time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
     return proc.returncode
@@ -74,11 +84,14 @@ def test_killed_ingest_leaves_readable_tables_and_rerun_converges(tmp_path, monk
     assert any(name.startswith("silver/") for name in expected)
 
     # kill at several moments of a fresh ingest: every table stays readable, then one re-run converges
-    for i, delay in enumerate((2.5, 4.0, 6.0)):
+    total = _commits(clean)
+    for i, share in enumerate((0.1, 0.4, 0.75)):
         lake = tmp_path / f"crashed-{i}"
-        _killed_ingest(lake, sources, kill_after=delay)
+        at = max(1, int(total * share))
+        assert _killed_ingest(lake, sources, kill_at_commits=at) == -signal.SIGKILL, f"not killed at commit {at}"
+        assert at <= _commits(lake) < total, f"killed at {_commits(lake)} of {total} commits"
         storage = LakeStorage(root_uri=str(lake))
         for table in list_tables(storage):
             read_table(storage, table.uri)  # raises if a table were left unreadable
         _ingest(lake, sources, monkeypatch)
-        assert _snapshot(lake) == expected, f"re-run after a kill at {delay}s did not converge"
+        assert _snapshot(lake) == expected, f"re-run after a kill at commit {at} of {total} did not converge"
