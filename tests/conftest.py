@@ -16,6 +16,16 @@ import pytest
 from resources.lake.storage import LakeStorage
 from resources.settings import PROJECT_ROOT, Settings, get_settings
 
+# the developer's keys and AWS settings, which no test (nor a process a test starts) may pick up
+SHELL_SECRETS = (
+    "FRED_API_KEY",
+    "EIA_API_KEY",
+    "CFTC_APP_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+)
 REAL_DATA_DIR = Path(os.environ.get("NEXUS_REAL_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data" / "real"))
 
 
@@ -78,10 +88,16 @@ def pytest_configure(config: pytest.Config) -> None:
     """With xdist workers (`-n 2`), parse the dbt project once in the controller before they start.
 
     Every code-location load (in a test or a `nexus` process) parses into dbt_project/target when the manifest is
-    missing or stale; two workers doing that at once could read each other's half-written manifest.json. The
-    parse runs in a child process on a scratch lake, so the controller's environment stays untouched."""
+    missing or stale; two workers doing that at once could read each other's half-written manifest.json."""
     if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
         return
+    parse_dbt_project()
+
+
+def parse_dbt_project() -> None:
+    """Bring dbt_project/target's manifest up to date (a no-op when it is), before processes that load the code
+    location start side by side. The parse runs in a child process on a scratch lake, so this process's
+    environment stays untouched."""
     with tempfile.TemporaryDirectory() as scratch:
         env = {k: v for k, v in os.environ.items() if not k.startswith("NEXUS_")}
         env |= {
@@ -100,15 +116,7 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     for name in list(os.environ):
         if name.startswith("NEXUS_") and name != "NEXUS_REAL_DATA_DIR":
             monkeypatch.delenv(name, raising=False)
-    for name in (
-        "FRED_API_KEY",
-        "EIA_API_KEY",
-        "CFTC_APP_TOKEN",
-        "AWS_ENDPOINT_URL",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-    ):
+    for name in SHELL_SECRETS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NEXUS_LAKE_URI", str(tmp_path / "lake"))
     monkeypatch.setenv("NEXUS_DUCKDB_PATH", str(tmp_path / "warehouse" / "nexus.duckdb"))

@@ -1,6 +1,36 @@
-"""Fixtures of the end-to-end tests: the real browser, the folder its screenshots are kept in, moto's S3 server."""
+"""Fixtures of the end-to-end tests: the real browser, the folder its screenshots are kept in, moto's S3 server, and
+the `nexus run`s started when the session starts (tests/e2e/early_runs.py)."""
 
+import pytest
+
+from tests.e2e import early_runs
 from tests.e2e.browser import artifacts, chromium
 from tests.integration.s3_fixtures import moto_s3
 
 __all__ = ["artifacts", "chromium", "moto_s3"]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    early_runs.start_selected(session)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    early_runs.stop_all(session.config)
+
+
+@pytest.fixture(scope="session")
+def default_lake_run(request: pytest.FixtureRequest) -> early_runs.Finished:
+    """`nexus run` on the embedded default (its own lake), finished."""
+    return early_runs.finished(request, "default_lake_run")
+
+
+@pytest.fixture(scope="session")
+def chain_runs(request: pytest.FixtureRequest) -> early_runs.ChainRuns:
+    """Two `nexus run`s at the same moment on a fresh Dagster home, and a third after them (SHORT_RUN), finished."""
+    return early_runs.finished(request, "chain_runs")
+
+
+@pytest.fixture(scope="session")
+def s3_run(request: pytest.FixtureRequest) -> early_runs.Finished:
+    """`nexus run` on moto's S3 (its own buckets), finished."""
+    return early_runs.finished(request, "s3_run")

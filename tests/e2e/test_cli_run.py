@@ -1,4 +1,8 @@
-"""`nexus run` on the embedded default, as a user runs it, twice."""
+"""`nexus run` on the embedded default, as a user runs it, twice.
+
+The first run starts when the session does (tests/e2e/early_runs.py: its own lake and Dagster home, niced); the
+test checks what it built, then runs `nexus run` again itself on the same lake.
+"""
 
 import json
 import os
@@ -12,6 +16,7 @@ import pytest
 from resources.lake.delta import content_hash, read_table
 from resources.lake.storage import LakeStorage
 from resources.settings import get_settings
+from tests.e2e.early_runs import RANGE
 
 pytestmark = pytest.mark.slow
 NEXUS = str(Path(sys.executable).with_name("nexus"))
@@ -34,8 +39,10 @@ def _env() -> dict[str, str]:
     s = get_settings()
     env.update(
         NEXUS_LAKE_URI=s.lake_uri,
+        NEXUS_FEEDS_URI=s.feeds_uri,
         NEXUS_DUCKDB_PATH=str(s.duckdb_path),
         NEXUS_PUBLISHED_DUCKDB_PATH=str(s.published_duckdb_path),
+        NEXUS_DAGSTER_HOME=str(s.dagster_home),
         DAGSTER_HOME=str(s.dagster_home),
     )
     Path(s.dagster_home).mkdir(parents=True, exist_ok=True)
@@ -79,7 +86,7 @@ def _hashes(storage: LakeStorage) -> dict[str, str]:
     return {f"{t.zone}/{t.name}": content_hash(read_table(storage, t.uri)) for t in list_tables(storage)}
 
 
-START, END = "2019-07-01", "2024-06-28"  # long enough for walk-forward models (3 years) plus a signal window
+START, END = RANGE[1], RANGE[3]  # 2019-07-01 to 2024-06-28: walk-forward models (3 years) plus a signal window
 PERSONAS = ["hedging_desk", "institutional", "wealth_manager", "hedge_fund", "retail_trader", "casual_investor"]
 
 
@@ -105,9 +112,19 @@ def _query_while(process: subprocess.Popen) -> list[subprocess.CompletedProcess]
     return answers
 
 
-def test_run_builds_every_stage_and_a_rerun_changes_nothing(storage, settings):
+def test_run_builds_every_stage_and_a_rerun_changes_nothing(default_lake_run, monkeypatch):
+    for name, value in default_lake_run.env.items():  # this test's settings are the first run's shell's
+        if name.startswith("NEXUS_"):
+            monkeypatch.setenv(name, value)
+    settings = get_settings()
+    storage = LakeStorage.from_settings(settings)
+    assert settings.lake_uri == str(default_lake_run.root / "lake")
+    # the re-run's shell is the first run's (the ingest's skip fingerprint hashes every setting)
+    assert {k: v for k, v in _env().items() if k.startswith("NEXUS_")} == {
+        k: v for k, v in default_lake_run.env.items() if k.startswith("NEXUS_")
+    }
     args = [NEXUS, "run", "--start", START, "--end", END]
-    first = subprocess.run(args, env=_env(), capture_output=True, text=True, timeout=900)
+    first = default_lake_run
     assert first.returncode == 0, first.stdout + first.stderr
     assert "built the graph" in first.stdout and "make ui" in first.stdout
     assert "too short" not in first.stdout

@@ -1,20 +1,19 @@
 """One chain at a time, and `nexus run`'s runs listed under their jobs in the UI (GraphQL here, browser beside).
 
 Two `nexus run`s start at the same moment on a fresh Dagster home: one builds, the other refuses with one line
-and never opens the instance; a third run afterwards succeeds on the same, uncorrupted instance.
+and never opens the instance; a third run afterwards succeeds on the same, uncorrupted instance. The three runs
+start when the session does (tests/e2e/early_runs.py), niced; the tests here check what they left.
 """
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from tests.e2e.browser import browser_page, open_page
-from tests.e2e.chain_fixtures import NEXUS, SHORT_RUN, Webserver, chain_env, webserver
+from tests.e2e.chain_fixtures import Webserver, webserver
 
 pytestmark = pytest.mark.slow
 
@@ -33,16 +32,9 @@ ALL_RUNS = """
 
 
 @pytest.fixture(scope="module")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    root = tmp_path_factory.mktemp("chain")
-    env = chain_env(root) | {"NEXUS_START_DATE": "2024-06-03", "NEXUS_END_DATE": "2024-06-28"}  # the user's range
-    pair = [
-        subprocess.Popen([NEXUS, *SHORT_RUN], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for _ in range(2)
-    ]
-    first = [(p.communicate(timeout=900)[0], p.returncode) for p in pair]
-    third = subprocess.run([NEXUS, *SHORT_RUN], env=env, capture_output=True, text=True, timeout=900)
-    return {"env": env, "home": Path(env["DAGSTER_HOME"]), "pair": first, "third": third}
+def chain(chain_runs) -> dict:
+    """The runs of tests/e2e/early_runs.py's chain (started with the session): the pair, then the third."""
+    return {"env": chain_runs.env, "home": chain_runs.home, "pair": chain_runs.pair, "third": chain_runs.third}
 
 
 def test_two_runs_at_once_one_refuses_cleanly_and_a_third_succeeds(chain):

@@ -2,13 +2,13 @@
 
 Production keeps the lake and the client feeds in S3. Every stage runs there: ingest, marts and gold, the
 analysts' DuckDB file, models with their model store and fit cache, signals, personas and the PDF report, feeds.
-Afterwards every table in the lake reads back in full, and every delivery verifies.
+Afterwards every table in the lake reads back in full, and every delivery verifies. The run starts when the
+session does (tests/e2e/early_runs.py: its own moto_server process, niced), this test checks what it left.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 
 import duckdb
 import pytest
@@ -17,28 +17,25 @@ from resources.lake.catalog import list_tables
 from resources.lake.delta import read_table
 from resources.lake.storage import LakeStorage
 from resources.settings import get_settings
-from tests.e2e.chain_fixtures import NEXUS, chain_env
+from tests.e2e.early_runs import RANGE
 
 pytestmark = [pytest.mark.slow, pytest.mark.s3]
-START, END = "2019-07-01", "2024-06-28"  # the shortest range the walk-forward models accept (3 years + OOS)
+END = RANGE[-1]  # 2019-07-01 to 2024-06-28: the shortest range the walk-forward models accept (3 years + OOS)
 
 
-def test_nexus_run_builds_every_stage_on_s3(moto_s3, tmp_path, monkeypatch):
-    env = chain_env(tmp_path) | {
-        "NEXUS_LAKE_URI": "s3://nexus-lake/lake",
-        "NEXUS_FEEDS_URI": "s3://nexus-feeds/feeds",
-        "NEXUS_SIGNAL_HISTORY_DAYS": "3",  # signals, personas and feeds for the last three days only
-    }
-    assert env["AWS_ENDPOINT_URL"] == moto_s3
-    result = subprocess.run([NEXUS, "run", "--start", START, "--end", END], env=env, capture_output=True, text=True)
+def test_nexus_run_builds_every_stage_on_s3(s3_run, monkeypatch):
+    env, moto_s3 = s3_run.env, s3_run.env["AWS_ENDPOINT_URL"]
+    assert env["NEXUS_LAKE_URI"] == "s3://nexus-lake/lake" and moto_s3.startswith("http://127.0.0.1:")
+    result = s3_run
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert "built the graph" in result.stdout and "too short" not in result.stdout
     for stage in ("daily_ingest_job", "marts_job", "models_job", "signals_job", "personas_job", "feeds_job"):
         assert f"● {stage}" in result.stdout
-    assert not any(tmp_path.glob("lake*")), "a stage wrote the lake to a local folder"
+    assert not any(s3_run.root.glob("lake*")), "a stage wrote the lake to a local folder"
 
-    for name in ("NEXUS_LAKE_URI", "NEXUS_FEEDS_URI", "NEXUS_SIGNAL_HISTORY_DAYS"):
-        monkeypatch.setenv(name, env[name])
+    for name, value in env.items():  # this process reads the bucket as the run's shell did
+        if name.startswith(("NEXUS_", "AWS_")):
+            monkeypatch.setenv(name, value)
     settings = get_settings()
     storage = LakeStorage.from_settings(settings)
     assert storage.is_s3
