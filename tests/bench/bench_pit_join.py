@@ -9,7 +9,7 @@ wall-clock figure measures the load, the CPU one the work), each beside its floo
   frames pays); floor: DuckDB's bare ASOF JOIN of the same entity frame with the features table, all columns;
 - the first call on a new table version (the same rows committed again before each call, untimed), which also
   reads the table from Delta and prepares it; floor: the same Delta read, then the bare ASOF JOIN.
-The issue's target, >= 1 M rows/s, holds for both. The process's one-time start (imports, DuckDB's first
+The issue's target is >= 1 M rows/s for both. The process's one-time start (imports, DuckDB's first
 connection) is paid before timing, as a quant's session pays it once.
 """
 
