@@ -125,7 +125,9 @@ def _call(
         assert sig is not None
         chances = odds(str(sig["direction"]), float(sig["prob_up"]), float(sig["prob_flat"]), float(sig["prob_down"]))
         return (
-            f"The model's odds over the next {config.horizon} trading days: {chances}; an estimate that can be wrong."
+            f"The signal's probabilities over the next {config.horizon} trading days (the model's estimate adjusted "
+            f"to this market's own history of rises and falls, the ones the call was made on): {chances}; an "
+            "estimate that can be wrong."
         )
 
     def no_trade(light: str, reason: str, probability: float | None = None) -> RetailCall:
@@ -188,7 +190,7 @@ def _call(
         "fail -> YELLOW, NO_TRADE" if direction == "FLAT" else "pass",
     )
     if direction == "FLAT":
-        return no_trade("YELLOW", f"the model expects no clear move over {config.horizon} trading days", probability)
+        return no_trade("YELLOW", f"the signal expects no clear move over {config.horizon} trading days", probability)
     confidence = float(sig["confidence"])
     strong = confidence >= config.min_confidence and probability >= config.min_probability
     rules.add(
@@ -221,9 +223,9 @@ def _call(
             "fail -> RED, NO_TRADE (avoid buying)",
         )
         view = (
-            f"the model sees a fall as more likely than not over the next {config.horizon} trading days"
+            f"the signal sees a fall as more likely than not over the next {config.horizon} trading days"
             if more_likely_than_not(probability)
-            else f"the model's odds do not favour buying over the next {config.horizon} trading days"
+            else f"the signal's probabilities do not favour buying over the next {config.horizon} trading days"
         )
         chances = odds(direction, float(sig["prob_up"]), float(sig["prob_flat"]), float(sig["prob_down"]))
         return no_trade("RED", f"{view} ({chances})", probability)
@@ -262,7 +264,7 @@ def _call(
     verb = "buy" if action == "BUY" else "sell short"
     chances = odds(direction, float(sig["prob_up"]), float(sig["prob_flat"]), float(sig["prob_down"]))
     message = (
-        f"{name}: {light.lower()}, the model {lean(direction, probability)} over the next {config.horizon} trading "
+        f"{name}: {light.lower()}, the signal {lean(direction, probability)} over the next {config.horizon} trading "
         f"days ({chances}); if you {verb}, use at "
         f"most {pct(suggested, 1)} of your account, place a stop at {price_text(stop)} and consider taking profit "
         f"near {price_text(target)}."
