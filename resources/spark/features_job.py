@@ -1,0 +1,288 @@
+"""fct_features_daily on Spark: the model input, computed where one DuckDB process runs out at scale.
+
+A per-model profile of the dbt build at 1x/4x/16x the default universe (README, "Features on Spark") made this
+mart the bottleneck: the slowest mart at 16x and the fastest-growing (exponent ~1.3 between 4x and 16x). This job
+is the same computation as dbt_project/models/marts/features/fct_features_daily.sql, step for step: the price
+features (trailing 60/120/250-day return sums, only over full windows), then ASOF joins of the market-wide marts
+(volatility, macro, energy) and of each instrument's COT positioning (the latest row dated on or before the day),
+the on-chain row of the same day, each feature cast to double, rounded to 1e-10 as DuckDB rounds
+(`round(x * 1e10) / 1e10`, ties away from zero) and negative zero turned into zero.
+
+It reads the upstream marts from gold (gold/marts/<mart>, published after dbt built them) and writes
+gold/marts/fct_features_daily, the table dbt's build is published to and the models read, through the engine seam
+(`delta_io_for`: native Delta on EMR, the delta-rs adapter here), gated by the mart's own dbt row checks
+(`mart_checks`) on the staged files before the one commit. It is chosen explicitly (`nexus backfill features
+--engine spark`), never instead of dbt silently.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import time as clock_time
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+from pydantic import BaseModel, Field
+
+from resources.lake.storage import LakeStorage
+from resources.lake.tables import UTC_TS
+from resources.spark.delta_io import delta_io_for
+from resources.spark.mart_checks import MartCheckError, failed_rules, row_checks_for
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+MART = "fct_features_daily"
+INPUTS = (
+    "fct_prices_daily",
+    "dim_instruments",
+    "fct_vol_term_structure_daily",
+    "fct_macro_daily",
+    "fct_energy_daily",
+    "fct_cot_positioning_daily",
+    "fct_onchain_daily",
+)
+# the model's feature columns, in its order (fct_features_daily.sql, `features`)
+FEATURES = (
+    "close", "ret_1d", "ret_5d", "ret_20d", "ret_60d", "ret_120d", "ret_250d", "rvol_20d", "rvol_60d", "drawdown",
+    "dist_ma200", "vix", "vix_vix3m_ratio", "vix9d_vix_ratio", "vix_pct_1y", "skew_pct_1y", "vix_backwardation",
+    "cot_spec_net_share", "cot_spec_z52", "cot_spec_pct52", "cot_smart_net_share", "cot_smart_z52",
+    "cot_divergence", "cot_divergence_z52", "cot_index", "cot_days_since_report",
+    "dgs10", "curve_10y2y", "curve_10y3m", "dgs10_chg_20d", "usd_ret_20d",
+    "crude_surprise_z", "crude_change_vs_5y", "gas_storage_vs_5y_pct", "wti_roll_yield", "wti_c1_c2", "wti_basis",
+    "ng_roll_yield", "energy_days_since_release",
+    "mvrv", "mvrv_z365", "nvt", "active_addr_mom", "hashrate_mom", "top100_share",
+)  # fmt: skip
+RETURN_WINDOWS = (60, 120, 250)
+SCHEMA = pa.schema(
+    [
+        pa.field("symbol", pa.string()),
+        pa.field("trade_date", pa.date32()),
+        pa.field("asset_class", pa.string()),
+        pa.field("calendar", pa.string()),
+        *(pa.field(f, pa.float64()) for f in FEATURES),
+        pa.field("decision_at", UTC_TS),
+        pa.field("max_available_at_used", UTC_TS),
+    ]
+)
+
+
+class FeaturesJobParams(BaseModel):
+    """What one run of the job needs (the CLI and the Pipes entry point build it from settings)."""
+
+    lake_uri: str = Field(description="The lake root: reads gold/marts/<inputs>, writes gold/marts/fct_features_daily.")
+    decision_time_utc: clock_time = Field(
+        default=clock_time(22), description="The dbt var decision_time_utc (NEXUS_DECISION_TIME_UTC): the PIT check."
+    )
+    run_id: str = "features"
+
+
+class FeaturesResult(BaseModel):
+    """What one run wrote, for the CLI and the Dagster materialization."""
+
+    table: str = MART
+    rows: int
+    files: int
+    seconds: float
+    engine: str = "spark"
+    delta_engine: str
+    gate: str
+
+
+def rounded(column: Column) -> Column:
+    """DuckDB's `round(cast(x as double), 10) + 0.0`: std::round(x * 1e10) / 1e10 (ties away from zero; Spark's
+    round of a double at scale 0 is HALF_UP on its exact value, the same), then -0.0 made 0.0."""
+    from pyspark.sql import functions as F
+
+    return F.round(column.cast("double") * F.lit(1e10), 0) / F.lit(1e10) + F.lit(0.0)
+
+
+def asof_left(left: DataFrame, right: DataFrame, *, by: list[str], on: str) -> DataFrame:
+    """DuckDB's `left ASOF LEFT JOIN right ON left.by = right.by AND left.on >= right.on`: each left row gets the
+    right row with the greatest `on` at or before its own (per `by`), or nulls.
+
+    Linear, no range join: the distinct left keys and right's keys are sorted together once per `by` (a right key
+    before a left key of the same date), each left key takes the last right key seen, then two equi-joins. With no
+    `by` (the market-wide marts) the sort holds the distinct dates only. `right` must be unique on (by, on), as
+    the marts' grains are."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    keys = left.select(*by, F.col(on).alias("_key"), F.lit(1).alias("_side")).distinct()
+    points = right.select(*by, F.col(on).alias("_key"), F.lit(0).alias("_side"))
+    order = Window.partitionBy(*by).orderBy("_key", "_side").rowsBetween(Window.unboundedPreceding, 0)
+    latest = F.last(F.when(F.col("_side") == 0, F.col("_key")), ignorenulls=True).over(order)
+    matched = (
+        keys.unionByName(points)
+        .withColumn("_match", latest)
+        .where(F.col("_side") == 1)
+        .select(*by, F.col("_key").alias(on), "_match")
+    )
+    values = right.withColumnRenamed(on, "_match")
+    return left.join(matched, [*by, on], "left").join(values, [*by, "_match"], "left").drop("_match")
+
+
+def features_frame(spark: SparkSession, marts: dict[str, DataFrame]) -> DataFrame:
+    """fct_features_daily from its upstream marts (name -> DataFrame), in the model's columns and types."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    prices, instruments = marts["fct_prices_daily"], marts["dim_instruments"]
+    days = Window.partitionBy("symbol").orderBy("trade_date")
+    window_returns = []
+    for n in RETURN_WINDOWS:
+        frame = days.rowsBetween(-(n - 1), 0)
+        full = F.count("return_1d").over(frame) == n
+        window_returns.append(F.when(full, F.sum("return_1d").over(frame)).alias(f"ret_{n}d"))
+    price_features = prices.join(instruments.select("symbol", "asset_class", "calendar"), "symbol").select(
+        "symbol",
+        "trade_date",
+        "asset_class",
+        "calendar",
+        "decision_at",
+        "close",
+        F.col("return_1d").alias("ret_1d"),
+        F.col("return_5d").alias("ret_5d"),
+        F.col("return_20d").alias("ret_20d"),
+        *window_returns,
+        F.col("realized_vol_20d").alias("rvol_20d"),
+        F.col("realized_vol_60d").alias("rvol_60d"),
+        "drawdown",
+        F.col("distance_from_200d_mean").alias("dist_ma200"),
+        F.col("max_available_at_used").alias("prices_known_at"),
+    )
+    vol = marts["fct_vol_term_structure_daily"].select(
+        "trade_date",
+        "vix",
+        "vix_vix3m_ratio",
+        "vix9d_vix_ratio",
+        "vix_pct_1y",
+        "skew_pct_1y",
+        F.when(F.col("vix_vix3m_ratio") > 1, F.lit(1.0))
+        .when(F.col("vix_vix3m_ratio").isNotNull(), F.lit(0.0))
+        .alias("vix_backwardation"),
+        F.col("max_available_at_used").alias("vol_known_at"),
+    )
+    macro = marts["fct_macro_daily"].select(
+        "trade_date",
+        "dgs10",
+        "curve_10y2y",
+        "curve_10y3m",
+        F.col("dgs10_change_20d_bp").alias("dgs10_chg_20d"),
+        F.col("usd_broad_return_20d").alias("usd_ret_20d"),
+        F.col("max_available_at_used").alias("macro_known_at"),
+    )
+    energy = marts["fct_energy_daily"].select(
+        "trade_date",
+        F.col("crude_stocks_surprise_z").alias("crude_surprise_z"),
+        (F.col("crude_stocks_change") - F.col("crude_stocks_change_5y_avg")).alias("crude_change_vs_5y"),
+        F.col("working_gas_vs_5y_avg_pct").alias("gas_storage_vs_5y_pct"),
+        F.col("wti_roll_yield_annualized").alias("wti_roll_yield"),
+        F.col("wti_c1_c2_spread").alias("wti_c1_c2"),
+        "wti_basis",
+        F.col("ng_roll_yield_annualized").alias("ng_roll_yield"),
+        F.to_date(F.from_utc_timestamp("petroleum_available_at", "America/New_York")).alias("_petroleum_day"),
+        F.col("max_available_at_used").alias("energy_known_at"),
+    )
+    sign = F.col("cot_sign")
+    positioning = (
+        marts["fct_cot_positioning_daily"]
+        .where(F.col("symbol").isNotNull())
+        .select(
+            "symbol",
+            "trade_date",
+            (F.col("speculator_net_share") * sign).alias("cot_spec_net_share"),
+            (F.col("speculator_z52") * sign).alias("cot_spec_z52"),
+            F.when(sign == 1, F.col("speculator_pct52"))
+            .otherwise(1 - F.col("speculator_pct52"))
+            .alias("cot_spec_pct52"),
+            (F.col("smart_money_net_share") * sign).alias("cot_smart_net_share"),
+            (F.col("smart_money_z52") * sign).alias("cot_smart_z52"),
+            (F.col("smart_speculator_divergence") * sign).alias("cot_divergence"),
+            (F.col("divergence_z52") * sign).alias("cot_divergence_z52"),
+            F.when(sign == 1, F.col("speculator_cot_index52"))
+            .otherwise(100 - F.col("speculator_cot_index52"))
+            .alias("cot_index"),
+            F.col("report_date").alias("_report_date"),
+            F.col("max_available_at_used").alias("positioning_known_at"),
+        )
+    )
+    onchain = marts["fct_onchain_daily"].select(
+        "symbol",
+        "trade_date",
+        "mvrv",
+        F.col("mvrv_z_365d").alias("mvrv_z365"),
+        F.col("nvt_adj").alias("nvt"),
+        F.col("active_addresses_mom_7d_28d").alias("active_addr_mom"),
+        F.col("hash_rate_mom_30d_60d").alias("hashrate_mom"),
+        F.col("top100_supply_share").alias("top100_share"),
+        F.col("max_available_at_used").alias("onchain_known_at"),
+    )
+    joined = asof_left(price_features, vol, by=[], on="trade_date")
+    joined = asof_left(joined, macro, by=[], on="trade_date")
+    joined = asof_left(joined, energy, by=[], on="trade_date")
+    joined = asof_left(joined, positioning, by=["symbol"], on="trade_date")
+    joined = joined.join(onchain, ["symbol", "trade_date"], "left")
+    joined = joined.withColumn("energy_days_since_release", F.datediff("trade_date", "_petroleum_day")).withColumn(
+        "cot_days_since_report", F.datediff("trade_date", "_report_date")
+    )
+    known = F.col("prices_known_at")
+    return joined.select(
+        F.col("symbol").cast("string"),
+        F.col("trade_date").cast("date"),
+        F.col("asset_class").cast("string"),
+        F.col("calendar").cast("string"),
+        *(rounded(F.col(f)).alias(f) for f in FEATURES),
+        F.col("decision_at").cast("timestamp"),
+        F.greatest(
+            known,
+            *(
+                F.coalesce(F.col(c), known)
+                for c in (
+                    "vol_known_at",
+                    "macro_known_at",
+                    "energy_known_at",
+                    "positioning_known_at",
+                    "onchain_known_at",
+                )
+            ),
+        )
+        .cast("timestamp")
+        .alias("max_available_at_used"),
+    )
+
+
+def run_features_job(spark: SparkSession, params: FeaturesJobParams) -> FeaturesResult:
+    """Read the upstream gold marts, compute fct_features_daily, check it with the mart's dbt row checks on the
+    staged files and commit it as gold/marts/fct_features_daily (a refused candidate raises MartCheckError and
+    commits nothing)."""
+    began = time.perf_counter()
+    storage = LakeStorage(root_uri=params.lake_uri)
+    io = delta_io_for(spark, storage)
+    marts = {name: io.read(storage.uri("gold", "marts", name)) for name in INPUTS}
+    checks = row_checks_for(MART)
+    verdict: dict[str, object] = {}
+
+    def gate(candidate: pa.Table) -> dict[str, str]:
+        failed = failed_rules(candidate, checks, decision_time_utc=params.decision_time_utc)
+        if failed:
+            raise MartCheckError(MART, failed)
+        verdict.update(run_id=params.run_id, passed=True, rows=candidate.num_rows, checks=len(checks.columns))
+        return {"nexus.mart_checks": json.dumps(verdict)}
+
+    stats = io.write(
+        features_frame(spark, marts),
+        storage.uri("gold", "marts", MART),
+        schema=SCHEMA,
+        mode="overwrite",
+        audit=gate,
+        audit_columns=checks.columns,
+    )
+    return FeaturesResult(
+        rows=stats.rows,
+        files=stats.files,
+        seconds=time.perf_counter() - began,
+        delta_engine=stats.engine,
+        gate=json.dumps(verdict),
+    )
