@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import time as clock_time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import pyarrow as pa
 from pydantic import BaseModel, Field
@@ -32,6 +32,8 @@ from resources.spark.mart_checks import MartCheckError, failed_rules, row_checks
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
+
+    from resources.settings import Settings
 
 MART = "fct_features_daily"
 INPUTS = (
@@ -253,12 +255,14 @@ def features_frame(spark: SparkSession, marts: dict[str, DataFrame]) -> DataFram
     )
 
 
-def run_features_job(spark: SparkSession, params: FeaturesJobParams) -> FeaturesResult:
+def run_features_job(
+    spark: SparkSession, params: FeaturesJobParams, storage: LakeStorage | None = None
+) -> FeaturesResult:
     """Read the upstream gold marts, compute fct_features_daily, check it with the mart's dbt row checks on the
     staged files and commit it as gold/marts/fct_features_daily (a refused candidate raises MartCheckError and
     commits nothing)."""
     began = time.perf_counter()
-    storage = LakeStorage(root_uri=params.lake_uri)
+    storage = storage or LakeStorage(root_uri=params.lake_uri)
     io = delta_io_for(spark, storage)
     marts = {name: io.read(storage.uri("gold", "marts", name)) for name in INPUTS}
     checks = row_checks_for(MART)
@@ -285,4 +289,37 @@ def run_features_job(spark: SparkSession, params: FeaturesJobParams) -> Features
         seconds=time.perf_counter() - began,
         delta_engine=stats.engine,
         gate=json.dumps(verdict),
+    )
+
+
+def rebuild_features(
+    settings: Settings, engine: Literal["local", "spark"], *, spark: SparkSession | None = None
+) -> FeaturesResult:
+    """`nexus backfill features --engine ...`: rebuild gold/marts/fct_features_daily from its upstream marts.
+
+    local: dbt builds the one model (its tests included) in the warehouse and it is published to gold, as the
+    nightly path does. spark: this job, reading the upstream marts from gold (published by the last dbt build)."""
+    storage = LakeStorage.from_settings(settings)
+    if engine == "spark":
+        from resources.spark.session import SparkConfig, build_session
+
+        session = spark or build_session(SparkConfig(app_name="nexus-features"))
+        params = FeaturesJobParams(lake_uri=storage.root_uri, decision_time_utc=settings.decision_time_utc)
+        return run_features_job(session, params, storage)
+    from deltalake import DeltaTable
+
+    from resources.lake.gold import publish_to_delta
+    from resources.marts_build import run_dbt
+
+    began = time.perf_counter()
+    run_dbt(["build", "--select", MART], settings)
+    [published] = publish_to_delta(storage, settings.duckdb_path, [("marts", MART)])
+    files = len(DeltaTable(published.uri, storage_options=storage.storage_options or None).file_uris())
+    return FeaturesResult(
+        rows=published.rows,
+        files=files,
+        seconds=time.perf_counter() - began,
+        engine="local",
+        delta_engine="delta-rs",
+        gate="dbt build: the model's data tests",
     )

@@ -32,8 +32,8 @@ class MartCheckError(NexusError):
 
 class RangeRule(BaseModel):
     column: str
-    min: float | None = None
-    max: float | None = None
+    min: int | float | None = None
+    max: int | float | None = None
     where: str | None = None
 
 
