@@ -369,8 +369,8 @@ def _backfill_features(engine: str) -> None:
     with console.status(f"rebuilding fct_features_daily on {engine}..."):
         try:
             result = rebuild_features(get_settings(), engine)  # type: ignore[arg-type]
-        except MartCheckError as exc:
-            _echo(f"[red]✗ MartCheckError:[/red] {escape(str(exc))}")
+        except (MartCheckError, FileNotFoundError) as exc:
+            _echo(f"[red]✗ {type(exc).__name__}:[/red] {escape(str(exc))}")
             raise typer.Exit(2) from None
     _echo(
         f"✔ features → gold/marts/{result.table}: {result.rows} rows in {result.files} files, "

@@ -23,6 +23,7 @@ from datetime import time as clock_time
 from typing import TYPE_CHECKING, Literal
 
 import pyarrow as pa
+from deltalake import DeltaTable
 from pydantic import BaseModel, Field
 
 from resources.lake.storage import LakeStorage
@@ -264,6 +265,16 @@ def run_features_job(
     began = time.perf_counter()
     storage = storage or LakeStorage(root_uri=params.lake_uri)
     io = delta_io_for(spark, storage)
+    missing = [
+        name
+        for name in INPUTS
+        if not DeltaTable.is_deltatable(storage.uri("gold", "marts", name), storage.storage_options or None)
+    ]
+    if missing:
+        raise FileNotFoundError(
+            f"no gold marts {', '.join(missing)} under {storage.uri('gold', 'marts')}: the Spark job reads the upstream"
+            " marts as the last build published them (run `nexus marts` first)"
+        )
     marts = {name: io.read(storage.uri("gold", "marts", name)) for name in INPUTS}
     checks = row_checks_for(MART)
     verdict: dict[str, object] = {}
@@ -306,8 +317,6 @@ def rebuild_features(
         session = spark or build_session(SparkConfig(app_name="nexus-features"))
         params = FeaturesJobParams(lake_uri=storage.root_uri, decision_time_utc=settings.decision_time_utc)
         return run_features_job(session, params, storage)
-    from deltalake import DeltaTable
-
     from resources.lake.gold import publish_to_delta
     from resources.marts_build import run_dbt
 

@@ -69,3 +69,10 @@ def test_a_candidate_breaking_the_row_checks_is_not_committed(spark, built_marts
     assert content_hash(after.to_pyarrow_table()) == content_hash(before.to_pyarrow_table())
     staged = [p for p in (tmp_path / "lake" / "gold" / "marts" / MART).iterdir() if p.name.startswith("backfill-")]
     assert staged == []  # the refused files were deleted
+
+
+@pytest.mark.slow
+def test_without_the_upstream_gold_marts_the_job_names_them_and_what_to_run(spark, tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"no gold marts fct_prices_daily, .*run `nexus marts` first"):
+        run_features_job(spark, FeaturesJobParams(lake_uri=str(tmp_path / "lake")))
+    assert not (tmp_path / "lake" / "gold").exists()  # nothing written
