@@ -57,7 +57,9 @@ def _upstream(settings, root: Path) -> dict[str, float]:
     results = json.loads((root / "dbt_target" / "run_results.json").read_text())["results"]
     publish_to_delta(LakeStorage.from_settings(settings), settings.duckdb_path, [("marts", n) for n in INPUTS])
     return {
-        r["unique_id"].rsplit(".", 1)[-1]: float(r["execution_time"]) for r in results if ".model." in r["unique_id"]
+        r["unique_id"].rsplit(".", 1)[-1]: float(r["execution_time"])
+        for r in results
+        if r["unique_id"].startswith("model.")
     }
 
 
