@@ -103,27 +103,37 @@ def rounded(column: Column) -> Column:
 
 def asof_left(left: DataFrame, right: DataFrame, *, by: list[str], on: str) -> DataFrame:
     """DuckDB's `left ASOF LEFT JOIN right ON left.by = right.by AND left.on >= right.on`: each left row gets the
-    right row with the greatest `on` at or before its own (per `by`), or nulls.
-
-    Linear, no range join: the distinct left keys and right's keys are sorted together once per `by` (a right key
-    before a left key of the same date), each left key takes the last right key seen, then two equi-joins. With no
-    `by` (the market-wide marts) the sort holds the distinct dates only. `right` must be unique on (by, on), as
-    the marts' grains are."""
+    right row with the greatest `on` at or before its own (per `by`), or nulls. `right` must be unique on
+    (by, on), as the marts' grains are. No range join, linear in rows:
+    - per instrument (`by`): left and right rows sorted together once per key (a right row before a left row of
+      the same date) and each left row takes the last right row seen, carried as one struct (a struct is never
+      null, so nulls inside the right row are kept, not filled from an earlier row): one shuffle, no join;
+    - market-wide (no `by`): the same on the distinct dates only (a few thousand), then one equi-join on the date,
+      so the instrument rows are never gathered into one partition."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    keys = left.select(*by, F.col(on).alias("_key"), F.lit(1).alias("_side")).distinct()
-    points = right.select(*by, F.col(on).alias("_key"), F.lit(0).alias("_side"))
-    order = Window.partitionBy(*by).orderBy("_key", "_side").rowsBetween(Window.unboundedPreceding, 0)
-    latest = F.last(F.when(F.col("_side") == 0, F.col("_key")), ignorenulls=True).over(order)
-    matched = (
-        keys.unionByName(points)
-        .withColumn("_match", latest)
-        .where(F.col("_side") == 1)
-        .select(*by, F.col("_key").alias(on), "_match")
+    values = [c for c in right.columns if c not in (*by, on)]
+    if not by:
+        dates = left.select(on).distinct()
+        return left.join(
+            asof_left(dates.withColumn("_one", F.lit(1)), right.withColumn("_one", F.lit(1)), by=["_one"], on=on).drop(
+                "_one"
+            ),
+            on,
+            "left",
+        )
+    side = "_side"
+    rows = left.withColumn(side, F.lit(1)).withColumn(
+        "_right", F.lit(None).cast(right.select(F.struct(*values)).schema[0].dataType)
     )
-    values = right.withColumnRenamed(on, "_match")
-    return left.join(matched, [*by, on], "left").join(values, [*by, "_match"], "left").drop("_match")
+    points = right.select(*by, on, F.lit(0).alias(side), F.struct(*values).alias("_right"))
+    for name in left.columns:
+        if name not in (*by, on):
+            points = points.withColumn(name, F.lit(None).cast(left.schema[name].dataType))
+    order = Window.partitionBy(*by).orderBy(on, side).rowsBetween(Window.unboundedPreceding, 0)
+    carried = rows.unionByName(points).withColumn("_right", F.last("_right", ignorenulls=True).over(order))
+    return carried.where(F.col(side) == 1).select(*left.columns, *(F.col(f"_right.{c}").alias(c) for c in values))
 
 
 def features_frame(spark: SparkSession, marts: dict[str, DataFrame]) -> DataFrame:
