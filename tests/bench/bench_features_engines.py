@@ -10,7 +10,9 @@ engine rebuilds gold/marts/fct_features_daily from them in its own process (`reb
   `nexus backfill features --engine local` costs); the model's own execution (run_results) is printed beside it;
 - spark: a fresh local[2] session, the job (read the gold marts, compute, stage, row checks, one commit); its
   peak is the Python driver's plus its JVM's and Python workers' (VmHWM, summed: an upper bound).
-Rows/s is the mart's rows over the engine's own time (Spark: without the session start, printed apart). At scales
+CPU seconds (load-independent, unlike wall time on a shared machine) are the whole process's: getrusage of it and
+its waited-for children (dbt), plus /proc's counters of the Spark JVM and its workers. Rows/s is the mart's rows
+over the engine's own time (Spark: without the session start, printed apart). At scales
 <= 4 the two gold tables are compared (content hash). Scales whose predicted time exceeds
 NEXUS_BENCH_FEATURES_BUDGET_S (default 300 s) are not run but extrapolated (time ~ rows^k, k fitted on the measured
 scales), as is 100x, and printed marked "extrapolated". Break-even: each engine's time as fixed + rows / rate
@@ -37,12 +39,38 @@ _JOB = (
     "if '{engine}'=='spark':\n"
     " from resources.spark.session import SparkConfig,build_session;spark=build_session(SparkConfig())\n"
     "start=time.perf_counter()-began;r=rebuild_features(get_settings(),'{engine}',spark=spark)\n"
-    "jvm=0.0\n"
+    "jvm=jvm_cpu=0.0\n"
     "if spark is not None:\n"
     " from tests.bench.bench_backfill import jvm_peak_mb;jvm=jvm_peak_mb()\n"
+    " from tests.bench.bench_features_engines import jvm_cpu_seconds;jvm_cpu=jvm_cpu_seconds()\n"
+    "import resource;u=[resource.getrusage(w) for w in (resource.RUSAGE_SELF,resource.RUSAGE_CHILDREN)]\n"
+    "cpu=sum(x.ru_utime+x.ru_stime for x in u)+jvm_cpu\n"
     "open(os.environ['BENCH_OUT'],'w').write(json.dumps({{'rows':r.rows,'seconds':r.seconds,'start':start,"
-    "'jvm_mb':jvm}}))"
+    "'jvm_mb':jvm,'cpu':cpu}}))"
 )
+
+
+def jvm_cpu_seconds() -> float:
+    """CPU seconds (user + system, own and waited-for children) of this process's Spark JVM and its Python workers:
+    the JVM is not a waited-for child of the driver, so getrusage never includes it."""
+    from pyspark import SparkContext
+
+    context = SparkContext._active_spark_context
+    gateway = getattr(getattr(context, "_gateway", None), "proc", None)
+    if gateway is None:
+        return 0.0
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+    tree = {gateway.pid}
+    for _ in range(4):  # the JVM, its worker daemon, the daemon's forked workers
+        tree |= {pid for pid, st in stats.items() if int(st[1]) in tree}
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(sum(int(v) for v in stats[pid][11:15]) / ticks for pid in tree if pid in stats)
 
 
 def _upstream(settings, root: Path) -> dict[str, float]:
@@ -156,6 +184,13 @@ def run() -> list[Figure]:
             name = f"features {engine} {scale}x"
             show(Figure(f"{name}: rows/s", r["rows"] / r["seconds"], "rows/s", f"{int(r['rows']):,} rows"))
             show(Figure(f"{name}: seconds (engine's own)", r["seconds"], "s", f"process {r['wall']:.1f} s"))
+            show(
+                Figure(
+                    f"{name}: CPU seconds (whole process{', JVM, workers' if engine == 'spark' else ''})",
+                    r["cpu"],
+                    "cpu-s",
+                )
+            )
             show(Figure(f"{name}: peak memory", r["peak_mb"], "MB", "+JVM, workers" if engine == "spark" else ""))
             if engine == "spark":
                 show(Figure(f"{name}: session start (not in its rows/s)", r["start"], "s"))
