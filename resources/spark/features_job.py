@@ -266,15 +266,8 @@ def features_frame(spark: SparkSession, marts: dict[str, DataFrame]) -> DataFram
     )
 
 
-def run_features_job(
-    spark: SparkSession, params: FeaturesJobParams, storage: LakeStorage | None = None
-) -> FeaturesResult:
-    """Read the upstream gold marts, compute fct_features_daily, check it with the mart's dbt row checks on the
-    staged files and commit it as gold/marts/fct_features_daily (a refused candidate raises MartCheckError and
-    commits nothing)."""
-    began = time.perf_counter()
-    storage = storage or LakeStorage(root_uri=params.lake_uri)
-    io = delta_io_for(spark, storage)
+def require_inputs(storage: LakeStorage) -> None:
+    """FileNotFoundError naming the upstream gold marts that are missing (before any Spark work starts)."""
     missing = [
         name
         for name in INPUTS
@@ -285,6 +278,18 @@ def run_features_job(
             f"no gold marts {', '.join(missing)} under {storage.uri('gold', 'marts')}: the Spark job reads the upstream"
             " marts as the last build published them (run `nexus marts` first)"
         )
+
+
+def run_features_job(
+    spark: SparkSession, params: FeaturesJobParams, storage: LakeStorage | None = None
+) -> FeaturesResult:
+    """Read the upstream gold marts, compute fct_features_daily, check it with the mart's dbt row checks on the
+    staged files and commit it as gold/marts/fct_features_daily (a refused candidate raises MartCheckError and
+    commits nothing)."""
+    began = time.perf_counter()
+    storage = storage or LakeStorage(root_uri=params.lake_uri)
+    io = delta_io_for(spark, storage)
+    require_inputs(storage)
     marts = {name: io.read(storage.uri("gold", "marts", name)) for name in INPUTS}
     checks = row_checks_for(MART)
     verdict: dict[str, object] = {}
@@ -324,6 +329,7 @@ def rebuild_features(
     if engine == "spark":
         from resources.spark.session import SparkConfig, build_session
 
+        require_inputs(storage)  # no session start (~6-20 s) for a lake without its upstream marts
         session = spark or build_session(SparkConfig(app_name="nexus-features"))
         params = FeaturesJobParams(lake_uri=storage.root_uri, decision_time_utc=settings.decision_time_utc)
         return run_features_job(session, params, storage)
