@@ -94,8 +94,9 @@ class FeaturesResult(BaseModel):
 
 
 def rounded(column: Column) -> Column:
-    """DuckDB's `round(cast(x as double), 10) + 0.0`: std::round(x * 1e10) / 1e10 (ties away from zero; Spark's
-    round of a double at scale 0 is HALF_UP on its exact value, the same), then -0.0 made 0.0."""
+    """DuckDB's `round(cast(x as double), 10) + 0.0`: std::round(x * 1e10) / 1e10, ties away from zero, then -0.0
+    made 0.0. Spark's round of a double at scale 0 is HALF_UP on the double's shortest decimal form, which reads as
+    a tie only when the double is exactly one (x.5 is exact in binary), so both give the same double (tested)."""
     from pyspark.sql import functions as F
 
     return F.round(column.cast("double") * F.lit(1e10), 0) / F.lit(1e10) + F.lit(0.0)
