@@ -522,12 +522,9 @@ def _charts(
             y_label="percentage points",
         )
     ]
-    prices = inputs.prices_until(day, lookback_days=config.chart_days)
-    symbols = [s for s in config.chart_symbols if s in set(prices["symbol"])]
+    wide = inputs.prices_wide(day, config.chart_days, "close", list(config.chart_symbols))
+    symbols = [s for s in config.chart_symbols if s in set(wide.columns)]
     if symbols:
-        wide = prices[prices["symbol"].isin(symbols)].pivot_table(
-            index="trade_date", columns="symbol", values="close", aggfunc="last"
-        )
         weekly = wide.sort_index().ffill().resample("W-FRI").last().dropna(how="all")
         base = weekly.bfill().iloc[0]
         norm = (weekly / base * 100).round(4)
