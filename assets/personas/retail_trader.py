@@ -197,7 +197,7 @@ def _gate_direction(d: _Draft) -> _Refusal | None:
         "fail -> YELLOW, NO_TRADE" if direction == "FLAT" else "pass",
     )
     if direction == "FLAT":
-        return _Refusal("YELLOW", f"the model expects no clear move over {d.config.horizon} trading days")
+        return _Refusal("YELLOW", f"the signal expects no clear move over {d.config.horizon} trading days")
     return None
 
 
@@ -245,9 +245,9 @@ def _gate_short_allowed(d: _Draft) -> _Refusal | None:
     )
     horizon = d.config.horizon
     view = (
-        f"the model sees a fall as more likely than not over the next {horizon} trading days"
+        f"the signal sees a fall as more likely than not over the next {horizon} trading days"
         if more_likely_than_not(d.probability)
-        else f"the model's odds do not favour buying over the next {horizon} trading days"
+        else f"the signal's probabilities do not favour buying over the next {horizon} trading days"
     )
     return _Refusal("RED", f"{view} ({d.odds()})")
 
@@ -346,14 +346,21 @@ def _no_trade(d: _Draft, refusal: _Refusal) -> RetailCall:
         stop=None,
         target=None,
         probability_text=(
-            f"The model's odds over the next {d.config.horizon} trading days: {d.odds()}; an estimate that can be "
-            "wrong."
-            if with_odds
-            else "No calibrated probability is available today."
+            _odds_text(d.config.horizon, d.odds()) if with_odds else "No calibrated probability is available today."
         ),
         guardrails=Guardrails(
             audience=d.audience, max_position_pct=d.max_pct, suggested_position_pct=0.0, notes=d.notes()
         ),
+    )
+
+
+def _odds_text(horizon: int, chances: str) -> str:
+    """The probabilities a call states, named for what they are: the signal's (the model's moved to the instrument's
+    base rate), the ones its direction was decided on."""
+    return (
+        f"The signal's probabilities over the next {horizon} trading days (the model's estimate adjusted to this "
+        f"market's own history of rises and falls, the ones the call was made on): {chances}; an estimate that can "
+        "be wrong."
     )
 
 
@@ -369,7 +376,7 @@ def _trade(d: _Draft) -> RetailCall:
     verb = "buy" if action == "BUY" else "sell short"
     stop, target = d.levels[0], d.levels[1]
     message = (
-        f"{d.name}: {light.lower()}, the model {lean(direction, d.probability)} over the next {config.horizon} "
+        f"{d.name}: {light.lower()}, the signal {lean(direction, d.probability)} over the next {config.horizon} "
         f"trading days ({d.odds()}); if you {verb}, use at "
         f"most {pct(suggested, 1)} of your account, place a stop at {price_text(stop)} and consider taking profit "
         f"near {price_text(target)}."
@@ -381,9 +388,7 @@ def _trade(d: _Draft) -> RetailCall:
         light=light,
         stop=round(stop, 6),
         target=round(target, 6),
-        probability_text=(
-            f"The model's odds over the next {config.horizon} trading days: {d.odds()}; an estimate that can be wrong."
-        ),
+        probability_text=_odds_text(config.horizon, d.odds()),
         guardrails=Guardrails(
             audience=d.audience, max_position_pct=max_pct, suggested_position_pct=suggested, notes=d.notes()
         ),
