@@ -149,8 +149,11 @@ def add_effect_features(
         )
         daily_vol = frame["rvol_20d"] / np.sqrt(252.0)
         out["level_gap_z"] = (log_close - long_mean) / daily_vol.where(daily_vol > 0)
-    if has(["ret_5d", "rvol_20d"]) and (frame["symbol"] == config.market_symbol).any():
-        out = out.join(_market_exposure(frame, config))
+    if has(["ret_5d", "rvol_20d"]):
+        if (frame["symbol"] == config.market_symbol).any():
+            out = out.join(_market_exposure(frame, config))
+        else:  # a universe without the market (e.g. the real files): the exposure is unknown, not zero
+            out = out.assign(market_beta=np.nan, beta_market_stress=np.nan)
     return out.loc[features.index]
 
 

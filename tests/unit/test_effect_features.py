@@ -154,3 +154,18 @@ def test_the_shipped_model_reads_the_effect_features_of_the_panel():
         suffixes=("", "_direct"),
     )
     pd.testing.assert_series_equal(merged["cot_crowd_fresh"], merged["cot_crowd_fresh_direct"], check_names=False)
+
+
+def test_a_universe_without_the_market_has_an_unknown_exposure_and_still_trains():
+    """The real files carry no SPX: the exposure is missing (not zero, not absent), so the shipped model still fits."""
+    features, labels = make_synthetic_panel(n_symbols=3, years=2.0, seed=5)
+    features = features[features["symbol"] != "SPX"]
+    labels = labels[labels["symbol"] != "SPX"]
+    assert features["symbol"].nunique() >= 2
+    config = ModelStageConfig().walk_forward.for_horizon(5)
+    panel = prepare_panel(features, labels, config)
+    assert panel["beta_market_stress"].isna().all() and panel["market_beta"].isna().all()
+    cutoff = pd.Timestamp("2016-09-30")
+    model = train_model(panel[panel["label"].notna() & (panel["label_end"] <= cutoff)], cutoff.date(), config)
+    later = panel[panel["trade_date"] > cutoff + pd.Timedelta(days=10)].head(20)
+    assert model.predict_frame(later)[["p_down", "p_flat", "p_up"]].notna().all().all()
