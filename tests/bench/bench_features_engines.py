@@ -111,13 +111,9 @@ def _measure(base_root: Path, settings, scale: int) -> dict[str, dict[str, float
     """Both engines' figures at `scale`, the parity verdict (scales <= 4) and dbt's per-model profile."""
     from deltalake import DeltaTable
 
-    from tests.bench.bench_marts_scale import _scale_lake
+    from tests.bench.bench_marts_scale import scaled_copy
 
-    root = scratch()
-    shutil.copytree(base_root / "lake", root / "lake")
-    scaled = settings.model_copy(update={"lake_uri": str(root / "lake"), "duckdb_path": root / "wh" / "nexus.duckdb"})
-    if scale > 1:
-        _scale_lake(scaled, scale)
+    root, scaled = scaled_copy(base_root, settings, scale)
     profile = _upstream(scaled, root)
     env = isolated_env(root, BENCH_OUT=str(root / "out.json"))
     env["NEXUS_DUCKDB_PATH"] = str(scaled.duckdb_path)

@@ -103,12 +103,18 @@ def _dbt_seconds(settings, root: Path) -> float:
     return float(json.loads((target / "run_results.json").read_text())["elapsed_time"])
 
 
-def marts_seconds(base_root: Path, settings, scale: int) -> float:
+def scaled_copy(base_root: Path, settings, scale: int):
+    """A scratch copy of the base lake with `scale` times its instruments: (its root, settings pointing at it)."""
     root = scratch()
     shutil.copytree(base_root / "lake", root / "lake")
     scaled = settings.model_copy(update={"lake_uri": str(root / "lake"), "duckdb_path": root / "wh" / "nexus.duckdb"})
     if scale > 1:
         _scale_lake(scaled, scale)
+    return root, scaled
+
+
+def marts_seconds(base_root: Path, settings, scale: int) -> float:
+    root, scaled = scaled_copy(base_root, settings, scale)
     seconds = _dbt_seconds(scaled, root)
     shutil.rmtree(root, ignore_errors=True)
     return seconds
