@@ -363,13 +363,13 @@ def backfill(
 
 def _backfill_features(engine: str) -> None:
     from resources.settings import get_settings
-    from resources.spark.features_job import rebuild_features
+    from resources.spark.features_job import MissingMartsError, rebuild_features
     from resources.spark.mart_checks import MartCheckError
 
     with console.status(f"rebuilding fct_features_daily on {engine}..."):
         try:
             result = rebuild_features(get_settings(), engine)  # type: ignore[arg-type]
-        except (MartCheckError, FileNotFoundError) as exc:
+        except (MartCheckError, MissingMartsError) as exc:
             _echo(f"[red]✗ {type(exc).__name__}:[/red] {escape(str(exc))}")
             raise typer.Exit(2) from None
     _echo(

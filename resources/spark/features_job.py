@@ -26,6 +26,7 @@ import pyarrow as pa
 from deltalake import DeltaTable
 from pydantic import BaseModel, Field
 
+from resources.errors import NexusError
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import UTC_TS
 from resources.spark.delta_io import delta_io_for
@@ -267,15 +268,19 @@ def features_frame(spark: SparkSession, marts: dict[str, DataFrame]) -> DataFram
     )
 
 
+class MissingMartsError(NexusError, FileNotFoundError):
+    """The upstream gold marts the Spark features job reads are not in the lake (run `nexus marts` first)."""
+
+
 def require_inputs(storage: LakeStorage) -> None:
-    """FileNotFoundError naming the upstream gold marts that are missing (before any Spark work starts)."""
+    """MissingMartsError naming the upstream gold marts that are missing (before any Spark work starts)."""
     missing = [
         name
         for name in INPUTS
         if not DeltaTable.is_deltatable(storage.uri("gold", "marts", name), storage.storage_options or None)
     ]
     if missing:
-        raise FileNotFoundError(
+        raise MissingMartsError(
             f"no gold marts {', '.join(missing)} under {storage.uri('gold', 'marts')}: the Spark job reads the upstream"
             " marts as the last build published them (run `nexus marts` first)"
         )
