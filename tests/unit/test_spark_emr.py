@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import shlex
-from datetime import date
+from datetime import date, time
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from resources.spark import entrypoint
 from resources.spark.emr import EMR_DELTA_JARS, EmrServerlessSettings, start_job_run_request
 from resources.spark.session import DELTA_CATALOG, DELTA_EXTENSION
 
@@ -61,3 +62,34 @@ def test_the_job_run_request_is_built_from_settings_and_accepted_by_the_api(monk
 def test_missing_terraform_outputs_are_named():
     with pytest.raises(ValueError, match="NEXUS_SPARK_APPLICATION_ID, NEXUS_SPARK_JOB_ROLE_ARN"):
         start_job_run_request(EmrServerlessSettings(), source="fred", lake_uri="s3://b/p")
+
+
+def test_the_features_job_run_is_the_same_request_with_the_decision_time(monkeypatch):
+    """The features job goes through the same entry point, image and Delta setup; its point-in-time row check
+    needs the dbt var decision_time_utc, so the driver gets it."""
+    with mock_aws():
+        emr = boto3.client("emr-serverless", region_name="us-east-1")
+        app = emr.create_application(name="nexus-spark", releaseLabel="emr-7.9.0", type="SPARK")
+        monkeypatch.setenv("NEXUS_SPARK_APPLICATION_ID", app["applicationId"])
+        monkeypatch.setenv("NEXUS_SPARK_JOB_ROLE_ARN", ROLE)
+        monkeypatch.setenv("NEXUS_SPARK_ARTIFACTS_URI", "s3://nexus-lake/prod/spark")
+        request = start_job_run_request(
+            EmrServerlessSettings(), source="features", lake_uri="s3://nexus-lake/prod", decision_time_utc=time(21, 30)
+        )
+        started = emr.start_job_run(**request)
+        run = emr.get_job_run(applicationId=app["applicationId"], jobRunId=started["jobRunId"])["jobRun"]
+
+    submit = run["jobDriver"]["sparkSubmit"]
+    assert run["name"] == "nexus-backfill-features" and run["executionRole"] == ROLE
+    assert submit["entryPoint"] == "s3://nexus-lake/prod/spark/entrypoint.py"
+    assert submit["entryPointArguments"] == ["--source", "features", "--engine", "spark"]
+    conf = _conf(submit["sparkSubmitParameters"])
+    assert conf["spark.sql.extensions"] == DELTA_EXTENSION and conf["spark.jars"].split(",") == list(EMR_DELTA_JARS)
+    assert conf["spark.emr-serverless.driverEnv.NEXUS_DECISION_TIME_UTC"] == "21:30:00"
+    assert conf["spark.emr-serverless.driverEnv.NEXUS_LAKE_URI"] == "s3://nexus-lake/prod"
+
+
+def test_the_entry_point_refuses_a_window_for_the_features_job(capsys):
+    with pytest.raises(SystemExit) as exited:
+        entrypoint.main(["--source", "features", "--start", "2024-01-01"])
+    assert exited.value.code == 2 and "features are rebuilt whole" in capsys.readouterr().err
