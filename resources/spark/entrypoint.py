@@ -13,7 +13,6 @@ import json
 import os
 import time
 from datetime import date
-from datetime import time as clock_time
 
 from pydantic import TypeAdapter
 
@@ -21,7 +20,7 @@ from resources.errors import NexusError
 from resources.lake.storage import LakeStorage
 from resources.quality.row_policy import DEFAULT_MAX_BAD_ROW_SHARE, RowPolicy
 from resources.spark.backfill import BackfillResult, run_backfill
-from resources.spark.features_job import FeaturesResult
+from resources.spark.features_job import FeaturesJobParams, FeaturesResult
 
 FEATURES = "features"
 SPARK_CONF_ENV = "NEXUS_SPARK_CONF"  # JSON object of extra Spark settings for a local session
@@ -128,9 +127,8 @@ def _run(storage: LakeStorage, args: argparse.Namespace) -> BackfillResult:
 
 
 def _run_features(storage: LakeStorage, args: argparse.Namespace) -> FeaturesResult:
-    """Spark: the job on this lake with the decision time the dbt var has (NEXUS_DECISION_TIME_UTC, set on EMR's
-    driver by `emr.spark_submit_parameters`). Local: dbt builds the model and the nightly step publishes it."""
-    from resources.spark.features_job import FeaturesJobParams, rebuild_features, require_inputs, run_features_job
+    """Spark: the job on this lake (`features_params`). Local: dbt builds the model, the nightly step publishes it."""
+    from resources.spark.features_job import rebuild_features, require_inputs, run_features_job
 
     if args.engine == "local":
         from resources.settings import get_settings
@@ -139,17 +137,17 @@ def _run_features(storage: LakeStorage, args: argparse.Namespace) -> FeaturesRes
     from resources.spark.session import SparkConfig, build_session
 
     require_inputs(storage)  # no session start for a lake without its upstream marts
-    params = FeaturesJobParams(
-        lake_uri=storage.root_uri,
-        run_id=os.environ.get("DAGSTER_RUN_ID", FEATURES),
-        **(
-            {"decision_time_utc": clock_time.fromisoformat(t)}
-            if (t := os.environ.get("NEXUS_DECISION_TIME_UTC"))
-            else {}
-        ),
-    )
     spark = build_session(SparkConfig(master=args.master, app_name="nexus-features", extra_conf=_spark_conf()))
-    return run_features_job(spark, params, storage)
+    return run_features_job(spark, features_params(storage), storage)
+
+
+def features_params(storage: LakeStorage) -> FeaturesJobParams:
+    """The job's parameters from the environment the launcher gives it: the decision time the dbt var has
+    (NEXUS_DECISION_TIME_UTC, set on EMR's driver by `emr.spark_submit_parameters`) and where the mart's YAML is
+    (NEXUS_DBT_MARTS_DIR, set in the EMR image, whose installed package has no dbt project beside it)."""
+    env = {"decision_time_utc": "NEXUS_DECISION_TIME_UTC", "marts_dir": "NEXUS_DBT_MARTS_DIR"}
+    given = {field: os.environ[name] for field, name in env.items() if os.environ.get(name)}
+    return FeaturesJobParams(lake_uri=storage.root_uri, run_id=os.environ.get("DAGSTER_RUN_ID", FEATURES), **given)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import time as clock_time
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import pyarrow as pa
@@ -30,7 +31,7 @@ from resources.errors import NexusError
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import UTC_TS
 from resources.spark.delta_io import delta_io_for
-from resources.spark.mart_checks import MartCheckError, checked_rows_spark, row_checks_for
+from resources.spark.mart_checks import MARTS_DIR, MartCheckError, checked_rows_spark, row_checks_for
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -80,6 +81,10 @@ class FeaturesJobParams(BaseModel):
         default=clock_time(22), description="The dbt var decision_time_utc (NEXUS_DECISION_TIME_UTC): the PIT check."
     )
     run_id: str = "features"
+    marts_dir: Path = Field(
+        default=MARTS_DIR,
+        description="dbt_project/models/marts: the mart's row_checks YAML (NEXUS_DBT_MARTS_DIR in the EMR image).",
+    )
 
 
 class FeaturesResult(BaseModel):
@@ -297,7 +302,7 @@ def run_features_job(
     io = delta_io_for(spark, storage)
     require_inputs(storage)
     marts = {name: io.read(storage.uri("gold", "marts", name)) for name in INPUTS}
-    checks = row_checks_for(MART)
+    checks = row_checks_for(MART, params.marts_dir)
     verdict: dict[str, object] = {}
 
     def gate(candidate: DataFrame) -> dict[str, str]:  # Spark aggregates over the staged files: no rows collected

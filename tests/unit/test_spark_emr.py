@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import shlex
+import shutil
 from datetime import date, time
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from resources.lake.storage import LakeStorage
+from resources.settings import PROJECT_ROOT
 from resources.spark import entrypoint
 from resources.spark.emr import EMR_DELTA_JARS, EmrServerlessSettings, start_job_run_request
+from resources.spark.mart_checks import MARTS_DIR, row_checks_for
 from resources.spark.session import DELTA_CATALOG, DELTA_EXTENSION
 
 ROLE = "arn:aws:iam::123456789012:role/nexus-emr-job"
@@ -93,3 +98,16 @@ def test_the_entry_point_refuses_a_window_for_the_features_job(capsys):
     with pytest.raises(SystemExit) as exited:
         entrypoint.main(["--source", "features", "--start", "2024-01-01"])
     assert exited.value.code == 2 and "features are rebuilt whole" in capsys.readouterr().err
+
+
+def test_the_features_job_reads_its_decision_time_and_checks_from_the_environment(monkeypatch, tmp_path):
+    """On EMR the installed package has no dbt project beside it: the image copies the marts' YAML and names it."""
+    dockerfile = (PROJECT_ROOT / "infra" / "emr-image" / "Dockerfile").read_text()
+    env = re.search(r"^ENV NEXUS_DBT_MARTS_DIR=(\S+)$", dockerfile, re.M)
+    assert env and re.search(rf"^COPY dbt_project/models/marts {re.escape(env[1])}$", dockerfile, re.M)
+    shutil.copytree(MARTS_DIR, tmp_path / "marts")
+    monkeypatch.setenv("NEXUS_DBT_MARTS_DIR", str(tmp_path / "marts"))
+    monkeypatch.setenv("NEXUS_DECISION_TIME_UTC", "21:30:00")
+    params = entrypoint.features_params(LakeStorage(root_uri=str(tmp_path / "lake")))
+    assert params.marts_dir == tmp_path / "marts" and params.decision_time_utc == time(21, 30)
+    assert row_checks_for("fct_features_daily", params.marts_dir) == row_checks_for("fct_features_daily")
