@@ -1,6 +1,7 @@
 """What the pipeline builds, recorded: the content hash of every table of a small deterministic lake (the session's
 `built_marts`: every simulated source ingested, 2019-01 to 2024-06, and a full dbt build) must equal
-`tests/snapshots/lake_hashes.json`. A refactor that changes no behaviour leaves it unchanged; a change to what a
+`tests/snapshots/lake_hashes.json`. (A whole `nexus run`'s lake, models to feeds: tests/e2e/test_full_lake_hashes.py.)
+A refactor that changes no behaviour leaves it unchanged; a change to what a
 table holds shows up in review as a diff of that file.
 
 Update after an intended change: `UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/integration/test_lake_hashes.py`.
@@ -8,26 +9,21 @@ Update after an intended change: `UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/inte
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
-from tests.tools.lake_hashes import LakeHashes, arrow_hash
+from tests.tools.lake_hashes import arrow_hash, snapshot_differences
 
 SNAPSHOT = Path(__file__).parents[1] / "snapshots" / "lake_hashes.json"
-UPDATE_ENV = "UPDATE_SNAPSHOTS"
 
 
 @pytest.mark.slow
 def test_every_table_of_the_built_lake_hashes_as_recorded(built_marts):
     hashes = built_marts.hashes
     assert hashes is not None and hashes.tables and hashes.files
-    if os.environ.get(UPDATE_ENV):
-        SNAPSHOT.write_text(hashes.model_dump_json(indent=1) + "\n")
-    recorded = LakeHashes.model_validate_json(SNAPSHOT.read_text())
-    differences = recorded.differences(hashes)
+    differences = snapshot_differences(hashes, SNAPSHOT)
     assert not differences, f"{len(differences)} differences (UPDATE_SNAPSHOTS=1 if intended):\n" + "\n".join(
         differences[:40]
     )

@@ -11,7 +11,11 @@ What is hashed, and how, so that two builds of the same inputs hash the same:
 Not hashed, because they record when and by which run a build ran rather than what it built: Delta logs, lock
 files, the columns and JSON keys in `BUILD_RECORD` (ingestion and delivery times, run ids) or naming an ingestion
 time (`source_ingested_through`); and in text, the port of a server on 127.0.0.1 (the simulated publisher listens
-on a free port each run, and bronze's manifest keeps the URL fetched).
+on a free port each run, and bronze's manifest keeps the URL fetched) and the folders a build was made in (a
+delivery's `manifest_uri` names the feeds root: `hash_build` writes `<lake>`/`<feeds>` in their place).
+A whole `nexus run` (ingest, marts, models, signals, ledger, personas, the PDF report, feeds) hashes the same build
+after build: `hash_build` covers the lake, the feeds root (as `feeds/...`) and both DuckDB files; the PDF's bytes
+are hashed as they are (reportlab's invariant mode, dates set to the report date).
 Floats are hashed rounded to 12 significant digits (`format('{:.12g}')`): sums computed on several threads (DuckDB
 aggregates, LightGBM) may differ in their last bits from one build to the next; 12 digits are far above that noise
 and far below any change a refactor could make on purpose.
@@ -22,11 +26,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import posixpath
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 import duckdb
 import pyarrow as pa
@@ -54,6 +60,8 @@ BUILD_RECORD = frozenset(
 SKIPPED_FOLDERS = ("_delta_log", "_locks")
 LOCAL_PORT = r"//127\.0\.0\.1:[0-9]+"
 FLOAT_DIGITS = 12
+UPDATE_ENV = "UPDATE_SNAPSHOTS"
+NO_PLACES: Mapping[str, str] = MappingProxyType({})
 
 
 class TableHash(BaseModel):
@@ -85,20 +93,29 @@ def is_build_record(name: str) -> bool:
     return name in BUILD_RECORD or "ingested" in name
 
 
-def _column_text(name: str, kind: str) -> str:
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _column_text(name: str, kind: str, places: Mapping[str, str]) -> str:
     quoted = '"' + name.replace('"', '""') + '"'
     if kind.upper() in {"DOUBLE", "FLOAT", "REAL"}:
         return f"coalesce(format('{{:.{FLOAT_DIGITS}g}}', {quoted}), '\\N')"
     if kind.upper() == "VARCHAR":
-        return f"coalesce(regexp_replace({quoted}, '{LOCAL_PORT}', '//127.0.0.1:PORT', 'g'), '\\N')"
+        text = f"regexp_replace({quoted}, '{LOCAL_PORT}', '//127.0.0.1:PORT', 'g')"
+        for folder, placeholder in places.items():
+            text = f"replace({text}, {_sql_text(folder)}, {_sql_text(placeholder)})"
+        return f"coalesce({text}, '\\N')"
     return f"coalesce(cast({quoted} as varchar), '\\N')"
 
 
-def relation_hash(con: duckdb.DuckDBPyConnection, relation: str) -> TableHash:
-    """The hash of a DuckDB relation: its schema, its row count and its rows as a multiset, build columns left out."""
+def relation_hash(con: duckdb.DuckDBPyConnection, relation: str, places: Mapping[str, str] = NO_PLACES) -> TableHash:
+    """The hash of a DuckDB relation: its schema, its row count and its rows as a multiset, build columns left out
+    (`places`: folder -> placeholder, written in text in the folder's place)."""
     columns = [(row[0], row[1]) for row in con.execute(f"describe {relation}").fetchall()]
     kept = [(name, kind) for name, kind in columns if not is_build_record(name)]
-    row = "concat_ws(chr(31), " + ", ".join(_column_text(name, kind) for name, kind in kept) + ")" if kept else "''"
+    texts = ", ".join(_column_text(name, kind, places) for name, kind in kept)
+    row = f"concat_ws(chr(31), {texts})" if kept else "''"
     count, upper, lower = con.execute(
         f"select count(*), coalesce(sum(md5_number_upper({row})), 0), coalesce(sum(md5_number_lower({row})), 0) "
         f"from {relation}"
@@ -107,25 +124,34 @@ def relation_hash(con: duckdb.DuckDBPyConnection, relation: str) -> TableHash:
     return TableHash(rows=count, digest=hashlib.sha256(f"{schema}|{count}|{upper}|{lower}".encode()).hexdigest())
 
 
-def arrow_hash(data: pa.Table) -> TableHash:
+def arrow_hash(data: pa.Table, places: Mapping[str, str] = NO_PLACES) -> TableHash:
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
         con.register("data", data)
-        return relation_hash(con, "data")
+        return relation_hash(con, "data", places)
 
 
-def _canonical(name: str, data: bytes) -> bytes:
+def _canonical(name: str, data: bytes, places: Mapping[str, str] = NO_PLACES) -> bytes:
     if name.endswith(".json"):
-        return json.dumps(_without_build_record(json.loads(data)), sort_keys=True).encode()
+        return json.dumps(_without_build_record(json.loads(data), places), sort_keys=True).encode()
+    for folder, placeholder in places.items():
+        data = data.replace(folder.encode(), placeholder.encode())
     return data
 
 
-def _without_build_record(value: object) -> object:
+def _in_place(text: str, places: Mapping[str, str]) -> str:
+    text = re.sub(LOCAL_PORT, "//127.0.0.1:PORT", text)
+    for folder, placeholder in places.items():
+        text = text.replace(folder, placeholder)
+    return text
+
+
+def _without_build_record(value: object, places: Mapping[str, str] = NO_PLACES) -> object:
     if isinstance(value, dict):
-        return {k: _without_build_record(v) for k, v in value.items() if not is_build_record(k)}
+        return {k: _without_build_record(v, places) for k, v in value.items() if not is_build_record(k)}
     if isinstance(value, list):
-        return [_without_build_record(v) for v in value]
-    return re.sub(LOCAL_PORT, "//127.0.0.1:PORT", value) if isinstance(value, str) else value
+        return [_without_build_record(v, places) for v in value]
+    return _in_place(value, places) if isinstance(value, str) else value
 
 
 def _lake_files(storage: LakeStorage, tables: Iterable[str]) -> Iterable[tuple[str, str]]:
@@ -141,7 +167,7 @@ def _lake_files(storage: LakeStorage, tables: Iterable[str]) -> Iterable[tuple[s
             yield name, info.path
 
 
-def duckdb_hashes(file: Path) -> dict[str, TableHash]:
+def duckdb_hashes(file: Path, places: Mapping[str, str] = NO_PLACES) -> dict[str, TableHash]:
     """Every base table of a DuckDB file (views are queries, not contents), as `file name:schema.table`."""
     with duckdb.connect(str(file), read_only=True) as con:
         con.execute("set TimeZone = 'UTC'")
@@ -149,11 +175,16 @@ def duckdb_hashes(file: Path) -> dict[str, TableHash]:
             "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE' "
             "order by 1, 2"
         ).fetchall()
-        return {f"{file.name}:{schema}.{name}": relation_hash(con, f'"{schema}"."{name}"') for schema, name in found}
+        return {
+            f"{file.name}:{schema}.{name}": relation_hash(con, f'"{schema}"."{name}"', places) for schema, name in found
+        }
 
 
-def hash_lake(storage: LakeStorage, duckdb_files: Iterable[Path] = ()) -> LakeHashes:
-    """Every Delta table and file of the lake at `storage`, and every table of the DuckDB files given."""
+def hash_lake(
+    storage: LakeStorage, duckdb_files: Iterable[Path] = (), places: Mapping[str, str] = NO_PLACES
+) -> LakeHashes:
+    """Every Delta table and file of the lake at `storage`, and every table of the DuckDB files given
+    (`places`: folder -> placeholder, written in text in the folder's place)."""
     hashes = LakeHashes()
     root = storage.root_uri.rstrip("/")
     tables = [uri for zone in ZONES for uri in storage.list_delta_tables(zone)]
@@ -161,22 +192,45 @@ def hash_lake(storage: LakeStorage, duckdb_files: Iterable[Path] = ()) -> LakeHa
         table = open_table(storage, uri)
         if table is not None:
             hashes.tables[posixpath.relpath(storage.fs_path(uri), storage.fs_path(root))] = arrow_hash(
-                scan(storage, table, uri)
+                scan(storage, table, uri), places
             )
     for name, path in _lake_files(storage, tables):
         with storage.filesystem.open_input_stream(path) as stream:
-            hashes.files[name] = hashlib.sha256(_canonical(name, stream.read())).hexdigest()
+            hashes.files[name] = hashlib.sha256(_canonical(name, stream.read(), places)).hexdigest()
     in_lake = [] if storage.is_s3 else sorted(Path(storage.fs_path(root)).rglob("*.duckdb"))
     for file in dict.fromkeys([*duckdb_files, *in_lake]):
-        hashes.tables.update(duckdb_hashes(Path(file)))
+        hashes.tables.update(duckdb_hashes(Path(file), places))
     hashes.tables = dict(sorted(hashes.tables.items()))
     hashes.files = dict(sorted(hashes.files.items()))
     return hashes
 
 
+def hash_build(lake: LakeStorage, feeds_uri: str, duckdb_files: Iterable[Path]) -> LakeHashes:
+    """A whole build: the lake, the client feeds' root (its files as `feeds/...`, or nothing when it lies inside the
+    lake) and the DuckDB files, with the lake's and the feeds' folders written `<lake>` and `<feeds>`."""
+    feeds_inside = feeds_uri.rstrip("/").startswith(lake.root_uri.rstrip("/") + "/")
+    places = {feeds_uri.rstrip("/"): "<feeds>", lake.root_uri.rstrip("/"): "<lake>"}
+    hashes = hash_lake(lake, duckdb_files, places)
+    if not feeds_inside:
+        feeds = hash_lake(LakeStorage(root_uri=feeds_uri, storage_options=lake.storage_options), (), places)
+        hashes.tables.update({f"feeds/{name}": value for name, value in feeds.tables.items()})
+        hashes.files.update({f"feeds/{name}": value for name, value in feeds.files.items()})
+    hashes.tables = dict(sorted(hashes.tables.items()))
+    hashes.files = dict(sorted(hashes.files.items()))
+    return hashes
+
+
+def snapshot_differences(hashes: LakeHashes, snapshot: Path) -> list[str]:
+    """What differs from the recorded `snapshot`; with UPDATE_SNAPSHOTS set, `hashes` are recorded first."""
+    if os.environ.get(UPDATE_ENV):
+        snapshot.write_text(hashes.model_dump_json(indent=1) + "\n")
+    return LakeHashes.model_validate_json(snapshot.read_text()).differences(hashes)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lake", help="lake root URI (default: the settings' NEXUS_LAKE_URI)")
+    parser.add_argument("--feeds", help="feeds root URI, hashed as feeds/... with both roots as placeholders")
     parser.add_argument("--duckdb", type=Path, action="append", default=None, help="a DuckDB file (repeatable)")
     parser.add_argument("--write", type=Path, help="write the manifest (JSON) here")
     parser.add_argument("--compare", type=Path, help="compare with a manifest written before; exit 1 if different")
@@ -186,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings() if args.lake is None or args.duckdb is None else None
     storage = LakeStorage(root_uri=args.lake) if args.lake else LakeStorage.from_settings(settings)
     duckdb_files = args.duckdb if args.duckdb is not None else [settings.duckdb_path, settings.published_duckdb_path]
-    hashes = hash_lake(storage, [f for f in duckdb_files if Path(f).exists()])
+    present = [f for f in duckdb_files if Path(f).exists()]
+    hashes = hash_build(storage, args.feeds, present) if args.feeds else hash_lake(storage, present)
     print(f"{len(hashes.tables)} tables, {len(hashes.files)} files")
     if args.write:
         args.write.write_text(hashes.model_dump_json(indent=1) + "\n")
