@@ -8,14 +8,22 @@ What is hashed, and how, so that two builds of the same inputs hash the same:
   its bytes' sha256; a JSON document is hashed in canonical form (keys sorted);
 - each table of a DuckDB file (the marts: the files given, and any `.duckdb` file in the lake), like a Delta table
   (a DuckDB file's bytes differ from build to build).
-Not hashed, because they record when and by which run a build ran rather than what it built: Delta logs, lock
-files, the columns and JSON keys in `BUILD_RECORD` (ingestion and delivery times, run ids) or naming an ingestion
-time (`source_ingested_through`); and in text, the port of a server on 127.0.0.1 (the simulated publisher listens
-on a free port each run, and bronze's manifest keeps the URL fetched) and the folders a build was made in (a
-delivery's `manifest_uri` names the feeds root: `hash_build` writes `<lake>`/`<feeds>` in their place).
+Not hashed, because they record when, where, by which run or with which code a build ran rather than what it
+built (what a refactor must leave unchanged):
+- Delta logs and lock files;
+- columns and JSON keys in `BUILD_RECORD`: ingestion, delivery, creation and generation times, run ids, the stage
+  records' and the dbt build's fingerprints (they hash the code and the folders), a persona recommendation's id
+  (md5 of its content, signal run ids included) and a feed delivery's `content_sha256` (over files holding run ids);
+  and any column or key naming an ingestion time (`source_ingested_through`);
+- in JSON documents, a feed manifest's `sha256` and `bytes` of each file (the files are hashed themselves);
+- in text (strings, lists and JSON held in a column, JSON documents, the PDF's text): the port of a server on
+  127.0.0.1 (the simulated publisher listens on a free port each run, and bronze's manifest keeps the URL fetched),
+  run ids (UUIDs: `<run>`), recommendation ids (32 hex digits: `<id>`) and the folders the build was made in
+  (`hash_build` writes `<lake>` and `<feeds>`: a delivery's `manifest_uri` names the feeds root).
 A whole `nexus run` (ingest, marts, models, signals, ledger, personas, the PDF report, feeds) hashes the same build
-after build: `hash_build` covers the lake, the feeds root (as `feeds/...`) and both DuckDB files; the PDF's bytes
-are hashed as they are (reportlab's invariant mode, dates set to the report date).
+after build (two runs with the same settings in two folders: identical): `hash_build` covers the lake, the feeds
+root (as `feeds/...`, its Parquet, CSV and JSON-lines files hashed as tables) and both DuckDB files; a PDF is
+hashed by its text (reportlab's invariant mode keeps its layout fixed, but it prints the recommendation ids).
 Floats are hashed rounded to 12 significant digits (`format('{:.12g}')`): sums computed on several threads (DuckDB
 aggregates, LightGBM) may differ in their last bits from one build to the next; 12 digits are far above that noise
 and far below any change a refactor could make on purpose.
@@ -25,11 +33,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import os
 import posixpath
 import re
 import sys
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -55,8 +65,27 @@ BUILD_RECORD = frozenset(
         "validated_by_run",
         "carried_from_run",
         "signal_run_ids",
+        "generated_at",
+        # digests of what a build ran with or of content that holds run ids: the stage records' and the dbt
+        # build's fingerprints (code, config and folders), a persona recommendation's id (md5 of its content,
+        # signal run ids included) and a feed delivery's content digest (over files holding run ids)
+        "fingerprint",
+        "project_fingerprint",
+        "recommendation_id",
+        "content_sha256",
     }
 )
+# In JSON documents only: a feed manifest's digest and size of each file (the files are hashed themselves, as
+# tables; a Parquet file's bytes vary with the run ids it holds)
+FILE_DIGESTS = frozenset({"sha256", "bytes"})
+# Feed files read and hashed as tables (rows as a multiset, run ids left out), not as bytes
+TABULAR = {".parquet": "read_parquet", ".csv": "read_csv", ".jsonl": "read_json"}
+# A recommendation id (see `recommendation_id` above) where text refers to it: persona documents' and tables'
+# references, the PDF report; written `<id>` in text
+PRINTED_ID = re.compile(r"\b[0-9a-f]{32}\b")
+PRINTED_ID_SQL = r"\b[0-9a-f]{32}\b"
+# A run id (a UUID) quoted in text: a recommendation's payload, an audit row's references; written `<run>`
+RUN_ID = r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"
 SKIPPED_FOLDERS = ("_delta_log", "_locks")
 LOCAL_PORT = r"//127\.0\.0\.1:[0-9]+"
 FLOAT_DIGITS = 12
@@ -101,12 +130,18 @@ def _column_text(name: str, kind: str, places: Mapping[str, str]) -> str:
     quoted = '"' + name.replace('"', '""') + '"'
     if kind.upper() in {"DOUBLE", "FLOAT", "REAL"}:
         return f"coalesce(format('{{:.{FLOAT_DIGITS}g}}', {quoted}), '\\N')"
-    if kind.upper() == "VARCHAR":
-        text = f"regexp_replace({quoted}, '{LOCAL_PORT}', '//127.0.0.1:PORT', 'g')"
+    text = quoted if kind.upper() == "VARCHAR" else f"cast({quoted} as varchar)"
+    if not _is_plain(kind):  # text, lists, structs, JSON: what a run writes of itself is masked
+        for pattern, placeholder in ((LOCAL_PORT, "//127.0.0.1:PORT"), (PRINTED_ID_SQL, "<id>"), (RUN_ID, "<run>")):
+            text = f"regexp_replace({text}, '{pattern}', '{placeholder}', 'g')"
         for folder, placeholder in places.items():
             text = f"replace({text}, {_sql_text(folder)}, {_sql_text(placeholder)})"
-        return f"coalesce({text}, '\\N')"
-    return f"coalesce(cast({quoted} as varchar), '\\N')"
+    return f"coalesce({text}, '\\N')"
+
+
+def _is_plain(kind: str) -> bool:
+    """A number, date, time or boolean column: no text inside it to mask."""
+    return not any(word in kind.upper() for word in ("VARCHAR", "[]", "STRUCT", "MAP", "JSON", "UNION"))
 
 
 def relation_hash(con: duckdb.DuckDBPyConnection, relation: str, places: Mapping[str, str] = NO_PLACES) -> TableHash:
@@ -131,16 +166,37 @@ def arrow_hash(data: pa.Table, places: Mapping[str, str] = NO_PLACES) -> TableHa
         return relation_hash(con, "data", places)
 
 
-def _canonical(name: str, data: bytes, places: Mapping[str, str] = NO_PLACES) -> bytes:
+def canonical(name: str, data: bytes, places: Mapping[str, str] = NO_PLACES) -> bytes:
     if name.endswith(".json"):
         return json.dumps(_without_build_record(json.loads(data), places), sort_keys=True).encode()
+    if name.endswith(".pdf"):
+        return _in_place(_pdf_text(data), places).encode()
     for folder, placeholder in places.items():
         data = data.replace(folder.encode(), placeholder.encode())
     return data
 
 
+def _pdf_text(data: bytes) -> str:
+    """What a reader sees, page by page (the bytes embed the recommendation ids, which hold run ids)."""
+    import pypdf
+
+    return "\f".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
+
+
+def tabular_hash(name: str, data: bytes, places: Mapping[str, str] = NO_PLACES) -> TableHash:
+    """A feed file (Parquet, CSV, JSON lines) hashed as the table it holds."""
+    suffix = Path(name).suffix
+    with tempfile.TemporaryDirectory() as folder, duckdb.connect() as con:
+        path = Path(folder) / f"file{suffix}"
+        path.write_bytes(data)
+        con.execute("set TimeZone = 'UTC'")
+        con.execute(f"create view data as select * from {TABULAR[suffix]}('{path}')")
+        return relation_hash(con, "data", places)
+
+
 def _in_place(text: str, places: Mapping[str, str]) -> str:
-    text = re.sub(LOCAL_PORT, "//127.0.0.1:PORT", text)
+    text = PRINTED_ID.sub("<id>", re.sub(LOCAL_PORT, "//127.0.0.1:PORT", text))
+    text = re.sub(RUN_ID, "<run>", text)
     for folder, placeholder in places.items():
         text = text.replace(folder, placeholder)
     return text
@@ -148,7 +204,11 @@ def _in_place(text: str, places: Mapping[str, str]) -> str:
 
 def _without_build_record(value: object, places: Mapping[str, str] = NO_PLACES) -> object:
     if isinstance(value, dict):
-        return {k: _without_build_record(v, places) for k, v in value.items() if not is_build_record(k)}
+        return {
+            k: _without_build_record(v, places)
+            for k, v in value.items()
+            if not is_build_record(k) and k not in FILE_DIGESTS
+        }
     if isinstance(value, list):
         return [_without_build_record(v, places) for v in value]
     return _in_place(value, places) if isinstance(value, str) else value
@@ -181,10 +241,15 @@ def duckdb_hashes(file: Path, places: Mapping[str, str] = NO_PLACES) -> dict[str
 
 
 def hash_lake(
-    storage: LakeStorage, duckdb_files: Iterable[Path] = (), places: Mapping[str, str] = NO_PLACES
+    storage: LakeStorage,
+    duckdb_files: Iterable[Path] = (),
+    places: Mapping[str, str] = NO_PLACES,
+    *,
+    tabular: bool = False,
 ) -> LakeHashes:
     """Every Delta table and file of the lake at `storage`, and every table of the DuckDB files given
-    (`places`: folder -> placeholder, written in text in the folder's place)."""
+    (`places`: folder -> placeholder, written in text in the folder's place; `tabular`: Parquet, CSV and JSON-lines
+    files hashed as tables, for a feeds root; a lake's bronze payloads are always hashed byte for byte)."""
     hashes = LakeHashes()
     root = storage.root_uri.rstrip("/")
     tables = [uri for zone in ZONES for uri in storage.list_delta_tables(zone)]
@@ -196,7 +261,11 @@ def hash_lake(
             )
     for name, path in _lake_files(storage, tables):
         with storage.filesystem.open_input_stream(path) as stream:
-            hashes.files[name] = hashlib.sha256(_canonical(name, stream.read(), places)).hexdigest()
+            data = stream.read()
+        if tabular and Path(name).suffix in TABULAR:
+            hashes.tables[name] = tabular_hash(name, data, places)
+        else:
+            hashes.files[name] = hashlib.sha256(canonical(name, data, places)).hexdigest()
     in_lake = [] if storage.is_s3 else sorted(Path(storage.fs_path(root)).rglob("*.duckdb"))
     for file in dict.fromkeys([*duckdb_files, *in_lake]):
         hashes.tables.update(duckdb_hashes(Path(file), places))
@@ -212,7 +281,8 @@ def hash_build(lake: LakeStorage, feeds_uri: str, duckdb_files: Iterable[Path]) 
     places = {feeds_uri.rstrip("/"): "<feeds>", lake.root_uri.rstrip("/"): "<lake>"}
     hashes = hash_lake(lake, duckdb_files, places)
     if not feeds_inside:
-        feeds = hash_lake(LakeStorage(root_uri=feeds_uri, storage_options=lake.storage_options), (), places)
+        feeds_root = LakeStorage(root_uri=feeds_uri, storage_options=lake.storage_options)
+        feeds = hash_lake(feeds_root, (), places, tabular=True)
         hashes.tables.update({f"feeds/{name}": value for name, value in feeds.tables.items()})
         hashes.files.update({f"feeds/{name}": value for name, value in feeds.files.items()})
     hashes.tables = dict(sorted(hashes.tables.items()))
