@@ -60,8 +60,8 @@ def reference_unchanged(storage: LakeStorage, _: Window | None = None) -> StageR
 def reference_tables(context: AssetExecutionContext, lake: LakeResource, settings: SettingsResource):  # noqa: ANN201
     """Rewrite the reference tables from the universe file and the calendars, when their content changed (an
     unchanged table keeps its Delta version, so the nightly dbt build knows it need not rebuild from it)."""
-    storage = lake.storage()
-    fingerprint, outputs = reference_state(storage, settings.get())
+    storage, config = lake.storage(), settings.get()
+    fingerprint, outputs = reference_state(storage, config)
     if stage_unchanged(storage, fingerprint, outputs) is not None:
         for spec in SPECS.values():
             yield MaterializeResult(
@@ -69,7 +69,7 @@ def reference_tables(context: AssetExecutionContext, lake: LakeResource, setting
                 metadata={"skipped": SKIPPED, "table_uri": MetadataValue.path(table_uri(storage, spec))},
             )
         return
-    written_tables = write_reference_tables(storage, settings.get())
+    written_tables = write_reference_tables(storage, config)
     record_run(storage, fingerprint, outputs)
     for spec, table, written in written_tables:
         meta = {
@@ -82,6 +82,6 @@ def reference_tables(context: AssetExecutionContext, lake: LakeResource, setting
         if spec is LAKE_AS_OF:
             meta["as_of_date"] = str(table["as_of_date"][0].as_py())
         if spec is INSTRUMENTS:
-            meta["universe_file"] = MetadataValue.path(str(settings.universe_file))
+            meta["universe_file"] = MetadataValue.path(str(config.universe_file))
             meta["preview"] = MetadataValue.md(table.to_pandas().to_markdown(index=False))
         yield MaterializeResult(asset_key=AssetKey(["silver", *spec.name.split("/")]), metadata=meta)
