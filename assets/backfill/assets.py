@@ -17,7 +17,8 @@ from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Config, C
 from dagster._core.pipes.client import PipesClientCompletedInvocation
 
 from resources.lake.write_lock import pool_for
-from resources.settings import get_settings
+from resources.settings import Settings
+from resources.settings_resource import SettingsResource
 from resources.spark.features_job import INPUTS
 from resources.spark.plans import BACKFILL_SOURCES
 
@@ -36,13 +37,12 @@ class SparkBackfillLauncher(ConfigurableResource):
     mode: Literal["subprocess", "emr-serverless"] = "subprocess"
 
     def launch(
-        self, context: AssetExecutionContext, source: str, config: BackfillConfig
+        self, context: AssetExecutionContext, source: str, config: BackfillConfig, settings: Settings
     ) -> PipesClientCompletedInvocation:
         start = date.fromisoformat(config.start) if config.start else None
         end = date.fromisoformat(config.end) if config.end else None
         if source == FEATURES and (start or end):
             raise ValueError("features are rebuilt whole: start/end do not apply")
-        settings = get_settings()
         lake_uri = settings.lake_uri
         if self.mode == "emr-serverless":
             import boto3
@@ -88,8 +88,13 @@ def build_backfill_asset(source: str) -> AssetsDefinition:
         kinds={"spark", "delta"},
         description=description,
     )
-    def _backfill(context: AssetExecutionContext, config: BackfillConfig, backfill_launcher: SparkBackfillLauncher):
-        return backfill_launcher.launch(context, source, config).get_materialize_result()
+    def _backfill(
+        context: AssetExecutionContext,
+        config: BackfillConfig,
+        backfill_launcher: SparkBackfillLauncher,
+        settings: SettingsResource,
+    ):
+        return backfill_launcher.launch(context, source, config, settings.get()).get_materialize_result()
 
     return _backfill
 

@@ -13,6 +13,8 @@ from deltalake import DeltaTable
 from assets.backfill.assets import FEATURES, SparkBackfillLauncher, build_backfill_asset
 from resources.lake.delta import content_hash, read_table
 from resources.lake.gold import publish_to_delta
+from resources.settings import get_settings
+from resources.settings_resource import SettingsResource
 from resources.simulated.fred import write_scaled_files
 from resources.sources.registry import ingest_source
 from resources.spark.entrypoint import SPARK_CONF_ENV
@@ -33,7 +35,10 @@ def test_the_backfill_asset_runs_the_spark_job_through_pipes(storage, settings, 
     asset = build_backfill_asset("fred")
     result = materialize(
         [asset],
-        resources={"backfill_launcher": SparkBackfillLauncher(mode="subprocess")},
+        resources={
+            "backfill_launcher": SparkBackfillLauncher(mode="subprocess"),
+            "settings": SettingsResource.from_settings(get_settings()),
+        },
         run_config={"ops": {asset.op.name: {"config": {"engine": "spark"}}}},
     )
     assert result.success
@@ -58,7 +63,13 @@ def test_the_features_asset_runs_the_spark_features_job_through_pipes(storage, b
     monkeypatch.setenv(SPARK_CONF_ENV, json.dumps(TINY_DATA_CONF))
 
     asset = build_backfill_asset(FEATURES)
-    result = materialize([asset], resources={"backfill_launcher": SparkBackfillLauncher(mode="subprocess")})
+    result = materialize(
+        [asset],
+        resources={
+            "backfill_launcher": SparkBackfillLauncher(mode="subprocess"),
+            "settings": SettingsResource.from_settings(get_settings()),
+        },
+    )
 
     assert result.success
     (event,) = result.get_asset_materialization_events()
