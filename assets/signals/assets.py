@@ -1,11 +1,20 @@
 """The daily signals asset: one partition per day, the window's signals replaced in gold/signals/daily."""
 
 import base64
+from collections.abc import Iterator
 from datetime import date
 
 import pandas as pd
 import pyarrow as pa
-from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetObservation,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from assets.automation import DAY_MARKER, after_inputs, decision_day_after_inputs
 from assets.models.assets import (
@@ -28,6 +37,7 @@ from assets.signals.ledger import (
     ledger_summary,
     write_ledger,
 )
+from assets.signals.readiness import decision_day_gap
 from assets.signals.scorecard import ORACLE_SET, lake_scorecard, oracle_capture
 from assets.signals.stage import run_signals, signal_config
 from assets.signals.table import SIGNALS, write_window
@@ -65,6 +75,7 @@ def signals_unchanged(storage: LakeStorage, window: Window) -> StageRecord | Non
     kinds={"python", "delta"},
     partitions_def=daily_partitions,
     backfill_policy=BackfillPolicy.single_run(),
+    output_required=False,  # no materialization while the decision day's rows are not in the inputs yet
     description=(
         "Signals per instrument, day and horizon (D+1..D+10): direction, calibrated probability, confidence, "
         "expected move and 80% interval, regime, rule signals, ensemble and confluence, capped-Kelly size, "
@@ -72,18 +83,24 @@ def signals_unchanged(storage: LakeStorage, window: Window) -> StageRecord | Non
         + DECISION_DAY_PARTITION_MEANING
     ),
 )
-def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> Iterator[MaterializeResult | AssetObservation]:
     first, last = window_of(context)
     storage = lake.storage()
     signals_config = signal_config(get_settings().cost_bps, get_settings().decision_time_utc)
     fingerprint, outputs = signals_state(storage, first, last)
     if (record := unchanged(storage, fingerprint, outputs)) is not None:
-        return skipped_result(record)
+        yield skipped_result(record)
+        return
     config = stage_config()
     inputs = load_inputs(storage, config, until=last)
     predictions = read_table(storage, storage.uri("gold", "models", "oos_predictions")).to_pandas()
     predictions["trade_date"] = pd.to_datetime(predictions["trade_date"])
     predictions = predictions[predictions["trade_date"] <= pd.Timestamp(last)]
+    if (gap := decision_day_gap(inputs.features, predictions, last)) is not None:
+        # Not materialized: the day stays missing (so the automation retries it) and nothing downstream runs.
+        context.log.info(f"day {last} not built: {gap}")
+        yield AssetObservation(asset_key=SIGNALS_KEY, partition=last.isoformat(), metadata={"not_built": gap})
+        return
     regimes = read_table(storage, storage.uri("gold", "models", "regimes")).to_pandas()
     signals, weights, thresholds = run_signals(inputs, predictions, regimes, signals_config, run_id=context.run_id)
     for name, frame in (("ensemble_weights", weights), ("decision_thresholds", thresholds)):
@@ -98,7 +115,7 @@ def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> Materia
         ["symbol", "direction", "probability", "confidence", "regime", "ensemble_score", "confluence", "size"]
     ]
     record_run(storage, fingerprint, outputs, {"rows": stats.added})
-    return MaterializeResult(
+    yield MaterializeResult(
         metadata={
             "skipped": "no: inputs changed",
             "dagster/row_count": stats.added,

@@ -4,17 +4,30 @@ The real code location's conditions are evaluated against an instance holding th
 (materializations and check results), the way the daemon evaluates them.
 """
 
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
 import pytest
 from dagster import (
     AssetCheckEvaluation,
     AssetKey,
     AssetMaterialization,
+    AssetObservation,
+    DagsterEventType,
     DagsterInstance,
     evaluate_automation_conditions,
+    materialize,
 )
 
 from assets.automation import DAY_MARKER
+from assets.signals.assets import daily_signals, paper_ledger
+from assets.signals.readiness import decision_day_gap
 from pipelines.definitions import defs
+from resources.lake.delta import overwrite_table
+from resources.lake.resource import LakeResource
+from resources.lake.storage import LakeStorage
 
 MODELS = ["gold/models/regimes", "gold/models/oos_predictions", "gold/models/evaluation"]
 DECISION_DAY = ["gold/signals/daily", "gold/personas/wealth_manager", "gold/feeds/delivery_log"]
@@ -151,3 +164,84 @@ def test_a_decision_day_follows_the_publishers_day_once_the_models_have_caught_u
     daemon.materialize(*MODELS)
     requested = daemon.tick()
     assert requested.get("gold/signals/daily") == ["2024-06-27"], requested
+
+
+def _lake_with_features_until(root: Path, last: date, day: date) -> LakeStorage:
+    """A tiny lake holding what the signals stage reads first: features and predictions up to `last` (one symbol)."""
+    storage = LakeStorage(root_uri=str(root))
+    days = pd.bdate_range(last - timedelta(days=10), last)
+    decision = days + pd.Timedelta(hours=21)
+    features = pd.DataFrame(
+        {
+            "symbol": "SPX",
+            "trade_date": days.date,
+            "calendar": "NYSE",
+            "decision_at": decision,
+            "max_available_at_used": decision - pd.Timedelta(hours=1),
+        }
+    )
+    labels = pd.DataFrame({"symbol": "SPX", "trade_date": days.date})
+    predictions = pd.DataFrame({"symbol": "SPX", "trade_date": days.date, "horizon": 5, "probability": 0.5})
+    for parts, frame in (
+        (("marts", "fct_features_daily"), features),
+        (("marts", "fct_labels_daily"), labels),
+        (("models", "oos_predictions"), predictions),
+    ):
+        overwrite_table(storage, storage.uri("gold", *parts), pa.Table.from_pandas(frame, preserve_index=False))
+    assert day > last
+    return storage
+
+
+def test_a_models_rebuild_without_the_days_rows_leaves_the_day_missing_and_the_next_one_builds_it(tmp_path):
+    """The signals for the publisher's day D are built from D's rows, not merely after D landed: a models rebuild
+    from marts that do not hold D yet requests D, but the signals stage materializes nothing (D stays missing,
+    nothing downstream runs, an observation says why), so the next models rebuild requests exactly D again."""
+    day = date(2024, 6, 26)
+    storage = _lake_with_features_until(tmp_path / "lake", date(2024, 6, 25), day)
+    result = materialize(
+        [daily_signals, paper_ledger],
+        partition_key=day.isoformat(),
+        resources={"lake": LakeResource(lake_uri=storage.root_uri)},
+        raise_on_error=True,
+    )
+    assert result.success
+    assert result.get_asset_materialization_events() == [], "day D built from marts that do not hold it"
+    skipped = {e.step_key for e in result.all_events if e.event_type == DagsterEventType.STEP_SKIPPED}
+    assert skipped == {"gold__ledger__positions"}, f"the ledger ran on a day whose signals were not built: {skipped}"
+    (observed,) = result.get_asset_observation_events()
+    reason = observed.asset_observation_data.asset_observation.metadata["not_built"].value
+    assert "fct_features_daily has no row for 2024-06-26" in reason, reason
+
+    # The automation, seeing exactly that (requested, not materialized), asks for D again after the next rebuild.
+    daemon = Daemon()
+    graph = defs.get_repository_def().asset_graph
+    for key in graph.get_all_asset_keys():
+        if not graph.get(key).is_partitioned and graph.get(key).is_materializable:
+            daemon.materialize(key.to_user_string())
+    daemon.check("gold/models/evaluation", "leak_audit", passed=True)
+    daemon.tick()
+    daemon.land(day.isoformat())
+    daemon.tick()
+    daemon.materialize(*MODELS)  # the rebuild from marts without D's rows
+    assert daemon.tick().get("gold/signals/daily") == [day.isoformat()]
+    daemon.instance.report_runless_asset_event(
+        AssetObservation(AssetKey(["gold", "signals", "daily"]), partition=day.isoformat())
+    )
+    assert not set(daemon.tick()) & set(DECISION_DAY), "a requested day is not asked for again before a rebuild"
+    daemon.materialize(*MODELS)  # the rebuild from marts that hold D
+    requested = daemon.tick()
+    for key in DECISION_DAY:
+        assert requested.get(key) == [day.isoformat()], (key, requested)
+
+
+def test_the_decision_day_gap_names_the_input_that_lacks_the_day_and_ignores_market_holidays():
+    days = pd.to_datetime(["2024-06-24", "2024-06-25"])
+    features = pd.DataFrame({"trade_date": days})
+    assert decision_day_gap(features, features, date(2024, 6, 25)) is None
+    gap = decision_day_gap(features, features, date(2024, 6, 26))
+    assert gap is not None and gap.startswith("fct_features_daily has no row for 2024-06-26")
+    assert "latest day is 2024-06-25" in gap
+    with_day = pd.DataFrame({"trade_date": pd.to_datetime(["2024-06-26"])})
+    gap = decision_day_gap(with_day, features, date(2024, 6, 26))
+    assert gap is not None and gap.startswith("oos_predictions has no row for 2024-06-26")
+    assert decision_day_gap(features, features, date(2024, 6, 19)) is None, "Juneteenth: Cboe does not publish"
