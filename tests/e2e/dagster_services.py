@@ -1,9 +1,11 @@
 """Dagster's own daemon and webserver on 127.0.0.1, as `make serve` starts them, for the daemon test and its bench."""
 
+import os
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,36 +25,69 @@ mutation Start($selector: SensorSelector!) {
 """
 
 
+GRACE_S = 30.0
+
+
+def group_members(pgid: int) -> list[int]:
+    """The live processes of process group `pgid` (zombies excluded), read from /proc."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:  # state, ppid, pgrp
+            members.append(int(entry.name))
+    return members
+
+
+def stop_group(pgid: int, grace_s: float = GRACE_S) -> None:
+    """SIGTERM the whole process group, then SIGKILL whatever is left after `grace_s` (the daemon's `dagster api
+    grpc` code server outlives a SIGTERM to the daemon alone)."""
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.time() + wait_s
+        while group_members(pgid) and time.time() < deadline:
+            time.sleep(0.2)
+        if not group_members(pgid):
+            return
+
+
+@contextmanager
+def process_groups(
+    commands: Sequence[Sequence[str]], env: Mapping[str, str], outputs: Sequence[int | object], grace_s: float = GRACE_S
+) -> Iterator[list[subprocess.Popen]]:
+    """Each command in its own session (so its process group holds everything it spawns), stopped as a group."""
+    procs: list[subprocess.Popen] = []
+    try:
+        for command, output in zip(commands, outputs, strict=True):
+            procs.append(
+                subprocess.Popen(
+                    list(command), cwd=PROJECT_ROOT, env=dict(env), stdout=output, stderr=output, start_new_session=True
+                )
+            )
+        yield procs
+    finally:
+        for proc in procs:
+            stop_group(proc.pid, grace_s)
+            proc.wait(timeout=10)
+
+
 @contextmanager
 def daemon_and_webserver(env: Mapping[str, str], port: int, log_path: Path) -> Iterator[list[subprocess.Popen]]:
-    """Both processes with `env` (the daemon's output in `log_path`), stopped on exit, killed if they hang."""
-    with log_path.open("w") as log:
-        procs = [
-            subprocess.Popen(
-                [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-                cwd=PROJECT_ROOT,
-                env=dict(env),
-                stdout=log,
-                stderr=log,
-            ),
-            subprocess.Popen(
-                [str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-                cwd=PROJECT_ROOT,
-                env=dict(env),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            ),
-        ]
-        try:
-            yield procs
-        finally:
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                try:
-                    proc.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+    """Both processes with `env` (the daemon's output in `log_path`); on exit each process group is stopped, so
+    the code servers they spawned go with them."""
+    commands = [
+        [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+        [str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+    ]
+    with log_path.open("w") as log, process_groups(commands, env, [log, subprocess.DEVNULL]) as procs:
+        yield procs
 
 
 def start_sensor(graphql: str, name: str, timeout_s: float = 300) -> dict:
