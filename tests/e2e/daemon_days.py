@@ -9,12 +9,21 @@ followed: which stage read which rebuild of the stage before it.
 from __future__ import annotations
 
 import subprocess
+from collections import Counter
 from datetime import date, datetime
 from datetime import time as clock_time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance, EventLogRecord
+from dagster import (
+    AssetKey,
+    AssetRecordsFilter,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRun,
+    EventLogRecord,
+    RunsFilter,
+)
 
 from tests.e2e.chain_fixtures import NEXUS
 
@@ -112,3 +121,20 @@ def day_chain(instance: DagsterInstance, day: date) -> list[tuple[str, str, floa
         (DAY_MARKER.to_user_string(), landed.event_log_entry.run_id, step_start(instance, landed), landed.timestamp)
     )
     return list(reversed(chain))
+
+
+def stage_of(run: DagsterRun) -> str:
+    """What a run built, by stage: its job for release (ingest) runs, the stages of its assets for automation runs."""
+    if run.tags.get("dagster/sensor_name") != "nexus_automation":
+        return run.job_name
+    stages = set()
+    for key in run.asset_selection or ():
+        path = key.path
+        stages.add("/".join(path[:2]) if path[0] == "gold" else path[0])
+    return "automation: " + ", ".join(sorted(stages))
+
+
+def runs_per_stage(instance: DagsterInstance, after: float) -> Counter[str]:
+    """How many runs created after `after` (a timestamp) built each stage."""
+    records = instance.get_run_records(RunsFilter(created_after=datetime.fromtimestamp(after).astimezone()))
+    return Counter(stage_of(r.dagster_run) for r in records)

@@ -42,8 +42,16 @@ from resources.simulated.misprints import Misprint, write_misprints
 from resources.sources.cboe.spec import INDEX_CLOSES
 from tests.conftest import free_port
 from tests.e2e.daemon_days import FEEDS as FEEDS_KEY
-from tests.e2e.daemon_days import SIGNALS, build_lake, daemon_env, day_chain, evening, materialization
-from tests.e2e.dagster_services import daemon_and_webserver, start_sensor
+from tests.e2e.daemon_days import (
+    SIGNALS,
+    build_lake,
+    daemon_env,
+    day_chain,
+    evening,
+    materialization,
+    runs_per_stage,
+)
+from tests.e2e.dagster_services import daemon_and_webserver, group_members, start_sensor
 from tests.postgres_server import postgres_server
 
 pytestmark = pytest.mark.slow
@@ -143,17 +151,23 @@ def test_publisher_days_run_to_client_feeds_and_a_failed_gate_holds_the_chain_on
 
                 # Tuesday: the publisher has corrected the value; the chain resumes by itself, through the feeds.
                 clock.set(evening(TUE))
+                moved = {TUE: time.time()}
                 resumed = _wait("Tuesday's Cboe run", lambda: _release_run(instance, TUE), WAIT_S, procs)
                 assert resumed.status == DagsterRunStatus.SUCCESS, _failure(instance, resumed.run_id)
                 assert _silver_version(storage) > version
                 _wait("Tuesday's feed delivery", lambda: _delivered(instance, TUE), WAIT_S, procs)
+                _report(instance, TUE, moved[TUE])
 
                 # Wednesday (EIA's weekly petroleum report), then Thursday and Friday (COT) in one move.
                 clock.set(evening(WED))
+                moved[WED] = time.time()
                 _wait("Wednesday's feed delivery", lambda: _delivered(instance, WED), WAIT_S, procs)
+                _report(instance, WED, moved[WED])
                 clock.set(evening(FRI))
+                moved[FRI] = time.time()
                 for day in (THU, FRI):
                     _wait(f"{day}'s feed delivery", lambda day=day: _delivered(instance, day), WAIT_S, procs)
+                _report(instance, FRI, moved[FRI])
 
                 for day in (TUE, WED, THU, FRI):
                     chain = day_chain(instance, day)  # each stage started after what it reads was rebuilt
@@ -172,8 +186,20 @@ def test_publisher_days_run_to_client_feeds_and_a_failed_gate_holds_the_chain_on
                 timeout=60,
             ).json()["data"]["runsOrError"]["results"]
             assert {failed.run_id, resumed.run_id} <= {r["runId"] for r in runs}
+        for proc in procs:  # the daemon's code server and the webserver's went with them
+            assert group_members(proc.pid) == [], f"{proc.args[0]} left processes behind"
     finally:
         alerts.close()
+
+
+def _report(instance: DagsterInstance, day: date, moved: float) -> None:
+    """What one clock move cost: wall time to the feed delivery and the runs it took, by stage (see -s output)."""
+    delivered = materialization(instance, FEEDS_KEY, day.isoformat())
+    assert delivered is not None
+    runs = runs_per_stage(instance, moved)
+    print(f"\n{day}: clock moved -> feed delivery {delivered.timestamp - moved:.0f} s; {sum(runs.values())} runs:")
+    for stage, count in sorted(runs.items()):
+        print(f"  {count:3d}  {stage}")
 
 
 def _delivered(instance: DagsterInstance, day: date) -> bool:
