@@ -45,8 +45,10 @@ PARTITIONED = {DAY_MARKER, SIGNALS, LEDGER, PERSONA, FEEDS}
 
 
 def daemon_env(base: dict[str, str], last_day: date) -> dict[str, str]:
-    """The settings the daemon and `nexus run` share: partitions from HISTORY_START, three signal days."""
+    """The settings the daemon and `nexus run` share: partitions from HISTORY_START, three signal days, and room
+    for the automation sensor's evaluation on the code server on a loaded machine (Dagster's default is 60 s)."""
     return base | {
+        "DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS": "300",
         "NEXUS_START_DATE": HISTORY_START.isoformat(),
         "NEXUS_END_DATE": last_day.isoformat(),
         "NEXUS_SIGNAL_HISTORY_DAYS": "3",
