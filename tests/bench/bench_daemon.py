@@ -31,7 +31,15 @@ from resources.settings import PROJECT_ROOT, Settings
 from resources.simulated.clock import PublisherClock
 from tests.bench.common import Figure, isolated_env
 from tests.conftest import free_port
-from tests.e2e.daemon_days import FEEDS, HISTORY_START, build_lake, daemon_env, evening, materialization
+from tests.e2e.daemon_days import (
+    FEEDS,
+    HISTORY_START,
+    build_lake,
+    daemon_env,
+    evening,
+    materialization,
+    runs_per_stage,
+)
 from tests.e2e.dagster_services import daemon_and_webserver, start_sensor
 
 WARM_UP = date(2024, 6, 25)
@@ -144,10 +152,15 @@ def run() -> list[Figure]:
             clock.set(evening(MEASURED))
             delivered = _wait_delivered(instance, MEASURED, procs, deadline)
             total, in_steps, materialized, failed = day_timings(instance, released, delivered)
+            runs = runs_per_stage(instance, released)
     print(f"  day {MEASURED}: {len(materialized)} assets materialized by the delivery; failed runs: {failed or 'none'}")
+    print(f"  runs since the release: {sum(runs.values())}")
+    for stage, count in sorted(runs.items()):
+        print(f"    {count:3d}  {stage}")
     print(f"  daemon log: {root / 'daemon.log'}")
     return [
         Figure("daemon: release to feed delivery, one business day", total, "s"),
         Figure("daemon: in asset steps (union of step intervals)", in_steps, "s"),
         Figure("daemon: share of it in Dagster (not in steps)", 100 * (1 - in_steps / total) if total else 0, "%"),
+        Figure("daemon: runs from release to feed delivery", float(sum(runs.values())), ""),
     ]
