@@ -38,7 +38,7 @@ EVALUATION = AssetKey(["gold", "models", "evaluation"])
 SIGNALS = AssetKey(["gold", "signals", "daily"])
 LEDGER = AssetKey(["gold", "ledger", "positions"])
 PERSONA = AssetKey(["gold", "personas", "wealth_manager"])
-FEEDS = AssetKey(["gold", "feeds", "deliveries"])
+FEEDS = AssetKey(["gold", "feeds", "delivery_log"])
 CHAIN = [DAY_MARKER, FEATURES, PREDICTIONS, EVALUATION, SIGNALS, LEDGER, PERSONA, FEEDS]
 """One read path from the publisher's day to the client feed, each stage reading the one before it."""
 PARTITIONED = {DAY_MARKER, SIGNALS, LEDGER, PERSONA, FEEDS}

@@ -35,6 +35,7 @@ from resources.lake.delta import overwrite_table
 from resources.lake.resource import LakeResource
 from resources.lake.storage import LakeStorage
 from resources.simulated.clock import PublisherClock
+from tests.e2e.daemon_days import CHAIN
 
 MODELS = ["gold/models/regimes", "gold/models/oos_predictions", "gold/models/evaluation"]
 DECISION_DAY = ["gold/signals/daily", "gold/personas/wealth_manager", "gold/feeds/delivery_log"]
@@ -300,3 +301,9 @@ def test_the_marts_start_once_per_release_batch_not_once_per_silver_table(monkey
     requested = daemon.tick()
     assert staging <= set(requested), "both staging models in one tick: one marts run for the batch"
     assert "marts/fct_features_daily" in requested, sorted(requested)
+
+
+def test_the_daemon_tests_read_path_names_assets_of_the_code_location():
+    """The daemon test waits on these keys for up to 40 minutes each: a renamed asset must fail here, at once."""
+    keys = defs.get_repository_def().asset_graph.get_all_asset_keys()
+    assert set(CHAIN) <= keys, sorted(k.to_user_string() for k in set(CHAIN) - keys)
