@@ -197,17 +197,21 @@ def _last_day_before_next(context: AssetExecutionContext, end: date) -> date:
     return end - timedelta(days=1)
 
 
-def window_of(context: AssetExecutionContext, *, as_of: bool = False) -> tuple[date | None, date]:
-    """(first day, last day) of this materialization.
+def window_of(
+    context: AssetExecutionContext, *, as_of: bool = False, end_date: date | None = None, live: bool = False
+) -> tuple[date | None, date]:
+    """(first day, last day) of this materialization; the settings it needs are passed in.
 
     Decision-day assets (signals, personas, feeds) get their trading days: the first and last partition keys.
     Ingest (`as_of=True`) gets the as-of day: the last day before the next partition starts (a trading day's
     window reaches over the weekend or holiday after it), narrowed by the run's `nexus/as_of` tag, and never later
-    than today in live mode (a live publisher cannot show tomorrow). Unpartitioned runs use NEXUS_END_DATE.
+    than today when `live` (a live publisher cannot show tomorrow). An unpartitioned run ends on `end_date`
+    (NEXUS_END_DATE), which it must be given.
     """
-    settings = get_settings()
     if not (context.has_partition_key_range or context.has_partition_key):
-        return None, settings.end_date
+        if end_date is None:
+            raise ValueError(f"{context.op_def.name}: an unpartitioned run needs its end date passed to window_of")
+        return None, end_date
     window = context.partition_time_window
     first = window.start.date()
     if not as_of:
@@ -220,6 +224,6 @@ def window_of(context: AssetExecutionContext, *, as_of: bool = False) -> tuple[d
     tag = context.run.tags.get(AS_OF_TAG)
     if tag:
         last = min(last, date.fromisoformat(tag))
-    if settings.source_mode == "live":
+    if live:
         last = min(last, datetime.now(UTC).date())
     return first, last

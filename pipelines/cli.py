@@ -310,12 +310,14 @@ def ingest(
 
 @app.command()
 def backfill(
-    source: Annotated[str, typer.Argument(help="cot, fred or coinmetrics")],
+    source: Annotated[str, typer.Argument(help="cot, fred, coinmetrics, or features (gold fct_features_daily)")],
     engine: Annotated[str, typer.Option(help="local (delta-rs, one process) or spark (the spark extra)")] = "local",
     start: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="Rebuild only rows dated from here.")] = None,
     end: Annotated[date | None, typer.Option(formats=["%Y-%m-%d"], help="Rebuild only rows dated up to here.")] = None,
 ) -> None:
-    """Re-derive a source's silver tables from all of its bronze payloads (parse, quarantine, versioned merge)."""
+    """Re-derive a source's silver tables from all of its bronze payloads (parse, quarantine, versioned merge).
+
+    `features` rebuilds gold/marts/fct_features_daily instead: dbt (local) or the Spark job (spark)."""
     from resources.lake.storage import LakeStorage
     from resources.quality.row_policy import RowPolicy
     from resources.settings import get_settings
@@ -324,8 +326,14 @@ def backfill(
 
     if engine not in ("local", "spark"):
         raise typer.BadParameter("--engine must be local or spark")
+    if source == "features":
+        if start or end:
+            raise typer.BadParameter("features are rebuilt whole: --start/--end do not apply")
+        _backfill_features(engine)
+        return
     if source not in BACKFILL_SOURCES:
-        raise typer.BadParameter(f"no backfill for {source!r}; choose from {', '.join(BACKFILL_SOURCES)}")
+        choices = ", ".join([*BACKFILL_SOURCES, "features"])
+        raise typer.BadParameter(f"no backfill for {source!r}; choose from {choices}")
     settings = get_settings()
     storage = LakeStorage.from_settings(settings)
     policy = RowPolicy(max_bad_row_share=settings.max_bad_row_share)
@@ -351,6 +359,24 @@ def backfill(
         _echo(f"[red]✗ {error}[/red]")
     if result.errors:
         raise typer.Exit(2)
+
+
+def _backfill_features(engine: str) -> None:
+    from resources.settings import get_settings
+    from resources.spark.features_job import rebuild_features
+    from resources.spark.mart_checks import MartCheckError
+
+    with console.status(f"rebuilding fct_features_daily on {engine}..."):
+        try:
+            result = rebuild_features(get_settings(), engine)  # type: ignore[arg-type]
+        except (MartCheckError, FileNotFoundError) as exc:
+            _echo(f"[red]✗ {type(exc).__name__}:[/red] {escape(str(exc))}")
+            raise typer.Exit(2) from None
+    _echo(
+        f"✔ features → gold/marts/{result.table}: {result.rows} rows in {result.files} files, "
+        f"{result.seconds:.1f} s ({result.engine}/{result.delta_engine})"
+    )
+    _echo(f"    checks: {escape(result.gate)}")
 
 
 @app.command("dbt", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -123,7 +123,7 @@ def wiring_definitions(settings: Settings, partitions: dict[Cadence, PartitionsD
         # Daemon-launched runs execute their steps in the run's own process: one code load per run instead of one
         # per step (on 2 cores the chain is sequential anyway). `nexus run` executes in process already.
         executor=in_process_executor,
-        resources={"lake": LakeResource(lake_uri=settings.lake_uri), "dbt": dbt_resource(dbt_project())},
+        resources={"lake": LakeResource.from_settings(settings), "dbt": dbt_resource(dbt_project())},
     )
 
 

@@ -254,20 +254,13 @@ class Settings(BaseSettings):
 
     def aws_storage_options(self) -> dict[str, str]:
         """Object-store options from the standard AWS variables (lake on S3, S3 feed targets)."""
-        options: dict[str, str] = {}
-        if self.aws_endpoint_url:
-            options["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
-            if self.aws_endpoint_url.startswith("http://"):
-                options["AWS_ALLOW_HTTP"] = "true"
-        if self.aws_region:
-            options["AWS_REGION"] = self.aws_region
-        if self.aws_access_key_id:
-            options["AWS_ACCESS_KEY_ID"] = self.aws_access_key_id.get_secret_value()
-        if self.aws_secret_access_key:
-            options["AWS_SECRET_ACCESS_KEY"] = self.aws_secret_access_key.get_secret_value()
-        if self.aws_session_token:
-            options["AWS_SESSION_TOKEN"] = self.aws_session_token.get_secret_value()
-        return options
+        return aws_storage_options(
+            endpoint_url=self.aws_endpoint_url,
+            region=self.aws_region,
+            access_key_id=self.aws_access_key_id.get_secret_value() if self.aws_access_key_id else None,
+            secret_access_key=self.aws_secret_access_key.get_secret_value() if self.aws_secret_access_key else None,
+            session_token=self.aws_session_token.get_secret_value() if self.aws_session_token else None,
+        )
 
     def dbt_env(self) -> dict[str, str]:
         """Variables `profiles.yml` and the dbt sources read: the same paths Dagster uses."""
@@ -317,6 +310,32 @@ def _environment() -> tuple[tuple[str, str], ...]:
 @lru_cache(maxsize=8)
 def _settings_for(environment: tuple[tuple[str, str], ...]) -> Settings:
     return Settings()
+
+
+def aws_storage_options(
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    access_key_id: str | None = None,
+    secret_access_key: str | None = None,
+    session_token: str | None = None,
+) -> dict[str, str]:
+    """delta-rs / object-store options for S3 from values passed in (the settings', or a Dagster resource's).
+    Contains secrets: never log."""
+    options: dict[str, str] = {}
+    if endpoint_url:
+        options["AWS_ENDPOINT_URL"] = endpoint_url
+        if endpoint_url.startswith("http://"):
+            options["AWS_ALLOW_HTTP"] = "true"
+    if region:
+        options["AWS_REGION"] = region
+    if access_key_id:
+        options["AWS_ACCESS_KEY_ID"] = access_key_id
+    if secret_access_key:
+        options["AWS_SECRET_ACCESS_KEY"] = secret_access_key
+    if session_token:
+        options["AWS_SESSION_TOKEN"] = session_token
+    return options
 
 
 def get_settings() -> Settings:

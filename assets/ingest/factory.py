@@ -171,9 +171,9 @@ def build_ingest_assets(decl: SourceIngest) -> tuple[AssetsDefinition, list[Asse
         description=decl.description,
     )
     def _ingest(context: AssetExecutionContext, lake: LakeResource):
-        _, as_of = window_of(context, as_of=True)
-        storage = lake.storage()
         settings = get_settings()
+        _, as_of = window_of(context, as_of=True, end_date=settings.end_date, live=settings.source_mode == "live")
+        storage = lake.storage()
         fingerprint, outputs = ingest_fingerprint(decl, storage, settings, as_of)
         if fingerprint is not None and unchanged(storage, fingerprint, outputs) is not None:
             context.log.info(f"{decl.source} as of {as_of}: {SKIPPED} (simulated publisher, same settings and code)")

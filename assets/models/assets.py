@@ -36,7 +36,6 @@ from assets.models.pipeline import (
     run_regimes,
     run_walk_forward,
 )
-from assets.models.plots import evaluation_pngs, write_evaluation_plots
 from assets.skips import Window, skip_probe
 from resources.lake.delta import overwrite_table, read_table
 from resources.lake.resource import LakeResource
@@ -305,6 +304,8 @@ def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN
     from assets.models.evaluation import cumulative_returns
 
     curves = cumulative_returns(predictions, inputs.features, inputs.labels, config.evaluation, labelled)
+    from assets.models.plots import evaluation_pngs, write_evaluation_plots  # matplotlib: not with the definitions
+
     images = evaluation_pngs(report, curves)
     markdown = []
     for (name, png), uri in zip(images.items(), write_evaluation_plots(storage, images), strict=True):

@@ -32,7 +32,6 @@ import numpy as np
 import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.stats import spearmanr
 
 from assets.models.calibration import multiclass_brier
 from assets.models.labels import CLASS_NAMES, PERIODS_PER_YEAR, LabelConfig, horizon_labels, normalize_keys
@@ -210,6 +209,8 @@ def information_coefficient(score: np.ndarray, fwd_ret: np.ndarray, horizon: int
     n = int(ok.sum())
     if n < 3 or np.ptp(score[ok]) == 0 or np.ptp(fwd_ret[ok]) == 0:
         return float("nan"), float("nan"), n / horizon
+    from scipy.stats import spearmanr  # here, not with the definitions
+
     ic = float(spearmanr(score[ok], fwd_ret[ok]).statistic)
     n_eff = n / horizon
     t = ic * np.sqrt(max(n_eff - 2.0, 0.0) / max(1.0 - ic**2, 1e-12))

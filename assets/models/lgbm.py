@@ -11,9 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,6 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from assets.models.calibration import Calibrator
 from assets.models.labels import CLASSES, normalize_keys
 from resources.model_store import ModelArtifact, ModelMetadata, library_versions, with_hash
+
+if TYPE_CHECKING:  # imported where a model is trained or loaded, not with the definitions
+    import lightgbm as lgb
 
 CATEGORICAL_FEATURES: tuple[str, ...] = ("symbol", "asset_class")
 # Every numeric column of the features contract except `close` (a price level: its scale is the symbol's, not
@@ -166,6 +168,8 @@ def make_dataset(x: pd.DataFrame, y: np.ndarray, config: LGBMConfig, categorical
     Bin edges are feature quantiles of the rows given (no labels), so binning a whole training window once and
     fitting on an earlier slice of it does not leak anything from after the slice.
     """
+    import lightgbm as lgb
+
     cat = [c for c in categorical if c in x.columns]
     params = booster_params(config)
     return lgb.Dataset(x, label=y, categorical_feature=cat or "auto", params=params, free_raw_data=False).construct()
@@ -182,6 +186,8 @@ def fit_booster(
     Returns the booster and the number of trees per class to use: the best iteration when early stopping ran
     (never below `min_boost_round`), else the rounds trained.
     """
+    import lightgbm as lgb
+
     params = booster_params(config)
     early = valid_set is not None and valid_set.construct().num_data() >= config.min_validation_rows
     if not early:
@@ -262,6 +268,8 @@ class TrainedModel:
 
     @classmethod
     def from_artifact(cls, artifact: ModelArtifact) -> TrainedModel:
+        import lightgbm as lgb
+
         booster = lgb.Booster(model_str=artifact.model_text)
         model = cls(booster, Calibrator.model_validate(artifact.calibrator), artifact.metadata)
         model._text = artifact.model_text

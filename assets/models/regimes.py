@@ -31,12 +31,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 import pandas as pd
-from hmmlearn.hmm import GaussianHMM
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:  # imported where regimes are fitted, not with the definitions
+    from hmmlearn.hmm import GaussianHMM
 
 logging.getLogger("hmmlearn").setLevel(logging.ERROR)  # "model is not converging" is expected on some seeds
 
@@ -583,6 +585,8 @@ def _initial_models(
     transition probabilities, the data covariance for every state. The warm start maps the previous fit's means
     and covariances into this window's standardization.
     """
+    from hmmlearn.hmm import GaussianHMM
+
     common = {
         "n_components": n_states,
         "covariance_type": config.covariance_type,

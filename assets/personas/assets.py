@@ -25,7 +25,6 @@ from assets.personas.config import HedgingDeskConfig, PersonasConfig
 from assets.personas.daily import build_all, publish_days
 from assets.personas.lake_inputs import load_persona_inputs
 from assets.personas.models import PERSONAS
-from assets.personas.report_pdf import render_report
 from assets.personas.tables import PERSONA_TABLES, json_schemas, output_json
 from assets.signals.assets import LEDGER_KEY, SIGNALS_KEY
 from assets.signals.ledger import PORTFOLIO, POSITIONS
@@ -181,6 +180,8 @@ def build_and_publish(
 ) -> dict[str, Any]:
     """Every day's six outputs built in memory, then published at once (one Delta commit per table), then the
     documents and the weekly PDFs. Returns the summary shown as metadata."""
+    from assets.personas.report_pdf import render_report  # matplotlib and reportlab: not with the definitions
+
     inputs = load_persona_inputs(storage, first, last, universe)
     days = sorted({d.date() for d in pd.to_datetime(inputs.signals["signal_date"]) if first <= d.date() <= last})
     for name, schema in json_schemas().items():

@@ -32,7 +32,11 @@ def _sign(value: float | None, dead_band: float) -> int:
 
 
 def _view(sig: pd.Series) -> str:
-    """The model's call in words with its odds against the rest; a direction only when more likely than not."""
+    """The signal's call in words with its probabilities against the rest; a direction only when more likely than not.
+
+    The probabilities are the signal's (the model's moved to the instrument's own base rate), the ones its
+    direction was decided on; the model's own are the signal's `model_prob_*`.
+    """
     direction = str(sig["direction"])
     chances = odds(direction, float(sig["prob_up"]), float(sig["prob_flat"]), float(sig["prob_down"]))
     return f"{lean(direction, float(sig['probability']))} ({chances})"
@@ -46,7 +50,7 @@ def _raw_signals(day: date, signals: pd.DataFrame, inputs: PersonaInputs) -> lis
         symbol, h = str(s["symbol"]), int(s["horizon"])
         rules = RulePath().add("hedge_fund.raw", "published as produced by the signals stage", s["direction"], "as is")
         text = (
-            f"{symbol}, {h} trading day{'s' if h > 1 else ''}: the model {_view(s)}; rise "
+            f"{symbol}, {h} trading day{'s' if h > 1 else ''}: the signal {_view(s)}; rise "
             f"{float(s['prob_up']):.2f} / flat {float(s['prob_flat']):.2f} / fall {float(s['prob_down']):.2f}; "
             f"expected move {signed_pct(math.expm1(float(s['expected_move'])), 2)} "
             f"(range {signed_pct(math.expm1(float(s['move_low'])), 2)} to "
@@ -132,7 +136,7 @@ def _non_consensus(
             else "AGAINST_POSITIONING"
         )
         rules.add("hedge_fund.non_consensus", "model opposes trend and/or crowd", f"{model}/{momentum}/{crowd}", flag)
-        text = f"{symbol}: the model {_view(sig)}, against " + (
+        text = f"{symbol}: the signal {_view(sig)}, against " + (
             "the trend and the crowd"
             if flag == "AGAINST_BOTH"
             else "the 12-month trend"
@@ -233,7 +237,7 @@ def _conviction(day: date, primary: pd.DataFrame) -> list[ConvictionRank]:
             f"{score:.4f} -> rank {rank}",
         )
         stance = {"NONE": "no position", "LONG": "long", "SHORT": "short"}[action]
-        text = f"#{rank} {symbol}: {stance}, conviction {score:.3f}; the model {_view(sig)}"
+        text = f"#{rank} {symbol}: {stance}, conviction {score:.3f}; the signal {_view(sig)}"
         out.append(
             make_item(
                 ConvictionRank,

@@ -262,7 +262,6 @@ class PersonaInputs(BaseModel):
     )
     simulated: bool = Field(False, description="the lake was built (at least in part) from the simulated publisher")
     _asof_cache: dict[tuple[date, int], tuple[pd.DataFrame, pd.DataFrame]] = PrivateAttr(default_factory=dict)
-    _signal_days: tuple[pd.DataFrame, dict[pd.Timestamp, np.ndarray]] | None = PrivateAttr(default=None)
     _memo: dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="before")
@@ -302,17 +301,33 @@ class PersonaInputs(BaseModel):
     def signals_on(self, day: date, horizon: int | None = None) -> pd.DataFrame:
         """The day's signal rows (one horizon or all), sorted by symbol and horizon.
 
-        The rows of every day are located once per frame (one groupby over all days), not by a comparison of the
-        whole frame per call: each persona asks for each day's signals several times.
+        Vectorised over days: the whole frame is sorted once (date, symbol, horizon; stable, so each day's rows are
+        that day's rows sorted by symbol and horizon) and cut into days, instead of a selection and a sort per call
+        (each persona asks for each day's signals several times). Callers get their own copy.
         """
-        if self._signal_days is None or self._signal_days[0] is not self.signals:
-            positions = self.signals.groupby("signal_date", sort=False).indices
-            self._signal_days = (self.signals, {pd.Timestamp(k): v for k, v in positions.items()})
-        found = self._signal_days[1].get(pd.Timestamp(day))
-        rows = self.signals.iloc[found if found is not None else []]
+        by_day = self.memo(("signals_by_day",), (self.signals,), lambda: _split_by_day(self.signals))
+        rows = by_day.get(pd.Timestamp(day))
+        if rows is None:
+            rows = self.signals.iloc[[]].reset_index(drop=True)
         if horizon is not None:
-            rows = rows[rows["horizon"] == horizon]
-        return rows.sort_values(["symbol", "horizon"], kind="stable").reset_index(drop=True)
+            return rows[rows["horizon"] == horizon].reset_index(drop=True)
+        return rows.copy()
+
+    def prices_wide(self, day: date, lookback_days: int, value: str, symbols: list[str] | None = None) -> pd.DataFrame:
+        """`prices_until(day, lookback_days).pivot_table(index="trade_date", columns="symbol", values=value,
+        aggfunc="last")` (optionally of `symbols` only), cut from one pivot of the whole history: dates and symbols
+        without any value in the window are left out, as pivot_table leaves them out."""
+        wide = self.memo(
+            ("prices_wide", value),
+            (self.prices,),
+            lambda: self.prices.pivot_table(index="trade_date", columns="symbol", values=value, aggfunc="last"),
+        )
+        ts = pd.Timestamp(day)
+        dates = wide.index
+        window = wide[(dates <= ts) & (dates > ts - pd.Timedelta(days=lookback_days))]
+        if symbols is not None:
+            window = window[[s for s in window.columns if s in set(symbols)]]
+        return window.dropna(how="all").dropna(how="all", axis=1)
 
     def features_asof(self, day: date, max_age_days: int = 7) -> pd.DataFrame:
         """Per symbol, the latest feature row dated on or before `day` (and not older than `max_age_days`).
@@ -382,6 +397,11 @@ class PersonaInputs(BaseModel):
             return self.universe.instrument(symbol).name
         except KeyError:
             return symbol
+
+
+def _split_by_day(signals: pd.DataFrame) -> dict[pd.Timestamp, pd.DataFrame]:
+    ordered = signals.sort_values(["signal_date", "symbol", "horizon"], kind="stable")
+    return {pd.Timestamp(day): rows.reset_index(drop=True) for day, rows in ordered.groupby("signal_date", sort=False)}
 
 
 def _asof(frame: pd.DataFrame, day: date, max_age_days: int) -> pd.DataFrame:

@@ -254,10 +254,9 @@ def correlation_alerts(day: date, inputs: PersonaInputs, config: InstitutionalCo
     Python work grows with the alerts, not with the square of the universe.
     """
     cc = config.correlation
-    prices = inputs.prices_until(day, lookback_days=int(cc.long_window * 7 / 5) + 30)
-    if prices.empty:
+    wide = inputs.prices_wide(day, int(cc.long_window * 7 / 5) + 30, "ret_1d")
+    if wide.empty:
         return []
-    wide = prices.pivot_table(index="trade_date", columns="symbol", values="ret_1d", aggfunc="last").sort_index()
     wide = wide[sorted(wide.columns)]
     values, dates = wide.to_numpy(dtype="float64"), wide.index
     present = ~np.isnan(values)

@@ -33,6 +33,10 @@ SIMULATED_NOTE = (
 _SECTION_LABELS = {"regime": "Regime", "allocation": "Allocation", "key_signal": "Key signal", "risk_factor": "Risk"}
 _SUBJECT_WORDS = {"var": "value at risk", "none": "no flags"}
 
+PROBABILITY_NOTE = (
+    "Probabilities are the signal's: the model's estimate adjusted to each market's own history of rises and "
+    "falls, the ones its direction was decided on."
+)
 SECTIONS = (
     "1. Regime and confidence",
     "2. Allocation adjustments",
@@ -194,6 +198,7 @@ def _story(output: WealthManagerOutput, refs: dict[str, str], ledger: pd.DataFra
     ]
     story += [_statement(a, refs, s["body"]) for a in output.allocations]
     story.append(Paragraph(SECTIONS[2], s["h"]))
+    story.append(Paragraph(PROBABILITY_NOTE, s["small"]))
     if output.key_signals:
         story += [_statement(k, refs, s["body"]) for k in output.key_signals]
     else:

@@ -13,7 +13,10 @@ volatilities away so that ordinary noise does not trigger it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -100,6 +103,298 @@ def _levels(sig: pd.Series, close: float, vol: float, config: RetailTraderConfig
     return stop, target, stop_dist, favourable
 
 
+@dataclass
+class _Draft:
+    """What one instrument's call is decided from, and the rules checked so far (in the order they ran)."""
+
+    symbol: str
+    day: date
+    name: str
+    config: RetailTraderConfig
+    sig_rows: pd.DataFrame
+    sig: pd.Series | None
+    feat: pd.Series | None
+    track: TrackRecord | None
+    close: float | None
+    refs: list[str]
+    rules: RulePath = field(default_factory=RulePath)
+    probability: float | None = None
+    levels: tuple[float, float, float, float] | None = None  # stop, target, their log distances
+
+    @property
+    def audience(self) -> str:
+        return self.config.audience
+
+    @property
+    def max_pct(self) -> float:
+        return self.config.max_position_pct[self.audience]
+
+    def odds(self) -> str:
+        """The signal's three probabilities in words."""
+        assert self.sig is not None
+        sig = self.sig
+        return odds(str(sig["direction"]), float(sig["prob_up"]), float(sig["prob_flat"]), float(sig["prob_down"]))
+
+    def notes(self) -> list[str]:
+        notes = [
+            f"at most {pct(self.max_pct)} of your account in this position",
+            "always place the stop when you enter",
+        ]
+        if not self.config.allow_short[self.audience]:
+            notes.append("no short selling at this level")
+        return notes
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """A gate's verdict that there is no trade today: the light and the reason in the client's words."""
+
+    light: str
+    reason: str
+
+
+def _gate_signal_present(d: _Draft) -> _Refusal | None:
+    present = d.sig is not None
+    d.rules.add(
+        "retail_trader.signal_present",
+        f"a D+{d.config.horizon} signal for {d.symbol}",
+        present,
+        "pass" if present else "fail -> YELLOW, NO_TRADE",
+    )
+    if d.sig is None:
+        return _Refusal("YELLOW", "there is no signal today")
+    d.probability = float(d.sig["probability"])
+    return None
+
+
+def _gate_not_blocked(d: _Draft) -> _Refusal | None:
+    assert d.sig is not None
+    config = d.config
+    regime, dd_state = str(d.sig["regime"]), str(d.sig["drawdown_state"])
+    blocked = regime in config.blocked_regimes or dd_state in config.blocked_drawdown_states
+    d.rules.add(
+        "retail_trader.blocked_regimes",
+        f"regime not in {list(config.blocked_regimes)}"
+        f" and drawdown state not in {list(config.blocked_drawdown_states)}",
+        {"regime": regime, "drawdown_state": dd_state},
+        "fail -> YELLOW, NO_TRADE" if blocked else "pass",
+    )
+    if not blocked:
+        return None
+    why = [f"the model places this market in a {regime_words(regime)} regime"] * (regime in config.blocked_regimes)
+    if dd_state in config.blocked_drawdown_states:
+        why.append(f"the strategy's drawdown guard is in force ({guard_words(dd_state)})")
+    return _Refusal("YELLOW", " and ".join(why))
+
+
+def _gate_direction(d: _Draft) -> _Refusal | None:
+    assert d.sig is not None
+    direction = str(d.sig["direction"])
+    d.rules.add(
+        "retail_trader.direction",
+        "direction is UP or DOWN",
+        direction,
+        "fail -> YELLOW, NO_TRADE" if direction == "FLAT" else "pass",
+    )
+    if direction == "FLAT":
+        return _Refusal("YELLOW", f"the signal expects no clear move over {d.config.horizon} trading days")
+    return None
+
+
+def _gate_strong(d: _Draft) -> _Refusal | None:
+    assert d.sig is not None and d.probability is not None
+    config = d.config
+    confidence = float(d.sig["confidence"])
+    strong = confidence >= config.min_confidence and d.probability >= config.min_probability
+    d.rules.add(
+        "retail_trader.min_confidence",
+        f"confidence >= {config.min_confidence} and probability >= {config.min_probability}",
+        {"confidence": confidence, "probability": d.probability},
+        "pass" if strong else "fail -> YELLOW, NO_TRADE",
+    )
+    return None if strong else _Refusal("YELLOW", "the signal is too weak to act on")
+
+
+def _gate_proven(d: _Draft) -> _Refusal | None:
+    config, track = d.config, d.track
+    proven = (
+        track is not None
+        and track.n >= config.min_track_n
+        and track.balanced_accuracy is not None
+        and track.balanced_accuracy > config.min_balanced_accuracy
+    )
+    d.rules.add(
+        "retail_trader.min_track_n",
+        f"out-of-sample n >= {config.min_track_n} and balanced accuracy > {config.min_balanced_accuracy}",
+        {"n": track.n if track else None, "balanced_accuracy": track.balanced_accuracy if track else None},
+        "pass" if proven else "fail -> YELLOW, NO_TRADE",
+    )
+    return None if proven else _Refusal("YELLOW", "this signal has no proven out-of-sample record yet")
+
+
+def _gate_short_allowed(d: _Draft) -> _Refusal | None:
+    """A DOWN call for an audience that may not sell short is a red light: do not buy."""
+    assert d.sig is not None and d.probability is not None
+    if str(d.sig["direction"]) != "DOWN" or d.config.allow_short[d.audience]:
+        return None
+    d.rules.add(
+        "retail_trader.allow_short",
+        f"short selling allowed for {d.audience}",
+        False,
+        "fail -> RED, NO_TRADE (avoid buying)",
+    )
+    horizon = d.config.horizon
+    view = (
+        f"the signal sees a fall as more likely than not over the next {horizon} trading days"
+        if more_likely_than_not(d.probability)
+        else f"the signal's probabilities do not favour buying over the next {horizon} trading days"
+    )
+    return _Refusal("RED", f"{view} ({d.odds()})")
+
+
+def _gate_size(d: _Draft) -> _Refusal | None:
+    assert d.sig is not None
+    size = abs(float(d.sig["size"]))
+    d.rules.add("signals.size", "the signal's Kelly size > 0", size, "pass" if size > 0 else "fail -> YELLOW, NO_TRADE")
+    return None if size > 0 else _Refusal("YELLOW", "the position sizing finds no edge worth the risk")
+
+
+def _gate_price(d: _Draft) -> _Refusal | None:
+    if d.close is not None and d.close > 0:
+        return None
+    d.rules.add("retail_trader.stop_required", "a price to place the stop from", d.close, "fail -> YELLOW, NO_TRADE")
+    return _Refusal("YELLOW", "no current price to set a stop from")
+
+
+def _gate_safe_stop(d: _Draft) -> _Refusal | None:
+    """The stop from the move interval (at least the noise distance) must be close enough to be safe."""
+    assert d.sig is not None and d.close is not None
+    config = d.config
+    vol = num(d.feat["rvol_20d"]) if d.feat is not None else None
+    vol = vol if vol is not None and vol > 0 else config.default_vol
+    d.levels = _levels(d.sig, d.close, vol, config)
+    stop_dist = d.levels[2]
+    safe = math.expm1(stop_dist) <= config.max_stop_pct
+    d.rules.add(
+        "retail_trader.max_stop_pct",
+        f"stop distance <= {config.max_stop_pct}",
+        math.expm1(stop_dist),
+        "pass" if safe else "fail -> YELLOW, NO_TRADE",
+    )
+    return None if safe else _Refusal("YELLOW", "the price swings too much to set a safe stop")
+
+
+def _gate_reward_risk(d: _Draft) -> _Refusal | None:
+    assert d.levels is not None
+    _, _, stop_dist, target_dist = d.levels
+    config = d.config
+    reward_risk = target_dist / stop_dist if stop_dist > 0 else 0.0
+    worth = reward_risk >= config.min_reward_risk
+    d.rules.add(
+        "retail_trader.min_reward_risk",
+        f"target distance / stop distance >= {config.min_reward_risk}",
+        reward_risk,
+        "pass" if worth else "fail -> YELLOW, NO_TRADE",
+    )
+    return None if worth else _Refusal("YELLOW", "the possible gain is small against the risk")
+
+
+# Checked in this order; the first refusal decides the call, and the rule path records every gate that ran.
+GATES: tuple[Callable[[_Draft], _Refusal | None], ...] = (
+    _gate_signal_present,
+    _gate_not_blocked,
+    _gate_direction,
+    _gate_strong,
+    _gate_proven,
+    _gate_short_allowed,
+    _gate_size,
+    _gate_price,
+    _gate_safe_stop,
+    _gate_reward_risk,
+)
+
+
+def _item(d: _Draft, **fields: Any) -> RetailCall:
+    return make_item(
+        RetailCall,
+        persona=PERSONA,
+        as_of=d.day,
+        subject=d.symbol,
+        symbol=d.symbol,
+        rules=d.rules,
+        signals=d.sig_rows,
+        data_refs=d.refs,
+        horizon=d.config.horizon,
+        close=d.close,
+        probability=d.probability,
+        track_record=d.track,
+        **fields,
+    )
+
+
+def _no_trade(d: _Draft, refusal: _Refusal) -> RetailCall:
+    if refusal.light == "RED":
+        message = f"{d.name}: red, {refusal.reason}; do not open a new position today."
+    else:
+        message = f"{d.name}: yellow, {refusal.reason}; no trade today."
+    with_odds = d.probability is not None
+    return _item(
+        d,
+        action="NO_TRADE",
+        text=message,
+        light=refusal.light,
+        stop=None,
+        target=None,
+        probability_text=(
+            _odds_text(d.config.horizon, d.odds()) if with_odds else "No calibrated probability is available today."
+        ),
+        guardrails=Guardrails(
+            audience=d.audience, max_position_pct=d.max_pct, suggested_position_pct=0.0, notes=d.notes()
+        ),
+    )
+
+
+def _odds_text(horizon: int, chances: str) -> str:
+    """The probabilities a call states, named for what they are: the signal's (the model's moved to the instrument's
+    base rate), the ones its direction was decided on."""
+    return (
+        f"The signal's probabilities over the next {horizon} trading days (the model's estimate adjusted to this "
+        f"market's own history of rises and falls, the ones the call was made on): {chances}; an estimate that can "
+        "be wrong."
+    )
+
+
+def _trade(d: _Draft) -> RetailCall:
+    """Every gate passed: buy (or sell short where allowed) with at most the audience's cap, a stop and a target."""
+    assert d.sig is not None and d.probability is not None and d.levels is not None
+    config, max_pct = d.config, d.max_pct
+    size = abs(float(d.sig["size"]))
+    suggested = round(min(size, max_pct), 4)
+    d.rules.add("retail_trader.max_position_pct", f"size <= {max_pct} ({d.audience})", size, f"size {suggested}")
+    direction = str(d.sig["direction"])
+    light, action = ("GREEN", "BUY") if direction == "UP" else ("RED", "SELL")
+    verb = "buy" if action == "BUY" else "sell short"
+    stop, target = d.levels[0], d.levels[1]
+    message = (
+        f"{d.name}: {light.lower()}, the signal {lean(direction, d.probability)} over the next {config.horizon} "
+        f"trading days ({d.odds()}); if you {verb}, use at "
+        f"most {pct(suggested, 1)} of your account, place a stop at {price_text(stop)} and consider taking profit "
+        f"near {price_text(target)}."
+    )
+    return _item(
+        d,
+        action=action,
+        text=message,
+        light=light,
+        stop=round(stop, 6),
+        target=round(target, 6),
+        probability_text=_odds_text(config.horizon, d.odds()),
+        guardrails=Guardrails(
+            audience=d.audience, max_position_pct=max_pct, suggested_position_pct=suggested, notes=d.notes()
+        ),
+    )
+
+
 def _call(
     symbol: str,
     day: date,
@@ -109,187 +404,24 @@ def _call(
     feats: pd.DataFrame,
     config: RetailTraderConfig,
 ) -> RetailCall:
-    audience = config.audience
-    max_pct = config.max_position_pct[audience]
-    name = inputs.name(symbol)
-    rules = RulePath()
-    sig = None if sig_rows.empty else sig_rows.iloc[0]
-    track = _track_record(inputs, symbol, config.horizon)
-    close = r6(num(feat["close"])) if feat is not None else None
-    notes = [f"at most {pct(max_pct)} of your account in this position", "always place the stop when you enter"]
-    if not config.allow_short[audience]:
-        notes.append("no short selling at this level")
-    refs = feature_refs([symbol], feats)
-
-    def odds_text() -> str:
-        assert sig is not None
-        chances = odds(str(sig["direction"]), float(sig["prob_up"]), float(sig["prob_flat"]), float(sig["prob_down"]))
-        return (
-            f"The model's odds over the next {config.horizon} trading days: {chances}; an estimate that can be wrong."
-        )
-
-    def no_trade(light: str, reason: str, probability: float | None = None) -> RetailCall:
-        ptxt = odds_text() if probability is not None else "No calibrated probability is available today."
-        if light == "RED":
-            message = f"{name}: red, {reason}; do not open a new position today."
-        else:
-            message = f"{name}: yellow, {reason}; no trade today."
-        return make_item(
-            RetailCall,
-            persona=PERSONA,
-            as_of=day,
-            subject=symbol,
-            symbol=symbol,
-            action="NO_TRADE",
-            text=message,
-            rules=rules,
-            signals=sig_rows,
-            data_refs=refs,
-            light=light,
-            horizon=config.horizon,
-            close=close,
-            stop=None,
-            target=None,
-            probability=probability,
-            probability_text=ptxt,
-            track_record=track,
-            guardrails=Guardrails(audience=audience, max_position_pct=max_pct, suggested_position_pct=0.0, notes=notes),
-        )
-
-    present = sig is not None
-    rules.add(
-        "retail_trader.signal_present",
-        f"a D+{config.horizon} signal for {symbol}",
-        present,
-        "pass" if present else "fail -> YELLOW, NO_TRADE",
-    )
-    if sig is None:
-        return no_trade("YELLOW", "there is no signal today")
-    probability = float(sig["probability"])
-    regime, dd_state = str(sig["regime"]), str(sig["drawdown_state"])
-    blocked = regime in config.blocked_regimes or dd_state in config.blocked_drawdown_states
-    rules.add(
-        "retail_trader.blocked_regimes",
-        f"regime not in {list(config.blocked_regimes)}"
-        f" and drawdown state not in {list(config.blocked_drawdown_states)}",
-        {"regime": regime, "drawdown_state": dd_state},
-        "fail -> YELLOW, NO_TRADE" if blocked else "pass",
-    )
-    if blocked:
-        why = [f"the model places this market in a {regime_words(regime)} regime"] * (regime in config.blocked_regimes)
-        if dd_state in config.blocked_drawdown_states:
-            why.append(f"the strategy's drawdown guard is in force ({guard_words(dd_state)})")
-        return no_trade("YELLOW", " and ".join(why), probability)
-    direction = str(sig["direction"])
-    rules.add(
-        "retail_trader.direction",
-        "direction is UP or DOWN",
-        direction,
-        "fail -> YELLOW, NO_TRADE" if direction == "FLAT" else "pass",
-    )
-    if direction == "FLAT":
-        return no_trade("YELLOW", f"the model expects no clear move over {config.horizon} trading days", probability)
-    confidence = float(sig["confidence"])
-    strong = confidence >= config.min_confidence and probability >= config.min_probability
-    rules.add(
-        "retail_trader.min_confidence",
-        f"confidence >= {config.min_confidence} and probability >= {config.min_probability}",
-        {"confidence": confidence, "probability": probability},
-        "pass" if strong else "fail -> YELLOW, NO_TRADE",
-    )
-    if not strong:
-        return no_trade("YELLOW", "the signal is too weak to act on", probability)
-    proven = (
-        track is not None
-        and track.n >= config.min_track_n
-        and track.balanced_accuracy is not None
-        and track.balanced_accuracy > config.min_balanced_accuracy
-    )
-    rules.add(
-        "retail_trader.min_track_n",
-        f"out-of-sample n >= {config.min_track_n} and balanced accuracy > {config.min_balanced_accuracy}",
-        {"n": track.n if track else None, "balanced_accuracy": track.balanced_accuracy if track else None},
-        "pass" if proven else "fail -> YELLOW, NO_TRADE",
-    )
-    if not proven:
-        return no_trade("YELLOW", "this signal has no proven out-of-sample record yet", probability)
-    if direction == "DOWN" and not config.allow_short[audience]:
-        rules.add(
-            "retail_trader.allow_short",
-            f"short selling allowed for {audience}",
-            False,
-            "fail -> RED, NO_TRADE (avoid buying)",
-        )
-        view = (
-            f"the model sees a fall as more likely than not over the next {config.horizon} trading days"
-            if more_likely_than_not(probability)
-            else f"the model's odds do not favour buying over the next {config.horizon} trading days"
-        )
-        chances = odds(direction, float(sig["prob_up"]), float(sig["prob_flat"]), float(sig["prob_down"]))
-        return no_trade("RED", f"{view} ({chances})", probability)
-    size = abs(float(sig["size"]))
-    rules.add("signals.size", "the signal's Kelly size > 0", size, "pass" if size > 0 else "fail -> YELLOW, NO_TRADE")
-    if size <= 0:
-        return no_trade("YELLOW", "the position sizing finds no edge worth the risk", probability)
-    if close is None or close <= 0:
-        rules.add("retail_trader.stop_required", "a price to place the stop from", close, "fail -> YELLOW, NO_TRADE")
-        return no_trade("YELLOW", "no current price to set a stop from", probability)
-    vol = num(feat["rvol_20d"]) if feat is not None else None
-    vol = vol if vol is not None and vol > 0 else config.default_vol
-    stop, target, stop_dist, target_dist = _levels(sig, close, vol, config)
-    safe = math.expm1(stop_dist) <= config.max_stop_pct
-    rules.add(
-        "retail_trader.max_stop_pct",
-        f"stop distance <= {config.max_stop_pct}",
-        math.expm1(stop_dist),
-        "pass" if safe else "fail -> YELLOW, NO_TRADE",
-    )
-    if not safe:
-        return no_trade("YELLOW", "the price swings too much to set a safe stop", probability)
-    reward_risk = target_dist / stop_dist if stop_dist > 0 else 0.0
-    worth = reward_risk >= config.min_reward_risk
-    rules.add(
-        "retail_trader.min_reward_risk",
-        f"target distance / stop distance >= {config.min_reward_risk}",
-        reward_risk,
-        "pass" if worth else "fail -> YELLOW, NO_TRADE",
-    )
-    if not worth:
-        return no_trade("YELLOW", "the possible gain is small against the risk", probability)
-    suggested = round(min(size, max_pct), 4)
-    rules.add("retail_trader.max_position_pct", f"size <= {max_pct} ({audience})", size, f"size {suggested}")
-    light, action = ("GREEN", "BUY") if direction == "UP" else ("RED", "SELL")
-    verb = "buy" if action == "BUY" else "sell short"
-    chances = odds(direction, float(sig["prob_up"]), float(sig["prob_flat"]), float(sig["prob_down"]))
-    message = (
-        f"{name}: {light.lower()}, the model {lean(direction, probability)} over the next {config.horizon} trading "
-        f"days ({chances}); if you {verb}, use at "
-        f"most {pct(suggested, 1)} of your account, place a stop at {price_text(stop)} and consider taking profit "
-        f"near {price_text(target)}."
-    )
-    return make_item(
-        RetailCall,
-        persona=PERSONA,
-        as_of=day,
-        subject=symbol,
+    """One instrument's call: the gates in order, then a trade or the first gate's refusal."""
+    draft = _Draft(
         symbol=symbol,
-        action=action,
-        text=message,
-        rules=rules,
-        signals=sig_rows,
-        data_refs=refs,
-        light=light,
-        horizon=config.horizon,
-        close=close,
-        stop=round(stop, 6),
-        target=round(target, 6),
-        probability=probability,
-        probability_text=odds_text(),
-        track_record=track,
-        guardrails=Guardrails(
-            audience=audience, max_position_pct=max_pct, suggested_position_pct=suggested, notes=notes
-        ),
+        day=day,
+        name=inputs.name(symbol),
+        config=config,
+        sig_rows=sig_rows,
+        sig=None if sig_rows.empty else sig_rows.iloc[0],
+        feat=feat,
+        track=_track_record(inputs, symbol, config.horizon),
+        close=r6(num(feat["close"])) if feat is not None else None,
+        refs=feature_refs([symbol], feats),
     )
+    for gate in GATES:
+        refusal = gate(draft)
+        if refusal is not None:
+            return _no_trade(draft, refusal)
+    return _trade(draft)
 
 
 def build_retail_trader(

@@ -324,7 +324,7 @@ def _key_signals(
         )
         direction = str(sig["direction"])
         text = (
-            f"{inputs.name(symbol)}: over the next {config.horizon} trading days the model "
+            f"{inputs.name(symbol)}: over the next {config.horizon} trading days the signal "
             f"{lean(direction, float(sig['probability']))}: "
             f"{odds(direction, float(sig['prob_up']), float(sig['prob_flat']), float(sig['prob_down']))} "
             f"(expected move {signed_pct(math.expm1(float(sig['expected_move'])))})."
@@ -522,12 +522,9 @@ def _charts(
             y_label="percentage points",
         )
     ]
-    prices = inputs.prices_until(day, lookback_days=config.chart_days)
-    symbols = [s for s in config.chart_symbols if s in set(prices["symbol"])]
+    wide = inputs.prices_wide(day, config.chart_days, "close", list(config.chart_symbols))
+    symbols = [s for s in config.chart_symbols if s in set(wide.columns)]
     if symbols:
-        wide = prices[prices["symbol"].isin(symbols)].pivot_table(
-            index="trade_date", columns="symbol", values="close", aggfunc="last"
-        )
         weekly = wide.sort_index().ffill().resample("W-FRI").last().dropna(how="all")
         base = weekly.bfill().iloc[0]
         norm = (weekly / base * 100).round(4)
@@ -547,9 +544,9 @@ def _charts(
         charts.append(
             ChartSpec(
                 chart_id="probabilities",
-                title=f"Model probability of a rise minus a fall, next {config.horizon} trading days",
+                title=f"Signal probability of a rise minus a fall, next {config.horizon} trading days",
                 kind="bar",
-                caption="Above zero: the model puts a rise ahead of a fall; below zero: a fall ahead of a rise. "
+                caption="Above zero: the signal puts a rise ahead of a fall; below zero: a fall ahead of a rise. "
                 "Neither alone makes a move more likely than not; the key signals above give the full odds.",
                 y_label="rise minus fall",
                 refs=[k.recommendation_id for k in key],

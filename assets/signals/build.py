@@ -19,7 +19,6 @@ import json
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
-from scipy import stats
 
 from assets.models.labels import PERIODS_PER_YEAR, LabelConfig, horizon_labels
 from assets.signals.contract import HORIZONS
@@ -275,6 +274,8 @@ def build_signals(
     ppy = frame["calendar"].map(PERIODS_PER_YEAR).astype(float)
     move = frame["rvol_20d"] / np.sqrt(ppy) * np.sqrt(frame["horizon"])
     k = config.labels.k
+    from scipy import stats  # here, not with the definitions
+
     mean_directional = stats.norm.pdf(k) / stats.norm.sf(k)
     frame["expected_move"] = ((frame["p_up"] - frame["p_down"]) * mean_directional * move).fillna(0.0)
     frame["move_low"] = (frame["expected_move"] - config.interval_z * move).fillna(frame["expected_move"])

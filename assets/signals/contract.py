@@ -43,11 +43,17 @@ class SignalRow(BaseModel):
         ge=0, le=1, description="probability of `direction` (FLAT: of a flat move), the one the decision used"
     )
     prob_up: float = Field(
-        ge=0, le=1, description="probability of a rise for this instrument: the model's, moved to its class prior"
+        ge=0,
+        le=1,
+        description="probability of a rise for this instrument, the one the decision used: the model's calibrated "
+        "probability moved to the instrument's class prior (its base rate shrunk toward the pooled one); the "
+        "model's own is model_prob_up",
     )
-    prob_flat: float = Field(ge=0, le=1)
-    prob_down: float = Field(ge=0, le=1)
-    confidence: float = Field(ge=0, le=1, description="how decisive the calibrated distribution is (0 = no edge)")
+    prob_flat: float = Field(ge=0, le=1, description="probability of a flat move, on the same footing as prob_up")
+    prob_down: float = Field(ge=0, le=1, description="probability of a fall, on the same footing as prob_up")
+    confidence: float = Field(
+        ge=0, le=1, description="how decisive the signal's probabilities are, |prob_up - prob_down| (0 = no edge)"
+    )
     expected_move: float = Field(description="expected log return over the horizon")
     move_low: float = Field(description="lower bound of the move's 80% interval (log return)")
     move_high: float = Field(description="upper bound of the move's 80% interval (log return)")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
-from scipy import stats
 
 from assets.signals.contract import CONFLUENCE_WEIGHTS
 
@@ -51,6 +50,8 @@ def component_scores(predictions: pd.DataFrame, rules: pd.DataFrame) -> pd.DataF
 def _ic(x: np.ndarray, y: np.ndarray) -> float:
     if len(x) < 3 or np.all(x == x[0]) or np.all(y == y[0]):
         return 0.0
+    from scipy import stats  # here, not with the definitions
+
     value = stats.spearmanr(x, y).statistic
     return 0.0 if value is None or not np.isfinite(value) else float(value)
 

@@ -26,7 +26,6 @@ from functools import lru_cache
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from scipy import stats
 
 
 class _Strict(BaseModel):
@@ -87,6 +86,8 @@ def _check(confidence: float, horizon_days: int) -> None:
 @lru_cache(maxsize=64)
 def _z(probability: float) -> float:
     """Standard normal quantile (cached: the signals ask for the same two levels on every day)."""
+    from scipy import stats  # here, not with the definitions
+
     return float(stats.norm.ppf(probability))
 
 
@@ -149,6 +150,8 @@ def parametric_var(
     For a long position the quantile is the lower one (z = Phi^-1(1 - c)), for a short one the upper one; with
     Cornish-Fisher the skewness of the side that loses is used (a short position sees the negated returns).
     """
+    from scipy import stats  # here, not with the definitions
+
     _check(confidence, horizon_days)
     values = _clean(returns, min_obs)
     side = 1.0 if position >= 0 else -1.0
@@ -179,6 +182,8 @@ def gaussian_es(
     V (exp(X) - 1) over the tail of X ~ N(m, s^2), which is lognormal: E[e^X | X <= q] = e^(m + s^2/2)
     Phi((q - m - s^2) / s) / Phi((q - m) / s) (and the mirror image for a short position).
     """
+    from scipy import stats  # here, not with the definitions
+
     _check(confidence, horizon_days)
     values = _clean(returns, min_obs)
     mu_1 = float(values.mean()) if include_mean else 0.0

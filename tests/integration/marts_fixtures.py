@@ -7,7 +7,8 @@ per session for every module that does):
         rows = built_marts.query("select * from marts.fct_prices_daily where symbol = 'SPX'")
 
 `built_marts.settings` points at the session's lake and DuckDB; `built_marts.dbt(...)` runs more dbt commands
-against them (for example a build after changing the lake).
+against them (for example a build after changing the lake). `built_marts.hashes` is the content hash of the lake
+and the marts as built, taken before any test could change them (tests/tools/lake_hashes.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import pytest
 from resources.lake.storage import LakeStorage
 from resources.marts_build import ingest_all, run_dbt
 from resources.settings import Settings, get_settings
+from tests.tools.lake_hashes import LakeHashes, hash_lake
 
 START, END = date(2019, 1, 1), date(2024, 6, 28)
 # a mart row's "dated" columns: no row may hold a value after the day the lake is as of (decision_at: after that
@@ -57,6 +59,7 @@ class BuiltMarts:
     settings: Settings
     storage: LakeStorage
     target: Path
+    hashes: LakeHashes | None = None
 
     def query(self, sql: str) -> pd.DataFrame:
         with duckdb.connect(str(self.settings.duckdb_path), read_only=True) as con:
@@ -85,6 +88,7 @@ def built_marts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltMarts
         ingest_all(storage, settings, start=START, end=END)
         built = BuiltMarts(settings, storage, root / "dbt_target")
         built.dbt("build")
+        built.hashes = hash_lake(storage, [settings.duckdb_path])
         yield built
     finally:
         os.environ.clear()

@@ -91,7 +91,7 @@ def test_a_scheduled_run_hands_links_to_a_links_client_through_its_links_file(mo
     result = materialize(
         [delivery_log],
         partition_key=str(DAY),
-        resources={"lake": LakeResource(lake_uri=settings.lake_uri)},
+        resources={"lake": LakeResource.from_settings(settings)},
         instance=instance,
     )
     assert result.success

@@ -81,7 +81,7 @@ def test_an_echoed_key_appears_nowhere(monkeypatch, capfd):
             result = materialize(
                 [eia_weekly_ingest],
                 partition_key=partition_key_for(AS_OF, "weekly"),
-                resources={"lake": LakeResource(lake_uri=get_settings().lake_uri)},
+                resources={"lake": LakeResource.from_settings(get_settings())},
                 instance=instance,
                 raise_on_error=False,
             )

@@ -8,7 +8,7 @@ import pytest
 
 from assets.models.effect_features import EFFECT_FEATURES, EffectFeatureConfig, add_effect_features
 from assets.models.pipeline import ModelStageConfig
-from assets.models.walk_forward import WalkForwardConfig, prepare_panel
+from assets.models.walk_forward import WalkForwardConfig, prepare_panel, train_model
 from tests.unit.test_walk_forward import make_synthetic_panel
 
 DAYS = pd.bdate_range("2024-01-01", periods=12)
@@ -67,6 +67,61 @@ def test_level_gap_is_in_units_of_daily_volatility_after_enough_history():
     assert out["level_gap_z"].iloc[:19].isna().all()
     assert out["level_gap_z"].iloc[19] == 0.0
     assert out["level_gap_z"].iloc[20] == pytest.approx((0.1 - 0.1 / 21) / (0.16 / np.sqrt(252)))
+
+
+def _regime_panel(years: float = 4.0, block: int = 60) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two equities of the synthetic panel rebuilt from one market factor that alternates calm blocks (drifting up,
+    low volatility) and stressed ones (drifting down, high volatility): SPX loads +1 on it, NDX -1. No other effect.
+    """
+    features, labels = make_synthetic_panel(n_symbols=2, years=years, seed=3, effect=0.0)
+    rng = np.random.default_rng(5)
+    n = int((features["symbol"] == "SPX").sum())
+    calm = (np.arange(n) // block) % 2 == 0
+    factor = np.where(calm, 0.002, -0.002) + np.where(calm, 0.004, 0.016) * rng.standard_normal(n)
+    for symbol, beta in (("SPX", 1.0), ("NDX", -1.0)):
+        rows = features.index[features["symbol"] == symbol]
+        lp = pd.Series(np.log(100.0) + np.cumsum(beta * factor + 0.002 * rng.standard_normal(n)), index=rows)
+        r1 = lp.diff()
+        features.loc[rows, "close"] = np.exp(lp)
+        for h in (1, 5, 20, 60, 120, 250):
+            features.loc[rows, f"ret_{h}d"] = lp - lp.shift(h)
+        features.loc[rows, "rvol_20d"] = r1.rolling(20).std() * np.sqrt(252)
+        features.loc[rows, "rvol_60d"] = r1.rolling(60).std() * np.sqrt(252)
+        label_rows = labels.index[labels["symbol"] == symbol]
+        for h in (1, 2, 3, 5, 7, 10):
+            labels.loc[label_rows, f"fwd_ret_{h}d"] = (lp.shift(-h) - lp).to_numpy()
+    return features, labels
+
+
+def test_market_beta_carries_each_instruments_own_sign_of_the_market_regime():
+    features, _ = _regime_panel(years=2.0)
+    out = add_effect_features(features, horizon=5).set_index(["symbol", "trade_date"])
+    late = out.index.get_level_values("trade_date") >= pd.Timestamp("2016-06-01").date()
+    beta = out.loc[late, "market_beta"]
+    assert beta.loc["SPX"].to_numpy() == pytest.approx(1.0)
+    assert beta.loc["NDX"].between(-1.1, -0.9).all()
+    # in a stressed block the market's volatility is above its median: stress > 0, so the exposure has beta's sign
+    stress = out.loc[late, "beta_market_stress"]
+    np.testing.assert_allclose(stress.loc["NDX"], -stress.loc["SPX"] * -beta.loc["NDX"], rtol=1e-9)
+    assert stress.loc["SPX"].std() > 0.3
+
+
+def test_the_models_probabilities_differ_between_instruments_with_opposite_effects_on_one_day():
+    """The complaint of issue 11: the pooled model gave nearly one probability to every instrument on a day, so all
+    decisions went one way. With an instrument's own exposure among the features, a calm day's probabilities of a
+    rise differ between an instrument the calm market lifts and one it pushes down, in that order."""
+    features, labels = _regime_panel()
+    config = ModelStageConfig().walk_forward.for_horizon(5)
+    panel = prepare_panel(features, labels, config)
+    cutoff = pd.Timestamp("2018-06-29")
+    train = panel[panel["label"].notna() & (panel["label_end"] <= cutoff)]
+    model = train_model(train, cutoff.date(), config)
+    later = panel[panel["trade_date"] > cutoff + pd.Timedelta(days=10)]
+    calm = later[(later["symbol"] == "SPX") & (later["beta_market_stress"] < -0.3)]["trade_date"].iloc[0]
+    day = later[later["trade_date"] == calm].set_index("symbol")
+    p = model.predict_frame(day.reset_index()).set_index("symbol")
+    assert p.loc["SPX", "p_up"] - p.loc["NDX", "p_up"] > 0.1, p[["p_down", "p_flat", "p_up"]]
+    assert p.loc["NDX", "p_down"] > p.loc["SPX", "p_down"]
 
 
 def test_rows_keep_their_order_and_missing_inputs_add_no_column():

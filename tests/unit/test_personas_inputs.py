@@ -386,3 +386,31 @@ def test_selections_are_point_in_time(inputs):
     assert spx == pd.Timestamp(2024, 6, 21) and btc == pd.Timestamp(sunday)  # each calendar's own latest row
     assert inputs.signals_on(DAY, 5)["horizon"].eq(5).all()
     assert inputs.energy_until(DAY)["trade_date"].max() <= pd.Timestamp(DAY) - pd.Timedelta(days=5)
+
+
+def test_selections_cut_from_all_days_at_once_equal_their_per_day_definition(inputs):
+    """`signals_on` and `prices_wide` are computed once for every day and cut per day: each cut must be the frame
+    the per-day definition gives (a selection and a sort; a window and a pivot), on shuffled signals and on prices
+    with a symbol that has no value in part of the window."""
+    shuffled = inputs.signals.sample(frac=1.0, random_state=3)
+    prices = inputs.prices.copy()
+    gap = (prices["symbol"] == "NDX") & (prices["trade_date"] > pd.Timestamp(DAY) - pd.Timedelta(days=40))
+    prices.loc[gap, "ret_1d"] = np.nan
+    panel = PersonaInputs(signals=shuffled, features=inputs.features, prices=prices, universe=inputs.universe)
+    days = sorted({d.date() for d in shuffled["signal_date"]})
+    for day in [*days[-4:], date(2024, 6, 29)]:  # the last days, and a Saturday without signals
+        for horizon in (None, 5):
+            rows = shuffled[shuffled["signal_date"] == pd.Timestamp(day)]
+            rows = rows if horizon is None else rows[rows["horizon"] == horizon]
+            expected = rows.sort_values(["symbol", "horizon"], kind="stable").reset_index(drop=True)
+            pd.testing.assert_frame_equal(panel.signals_on(day, horizon), expected)
+        for lookback, value, symbols in ((30, "ret_1d", None), (400, "close", ["SPX", "WTI", "NOPE"])):
+            window = panel.prices_until(day, lookback_days=lookback)
+            if symbols is not None:
+                window = window[window["symbol"].isin(symbols)]
+            expected = window.pivot_table(index="trade_date", columns="symbol", values=value, aggfunc="last")
+            pd.testing.assert_frame_equal(panel.prices_wide(day, lookback, value, symbols), expected)
+    assert "NDX" not in panel.prices_wide(DAY, 30, "ret_1d").columns  # no value in the window: left out
+    mine = panel.signals_on(DAY)
+    mine.loc[0, "symbol"] = "CHANGED"  # callers get their own copy
+    assert panel.signals_on(DAY).loc[0, "symbol"] != "CHANGED"

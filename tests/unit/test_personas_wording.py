@@ -66,6 +66,9 @@ def _check(outputs) -> int:
             assert codes_in(text) == [], (persona, text)
             assert "leans higher" not in text and "leans lower" not in text, (persona, text)
             assert "with a probability of" not in text, (persona, text)
+            # the stated probabilities are the signal's (moved to the instrument's base rate), not the model's own
+            for phrase in ("model's odds", "the model sees", "the model expects", "the model leans"):
+                assert phrase not in text, (persona, text)
             for side, share, named, rest in _CLAIM.findall(text):
                 assert side == named and int(share) > 50 and int(share) + int(rest) == 100, (persona, text)
                 checked += 1
@@ -79,6 +82,18 @@ def test_planted_day_texts_are_plain(inputs):
 @pytest.mark.parametrize("seed", [1, 2])
 def test_random_days_texts_are_plain(inputs, seed):
     _check(build_all(_random_day(inputs, seed), DAY))
+
+
+def test_the_retail_probability_text_says_which_probability_it_states(inputs):
+    texts = [
+        item.probability_text
+        for item in build_all(inputs, DAY)["retail_trader"].items()
+        if getattr(item, "probability_text", None) and "%" in item.probability_text
+    ]
+    assert texts
+    for text in texts:
+        assert text.startswith("The signal's probabilities over the next"), text
+        assert "adjusted to this market's own history of rises and falls" in text, text
 
 
 def test_wording_helpers():

@@ -100,3 +100,22 @@ def test_pit_join_before_the_table_existed_knows_nothing(storage):
     joined = TimeTravel(storage, DECISION).pit_join(entities, stored_at=before)
 
     assert joined.num_rows == 1 and joined.column("value").null_count == 1
+
+
+def test_indexes_sharing_the_join_database_keep_their_own_keys_until_closed():
+    rng = np.random.default_rng(11)
+    first, second = _features(rng), _features(rng)
+    entities = pa.table(
+        {
+            "symbol": rng.choice(["AAA", "BBB"], 50),
+            "timestamp": pa.array(pd.Timestamp("2024-01-05", tz=UTC) + pd.to_timedelta(np.arange(50), unit="D")),
+        }
+    )
+    one, two = FeatureIndex(first, DECISION), FeatureIndex(second, DECISION)
+    assert one.keys != two.keys
+    from_one, from_two = one.join(entities), two.join(entities)
+    assert not from_one["value"].equals(from_two["value"])
+    one.close()  # drops its keys only
+    assert two.join(entities).equals(from_two)
+    assert from_one.equals(asof_join(entities, first, DECISION))
+    two.close()

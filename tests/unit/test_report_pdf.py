@@ -15,7 +15,7 @@ from assets.personas.audit import read_audit, record_recommendations
 from assets.personas.common import codes_in
 from assets.personas.daily import build_all
 from assets.personas.inputs import PersonaInputs
-from assets.personas.report_pdf import SECTIONS, SIMULATED_MARK, reference_map, render_report
+from assets.personas.report_pdf import PROBABILITY_NOTE, SECTIONS, SIMULATED_MARK, reference_map, render_report
 from assets.personas.tables import output_json
 from assets.personas.wealth_manager import build_wealth_manager, class_label
 from resources.lake.provenance import is_simulated, record_mode
@@ -63,6 +63,9 @@ def test_content_of_each_section(report, text):
     flat = _flat(text)
     assert "fairly confident that the S&P 500 index is in a bull regime (0.72" in flat
     assert "probability of 72%" not in flat
+    # the key signals' probabilities are named for what they are: the signal's, the ones the decision used
+    assert _flat(PROBABILITY_NOTE) in flat
+    assert "trading days the signal" in flat and "the model sees" not in flat
     for header in ("Asset class", "Strategic", "Adjustment", "Target", "Stance"):
         assert header in text
     for a in report.allocations:

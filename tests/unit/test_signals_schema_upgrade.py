@@ -9,7 +9,8 @@ import pandas as pd
 import pyarrow as pa
 from deltalake import write_deltalake
 
-from assets.signals.table import SIGNALS, write_window
+from assets.signals.table import SIGNALS, SIGNALS_FEED, write_window
+from resources.feeds.datasets import json_schema
 from resources.lake.delta import read_table
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import conform
@@ -38,3 +39,13 @@ def test_a_table_of_the_previous_contract_gets_the_new_columns(tmp_path):
         _frame(DAYS[:1], "x")["probability"].reset_index(drop=True),
         check_names=False,
     )
+
+
+def test_the_delivered_schema_says_which_probability_a_signal_states():
+    """Feed clients read the JSON Schema, not the README: prob_* are the ones the decision used, model_prob_* the
+    model's own."""
+    props = json_schema(SIGNALS_FEED, pa.schema([]))["properties"]
+    assert "the one the decision used" in props["prob_up"]["description"]
+    assert "model_prob_up" in props["prob_up"]["description"]
+    assert "same footing as prob_up" in props["prob_down"]["description"]
+    assert "model's own" in props["model_prob_up"]["description"]

@@ -8,6 +8,7 @@ import math
 import re
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, time
 from functools import cache, lru_cache
 from pathlib import Path
@@ -24,6 +25,7 @@ from resources.sources.cot.layouts import (
     MARKET_CODE,
     MARKET_NAME,
     REPORT_DATE_API,
+    Field,
     ReportKind,
     ReportLayout,
 )
@@ -33,14 +35,79 @@ from resources.sources.cot.layouts import (
 # ---------------------------------------------------------------------------------------------------------------
 # A cell of the text file: (kind, silver column or None, block All/Old/Other).
 Cell = tuple[str, str | None, str]
-_META = {
-    "legacy": ("Market and Exchange Names", "As of Date in Form YYMMDD", "As of Date in Form YYYY-MM-DD",
-               "CFTC Contract Market Code", "CFTC Market Code in Initials", "CFTC Region Code", "CFTC Commodity Code"),
-    "underscored": ("Market_and_Exchange_Names", "As_of_Date_In_Form_YYMMDD", "Report_Date_as_YYYY-MM-DD",
-                    "CFTC_Contract_Market_Code", "CFTC_Market_Code", "CFTC_Region_Code", "CFTC_Commodity_Code"),
-}  # fmt: skip
 _META_KINDS = ("name", "yymmdd", "date", "code", "initials", "region", "commodity")
 _BLOCKS = ("All", "Old", "Other")
+
+
+@dataclass(frozen=True)
+class HeaderNaming:
+    """How one layout names the annual file's columns: templates over `{block}`, `{name}` (a position field's stem
+    and side, e.g. `Swap-Short`), `{measure}`, `{k}` and `{side}`, then CFTC's own irregular headers as exceptions.
+
+    The Legacy file is spaced (`Noncommercial Positions-Long (All)`); TFF and Disaggregated are underscored
+    (`M_Money_Positions_Long_All`), and a position cell there keeps its field's own header (`Swap__Positions_...`).
+    """
+
+    meta: tuple[str, ...]
+    join: str  # between a field's stem and side in `{name}`
+    open_interest: str | None  # the open interest cell, or None: named like the position fields
+    position: str  # `{header}`: the field's header without its block
+    change_open_interest: str
+    change: str
+    pct_open_interest: str
+    pct: str
+    traders_total: str
+    traders: str
+    concentration: str
+    tail: tuple[tuple[str, str], ...]  # (header, kind) after the concentration cells
+    irregular: dict[str, str] = field(default_factory=dict)  # the regular name -> CFTC's header
+
+
+_SPACED = HeaderNaming(
+    meta=("Market and Exchange Names", "As of Date in Form YYMMDD", "As of Date in Form YYYY-MM-DD",
+          "CFTC Contract Market Code", "CFTC Market Code in Initials", "CFTC Region Code", "CFTC Commodity Code"),
+    join="-",
+    open_interest="Open Interest ({block})",
+    position="{stem} Positions-{side} ({block})",
+    change_open_interest="Change in Open Interest (All)",
+    change="Change in {name} (All)",
+    pct_open_interest="% of Open Interest (OI) ({block})",
+    pct="% of OI-{name} ({block})",
+    traders_total="Traders-Total ({block})",
+    traders="Traders-{name} ({block})",
+    concentration="Concentration-{measure} LT ={k} TDR-{side} ({block})",
+    tail=(("Contract Units", "units"), ("CFTC Contract Market Code (Quotes)", "q_code"),
+          ("CFTC Market Code in Initials (Quotes)", "q_initials"), ("CFTC Commodity Code (Quotes)", "q_commodity")),
+    irregular={
+        "Total Reportable Positions-Long (All)": " Total Reportable Positions-Long (All)",
+        "% of Open Interest (OI) (Old)": "% of Open Interest (OI)(Old)",
+        "Concentration-Gross LT =4 TDR-Long (All)": "Concentration-Gross LT = 4 TDR-Long (All)",
+        "Concentration-Gross LT =4 TDR-Short (Other)": "Concentration-Gross LT =4 TDR-Short(Other)",
+        "Concentration-Gross LT =8 TDR-Short (Other)": "Concentration-Gross LT =8 TDR-Short(Other)",
+    },
+)  # fmt: skip
+_UNDERSCORED = HeaderNaming(
+    meta=("Market_and_Exchange_Names", "As_of_Date_In_Form_YYMMDD", "Report_Date_as_YYYY-MM-DD",
+          "CFTC_Contract_Market_Code", "CFTC_Market_Code", "CFTC_Region_Code", "CFTC_Commodity_Code"),
+    join="_",
+    open_interest=None,
+    position="{header}{block}",
+    change_open_interest="Change_in_Open_Interest_All",
+    change="Change_in_{name}_All",
+    pct_open_interest="Pct_of_Open_Interest_{block}",
+    pct="Pct_of_OI_{name}_{block}",
+    traders_total="Traders_Tot_{block}",
+    traders="Traders_{name}_{block}",
+    concentration="Conc_{measure}_LE_{k}_TDR_{side}_{block}",
+    tail=(("Contract_Units", "units"), ("CFTC_Contract_Market_Code_Quotes", "q_code"),
+          ("CFTC_Market_Code_Quotes", "q_initials"), ("CFTC_Commodity_Code_Quotes", "q_commodity"),
+          ("CFTC_SubGroup_Code", "subgroup"), ("FutOnly_or_Combined", "flag")),
+)  # fmt: skip
+HEADER_NAMING: dict[ReportKind, HeaderNaming] = {
+    "legacy": _SPACED,
+    "tff": _UNDERSCORED,
+    "disaggregated": _UNDERSCORED,
+}
 
 
 def _stem_side(header: str) -> tuple[str, str]:
@@ -52,66 +119,34 @@ def _stem_side(header: str) -> tuple[str, str]:
     return stem, rest.split(" ")[0]
 
 
-def _legacy_header(layout: ReportLayout) -> list[tuple[str, Cell]]:
-    cells: list[tuple[str, Cell]] = [(h, (k, None, "All")) for h, k in zip(_META["legacy"], _META_KINDS, strict=True)]
-    fields = layout.positions[1:]
-    for block in _BLOCKS:
-        cells.append((f"Open Interest ({block})", ("position", "open_interest", block)))
-        for f in fields:
-            stem, side = _stem_side(f.header)
-            lead = " " if (stem, side, block) == ("Total Reportable", "Long", "All") else ""
-            cells.append((f"{lead}{stem} Positions-{side} ({block})", ("position", f.column, block)))
-    cells.append(("Change in Open Interest (All)", ("change", "open_interest", "All")))
-    cells += [(f"Change in {'-'.join(_stem_side(f.header))} (All)", ("change", f.column, "All")) for f in fields]
-    for block in _BLOCKS:
-        oi = "% of Open Interest (OI)(Old)" if block == "Old" else f"% of Open Interest (OI) ({block})"
-        cells.append((oi, ("pct_oi", None, block)))
-        cells += [(f"% of OI-{'-'.join(_stem_side(f.header))} ({block})", ("pct", f.column, block)) for f in fields]
-    for block in _BLOCKS:
-        cells.append((f"Traders-Total ({block})", ("traders_total", None, block)))
-        cells += [
-            (f"Traders-{'-'.join(_stem_side(f.header))} ({block})", ("traders", f.column, block))
-            for f in fields
-            if not f.column.startswith("nonreportable")
-        ]
-    for block in _BLOCKS:
-        for measure in ("Gross", "Net"):
-            for k in (4, 8):
-                for side in ("Long", "Short"):
-                    lt = "LT = 4" if (measure, k, side, block) == ("Gross", 4, "Long", "All") else f"LT ={k}"
-                    gap = "" if (measure, side, block) == ("Gross", "Short", "Other") else " "
-                    cells.append(
-                        (
-                            f"Concentration-{measure} {lt} TDR-{side}{gap}({block})",
-                            ("conc", f"{measure}{k}{side}", block),
-                        )
-                    )
-    cells += [
-        ("Contract Units", ("units", None, "All")),
-        ("CFTC Contract Market Code (Quotes)", ("q_code", None, "All")),
-        ("CFTC Market Code in Initials (Quotes)", ("q_initials", None, "All")),
-        ("CFTC Commodity Code (Quotes)", ("q_commodity", None, "All")),
-    ]
-    return cells
+def _header_cells(layout: ReportLayout, naming: HeaderNaming) -> list[tuple[str, Cell]]:
+    """Every column of a report's annual file in CFTC's order, named by `naming`: meta, positions per block,
+    changes, percentages of open interest per block, trader counts per block, concentration per block, tail."""
+    blocks = ("All",) if layout.report == "tff" else _BLOCKS  # TFF's file has no old/other crop years
+    fields = layout.positions[1:]  # the first is open interest
+    names = {f.column: naming.join.join(_stem_side(f.header)) for f in fields}
 
+    def position(f: Field, block: str) -> str:
+        if "{header}" in naming.position:
+            return naming.position.format(header=f.header[: -len("All")], block=block)
+        stem, side = _stem_side(f.header)
+        return naming.position.format(stem=stem, side=side, block=block)
 
-def _underscored_header(layout: ReportLayout) -> list[tuple[str, Cell]]:
-    blocks = ("All",) if layout.report == "tff" else _BLOCKS
-    fields = layout.positions[1:]
-    cells: list[tuple[str, Cell]] = [
-        (h, (k, None, "All")) for h, k in zip(_META["underscored"], _META_KINDS, strict=True)
-    ]
+    cells: list[tuple[str, Cell]] = [(h, (k, None, "All")) for h, k in zip(naming.meta, _META_KINDS, strict=True)]
     for block in blocks:
-        cells += [(f.header[: -len("All")] + block, ("position", f.column, block)) for f in layout.positions]
-    cells.append(("Change_in_Open_Interest_All", ("change", "open_interest", "All")))
-    cells += [(f"Change_in_{'_'.join(_stem_side(f.header))}_All", ("change", f.column, "All")) for f in fields]
+        if naming.open_interest is not None:
+            cells.append((naming.open_interest.format(block=block), ("position", "open_interest", block)))
+        named = layout.positions if naming.open_interest is None else fields
+        cells += [(position(f, block), ("position", f.column, block)) for f in named]
+    cells.append((naming.change_open_interest, ("change", "open_interest", "All")))
+    cells += [(naming.change.format(name=names[f.column]), ("change", f.column, "All")) for f in fields]
     for block in blocks:
-        cells.append((f"Pct_of_Open_Interest_{block}", ("pct_oi", None, block)))
-        cells += [(f"Pct_of_OI_{'_'.join(_stem_side(f.header))}_{block}", ("pct", f.column, block)) for f in fields]
+        cells.append((naming.pct_open_interest.format(block=block), ("pct_oi", None, block)))
+        cells += [(naming.pct.format(name=names[f.column], block=block), ("pct", f.column, block)) for f in fields]
     for block in blocks:
-        cells.append((f"Traders_Tot_{block}", ("traders_total", None, block)))
+        cells.append((naming.traders_total.format(block=block), ("traders_total", None, block)))
         cells += [
-            (f"Traders_{'_'.join(_stem_side(f.header))}_{block}", ("traders", f.column, block))
+            (naming.traders.format(name=names[f.column], block=block), ("traders", f.column, block))
             for f in fields
             if not f.column.startswith("nonreportable")
         ]
@@ -119,23 +154,17 @@ def _underscored_header(layout: ReportLayout) -> list[tuple[str, Cell]]:
         for measure in ("Gross", "Net"):
             for k in (4, 8):
                 for side in ("Long", "Short"):
-                    cells.append((f"Conc_{measure}_LE_{k}_TDR_{side}_{block}", ("conc", f"{measure}{k}{side}", block)))
-    cells += [
-        ("Contract_Units", ("units", None, "All")),
-        ("CFTC_Contract_Market_Code_Quotes", ("q_code", None, "All")),
-        ("CFTC_Market_Code_Quotes", ("q_initials", None, "All")),
-        ("CFTC_Commodity_Code_Quotes", ("q_commodity", None, "All")),
-        ("CFTC_SubGroup_Code", ("subgroup", None, "All")),
-        ("FutOnly_or_Combined", ("flag", None, "All")),
-    ]
-    return cells
+                    header = naming.concentration.format(measure=measure, k=k, side=side, block=block)
+                    cells.append((header, ("conc", f"{measure}{k}{side}", block)))
+    cells += [(header, (kind, None, "All")) for header, kind in naming.tail]
+    return [(naming.irregular.get(header, header), cell) for header, cell in cells]
 
 
 @lru_cache(maxsize=3)
 def file_layout(report: ReportKind) -> tuple[tuple[str, Cell], ...]:
     """Every column of the report's annual file, with CFTC's exact headers."""
     layout = LAYOUTS[report]
-    return tuple(_legacy_header(layout) if report == "legacy" else _underscored_header(layout))
+    return tuple(_header_cells(layout, HEADER_NAMING[report]))
 
 
 def _traders(position: int, oi: int) -> int:

@@ -1,0 +1,66 @@
+"""The mart row checks the Spark features job commits under are dbt's own (read from the model's YAML)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+import pyarrow as pa
+import pytest
+
+from resources.spark.mart_checks import RowChecks, failed_rules, row_checks_for
+
+DAY = date(2024, 3, 1)
+
+
+def _table(**overrides) -> pa.Table:
+    rows = {
+        "symbol": ["SPX", "SPX", "GLD"],
+        "trade_date": [DAY, date(2024, 3, 4), DAY],
+        "rvol_20d": [0.2, None, 0.1],
+        "max_available_at_used": [datetime(2024, 3, 1, 21, 59, tzinfo=UTC)] * 3,
+    }
+    rows.update(overrides)
+    return pa.table(rows)
+
+
+CHECKS = RowChecks.model_validate(
+    {
+        "unique": ["symbol", "trade_date"],
+        "not_null": ["symbol"],
+        "ranges": [{"column": "rvol_20d", "min": 0, "max": 10}],
+        "not_after_decision_time": [{"column": "max_available_at_used", "date_column": "trade_date"}],
+    }
+)
+
+
+def test_a_clean_table_passes_and_nulls_pass_the_ranges():
+    assert failed_rules(_table(), CHECKS, decision_time_utc=time(22)) == {}
+
+
+def test_each_broken_rule_is_named_with_its_failing_rows():
+    table = _table(
+        symbol=["SPX", "SPX", None],
+        trade_date=[DAY, DAY, DAY],
+        rvol_20d=[11.0, -0.5, 0.1],
+        max_available_at_used=[datetime(2024, 3, 1, 22, 0, 1, tzinfo=UTC)] + [datetime(2024, 3, 1, tzinfo=UTC)] * 2,
+    )
+    assert failed_rules(table, CHECKS, decision_time_utc=time(22)) == {
+        "symbol is null": 1,
+        "rvol_20d outside [0, 10]": 2,
+        "max_available_at_used after the decision time of trade_date": 1,
+        "duplicate (symbol, trade_date)": 1,
+    }
+    # the decision time is a parameter (NEXUS_DECISION_TIME_UTC), not a constant
+    late = failed_rules(_table(), CHECKS, decision_time_utc=time(21))
+    assert late == {"max_available_at_used after the decision time of trade_date": 2}  # not 2024-03-04
+
+
+def test_the_features_checks_come_from_the_dbt_model_yaml():
+    checks = row_checks_for("fct_features_daily")
+    assert checks.unique == ["symbol", "trade_date"]
+    assert {"rvol_20d", "cot_index", "drawdown"} <= {r.column for r in checks.ranges}
+    assert [r.column for r in checks.not_after_decision_time] == ["max_available_at_used"]
+    assert set(checks.columns) >= {"symbol", "trade_date", "decision_at", "max_available_at_used"}
+    # a rule it cannot evaluate outside dbt (a range with a SQL `where`) is refused, never skipped
+    with pytest.raises(NotImplementedError, match="where"):
+        row_checks_for("fct_prices_daily")
