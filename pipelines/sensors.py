@@ -29,6 +29,7 @@ from dagster import (
 )
 from pydantic import AwareDatetime, BaseModel
 
+from assets.automation import RELEASE_TAG, release_sensor_name
 from assets.partitions import Cadence, as_of_tags, partition_key_for
 from pipelines.concurrency import DOWNSTREAM_WRITER, writes_tags
 from resources.releases import STREAM_INGESTS, STREAMS, Release, latest_release, releases_between
@@ -38,7 +39,6 @@ from resources.simulated.clock import publisher_now
 if TYPE_CHECKING:  # the class is not exported by dagster; only the annotation needs it
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-RELEASE_TAG = "nexus/release"
 SENSOR_INTERVAL_S = 60
 
 
@@ -89,7 +89,7 @@ def release_sensor(
     calendar freshness); without it, Dagster's default (every check on the asset, half-hourly ones included)."""
 
     @sensor(
-        name=f"{stream}_release",
+        name=release_sensor_name(stream),
         jobs=list(jobs),
         minimum_interval_seconds=SENSOR_INTERVAL_S,
         default_status=DefaultSensorStatus.STOPPED,
@@ -146,7 +146,11 @@ def automation_sensor() -> AutomationConditionSensorDefinition:
         default_status=DefaultSensorStatus.STOPPED,
         minimum_interval_seconds=30,
         run_tags=writes_tags([DOWNSTREAM_WRITER]),
-        description="Starts each stage once what it reads is new and every blocking check upstream passed.",
+        use_user_code_server=True,  # assets.automation.ReleaseBatchLanded reads the instance and the publishers' clock
+        description=(
+            "Starts each stage once what it reads is new, every blocking check upstream passed and the release batch "
+            "has landed."
+        ),
     )
 
 

@@ -4,8 +4,9 @@ The real code location's conditions are evaluated against an instance holding th
 (materializations and check results), the way the daemon evaluates them.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pyarrow as pa
@@ -17,17 +18,24 @@ from dagster import (
     AssetObservation,
     DagsterEventType,
     DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
     evaluate_automation_conditions,
     materialize,
 )
+from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteInstigatorOrigin, RemoteRepositoryOrigin
+from dagster._core.scheduler.instigation import InstigatorState, InstigatorStatus, InstigatorType
 
-from assets.automation import DAY_MARKER
+from assets.automation import DAY_MARKER, RELEASE_TAG, release_sensor_name
+from assets.partitions import AS_OF_TAG
 from assets.signals.assets import daily_signals, paper_ledger
 from assets.signals.readiness import decision_day_gap
 from pipelines.definitions import defs
 from resources.lake.delta import overwrite_table
 from resources.lake.resource import LakeResource
 from resources.lake.storage import LakeStorage
+from resources.simulated.clock import PublisherClock
+from tests.e2e.daemon_days import CHAIN
 
 MODELS = ["gold/models/regimes", "gold/models/oos_predictions", "gold/models/evaluation"]
 DECISION_DAY = ["gold/signals/daily", "gold/personas/wealth_manager", "gold/feeds/delivery_log"]
@@ -45,8 +53,8 @@ def suite_of(silver: str) -> str:
 class Daemon:
     """Ticks of the automation sensor over one instance, keeping its cursor like the daemon does."""
 
-    def __init__(self) -> None:
-        self.instance = DagsterInstance.ephemeral()
+    def __init__(self, instance: DagsterInstance | None = None) -> None:
+        self.instance = instance or DagsterInstance.ephemeral()
         self.cursor = None
 
     def materialize(self, *keys: str, partition: str | None = None) -> None:
@@ -245,3 +253,57 @@ def test_the_decision_day_gap_names_the_input_that_lacks_the_day_and_ignores_mar
     gap = decision_day_gap(with_day, features, date(2024, 6, 26))
     assert gap is not None and gap.startswith("oos_predictions has no row for 2024-06-26")
     assert decision_day_gap(features, features, date(2024, 6, 19)) is None, "Juneteenth: Cboe does not publish"
+
+
+def _switch_on(instance: DagsterInstance, *streams: str) -> None:
+    location = RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("nexus"), "__repository__")
+    for stream in streams:
+        origin = RemoteInstigatorOrigin(location, release_sensor_name(stream))
+        instance.add_instigator_state(InstigatorState(origin, InstigatorType.SENSOR, InstigatorStatus.RUNNING))
+
+
+def _release_run(instance: DagsterInstance, stream: str, day: str, status: DagsterRunStatus) -> str:
+    run = DagsterRun(job_name=f"{stream}_ingest_job", status=status, tags={RELEASE_TAG: stream, AS_OF_TAG: day})
+    instance.add_run(run)
+    return run.run_id
+
+
+def test_the_marts_start_once_per_release_batch_not_once_per_silver_table(monkeypatch, tmp_path):
+    """Wednesday evening by the publishers' clock: Cboe's and FRED's releases are due. Cboe's lands first; the marts
+    wait while FRED's ingest is running, then one tick requests both staging models and what follows in one run."""
+    clock = tmp_path / "clock.json"
+    monkeypatch.setenv("NEXUS_PUBLISHER_CLOCK_FILE", str(clock))
+    PublisherClock(clock).set(datetime(2024, 6, 26, 17, 5, tzinfo=ZoneInfo("America/New_York")))
+    day = "2024-06-26"
+    (tmp_path / "home").mkdir()
+    daemon = Daemon(DagsterInstance.local_temp(str(tmp_path / "home")))  # sensor states need schedule storage
+    graph = defs.get_repository_def().asset_graph
+    for key in graph.get_all_asset_keys():  # a lake built by `nexus run`, then automation turned on
+        if not graph.get(key).is_partitioned and graph.get(key).is_materializable:
+            daemon.materialize(key.to_user_string())
+    for check in graph.asset_check_keys:  # ... whose blocking checks passed
+        if graph.get(check).blocking and not graph.get(check.asset_key).is_partitioned:
+            daemon.check(check.asset_key.to_user_string(), check.name, passed=True)
+    daemon.tick()
+    _switch_on(daemon.instance, "cboe", "fred")
+    cboe, fred = "silver/cboe/index_closes", "silver/fred/series"
+    staging = {"staging/stg_cboe__index_closes", "staging/stg_fred__series"}
+    _release_run(daemon.instance, "cboe", day, DagsterRunStatus.SUCCESS)
+    daemon.materialize(cboe, partition=day)
+    daemon.check(cboe, suite_of(cboe), passed=True, partition=day)
+    assert not set(daemon.tick()) & staging, "FRED's release is due but not ingested: the batch has not landed"
+    running = _release_run(daemon.instance, "fred", day, DagsterRunStatus.STARTED)
+    assert not set(daemon.tick()) & staging, "FRED's ingest is running"
+    daemon.instance.delete_run(running)
+    _release_run(daemon.instance, "fred", day, DagsterRunStatus.SUCCESS)
+    daemon.materialize(fred, partition=day)
+    daemon.check(fred, suite_of(fred), passed=True, partition=day)
+    requested = daemon.tick()
+    assert staging <= set(requested), "both staging models in one tick: one marts run for the batch"
+    assert "marts/fct_features_daily" in requested, sorted(requested)
+
+
+def test_the_daemon_tests_read_path_names_assets_of_the_code_location():
+    """The daemon test waits on these keys for up to 40 minutes each: a renamed asset must fail here, at once."""
+    keys = defs.get_repository_def().asset_graph.get_all_asset_keys()
+    assert set(CHAIN) <= keys, sorted(k.to_user_string() for k in set(CHAIN) - keys)
