@@ -16,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dagster import (
+    AssetCheckKey,
     AssetKey,
     AssetRecordsFilter,
     DagsterEventType,
@@ -24,6 +25,8 @@ from dagster import (
     EventLogRecord,
     RunsFilter,
 )
+from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from tests.e2e.chain_fixtures import NEXUS
 
@@ -44,15 +47,25 @@ CHAIN = [DAY_MARKER, FEATURES, PREDICTIONS, EVALUATION, SIGNALS, LEDGER, PERSONA
 PARTITIONED = {DAY_MARKER, SIGNALS, LEDGER, PERSONA, FEEDS}
 
 
-def daemon_env(base: dict[str, str], last_day: date) -> dict[str, str]:
-    """The settings the daemon and `nexus run` share: partitions from HISTORY_START, three signal days, and room
-    for the automation sensor's evaluation on the code server on a loaded machine (Dagster's default is 60 s)."""
-    return base | {
-        "DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS": "300",
-        "NEXUS_START_DATE": HISTORY_START.isoformat(),
-        "NEXUS_END_DATE": last_day.isoformat(),
-        "NEXUS_SIGNAL_HISTORY_DAYS": "3",
-    }
+FAST_INTERVALS = {"NEXUS_RELEASE_SENSOR_INTERVAL_S": "5", "NEXUS_AUTOMATION_INTERVAL_S": "10"}
+"""Sensor intervals of the daemon test: a release is seen within seconds of the clock move, and automation looks
+again soon after each run (production keeps the settings' defaults, 60 s and 30 s)."""
+
+
+def daemon_env(base: dict[str, str], last_day: date, fast: bool = True) -> dict[str, str]:
+    """The settings the daemon and `nexus run` share: partitions from HISTORY_START, three signal days, room for
+    the automation sensor's evaluation on the code server on a loaded machine (Dagster's default is 60 s) and, with
+    `fast`, short sensor intervals (FAST_INTERVALS)."""
+    return (
+        base
+        | {
+            "DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS": "300",
+            "NEXUS_START_DATE": HISTORY_START.isoformat(),
+            "NEXUS_END_DATE": last_day.isoformat(),
+            "NEXUS_SIGNAL_HISTORY_DAYS": "3",
+        }
+        | (FAST_INTERVALS if fast else {})
+    )
 
 
 def build_lake(env: dict[str, str], as_of: date, cwd: Path) -> str:
@@ -140,3 +153,62 @@ def runs_per_stage(instance: DagsterInstance, after: float) -> Counter[str]:
     """How many runs created after `after` (a timestamp) built each stage."""
     records = instance.get_run_records(RunsFilter(created_after=datetime.fromtimestamp(after).astimezone()))
     return Counter(stage_of(r.dagster_run) for r in records)
+
+
+BUILT_FROM_SILVER = ("staging", "intermediate", "marts")
+"""dbt's layers: every asset under them reads silver tables, through staging."""
+DONE = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
+WARNINGS = {"fresh_per_release_calendar", "dbt_source_freshness"}
+"""Checks that warn by design (a late publisher); every other check gates what reads its asset. Named here rather
+than read from the checks' `blocking` flag, so a gate made non-blocking by mistake fails the daemon test."""
+
+
+def _check_passed_before(instance: DagsterInstance, check: AssetCheckKey, instant: float) -> bool:
+    """Did the newest evaluation of `check` stored before `instant` pass? (False when it never ran before it.)"""
+    history = instance.event_log_storage.get_asset_check_execution_history(check, limit=100, status=DONE)
+    before = [r for r in history if r.event is not None and r.event.timestamp < instant]
+    newest = max(before, key=lambda r: r.event.timestamp, default=None)  # type: ignore[union-attr]
+    return newest is not None and newest.status == AssetCheckExecutionRecordStatus.SUCCEEDED
+
+
+def gate_violations(instance: DagsterInstance, run_id: str, graph: BaseAssetGraph) -> list[str]:
+    """Every dbt model or gold mart copy that run `run_id` materialized, built before its inputs passed their gates.
+
+    The claim: a mart starts only after every asset it reads has passed all its gating checks (all but WARNINGS), and
+    nothing reads a publisher that was never ingested or whose newest batch failed its gate. So, for each such
+    materialization: each input's gating checks have a newest evaluation that passed before the mart's step started
+    (before the mart's own materialization when the input was built in the same step: dbt build runs a model only
+    after its parents' tests, so there the order of the streamed events is the order of the work), and every silver
+    table upstream, at any depth, has a newest suite evaluation that passed before the mart's step started."""
+    starts: dict[str, float] = {}
+    built: list[tuple[AssetKey, str, float]] = []
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None:
+            continue
+        if event.event_type == DagsterEventType.STEP_START:
+            starts.setdefault(entry.step_key, entry.timestamp)
+        elif event.is_step_materialization:
+            built.append((event.asset_key, entry.step_key, entry.timestamp))
+    in_step = {(key, step) for key, step, _ in built}
+    blocking: dict[AssetKey, list[AssetCheckKey]] = {}
+    for check in graph.asset_check_keys:
+        if check.name not in WARNINGS:
+            blocking.setdefault(check.asset_key, []).append(check)
+    violations = []
+    for key, step, materialized in built:
+        if key.path[0] not in BUILT_FROM_SILVER and key.path[:2] != ["gold", "marts"]:
+            continue
+        started = starts[step]
+        for parent in graph.get(key).parent_keys:
+            before = materialized if (parent, step) in in_step else started
+            for check in blocking.get(parent, []):
+                if not _check_passed_before(instance, check, before):
+                    violations.append(f"{key.to_user_string()} built before {check.to_user_string()} passed")
+        for upstream in graph.upstream_key_iterator(key):
+            if upstream.path[0] != "silver":
+                continue
+            for check in blocking.get(upstream, []):
+                if not _check_passed_before(instance, check, started):
+                    violations.append(f"{key.to_user_string()} read {upstream.to_user_string()} ungated ({check.name})")
+    return violations

@@ -13,6 +13,8 @@ import pyarrow as pa
 import pytest
 from dagster import (
     AssetCheckEvaluation,
+    AssetCheckResult,
+    AssetCheckSpec,
     AssetKey,
     AssetMaterialization,
     AssetObservation,
@@ -20,6 +22,9 @@ from dagster import (
     DagsterInstance,
     DagsterRun,
     DagsterRunStatus,
+    Definitions,
+    Output,
+    asset,
     evaluate_automation_conditions,
     materialize,
 )
@@ -35,7 +40,7 @@ from resources.lake.delta import overwrite_table
 from resources.lake.resource import LakeResource
 from resources.lake.storage import LakeStorage
 from resources.simulated.clock import PublisherClock
-from tests.e2e.daemon_days import CHAIN
+from tests.e2e.daemon_days import CHAIN, gate_violations
 
 MODELS = ["gold/models/regimes", "gold/models/oos_predictions", "gold/models/evaluation"]
 DECISION_DAY = ["gold/signals/daily", "gold/personas/wealth_manager", "gold/feeds/delivery_log"]
@@ -307,3 +312,53 @@ def test_the_daemon_tests_read_path_names_assets_of_the_code_location():
     """The daemon test waits on these keys for up to 40 minutes each: a renamed asset must fail here, at once."""
     keys = defs.get_repository_def().asset_graph.get_all_asset_keys()
     assert set(CHAIN) <= keys, sorted(k.to_user_string() for k in set(CHAIN) - keys)
+
+
+def _toy_chain(suite_passes: bool) -> list:
+    """silver -> staging -> mart, the silver suite passing or failing (not blocking, so a failure does not stop the
+    run: the mart then builds from an input that failed its gate, as a broken gate would let it)."""
+
+    @asset(
+        key=["silver", "toy", "closes"],
+        check_specs=[AssetCheckSpec("silver_toy_closes_suite", asset=AssetKey(["silver", "toy", "closes"]))],
+    )
+    def silver_closes():
+        yield Output(1)
+        yield AssetCheckResult(passed=suite_passes)
+
+    @asset(key=["staging", "stg_toy__closes"], deps=[silver_closes])
+    def staging_closes() -> None:
+        return None
+
+    @asset(key=["marts", "fct_toy_daily"], deps=[staging_closes])
+    def mart() -> None:
+        return None
+
+    return [silver_closes, staging_closes, mart]
+
+
+def test_the_daemon_tests_gate_assertion_fails_on_a_mart_built_from_an_ungated_input():
+    """The daemon test's claim (tests/e2e/daemon_days.py::gate_violations) on real run event logs: it holds when the
+    silver suite passed before the mart started, and fails when it failed or never ran."""
+    graph = Definitions(assets=_toy_chain(True)).get_repository_def().asset_graph
+    silver, downstream = _toy_chain(True)[0], _toy_chain(True)[1:]
+
+    instance = DagsterInstance.ephemeral()
+    materialize([silver], instance=instance)
+    run = materialize(downstream, instance=instance).run_id
+    assert gate_violations(instance, run, graph) == []
+    assert gate_violations(instance, materialize(_toy_chain(True), instance=instance).run_id, graph) == []
+
+    failed = DagsterInstance.ephemeral()
+    materialize(_toy_chain(False)[:1], instance=failed)
+    run = materialize(downstream, instance=failed).run_id
+    assert "marts/fct_toy_daily read silver/toy/closes ungated (silver_toy_closes_suite)" in gate_violations(
+        failed, run, graph
+    )
+    assert "staging/stg_toy__closes built before silver/toy/closes:silver_toy_closes_suite passed" in gate_violations(
+        failed, run, graph
+    )
+
+    never = DagsterInstance.ephemeral()
+    run = materialize(downstream, instance=never).run_id
+    assert len(gate_violations(never, run, graph)) == 3, "a publisher never ingested"
