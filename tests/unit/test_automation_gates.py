@@ -35,10 +35,12 @@ from assets.automation import DAY_MARKER, RELEASE_TAG, release_sensor_name
 from assets.partitions import AS_OF_TAG
 from assets.signals.assets import daily_signals, paper_ledger
 from assets.signals.readiness import decision_day_gap
-from pipelines.definitions import defs
+from pipelines.definitions import build_definitions, defs
 from resources.lake.delta import overwrite_table
 from resources.lake.resource import LakeResource
 from resources.lake.storage import LakeStorage
+from resources.releases import STREAMS
+from resources.settings import get_settings
 from resources.simulated.clock import PublisherClock
 from tests.e2e.daemon_days import CHAIN, gate_violations
 
@@ -362,3 +364,16 @@ def test_the_daemon_tests_gate_assertion_fails_on_a_mart_built_from_an_ungated_i
     never = DagsterInstance.ephemeral()
     run = materialize(downstream, instance=never).run_id
     assert len(gate_violations(never, run, graph)) == 3, "a publisher never ingested"
+
+
+def test_the_sensor_intervals_come_from_the_settings():
+    """Production asks for releases every minute and evaluates automation every 30 s; the daemon test shortens both
+    through the settings, not by editing the code location."""
+    repository = defs.get_repository_def()
+    assert {s.minimum_interval_seconds for s in repository.sensor_defs if s.name.endswith("_release")} == {60}
+    assert repository.get_sensor_def("nexus_automation").minimum_interval_seconds == 30
+    fast = get_settings().model_copy(update={"release_sensor_interval_s": 5, "automation_interval_s": 10})
+    repository = build_definitions(fast).get_repository_def()
+    releases = [s for s in repository.sensor_defs if s.name.endswith("_release")]
+    assert len(releases) == len(STREAMS) and {s.minimum_interval_seconds for s in releases} == {5}
+    assert repository.get_sensor_def("nexus_automation").minimum_interval_seconds == 10
