@@ -4,6 +4,8 @@ The real code location's conditions are evaluated against an instance holding th
 (materializations and check results), the way the daemon evaluates them.
 """
 
+import re
+import subprocess
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -40,7 +42,7 @@ from resources.lake.delta import overwrite_table
 from resources.lake.resource import LakeResource
 from resources.lake.storage import LakeStorage
 from resources.releases import STREAMS
-from resources.settings import get_settings
+from resources.settings import PROJECT_ROOT, get_settings
 from resources.simulated.clock import PublisherClock
 from tests.e2e.daemon_days import CHAIN, gate_violations
 
@@ -377,3 +379,11 @@ def test_the_sensor_intervals_come_from_the_settings():
     releases = [s for s in repository.sensor_defs if s.name.endswith("_release")]
     assert len(releases) == len(STREAMS) and {s.minimum_interval_seconds for s in releases} == {5}
     assert repository.get_sensor_def("nexus_automation").minimum_interval_seconds == 10
+
+
+def test_make_serve_gives_the_automation_evaluation_time_on_the_code_server():
+    """nexus_automation runs on the code server (ReleaseBatchLanded); Dagster's 60 s gRPC default failed its ticks
+    on busy cores, so `make serve` starts the daemon with a longer one."""
+    dry = subprocess.run(["make", "-n", "serve"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout
+    exported = re.search(r"export DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS=(\d+)", dry.split("dagster-daemon run")[0])
+    assert exported is not None and int(exported.group(1)) >= 120, dry[-600:]
