@@ -13,10 +13,14 @@ delivery is materialized.
 
 Dagster share = 1 - (union of the step intervals) / (release to feed delivery): steps are the assets' own work,
 including reading and writing the lake; everything between them is orchestration.
+
+Sensor intervals: production's (the settings' defaults: releases every 60 s, automation every 30 s) unless
+DAEMON_BENCH_INTERVALS=test, which uses the daemon test's (tests/e2e/daemon_days.py::FAST_INTERVALS).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
 import time
@@ -32,6 +36,7 @@ from resources.simulated.clock import PublisherClock
 from tests.bench.common import Figure, isolated_env
 from tests.conftest import free_port
 from tests.e2e.daemon_days import (
+    FAST_INTERVALS,
     FEEDS,
     HISTORY_START,
     build_lake,
@@ -129,10 +134,13 @@ def _wait_delivered(instance: DagsterInstance, day: date, procs: list[subprocess
 def run() -> list[Figure]:
     root = Path(tempfile.mkdtemp(prefix="nexus-bench-daemon-"))
     clock_file = root / "publisher_clock.json"
+    fast = os.environ.get("DAEMON_BENCH_INTERVALS", "production") == "test"
     env = daemon_env(
         isolated_env(root, NEXUS_FEEDS_URI=str(root / "feeds"), NEXUS_PUBLISHER_CLOCK_FILE=str(clock_file)),
         MEASURED,
+        fast=fast,
     )
+    print(f"  sensor intervals: {'the test' if fast else 'production'}'s {FAST_INTERVALS if fast else '(60 s, 30 s)'}")
     home = Path(env["DAGSTER_HOME"])
     write_instance_yaml(home, Settings(_env_file=None, dagster_home=home))  # the project's instance: queued runs
     create_instance_storage(home)  # as `make serve` does: SQLite's schema made once, not raced by two processes
