@@ -39,7 +39,7 @@ from resources.simulated.clock import PublisherClock
 from resources.simulated.misprints import Misprint, write_misprints
 from resources.sources.cboe.spec import INDEX_CLOSES
 from tests.conftest import free_port
-from tests.e2e.daemon_days import gate_violations
+from tests.e2e.daemon_days import FAST_INTERVALS, gate_violations
 from tests.e2e.dagster_services import daemon_and_webserver, start_sensor
 from tests.postgres_server import postgres_server
 
@@ -72,6 +72,7 @@ def _env(tmp_path: Path, postgres_url: str) -> dict[str, str]:
         NEXUS_PUBLISHER_CLOCK_FILE=str(tmp_path / "publisher_clock.json"),
         DAGSTER_HOME=str(settings.dagster_home),
         **{POSTGRES_URL_ENV: postgres_url},
+        **FAST_INTERVALS,
     )
     return env
 
