@@ -42,7 +42,7 @@ more reports a week, until it is current. Those release days are in `PUBLISHED_D
   5 December 2026: pages, docs, issues and code corpora; the pages hits are Reuters, 17 October 2013, "This week's
   Commitments of Traders, cotton data delayed - CFTC", http://www.reuters.com/article/usa-fiscal-cftc-idUSL1N0I71GG20131017:
   "will announce a revised schedule", and the report files themselves, which carry no release dates). What it
-  announced is known from four independent public code bases that fetched and cite it (code index, same day):
+  announced is known from public code that fetched and cites it (several files in the code index, same day):
   "first delayed report 10/25, two more in the week of 10/28, more in the week of 11/04, normal schedule by 11/08";
   "CFTC resumed rolling publication 2013-10-25 and expected normal schedule by 2013-11-08". So:
   - the 1 October report on Friday 25 October 2013: CFTC's own date, in `PUBLISHED_DELAYS`;
