@@ -40,7 +40,7 @@ from dagster import (
 )
 
 from resources.reference import calendar_end
-from resources.settings import Settings, get_settings
+from resources.settings import Settings
 
 # Dagster's run tags for a single run over a partition range (documented tag names).
 ASSET_PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -149,23 +149,17 @@ def _noon(day: date) -> float:
     return datetime.combine(day, time(12), tzinfo=ZoneInfo(NEW_YORK)).timestamp()
 
 
-def partition_key_for(day: date, cadence: Cadence = "daily", partitions: PartitionsDefinition | None = None) -> str:
-    """The key of the partition whose window contains `day` (a weekend or holiday: the trading day before it).
-
-    Without `partitions`, those of the configured lake start (read from the settings when called, never at import).
-    """
-    partitions_def = partitions or configured_partitions(get_settings())[cadence]
-    assert isinstance(partitions_def, TimeWindowPartitionsDefinition)
-    key = partitions_def.get_partition_key_for_timestamp(_noon(day))
-    return key
+def partition_key_for(day: date, cadence: Cadence, partitions: PartitionsDefinition) -> str:
+    """The key of the `cadence` partition of `partitions` (the caller's: the configured lake start's, see
+    configured_partitions) whose window contains `day` (a weekend or holiday: the trading day before it)."""
+    assert isinstance(partitions, TimeWindowPartitionsDefinition) and cadence_of(partitions) == cadence
+    return partitions.get_partition_key_for_timestamp(_noon(day))
 
 
-def keys_spanning(
-    first: date, last: date, cadence: Cadence = "daily", partitions: PartitionsDefinition | None = None
-) -> tuple[str, str]:
-    """(first key, last key) of the partitions from the first one starting on or after `first` through the one
-    containing `last`; before the partitions begin, from their first key."""
-    partitions_def = partitions or configured_partitions(get_settings())[cadence]
+def keys_spanning(first: date, last: date, cadence: Cadence, partitions: PartitionsDefinition) -> tuple[str, str]:
+    """(first key, last key) of the `cadence` partitions (the caller's) from the first one starting on or after
+    `first` through the one containing `last`; before the partitions begin, from their first key."""
+    partitions_def = partitions
     assert isinstance(partitions_def, TimeWindowPartitionsDefinition)
     last_key = partition_key_for(last, cadence, partitions_def)
     first_partition = partitions_def.get_first_partition_key()

@@ -20,7 +20,7 @@ from dagster import (
 )
 
 from resources.alerts import Alert, send_alert
-from resources.settings import get_settings
+from resources.settings_resource import SettingsResource
 
 CHECK_BATCH = 200
 
@@ -52,9 +52,9 @@ def run_failure_alert(context: RunFailureSensorContext) -> Alert:
     default_status=DefaultSensorStatus.RUNNING,
     description="Sends every failed run (job, run id, failed steps, reason) to the webhook and/or e-mail.",
 )
-def alert_on_run_failure(context: RunFailureSensorContext) -> None:
+def alert_on_run_failure(context: RunFailureSensorContext, settings: SettingsResource) -> None:
     alert = run_failure_alert(context)
-    if not send_alert(alert, get_settings()):
+    if not send_alert(alert, settings.get()):
         context.log.info("run failure not sent: neither NEXUS_ALERT_WEBHOOK_URL nor NEXUS_ALERT_SMTP_HOST is set")
 
 
@@ -120,11 +120,10 @@ def _indexed_check_failure_alerts(context: SensorEvaluationContext, after: int |
     default_status=DefaultSensorStatus.RUNNING,
     description="Sends every failed blocking check (asset, check, reason) to the webhook and/or e-mail.",
 )
-def alert_on_check_failure(context: SensorEvaluationContext) -> SkipReason:
+def alert_on_check_failure(context: SensorEvaluationContext, settings: SettingsResource) -> SkipReason:
     after = int(context.cursor) if context.cursor else None
     alerts, cursor = check_failure_alerts(context, after)
-    settings = get_settings()
-    posted = sum(1 for alert in alerts if send_alert(alert, settings))
+    posted = sum(1 for alert in alerts if send_alert(alert, settings.get()))
     context.update_cursor(str(cursor))
     return SkipReason(f"{len(alerts)} failed blocking check(s), {posted} posted")
 

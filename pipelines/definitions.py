@@ -34,6 +34,7 @@ from pipelines.sensors import STREAM_INGESTS, STREAM_NAMES, automation_sensor, r
 from resources.dbt import dbt_project, dbt_resource
 from resources.lake.resource import LakeResource
 from resources.settings import Settings, get_settings
+from resources.settings_resource import SettingsResource
 
 
 def _cadences(ingest_assets: list[AssetsDefinition]) -> list[Cadence]:
@@ -107,7 +108,7 @@ STAGES = (
 
 def wiring_definitions(settings: Settings, partitions: dict[Cadence, PartitionsDefinition]) -> Definitions:
     """What runs the stages: jobs, the maintenance schedule, release/automation/alert sensors, the executor and
-    the resources every stage shares (the lake, dbt)."""
+    the resources every stage shares (the lake, dbt, and the settings their bodies take instead of reading them)."""
     jobs = ingest_jobs(partitions)
     return Definitions(
         jobs=[
@@ -123,7 +124,11 @@ def wiring_definitions(settings: Settings, partitions: dict[Cadence, PartitionsD
         # Daemon-launched runs execute their steps in the run's own process: one code load per run instead of one
         # per step (on 2 cores the chain is sequential anyway). `nexus run` executes in process already.
         executor=in_process_executor,
-        resources={"lake": LakeResource.from_settings(settings), "dbt": dbt_resource(dbt_project())},
+        resources={
+            "lake": LakeResource.from_settings(settings),
+            "dbt": dbt_resource(dbt_project()),
+            "settings": SettingsResource.from_settings(settings),
+        },
     )
 
 

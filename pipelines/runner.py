@@ -313,6 +313,7 @@ def _run_plan(
     from assets.partitions import (
         ASSET_PARTITION_RANGE_END_TAG,
         as_of_tags,
+        configured_partitions,
         keys_spanning,
         partition_key_for,
         range_tags,
@@ -322,6 +323,7 @@ def _run_plan(
     from resources.lake.storage import LakeStorage
 
     storage = LakeStorage.from_settings(settings)
+    by_cadence = configured_partitions(settings)
 
     outcomes: list[JobOutcome] = []
     shortfall = model_stage_shortfall(settings.start_date, settings.end_date, settings.signal_history_days)
@@ -343,14 +345,14 @@ def _run_plan(
                 # one materialization event per partition and asset (SQLite has no partition subsets): ~50,000
                 # single-row commits before the first step, which stalled `nexus run` for more than 10 minutes.
                 cadence = partitions.split(":", 1)[1]
-                key = partition_key_for(settings.end_date, cadence)  # type: ignore[arg-type]
+                key = partition_key_for(settings.end_date, cadence, by_cadence[cadence])  # type: ignore[arg-type,index]
                 tags = as_of_tags(settings.end_date)
             elif partitions == "end":
-                key = partition_key_for(settings.end_date)
+                key = partition_key_for(settings.end_date, "daily", by_cadence["daily"])
                 window = Window(date.fromisoformat(key), date.fromisoformat(key))
             elif partitions == "window":
                 first = max(settings.start_date, settings.end_date - timedelta(days=settings.signal_history_days - 1))
-                first_key, last_key = keys_spanning(first, settings.end_date)
+                first_key, last_key = keys_spanning(first, settings.end_date, "daily", by_cadence["daily"])
                 tags = range_tags(first_key, last_key)
                 window = Window(date.fromisoformat(first_key), date.fromisoformat(last_key))
             # a skipped partitioned asset is observed on the run's partition, or the window's last one

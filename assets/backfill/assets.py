@@ -14,7 +14,8 @@ from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Config, C
 from dagster._core.pipes.client import PipesClientCompletedInvocation
 
 from resources.lake.write_lock import pool_for
-from resources.settings import get_settings
+from resources.settings import Settings
+from resources.settings_resource import SettingsResource
 from resources.spark.plans import BACKFILL_SOURCES
 
 
@@ -30,11 +31,10 @@ class SparkBackfillLauncher(ConfigurableResource):
     mode: Literal["subprocess", "emr-serverless"] = "subprocess"
 
     def launch(
-        self, context: AssetExecutionContext, source: str, config: BackfillConfig
+        self, context: AssetExecutionContext, source: str, config: BackfillConfig, settings: Settings
     ) -> PipesClientCompletedInvocation:
         start = date.fromisoformat(config.start) if config.start else None
         end = date.fromisoformat(config.end) if config.end else None
-        settings = get_settings()
         lake_uri = settings.lake_uri
         if self.mode == "emr-serverless":
             import boto3
@@ -71,8 +71,13 @@ def build_backfill_asset(source: str) -> AssetsDefinition:
         kinds={"spark", "delta"},
         description=f"{source}: every silver table re-derived from all bronze payloads (Spark job through Pipes).",
     )
-    def _backfill(context: AssetExecutionContext, config: BackfillConfig, backfill_launcher: SparkBackfillLauncher):
-        return backfill_launcher.launch(context, source, config).get_materialize_result()
+    def _backfill(
+        context: AssetExecutionContext,
+        config: BackfillConfig,
+        backfill_launcher: SparkBackfillLauncher,
+        settings: SettingsResource,
+    ):
+        return backfill_launcher.launch(context, source, config, settings.get()).get_materialize_result()
 
     return _backfill
 

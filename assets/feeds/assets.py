@@ -26,16 +26,16 @@ from resources.lake.stage_state import (
     unchanged,
 )
 from resources.lake.storage import LakeStorage
-from resources.settings import get_settings
+from resources.settings import Settings, get_settings
+from resources.settings_resource import SettingsResource
 
 DELIVERY_LOG_KEY = AssetKey(["gold", *DELIVERY_LOG.path_parts()])
 
 
-def feeds_state(storage: LakeStorage, day: date) -> tuple[StageFingerprint, list[str]] | None:
+def feeds_state(storage: LakeStorage, day: date, settings: Settings) -> tuple[StageFingerprint, list[str]] | None:
     """What the day's deliveries are made of: every deliverable table's version, the clients file, the lake's
     provenance (the simulated-data notice), the feeds root and the code. None when a client gets presigned links
     (an S3 feeds root): those are handed out afresh on every delivery, so the stage always runs."""
-    settings = get_settings()
     clients = get_clients(settings.clients_file)
     if feeds_storage(settings).is_s3 and any(client.target.presign for client in clients.clients):
         return None
@@ -60,7 +60,7 @@ def feeds_state(storage: LakeStorage, day: date) -> tuple[StageFingerprint, list
 @skip_probe(DELIVERY_LOG_KEY.to_python_identifier())
 def feeds_unchanged(storage: LakeStorage, window: Window) -> StageRecord | None:
     """Every client's delivery for the day is in the log with this content (what deliver() finds 'unchanged')."""
-    state = feeds_state(storage, window.last)
+    state = feeds_state(storage, window.last, get_settings())  # the preflight's edge (nexus run)
     return None if state is None else unchanged(storage, *state)
 
 
@@ -77,11 +77,11 @@ def feeds_unchanged(storage: LakeStorage, window: Window) -> StageRecord | None:
         "same content delivers nothing. " + DECISION_DAY_PARTITION_MEANING
     ),
 )
-def delivery_log(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+def delivery_log(context: AssetExecutionContext, lake: LakeResource, settings: SettingsResource) -> MaterializeResult:
     _, day = window_of(context)
     storage = lake.storage()
-    state = feeds_state(storage, day)  # before delivering: what the deliveries are made of
-    run = deliver_all(storage, get_settings(), day, run_id=context.run_id)
+    state = feeds_state(storage, day, settings.get())  # before delivering: what the deliveries are made of
+    run = deliver_all(storage, settings.get(), day, run_id=context.run_id)
     # presigned URLs reach clients through their links files only: never the run's metadata or logs
     rows = [r.model_dump(mode="json", exclude={"presigned_urls"}) for r in run.results]
     metadata = {

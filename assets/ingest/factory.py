@@ -44,6 +44,7 @@ from resources.lake.tables import TableSpec
 from resources.lake.write_lock import pool_for, source_write_lock
 from resources.quality.suites import SilverSuite
 from resources.settings import Settings, get_settings
+from resources.settings_resource import SettingsResource
 from resources.sources.base import IngestReport
 
 # run(storage, settings, run_id=..., start=..., end=...) -> one report per silver table written
@@ -170,19 +171,19 @@ def build_ingest_assets(decl: SourceIngest) -> tuple[AssetsDefinition, list[Asse
         pool=pool_for(decl.source),
         description=decl.description,
     )
-    def _ingest(context: AssetExecutionContext, lake: LakeResource):
-        settings = get_settings()
-        _, as_of = window_of(context, as_of=True, end_date=settings.end_date, live=settings.source_mode == "live")
+    def _ingest(context: AssetExecutionContext, lake: LakeResource, settings: SettingsResource):
+        config = settings.get()
+        _, as_of = window_of(context, as_of=True, end_date=config.end_date, live=config.source_mode == "live")
         storage = lake.storage()
-        fingerprint, outputs = ingest_fingerprint(decl, storage, settings, as_of)
+        fingerprint, outputs = ingest_fingerprint(decl, storage, config, as_of)
         if fingerprint is not None and unchanged(storage, fingerprint, outputs) is not None:
             context.log.info(f"{decl.source} as of {as_of}: {SKIPPED} (simulated publisher, same settings and code)")
             for spec in [*bronze_specs, *silver_specs]:
                 yield MaterializeResult(asset_key=spec.key, metadata={"skipped": SKIPPED, "as_of": str(as_of)})
             return
-        context.log.info(f"{decl.source}: publisher state as of {as_of}, history from {settings.start_date}")
+        context.log.info(f"{decl.source}: publisher state as of {as_of}, history from {config.start_date}")
         with transient_faults_retried():
-            reports = run_ingest(decl, storage, settings, context.run_id, as_of)
+            reports = run_ingest(decl, storage, config, context.run_id, as_of)
         if fingerprint is not None:
             record_run(storage, fingerprint, outputs)
         for b, spec in zip(decl.bronze, bronze_specs, strict=True):

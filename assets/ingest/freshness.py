@@ -16,6 +16,7 @@ from dagster import (
     AssetKey,
     AutomationCondition,
     DagsterInstance,
+    PartitionsDefinition,
     asset_check,
 )
 
@@ -25,10 +26,10 @@ from assets.ingest.cot import COT
 from assets.ingest.eia import EIA_DAILY, EIA_WEEKLY
 from assets.ingest.factory import SourceIngest, silver_key
 from assets.ingest.fred import FRED
-from assets.partitions import Cadence, partition_key_for
+from assets.partitions import Cadence, configured_partitions, partition_key_for
 from resources.freshness import MARGIN, Freshness, snapshot_freshness
 from resources.releases import streams_of
-from resources.settings import get_settings
+from resources.settings_resource import SettingsResource
 from resources.simulated.clock import freshness_now
 
 EVERY_HALF_HOUR = AutomationCondition.cron_tick_passed("*/30 * * * *", "America/New_York") & ~(
@@ -51,11 +52,16 @@ class SilverCalendar:
     cadence: Cadence
 
 
-def silver_freshness(instance: DagsterInstance, key: AssetKey, calendar: SilverCalendar, now: datetime) -> Freshness:
-    """Does the table's newest materialized partition hold the newest release due by `now`?"""
+def silver_freshness(
+    instance: DagsterInstance, key: AssetKey, calendar: SilverCalendar, now: datetime, partitions: PartitionsDefinition
+) -> Freshness:
+    """Does the table's newest materialized partition (of `partitions`, the calendar's cadence) hold the newest
+    release due by `now`?"""
     event = instance.get_latest_materialization_event(key)
     latest = event.asset_materialization.partition if event and event.asset_materialization else None
-    return snapshot_freshness(calendar.streams, latest, lambda day: partition_key_for(day, calendar.cadence), now)
+    return snapshot_freshness(
+        calendar.streams, latest, lambda day: partition_key_for(day, calendar.cadence, partitions), now
+    )
 
 
 def _freshness_check(key: AssetKey, streams: tuple[str, ...], cadence: Cadence) -> AssetChecksDefinition:
@@ -67,11 +73,12 @@ def _freshness_check(key: AssetKey, streams: tuple[str, ...], cadence: Cadence) 
             f"+ {MARGIN}); fails when the publisher or the ingest is late.",
         ),
     )
-    def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
+    def _check(context: AssetCheckExecutionContext, settings: SettingsResource) -> AssetCheckResult:
         event = context.instance.get_latest_materialization_event(key)
         latest = event.asset_materialization.partition if event and event.asset_materialization else None
-        now = freshness_now(get_settings())
-        verdict = silver_freshness(context.instance, key, SilverCalendar(streams, cadence), now)
+        now = freshness_now(settings.get())
+        partitions = configured_partitions(settings.get())[cadence]
+        verdict = silver_freshness(context.instance, key, SilverCalendar(streams, cadence), now, partitions)
         return AssetCheckResult(
             passed=verdict.passed,
             severity=AssetCheckSeverity.WARN,

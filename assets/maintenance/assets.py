@@ -4,7 +4,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from resources.lake.maintenance import maintain_lake
 from resources.lake.resource import LakeResource
-from resources.settings import get_settings
+from resources.settings_resource import SettingsResource
 
 MAINTENANCE_KEY = AssetKey(["lake", "maintenance"])
 
@@ -19,8 +19,10 @@ MAINTENANCE_KEY = AssetKey(["lake", "maintenance"])
         "working within the retention. Runs weekly (maintenance schedule) or from `nexus maintain`."
     ),
 )
-def lake_maintenance(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
-    retention = get_settings().vacuum_retention_hours
+def lake_maintenance(
+    context: AssetExecutionContext, lake: LakeResource, settings: SettingsResource
+) -> MaterializeResult:
+    retention = settings.get().vacuum_retention_hours
     report = maintain_lake(lake.storage(), retention)
     changed = [t for t in report.tables if t.files_before != t.files_after or t.vacuumed_files]
     context.log.info(

@@ -26,7 +26,8 @@ from resources.dbt_inprocess import build_in_process, dagster_events, manifest_a
 from resources.lake.stage_state import StageRecord
 from resources.lake.storage import LakeStorage
 from resources.marts_nightly import NIGHTLY_TARGET, PRODUCTION_BUILD, nightly_build, nightly_plan
-from resources.settings import get_settings
+from resources.settings import Settings, get_settings
+from resources.settings_resource import SettingsResource
 
 DBT_RUN_TARGET = NIGHTLY_TARGET
 
@@ -68,13 +69,13 @@ def _whole_project_selected(context: AssetExecutionContext, models: AssetsDefini
     )
 
 
-def build_changed(context: AssetExecutionContext) -> Iterator[Any]:
+def build_changed(context: AssetExecutionContext, settings: Settings) -> Iterator[Any]:
     """The nightly build (resources/marts_nightly.py): only what is downstream of a changed silver table.
 
     Models left alone still get an output, marked `rebuilt: false` with the reason, so the run shows every mart
     as current and the gold publishing downstream runs; their dbt tests keep their last results.
     """
-    build = nightly_build(get_settings(), DBT_RUN_TARGET)
+    build = nightly_build(settings, DBT_RUN_TARGET)
     context.log.info(f"marts: {build.plan.reason}")
     manifest, translator = manifest_and_translator(context.assets_def)
     events = []
@@ -149,7 +150,7 @@ def dbt_models(project: DbtProject) -> AssetsDefinition:
     """
 
     @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=TRANSLATOR)
-    def nexus_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
+    def nexus_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, settings: SettingsResource):
         """`dbt build` of the selected models: runs them and their data tests; a failing test blocks what depends
         on it.
 
@@ -159,9 +160,9 @@ def dbt_models(project: DbtProject) -> AssetsDefinition:
         `fetch_row_counts()`, which would keep a DuckDB connection to the build file open in this process and lock
         out the publisher.
         """
-        apply_dbt_env()
+        apply_dbt_env(settings.get())
         if _whole_project_selected(context, nexus_dbt_models):
-            yield from build_changed(context)
+            yield from build_changed(context, settings.get())
         else:
             yield from build_in_process(context, dbt, PRODUCTION_BUILD, TRANSLATOR, DBT_RUN_TARGET)
 

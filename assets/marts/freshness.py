@@ -32,7 +32,7 @@ from resources.freshness import MARGIN, MART_MARGIN, InputState, held_freshness,
 from resources.lake.delta import open_table
 from resources.lake.resource import LakeResource
 from resources.lake.storage import LakeStorage
-from resources.settings import get_settings
+from resources.settings_resource import SettingsResource
 from resources.simulated.clock import freshness_now
 
 CHECK_NAME = "fresh_per_release_calendar"
@@ -100,9 +100,11 @@ def mart_freshness_checks(
     ]
 
     @multi_asset_check(specs=specs, can_subset=True, name="marts_freshness")
-    def _marts_freshness(context: AssetCheckExecutionContext, lake: LakeResource) -> Iterator[AssetCheckResult]:
+    def _marts_freshness(
+        context: AssetCheckExecutionContext, lake: LakeResource, settings: SettingsResource
+    ) -> Iterator[AssetCheckResult]:
         storage = lake.storage()
-        now = freshness_now(get_settings())
+        now = freshness_now(settings.get())
         states: dict[AssetKey, InputState] = {}
         for check_key in sorted(context.selected_asset_check_keys, key=lambda k: k.asset_key.to_user_string()):
             yield _verdict(context, check_key, inputs_of[check_key.asset_key], calendars, storage, now, states)

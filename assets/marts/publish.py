@@ -31,6 +31,7 @@ from resources.lake.stage_state import (
 )
 from resources.lake.storage import LakeStorage
 from resources.settings import Settings, get_settings
+from resources.settings_resource import SettingsResource
 
 ANALYST_DUCKDB = AssetKey(["gold", "analyst_duckdb"])
 
@@ -106,13 +107,13 @@ def publish_marts_asset(project: DbtProject) -> AssetsDefinition:
     loads, not at import)."""
 
     @multi_asset(specs=gold_specs(mart_models(project.manifest_path)), can_subset=True)
-    def publish_marts(context: AssetExecutionContext, lake: LakeResource):
+    def publish_marts(context: AssetExecutionContext, lake: LakeResource, settings: SettingsResource):
         """Copy every mart to gold Delta and rebuild the analysts' DuckDB file."""
-        settings = get_settings()
+        config = settings.get()
         storage = lake.storage()
-        tables = mart_tables(settings.duckdb_path)
+        tables = mart_tables(config.duckdb_path)
         wanted = {key.path[-1] for key in context.selected_asset_keys if key.path[:2] == ["gold", "marts"]}
-        published = publish_to_delta(storage, settings.duckdb_path, [t for t in tables if t[1] in wanted])
+        published = publish_to_delta(storage, config.duckdb_path, [t for t in tables if t[1] in wanted])
         for table in published:
             yield MaterializeResult(
                 asset_key=AssetKey(["gold", table.schema, table.name]),
@@ -124,19 +125,19 @@ def publish_marts_asset(project: DbtProject) -> AssetsDefinition:
             )
         if ANALYST_DUCKDB in context.selected_asset_keys:
             # the analysts' file is a copy of the marts: rebuilt only when a gold mart changed (or it is missing)
-            current = settings.published_duckdb_path.exists() and not any(t.written for t in published)
+            current = config.published_duckdb_path.exists() and not any(t.written for t in published)
             if not current:
-                publish_duckdb_file(settings.duckdb_path, settings.published_duckdb_path, tables)
+                publish_duckdb_file(config.duckdb_path, config.published_duckdb_path, tables)
             yield MaterializeResult(
                 asset_key=ANALYST_DUCKDB,
                 metadata={
-                    "path": MetadataValue.path(str(settings.published_duckdb_path)),
+                    "path": MetadataValue.path(str(config.published_duckdb_path)),
                     "tables": len(tables),
                     "skipped": SKIPPED if current else "no: marts changed",
                 },
             )
         if set(context.selected_asset_keys) == set(publish_marts.keys):  # all of it: what a skip relies on
-            state = publish_state(storage, settings)
+            state = publish_state(storage, config)
             if state is not None:
                 record_run(storage, *state)
 

@@ -17,6 +17,7 @@ from resources.lake.storage import LakeStorage
 from resources.marts_build import write_reference_tables
 from resources.reference import COT_MARKETS, INSTRUMENTS, LAKE_AS_OF, TRADING_DAYS, calendar_end
 from resources.settings import Settings, get_settings
+from resources.settings_resource import SettingsResource
 
 SPECS = {spec.name: spec for spec in (INSTRUMENTS, COT_MARKETS, TRADING_DAYS, LAKE_AS_OF)}
 
@@ -56,12 +57,11 @@ def reference_unchanged(storage: LakeStorage, _: Window | None = None) -> StageR
     ],
     can_subset=False,
 )
-def reference_tables(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN201
+def reference_tables(context: AssetExecutionContext, lake: LakeResource, settings: SettingsResource):  # noqa: ANN201
     """Rewrite the reference tables from the universe file and the calendars, when their content changed (an
     unchanged table keeps its Delta version, so the nightly dbt build knows it need not rebuild from it)."""
-    storage = lake.storage()
-    settings = get_settings()
-    fingerprint, outputs = reference_state(storage, settings)
+    storage, config = lake.storage(), settings.get()
+    fingerprint, outputs = reference_state(storage, config)
     if stage_unchanged(storage, fingerprint, outputs) is not None:
         for spec in SPECS.values():
             yield MaterializeResult(
@@ -69,7 +69,7 @@ def reference_tables(context: AssetExecutionContext, lake: LakeResource):  # noq
                 metadata={"skipped": SKIPPED, "table_uri": MetadataValue.path(table_uri(storage, spec))},
             )
         return
-    written_tables = write_reference_tables(storage, settings)
+    written_tables = write_reference_tables(storage, config)
     record_run(storage, fingerprint, outputs)
     for spec, table, written in written_tables:
         meta = {
@@ -82,6 +82,6 @@ def reference_tables(context: AssetExecutionContext, lake: LakeResource):  # noq
         if spec is LAKE_AS_OF:
             meta["as_of_date"] = str(table["as_of_date"][0].as_py())
         if spec is INSTRUMENTS:
-            meta["universe_file"] = MetadataValue.path(str(settings.universe_file))
+            meta["universe_file"] = MetadataValue.path(str(config.universe_file))
             meta["preview"] = MetadataValue.md(table.to_pandas().to_markdown(index=False))
         yield MaterializeResult(asset_key=AssetKey(["silver", *spec.name.split("/")]), metadata=meta)

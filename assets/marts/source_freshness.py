@@ -22,7 +22,7 @@ from dagster import (
 from assets.ingest.freshness import SilverCalendar, freshness_check_shape
 from resources.dbt_freshness import SourceFreshness, dbt_source_freshness
 from resources.freshness import MARGIN, held_freshness
-from resources.settings import get_settings
+from resources.settings_resource import SettingsResource
 from resources.simulated.clock import freshness_now
 
 CHECK_NAME = "dbt_source_freshness"
@@ -75,10 +75,11 @@ def dbt_source_freshness_check(calendars: Mapping[AssetKey, SilverCalendar]) -> 
 
     # subsettable: a silver table materialized alone in the UI brings its own check along (dbt still runs once)
     @multi_asset_check(specs=specs, can_subset=True, name="dbt_source_freshness")
-    def _dbt_source_freshness(context: AssetCheckExecutionContext) -> Iterator[AssetCheckResult]:
-        settings = get_settings()
-        now = freshness_now(settings)
-        found = dbt_source_freshness(settings, now)
+    def _dbt_source_freshness(
+        context: AssetCheckExecutionContext, settings: SettingsResource
+    ) -> Iterator[AssetCheckResult]:
+        now = freshness_now(settings.get())
+        found = dbt_source_freshness(settings.get(), now)
         for key in sorted({k.asset_key for k in context.selected_asset_check_keys}, key=lambda k: k.to_user_string()):
             yield source_verdict(key, calendars[key], found.get(dbt_source_name(key)), now)
 

@@ -32,8 +32,10 @@ import boto3
 import httpx
 import pytest
 
+from resources.lake.storage import LakeStorage
 from tests.conftest import SHELL_SECRETS, free_port, parse_dbt_project
 from tests.e2e.chain_fixtures import SHORT_RUN
+from tests.tools.lake_hashes import LakeHashes, hash_build
 
 BIN = Path(sys.executable).parent
 NEXUS = str(BIN / "nexus")
@@ -78,6 +80,7 @@ class Finished:
     stderr: str
     env: dict[str, str]
     root: Path
+    hashes: LakeHashes | None = None  # what the run built, hashed as it ended (default lake only)
 
 
 @dataclass
@@ -88,6 +91,8 @@ class EarlyRun:
     args: list[str]
     helpers: list[subprocess.Popen] = field(default_factory=list)
     process: subprocess.Popen | None = None
+    hash_when_done: bool = False
+    hashes: LakeHashes | None = None
 
     def start(self) -> None:
         if self.process is None:
@@ -101,10 +106,20 @@ class EarlyRun:
             _boost(process)
         code = self.process.wait(timeout=timeout)
         out, err = ((self.root / f"{name}.txt").read_text() for name in ("stdout", "stderr"))
-        return Finished(code, out, err, self.env, self.root)
+        if code == 0 and self.hash_when_done and self.hashes is None:
+            self.hashes = hash_run(self.env)  # before any test reads or writes this lake
+        return Finished(code, out, err, self.env, self.root, self.hashes)
 
     def stop(self) -> None:
         _stop([p for p in (self.process, *self.helpers) if p is not None])
+
+
+def hash_run(env: dict[str, str]) -> LakeHashes:
+    """The content hash of what a run with `env` built: its lake, feeds and DuckDB files (tests/tools/lake_hashes)."""
+    duckdb_files = [Path(env[name]) for name in ("NEXUS_DUCKDB_PATH", "NEXUS_PUBLISHED_DUCKDB_PATH")]
+    return hash_build(
+        LakeStorage(root_uri=env["NEXUS_LAKE_URI"]), env["NEXUS_FEEDS_URI"], [f for f in duckdb_files if f.exists()]
+    )
 
 
 def shell_env(root: Path) -> dict[str, str]:
@@ -154,7 +169,7 @@ def start_moto_server(root: Path) -> tuple[subprocess.Popen, str]:
 
 def default_lake_run(root: Path) -> EarlyRun:
     """`nexus run` on the embedded default, as a user runs it (tests/e2e/test_cli_run.py)."""
-    return EarlyRun("default", root, shell_env(root), ["run", *RANGE])
+    return EarlyRun("default", root, shell_env(root), ["run", *RANGE], hash_when_done=True)
 
 
 def s3_run(root: Path) -> EarlyRun:

@@ -9,6 +9,8 @@ from dagster import materialize
 
 from assets.backfill.assets import SparkBackfillLauncher, build_backfill_asset
 from resources.lake.delta import content_hash, read_table
+from resources.settings import get_settings
+from resources.settings_resource import SettingsResource
 from resources.simulated.fred import write_scaled_files
 from resources.sources.registry import ingest_source
 from resources.spark.plans import plans_for
@@ -25,7 +27,10 @@ def test_the_backfill_asset_runs_the_spark_job_through_pipes(storage, settings, 
     asset = build_backfill_asset("fred")
     result = materialize(
         [asset],
-        resources={"backfill_launcher": SparkBackfillLauncher(mode="subprocess")},
+        resources={
+            "backfill_launcher": SparkBackfillLauncher(mode="subprocess"),
+            "settings": SettingsResource.from_settings(get_settings()),
+        },
         run_config={"ops": {asset.op.name: {"config": {"engine": "spark"}}}},
     )
     assert result.success

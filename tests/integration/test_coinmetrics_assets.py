@@ -5,6 +5,8 @@ from dagster import AssetKey, materialize
 from assets.ingest.coinmetrics import coinmetrics_checks, coinmetrics_ingest
 from resources.lake.delta import read_table
 from resources.lake.resource import LakeResource
+from resources.settings import get_settings
+from resources.settings_resource import SettingsResource
 from resources.sources.coinmetrics.spec import ASSET_METRICS
 
 
@@ -15,7 +17,10 @@ def test_a_daily_partition_materializes_and_passes_its_checks(storage, settings,
         [coinmetrics_ingest, *coinmetrics_checks],
         partition_key="2023-12-29",  # Friday: its trading-day window holds the weekend's releases
         tags={"nexus/as_of": "2023-12-31"},
-        resources={"lake": LakeResource(lake_uri=settings.lake_uri)},
+        resources={
+            "lake": LakeResource(lake_uri=settings.lake_uri),
+            "settings": SettingsResource.from_settings(get_settings()),
+        },
     )
     assert result.success
     keys = {m.asset_key for m in result.get_asset_materialization_events() for m in [m.materialization]}

@@ -5,9 +5,11 @@ from datetime import date
 from dagster import AssetKey, materialize
 
 from assets.ingest.cot import COT, cot_checks, cot_ingest
-from assets.partitions import partition_key_for
+from assets.partitions import configured_partitions, partition_key_for
 from resources.lake.delta import read_table
 from resources.lake.resource import LakeResource
+from resources.settings import get_settings
+from resources.settings_resource import SettingsResource
 from resources.sources.cot.spec import TABLES
 
 
@@ -16,8 +18,13 @@ def test_a_weekly_partition_materializes_and_passes_its_checks(storage, settings
     assert COT.cadence == "weekly"
     result = materialize(
         [cot_ingest, *cot_checks],
-        partition_key=partition_key_for(date(2024, 6, 28), "weekly"),  # the week holding Friday 28 June
-        resources={"lake": LakeResource(lake_uri=settings.lake_uri)},
+        partition_key=partition_key_for(
+            date(2024, 6, 28), "weekly", configured_partitions(get_settings())["weekly"]
+        ),  # the week holding Friday 28 June
+        resources={
+            "lake": LakeResource(lake_uri=settings.lake_uri),
+            "settings": SettingsResource.from_settings(get_settings()),
+        },
     )
     assert result.success
     events = result.get_asset_materialization_events()

@@ -6,9 +6,11 @@ import pytest
 from dagster import AssetKey, materialize
 
 from assets.ingest.eia import eia_daily_checks, eia_daily_ingest, eia_weekly_checks, eia_weekly_ingest
-from assets.partitions import partition_key_for
+from assets.partitions import configured_partitions, partition_key_for
 from resources.lake.delta import read_table
 from resources.lake.resource import LakeResource
+from resources.settings import get_settings
+from resources.settings_resource import SettingsResource
 from resources.sources.eia.spec import DAILY_PRICES, WEEKLY_SERIES
 
 
@@ -26,8 +28,11 @@ def test_a_partition_materializes_and_passes_its_checks(
     monkeypatch.setenv("NEXUS_START_DATE", "2023-01-01")
     result = materialize(
         [assets, *checks],
-        partition_key=partition_key_for(date(2024, 6, 28), cadence),
-        resources={"lake": LakeResource(lake_uri=settings.lake_uri)},
+        partition_key=partition_key_for(date(2024, 6, 28), cadence, configured_partitions(get_settings())[cadence]),
+        resources={
+            "lake": LakeResource(lake_uri=settings.lake_uri),
+            "settings": SettingsResource.from_settings(get_settings()),
+        },
     )
     assert result.success
     keys = {event.materialization.asset_key for event in result.get_asset_materialization_events()}

@@ -14,6 +14,7 @@ from resources.feeds.log import DELIVERY_LOG
 from resources.lake.delta import read_table, replace_where
 from resources.lake.storage import LakeStorage
 from resources.settings import get_settings
+from resources.settings_resource import SettingsResource
 from tests.fixtures.feed_tables import price_table_spec
 
 pytestmark = pytest.mark.s3
@@ -91,7 +92,7 @@ def test_a_scheduled_run_hands_links_to_a_links_client_through_its_links_file(mo
     result = materialize(
         [delivery_log],
         partition_key=str(DAY),
-        resources={"lake": LakeResource.from_settings(settings)},
+        resources={"lake": LakeResource.from_settings(settings), "settings": SettingsResource.from_settings(settings)},
         instance=instance,
     )
     assert result.success

@@ -8,6 +8,8 @@ from assets.ingest.fred import fred_checks, fred_ingest
 from resources.lake.as_of import lake_as_of
 from resources.lake.delta import read_table
 from resources.lake.resource import LakeResource
+from resources.settings import get_settings
+from resources.settings_resource import SettingsResource
 from resources.sources.fred.spec import OBSERVATIONS, SERIES
 
 
@@ -16,7 +18,10 @@ def test_a_daily_partition_materializes_and_passes_its_checks(storage, settings,
     result = materialize(
         [fred_ingest, *fred_checks],
         partition_key="2023-12-29",
-        resources={"lake": LakeResource(lake_uri=settings.lake_uri)},
+        resources={
+            "lake": LakeResource(lake_uri=settings.lake_uri),
+            "settings": SettingsResource.from_settings(get_settings()),
+        },
     )
     assert result.success
     events = result.get_asset_materialization_events()

@@ -21,6 +21,7 @@ from pipelines.definitions import MART_FRESHNESS, SOURCE_FRESHNESS
 from resources.freshness import expected_release
 from resources.lake.resource import LakeResource
 from resources.settings import get_settings
+from resources.settings_resource import SettingsResource
 from resources.simulated.clock import PublisherClock
 
 NY = ZoneInfo("America/New_York")
@@ -48,7 +49,10 @@ def lake(tmp_path, monkeypatch, storage) -> PublisherClock:
 
 def _marts(instance: DagsterInstance) -> dict[AssetKey, AssetCheckResult]:
     """Every mart's freshness check, as the half-hourly automation run evaluates them (one step)."""
-    resources = {"lake": LakeResource(lake_uri=get_settings().lake_uri)}
+    resources = {
+        "lake": LakeResource(lake_uri=get_settings().lake_uri),
+        "settings": SettingsResource.from_settings(get_settings()),
+    }
     results = list(MART_FRESHNESS(build_asset_check_context(instance=instance, resources=resources)))
     assert {r.check_name for r in results} == {MART_CHECK}
     return {r.asset_key: r for r in results}
@@ -74,7 +78,11 @@ def test_a_mart_is_late_once_the_clock_passes_a_release_its_input_lacks(lake):
 def test_dbt_source_freshness_runs_at_the_publisher_clock_and_fails_the_late_table(lake):
     """One dbt run (a dbt process costs seconds) past Thursday's close: Cboe late, every other source fresh."""
     lake.set(PAST_IT)
-    late = {r.asset_key: r for r in SOURCE_FRESHNESS(build_asset_check_context(instance=DagsterInstance.ephemeral()))}
+    settings = {"settings": SettingsResource.from_settings(get_settings())}
+    late = {
+        r.asset_key: r
+        for r in SOURCE_FRESHNESS(build_asset_check_context(instance=DagsterInstance.ephemeral(), resources=settings))
+    }
     assert set(late) == set(SILVER_CALENDARS) and {r.check_name for r in late.values()} == {SOURCE_CHECK}
     failed = {k: r.description for k, r in late.items() if not r.passed}
     assert set(failed) == {CBOE}, failed

@@ -1,6 +1,7 @@
 """What the pipeline builds, recorded: the content hash of every table of a small deterministic lake (the session's
 `built_marts`: every simulated source ingested, 2019-01 to 2024-06, and a full dbt build) must equal
-`tests/snapshots/lake_hashes.json`. A refactor that changes no behaviour leaves it unchanged; a change to what a
+`tests/snapshots/lake_hashes.json`. (A whole `nexus run`'s lake, models to feeds: tests/e2e/test_full_lake_hashes.py.)
+A refactor that changes no behaviour leaves it unchanged; a change to what a
 table holds shows up in review as a diff of that file.
 
 Update after an intended change: `UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/integration/test_lake_hashes.py`.
@@ -8,26 +9,22 @@ Update after an intended change: `UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/inte
 
 from __future__ import annotations
 
-import os
+import json
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
-from tests.tools.lake_hashes import LakeHashes, arrow_hash
+from tests.tools.lake_hashes import arrow_hash, canonical, snapshot_differences, tabular_hash
 
 SNAPSHOT = Path(__file__).parents[1] / "snapshots" / "lake_hashes.json"
-UPDATE_ENV = "UPDATE_SNAPSHOTS"
 
 
 @pytest.mark.slow
 def test_every_table_of_the_built_lake_hashes_as_recorded(built_marts):
     hashes = built_marts.hashes
     assert hashes is not None and hashes.tables and hashes.files
-    if os.environ.get(UPDATE_ENV):
-        SNAPSHOT.write_text(hashes.model_dump_json(indent=1) + "\n")
-    recorded = LakeHashes.model_validate_json(SNAPSHOT.read_text())
-    differences = recorded.differences(hashes)
+    differences = snapshot_differences(hashes, SNAPSHOT)
     assert not differences, f"{len(differences)} differences (UPDATE_SNAPSHOTS=1 if intended):\n" + "\n".join(
         differences[:40]
     )
@@ -57,3 +54,33 @@ def test_a_local_server_port_and_an_ingestion_time_are_not_content():
 
     assert arrow_hash(manifest(33861, "2024-06-28")) == arrow_hash(manifest(37205, "2024-07-01"))
     assert arrow_hash(manifest(33861, "2024-06-28")) != arrow_hash(manifest(33861, "2024-06-28").take([0, 0]))
+
+
+def test_run_ids_recommendation_ids_and_build_folders_are_not_content(tmp_path):
+    def row(run: str, rec: str, root: str) -> pa.Table:
+        payload = f'{{"signal_run_ids": ["{run}"], "refs": ["{rec}"]}}'
+        return pa.table(
+            {"payload_json": [payload], "data_refs": [[f"recommendation:{rec}"]], "uri": [f"{root}/v1/manifest.json"]}
+        )
+
+    first = row("7b7c7882-5092-4929-ac5e-ca1c5a582936", "0e06bf1d22f1d7e468ec7843fd3f1fed", "/tmp/a/feeds")
+    second = row("70c74d27-c788-498c-a092-7c5c3fd7247e", "6fc2df3839c240c09a70e396a4bf5aaa", "/tmp/b/feeds")
+    assert arrow_hash(first, {"/tmp/a/feeds": "<feeds>"}) == arrow_hash(second, {"/tmp/b/feeds": "<feeds>"})
+    assert arrow_hash(first, {"/tmp/a/feeds": "<feeds>"}) != arrow_hash(first.set_column(2, "uri", pa.array(["x"])))
+
+    manifest = {
+        "generated_at": "2026-12-05T13:49:54Z",
+        "files": [{"path": "a.csv", "rows": 5, "sha256": "ab", "bytes": 9}],
+    }
+    other = {
+        "generated_at": "2026-12-06T00:00:00Z",
+        "files": [{"path": "a.csv", "rows": 5, "sha256": "cd", "bytes": 8}],
+    }
+    assert canonical("m.json", json.dumps(manifest).encode()) == canonical("m.json", json.dumps(other).encode())
+    other["files"][0]["rows"] = 6
+    assert canonical("m.json", json.dumps(manifest).encode()) != canonical("m.json", json.dumps(other).encode())
+
+    csv = "symbol,close,run_id\nSPX,5000.5,r1\nWTI,80.25,r1\n"
+    same = tabular_hash("prices.csv", csv.encode())
+    assert tabular_hash("prices.csv", csv.replace("r1", "r2").encode()) == same  # a run id column left out
+    assert tabular_hash("prices.csv", csv.replace("80.25", "80.26").encode()) != same

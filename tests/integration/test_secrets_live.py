@@ -18,13 +18,14 @@ from dagster import DagsterInstance, materialize
 from dagster_shared.serdes import serialize_value
 
 from assets.ingest.eia import eia_weekly_ingest
-from assets.partitions import partition_key_for
+from assets.partitions import configured_partitions, partition_key_for
 from resources.lake.bronze import MANIFEST, read_payload
 from resources.lake.delta import read_table
 from resources.lake.quarantine import QUARANTINE
 from resources.lake.resource import LakeResource
 from resources.lake.storage import LakeStorage
 from resources.settings import PROJECT_ROOT, get_settings
+from resources.settings_resource import SettingsResource
 from resources.simulated.publisher import SimulatedPublisher
 from resources.simulated.server import Fault, FaultPlan, serve_publisher
 
@@ -80,8 +81,11 @@ def test_an_echoed_key_appears_nowhere(monkeypatch, capfd):
         with DagsterInstance.ephemeral() as instance:  # meets the 403 that quotes the key
             result = materialize(
                 [eia_weekly_ingest],
-                partition_key=partition_key_for(AS_OF, "weekly"),
-                resources={"lake": LakeResource.from_settings(get_settings())},
+                partition_key=partition_key_for(AS_OF, "weekly", configured_partitions(get_settings())["weekly"]),
+                resources={
+                    "lake": LakeResource.from_settings(get_settings()),
+                    "settings": SettingsResource.from_settings(get_settings()),
+                },
                 instance=instance,
                 raise_on_error=False,
             )

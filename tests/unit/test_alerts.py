@@ -25,6 +25,7 @@ from dagster import (
 
 from pipelines.alerting import alert_on_check_failure, alert_on_run_failure
 from resources.settings import get_settings
+from resources.settings_resource import SettingsResource
 from tests.conftest import free_port
 
 FRED_KEY = "abcd1234secretfredkey"
@@ -60,6 +61,11 @@ def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
         server.server_close()
 
 
+def _settings() -> dict[str, SettingsResource]:
+    """The settings resource as the code location makes it, from the environment the test set."""
+    return {"settings": SettingsResource.from_settings(get_settings())}
+
+
 @op
 def fetch_fred() -> None:
     raise RuntimeError(f"GET https://api.stlouisfed.org/fred/series?api_key={FRED_KEY} failed; key {FRED_KEY}")
@@ -81,7 +87,11 @@ def test_a_failed_run_posts_its_job_run_step_and_reason_without_secrets(receiver
         if r.event_log_entry.dagster_event_type == DagsterEventType.RUN_FAILURE
     )
     context = build_run_status_sensor_context(
-        sensor_name="alert_on_run_failure", dagster_event=failure, dagster_instance=instance, dagster_run=run
+        sensor_name="alert_on_run_failure",
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=run,
+        resources=_settings(),
     ).for_run_failure()
     alert_on_run_failure(context)
     (message,) = receiver
@@ -94,7 +104,7 @@ def test_a_failed_run_posts_its_job_run_step_and_reason_without_secrets(receiver
 
 def test_a_failed_blocking_check_posts_the_asset_check_and_reason(receiver):
     instance = DagsterInstance.ephemeral()
-    first = alert_on_check_failure(build_sensor_context(instance=instance, cursor=None))
+    first = alert_on_check_failure(build_sensor_context(instance=instance, cursor=None, resources=_settings()))
     assert "0 failed" in first.skip_message  # the first tick only remembers where the event log is
     instance.report_runless_asset_event(
         AssetCheckEvaluation(
@@ -110,7 +120,7 @@ def test_a_failed_blocking_check_posts_the_asset_check_and_reason(receiver):
     )
     records = instance.get_event_records(EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION))
     cursor = str(min(r.storage_id for r in records) - 1)
-    result = alert_on_check_failure(build_sensor_context(instance=instance, cursor=cursor))
+    result = alert_on_check_failure(build_sensor_context(instance=instance, cursor=cursor, resources=_settings()))
     assert "1 failed blocking check(s), 1 posted" in result.skip_message
     (message,) = receiver  # the non-blocking check posts nothing
     assert "silver/cboe/index_closes:cboe_index_closes_suite" in message["text"]
@@ -131,7 +141,9 @@ def test_check_alerts_work_on_the_default_sqlite_instance(receiver, tmp_path):
         assert instance.event_log_storage.is_run_sharded
 
         def tick(cursor: str | None) -> tuple[SkipReason, str | None]:
-            context = build_sensor_context(instance=instance, cursor=cursor, repository_def=repository)
+            context = build_sensor_context(
+                instance=instance, cursor=cursor, repository_def=repository, resources=_settings()
+            )
             result = alert_on_check_failure(context)
             return result, context.cursor
 
@@ -212,6 +224,7 @@ def test_a_failed_run_is_mailed_with_its_job_run_step_and_reason_without_secrets
         dagster_event=failure,
         dagster_instance=instance,
         dagster_run=instance.get_run_by_id(result.run_id),
+        resources=_settings(),
     ).for_run_failure()
     alert_on_run_failure(context)
     (envelope,) = mailbox

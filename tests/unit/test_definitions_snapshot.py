@@ -58,7 +58,19 @@ def definitions_snapshot(definitions: Definitions) -> dict[str, Any]:
             }
             for sensor in sorted(definitions.sensors or [], key=lambda sensor: sensor.name)
         },
+        "resources": _resource_users(definitions),
     }
+
+
+def _resource_users(definitions: Definitions) -> dict[str, list[str]]:
+    """Each shared resource, with the steps (asset and check nodes) whose bodies take it (Dagster's default
+    `io_manager`, which every step names, left out)."""
+    repo = definitions.get_repository_def()
+    users: dict[str, set[str]] = {key: set() for key in repo.get_top_level_resources() if key != "io_manager"}
+    for assets_def in repo.asset_graph.assets_defs:
+        for key in assets_def.required_resource_keys - {"io_manager"}:
+            users.setdefault(key, set()).add(assets_def.node_def.name)
+    return {key: sorted(names) for key, names in sorted(users.items())}
 
 
 def test_the_graph_matches_its_committed_snapshot():

@@ -185,13 +185,18 @@ def test_a_scheduled_run_with_a_failing_client_fails_after_delivering_the_others
 
     from assets.feeds.assets import delivery_log
     from resources.lake.resource import LakeResource
+    from resources.settings import get_settings
+    from resources.settings_resource import SettingsResource
 
     _publish(storage)
     _clients_file(tmp_path, monkeypatch)
     result = materialize(
         [delivery_log],
         partition_key=str(DAY),
-        resources={"lake": LakeResource(lake_uri=storage.root_uri)},
+        resources={
+            "lake": LakeResource(lake_uri=storage.root_uri),
+            "settings": SettingsResource.from_settings(get_settings()),
+        },
         raise_on_error=False,
     )
     assert not result.success

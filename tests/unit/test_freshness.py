@@ -6,15 +6,24 @@ from zoneinfo import ZoneInfo
 from dagster import AssetCheckKey, AssetKey, AssetMaterialization, DagsterInstance, build_asset_check_context
 
 from assets.ingest.freshness import FRESHNESS_CHECKS
-from assets.partitions import partition_key_for
+from assets.partitions import configured_partitions, partition_key_for
 from resources.freshness import snapshot_freshness
+from resources.settings import get_settings
+from resources.settings_resource import SettingsResource
 from resources.simulated.clock import PublisherClock
 
 NY = ZoneInfo("America/New_York")
 
 
 def _weekly(day):
-    return partition_key_for(day, "weekly")
+    return partition_key_for(day, "weekly", configured_partitions(get_settings())["weekly"])
+
+
+def _context(instance: DagsterInstance):
+    """The check's context with the settings resource as the code location builds it (from the environment now)."""
+    return build_asset_check_context(
+        instance=instance, resources={"settings": SettingsResource.from_settings(get_settings())}
+    )
 
 
 def test_cot_is_late_only_after_the_shifted_release_plus_margin():
@@ -45,10 +54,10 @@ def test_the_check_reads_the_instance_and_the_publisher_clock(tmp_path, monkeypa
     check = next(c for c in FRESHNESS_CHECKS if AssetCheckKey(key, "fresh_per_release_calendar") in c.check_keys)
     instance = DagsterInstance.ephemeral()
     instance.report_runless_asset_event(AssetMaterialization(key, partition="2024-06-26"))
-    stale = check(build_asset_check_context(instance=instance))
+    stale = check(_context(instance))
     assert not stale.passed and "late" in (stale.description or "")
     instance.report_runless_asset_event(AssetMaterialization(key, partition="2024-06-27"))
-    assert check(build_asset_check_context(instance=instance)).passed
+    assert check(_context(instance)).passed
 
 
 def test_a_simulated_lake_built_to_its_end_date_is_fresh_without_a_clock(monkeypatch):
@@ -60,13 +69,13 @@ def test_a_simulated_lake_built_to_its_end_date_is_fresh_without_a_clock(monkeyp
     check = next(c for c in FRESHNESS_CHECKS if AssetCheckKey(key, "fresh_per_release_calendar") in c.check_keys)
     instance = DagsterInstance.ephemeral()
     instance.report_runless_asset_event(AssetMaterialization(key, partition="2024-06-26"))
-    stale = check(build_asset_check_context(instance=instance))
+    stale = check(_context(instance))
     assert not stale.passed, "Thursday's close was due (with its margin) before the end date's decision time"
     instance.report_runless_asset_event(AssetMaterialization(key, partition="2024-06-28"))
-    fresh = check(build_asset_check_context(instance=instance))
+    fresh = check(_context(instance))
     assert fresh.passed and fresh.metadata["checked_at"].value.startswith("2024-06-28")
     monkeypatch.setenv("NEXUS_SOURCE_MODE", "live")
-    assert not check(build_asset_check_context(instance=instance)).passed, "live mode judges at the wall clock"
+    assert not check(_context(instance)).passed, "live mode judges at the wall clock"
 
 
 def test_a_mart_is_fresh_only_when_its_inputs_are_and_it_was_rebuilt_after_them():

@@ -107,7 +107,14 @@ def test_the_cli_and_the_dagster_asset_report_files_before_and_after(fragmented,
     storage, _, _ = fragmented
     monkeypatch.setenv("NEXUS_LAKE_URI", storage.root_uri)
     monkeypatch.setenv("NEXUS_VACUUM_RETENTION_HOURS", "24")
-    result = materialize([lake_maintenance], resources={"lake": LakeResource(lake_uri=storage.root_uri)})
+    from resources.settings import get_settings
+    from resources.settings_resource import SettingsResource
+
+    resources = {
+        "lake": LakeResource(lake_uri=storage.root_uri),
+        "settings": SettingsResource.from_settings(get_settings()),
+    }
+    result = materialize([lake_maintenance], resources=resources)
     assert result.success
     [event] = result.asset_materializations_for_node(lake_maintenance.op.name)
     assert event.asset_key == MAINTENANCE_KEY

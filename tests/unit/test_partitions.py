@@ -69,9 +69,9 @@ def test_the_partitioned_asset_modules_read_no_settings_at_import():
 
 def test_a_weekend_or_holiday_release_belongs_to_the_trading_day_before_it():
     daily = trading_day_partitions(date(2024, 1, 2), TODAY)
-    assert partition_key_for(date(2024, 6, 29), partitions=daily) == "2024-06-28"  # Saturday
-    assert partition_key_for(date(2024, 7, 4), partitions=daily) == "2024-07-03"  # Independence Day
-    assert partition_key_for(date(2024, 7, 5), partitions=daily) == "2024-07-05"
+    assert partition_key_for(date(2024, 6, 29), "daily", daily) == "2024-06-28"  # Saturday
+    assert partition_key_for(date(2024, 7, 4), "daily", daily) == "2024-07-03"  # Independence Day
+    assert partition_key_for(date(2024, 7, 5), "daily", daily) == "2024-07-05"
     weekly = weekly_partitions_from(date(2024, 1, 2))
     assert weekly.get_first_partition_key() == "2023-12-30"
     assert partition_key_for(date(2024, 6, 24), "weekly", weekly) == "2024-06-22"
@@ -79,8 +79,8 @@ def test_a_weekend_or_holiday_release_belongs_to_the_trading_day_before_it():
 
 def test_a_date_range_spans_the_partitions_inside_it():
     daily = trading_day_partitions(date(2024, 1, 2), TODAY)
-    assert keys_spanning(date(2024, 6, 1), date(2024, 6, 30), partitions=daily) == ("2024-06-03", "2024-06-28")
-    assert keys_spanning(date(2023, 6, 1), date(2024, 1, 5), partitions=daily) == ("2024-01-02", "2024-01-05")
-    assert keys_spanning(date(2024, 6, 29), date(2024, 6, 30), partitions=daily) == ("2024-06-28", "2024-06-28")
+    assert keys_spanning(date(2024, 6, 1), date(2024, 6, 30), "daily", daily) == ("2024-06-03", "2024-06-28")
+    assert keys_spanning(date(2023, 6, 1), date(2024, 1, 5), "daily", daily) == ("2024-01-02", "2024-01-05")
+    assert keys_spanning(date(2024, 6, 29), date(2024, 6, 30), "daily", daily) == ("2024-06-28", "2024-06-28")
     weekly = weekly_partitions_from(date(2024, 1, 2))
     assert keys_spanning(date(2024, 6, 3), date(2024, 6, 28), "weekly", weekly) == ("2024-06-08", "2024-06-22")
