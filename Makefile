@@ -52,10 +52,15 @@ ui: install
 
 # The production pair on one machine: the daemon runs sensors, automation and the run queue; the webserver is the UI.
 # Stopping it (Ctrl-C) stops both. NEXUS_DAGSTER_POSTGRES_URL moves the instance to PostgreSQL.
+# nexus_automation is evaluated on the code server (assets/automation.py reads the instance and the publishers'
+# clock): one evaluation took 25-30 s on 2 busy cores, so the daemon waits up to SENSOR_GRPC_TIMEOUT_S for it
+# (Dagster's default, 60 s, failed ticks under load).
 SERVE_PORT ?= 3000
+SENSOR_GRPC_TIMEOUT_S ?= 180
 serve: install
 	$(BIN)/python -c "from resources.dagster_instance import serve_home; print('DAGSTER_HOME', serve_home())"
-	@$(BIN)/dagster-daemon run -w workspace.yaml & daemon=$$!; \
+	@export DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS=$(SENSOR_GRPC_TIMEOUT_S); \
+	$(BIN)/dagster-daemon run -w workspace.yaml & daemon=$$!; \
 	trap 'kill $$daemon 2>/dev/null; wait $$daemon 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p $(SERVE_PORT)
 

@@ -12,26 +12,132 @@ partitions are never materialized on purpose: `missing` is not asked of them, on
 
 from __future__ import annotations
 
-from dagster import AssetKey, AssetSelection, AutomationCondition
+from datetime import datetime
+from typing import ClassVar
+
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    AutomationCondition,
+    AutomationResult,
+    DagsterInstance,
+    DagsterRunStatus,
+    RunsFilter,
+)
+from dagster._core.definitions.declarative_automation.automation_context import AutomationContext
+from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
+
+from assets.partitions import AS_OF_TAG
+from resources.releases import STREAMS, latest_release
+from resources.settings import get_settings
+from resources.simulated.clock import publisher_now
 
 # The as-of partitioned ingest groups: their historical partitions stay empty by design (see module docstring).
 SNAPSHOT_GROUPS = ("ingest", "silver")
 
 
-def _gate() -> AutomationCondition:
-    """Nothing in progress upstream or here, no unpartitioned input missing, every upstream blocking check passed."""
+RELEASE_TAG = "nexus/release"
+"""The tag a release sensor puts on the ingest runs of one release (value: the stream, pipelines/sensors.py)."""
+IN_FLIGHT = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+]
+
+
+def release_sensor_name(stream: str) -> str:
+    return f"{stream}_release"
+
+
+def releases_unsettled(instance: DagsterInstance, now: datetime, streams: list[str]) -> str | None:
+    """Why the publishers' current release batch is still landing, or None once it has landed.
+
+    It has landed when no release run is queued or running and, for each of `streams` (those whose release sensor
+    is on), the newest release due by the publishers' clock `now` has a finished ingest run (succeeded or failed:
+    a failed gate is held by the blocking checks, not here)."""
+    if instance.get_run_records(RunsFilter(statuses=IN_FLIGHT, tags={RELEASE_TAG: list(STREAMS)}), limit=1):
+        return "a release ingest is queued or running"
+    for stream in streams:
+        release = latest_release(stream, now)
+        if release is None:
+            continue
+        tags = {RELEASE_TAG: stream, AS_OF_TAG: release.as_of.isoformat()}
+        if not instance.get_run_records(
+            RunsFilter(tags=tags, statuses=[DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE]), limit=1
+        ):
+            return f"{stream}'s release of {release.at.isoformat()} has not been ingested yet"
+    return None
+
+
+def streams_switched_on(instance: DagsterInstance) -> list[str]:
+    """The release streams whose sensor is running on this instance (none on one without schedule storage)."""
+    if instance.schedule_storage is None:
+        return []
+    states = instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
+    running = {s.instigator_name for s in states if s.status == InstigatorStatus.RUNNING}
+    return [stream for stream in STREAMS if release_sensor_name(stream) in running]
+
+
+class ReleaseBatchLanded(AutomationCondition):
+    """True once the publishers' current release batch has landed (`releases_unsettled`), so the stages after
+    ingest start once per batch instead of once per silver table as each ingest lands. Arbitrary Python: the
+    automation sensor evaluates it on the code server. Evaluated once per tick and shared by every asset."""
+
+    _cache: ClassVar[dict[tuple[int, datetime], bool]] = {}
+
+    @property
+    def name(self) -> str:
+        return "release_batch_landed"
+
+    @property
+    def description(self) -> str:
+        return "no release ingest in flight and the newest due release of each switched-on stream ingested"
+
+    def evaluate(self, context: AutomationContext) -> AutomationResult:  # type: ignore[override]
+        instance = context.asset_graph_view.instance
+        key = (id(instance), context.evaluation_time)
+        if key not in self._cache:
+            self._cache.clear()
+            reason = releases_unsettled(instance, publisher_now(get_settings()), streams_switched_on(instance))
+            self._cache[key] = reason is None
+        true = context.candidate_subset if self._cache[key] else context.get_empty_subset()
+        return AutomationResult(context, true)
+
+
+def _checks_passed_or_built_in_this_run() -> AutomationCondition:
+    """Every input's blocking checks passed, or the input is built in the same run (its checks then run in that
+    run, and a failing blocking check stops this asset's step there). Without the second half each dbt layer
+    waits for the tick after its parents' tests passed: one run per layer instead of one for the whole stage."""
+    return AutomationCondition.all_deps_match(
+        AutomationCondition.all_checks_match(AutomationCondition.check_passed(), blocking_only=True)
+        | AutomationCondition.will_be_requested()
+    ).with_label("all_deps_blocking_checks_passed_or_built_in_this_run")
+
+
+def _gate(*, same_run: bool = False) -> AutomationCondition:
+    """Nothing in progress upstream or here, no unpartitioned input missing, every upstream blocking check passed
+    (with `same_run`: or the input is built in the same run)."""
+    checks = (
+        _checks_passed_or_built_in_this_run() if same_run else AutomationCondition.all_deps_blocking_checks_passed()
+    )
     return (
         ~AutomationCondition.any_deps_missing().ignore(AssetSelection.groups(*SNAPSHOT_GROUPS))
         & ~AutomationCondition.any_deps_in_progress()
         & ~AutomationCondition.in_progress()
-        & AutomationCondition.all_deps_blocking_checks_passed()
+        & checks
     )
 
 
 def after_inputs() -> AutomationCondition:
-    """Unpartitioned stages (reference, dbt, gold, models): build when missing or when an input was updated."""
+    """Unpartitioned stages (reference, dbt, gold, models): build when missing or when an input was updated, once
+    the release batch has landed, in one run with the inputs built this tick (one run per batch through the marts
+    and models, not one per silver table and dbt layer). Decision days keep the strict gate: they start only after
+    the models' leak audit has passed in a finished run."""
     return (
-        (AutomationCondition.newly_missing() | AutomationCondition.any_deps_updated()).since_last_handled() & _gate()
+        (AutomationCondition.newly_missing() | AutomationCondition.any_deps_updated()).since_last_handled()
+        & _gate(same_run=True)
+        & ReleaseBatchLanded()
     ).with_label("after_inputs_passed_checks")
 
 

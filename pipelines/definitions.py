@@ -63,7 +63,10 @@ def _release_checks() -> dict[AssetKey, list[AssetCheckKey]]:
 
 
 def _release_sensors(
-    ingest_assets: list[AssetsDefinition], jobs: dict, partitions: dict[Cadence, PartitionsDefinition]
+    ingest_assets: list[AssetsDefinition],
+    jobs: dict,
+    partitions: dict[Cadence, PartitionsDefinition],
+    interval_s: int,
 ) -> list:
     """One release sensor per publisher stream, launching the ingest multi-assets that stream refreshes."""
     by_name = {definition.node_def.name: definition for definition in ingest_assets}
@@ -75,7 +78,11 @@ def _release_sensors(
             cadence = next(iter(definition.specs)).tags[CADENCE_TAG]
             targets.append((jobs[cadence].name, sorted(definition.keys), cadence))
         cadences = sorted({t[2] for t in targets})
-        sensors.append(release_sensor(stream, targets, [jobs[c] for c in cadences], partitions, _release_checks()))
+        sensors.append(
+            release_sensor(
+                stream, targets, [jobs[c] for c in cadences], partitions, _release_checks(), interval_s=interval_s
+            )
+        )
     return sensors
 
 
@@ -120,7 +127,11 @@ def wiring_definitions(settings: Settings, partitions: dict[Cadence, PartitionsD
             *(backfill_job(asset.key.path[-1]) for asset in BACKFILL_ASSETS),
         ],
         schedules=[MAINTENANCE_SCHEDULE],
-        sensors=[*_release_sensors(INGEST_ASSETS, jobs, partitions), automation_sensor(), *ALERT_SENSORS],
+        sensors=[
+            *_release_sensors(INGEST_ASSETS, jobs, partitions, settings.release_sensor_interval_s),
+            automation_sensor(settings.automation_interval_s),
+            *ALERT_SENSORS,
+        ],
         # Daemon-launched runs execute their steps in the run's own process: one code load per run instead of one
         # per step (on 2 cores the chain is sequential anyway). `nexus run` executes in process already.
         executor=in_process_executor,

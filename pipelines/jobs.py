@@ -102,7 +102,15 @@ def maintenance_job(writers: list[str]) -> UnresolvedAssetJobDefinition:
 
 
 def backfill_job(source: str) -> UnresolvedAssetJobDefinition:
-    """A source's bulk backfill; it carries the nightly ingest's writer tag, so the run queue never runs both."""
+    """A source's bulk backfill; it carries the nightly ingest's writer tag, so the run queue never runs both.
+    `features` rewrites a gold mart: it is the `downstream` writer, never beside a marts, models or daily run."""
+    if source == "features":
+        return define_asset_job(
+            name="backfill_features_job",
+            selection=AssetSelection.keys(["backfill", source]),
+            description="Rebuild gold/marts/fct_features_daily from the upstream gold marts (Spark through Pipes).",
+            tags=writes_tags([DOWNSTREAM_WRITER]),
+        )
     return define_asset_job(
         name=f"backfill_{source}_job",
         selection=AssetSelection.keys(["backfill", source]),

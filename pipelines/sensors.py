@@ -3,9 +3,9 @@
 One sensor per release stream (resources/releases.py). Each tick it reads the publisher's clock (the simulated
 publisher's clock file in tests, the wall clock otherwise), takes the releases expected since the last one it
 handled, and asks whether each is out; an expected release that is not out yet is asked for again on the next tick
-(every minute) until it appears, so a late publisher is caught rather than skipped. Each release launches its
-sources' ingest as of the release's New York day; the automation conditions on the later stages do the rest.
-"""
+(every `release_sensor_interval_s`, a minute by default) until it appears, so a late publisher is caught rather than
+skipped. Each release launches its sources' ingest as of the release's New York day; the automation conditions on
+the later stages do the rest."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from dagster import (
 )
 from pydantic import AwareDatetime, BaseModel
 
+from assets.automation import RELEASE_TAG, release_sensor_name
 from assets.partitions import Cadence, as_of_tags, partition_key_for
 from pipelines.concurrency import DOWNSTREAM_WRITER, writes_tags
 from resources.releases import STREAM_INGESTS, STREAMS, Release, latest_release, releases_between
@@ -37,9 +38,6 @@ from resources.simulated.clock import publisher_now
 
 if TYPE_CHECKING:  # the class is not exported by dagster; only the annotation needs it
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
-
-RELEASE_TAG = "nexus/release"
-SENSOR_INTERVAL_S = 60
 
 
 class ReleaseCursor(BaseModel):
@@ -83,19 +81,21 @@ def release_sensor(
     checks: Mapping[AssetKey, Sequence[AssetCheckKey]] | None = None,
     clock: Clock = publisher_clock,
     probe: Probe = calendar_probe,
+    interval_s: int = 60,
 ) -> SensorDefinition:
     """A sensor for one release stream; `targets` are (job name, asset keys, cadence) per ingest it launches, over
     the code location's `partitions`. `checks` are the checks each ingested asset runs with (its quality suite and
-    calendar freshness); without it, Dagster's default (every check on the asset, half-hourly ones included)."""
+    calendar freshness); without it, Dagster's default (every check on the asset, half-hourly ones included).
+    `interval_s`: the least time between two ticks (settings.release_sensor_interval_s)."""
 
     @sensor(
-        name=f"{stream}_release",
+        name=release_sensor_name(stream),
         jobs=list(jobs),
-        minimum_interval_seconds=SENSOR_INTERVAL_S,
+        minimum_interval_seconds=interval_s,
         default_status=DefaultSensorStatus.STOPPED,
         description=(
             f"Ingest {', '.join(STREAM_INGESTS[stream])} when {stream} releases (its calendar, America/New_York; "
-            "asks again every minute until an expected release is out)."
+            f"asks again every {interval_s} s until an expected release is out)."
         ),
     )
     def _release(context: SensorEvaluationContext) -> SensorResult | SkipReason:
@@ -138,15 +138,20 @@ def release_requests(
     ]
 
 
-def automation_sensor() -> AutomationConditionSensorDefinition:
-    """The daemon's evaluation of every automation condition (marts, models, signals, personas, feeds)."""
+def automation_sensor(interval_s: int = 30) -> AutomationConditionSensorDefinition:
+    """The daemon's evaluation of every automation condition (marts, models, signals, personas, feeds), at most
+    every `interval_s` seconds (settings.automation_interval_s)."""
     return AutomationConditionSensorDefinition(
         "nexus_automation",
         target=AssetSelection.all() | AssetSelection.all_asset_checks(),
         default_status=DefaultSensorStatus.STOPPED,
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=interval_s,
         run_tags=writes_tags([DOWNSTREAM_WRITER]),
-        description="Starts each stage once what it reads is new and every blocking check upstream passed.",
+        use_user_code_server=True,  # assets.automation.ReleaseBatchLanded reads the instance and the publishers' clock
+        description=(
+            "Starts each stage once what it reads is new, every blocking check upstream passed and the release batch "
+            "has landed."
+        ),
     )
 
 

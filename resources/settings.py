@@ -94,6 +94,20 @@ class Settings(BaseSettings):
         description="Simulated mode: JSON file holding the publisher's clock (release sensors read it); "
         "unset: the wall clock.",
     )
+    release_sensor_interval_s: int = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description="Seconds between two ticks of a release sensor (how often it asks whether an expected release "
+        "is out); the end-to-end daemon test uses a few seconds.",
+    )
+    automation_interval_s: int = Field(
+        default=30,
+        ge=1,
+        le=3600,
+        description="Seconds between two evaluations of nexus_automation (Dagster's default is 30); each one reads "
+        "the whole graph's state, so on a small machine a short interval takes CPU from the runs.",
+    )
     publisher_misprints_file: Path | None = Field(
         default=None,
         description="Simulated mode: JSON list of values the publisher shows wrong on some days, then corrects "

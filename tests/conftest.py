@@ -40,9 +40,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _cpu_seconds() -> float:
-    """User+sys CPU of this process and of every child it (or a child of it) waited for: load-independent cost."""
+    """User+sys CPU of this process, of every child it (or a child of it) waited for, and of its live descendants
+    (a Spark session's JVM and Python workers run for the whole session, so no wait would ever count them)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + _live_descendants_cpu_seconds()
+
+
+def _live_descendants_cpu_seconds() -> float:
+    """From /proc (Linux; 0 elsewhere): utime+stime of each live descendant plus what it reaped of its own children."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended while we looked
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        ticks[pid] = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    mine, frontier = set(), [os.getpid()]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in mine]
+        mine.update(children)
+        frontier.extend(children)
+    return sum(ticks[pid] for pid in mine) / os.sysconf("SC_CLK_TCK") if mine else 0.0
 
 
 _CPU_BY_TEST: dict[str, dict[str, float]] = {}
@@ -162,8 +184,9 @@ def data_lines(path: Path, preamble: int = 1) -> int:
 def spark():
     """One local Spark session for every Spark test (~6 s, ~355 MiB to start), stopped at the end."""
     pytest.importorskip("pyspark", reason="the spark extra is not installed (make test installs it)")
-    from resources.spark.session import SparkConfig, build_session
+    from resources.spark.session import TINY_DATA_CONF, SparkConfig, build_session
 
-    session = build_session(SparkConfig(master="local[2]", app_name="nexus-tests", shuffle_partitions=2))
+    config = SparkConfig(master="local[2]", app_name="nexus-tests", shuffle_partitions=2, extra_conf=TINY_DATA_CONF)
+    session = build_session(config)
     yield session
     session.stop()

@@ -256,7 +256,10 @@ def oos_predictions(context: AssetExecutionContext, lake: LakeResource) -> Mater
             "leak_audit",
             asset=EVALUATION,
             blocking=True,
-            description="Out-of-sample daily balanced accuracy above 60% anywhere means a leak.",
+            description=(
+                "Out-of-sample directional balanced accuracy above what the simulated world's generating process "
+                "reaches (its oracle + 3 standard errors, on the instruments it covers), else above 60%, means a leak."
+            ),
         ),
         AssetCheckSpec(
             "planted_effects_recovered",
@@ -285,7 +288,9 @@ def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN
     predictions["trade_date"] = pd.to_datetime(predictions["trade_date"])
     predictions["cutoff"] = pd.to_datetime(predictions["cutoff"])
     labelled = horizon_rows(inputs, predictions, config)  # shared by the metrics and the return curves
-    report, planted = run_evaluation(inputs, predictions, config, labelled)
+    settings = get_settings()
+    oracle_seed = settings.seed if settings.source_mode == "simulated" else None
+    report, planted = run_evaluation(inputs, predictions, config, labelled, oracle_seed)
     metrics = report.metrics_frame()
     overwrite_table(storage, _uri(storage, "evaluation"), pa.Table.from_pandas(metrics, preserve_index=False))
     overwrite_table(

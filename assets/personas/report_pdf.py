@@ -37,6 +37,19 @@ PROBABILITY_NOTE = (
     "Probabilities are the signal's: the model's estimate adjusted to each market's own history of rises and "
     "falls, the ones its direction was decided on."
 )
+
+
+def score_note(horizon: int) -> str:
+    """What the allocation table's signal score is (wealth_manager.allocation_adjustments), in a client's words."""
+    return (
+        f"Signal score: for each instrument of the class, its {horizon}-day signal's combined score (the model's "
+        "probability of a rise minus its probability of a fall, blended with the rule signals in proportion to how "
+        "well each predicted in the past); the class's score is their average, each weighted by the signal's "
+        "confidence (how far apart its probabilities of a rise and of a fall are). It runs from -1 (every signal a "
+        "certain fall) to +1 (every signal a certain rise)."
+    )
+
+
 SECTIONS = (
     "1. Regime and confidence",
     "2. Allocation adjustments",
@@ -189,9 +202,8 @@ def _story(output: WealthManagerOutput, refs: dict[str, str], ledger: pd.DataFra
         table,
         Spacer(1, 0.1 * cm),
         Paragraph(
-            "Signal score: the confidence-weighted average model score of the class, from -1 (a strong fall) to +1 "
-            "(a strong rise). Weight that the strategy's drawdown guard or a risk-off regime takes from a class "
-            "goes to cash, never to another risky class.",
+            score_note(output.horizon) + " Weight that the strategy's drawdown guard or a risk-off regime takes "
+            "from a class goes to cash, never to another risky class.",
             s["small"],
         ),
         Spacer(1, 0.2 * cm),

@@ -272,11 +272,13 @@ def run_backfill(
     end: date | None = None,
     ingested_at: datetime | None = None,
     spark_master: str = "local[2]",
+    spark_conf: dict[str, str] | None = None,
     policy: RowPolicy | None = None,
 ) -> BackfillResult:
     """Run one backfill on the chosen engine (Spark starts a local session unless one is running), holding the
     source's write lock so no nightly ingest commits to its tables meanwhile. `policy` is the nightly path's row
-    quarantine policy (NEXUS_MAX_BAD_ROW_SHARE), so a backfill keeps exactly the rows the nightly ingest kept."""
+    quarantine policy (NEXUS_MAX_BAD_ROW_SHARE), so a backfill keeps exactly the rows the nightly ingest kept;
+    `spark_conf` is added to a new local session's settings (e.g. `session.TINY_DATA_CONF`)."""
     with source_write_lock(storage, source):
         if engine == "local":
             return backfill_local(
@@ -285,7 +287,7 @@ def run_backfill(
         from resources.spark.session import SparkConfig, build_session
         from resources.spark.spark_job import backfill_spark
 
-        spark = build_session(SparkConfig(master=spark_master))
+        spark = build_session(SparkConfig(master=spark_master, extra_conf=spark_conf or {}))
         return backfill_spark(
             spark, storage, source, run_id=run_id, start=start, end=end, ingested_at=ingested_at, policy=policy
         )

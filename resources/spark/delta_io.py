@@ -14,7 +14,8 @@ Both check the DataFrame against the table contract first (names and Spark types
 mismatch is refused the same way on either engine. Both take an `audit`, the write-audit-publish gate: it gets the
 candidate table (the whole table as it would read after the write, as Arrow) before anything is committed, raises
 to refuse the write (the table keeps its version; the adapter deletes its staged files) and returns the commit's
-metadata. The adapter audits the very files it is about to commit.
+metadata. The adapter audits the very files it is about to commit. A `frame_audit` gets the same candidate as a
+Spark DataFrame instead, for checks that run as Spark aggregates (no candidate row reaches the driver).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
 WriteMode = Literal["overwrite", "append"]
 Audit = Callable[[pa.Table], Mapping[str, str]]
+FrameAudit = Callable[["DataFrame"], Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class SparkDelta(Protocol):
         replace_where: str | None = None,
         audit: Audit | None = None,
         audit_columns: Sequence[str] | None = None,
+        frame_audit: FrameAudit | None = None,
     ) -> WriteStats: ...
 
 
@@ -143,25 +146,34 @@ class NativeDelta:
         replace_where: str | None = None,
         audit: Audit | None = None,
         audit_columns: Sequence[str] | None = None,
+        frame_audit: FrameAudit | None = None,
     ) -> WriteStats:
         df = check_frame(df, schema, uri)
         _check_not_null(df, schema, uri)
         writer = df.write.format("delta").mode(mode)
         if replace_where:
             writer = writer.option("replaceWhere", replace_where)
-        if audit is not None:
+        if audit is not None or frame_audit is not None:
             exists = DeltaTable.is_deltatable(uri) or uri.startswith("s3")
             candidate = df
             if exists and (mode == "append" or replace_where):
                 current = self.read(uri, schema)
                 kept = current if mode == "append" else current.where(f"NOT ({replace_where})")
                 candidate = check_frame(kept, schema, uri).unionByName(df)
+            if frame_audit is not None:
+                writer = writer.option("userMetadata", json.dumps(dict(frame_audit(candidate))))
+                writer.save(uri)
+                return self._stats(uri)
+            assert audit is not None
             columns = list(audit_columns) if audit_columns is not None else schema.names
             plain = pa.schema([pa.field(f.name, _plain_type(f.type)) for f in schema if f.name in columns])
             collected = candidate.select(*plain.names).toPandas()  # only the audited columns reach the driver
             metadata = audit(pa.Table.from_pandas(collected, schema=plain, preserve_index=False))
             writer = writer.option("userMetadata", json.dumps(dict(metadata)))
         writer.save(uri)
+        return self._stats(uri)
+
+    def _stats(self, uri: str) -> WriteStats:
         from delta.tables import DeltaTable as SparkDeltaTable
 
         metrics = SparkDeltaTable.forPath(self.spark, uri).history(1).select("operationMetrics").first()
@@ -209,12 +221,14 @@ class DeltaRsAdapter:
         replace_where: str | None = None,
         audit: Audit | None = None,
         audit_columns: Sequence[str] | None = None,
+        frame_audit: FrameAudit | None = None,
     ) -> WriteStats:
         """Write `df` as the table's new content (overwrite), added rows (append), or the rows matching
         `replace_where` (the rows outside it are kept: rewritten into the new files, the old files removed).
 
         The files are staged (written, schema-checked, audited) before the one commit that makes them visible. The
-        audit gets the candidate's `audit_columns` only (all columns when None), read from the staged files."""
+        audit gets the candidate's `audit_columns` only (all columns when None), read from the staged files; a
+        `frame_audit` gets the staged files as a Spark DataFrame (plus the current rows for an append)."""
         df = check_frame(df, schema, uri)  # nulls are checked on the written files' statistics: no extra Spark job
         table = self._open(uri)
         if table is not None and table.metadata().partition_columns:
@@ -227,7 +241,16 @@ class DeltaRsAdapter:
         df.write.mode("errorifexists").parquet(_spark_path(target))
         adds = self._checked_adds(uri, folder, schema)
         properties = None
-        if audit is not None:
+        if frame_audit is not None:
+            try:
+                staged = self.spark.read.schema(spark_schema(schema)).parquet(_spark_path(target))
+                if mode == "append" and table is not None:
+                    staged = staged.unionByName(self.read(uri))
+                properties = CommitProperties(custom_metadata=dict(frame_audit(staged)))
+            except Exception:
+                self.storage.filesystem.delete_dir(self.storage.fs_path(target))
+                raise
+        elif audit is not None:
             try:
                 candidate = self._candidate(uri, folder, schema, mode, audit_columns)
                 properties = CommitProperties(custom_metadata=dict(audit(candidate)))

@@ -1,4 +1,5 @@
-"""EMR Serverless: the StartJobRun request of a backfill, built from settings that match the Terraform outputs.
+"""EMR Serverless: the StartJobRun request of a backfill or of the features job, built from settings that match
+the Terraform outputs.
 
 The application (Terraform `aws_emrserverless_application.spark`, release emr-7.9.0 = Spark 3.5.5 + Delta 3.3.0)
 runs the custom image that carries the project (its parsers) and dagster-pipes; the job's entry point is
@@ -9,7 +10,7 @@ extensions, so the job's session uses native `format("delta")`.
 from __future__ import annotations
 
 import posixpath
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from pydantic import Field
@@ -47,10 +48,15 @@ class EmrServerlessSettings(BaseSettings):
 
 
 def spark_submit_parameters(
-    settings: EmrServerlessSettings, lake_uri: str, *, max_bad_row_share: float = DEFAULT_MAX_BAD_ROW_SHARE
+    settings: EmrServerlessSettings,
+    lake_uri: str,
+    *,
+    max_bad_row_share: float = DEFAULT_MAX_BAD_ROW_SHARE,
+    decision_time_utc: time | None = None,
 ) -> str:
-    """Delta's jars and extensions, the image's interpreter, the lake location for driver and executors, and the
-    nightly row policy (so the job keeps exactly the rows the nightly ingest keeps)."""
+    """Delta's jars and extensions, the image's interpreter, the lake location for driver and executors, the
+    nightly row policy (so the job keeps exactly the rows the nightly ingest keeps) and, when given, the decision
+    time the features job's point-in-time row check uses (the dbt var decision_time_utc)."""
     conf = {
         "spark.jars": ",".join(EMR_DELTA_JARS),
         "spark.sql.extensions": DELTA_EXTENSION,
@@ -66,6 +72,8 @@ def spark_submit_parameters(
         "spark.executorEnv.NEXUS_LAKE_URI": lake_uri,
         "spark.emr-serverless.driverEnv.NEXUS_MAX_BAD_ROW_SHARE": str(max_bad_row_share),
     }
+    if decision_time_utc is not None:
+        conf["spark.emr-serverless.driverEnv.NEXUS_DECISION_TIME_UTC"] = decision_time_utc.strftime("%H:%M:%S")
     return " ".join(f"--conf {k}={v}" for k, v in conf.items())
 
 
@@ -87,8 +95,10 @@ def start_job_run_request(
     end: date | None = None,
     client_token: str | None = None,
     max_bad_row_share: float = DEFAULT_MAX_BAD_ROW_SHARE,
+    decision_time_utc: time | None = None,
 ) -> dict[str, Any]:
-    """The `emr-serverless:StartJobRun` request (boto3 keyword arguments) of one backfill."""
+    """The `emr-serverless:StartJobRun` request (boto3 keyword arguments) of one backfill, or of the features job
+    (`source="features"`, same entry point, image and Delta setup)."""
     settings.require()
     request: dict[str, Any] = {
         "applicationId": settings.application_id,
@@ -99,7 +109,7 @@ def start_job_run_request(
                 "entryPoint": posixpath.join(settings.artifacts_uri.rstrip("/"), ENTRY_POINT),
                 "entryPointArguments": job_arguments(source, start=start, end=end),
                 "sparkSubmitParameters": spark_submit_parameters(
-                    settings, lake_uri, max_bad_row_share=max_bad_row_share
+                    settings, lake_uri, max_bad_row_share=max_bad_row_share, decision_time_utc=decision_time_utc
                 ),
             }
         },

@@ -11,8 +11,8 @@ the on-chain row of the same day, each feature cast to double, rounded to 1e-10 
 It reads the upstream marts from gold (gold/marts/<mart>, published after dbt built them) and writes
 gold/marts/fct_features_daily, the table dbt's build is published to and the models read, through the engine seam
 (`delta_io_for`: native Delta on EMR, the delta-rs adapter here), gated by the mart's own dbt row checks
-(`mart_checks`) on the staged files before the one commit. It is chosen explicitly (`nexus backfill features
---engine spark`), never instead of dbt silently.
+(`mart_checks`, as Spark aggregates) on the staged files before the one commit. It is chosen explicitly
+(`nexus backfill features --engine spark`), never instead of dbt silently.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import time as clock_time
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import pyarrow as pa
@@ -30,7 +31,7 @@ from resources.errors import NexusError
 from resources.lake.storage import LakeStorage
 from resources.lake.tables import UTC_TS
 from resources.spark.delta_io import delta_io_for
-from resources.spark.mart_checks import MartCheckError, failed_rules, row_checks_for
+from resources.spark.mart_checks import MARTS_DIR, MartCheckError, checked_rows_spark, row_checks_for
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -80,6 +81,10 @@ class FeaturesJobParams(BaseModel):
         default=clock_time(22), description="The dbt var decision_time_utc (NEXUS_DECISION_TIME_UTC): the PIT check."
     )
     run_id: str = "features"
+    marts_dir: Path = Field(
+        default=MARTS_DIR,
+        description="dbt_project/models/marts: the mart's row_checks YAML (NEXUS_DBT_MARTS_DIR in the EMR image).",
+    )
 
 
 class FeaturesResult(BaseModel):
@@ -297,14 +302,14 @@ def run_features_job(
     io = delta_io_for(spark, storage)
     require_inputs(storage)
     marts = {name: io.read(storage.uri("gold", "marts", name)) for name in INPUTS}
-    checks = row_checks_for(MART)
+    checks = row_checks_for(MART, params.marts_dir)
     verdict: dict[str, object] = {}
 
-    def gate(candidate: pa.Table) -> dict[str, str]:
-        failed = failed_rules(candidate, checks, decision_time_utc=params.decision_time_utc)
+    def gate(candidate: DataFrame) -> dict[str, str]:  # Spark aggregates over the staged files: no rows collected
+        rows, failed = checked_rows_spark(candidate, checks, decision_time_utc=params.decision_time_utc)
         if failed:
             raise MartCheckError(MART, failed)
-        verdict.update(run_id=params.run_id, passed=True, rows=candidate.num_rows, checks=len(checks.columns))
+        verdict.update(run_id=params.run_id, passed=True, rows=rows, checks=len(checks.columns))
         return {"nexus.mart_checks": json.dumps(verdict)}
 
     stats = io.write(
@@ -312,8 +317,7 @@ def run_features_job(
         storage.uri("gold", "marts", MART),
         schema=SCHEMA,
         mode="overwrite",
-        audit=gate,
-        audit_columns=checks.columns,
+        frame_audit=gate,
     )
     return FeaturesResult(
         rows=stats.rows,

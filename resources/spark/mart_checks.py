@@ -4,12 +4,16 @@ When Spark writes a table dbt would otherwise build (`features_job`), dbt's data
 rules come from the model's own YAML (dbt_project/models/marts/.../<model>.yml, the `row_checks` test, see
 dbt_project/macros/generic_tests.sql), so both engines are held to one list: not-null columns, inclusive ranges
 (nulls pass), unique keys and the point-in-time guard (no fact available after the row's decision time).
+
+`failed_rules` checks an Arrow table; `checked_rows_spark` gives the same counts as two Spark aggregates over a
+DataFrame, so a Spark job's candidate is checked where it lies, not brought to the driver.
 """
 
 from __future__ import annotations
 
 from datetime import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,6 +21,9 @@ import yaml
 from pydantic import BaseModel, Field
 
 from resources.errors import NexusError
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
 
 MARTS_DIR = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "marts"
 
@@ -100,6 +107,42 @@ def failed_rules(table: pa.Table, checks: RowChecks, *, decision_time_utc: time)
             pc.cast(pc.greater(counts["count_all"], 1), pa.int64())
         ).as_py()
     return {rule: rows for rule, rows in failed.items() if rows}
+
+
+def checked_rows_spark(frame: DataFrame, checks: RowChecks, *, decision_time_utc: time) -> tuple[int, dict[str, int]]:
+    """The frame's rows and `failed_rules` as Spark aggregates: one pass counts rows, nulls, out-of-range and late
+    rows, one group-by counts duplicate keys. Same labels and counts (NaN is never out of range, as Arrow compares
+    it; nulls pass ranges). The session's time zone must be UTC (`session.PARITY_CONF`), so a date casts to its
+    UTC midnight."""
+    from pyspark.sql import functions as F
+
+    def count(condition: Column) -> Column:
+        return F.sum(F.when(condition, 1).otherwise(0))
+
+    counts: dict[str, Column] = {f"{column} is null": count(F.col(column).isNull()) for column in checks.not_null}
+    for rule in checks.ranges:
+        value = F.col(rule.column)
+        broken = F.lit(False)
+        if rule.min is not None:
+            broken = broken | (value < F.lit(rule.min))
+        if rule.max is not None:
+            broken = broken | (value > F.lit(rule.max))
+        bounds = f"[{rule.min if rule.min is not None else '-inf'}, {rule.max if rule.max is not None else 'inf'}]"
+        counts[f"{rule.column} outside {bounds}"] = count(broken & ~F.isnan(value.cast("double")))
+    offset = F.expr(f"INTERVAL {time_seconds(decision_time_utc)} SECONDS")
+    for rule in checks.not_after_decision_time:
+        decision = F.col(rule.date_column).cast("timestamp") + offset
+        counts[f"{rule.column} after the decision time of {rule.date_column}"] = count(
+            F.col(rule.column).cast("timestamp") > decision
+        )
+    labels = list(counts)
+    row = frame.agg(F.count(F.lit(1)), *(c.alias(f"c{i}") for i, c in enumerate(counts.values()))).first()
+    assert row is not None  # a global aggregate always has its one row
+    failed = {label: int(row[i + 1] or 0) for i, label in enumerate(labels)}
+    if checks.unique:
+        duplicated = frame.groupBy(*checks.unique).count().where(F.col("count") > 1).count()
+        failed[f"duplicate ({', '.join(checks.unique)})"] = duplicated
+    return int(row[0]), {rule: rows for rule, rows in failed.items() if rows}
 
 
 def time_seconds(value: time) -> int:

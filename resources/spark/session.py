@@ -29,6 +29,16 @@ PARITY_CONF: dict[str, str] = {
     "spark.sql.parquet.compression.codec": "zstd",
 }
 
+# For tiny data (tests, a laptop's small backfills): a JVM that compiles only with C1 and collects with one thread
+# (a short run never repays C2's compile time, and two cores are shared with the Python workers), no adaptive
+# re-planning (its extra stages cost more than they save on a few thousand rows), and the UI off. Never on EMR.
+TINY_DATA_CONF: dict[str, str] = {
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.shuffle.partitions": "2",
+    "spark.default.parallelism": "2",
+}
+
 
 class SparkConfig(BaseModel):
     """How to start a local session (EMR starts its own from the job run's sparkSubmitParameters)."""

@@ -16,7 +16,9 @@ import pyarrow as pa
 import pytest
 
 from assets.models.data import check_point_in_time, load_features, mart_uri
-from assets.models.evaluation import evaluate
+from assets.models.evaluation import evaluate, labelled_rows
+from assets.models.labels import horizon_labels
+from assets.models.leak import simulated_leak_audit
 from assets.models.pipeline import (
     ModelInputs,
     ModelStageConfig,
@@ -113,6 +115,36 @@ def test_out_of_sample_evidence_is_honest(stage):
     assert metrics["balanced_accuracy"].max() < 0.60  # anything higher is a leak to audit, not a discovery
     assert (pooled["balanced_accuracy"] > 0.5).all()  # the planted effects give a small, real edge
     assert (pooled["ic"] > 0).all()
+
+
+def test_the_leak_audit_holds_a_model_to_what_the_simulated_world_makes_knowable(stage):
+    """On a simulated lake the audit compares each covered instrument with the world's own generating process: a
+    model given tomorrow's label as a feature fails it; the shipped model passes, and so does a model that knows
+    the generating process itself (the oracle's expected returns as its score: the true effects, all of them)."""
+    h, seed, features, labels = 1, stage.settings.seed, stage.inputs.features, stage.inputs.labels
+    labelled = {h: labelled_rows(features, labels, h, CONFIG.evaluation)}
+
+    def audit(predictions: pd.DataFrame):
+        report = evaluate(predictions, features, labels, CONFIG.evaluation, labelled)
+        return simulated_leak_audit(report.metrics, predictions, features, labels, seed, CONFIG.evaluation, labelled)
+
+    shipped = stage.predictions[stage.predictions["horizon"] == h]
+    assert not audit(shipped).flagged
+
+    oracle = oracle_scores(seed, (h,)).assign(trade_date=lambda f: pd.to_datetime(f["trade_date"]))
+    knows_the_world = shipped[["symbol", "trade_date", "horizon"]].merge(oracle, on=["symbol", "trade_date", "horizon"])
+    knows_the_world = knows_the_world.rename(columns={"expected": "score"}).assign(
+        p_down=np.nan, p_flat=np.nan, p_up=np.nan, pred_class=lambda f: np.sign(f["score"])
+    )
+    assert not audit(knows_the_world).flagged
+
+    covered = features[features["symbol"].isin(ORACLE_SYMBOLS)].reset_index(drop=True)
+    leaked = covered.assign(leaked_label=horizon_labels(covered, labels, h)["label"].astype("float64").to_numpy())
+    config = CONFIG.walk_forward.for_horizon(h)
+    config = config.model_copy(update={"features": (*config.features, "leaked_label")})
+    result = audit(walk_forward(leaked, labels, config).predictions)
+    assert result.flagged
+    assert any("beats the generating process" in o for o in result.offenders), result.offenders
 
 
 def test_shuffled_labels_find_nothing(stage):

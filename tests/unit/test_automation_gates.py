@@ -4,30 +4,47 @@ The real code location's conditions are evaluated against an instance holding th
 (materializations and check results), the way the daemon evaluates them.
 """
 
-from datetime import date, timedelta
+import re
+import subprocess
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pyarrow as pa
 import pytest
 from dagster import (
     AssetCheckEvaluation,
+    AssetCheckResult,
+    AssetCheckSpec,
     AssetKey,
     AssetMaterialization,
     AssetObservation,
     DagsterEventType,
     DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+    Definitions,
+    Output,
+    asset,
     evaluate_automation_conditions,
     materialize,
 )
+from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteInstigatorOrigin, RemoteRepositoryOrigin
+from dagster._core.scheduler.instigation import InstigatorState, InstigatorStatus, InstigatorType
 
-from assets.automation import DAY_MARKER
+from assets.automation import DAY_MARKER, RELEASE_TAG, release_sensor_name
+from assets.partitions import AS_OF_TAG
 from assets.signals.assets import daily_signals, paper_ledger
 from assets.signals.readiness import decision_day_gap
-from pipelines.definitions import defs
+from pipelines.definitions import build_definitions, defs
 from resources.lake.delta import overwrite_table
 from resources.lake.resource import LakeResource
 from resources.lake.storage import LakeStorage
+from resources.releases import STREAMS
+from resources.settings import PROJECT_ROOT, get_settings
+from resources.simulated.clock import PublisherClock
+from tests.e2e.daemon_days import CHAIN, gate_violations
 
 MODELS = ["gold/models/regimes", "gold/models/oos_predictions", "gold/models/evaluation"]
 DECISION_DAY = ["gold/signals/daily", "gold/personas/wealth_manager", "gold/feeds/delivery_log"]
@@ -45,8 +62,8 @@ def suite_of(silver: str) -> str:
 class Daemon:
     """Ticks of the automation sensor over one instance, keeping its cursor like the daemon does."""
 
-    def __init__(self) -> None:
-        self.instance = DagsterInstance.ephemeral()
+    def __init__(self, instance: DagsterInstance | None = None) -> None:
+        self.instance = instance or DagsterInstance.ephemeral()
         self.cursor = None
 
     def materialize(self, *keys: str, partition: str | None = None) -> None:
@@ -245,3 +262,128 @@ def test_the_decision_day_gap_names_the_input_that_lacks_the_day_and_ignores_mar
     gap = decision_day_gap(with_day, features, date(2024, 6, 26))
     assert gap is not None and gap.startswith("oos_predictions has no row for 2024-06-26")
     assert decision_day_gap(features, features, date(2024, 6, 19)) is None, "Juneteenth: Cboe does not publish"
+
+
+def _switch_on(instance: DagsterInstance, *streams: str) -> None:
+    location = RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("nexus"), "__repository__")
+    for stream in streams:
+        origin = RemoteInstigatorOrigin(location, release_sensor_name(stream))
+        instance.add_instigator_state(InstigatorState(origin, InstigatorType.SENSOR, InstigatorStatus.RUNNING))
+
+
+def _release_run(instance: DagsterInstance, stream: str, day: str, status: DagsterRunStatus) -> str:
+    run = DagsterRun(job_name=f"{stream}_ingest_job", status=status, tags={RELEASE_TAG: stream, AS_OF_TAG: day})
+    instance.add_run(run)
+    return run.run_id
+
+
+def test_the_marts_start_once_per_release_batch_not_once_per_silver_table(monkeypatch, tmp_path):
+    """Wednesday evening by the publishers' clock: Cboe's and FRED's releases are due. Cboe's lands first; the marts
+    wait while FRED's ingest is running, then one tick requests both staging models and what follows in one run."""
+    clock = tmp_path / "clock.json"
+    monkeypatch.setenv("NEXUS_PUBLISHER_CLOCK_FILE", str(clock))
+    PublisherClock(clock).set(datetime(2024, 6, 26, 17, 5, tzinfo=ZoneInfo("America/New_York")))
+    day = "2024-06-26"
+    (tmp_path / "home").mkdir()
+    daemon = Daemon(DagsterInstance.local_temp(str(tmp_path / "home")))  # sensor states need schedule storage
+    graph = defs.get_repository_def().asset_graph
+    for key in graph.get_all_asset_keys():  # a lake built by `nexus run`, then automation turned on
+        if not graph.get(key).is_partitioned and graph.get(key).is_materializable:
+            daemon.materialize(key.to_user_string())
+    for check in graph.asset_check_keys:  # ... whose blocking checks passed
+        if graph.get(check).blocking and not graph.get(check.asset_key).is_partitioned:
+            daemon.check(check.asset_key.to_user_string(), check.name, passed=True)
+    daemon.tick()
+    _switch_on(daemon.instance, "cboe", "fred")
+    cboe, fred = "silver/cboe/index_closes", "silver/fred/series"
+    staging = {"staging/stg_cboe__index_closes", "staging/stg_fred__series"}
+    _release_run(daemon.instance, "cboe", day, DagsterRunStatus.SUCCESS)
+    daemon.materialize(cboe, partition=day)
+    daemon.check(cboe, suite_of(cboe), passed=True, partition=day)
+    assert not set(daemon.tick()) & staging, "FRED's release is due but not ingested: the batch has not landed"
+    running = _release_run(daemon.instance, "fred", day, DagsterRunStatus.STARTED)
+    assert not set(daemon.tick()) & staging, "FRED's ingest is running"
+    daemon.instance.delete_run(running)
+    _release_run(daemon.instance, "fred", day, DagsterRunStatus.SUCCESS)
+    daemon.materialize(fred, partition=day)
+    daemon.check(fred, suite_of(fred), passed=True, partition=day)
+    requested = daemon.tick()
+    assert staging <= set(requested), "both staging models in one tick: one marts run for the batch"
+    assert "marts/fct_features_daily" in requested, sorted(requested)
+
+
+def test_the_daemon_tests_read_path_names_assets_of_the_code_location():
+    """The daemon test waits on these keys for up to 40 minutes each: a renamed asset must fail here, at once."""
+    keys = defs.get_repository_def().asset_graph.get_all_asset_keys()
+    assert set(CHAIN) <= keys, sorted(k.to_user_string() for k in set(CHAIN) - keys)
+
+
+def _toy_chain(suite_passes: bool) -> list:
+    """silver -> staging -> mart, the silver suite passing or failing (not blocking, so a failure does not stop the
+    run: the mart then builds from an input that failed its gate, as a broken gate would let it)."""
+
+    @asset(
+        key=["silver", "toy", "closes"],
+        check_specs=[AssetCheckSpec("silver_toy_closes_suite", asset=AssetKey(["silver", "toy", "closes"]))],
+    )
+    def silver_closes():
+        yield Output(1)
+        yield AssetCheckResult(passed=suite_passes)
+
+    @asset(key=["staging", "stg_toy__closes"], deps=[silver_closes])
+    def staging_closes() -> None:
+        return None
+
+    @asset(key=["marts", "fct_toy_daily"], deps=[staging_closes])
+    def mart() -> None:
+        return None
+
+    return [silver_closes, staging_closes, mart]
+
+
+def test_the_daemon_tests_gate_assertion_fails_on_a_mart_built_from_an_ungated_input():
+    """The daemon test's claim (tests/e2e/daemon_days.py::gate_violations) on real run event logs: it holds when the
+    silver suite passed before the mart started, and fails when it failed or never ran."""
+    graph = Definitions(assets=_toy_chain(True)).get_repository_def().asset_graph
+    silver, downstream = _toy_chain(True)[0], _toy_chain(True)[1:]
+
+    instance = DagsterInstance.ephemeral()
+    materialize([silver], instance=instance)
+    run = materialize(downstream, instance=instance).run_id
+    assert gate_violations(instance, run, graph) == []
+    assert gate_violations(instance, materialize(_toy_chain(True), instance=instance).run_id, graph) == []
+
+    failed = DagsterInstance.ephemeral()
+    materialize(_toy_chain(False)[:1], instance=failed)
+    run = materialize(downstream, instance=failed).run_id
+    assert "marts/fct_toy_daily read silver/toy/closes ungated (silver_toy_closes_suite)" in gate_violations(
+        failed, run, graph
+    )
+    assert "staging/stg_toy__closes built before silver/toy/closes:silver_toy_closes_suite passed" in gate_violations(
+        failed, run, graph
+    )
+
+    never = DagsterInstance.ephemeral()
+    run = materialize(downstream, instance=never).run_id
+    assert len(gate_violations(never, run, graph)) == 3, "a publisher never ingested"
+
+
+def test_the_sensor_intervals_come_from_the_settings():
+    """Production asks for releases every minute and evaluates automation every 30 s; the daemon test shortens both
+    through the settings, not by editing the code location."""
+    repository = defs.get_repository_def()
+    assert {s.minimum_interval_seconds for s in repository.sensor_defs if s.name.endswith("_release")} == {60}
+    assert repository.get_sensor_def("nexus_automation").minimum_interval_seconds == 30
+    fast = get_settings().model_copy(update={"release_sensor_interval_s": 5, "automation_interval_s": 10})
+    repository = build_definitions(fast).get_repository_def()
+    releases = [s for s in repository.sensor_defs if s.name.endswith("_release")]
+    assert len(releases) == len(STREAMS) and {s.minimum_interval_seconds for s in releases} == {5}
+    assert repository.get_sensor_def("nexus_automation").minimum_interval_seconds == 10
+
+
+def test_make_serve_gives_the_automation_evaluation_time_on_the_code_server():
+    """nexus_automation runs on the code server (ReleaseBatchLanded); Dagster's 60 s gRPC default failed its ticks
+    on busy cores, so `make serve` starts the daemon with a longer one."""
+    dry = subprocess.run(["make", "-n", "serve"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout
+    exported = re.search(r"export DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS=(\d+)", dry.split("dagster-daemon run")[0])
+    assert exported is not None and int(exported.group(1)) >= 120, dry[-600:]

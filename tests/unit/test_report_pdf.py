@@ -15,7 +15,14 @@ from assets.personas.audit import read_audit, record_recommendations
 from assets.personas.common import codes_in
 from assets.personas.daily import build_all
 from assets.personas.inputs import PersonaInputs
-from assets.personas.report_pdf import PROBABILITY_NOTE, SECTIONS, SIMULATED_MARK, reference_map, render_report
+from assets.personas.report_pdf import (
+    PROBABILITY_NOTE,
+    SECTIONS,
+    SIMULATED_MARK,
+    reference_map,
+    render_report,
+    score_note,
+)
 from assets.personas.tables import output_json
 from assets.personas.wealth_manager import build_wealth_manager, class_label
 from resources.lake.provenance import is_simulated, record_mode
@@ -68,6 +75,9 @@ def test_content_of_each_section(report, text):
     assert "trading days the signal" in flat and "the model sees" not in flat
     for header in ("Asset class", "Strategic", "Adjustment", "Target", "Stance"):
         assert header in text
+    # the allocation footnote says what the signal score is: which signals, which score, which weights
+    assert _flat(score_note(report.horizon)) in flat and f"its {report.horizon}-day signal's combined score" in flat
+    assert "confidence-weighted average model score" not in flat
     for a in report.allocations:
         assert class_label(a.asset_class) in text
     for k in report.key_signals:

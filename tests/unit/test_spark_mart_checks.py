@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time
 import pyarrow as pa
 import pytest
 
-from resources.spark.mart_checks import RowChecks, failed_rules, row_checks_for
+from resources.spark.mart_checks import RowChecks, checked_rows_spark, failed_rules, row_checks_for
 
 DAY = date(2024, 3, 1)
 
@@ -64,3 +64,25 @@ def test_the_features_checks_come_from_the_dbt_model_yaml():
     # a rule it cannot evaluate outside dbt (a range with a SQL `where`) is refused, never skipped
     with pytest.raises(NotImplementedError, match="where"):
         row_checks_for("fct_prices_daily")
+
+
+def _cases() -> list[tuple[pa.Table, time]]:
+    broken = _table(
+        symbol=["SPX", "SPX", None],
+        trade_date=[DAY, DAY, DAY],
+        rvol_20d=[11.0, -0.5, float("nan")],  # NaN: never out of range, as Arrow compares it
+        max_available_at_used=[datetime(2024, 3, 1, 22, 0, 1, tzinfo=UTC)] + [datetime(2024, 3, 1, tzinfo=UTC)] * 2,
+    )
+    return [(_table(), time(22)), (broken, time(22)), (_table(), time(21)), (_table().slice(0, 0), time(22))]
+
+
+@pytest.mark.parametrize("case", range(4), ids=["clean", "every-rule-broken", "earlier-decision", "empty"])
+def test_the_spark_aggregates_give_the_arrow_checks_counts(spark, case):
+    """The features job checks its candidate where it lies (Spark aggregates): same rules, same counts."""
+    table, decision = _cases()[case]
+    frame = spark.createDataFrame(
+        table.to_pandas(), "symbol string, trade_date date, rvol_20d double, max_available_at_used timestamp"
+    )
+    by_arrow = failed_rules(table, CHECKS, decision_time_utc=decision)
+    assert checked_rows_spark(frame, CHECKS, decision_time_utc=decision) == (table.num_rows, by_arrow)
+    assert bool(by_arrow) == (case in (1, 2))  # the cases do break rules where they mean to

@@ -19,7 +19,7 @@ Friday, or a report date other than Tuesday); a regular Tuesday-to-Friday releas
 Not modelled by the rule: government shutdowns (lapses in appropriations) and ad-hoc closures. During a lapse CFTC
 publishes no COT report; afterwards it publishes the backlog in chronological order on a catch-up schedule, two or
 more reports a week, until it is current. Those release days are in `PUBLISHED_DELAYS` (CFTC's own dates) and
-`ASSUMED_DELAYS` (a documented announcement read conservatively), all marked derived:
+`WEEK_BOUND_DELAYS` (CFTC announced the week only: its Friday), all marked derived:
 - 2025 (lapse 1 October - 12 November 2025): CFTC's published table, see `PUBLISHED_DELAYS` (CFTC, 18 November
   2025, "CFTC To Resume Publishing COT Reports Wednesday - The Agency Also Announced A 'Catch-Up' Publication
   Schedule To Issue Backlogged Reports", with the table of report date / original / new publish date, as carried
@@ -37,27 +37,20 @@ more reports a week, until it is current. Those release days are in `PUBLISHED_D
   Reports Now Available": "the first time since the government shutdown began in December 2018 ... tabulated on
   Tuesday, March 5, 2019", with twice-weekly delayed releases until then,
   https://commitmentsoftraders.org/category/uncategorized/page/2/).
-- 2013 (lapse 1-16 October 2013): CFTC's exact catch-up dates were NOT found. Documented: on 17 October 2013 CFTC
-  said the COT report "will not be published this week as scheduled ... [CFTC] will announce a revised schedule"
-  (Reuters, 17 October 2013, "This week's Commitments of Traders, cotton data delayed - CFTC",
-  http://www.reuters.com/article/usa-fiscal-cftc-idUSL1N0I71GG20131017), and the backlog first needed "a quality
-  review" (a CFTC spokesman to the WSJ, quoted by https://dealbreaker.com/2013/10/the-cftc-does-not-start-and-stop-at-congress-convenience).
-  The revised schedule itself is not in the offline corpora searched on 5 December 2026 (queries on the CFTC
-  release schedule, the October 2013 shutdown and the COT catch-up, in the pages, docs and issues corpora: the
-  hits are the two articles above, the 2019 and 2025 schedules and the report files themselves, which carry report
-  dates but no release dates). `ASSUMED_DELAYS` reads this conservatively with CFTC's own post-shutdown practice
-  (2019 and 2025: first catch-up one week after staff returned, then a report every Tuesday and Friday): the
-  1 October report on Friday 25 October, then Tuesdays and Fridays until the 12 November report is released on
-  its regular day, Friday 15 November 2013. If CFTC's published 2013 dates turn up, move them to
-  `PUBLISHED_DELAYS`. Searched again on 5 December 2026 (second session), same outcome: pages corpus "CFTC resume
-  Commitments of Traders reports October 2013 schedule", "CFTC COT reports published October 2013 backlog
-  November 2013", "Reuters CFTC Commitments of Traders schedule after shutdown 2013", "CFTC announces schedule for
-  Commitments of Traders reports delayed during lapse in appropriations October 2013", "COT report October 1 2013
-  data released October 25 CFTC catch-up Tuesday Friday", "commitmentsoftraders.org October 2013 government
-  shutdown delayed COT reports schedule released", "CFTC press release October 2013 Commitments of Traders reports
-  will be released according to following schedule"; issues corpus "CFTC Commitments of Traders government
-  shutdown 2013 catch up release dates"; docs corpus "Commitments of Traders release schedule 2013 shutdown ..."
-  (a release-calendar dataset found there starts in 2019); code corpus "COT release dates 2013 shutdown override".
+- 2013 (lapse 1-16 October 2013): CFTC press release 6745-13 (23 October 2013 by the code that cites it),
+  https://www.cftc.gov/PressRoom/PressReleases/6745-13. Its text is NOT in the offline corpora (searched on
+  5 December 2026: pages, docs, issues and code corpora; the pages hits are Reuters, 17 October 2013, "This week's
+  Commitments of Traders, cotton data delayed - CFTC", http://www.reuters.com/article/usa-fiscal-cftc-idUSL1N0I71GG20131017:
+  "will announce a revised schedule", and the report files themselves, which carry no release dates). What it
+  announced is known from public code that fetched and cites it (several files in the code index, same day):
+  "first delayed report 10/25, two more in the week of 10/28, more in the week of 11/04, normal schedule by 11/08";
+  "CFTC resumed rolling publication 2013-10-25 and expected normal schedule by 2013-11-08". So:
+  - the 1 October report on Friday 25 October 2013: CFTC's own date, in `PUBLISHED_DELAYS`;
+  - the 8 and 15 October reports in the week of 28 October, the 22 and 29 October reports in the week of
+    4 November: CFTC gave the week, not the day, so `WEEK_BOUND_DELAYS` dates each at its week's Friday (1 and
+    8 November), the latest day it can have been released: never earlier than the truth, at most four days late;
+  - the 5 November report on its regular day, Friday 8 November 2013 ("normal schedule by 11/08"), by the rule.
+  If the press release's day-by-day table turns up, move the four week-bound dates to `PUBLISHED_DELAYS`.
 """
 
 from __future__ import annotations
@@ -111,20 +104,22 @@ _LAPSE_2018_19: dict[date, date] = {
     date(2019, 2, 26): date(2019, 3, 5),
     # 5 March 2019: current again, released on its regular day (Friday 8 March) by the rule
 }
-PUBLISHED_DELAYS: dict[date, date] = _LAPSE_2018_19 | _LAPSE_2025
 
-# The 2013 lapse: CFTC's dates not found; the conservative reading of its 17 October 2013 announcement (see the
-# module docstring). Tuesdays and Fridays from Friday 25 October until current (12 November -> Friday 15 November).
-ASSUMED_DELAYS: dict[date, date] = {
-    date(2013, 10, 1): date(2013, 10, 25),
-    date(2013, 10, 8): date(2013, 10, 29),
+# The 2013 lapse (CFTC press release 6745-13, 23 October 2013, see the module docstring): CFTC's own date.
+_LAPSE_2013: dict[date, date] = {date(2013, 10, 1): date(2013, 10, 25)}
+PUBLISHED_DELAYS: dict[date, date] = _LAPSE_2013 | _LAPSE_2018_19 | _LAPSE_2025
+
+# The same release announced only the week of the next catch-ups ("two more in the week of 10/28, more in the week
+# of 11/04"): each at its week's Friday, never earlier than CFTC released it. The 5 November report was on its
+# regular day again (8 November), so it needs no entry.
+WEEK_BOUND_DELAYS: dict[date, date] = {
+    date(2013, 10, 8): date(2013, 11, 1),
     date(2013, 10, 15): date(2013, 11, 1),
-    date(2013, 10, 22): date(2013, 11, 5),
+    date(2013, 10, 22): date(2013, 11, 8),
     date(2013, 10, 29): date(2013, 11, 8),
-    date(2013, 11, 5): date(2013, 11, 12),
 }
 
-_DELAYS_BY_WEEK = {d.isocalendar()[:2]: out for d, out in (PUBLISHED_DELAYS | ASSUMED_DELAYS).items()}
+_DELAYS_BY_WEEK = {d.isocalendar()[:2]: out for d, out in (PUBLISHED_DELAYS | WEEK_BOUND_DELAYS).items()}
 
 
 def published_delay(report_date: date) -> date | None:
