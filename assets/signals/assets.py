@@ -28,6 +28,8 @@ from assets.models.assets import (
 )
 from assets.models.pipeline import load_inputs
 from assets.partitions import DECISION_DAY_PARTITION_MEANING, daily_partitions, window_of
+from assets.signals.build import SignalConfig
+from assets.signals.build_history import signals_history
 from assets.signals.ledger import (
     PORTFOLIO,
     POSITIONS,
@@ -39,7 +41,7 @@ from assets.signals.ledger import (
 )
 from assets.signals.readiness import decision_day_gap
 from assets.signals.scorecard import ORACLE_SET, lake_scorecard, oracle_capture
-from assets.signals.stage import run_signals, signal_config
+from assets.signals.stage import signal_config
 from assets.signals.table import SIGNALS, write_window
 from assets.skips import Window, skip_probe
 from resources.lake.delta import overwrite_table, read_table
@@ -50,6 +52,14 @@ from resources.settings import get_settings
 
 SIGNALS_KEY = AssetKey(["gold", "signals", "daily"])
 SIGNALS_READ = [*MARTS_READ, ("models", "oos_predictions"), ("models", "regimes"), ("models", "evaluation")]
+HISTORY_READ = [*MARTS_READ, ("models", "oos_predictions"), ("models", "regimes")]
+
+
+def history_key(storage: LakeStorage, signals_config: SignalConfig) -> str:
+    """The key of the signals history built from the lake's current inputs (build_history.py): the versions of
+    the tables the build reads, the code and the configuration."""
+    extra = {"signals": signals_config.model_dump(mode="json")}
+    return stage_fingerprint(storage, "signals/history", HISTORY_READ, extra).digest()
 
 
 def signals_state(storage: LakeStorage, first: date | None, last: date) -> tuple[StageFingerprint, list[str]]:
@@ -102,7 +112,9 @@ def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> Iterato
         yield AssetObservation(asset_key=SIGNALS_KEY, partition=last.isoformat(), metadata={"not_built": gap})
         return
     regimes = read_table(storage, storage.uri("gold", "models", "regimes")).to_pandas()
-    signals, weights, thresholds = run_signals(inputs, predictions, regimes, signals_config, run_id=context.run_id)
+    key = history_key(storage, signals_config)
+    history = signals_history(storage, key, inputs, predictions, regimes, signals_config, run_id=context.run_id)
+    signals, weights, thresholds = history.signals, history.weights, history.thresholds
     for name, frame in (("ensemble_weights", weights), ("decision_thresholds", thresholds)):
         frame = frame.assign(cutoff=pd.to_datetime(frame["cutoff"]).dt.date)
         overwrite_table(storage, storage.uri("gold", "models", name), pa.Table.from_pandas(frame))
@@ -118,6 +130,7 @@ def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> Iterato
     yield MaterializeResult(
         metadata={
             "skipped": "no: inputs changed",
+            "history": "reused the scorecard's build" if history.reused else "built",
             "dagster/row_count": stats.added,
             "window": f"{start} .. {last}",
             "rows_written": stats.added,
@@ -162,7 +175,7 @@ def signals_scorecard(context: AssetExecutionContext, lake: LakeResource) -> Mat
         return skipped_result(record)
     settings = get_settings()
     seed = settings.seed if settings.source_mode == "simulated" else None
-    card = lake_scorecard(storage, stage_config(), signals_config, seed)
+    card = lake_scorecard(storage, stage_config(), signals_config, seed, history_key(storage, signals_config))
     overwrite_table(storage, storage.uri(*SCORECARD_KEY.path), pa.Table.from_pandas(card, preserve_index=False))
     pooled = card[card["symbol"] == (ORACLE_SET if seed is not None else "ALL")]
     shown = pooled[pooled["model"].isin(["lightgbm", "signal", "long_only", "majority", "oracle"])]

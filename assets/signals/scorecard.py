@@ -23,6 +23,7 @@ from assets.models.evaluation import POOLED, EvaluationConfig, evaluate, labelle
 from assets.models.labels import horizon_labels, normalize_keys
 from assets.models.pipeline import ModelStageConfig, load_inputs
 from assets.signals.build import SignalConfig
+from assets.signals.build_history import signals_history
 from assets.signals.ensemble import RULE_COLUMNS
 from assets.signals.stage import run_signals
 from resources.lake.delta import read_table
@@ -183,16 +184,26 @@ __all__ = [
 
 
 def lake_scorecard(
-    storage: LakeStorage, config: ModelStageConfig, signals_config: SignalConfig, oracle_seed: int | None
+    storage: LakeStorage,
+    config: ModelStageConfig,
+    signals_config: SignalConfig,
+    oracle_seed: int | None,
+    history_key: str | None = None,
 ) -> pd.DataFrame:
-    """The scorecard of a lake: signals rebuilt in memory from its predictions and regimes (the signals table
-    holds only the materialized days), with the oracle of the simulated world when `oracle_seed` is given."""
+    """The scorecard of a lake: signals rebuilt from its predictions and regimes (the signals table holds only the
+    materialized days), with the oracle of the simulated world when `oracle_seed` is given. The rebuilt history is
+    kept under `history_key` (build_history.py), so the signals asset of the same inputs need not build it again;
+    without a key it is built in memory only."""
     inputs = load_inputs(storage, config)
     predictions = read_table(storage, storage.uri("gold", "models", "oos_predictions")).to_pandas()
     predictions["trade_date"] = pd.to_datetime(predictions["trade_date"])
     predictions["cutoff"] = pd.to_datetime(predictions["cutoff"])
     regimes = read_table(storage, storage.uri("gold", "models", "regimes")).to_pandas()
-    signals, _, _ = run_signals(inputs, predictions, regimes, signals_config, run_id="scorecard")
+    if history_key is None:
+        signals, _, _ = run_signals(inputs, predictions, regimes, signals_config, run_id="scorecard")
+    else:
+        history = signals_history(storage, history_key, inputs, predictions, regimes, signals_config, "scorecard")
+        signals = history.signals
     horizons = tuple(int(h) for h in sorted(signals["horizon"].unique()))
     oracle = oracle_scores(oracle_seed, horizons) if oracle_seed is not None else None
     symbols = ORACLE_SYMBOLS if oracle is not None else ()

@@ -30,6 +30,7 @@ from assets.models.pipeline import (
 from assets.models.planted import measure_planted_effects
 from assets.models.walk_forward import walk_forward
 from assets.signals.build import SignalConfig
+from assets.signals.build_history import signals_history
 from assets.signals.contract import SignalRow
 from assets.signals.ledger import build_ledger
 from assets.signals.risk import historical_var, parametric_var
@@ -194,6 +195,30 @@ def test_same_inputs_and_seed_give_identical_models_and_signals(stage, tmp_path)
     assert again.predictions["model_version"].tolist() == stage.predictions["model_version"].tolist()
     pd.testing.assert_frame_equal(again.predictions, stage.predictions)
     pd.testing.assert_frame_equal(again.signals, stage.signals)
+
+
+def test_the_signals_history_is_built_once_and_reused_only_for_the_same_key_and_inputs(stage, tmp_path):
+    """The scorecard's build is read back by the signals asset: the same frames (the reader's run id), and a
+    different key or inputs cut by a window build again instead."""
+    storage = LakeStorage(root_uri=str(tmp_path / "lake"))
+    args = (stage.inputs, stage.predictions, stage.regimes, SignalConfig())
+    built = signals_history(storage, "key-1", *args, run_id="scorecard")
+    assert not built.reused
+    pd.testing.assert_frame_equal(built.signals, stage.signals.assign(run_id="scorecard"), check_exact=True)
+    again = signals_history(storage, "key-1", *args, run_id="signals")
+    assert again.reused
+    pd.testing.assert_frame_equal(again.signals, stage.signals.assign(run_id="signals"), check_exact=True)
+    pd.testing.assert_frame_equal(again.weights, built.weights, check_exact=True)
+    pd.testing.assert_frame_equal(again.thresholds, built.thresholds, check_exact=True)
+    # a window that cuts rows misses even under the same key (one symbol: a small build)
+    one = stage.inputs.features["symbol"] == "SPX"
+    cut = ModelInputs(stage.inputs.features[one], stage.inputs.labels)
+    preds = stage.predictions[stage.predictions["symbol"] == "SPX"]
+    small = signals_history(storage, "key-1", cut, preds, stage.regimes, SignalConfig(), run_id="cut")
+    assert not small.reused and set(small.signals["symbol"]) == {"SPX"}
+    assert signals_history(storage, "key-1", cut, preds, stage.regimes, SignalConfig(), run_id="cut").reused
+    # another key (a table, the code or the configuration changed) misses
+    assert not signals_history(storage, "key-2", cut, preds, stage.regimes, SignalConfig(), run_id="x").reused
 
 
 def test_signals_are_unchanged_when_data_after_t_is_cut(stage, tmp_path):
