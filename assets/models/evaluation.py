@@ -431,6 +431,30 @@ def _strategy_row(name: str, symbol: str, returns: np.ndarray, turnover: float, 
     )
 
 
+def balanced_accuracy_se(n_directional: int, horizon: int) -> float:
+    """Standard error of a balanced accuracy near 0.5, with n_eff = n_directional / horizon for overlapping labels."""
+    return 0.5 / float(np.sqrt(max(n_directional / horizon, 1.0)))
+
+
+def leak_result(
+    metrics: Sequence[MetricsRow],
+    config: EvaluationConfig,
+    offenders: list[str],
+    acknowledged: list[str],
+    within_noise: list[str],
+) -> LeakAudit:
+    """The audit's verdict from its lists, with the highest balanced accuracy of any group."""
+    values = [m.balanced_accuracy for m in metrics if m.balanced_accuracy is not None]
+    return LeakAudit(
+        threshold=config.leak_threshold,
+        flagged=bool(offenders),
+        max_balanced_accuracy=max(values) if values else None,
+        offenders=offenders,
+        acknowledged=acknowledged,
+        within_noise=within_noise,
+    )
+
+
 def leak_audit(metrics: Sequence[MetricsRow], config: EvaluationConfig | None = None) -> LeakAudit:
     """Flag every group (horizon x symbol, and pooled) whose directional balanced accuracy exceeds the threshold.
 
@@ -445,8 +469,7 @@ def leak_audit(metrics: Sequence[MetricsRow], config: EvaluationConfig | None = 
         ba = m.balanced_accuracy
         if ba is None or ba <= config.leak_threshold:
             continue
-        n_eff = max(m.n_directional / m.horizon, 1.0)
-        z = (ba - config.leak_plausible_edge) / (0.5 / np.sqrt(n_eff))
+        z = (ba - config.leak_plausible_edge) / balanced_accuracy_se(m.n_directional, m.horizon)
         label = f"h{m.horizon}/{m.symbol}: {ba:.3f} (n={m.n_directional}, z={z:.1f})"
         audited = next((a for a in config.leak_audited if a.symbol == m.symbol and m.horizon in a.horizons), None)
         if z < config.leak_min_z:
@@ -455,15 +478,7 @@ def leak_audit(metrics: Sequence[MetricsRow], config: EvaluationConfig | None = 
             acknowledged.append(f"{label}; audited {audited.audited_on}: {audited.finding}")
         else:
             offenders.append(label)
-    values = [m.balanced_accuracy for m in metrics if m.balanced_accuracy is not None]
-    return LeakAudit(
-        threshold=config.leak_threshold,
-        flagged=bool(offenders),
-        max_balanced_accuracy=max(values) if values else None,
-        offenders=offenders,
-        acknowledged=acknowledged,
-        within_noise=noise,
-    )
+    return leak_result(metrics, config, offenders, acknowledged, noise)
 
 
 def load_leak_audits(path: Path, source_mode: str) -> tuple[AuditedGroup, ...]:

@@ -28,9 +28,11 @@ from assets.models.evaluation import (
     EvaluationConfig,
     LeakAudit,
     MetricsRow,
+    balanced_accuracy_se,
     directional_balanced_accuracy,
     labelled_rows,
     leak_audit,
+    leak_result,
 )
 
 
@@ -105,8 +107,7 @@ def oracle_leak_audit(
     offenders, acknowledged = list(fixed.offenders), list(fixed.acknowledged)
     for m in covered:
         bound = by_group[(m.horizon, m.symbol)]
-        se = 0.5 / np.sqrt(max(m.n_directional / m.horizon, 1.0))
-        limit = max(bound.balanced_accuracy, 0.5) + oracle_config.z * se
+        limit = max(bound.balanced_accuracy, 0.5) + oracle_config.z * balanced_accuracy_se(m.n_directional, m.horizon)
         label = (
             f"h{m.horizon}/{m.symbol}: {m.balanced_accuracy:.3f} against the oracle's {bound.balanced_accuracy:.3f} "
             f"(limit {limit:.3f}, n={m.n_directional})"
@@ -115,15 +116,7 @@ def oracle_leak_audit(
             offenders.append(label + ": beats the generating process")
         elif m.balanced_accuracy > config.leak_threshold:
             acknowledged.append(label + ": within what the simulated world makes knowable")
-    values = [m.balanced_accuracy for m in metrics if m.balanced_accuracy is not None]
-    return LeakAudit(
-        threshold=config.leak_threshold,
-        flagged=bool(offenders),
-        max_balanced_accuracy=max(values) if values else None,
-        offenders=offenders,
-        acknowledged=acknowledged,
-        within_noise=fixed.within_noise,
-    )
+    return leak_result(metrics, config, offenders, acknowledged, fixed.within_noise)
 
 
 def simulated_leak_audit(
