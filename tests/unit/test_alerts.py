@@ -1,9 +1,7 @@
 """Alerts reach a Slack-compatible webhook (a local receiver on 127.0.0.1) with secrets redacted."""
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from dagster import (
@@ -27,6 +25,7 @@ from pipelines.alerting import alert_on_check_failure, alert_on_run_failure
 from resources.settings import get_settings
 from resources.settings_resource import SettingsResource
 from tests.conftest import free_port
+from tests.webhook_receiver import WebhookReceiver
 
 FRED_KEY = "abcd1234secretfredkey"
 
@@ -34,31 +33,10 @@ FRED_KEY = "abcd1234secretfredkey"
 @pytest.fixture
 def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
     """A webhook receiver on 127.0.0.1 recording every JSON body; NEXUS_ALERT_WEBHOOK_URL points at it."""
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append(json.loads(body))
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    port = free_port()
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("NEXUS_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{port}/services/T000/B000/hooksecret")
-    monkeypatch.setenv("NEXUS_FRED_API_KEY", FRED_KEY)
-    try:
-        yield received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with WebhookReceiver() as webhook:
+        monkeypatch.setenv("NEXUS_ALERT_WEBHOOK_URL", webhook.url)
+        monkeypatch.setenv("NEXUS_FRED_API_KEY", FRED_KEY)
+        yield webhook.received
 
 
 def _settings() -> dict[str, SettingsResource]:

@@ -1,11 +1,8 @@
 """Feeds that never skip a client and never follow a link; manifests that say when the data are simulated."""
 
-import json
 import os
-import threading
 from collections.abc import Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,8 +21,8 @@ from resources.lake.delta import read_table, replace_where
 from resources.lake.provenance import record_mode
 from resources.lake.storage import LakeStorage
 from resources.settings import get_settings
-from tests.conftest import free_port
 from tests.fixtures.feed_tables import price_table_spec
+from tests.webhook_receiver import WebhookReceiver
 
 DAY = date(2024, 3, 15)
 SPEC = price_table_spec("safety_feed")
@@ -128,26 +125,9 @@ def test_a_failing_client_does_not_stop_the_others_and_raises_an_alert(storage, 
 @pytest.fixture
 def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
     """A Slack-compatible receiver on 127.0.0.1; NEXUS_ALERT_WEBHOOK_URL points at it."""
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("NEXUS_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/hooks/feeds")
-    try:
-        yield received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with WebhookReceiver("/hooks/feeds") as receiver:
+        monkeypatch.setenv("NEXUS_ALERT_WEBHOOK_URL", receiver.url)
+        yield receiver.received
 
 
 def test_the_cli_reports_each_failed_client_exits_non_zero_and_posts_the_alert(storage, tmp_path, monkeypatch, webhook):
