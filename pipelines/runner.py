@@ -278,8 +278,9 @@ def model_stage_shortfall(start: date, end: date, window_days: int) -> str | Non
     """Why the model stage cannot run on [start, end] (too little history for walk-forward training), or None."""
     from assets.models.assets import stage_config
     from assets.models.pipeline import first_signal_date
+    from resources.settings import get_settings
 
-    config = stage_config()
+    config = stage_config(get_settings())
     signals_from = first_signal_date(start, config)
     if signals_from <= end - timedelta(days=window_days - 1):
         return None

@@ -50,7 +50,8 @@ from resources.lake.stage_state import (
     unchanged,
 )
 from resources.lake.storage import LakeStorage
-from resources.settings import get_settings
+from resources.settings import Settings, get_settings
+from resources.settings_resource import SettingsResource
 
 FEATURES = AssetKey(["gold", "marts", "fct_features_daily"])
 LABELS = AssetKey(["gold", "marts", "fct_labels_daily"])
@@ -59,9 +60,8 @@ PREDICTIONS = AssetKey(["gold", "models", "oos_predictions"])
 EVALUATION = AssetKey(["gold", "models", "evaluation"])
 
 
-def stage_config() -> ModelStageConfig:
-    """The model stage's configuration for the current settings (read when an asset runs, not at import)."""
-    settings = get_settings()
+def stage_config(settings: Settings) -> ModelStageConfig:
+    """The model stage's configuration for these settings (decision time, costs, audited leak groups)."""
     labels = LabelConfig(decision_time_utc=settings.decision_time_utc)
     shipped = ModelStageConfig()
     return ModelStageConfig(
@@ -82,18 +82,17 @@ MARTS_READ = [("marts", "fct_features_daily"), ("marts", "fct_labels_daily")]
 
 
 def stage_fingerprint(
-    storage: LakeStorage, stage: str, reads: list[tuple[str, ...]], extra: dict | None = None
+    storage: LakeStorage, settings: Settings, stage: str, reads: list[tuple[str, ...]], extra: dict | None = None
 ) -> StageFingerprint:
     """A model or signal stage's inputs: the gold tables it reads, the model and signal code, the stage config
     and the settings it reads (source mode and seed decide the planted-effects check and the oracle)."""
-    settings = get_settings()
     return StageFingerprint(
         stage=stage,
         inputs=table_versions(storage, [storage.uri("gold", *parts) for parts in reads]),
         code=code_hash("assets.models", "assets.signals"),
         config=config_hash(
             {
-                "stage": stage_config().model_dump(mode="json"),
+                "stage": stage_config(settings).model_dump(mode="json"),
                 "source_mode": settings.source_mode,
                 "seed": settings.seed,
                 **(extra or {}),
@@ -102,35 +101,36 @@ def stage_fingerprint(
     )
 
 
-def regimes_state(storage: LakeStorage) -> tuple[StageFingerprint, list[str]]:
-    return stage_fingerprint(storage, "models/regimes", MARTS_READ[:1]), [_uri(storage, "regimes")]
+def regimes_state(storage: LakeStorage, settings: Settings) -> tuple[StageFingerprint, list[str]]:
+    return stage_fingerprint(storage, settings, "models/regimes", MARTS_READ[:1]), [_uri(storage, "regimes")]
 
 
-def predictions_state(storage: LakeStorage) -> tuple[StageFingerprint, list[str]]:
-    fingerprint = stage_fingerprint(storage, "models/oos_predictions", MARTS_READ)
+def predictions_state(storage: LakeStorage, settings: Settings) -> tuple[StageFingerprint, list[str]]:
+    fingerprint = stage_fingerprint(storage, settings, "models/oos_predictions", MARTS_READ)
     return fingerprint, [_uri(storage, "oos_predictions"), _uri(storage, "cutoffs")]
 
 
-def evaluation_state(storage: LakeStorage) -> tuple[StageFingerprint, list[str]]:
-    fingerprint = stage_fingerprint(storage, "models/evaluation", [*MARTS_READ, ("models", "oos_predictions")])
+def evaluation_state(storage: LakeStorage, settings: Settings) -> tuple[StageFingerprint, list[str]]:
+    reads = [*MARTS_READ, ("models", "oos_predictions")]
+    fingerprint = stage_fingerprint(storage, settings, "models/evaluation", reads)
     tables = ("evaluation", "reliability", "reference_strategies", "planted_effects")
     return fingerprint, [_uri(storage, name) for name in tables]
 
 
 @skip_probe("gold__models__regimes")
 def regimes_unchanged(storage: LakeStorage, _: Window | None = None) -> StageRecord | None:
-    return unchanged(storage, *regimes_state(storage))
+    return unchanged(storage, *regimes_state(storage, get_settings()))  # the preflight's edge
 
 
 @skip_probe("gold__models__oos_predictions")
 def predictions_unchanged(storage: LakeStorage, _: Window | None = None) -> StageRecord | None:
-    return unchanged(storage, *predictions_state(storage))
+    return unchanged(storage, *predictions_state(storage, get_settings()))  # the preflight's edge
 
 
 @skip_probe("gold__models__evaluation")
 def evaluation_unchanged(storage: LakeStorage, _: Window | None = None) -> StageRecord | None:
     """Left out from outside only while its blocking checks passed: a failed leak audit must fail the run again."""
-    record = unchanged(storage, *evaluation_state(storage))
+    record = unchanged(storage, *evaluation_state(storage, get_settings()))  # the preflight's edge
     checks = [] if record is None else record.summary.get("checks", [])
     failed = [c for c in checks if not c["passed"] and c["severity"] == AssetCheckSeverity.ERROR.value]
     return None if failed else record
@@ -152,12 +152,12 @@ def skipped_result(record: StageRecord) -> MaterializeResult:
         "posteriors), named STRONG_BULL..CRISIS/RECOVERY with stable labels across refits."
     ),
 )
-def regimes(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+def regimes(context: AssetExecutionContext, lake: LakeResource, settings: SettingsResource) -> MaterializeResult:
     storage = lake.storage()
-    fingerprint, outputs = regimes_state(storage)
+    fingerprint, outputs = regimes_state(storage, settings.get())
     if (record := unchanged(storage, fingerprint, outputs)) is not None:
         return skipped_result(record)
-    config = stage_config()
+    config = stage_config(settings.get())
     inputs = load_inputs(storage, config)
     started = time.perf_counter()
     result = run_regimes(storage, inputs.features, config)
@@ -194,12 +194,14 @@ def regimes(context: AssetExecutionContext, lake: LakeResource) -> MaterializeRe
         "cutoffs, purged and embargoed, calibrated on held-out folds; every model versioned in the model store."
     ),
 )
-def oos_predictions(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+def oos_predictions(
+    context: AssetExecutionContext, lake: LakeResource, settings: SettingsResource
+) -> MaterializeResult:
     storage = lake.storage()
-    fingerprint, outputs = predictions_state(storage)
+    fingerprint, outputs = predictions_state(storage, settings.get())
     if (record := unchanged(storage, fingerprint, outputs)) is not None:
         return skipped_result(record)
-    config = stage_config()
+    config = stage_config(settings.get())
     inputs = load_inputs(storage, config)
     started = time.perf_counter()
     results = run_walk_forward(storage, inputs, config)
@@ -268,9 +270,9 @@ def oos_predictions(context: AssetExecutionContext, lake: LakeResource) -> Mater
         ),
     ],
 )
-def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN201
+def evaluation(context: AssetExecutionContext, lake: LakeResource, settings: SettingsResource):  # noqa: ANN201
     storage = lake.storage()
-    fingerprint, outputs = evaluation_state(storage)
+    fingerprint, outputs = evaluation_state(storage, settings.get())
     if (record := unchanged(storage, fingerprint, outputs)) is not None:
         yield skipped_result(record)
         for check in record.summary.get("checks", []):  # their inputs are unchanged, so their results still hold
@@ -282,14 +284,14 @@ def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN
                 description=check["description"],
             )
         return
-    config = stage_config()
+    config = stage_config(settings.get())
     inputs = load_inputs(storage, config)
     predictions = read_table(storage, _uri(storage, "oos_predictions")).to_pandas()
     predictions["trade_date"] = pd.to_datetime(predictions["trade_date"])
     predictions["cutoff"] = pd.to_datetime(predictions["cutoff"])
     labelled = horizon_rows(inputs, predictions, config)  # shared by the metrics and the return curves
-    settings = get_settings()
-    oracle_seed = settings.seed if settings.source_mode == "simulated" else None
+    current = settings.get()
+    oracle_seed = current.seed if current.source_mode == "simulated" else None
     report, planted = run_evaluation(inputs, predictions, config, labelled, oracle_seed)
     metrics = report.metrics_frame()
     overwrite_table(storage, _uri(storage, "evaluation"), pa.Table.from_pandas(metrics, preserve_index=False))
@@ -330,7 +332,7 @@ def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN
             "sharpe",
         ]
     ].round(4)
-    checks = _evaluation_checks(report.leak_audit, planted)
+    checks = _evaluation_checks(report.leak_audit, planted, current.source_mode)
     record_run(
         storage,
         fingerprint,
@@ -359,9 +361,9 @@ def evaluation(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN
         yield AssetCheckResult(**check)
 
 
-def _evaluation_checks(audit, planted) -> list[dict]:  # noqa: ANN001
+def _evaluation_checks(audit, planted, source_mode: str) -> list[dict]:  # noqa: ANN001
     """The evaluation's two checks as AssetCheckResult arguments (kept so a skipped re-run can report them)."""
-    simulated = get_settings().source_mode == "simulated"
+    simulated = source_mode == "simulated"
     missed = [p.name for p in planted if not p.recovered]
     unmeasured = [p.name for p in planted if p.n == 0]
     if not simulated:
@@ -388,7 +390,7 @@ def _evaluation_checks(audit, planted) -> list[dict]:  # noqa: ANN001
         "passed": (not missed) if simulated else True,
         "severity": AssetCheckSeverity.WARN,
         "metadata": {
-            "mode": get_settings().source_mode,
+            "mode": source_mode,
             "missed": MetadataValue.json(missed),
             "measured": MetadataValue.md(
                 pd.DataFrame([p.model_dump() for p in planted])[

@@ -41,7 +41,8 @@ from resources.lake.stage_state import (
     unchanged,
 )
 from resources.lake.storage import LakeStorage
-from resources.settings import get_settings
+from resources.settings import Settings, get_settings
+from resources.settings_resource import SettingsResource
 from resources.universe import Universe, get_universe
 
 # the tables load_persona_inputs reads (gold/<parts>), whose Delta versions say whether anything is new
@@ -59,9 +60,9 @@ AUDIT_KEY = AssetKey(["gold", "audit", "recommendations"])
 REPORT_KEY = AssetKey(["gold", "reports", "market_intelligence"])
 
 
-def persona_config() -> PersonasConfig:
-    """The personas' configuration for the current settings (read when the asset runs, not at import)."""
-    return PersonasConfig(hedging_desk=HedgingDeskConfig(exposures_file=get_settings().exposures_file))
+def persona_config(settings: Settings) -> PersonasConfig:
+    """The personas' configuration for these settings (the hedging desk's exposures file)."""
+    return PersonasConfig(hedging_desk=HedgingDeskConfig(exposures_file=settings.exposures_file))
 
 
 INPUTS = [
@@ -115,12 +116,12 @@ INPUTS = [
     backfill_policy=BackfillPolicy.single_run(),
     can_subset=False,
 )
-def persona_outputs(context: AssetExecutionContext, lake: LakeResource):  # noqa: ANN201
+def persona_outputs(context: AssetExecutionContext, lake: LakeResource, settings: SettingsResource):  # noqa: ANN201
     first, last = window_of(context)
-    storage = lake.storage()
+    storage, current = lake.storage(), settings.get()
     first = first or last
-    config = persona_config()
-    fingerprint = persona_fingerprint(storage, first, last, config)
+    config = persona_config(current)
+    fingerprint = persona_fingerprint(storage, current, first, last, config)
     outputs = persona_output_uris(storage)
     record = unchanged(storage, fingerprint, outputs)
     if record is not None:
@@ -139,7 +140,7 @@ def persona_outputs(context: AssetExecutionContext, lake: LakeResource):  # noqa
             )
         return
     started = time.perf_counter()
-    universe = get_universe(get_settings().universe_file)
+    universe = get_universe(current.universe_file)
     summary = build_and_publish(storage, first, last, config, universe=universe, run_id=context.run_id)
     record_run(storage, fingerprint, outputs, summary)
     seconds = round(time.perf_counter() - started, 2)
@@ -147,9 +148,10 @@ def persona_outputs(context: AssetExecutionContext, lake: LakeResource):  # noqa
     yield from _results(storage, {**summary, "skipped": "no: inputs changed", "compute_seconds": seconds})
 
 
-def persona_fingerprint(storage: LakeStorage, first: date, last: date, config: PersonasConfig) -> StageFingerprint:
+def persona_fingerprint(
+    storage: LakeStorage, settings: Settings, first: date, last: date, config: PersonasConfig
+) -> StageFingerprint:
     """The persona stage's inputs: the tables `load_persona_inputs` reads, its code, config and window."""
-    settings = get_settings()
     files = [settings.universe_file, config.hedging_desk.exposures_file]
     return StageFingerprint(
         stage="personas",
@@ -171,7 +173,9 @@ def persona_output_uris(storage: LakeStorage) -> list[str]:
 
 @skip_probe("persona_outputs")
 def personas_unchanged(storage: LakeStorage, window: Window) -> StageRecord | None:
-    fingerprint = persona_fingerprint(storage, window.first or window.last, window.last, persona_config())
+    settings = get_settings()  # the preflight's edge
+    config = persona_config(settings)
+    fingerprint = persona_fingerprint(storage, settings, window.first or window.last, window.last, config)
     return unchanged(storage, fingerprint, persona_output_uris(storage))
 
 

@@ -48,24 +48,27 @@ from resources.lake.delta import overwrite_table, read_table
 from resources.lake.resource import LakeResource
 from resources.lake.stage_state import StageFingerprint, StageRecord, record_run, unchanged
 from resources.lake.storage import LakeStorage
-from resources.settings import get_settings
+from resources.settings import Settings, get_settings
+from resources.settings_resource import SettingsResource
 
 SIGNALS_KEY = AssetKey(["gold", "signals", "daily"])
 SIGNALS_READ = [*MARTS_READ, ("models", "oos_predictions"), ("models", "regimes"), ("models", "evaluation")]
 HISTORY_READ = [*MARTS_READ, ("models", "oos_predictions"), ("models", "regimes")]
 
 
-def history_key(storage: LakeStorage, signals_config: SignalConfig) -> str:
+def history_key(storage: LakeStorage, settings: Settings, signals_config: SignalConfig) -> str:
     """The key of the signals history built from the lake's current inputs (build_history.py): the versions of
     the tables the build reads, the code and the configuration."""
     extra = {"signals": signals_config.model_dump(mode="json")}
-    return stage_fingerprint(storage, "signals/history", HISTORY_READ, extra).digest()
+    return stage_fingerprint(storage, settings, "signals/history", HISTORY_READ, extra).digest()
 
 
-def signals_state(storage: LakeStorage, first: date | None, last: date) -> tuple[StageFingerprint, list[str]]:
-    signals_config = signal_config(get_settings().cost_bps, get_settings().decision_time_utc)
+def signals_state(
+    storage: LakeStorage, settings: Settings, first: date | None, last: date
+) -> tuple[StageFingerprint, list[str]]:
+    signals_config = signal_config(settings.cost_bps, settings.decision_time_utc)
     extra = {"window": [str(first), str(last)], "signals": signals_config.model_dump(mode="json")}
-    fingerprint = stage_fingerprint(storage, "signals/daily", SIGNALS_READ, extra)
+    fingerprint = stage_fingerprint(storage, settings, "signals/daily", SIGNALS_READ, extra)
     outputs = [storage.uri(SIGNALS.zone, *SIGNALS.path_parts())] + [
         storage.uri("gold", "models", name) for name in ("ensemble_weights", "decision_thresholds")
     ]
@@ -74,7 +77,7 @@ def signals_state(storage: LakeStorage, first: date | None, last: date) -> tuple
 
 @skip_probe("gold__signals__daily")
 def signals_unchanged(storage: LakeStorage, window: Window) -> StageRecord | None:
-    return unchanged(storage, *signals_state(storage, window.first, window.last))
+    return unchanged(storage, *signals_state(storage, get_settings(), window.first, window.last))  # preflight's edge
 
 
 @asset(
@@ -93,15 +96,17 @@ def signals_unchanged(storage: LakeStorage, window: Window) -> StageRecord | Non
         + DECISION_DAY_PARTITION_MEANING
     ),
 )
-def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> Iterator[MaterializeResult | AssetObservation]:
+def daily_signals(
+    context: AssetExecutionContext, lake: LakeResource, settings: SettingsResource
+) -> Iterator[MaterializeResult | AssetObservation]:
     first, last = window_of(context)
-    storage = lake.storage()
-    signals_config = signal_config(get_settings().cost_bps, get_settings().decision_time_utc)
-    fingerprint, outputs = signals_state(storage, first, last)
+    storage, current = lake.storage(), settings.get()
+    signals_config = signal_config(current.cost_bps, current.decision_time_utc)
+    fingerprint, outputs = signals_state(storage, current, first, last)
     if (record := unchanged(storage, fingerprint, outputs)) is not None:
         yield skipped_result(record)
         return
-    config = stage_config()
+    config = stage_config(current)
     inputs = load_inputs(storage, config, until=last)
     predictions = read_table(storage, storage.uri("gold", "models", "oos_predictions")).to_pandas()
     predictions["trade_date"] = pd.to_datetime(predictions["trade_date"])
@@ -112,7 +117,7 @@ def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> Iterato
         yield AssetObservation(asset_key=SIGNALS_KEY, partition=last.isoformat(), metadata={"not_built": gap})
         return
     regimes = read_table(storage, storage.uri("gold", "models", "regimes")).to_pandas()
-    key = history_key(storage, signals_config)
+    key = history_key(storage, current, signals_config)
     history = signals_history(storage, key, inputs, predictions, regimes, signals_config, run_id=context.run_id)
     signals, weights, thresholds = history.signals, history.weights, history.thresholds
     for name, frame in (("ensemble_weights", weights), ("decision_thresholds", thresholds)):
@@ -144,15 +149,16 @@ def daily_signals(context: AssetExecutionContext, lake: LakeResource) -> Iterato
 SCORECARD_KEY = AssetKey(["gold", "models", "scorecard"])
 
 
-def scorecard_state(storage: LakeStorage) -> tuple[StageFingerprint, list[str]]:
-    signals_config = signal_config(get_settings().cost_bps, get_settings().decision_time_utc)
+def scorecard_state(storage: LakeStorage, settings: Settings) -> tuple[StageFingerprint, list[str]]:
+    signals_config = signal_config(settings.cost_bps, settings.decision_time_utc)
     extra = {"signals": signals_config.model_dump(mode="json")}
-    return stage_fingerprint(storage, "models/scorecard", SIGNALS_READ, extra), [storage.uri(*SCORECARD_KEY.path)]
+    fingerprint = stage_fingerprint(storage, settings, "models/scorecard", SIGNALS_READ, extra)
+    return fingerprint, [storage.uri(*SCORECARD_KEY.path)]
 
 
 @skip_probe("gold__models__scorecard")
 def scorecard_unchanged(storage: LakeStorage, _: Window | None = None) -> StageRecord | None:
-    return unchanged(storage, *scorecard_state(storage))
+    return unchanged(storage, *scorecard_state(storage, get_settings()))  # the preflight's edge
 
 
 @asset(
@@ -167,15 +173,17 @@ def scorecard_unchanged(storage: LakeStorage, _: Window | None = None) -> StageR
         "hit rate, IC, Sharpe after NEXUS_COST_BPS per model, horizon and instrument (assets/signals/scorecard.py)."
     ),
 )
-def signals_scorecard(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
-    storage = lake.storage()
-    signals_config = signal_config(get_settings().cost_bps, get_settings().decision_time_utc)
-    fingerprint, outputs = scorecard_state(storage)
+def signals_scorecard(
+    context: AssetExecutionContext, lake: LakeResource, settings: SettingsResource
+) -> MaterializeResult:
+    storage, current = lake.storage(), settings.get()
+    signals_config = signal_config(current.cost_bps, current.decision_time_utc)
+    fingerprint, outputs = scorecard_state(storage, current)
     if (record := unchanged(storage, fingerprint, outputs)) is not None:
         return skipped_result(record)
-    settings = get_settings()
-    seed = settings.seed if settings.source_mode == "simulated" else None
-    card = lake_scorecard(storage, stage_config(), signals_config, seed, history_key(storage, signals_config))
+    seed = current.seed if current.source_mode == "simulated" else None
+    key = history_key(storage, current, signals_config)
+    card = lake_scorecard(storage, stage_config(current), signals_config, seed, key)
     overwrite_table(storage, storage.uri(*SCORECARD_KEY.path), pa.Table.from_pandas(card, preserve_index=False))
     pooled = card[card["symbol"] == (ORACLE_SET if seed is not None else "ALL")]
     shown = pooled[pooled["model"].isin(["lightgbm", "signal", "long_only", "majority", "oracle"])]
@@ -196,15 +204,17 @@ def signals_scorecard(context: AssetExecutionContext, lake: LakeResource) -> Mat
 LEDGER_KEY = AssetKey(["gold", "ledger", "positions"])
 
 
-def ledger_state(storage: LakeStorage, first: date | None, last: date) -> tuple[StageFingerprint, list[str]]:
+def ledger_state(
+    storage: LakeStorage, settings: Settings, first: date | None, last: date
+) -> tuple[StageFingerprint, list[str]]:
     reads = [MARTS_READ[0], SIGNALS.path_parts()]
-    fingerprint = stage_fingerprint(storage, "signals/ledger", reads, {"window": [str(first), str(last)]})
+    fingerprint = stage_fingerprint(storage, settings, "signals/ledger", reads, {"window": [str(first), str(last)]})
     return fingerprint, [storage.uri("gold", *spec.path_parts()) for spec in (POSITIONS, PORTFOLIO)]
 
 
 @skip_probe("gold__ledger__positions")
 def ledger_unchanged(storage: LakeStorage, window: Window) -> StageRecord | None:
-    return unchanged(storage, *ledger_state(storage, window.first, window.last))
+    return unchanged(storage, *ledger_state(storage, get_settings(), window.first, window.last))  # preflight's edge
 
 
 @asset(
@@ -222,16 +232,16 @@ def ledger_unchanged(storage: LakeStorage, window: Window) -> StageRecord | None
         + DECISION_DAY_PARTITION_MEANING
     ),
 )
-def paper_ledger(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+def paper_ledger(context: AssetExecutionContext, lake: LakeResource, settings: SettingsResource) -> MaterializeResult:
     first, last = window_of(context)
-    storage = lake.storage()
-    fingerprint, outputs = ledger_state(storage, first, last)
+    storage, current = lake.storage(), settings.get()
+    fingerprint, outputs = ledger_state(storage, current, first, last)
     if (record := unchanged(storage, fingerprint, outputs)) is not None:
         return skipped_result(record)
-    config = stage_config()
+    config = stage_config(current)
     inputs = load_inputs(storage, config, until=last)
     signals = read_table(storage, SIGNALS, filters=[("signal_date", "<=", last)]).to_pandas()
-    positions, portfolio = build_ledger(signals, inputs.features, LedgerConfig(cost_bps=get_settings().cost_bps))
+    positions, portfolio = build_ledger(signals, inputs.features, LedgerConfig(cost_bps=current.cost_bps))
     start = first or (portfolio["trade_date"].min() if len(portfolio) else last)
     stats = write_ledger(storage, positions, portfolio, start, last)
     png = ledger_png(positions, portfolio) if len(portfolio) else b""

@@ -41,7 +41,7 @@ def run() -> list[Figure]:
     storage = LakeStorage.from_settings(settings)
     if settings.source_mode != "simulated":
         return [Figure("effect features: needs a simulated lake (the oracle)", 0.0, "")]
-    config = stage_config()
+    config = stage_config(settings)
     inputs = load_inputs(storage, config)
     horizons = tuple(int(h) for h in os.environ.get("NEXUS_BENCH_HORIZONS", "1,2,3,5,7,10").split(","))
     variants = {"shipped": config.walk_forward, "contract features": WalkForwardConfig()}

@@ -28,6 +28,7 @@ def run() -> list[Figure]:
     from resources.lake.storage import LakeStorage
     from resources.marts_build import build_from_files
     from resources.settings import get_settings
+    from resources.settings_resource import SettingsResource
 
     settings = get_settings()
     storage = LakeStorage.from_settings(settings)
@@ -39,7 +40,11 @@ def run() -> list[Figure]:
 
     started = time.perf_counter()
     result = materialize(
-        [regimes, oos_predictions, evaluation], resources={"lake": LakeResource(lake_uri=storage.root_uri)}
+        [regimes, oos_predictions, evaluation],
+        resources={
+            "lake": LakeResource(lake_uri=storage.root_uri),
+            "settings": SettingsResource.from_settings(settings),
+        },
     )
     figures.append(
         Figure("real files: regimes + walk-forward (6 horizons) + evaluation", time.perf_counter() - started, "s")

@@ -76,7 +76,8 @@ def current_lake() -> list[Figure]:
         return [Figure(f"scorecard: no models in {settings.lake_uri} (run `make run` first)", 0.0, "")]
     started = time.perf_counter()
     seed = settings.seed if settings.source_mode == "simulated" else None
-    card = lake_scorecard(storage, stage_config(), signal_config(settings.cost_bps, settings.decision_time_utc), seed)
+    signals_config = signal_config(settings.cost_bps, settings.decision_time_utc)
+    card = lake_scorecard(storage, stage_config(settings), signals_config, seed)
     figures = [Figure(f"scorecard: signals rebuilt and {card['model'].nunique()} models scored", since(started), "s")]
     for pool in ("ALL", ORACLE_SET) if seed is not None else ("ALL",):
         figures += _rows(card, pool, SHOWN)
@@ -92,9 +93,9 @@ def world(seed: int, root: Path) -> tuple[pd.DataFrame, list[Figure]]:
         seconds, _ = run_measured([str(BIN / "nexus"), "run"], env)
         figures.append(Figure(f"seed {seed}: lake built by `nexus run`", seconds, "s", str(root)))
     started = time.perf_counter()
-    card = lake_scorecard(
-        storage, stage_config(), signal_config(get_settings().cost_bps, get_settings().decision_time_utc), seed
-    )
+    settings = get_settings()
+    signals_config = signal_config(settings.cost_bps, settings.decision_time_utc)
+    card = lake_scorecard(storage, stage_config(settings), signals_config, seed)
     figures.append(Figure(f"seed {seed}: signals rebuilt and scored", since(started), "s"))
     return card, figures
 

@@ -17,6 +17,7 @@ from resources.lake.resource import LakeResource
 from resources.lake.storage import LakeStorage
 from resources.marts_build import build_from_files
 from resources.settings import get_settings
+from resources.settings_resource import SettingsResource
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_data]
 
@@ -45,7 +46,11 @@ def test_the_evaluation_runs_on_the_real_files_and_writes_its_table(real_lake):
     from assets.models.assets import evaluation, oos_predictions, regimes
 
     result = materialize(
-        [regimes, oos_predictions, evaluation], resources={"lake": LakeResource(lake_uri=real_lake.root_uri)}
+        [regimes, oos_predictions, evaluation],
+        resources={
+            "lake": LakeResource(lake_uri=real_lake.root_uri),
+            "settings": SettingsResource.from_settings(get_settings()),
+        },
     )
     assert result.success
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}

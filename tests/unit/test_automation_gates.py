@@ -43,6 +43,7 @@ from resources.lake.resource import LakeResource
 from resources.lake.storage import LakeStorage
 from resources.releases import STREAMS
 from resources.settings import PROJECT_ROOT, get_settings
+from resources.settings_resource import SettingsResource
 from resources.simulated.clock import PublisherClock
 from tests.e2e.daemon_days import CHAIN, gate_violations
 
@@ -218,7 +219,10 @@ def test_a_models_rebuild_without_the_days_rows_leaves_the_day_missing_and_the_n
     result = materialize(
         [daily_signals, paper_ledger],
         partition_key=day.isoformat(),
-        resources={"lake": LakeResource(lake_uri=storage.root_uri)},
+        resources={
+            "lake": LakeResource(lake_uri=storage.root_uri),
+            "settings": SettingsResource.from_settings(get_settings()),
+        },
         raise_on_error=True,
     )
     assert result.success

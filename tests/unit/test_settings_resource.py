@@ -11,7 +11,16 @@ from dagster import asset, materialize
 from resources.settings import PROJECT_ROOT, Settings
 from resources.settings_resource import SECRET_FIELDS, SettingsResource
 
-SETTINGS_FREE = ("assets/marts", "assets/ingest", "assets/feeds", "assets/backfill", "assets/maintenance")
+SETTINGS_FREE = (
+    "assets/marts",
+    "assets/ingest",
+    "assets/feeds",
+    "assets/backfill",
+    "assets/maintenance",
+    "assets/models",
+    "assets/signals",
+    "assets/personas",
+)
 
 
 def test_it_gives_back_the_settings_it_was_made_from_with_no_secret_in_its_config(monkeypatch):
