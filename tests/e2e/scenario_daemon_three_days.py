@@ -22,16 +22,9 @@ feed delivery), far over the suite's budget. Run it by hand:
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import subprocess
-import tempfile
-import threading
 import time
-from collections.abc import Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -40,14 +33,13 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from pipelines.definitions import defs
 from resources.dagster_instance import POSTGRES_URL_ENV, ensure_dagster_home
-from resources.lake.delta import open_table, read_table
+from resources.lake.delta import read_table
 from resources.lake.quarantine import QUARANTINE
 from resources.lake.storage import LakeStorage
 from resources.releases import STREAMS
 from resources.settings import PROJECT_ROOT, get_settings
 from resources.simulated.clock import PublisherClock
 from resources.simulated.misprints import Misprint, write_misprints
-from resources.sources.cboe.spec import INDEX_CLOSES
 from tests.conftest import free_port
 from tests.e2e.daemon_days import FEEDS as FEEDS_KEY
 from tests.e2e.daemon_days import (
@@ -60,24 +52,23 @@ from tests.e2e.daemon_days import (
     materialization,
     runs_per_stage,
 )
+from tests.e2e.daemon_harness import (
+    AlertReceiver,
+    answers,
+    assert_built_after,
+    automation_runs,
+    release_run,
+    run_failure,
+    silver_version,
+    ticked_after,
+    wait_for,
+)
 from tests.e2e.dagster_services import daemon_and_webserver, group_members, start_sensor
-from tests.postgres_server import postgres_server
 
 pytestmark = pytest.mark.slow
-STAGING = "staging/stg_cboe__index_closes"
 LAKE_AS_OF = date(2024, 6, 21)  # a Friday: `nexus run` builds the lake to here
 MON, TUE, WED, THU, FRI = (date(2024, 6, d) for d in (24, 25, 26, 27, 28))  # no holiday that week
 WAIT_S = 2400  # per stage of the scenario; runs queue behind the one-writer limits on a loaded machine
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    workdir = Path(tempfile.mkdtemp(prefix="nexus-pg-"))  # outside pytest's 0700 tmp: the server runs as postgres
-    try:
-        with postgres_server(workdir) as url:
-            yield url
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _env(tmp_path: Path, postgres_url: str) -> dict[str, str]:
@@ -95,18 +86,6 @@ def _env(tmp_path: Path, postgres_url: str) -> dict[str, str]:
     return daemon_env(env, FRI)
 
 
-def _wait(what: str, predicate, timeout_s: float, procs: list[subprocess.Popen]):
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        for proc in procs:
-            assert proc.poll() is None, f"{proc.args[0]} exited while waiting for {what}"
-        value = predicate()
-        if value:
-            return value
-        time.sleep(3)
-    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
-
-
 def test_publisher_days_run_to_client_feeds_and_a_failed_gate_holds_the_chain_on_postgres(
     tmp_path, monkeypatch, postgres_url
 ):
@@ -121,7 +100,7 @@ def test_publisher_days_run_to_client_feeds_and_a_failed_gate_holds_the_chain_on
             )
         ],
     )
-    alerts = _Receiver()
+    alerts = AlertReceiver()
     env.update(NEXUS_PUBLISHER_MISPRINTS_FILE=str(misprints), NEXUS_ALERT_WEBHOOK_URL=alerts.url)
     for name in ("NEXUS_START_DATE", "NEXUS_END_DATE", "NEXUS_FEEDS_URI", POSTGRES_URL_ENV, "DAGSTER_HOME"):
         monkeypatch.setenv(name, env[name])
@@ -135,51 +114,51 @@ def test_publisher_days_run_to_client_feeds_and_a_failed_gate_holds_the_chain_on
     try:
         with daemon_and_webserver(env, port, tmp_path / "daemon.log") as procs:
             graphql = f"http://127.0.0.1:{port}/graphql"
-            _wait("the webserver", lambda: _answers(graphql), 300, procs)
+            wait_for("the webserver", lambda: answers(graphql), 300, procs)
             for sensor_name in [*(f"{s}_release" for s in STREAMS), "nexus_automation"]:  # the operator's switches
                 started = start_sensor(graphql, sensor_name)
                 assert started.get("sensorState", {}).get("status") == "RUNNING", started
             with DagsterInstance.from_config(str(home)) as instance:
                 assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-                version = _silver_version(storage)
+                version = silver_version(storage)
 
                 # Monday: the misprint fails the blocking suite before anything is committed.
-                failed = _wait("Monday's Cboe run", lambda: _release_run(instance, MON), WAIT_S, procs)
+                failed = wait_for("Monday's Cboe run", lambda: release_run(instance, MON), WAIT_S, procs)
                 assert failed.status == DagsterRunStatus.FAILURE
-                assert _silver_version(storage) == version, "a failed gate must leave silver at its previous version"
+                assert silver_version(storage) == version, "a failed gate must leave silver at its previous version"
                 held = read_table(storage, QUARANTINE).to_pandas().query("run_id == @failed.run_id")
                 assert set(held.source) == {"cboe"} and set(held.error_type) == {"QualityGateError"}
                 assert held.reason.str.contains("expect_column_values_to_be_between").all(), held.reason.tolist()
-                alert = _wait(
+                alert = wait_for(
                     "the alert", lambda: [a for a in alerts.received if failed.run_id in a["text"]], 300, procs
                 )
                 assert "expect_column_values_to_be_between" in alert[0]["text"]
                 failed_end = instance.get_run_record_by_id(failed.run_id).end_time
-                _wait("an automation tick after the failure", lambda: _ticked_after(graphql, failed_end), 300, procs)
-                assert not _automation_runs(instance), "nothing reading Cboe may run from a failed gate"
+                wait_for("an automation tick after the failure", lambda: ticked_after(graphql, failed_end), 300, procs)
+                assert not automation_runs(instance), "nothing reading Cboe may run from a failed gate"
 
                 # Tuesday: the publisher has corrected the value; the chain resumes by itself, through the feeds.
                 clock.set(evening(TUE))
                 moved = {TUE: time.time()}
-                resumed = _wait("Tuesday's Cboe run", lambda: _release_run(instance, TUE), WAIT_S, procs)
-                assert resumed.status == DagsterRunStatus.SUCCESS, _failure(instance, resumed.run_id)
-                assert _silver_version(storage) > version
-                staged = _wait(
-                    "the automation run reading Tuesday's Cboe rows", lambda: _automation_runs(instance), WAIT_S, procs
+                resumed = wait_for("Tuesday's Cboe run", lambda: release_run(instance, TUE), WAIT_S, procs)
+                assert resumed.status == DagsterRunStatus.SUCCESS, run_failure(instance, resumed.run_id)
+                assert silver_version(storage) > version
+                staged = wait_for(
+                    "the automation run reading Tuesday's Cboe rows", lambda: automation_runs(instance), WAIT_S, procs
                 )
-                _assert_built_after(instance, staged[0], resumed)
-                _wait("Tuesday's feed delivery", lambda: _delivered(instance, TUE), WAIT_S, procs)
+                assert_built_after(instance, staged[0], resumed)
+                wait_for("Tuesday's feed delivery", lambda: _delivered(instance, TUE), WAIT_S, procs)
                 _report(instance, TUE, moved[TUE])
 
                 # Wednesday (EIA's weekly petroleum report), then Thursday and Friday (COT) in one move.
                 clock.set(evening(WED))
                 moved[WED] = time.time()
-                _wait("Wednesday's feed delivery", lambda: _delivered(instance, WED), WAIT_S, procs)
+                wait_for("Wednesday's feed delivery", lambda: _delivered(instance, WED), WAIT_S, procs)
                 _report(instance, WED, moved[WED])
                 clock.set(evening(FRI))
                 moved[FRI] = time.time()
                 for day in (THU, FRI):
-                    _wait(f"{day}'s feed delivery", lambda day=day: _delivered(instance, day), WAIT_S, procs)
+                    wait_for(f"{day}'s feed delivery", lambda day=day: _delivered(instance, day), WAIT_S, procs)
                 _report(instance, FRI, moved[FRI])
 
                 for day in (TUE, WED, THU, FRI):
@@ -195,7 +174,7 @@ def test_publisher_days_run_to_client_feeds_and_a_failed_gate_holds_the_chain_on
                     violations = gate_violations(instance, run.run_id, graph)
                     assert not violations, (run.run_id, violations)
                 for stream, day in (("eia_petroleum", WED), ("cot", FRI)):
-                    run = _release_run(instance, day, stream)
+                    run = release_run(instance, day, stream)
                     assert run is not None and run.status == DagsterRunStatus.SUCCESS, (stream, day)
             _assert_in_lake(storage, (TUE, WED, THU, FRI), Path(env["NEXUS_FEEDS_URI"]))
             runs = httpx.post(
@@ -235,91 +214,3 @@ def _assert_in_lake(storage: LakeStorage, days: tuple[date, ...], feeds: Path) -
             assert storage.exists(document), f"no {persona} document for {day}"
         assert (log["as_of"].astype(str) == day.isoformat()).sum() > 0, f"no client delivery for {day}"
         assert list(feeds.glob(f"*/date={day}/v*/manifest*")), f"no delivered manifest for {day}"
-
-
-def _release_run(instance: DagsterInstance, day: date, stream: str = "cboe"):
-    runs = instance.get_runs(RunsFilter(tags={"nexus/release": stream, "nexus/as_of": day.isoformat()}))
-    done = [r for r in runs if r.is_finished]
-    return done[0] if done else None
-
-
-def _automation_runs(instance: DagsterInstance) -> list:
-    """Finished automation runs that built the dbt model reading Cboe's silver table, oldest first."""
-    runs = instance.get_runs(RunsFilter(tags={"dagster/sensor_name": "nexus_automation"}))
-    built = [r for r in runs if r.is_finished and STAGING in {k.to_user_string() for k in r.asset_selection or ()}]
-    return list(reversed(built))
-
-
-def _assert_built_after(instance: DagsterInstance, built, ingest) -> None:
-    assert built.status == DagsterRunStatus.SUCCESS, _failure(instance, built.run_id)
-    ingest_end = instance.get_run_record_by_id(ingest.run_id).end_time
-    built_start = instance.get_run_record_by_id(built.run_id).start_time
-    assert built_start > ingest_end, "the model started before the ingest it reads had finished"
-    materialized = {
-        e.dagster_event.asset_key.to_user_string()
-        for e in instance.all_logs(built.run_id)
-        if e.dagster_event and e.dagster_event.is_step_materialization
-    }
-    assert STAGING in materialized
-
-
-def _silver_version(storage: LakeStorage) -> int:
-    table = open_table(storage, INDEX_CLOSES)
-    assert table is not None
-    return table.version()
-
-
-TICKS = """
-query Ticks($selector: SensorSelector!) {
-  sensorOrError(sensorSelector: $selector) { ... on Sensor { sensorState { ticks(limit: 5) { timestamp status } } } }
-}
-"""
-
-
-def _ticked_after(graphql: str, instant: float) -> bool:
-    """Has the automation sensor finished an evaluation that started after `instant`?"""
-    selector = {"repositoryLocationName": "nexus", "repositoryName": "__repository__", "sensorName": "nexus_automation"}
-    answer = httpx.post(graphql, json={"query": TICKS, "variables": {"selector": selector}}, timeout=60).json()
-    ticks = answer["data"]["sensorOrError"]["sensorState"]["ticks"]
-    return any(t["timestamp"] > instant and t["status"] in ("SKIPPED", "SUCCESS") for t in ticks)
-
-
-class _Receiver:
-    """An alert webhook receiver on 127.0.0.1 recording every JSON body."""
-
-    def __init__(self) -> None:
-        received: list[dict] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self.received = received
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/services/T000/B000/hooksecret"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def _answers(graphql: str) -> bool:
-    try:
-        return httpx.post(graphql, json={"query": "{ version }"}, timeout=10).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _failure(instance: DagsterInstance, run_id: str) -> str:
-    return "\n".join(
-        str(e.dagster_event.event_specific_data)[:800]
-        for e in instance.all_logs(run_id)
-        if e.dagster_event and e.dagster_event.is_failure
-    )
