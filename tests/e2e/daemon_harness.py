@@ -1,5 +1,6 @@
 """What the daemon tests share to watch a live instance: waiting on the services, the release
-and automation runs, the silver table's version, the automation sensor's ticks and an alert receiver.
+and automation runs, the silver table's version and the automation sensor's ticks
+(the alert receiver is tests/webhook_receiver.py).
 
 Used by tests/e2e/test_daemon_postgres.py (the gate, in `make test`) and tests/e2e/scenario_daemon_three_days.py (the
 three publisher days, run by hand), so that both read the instance the same way. Their PostgreSQL server is the

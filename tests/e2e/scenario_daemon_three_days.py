@@ -53,7 +53,6 @@ from tests.e2e.daemon_days import (
     runs_per_stage,
 )
 from tests.e2e.daemon_harness import (
-    AlertReceiver,
     answers,
     assert_built_after,
     automation_runs,
@@ -64,6 +63,7 @@ from tests.e2e.daemon_harness import (
     wait_for,
 )
 from tests.e2e.dagster_services import daemon_and_webserver, group_members, start_sensor
+from tests.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.slow
 LAKE_AS_OF = date(2024, 6, 21)  # a Friday: `nexus run` builds the lake to here
@@ -100,7 +100,7 @@ def test_publisher_days_run_to_client_feeds_and_a_failed_gate_holds_the_chain_on
             )
         ],
     )
-    alerts = AlertReceiver()
+    alerts = WebhookReceiver()
     env.update(NEXUS_PUBLISHER_MISPRINTS_FILE=str(misprints), NEXUS_ALERT_WEBHOOK_URL=alerts.url)
     for name in ("NEXUS_START_DATE", "NEXUS_END_DATE", "NEXUS_FEEDS_URI", POSTGRES_URL_ENV, "DAGSTER_HOME"):
         monkeypatch.setenv(name, env[name])

@@ -32,7 +32,6 @@ from resources.simulated.misprints import Misprint, write_misprints
 from tests.conftest import free_port
 from tests.e2e.daemon_days import FAST_INTERVALS, gate_violations
 from tests.e2e.daemon_harness import (
-    AlertReceiver,
     answers,
     assert_built_after,
     automation_runs,
@@ -43,6 +42,7 @@ from tests.e2e.daemon_harness import (
     wait_for,
 )
 from tests.e2e.dagster_services import daemon_and_webserver, start_sensor
+from tests.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.slow
 NY = ZoneInfo("America/New_York")
@@ -79,7 +79,7 @@ def test_releases_run_the_chain_and_a_failed_gate_holds_it_on_a_postgres_instanc
             )
         ],
     )
-    alerts = AlertReceiver()
+    alerts = WebhookReceiver()
     env.update(NEXUS_PUBLISHER_MISPRINTS_FILE=str(misprints), NEXUS_ALERT_WEBHOOK_URL=alerts.url)
     for name in ("NEXUS_START_DATE", "NEXUS_END_DATE", POSTGRES_URL_ENV, "DAGSTER_HOME"):
         monkeypatch.setenv(name, env[name])
