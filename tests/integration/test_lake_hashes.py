@@ -84,3 +84,16 @@ def test_run_ids_recommendation_ids_and_build_folders_are_not_content(tmp_path):
     same = tabular_hash("prices.csv", csv.encode())
     assert tabular_hash("prices.csv", csv.replace("r1", "r2").encode()) == same  # a run id column left out
     assert tabular_hash("prices.csv", csv.replace("80.25", "80.26").encode()) != same
+
+
+def test_the_models_caches_are_not_content_but_gold_documents_are(tmp_path):
+    from resources.lake.storage import LakeStorage
+    from tests.tools.lake_hashes import hash_lake
+
+    storage = LakeStorage(root_uri=str(tmp_path))
+    cached = tmp_path / "gold" / "models" / "_cache" / "signals_history" / "signals.parquet"
+    document = tmp_path / "gold" / "reports" / "weekly.json"
+    for path in (cached, document):
+        path.parent.mkdir(parents=True)
+        path.write_text('{"a": 1}')
+    assert list(hash_lake(storage).files) == ["gold/reports/weekly.json"]

@@ -11,6 +11,9 @@ What is hashed, and how, so that two builds of the same inputs hash the same:
 Not hashed, because they record when, where, by which run or with which code a build ran rather than what it
 built (what a refactor must leave unchanged):
 - Delta logs and lock files;
+- the models' caches (gold/models/_cache: fitted regimes and models, the signals history): memoized state keyed by
+  inputs, code and configuration, whose content the tables built from it already show, and whose key changes with
+  any edit of the code it hashes;
 - columns and JSON keys in `BUILD_RECORD`: ingestion, delivery, creation and generation times, run ids, the stage
   records' and the dbt build's fingerprints (they hash the code and the folders), a persona recommendation's id
   (md5 of its content, signal run ids included) and a feed delivery's `content_sha256` (over files holding run ids);
@@ -86,7 +89,7 @@ PRINTED_ID = re.compile(r"\b[0-9a-f]{32}\b")
 PRINTED_ID_SQL = r"\b[0-9a-f]{32}\b"
 # A run id (a UUID) quoted in text: a recommendation's payload, an audit row's references; written `<run>`
 RUN_ID = r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"
-SKIPPED_FOLDERS = ("_delta_log", "_locks")
+SKIPPED_FOLDERS = ("_delta_log", "_locks", "_cache")
 LOCAL_PORT = r"//127\.0\.0\.1:[0-9]+"
 FLOAT_DIGITS = 12
 UPDATE_ENV = "UPDATE_SNAPSHOTS"
