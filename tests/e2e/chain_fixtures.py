@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -20,19 +19,6 @@ BIN = Path(sys.executable).parent
 NEXUS = str(BIN / "nexus")
 # a few weeks: every ingest cadence and the marts, too short for the model stage (skipped, and said so)
 SHORT_RUN = ["run", "--start", "2024-06-03", "--end", "2024-06-28"]
-
-
-def chain_env(root: Path) -> dict[str, str]:
-    """The environment of a user's shell pointed at a lake and a Dagster home of their own under `root`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEXUS_") or k == "NEXUS_REAL_DATA_DIR"}
-    env.update(
-        NEXUS_LAKE_URI=str(root / "lake"),
-        NEXUS_FEEDS_URI=str(root / "feeds"),
-        NEXUS_DUCKDB_PATH=str(root / "warehouse" / "nexus.duckdb"),
-        NEXUS_PUBLISHED_DUCKDB_PATH=str(root / "gold" / "nexus_marts.duckdb"),
-        DAGSTER_HOME=str(root / "dagster_home"),
-    )
-    return env
 
 
 @dataclass
