@@ -32,6 +32,8 @@ from tests.e2e.chain_fixtures import NEXUS
 
 NY = ZoneInfo("America/New_York")
 HISTORY_START = date(2019, 7, 1)  # the shortest history the walk-forward models accept (3 years + OOS)
+LAKE_AS_OF = date(2024, 6, 21)  # a Friday: the daemon test's lake is built by `nexus run` to here
+LAST_DAY = date(2024, 6, 28)  # the daemon test's last publisher day (no holiday that week)
 EVENING = clock_time(17, 5)  # New York: EIA (10:30), COT (15:30), Cboe's close (16:15) and FRED (17:00) are out
 
 DAY_MARKER = AssetKey(["silver", "cboe", "index_closes"])

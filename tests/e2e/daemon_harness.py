@@ -2,9 +2,8 @@
 and automation runs, the silver table's version and the automation sensor's ticks
 (the alert receiver is tests/webhook_receiver.py).
 
-Used by tests/e2e/test_daemon_postgres.py (the gate, in `make test`) and tests/e2e/scenario_daemon_three_days.py (the
-three publisher days, run by hand), so that both read the instance the same way. Their PostgreSQL server is the
-`postgres_url` fixture of tests/e2e/conftest.py.
+Used by tests/e2e/test_daemon_postgres.py (the publisher days and the gate, in `make test`); its PostgreSQL server
+starts with its lake (tests/e2e/early_runs.py::DaemonLake).
 """
 
 from __future__ import annotations

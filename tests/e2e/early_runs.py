@@ -8,7 +8,9 @@ has selected their test, niced to 19 so the tests in the foreground keep their s
 fault tests included); by the time their test comes up their run has usually finished, and the test then asserts
 exactly what it asserted of a run it started itself. Each run has its own lake, Dagster home, DuckDB files and,
 for S3, its own `moto_server` process on a free port of 127.0.0.1; output goes to files (a pipe nobody reads
-would block the run).
+would block the run). The daemon test's lake (tests/e2e/test_daemon_postgres.py) is built the same way on a
+PostgreSQL server of its own, started with it, so the daemon later finds the build's runs and materializations in
+the instance it serves.
 
 Under pytest-xdist workers (every worker collects everything) nothing starts early: the fixture starts the run
 when its test asks for it.
@@ -32,9 +34,12 @@ import boto3
 import httpx
 import pytest
 
+from resources.dagster_instance import POSTGRES_URL_ENV
 from resources.lake.storage import LakeStorage
 from tests.conftest import SHELL_SECRETS, free_port, parse_dbt_project
 from tests.e2e.chain_fixtures import SHORT_RUN
+from tests.e2e.daemon_days import HISTORY_START, LAKE_AS_OF, LAST_DAY, daemon_env
+from tests.postgres_server import postgres_server
 from tests.tools.lake_hashes import LakeHashes, hash_build
 
 BIN = Path(sys.executable).parent
@@ -187,6 +192,43 @@ def s3_run(root: Path) -> EarlyRun:
     return EarlyRun("s3", root, env, ["run", *RANGE], helpers=[server])
 
 
+class DaemonLake(EarlyRun):
+    """`nexus run` from HISTORY_START to LAKE_AS_OF on a PostgreSQL instance (tests/e2e/test_daemon_postgres.py): the
+    server starts with the run and stays up until the session ends, so the daemon test serves the same instance."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(
+            "daemon", root, {}, ["run", "--start", HISTORY_START.isoformat(), "--end", LAKE_AS_OF.isoformat()]
+        )
+        self.server = contextlib.ExitStack()
+        self.postgres_url = ""
+
+    def start(self) -> None:
+        if self.process is None:
+            # outside the run's 0700 folder: the server runs as the postgres user
+            workdir = Path(tempfile.mkdtemp(prefix="nexus-pg-"))
+            self.server.callback(shutil.rmtree, workdir, ignore_errors=True)
+            self.postgres_url = self.server.enter_context(postgres_server(workdir))
+            self.env = daemon_env(
+                shell_env(self.root)
+                | {
+                    POSTGRES_URL_ENV: self.postgres_url,
+                    "NEXUS_PUBLISHER_CLOCK_FILE": str(self.root / "publisher_clock.json"),
+                    "NEXUS_PUBLISHER_MISPRINTS_FILE": str(self.root / "misprints.json"),
+                },
+                LAST_DAY,
+            )
+            super().start()
+
+    def stop(self) -> None:
+        super().stop()
+        self.server.close()
+
+
+def daemon_lake(root: Path) -> DaemonLake:
+    return DaemonLake(root)
+
+
 @dataclass
 class ChainRuns:
     """Two `nexus run`s started at the same moment on a fresh Dagster home, then a third once both ended."""
@@ -256,7 +298,12 @@ def one_chain(root: Path) -> EarlyChain:
     return EarlyChain(root, SHORT_RUN)
 
 
-FACTORIES = {"default_lake_run": default_lake_run, "s3_run": s3_run, "chain_runs": one_chain}
+FACTORIES = {
+    "default_lake_run": default_lake_run,
+    "s3_run": s3_run,
+    "chain_runs": one_chain,
+    "daemon_lake": daemon_lake,
+}
 EARLY_RUNS = pytest.StashKey[dict[str, EarlyRun | EarlyChain]]()
 
 
