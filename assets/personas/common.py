@@ -202,7 +202,12 @@ class RowsBy:
 
     def __init__(self, rows: pd.DataFrame, column: str) -> None:
         self._rows = rows
-        self._positions = rows.groupby(column, sort=False, dropna=True).indices if not rows.empty else {}
+        # a loop, not groupby: the frames are a day's rows (tens), where groupby's setup costs more than the work
+        self._positions: dict[Any, list[int]] = {}
+        values = rows[column].to_numpy()
+        for position, (value, missing) in enumerate(zip(values.tolist(), pd.isna(values).tolist(), strict=True)):
+            if not missing:
+                self._positions.setdefault(value, []).append(position)
 
     def __call__(self, value: Any) -> pd.DataFrame:
         positions = self._positions.get(value)
