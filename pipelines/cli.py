@@ -116,11 +116,13 @@ def run(
         end=_day(end),
         mode=mode.value if mode else None,
     )
+    from resources.dagster_instance import ensure_dagster_home
     from resources.settings import get_settings
     from resources.sources.keys import require_live_keys
     from resources.sources.registry import SOURCES
 
-    settings = get_settings()
+    settings = get_settings()  # the CLI's edge: read once, with the overrides above, and passed down
+    ensure_dagster_home(settings)
     require_live_keys(settings, SOURCES)  # a missing key: one line, exit 2 (OneLineErrors)
     _echo(
         f"[bold]nexus run[/bold] {settings.start_date} → {settings.end_date}, mode={settings.source_mode}, "
@@ -131,7 +133,7 @@ def run(
     home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home)
     log_path = home / "logs" / f"nexus-run-{time.strftime('%Y%m%d-%H%M%S')}.log"
     try:
-        outcomes = run_graph(lambda line: terminal.print(line, highlight=False), log_path=log_path)
+        outcomes = run_graph(settings, lambda line: terminal.print(line, highlight=False), log_path=log_path)
     except ChainBusy as busy:
         console.print(f"[yellow]✋ not started:[/yellow] {busy}", highlight=False, soft_wrap=True)  # one line
         raise typer.Exit(3) from None
@@ -383,8 +385,9 @@ def _backfill_features(engine: str) -> None:
 def dbt_command(ctx: typer.Context) -> None:
     """Run dbt in dbt_project/ with the same settings Dagster uses, e.g. `nexus dbt build`."""
     from resources.dbt import DBT_PROJECT_DIR, apply_dbt_env, dbt_executable
+    from resources.settings import get_settings
 
-    apply_dbt_env()
+    apply_dbt_env(get_settings())
     cmd = [dbt_executable(), *ctx.args]
     if "--profiles-dir" not in ctx.args:
         cmd += ["--profiles-dir", str(DBT_PROJECT_DIR)]

@@ -137,7 +137,7 @@ def wiring_definitions(settings: Settings, partitions: dict[Cadence, PartitionsD
         executor=in_process_executor,
         resources={
             "lake": LakeResource.from_settings(settings),
-            "dbt": dbt_resource(dbt_project()),
+            "dbt": dbt_resource(dbt_project(settings)),
             "settings": SettingsResource.from_settings(settings),
         },
     )
@@ -147,6 +147,7 @@ def build_definitions(settings: Settings) -> Definitions:
     """The code location for `settings`: every stage's assets and checks on the partitions of the configured lake
     start (the asset modules only declare placeholders; see assets/partitions.py), merged with the wiring."""
     partitions = configured_partitions(settings)
+    dbt_project(settings)  # the manifest parsed (if missing or stale) with these settings, before the marts read it
     stages = [stage(partitions) for stage in STAGES]
     return Definitions.merge(*stages, wiring_definitions(settings, partitions))
 
@@ -162,5 +163,6 @@ def __getattr__(name: str) -> object:
     if name == "defs":
         return _configured_definitions()
     if name == "MART_FRESHNESS":
+        _configured_definitions()  # parses the dbt project the checks are built from
         return mart_freshness()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
