@@ -17,6 +17,7 @@ from dagster import (
     in_process_executor,
 )
 
+from assets.automation import bind_publisher_clock
 from assets.backfill.assets import BACKFILL_ASSETS
 from assets.backfill.definitions import backfill_definitions
 from assets.feeds.definitions import feeds_definitions
@@ -145,11 +146,12 @@ def wiring_definitions(settings: Settings, partitions: dict[Cadence, PartitionsD
 
 def build_definitions(settings: Settings) -> Definitions:
     """The code location for `settings`: every stage's assets and checks on the partitions of the configured lake
-    start (the asset modules only declare placeholders; see assets/partitions.py), merged with the wiring."""
+    start (the asset modules only declare placeholders; see assets/partitions.py), merged with the wiring, the
+    release-batch gate reading the publishers' clock of `settings` (assets/automation.py)."""
     partitions = configured_partitions(settings)
     dbt_project(settings)  # the manifest parsed (if missing or stale) with these settings, before the marts read it
     stages = [stage(partitions) for stage in STAGES]
-    return Definitions.merge(*stages, wiring_definitions(settings, partitions))
+    return bind_publisher_clock(Definitions.merge(*stages, wiring_definitions(settings, partitions)), settings)
 
 
 @cache

@@ -110,3 +110,9 @@ def _project() -> DbtProject:
 
 def dbt_resource(project: DbtProject) -> DbtCliResource:
     return DbtCliResource(project_dir=project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())
+
+
+if __name__ == "__main__":  # the image build's edge (Dockerfile): parse with the settings of its environment, once
+    from resources.settings import get_settings
+
+    print("dbt manifest", dbt_project(get_settings()).manifest_path)
