@@ -143,7 +143,7 @@ def _in_dependency_order(context: AssetExecutionContext) -> list[AssetKey]:
 
 
 def dbt_models(project: DbtProject) -> AssetsDefinition:
-    """The dbt project's models as one multi-asset, read from its parsed manifest (`resources.dbt.dbt_project()`).
+    """The dbt project's models as one multi-asset, read from its parsed manifest (`resources.dbt.dbt_project`).
 
     A function, not a module-level decorator, so importing this module parses nothing: the code location builds
     it when Dagster loads the definitions (pipelines/definitions.py).
