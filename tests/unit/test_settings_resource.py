@@ -119,3 +119,34 @@ def _reads(tree: ast.Module) -> list[str]:
 
 def _name(func: ast.expr) -> str | None:
     return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+
+
+def test_every_release_batch_gate_of_the_code_location_reads_the_clock_of_its_settings(tmp_path, monkeypatch):
+    """The decorators declare the gate without a clock; the build binds one to each asset's condition, reading the
+    publishers' clock file of the settings it was built with (a gate left unbound would fail the automation ticks)."""
+    from datetime import UTC, datetime
+
+    from assets.automation import ReleaseBatchLanded
+    from pipelines.definitions import build_definitions
+    from resources.simulated.clock import PublisherClock
+
+    clock_file = tmp_path / "clock.json"
+    PublisherClock(clock_file).set(datetime(2024, 6, 26, 21, 5, tzinfo=UTC))
+    monkeypatch.setenv("NEXUS_PUBLISHER_CLOCK_FILE", str(clock_file))
+    definitions = build_definitions(Settings())
+    gates = [
+        gate
+        for spec in definitions.resolve_all_asset_specs()
+        if spec.automation_condition is not None
+        for gate in _conditions(spec.automation_condition)
+        if isinstance(gate, ReleaseBatchLanded)
+    ]
+    assert gates, "no asset carries the release-batch gate"
+    assert {id(gate) for gate in gates} == {id(gates[0])}, "one shared gate, evaluated once per tick"
+    assert gates[0].clock is not None and gates[0].clock() == datetime(2024, 6, 26, 21, 5, tzinfo=UTC)
+
+
+def _conditions(condition):  # an AutomationCondition tree, depth first
+    yield condition
+    for child in condition.children:
+        yield from _conditions(child)
