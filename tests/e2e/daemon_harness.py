@@ -2,8 +2,9 @@
 and automation runs, the silver table's version and the automation sensor's ticks
 (the alert receiver is tests/webhook_receiver.py).
 
-Used by tests/e2e/test_daemon_postgres.py (the publisher days and the gate, in `make test`); its PostgreSQL server
-starts with its lake (tests/e2e/early_runs.py::DaemonLake).
+Used by tests/e2e/test_daemon_postgres.py (the gate, in `make test`; PostgreSQL from the `postgres_url` fixture) and
+tests/e2e/scenario_daemon_three_days.py (the publisher days through signals, personas and feeds, run by hand: over the
+suite's budget; its PostgreSQL server starts with its lake, tests/e2e/early_runs.py::DaemonLake).
 """
 
 from __future__ import annotations
