@@ -2,7 +2,8 @@
 
 The world (`world.py`) draws every daily return as a known drift plus independent noise. The drift on day t is the
 asset's constant drift, its factor beta times the regime's mean, the mean reversion of FX and commodities towards
-their levels, and the planted effects (COT extremes, VIX backwardation, EIA surprises, time-series momentum).
+their levels and of the equity indices towards their trends, and the planted effects (COT extremes, VIX
+backwardation, EIA surprises, time-series momentum).
 The oracle's score for (instrument, D, h) is the sum over D+1..D+h of the drifts expected at D's close:
 - regime: given the hidden regime at D, the regime mean j days later is (P^j mu)[state], P the transition matrix;
 - planted effects: only those whose trigger was public by D (a COT report released by D, an EIA report released
@@ -22,12 +23,14 @@ import pandas as pd
 
 from resources.simulated.world import (
     COMMODITY,
+    COMMODITY_LEVELS,
     COT_EFFECT_CONTRACTS,
     COT_EFFECT_DAILY,
     COT_MARKETS,
     COT_Z_THRESHOLD,
     EIA_DRIFT_DAILY_PER_SD,
     EQUITY,
+    MEAN_REVERSION,
     REGIME_MU,
     REGIME_TRANSITIONS,
     REGIMES,
@@ -35,12 +38,12 @@ from resources.simulated.world import (
     VIX_BACKWARDATION_DAILY,
     World,
     _trading_index_on_or_after,
+    anchor_log_level,
     world_for,
 )
 from resources.sources.cot.calendar import release_date as cot_release_date
 
 ORACLE_SYMBOLS: tuple[str, ...] = ("SPX", "NDX", "WTI", "BRENT", "NATGAS", "EURUSD", "USDJPY", "USD")
-_MEAN_REVERSION = 0.0015  # world.py: FX and commodities pull 0.15% of their log distance to a level per day
 _BRENT_SPREAD_PULL = 0.02
 _EFFECT_DAYS = 5  # world.py: COT, EIA and VIX drifts last the 5 trading days after their trigger
 _TSMOM = ("SPX", "NDX", "WTI", "GOLD", "EURUSD", "JPYUSD")
@@ -132,11 +135,10 @@ def expected_returns(world: World, horizon: int) -> pd.DataFrame:
         "USDX": np.log(daily["DTWEXBGS"] / 1.05),
     }
     pull = {
-        "WTI": -_MEAN_REVERSION * (logp["WTI"] - np.log(65.0)),
-        "NATGAS": -_MEAN_REVERSION * (logp["NATGAS"] - np.log(3.5)),
-        "EURUSD": -_MEAN_REVERSION * (logp["EURUSD"] - np.log(1.15)),
-        "JPYUSD": -_MEAN_REVERSION * (logp["JPYUSD"] - np.log(1 / 112.0)),
-        "USDX": -_MEAN_REVERSION * (logp["USDX"] - np.log(105.0)),
+        **{name: -pull * (logp[name] - np.log(level)) for name, (level, pull) in COMMODITY_LEVELS.items()},
+        "EURUSD": -MEAN_REVERSION * (logp["EURUSD"] - np.log(1.15)),
+        "JPYUSD": -MEAN_REVERSION * (logp["JPYUSD"] - np.log(1 / 112.0)),
+        "USDX": -MEAN_REVERSION * (logp["USDX"] - np.log(105.0)),
         "BRENT_SPREAD": -_BRENT_SPREAD_PULL * (logp["BRENT"] - logp["WTI"] - np.log(1.06)),
     }
 
@@ -144,10 +146,16 @@ def expected_returns(world: World, horizon: int) -> pd.DataFrame:
         a = assets[name]
         return horizon * a.drift + a.factor_beta * factor + effects[name]
 
+    def anchored(name: str) -> pd.Series:
+        """An equity index and its pull towards its trend from D's close, held over the window."""
+        a = assets[name]
+        distance = np.log(daily[name]) - anchor_log_level(a, np.arange(len(daily)))
+        return priced(name) - horizon * a.pull * distance
+
     wti = priced("WTI") + horizon * pull["WTI"]
     expected = {
-        "SPX": priced("SPX"),
-        "NDX": priced("NDX"),
+        "SPX": anchored("SPX"),
+        "NDX": anchored("NDX"),
         "WTI": wti,
         "BRENT": wti - effects["WTI"] + effects["BRENT"] + horizon * pull["BRENT_SPREAD"],
         "NATGAS": priced("NATGAS") + horizon * pull["NATGAS"],
