@@ -251,6 +251,8 @@ class World:
     petroleum: pd.DataFrame  # weeks ending Friday: crude stocks, surprise, refinery util, production, trade
     gas_storage: pd.DataFrame  # weeks ending Friday: working gas
     effects_log: pd.DataFrame  # business days: planted drift applied, per effect and asset (for audits)
+    # business days: the hidden state VIX is made of at the close (see `_volatility_indices`), for the oracle
+    vix_state: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def daily_between(self, start: date, end: date) -> pd.DataFrame:
         return self.daily.loc[pd.Timestamp(start) : pd.Timestamp(end)]
@@ -352,6 +354,9 @@ class _Factor:
     vol_state: np.ndarray  # the volatility expected after today's close (what VIX prices at the close)
 
 
+GARCH_PERSISTENCE = 0.88  # E[h'] = 0.12 + 0.88 h: the variance multiplier reverts to 1
+
+
 def _market_factor(sigma_reg: np.ndarray, shocks: np.ndarray) -> _Factor:
     """GJR-GARCH(1,1) multiplier with unit mean: down days raise tomorrow's volatility more than up days (the
     leverage effect), which is what makes VIX rise when equities fall."""
@@ -364,7 +369,7 @@ def _market_factor(sigma_reg: np.ndarray, shocks: np.ndarray) -> _Factor:
         garch[i] = np.sqrt(h)
         fac[i] = sigma_reg[i] * garch[i] * shocks[i]
         shock = shocks[i] ** 2
-        h = 0.04 + 0.03 * shock + (0.10 * shock if shocks[i] < 0 else 0.0) + 0.88 * h
+        h = 0.04 + 0.03 * shock + (0.10 * shock if shocks[i] < 0 else 0.0) + GARCH_PERSISTENCE * h
         garch_next[i] = np.sqrt(h)
     return _Factor(garch=garch, returns=fac, vol_state=sigma_reg * garch_next)
 
@@ -593,6 +598,7 @@ def _simulate_markets(
 
 @dataclass(frozen=True)
 class _VolIndices:
+    state: pd.DataFrame  # regime_sigma, garch_next, fear (mean-reverting noise), spot (the jump on falls)
     vix: np.ndarray
     vix3m: np.ndarray
     vix9d: np.ndarray
@@ -611,23 +617,36 @@ def _implied_saturation(vix: np.ndarray) -> np.ndarray:
     return np.where(vix > VIX_KNEE, VIX_KNEE + width * np.tanh((vix - VIX_KNEE) / width), vix)
 
 
-def _volatility_indices(factor: _Factor, r_vol: np.ndarray) -> _VolIndices:
+VIX_FEAR_AR, VIX_SPOT_AR = 0.93, 0.92  # daily persistence of VIX's two noise terms
+VIX_FLOOR, VIX_OFFSET = 9.0, 2.0
+
+
+def vix_level(vol_state: np.ndarray, fear: np.ndarray, spot: np.ndarray) -> np.ndarray:
+    """VIX from the factor's volatility expected after the close (regime sigma x GARCH multiplier, daily) and its
+    fear and spot terms: 1.15 x annualised percent x exp(fear + spot), plus the offset, above the floor, saturating
+    towards the ceiling."""
+    ann = vol_state * np.sqrt(252) * 100
+    return _implied_saturation(np.clip(1.15 * ann * np.exp(fear + spot) + VIX_OFFSET, VIX_FLOOR, None))
+
+
+def _volatility_indices(factor: _Factor, r_vol: np.ndarray, sigma_reg: np.ndarray) -> _VolIndices:
     """Volatility indices from the factor's volatility (annualised, percent); implied volatility jumps when the
     market falls, beyond what realized volatility implies."""
     n = len(factor.returns)
-    ann = factor.vol_state * np.sqrt(252) * 100
     ou = np.zeros((n, 4))
     spot_vol = np.zeros(n)
     for i in range(1, n):
-        ou[i] = 0.93 * ou[i - 1] + 0.04 * r_vol[i]
-        spot_vol[i] = 0.92 * spot_vol[i - 1] - 4.0 * factor.returns[i]
-    vix = _implied_saturation(np.clip(1.15 * ann * np.exp(ou[:, 0] + spot_vol) + 2.0, 9.0, None))
+        ou[i] = VIX_FEAR_AR * ou[i - 1] + 0.04 * r_vol[i]
+        spot_vol[i] = VIX_SPOT_AR * spot_vol[i - 1] - 4.0 * factor.returns[i]
+    garch_next = factor.vol_state / sigma_reg
+    state = pd.DataFrame({"regime_sigma": sigma_reg, "garch_next": garch_next, "fear": ou[:, 0], "spot": spot_vol})
+    vix = vix_level(factor.vol_state, ou[:, 0], spot_vol)
     long_run = 19.5
     vix3m = np.clip(vix**0.55 * long_run**0.45 * 1.13 * np.exp(0.25 * ou[:, 1]), 10.0, 70.0)
     vix9d = np.clip(vix * (vix / vix3m) ** 0.6 * np.exp(0.6 * ou[:, 2]), 7.0, 120.0)
     skew = np.clip(128 + 60 * ou[:, 3] - 0.15 * (vix - 19), 100, 170)
     vvix = np.clip(85 + 1.4 * (vix - 19) + 8 * ou[:, 2], 60, 200)
-    return _VolIndices(vix=vix, vix3m=vix3m, vix9d=vix9d, skew=skew, vvix=vvix)
+    return _VolIndices(state=state, vix=vix, vix3m=vix3m, vix9d=vix9d, skew=skew, vvix=vvix)
 
 
 def _backwardation_rebound(vol: _VolIndices) -> np.ndarray:
@@ -704,7 +723,7 @@ def build_world(seed: int) -> World:
     states = _regime_path(_stream(seed, "regime"), n)
     draws = _Draws.of(seed, n)
     factor = _market_factor(REGIME_SIGMA[states], draws.factor)
-    vol = _volatility_indices(factor, draws.vol)
+    vol = _volatility_indices(factor, draws.vol, REGIME_SIGMA[states])
     markets = _simulate_markets(bdays, states, draws, factor, _backwardation_rebound(vol))
     pet = pd.DataFrame(markets.pet_rows, columns=PETROLEUM_COLUMNS).set_index("week_ending")
     daily = _daily_frame(bdays, states, markets, vol, pet, draws.curve)
@@ -722,6 +741,7 @@ def build_world(seed: int) -> World:
         petroleum=pet,
         gas_storage=gas_df.set_index("week_ending"),
         effects_log=pd.DataFrame(markets.effect, index=bdays, columns=list(PRICE_NAMES)),
+        vix_state=vol.state.set_index(bdays),
     )
 
 
