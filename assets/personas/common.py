@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date
+from functools import lru_cache
 from typing import Any, TypeVar, get_args
 
 import pandas as pd
@@ -88,13 +89,19 @@ def usd(value: float) -> str:
     return f"{sign}${value:,.0f}"
 
 
+@lru_cache(maxsize=1 << 15)
+def _signal_ref(symbol: str, signal_date: date, horizon: int) -> SignalRef:
+    """One validated (frozen) `SignalRef` per key: every persona of a day cites the same rows, items over and over."""
+    return SignalRef(symbol=symbol, signal_date=signal_date, horizon=horizon)
+
+
 def signal_refs(rows: pd.DataFrame | None) -> list[SignalRef]:
     if rows is None or rows.empty:
         return []
     # plain numpy arrays, not pandas per element: this runs for every item of every persona and day
     days = rows["signal_date"].to_numpy().astype("datetime64[D]").tolist()
     refs = set(zip(map(str, rows["symbol"].to_numpy()), days, rows["horizon"].to_numpy().tolist(), strict=True))
-    return [SignalRef(symbol=s, signal_date=d, horizon=int(h)) for s, d, h in sorted(refs)]
+    return [_signal_ref(s, d, int(h)) for s, d, h in sorted(refs)]
 
 
 def _distinct(rows: pd.DataFrame | None, column: str) -> list[str]:
@@ -184,6 +191,32 @@ def first_row(rows: pd.DataFrame, **match: Any) -> pd.Series | None:
         mask &= rows[column] == value
     hit = rows[mask]
     return None if hit.empty else hit.iloc[0]
+
+
+class RowsBy:
+    """`rows[rows[column] == value]` for many values, from one grouping of the frame instead of a mask per value.
+
+    A value's rows keep their order and index labels; where they are contiguous (a day's signals are sorted by
+    symbol) they are a slice (no copy: pandas' copy-on-write keeps the frame unchanged), else one `take`.
+    """
+
+    def __init__(self, rows: pd.DataFrame, column: str) -> None:
+        self._rows = rows
+        # a loop, not groupby: the frames are a day's rows (tens), where groupby's setup costs more than the work
+        self._positions: dict[Any, list[int]] = {}
+        values = rows[column].to_numpy()
+        for position, (value, missing) in enumerate(zip(values.tolist(), pd.isna(values).tolist(), strict=True)):
+            if not missing:
+                self._positions.setdefault(value, []).append(position)
+
+    def __call__(self, value: Any) -> pd.DataFrame:
+        positions = self._positions.get(value)
+        if positions is None:
+            return self._rows.iloc[0:0]
+        first, last = int(positions[0]), int(positions[-1])
+        if last - first + 1 == len(positions):
+            return self._rows.iloc[first : last + 1]
+        return self._rows.take(positions)
 
 
 def by_symbol(rows: pd.DataFrame) -> dict[str, pd.Series]:

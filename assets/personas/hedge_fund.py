@@ -14,7 +14,7 @@ from datetime import date
 import pandas as pd
 import pyarrow as pa
 
-from assets.personas.common import RulePath, feature_refs, lean, make_item, num, odds, r6, signed_pct
+from assets.personas.common import RowsBy, RulePath, feature_refs, lean, make_item, num, odds, r6, signed_pct
 from assets.personas.config import HedgeFundConfig
 from assets.personas.inputs import PersonaInputs
 from assets.personas.models import ConvictionRank, CotExtreme, HedgeFundOutput, NonConsensus, RawSignal
@@ -100,6 +100,7 @@ def _non_consensus(
     day: date, primary: pd.DataFrame, feats: dict[str, pd.Series], feat_frame: pd.DataFrame, config: HedgeFundConfig
 ) -> list[NonConsensus]:
     out = []
+    rows_of = RowsBy(primary, "symbol")
     for _, sig in primary.iterrows():
         symbol = str(sig["symbol"])
         feat = feats.get(symbol)
@@ -153,7 +154,7 @@ def _non_consensus(
                 action=flag,
                 text=text,
                 rules=rules,
-                signals=primary[primary["symbol"] == symbol],
+                signals=rows_of(symbol),
                 data_refs=feature_refs([symbol], feat_frame),
                 horizon=int(sig["horizon"]),
                 model_view=model,
@@ -171,13 +172,14 @@ def _cot_extremes(
     day: date, feat_frame: pd.DataFrame, primary: pd.DataFrame, config: HedgeFundConfig
 ) -> list[CotExtreme]:
     out = []
+    rows_of = RowsBy(primary, "symbol")
     for _, feat in feat_frame.iterrows():
         z52 = num(feat["cot_spec_z52"])
         if z52 is None or abs(z52) < config.cot_extreme_z:
             continue
         symbol = str(feat["symbol"])
         crowding = "CROWDED_LONG" if z52 > 0 else "CROWDED_SHORT"
-        used = primary[primary["symbol"] == symbol]
+        used = rows_of(symbol)
         rule_cot = num(used["rule_cot_extreme"].iloc[0]) if not used.empty else None
         rules = RulePath().add("hedge_fund.cot_extreme_z", f"|cot_spec_z52| >= {config.cot_extreme_z}", z52, crowding)
         cot_index = num(feat["cot_index"])
@@ -223,6 +225,7 @@ def _conviction(day: date, primary: pd.DataFrame) -> list[ConvictionRank]:
         key=lambda x: (-x[0], x[1]),
     )
     out = []
+    rows_of = RowsBy(primary, "symbol")
     for rank, (score, symbol, sig) in enumerate(scored, start=1):
         direction = str(sig["direction"])
         action = "NONE" if score == 0 else "LONG" if direction == "UP" else "SHORT"
@@ -248,7 +251,7 @@ def _conviction(day: date, primary: pd.DataFrame) -> list[ConvictionRank]:
                 action=action,
                 text=text,
                 rules=rules,
-                signals=primary[primary["symbol"] == symbol],
+                signals=rows_of(symbol),
                 rank=rank,
                 horizon=int(sig["horizon"]),
                 conviction=r6(score),

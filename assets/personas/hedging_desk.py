@@ -15,7 +15,7 @@ from datetime import date
 import pandas as pd
 import pyarrow as pa
 
-from assets.personas.common import RulePath, fmt, make_item, num, pct, r6, signed_pct, usd
+from assets.personas.common import RowsBy, RulePath, fmt, make_item, num, pct, r6, signed_pct, usd
 from assets.personas.config import HedgingDeskConfig
 from assets.personas.exposures import Exposure, ExposuresFile, load_exposures
 from assets.personas.inputs import PersonaInputs
@@ -230,7 +230,7 @@ def _recommend(
     exposure: Exposure,
     day: date,
     inputs: PersonaInputs,
-    signals: pd.DataFrame,
+    signals: RowsBy,
     features: dict[str, pd.Series],
     energy: pd.DataFrame,
     energy_as_of: date | None,
@@ -240,7 +240,7 @@ def _recommend(
     symbol = exposure.instrument
     asset_class = inputs.asset_class(symbol)
     rules = RulePath()
-    sig_rows = signals[signals["symbol"] == symbol]
+    sig_rows = signals(symbol)
     sig = None if sig_rows.empty else sig_rows.iloc[0]
     action, urgency, p_adv, p_fav, fav_move, reasons = _timing(exposure, sig, vix_pct, config, rules)
 
@@ -408,8 +408,9 @@ def build_hedging_desk(inputs: PersonaInputs, day: date, config: HedgingDeskConf
             energy_as_of = last.date()
         else:
             energy = energy.iloc[0:0]
+    rows_of = RowsBy(signals, "symbol")
     recs = [
-        _recommend(e, day, inputs, signals, features, energy, energy_as_of, vix_pct, config)
+        _recommend(e, day, inputs, rows_of, features, energy, energy_as_of, vix_pct, config)
         for e in sorted(exposures, key=lambda e: e.exposure_id)
     ]
     return HedgingDeskOutput(

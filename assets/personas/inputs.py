@@ -75,7 +75,11 @@ class FrameContract(BaseModel):
                     out[column] = pd.to_numeric(out[column]).astype("float64")
                 except (TypeError, ValueError) as exc:
                     raise PersonaInputError(f"{self.name}: column {column} is not numeric: {exc}") from None
-        return out
+        # The builders select rows and columns thousands of times a run: one block per dtype (instead of one per
+        # column added above) makes a row selection one take per dtype, and plain Python column labels make a
+        # column lookup skip Arrow's scalar boxing (both a third of the builders' pandas time; same values).
+        out.columns = pd.Index(list(out.columns), dtype=object)
+        return out._consolidate()
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "required": dict(self.required), "optional": dict(self.optional)}

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from assets.personas.common import RulePath, feature_refs, guard_words, make_item, num, pct, r6, signed_pct
+from assets.personas.common import RowsBy, RulePath, feature_refs, guard_words, make_item, num, pct, r6, signed_pct
 from assets.personas.config import CorrelationConfig, InstitutionalConfig
 from assets.personas.inputs import PersonaInputs
 from assets.personas.models import (
@@ -61,12 +61,13 @@ def _momentum_rows(
     ranks = ret.rank(ascending=False, method="first")
     n_ranked = int(ret.notna().sum())
     rows = []
+    history_of = RowsBy(history, "symbol")
     for _, feat in feats.iterrows():
         symbol = str(feat["symbol"])
         r250 = num(feat["ret_250d"])
         ret12 = math.expm1(r250) if r250 is not None else None
         dist = num(feat["dist_ma200"])
-        state = _ma200_state(history[history["symbol"] == symbol], config.crossover_lookback)
+        state = _ma200_state(history_of(symbol), config.crossover_lookback)
         rank = int(ranks[symbol]) if r250 is not None else None
         pctile = r6(1 - (rank - 1) / max(1, n_ranked - 1)) if rank is not None and n_ranked > 1 else None
         above = state in ("ABOVE", "CROSSED_ABOVE")
@@ -329,6 +330,7 @@ def _sentiment(
 ) -> list[SentimentDivergence]:
     out = []
     feat_by = {str(r["symbol"]): r for _, r in feats.iterrows()}
+    rows_of = RowsBy(signals, "symbol")
     for _, sig in signals.iterrows():
         label = sig["sentiment_label"]
         if not isinstance(label, str) or label not in config.sentiment_labels:
@@ -355,7 +357,7 @@ def _sentiment(
                 action=label,
                 text=text,
                 rules=rules,
-                signals=signals[signals["symbol"] == symbol],
+                signals=rows_of(symbol),
                 data_refs=feature_refs([symbol], feats),
                 ret_20d=r6(ret20),
                 cot_spec_net_share=r6(share),

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from assets.personas.common import (
+    RowsBy,
     RulePath,
     feature_refs,
     guard_words,
@@ -433,7 +434,8 @@ def build_retail_trader(
     feats = inputs.features_asof(day, config.max_feature_age_days)
     feat_by = {str(r["symbol"]): r for _, r in feats.iterrows()}
     symbols = sorted({i.symbol for i in inputs.universe.instruments} | set(signals["symbol"]))
-    calls = [_call(s, day, inputs, signals[signals["symbol"] == s], feat_by.get(s), feats, config) for s in symbols]
+    rows_of = RowsBy(signals, "symbol")
+    calls = [_call(s, day, inputs, rows_of(s), feat_by.get(s), feats, config) for s in symbols]
     return RetailTraderOutput(
         as_of=day,
         horizon=config.horizon,

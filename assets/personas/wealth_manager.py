@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from assets.personas.common import (
+    RowsBy,
     RulePath,
     feature_refs,
     guard_words,
@@ -309,6 +310,7 @@ def _key_signals(
         key=lambda x: (-x[0], x[1]),
     )[: config.key_signals]
     out = []
+    rows_of = RowsBy(signals, "symbol")
     for rank, (score, symbol, sig) in enumerate(scored, start=1):
         rules = (
             RulePath()
@@ -342,7 +344,7 @@ def _key_signals(
                 action=str(sig["direction"]),
                 text=text,
                 rules=rules,
-                signals=signals[signals["symbol"] == symbol],
+                signals=rows_of(symbol),
                 horizon=config.horizon,
                 probability=r6(float(sig["probability"])),
                 confidence=r6(float(sig["confidence"])),
