@@ -22,7 +22,7 @@ COPY resources/ resources/
 COPY dbt_project/ dbt_project/
 COPY workspace.yaml ./
 RUN /opt/venv/bin/pip install -c constraints.txt -e ".[deploy]" \
-    && /opt/venv/bin/python -c "from resources.dbt import dbt_project; dbt_project()"
+    && /opt/venv/bin/python -m resources.dbt
 
 # --- runtime ------------------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime

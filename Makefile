@@ -58,7 +58,7 @@ ui: install
 SERVE_PORT ?= 3000
 SENSOR_GRPC_TIMEOUT_S ?= 180
 serve: install
-	$(BIN)/python -c "from resources.dagster_instance import serve_home; print('DAGSTER_HOME', serve_home())"
+	$(BIN)/python -m resources.dagster_instance
 	@export DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS=$(SENSOR_GRPC_TIMEOUT_S); \
 	$(BIN)/dagster-daemon run -w workspace.yaml & daemon=$$!; \
 	trap 'kill $$daemon 2>/dev/null; wait $$daemon 2>/dev/null' EXIT INT TERM; \

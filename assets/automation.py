@@ -12,16 +12,21 @@ partitions are never materialized on purpose: `missing` is not asked of them, on
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from datetime import datetime
 from typing import ClassVar
 
 from dagster import (
     AssetKey,
     AssetSelection,
+    AssetSpec,
     AutomationCondition,
     AutomationResult,
     DagsterInstance,
     DagsterRunStatus,
+    Definitions,
+    PreviewWarning,
     RunsFilter,
 )
 from dagster._core.definitions.declarative_automation.automation_context import AutomationContext
@@ -29,7 +34,7 @@ from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
 
 from assets.partitions import AS_OF_TAG
 from resources.releases import STREAMS, latest_release
-from resources.settings import get_settings
+from resources.settings import Settings
 from resources.simulated.clock import publisher_now
 
 # The as-of partitioned ingest groups: their historical partitions stay empty by design (see module docstring).
@@ -82,9 +87,15 @@ def streams_switched_on(instance: DagsterInstance) -> list[str]:
 class ReleaseBatchLanded(AutomationCondition):
     """True once the publishers' current release batch has landed (`releases_unsettled`), so the stages after
     ingest start once per batch instead of once per silver table as each ingest lands. Arbitrary Python: the
-    automation sensor evaluates it on the code server. Evaluated once per tick and shared by every asset."""
+    automation sensor evaluates it on the code server. Evaluated once per tick and shared by every asset.
 
-    _cache: ClassVar[dict[tuple[int, datetime], bool]] = {}
+    The decorators declare it without a clock (nothing reads settings at import); the code location's build binds
+    the publishers' clock of its settings (`bind_publisher_clock`), as it binds the partitions."""
+
+    _cache: ClassVar[dict[tuple[int, datetime, int], bool]] = {}
+
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        self.clock = clock
 
     @property
     def name(self) -> str:
@@ -95,14 +106,35 @@ class ReleaseBatchLanded(AutomationCondition):
         return "no release ingest in flight and the newest due release of each switched-on stream ingested"
 
     def evaluate(self, context: AutomationContext) -> AutomationResult:  # type: ignore[override]
+        if self.clock is None:
+            raise RuntimeError(
+                "release_batch_landed has no publishers' clock: evaluate the definitions that "
+                "pipelines.definitions.build_definitions(settings) returns (bind_publisher_clock)"
+            )
         instance = context.asset_graph_view.instance
-        key = (id(instance), context.evaluation_time)
+        key = (id(instance), context.evaluation_time, id(self))
         if key not in self._cache:
             self._cache.clear()
-            reason = releases_unsettled(instance, publisher_now(get_settings()), streams_switched_on(instance))
+            reason = releases_unsettled(instance, self.clock(), streams_switched_on(instance))
             self._cache[key] = reason is None
         true = context.candidate_subset if self._cache[key] else context.get_empty_subset()
         return AutomationResult(context, true)
+
+
+def bind_publisher_clock(definitions: Definitions, settings: Settings) -> Definitions:
+    """`definitions` with every ReleaseBatchLanded reading the publishers' clock of `settings` (one shared
+    condition, so it is still evaluated once per tick)."""
+    landed = ReleaseBatchLanded(lambda: publisher_now(settings))
+
+    def bound(spec: AssetSpec) -> AssetSpec:
+        condition = spec.automation_condition
+        if condition is None:
+            return spec
+        return spec.replace_attributes(automation_condition=condition.replace(landed.name, landed))
+
+    with warnings.catch_warnings():  # the public map_asset_specs calls its preview twin, which warns on every build
+        warnings.simplefilter("ignore", PreviewWarning)
+        return definitions.map_asset_specs(func=bound)
 
 
 def _checks_passed_or_built_in_this_run() -> AutomationCondition:

@@ -15,6 +15,7 @@ from datetime import date
 
 from resources.lake.stage_state import StageRecord
 from resources.lake.storage import LakeStorage
+from resources.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,10 @@ class Window:
     last: date
 
 
-Probe = Callable[[LakeStorage, Window], StageRecord | None]
-"""The step's last record when it would skip (same inputs, code, config; outputs untouched), else None."""
+Probe = Callable[[LakeStorage, Settings, Window], StageRecord | None]
+"""The step's last record when it would skip (same inputs, code, config; outputs untouched), else None. It decides
+with the settings it is handed (the run's, from `nexus run`; the step's SettingsResource, from its asset) and reads
+none itself."""
 
 PROBES: dict[str, Probe] = {}
 

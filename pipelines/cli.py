@@ -116,11 +116,13 @@ def run(
         end=_day(end),
         mode=mode.value if mode else None,
     )
+    from resources.dagster_instance import ensure_dagster_home
     from resources.settings import get_settings
     from resources.sources.keys import require_live_keys
     from resources.sources.registry import SOURCES
 
-    settings = get_settings()
+    settings = get_settings()  # the CLI's edge: read once, with the overrides above, and passed down
+    ensure_dagster_home(settings)
     require_live_keys(settings, SOURCES)  # a missing key: one line, exit 2 (OneLineErrors)
     _echo(
         f"[bold]nexus run[/bold] {settings.start_date} → {settings.end_date}, mode={settings.source_mode}, "
@@ -131,7 +133,7 @@ def run(
     home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home)
     log_path = home / "logs" / f"nexus-run-{time.strftime('%Y%m%d-%H%M%S')}.log"
     try:
-        outcomes = run_graph(lambda line: terminal.print(line, highlight=False), log_path=log_path)
+        outcomes = run_graph(settings, lambda line: terminal.print(line, highlight=False), log_path=log_path)
     except ChainBusy as busy:
         console.print(f"[yellow]✋ not started:[/yellow] {busy}", highlight=False, soft_wrap=True)  # one line
         raise typer.Exit(3) from None
@@ -383,8 +385,9 @@ def _backfill_features(engine: str) -> None:
 def dbt_command(ctx: typer.Context) -> None:
     """Run dbt in dbt_project/ with the same settings Dagster uses, e.g. `nexus dbt build`."""
     from resources.dbt import DBT_PROJECT_DIR, apply_dbt_env, dbt_executable
+    from resources.settings import get_settings
 
-    apply_dbt_env()
+    apply_dbt_env(get_settings())
     cmd = [dbt_executable(), *ctx.args]
     if "--profiles-dir" not in ctx.args:
         cmd += ["--profiles-dir", str(DBT_PROJECT_DIR)]
@@ -677,18 +680,39 @@ def maintain(
             help="Delete data files unused for longer than this (default NEXUS_VACUUM_RETENTION_HOURS, 168).",
         ),
     ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Only list the model-fit cache entries that would be removed; change nothing."),
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Compact small files and vacuum old ones in every silver and gold table (bronze is never touched)."""
+    """Compact small files and vacuum old ones in every silver and gold table (bronze is never touched), and prune
+    model-fit cache entries no recent run used."""
+    from resources.fit_cache import prune_fit_cache
     from resources.lake.maintenance import maintain_lake
     from resources.lake.storage import LakeStorage
     from resources.settings import get_settings
 
     settings = get_settings()
     retention = settings.vacuum_retention_hours if retention_hours is None else retention_hours
-    report = maintain_lake(LakeStorage.from_settings(settings), retention)
+    storage = LakeStorage.from_settings(settings)
+    if dry_run:
+        pruning = prune_fit_cache(storage, retention, dry_run=True)
+        if json_output:
+            typer.echo(json.dumps({"dry_run": True, "fit_cache": pruning.model_dump(mode="json")}))
+            return
+        for entry in pruning.removed:
+            _echo(f"  would remove {entry.namespace}/{entry.key[:12]}…  last used {entry.last_used:%Y-%m-%d %H:%M}")
+        _echo(
+            f"dry run: {len(pruning.removed)} of {pruning.entries} model-fit cache entries would be removed "
+            f"({pruning.removed_bytes:,} bytes; unused for {retention} h and not by the latest run); "
+            "tables not touched"
+        )
+        return
+    report = maintain_lake(storage, retention)
+    pruning = prune_fit_cache(storage, retention)
     if json_output:
-        typer.echo(report.model_dump_json())
+        typer.echo(json.dumps({**report.model_dump(mode="json"), "fit_cache": pruning.model_dump(mode="json")}))
         return
     for t in report.tables:
         if t.files_before != t.files_after or t.vacuumed_files:
@@ -699,6 +723,10 @@ def maintain(
     _echo(
         f"✔ {len(report.tables)} tables: {report.files_before} → {report.files_after} data files, "
         f"{report.vacuumed_files} unused files deleted (retention {retention} h; time travel reaches back that far)"
+    )
+    _echo(
+        f"✔ model-fit cache: {len(pruning.removed)} of {pruning.entries} entries removed "
+        f"({pruning.removed_bytes:,} bytes; unused for {retention} h and not by the latest run; a miss only refits)"
     )
 
 

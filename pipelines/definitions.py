@@ -17,6 +17,7 @@ from dagster import (
     in_process_executor,
 )
 
+from assets.automation import bind_publisher_clock
 from assets.backfill.assets import BACKFILL_ASSETS
 from assets.backfill.definitions import backfill_definitions
 from assets.feeds.definitions import feeds_definitions
@@ -137,7 +138,7 @@ def wiring_definitions(settings: Settings, partitions: dict[Cadence, PartitionsD
         executor=in_process_executor,
         resources={
             "lake": LakeResource.from_settings(settings),
-            "dbt": dbt_resource(dbt_project()),
+            "dbt": dbt_resource(dbt_project(settings)),
             "settings": SettingsResource.from_settings(settings),
         },
     )
@@ -145,10 +146,12 @@ def wiring_definitions(settings: Settings, partitions: dict[Cadence, PartitionsD
 
 def build_definitions(settings: Settings) -> Definitions:
     """The code location for `settings`: every stage's assets and checks on the partitions of the configured lake
-    start (the asset modules only declare placeholders; see assets/partitions.py), merged with the wiring."""
+    start (the asset modules only declare placeholders; see assets/partitions.py), merged with the wiring, the
+    release-batch gate reading the publishers' clock of `settings` (assets/automation.py)."""
     partitions = configured_partitions(settings)
+    dbt_project(settings)  # the manifest parsed (if missing or stale) with these settings, before the marts read it
     stages = [stage(partitions) for stage in STAGES]
-    return Definitions.merge(*stages, wiring_definitions(settings, partitions))
+    return bind_publisher_clock(Definitions.merge(*stages, wiring_definitions(settings, partitions)), settings)
 
 
 @cache
@@ -162,5 +165,6 @@ def __getattr__(name: str) -> object:
     if name == "defs":
         return _configured_definitions()
     if name == "MART_FRESHNESS":
+        _configured_definitions()  # parses the dbt project the checks are built from
         return mart_freshness()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

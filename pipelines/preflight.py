@@ -24,6 +24,7 @@ from dagster._core.definitions.dependency import NodeHandle
 from assets.skips import PROBES, Window
 from resources.lake.stage_state import SKIPPED
 from resources.lake.storage import LakeStorage
+from resources.settings import Settings
 
 DECIDED_BY = "nexus run: inputs, code and configuration as at the last build; no run launched"
 
@@ -43,9 +44,10 @@ def _last_run_succeeded(instance: DagsterInstance, job_name: str) -> bool:
 
 
 def skippable_steps(
-    job: JobDefinition, storage: LakeStorage, window: Window, instance: DagsterInstance
+    job: JobDefinition, storage: LakeStorage, settings: Settings, window: Window, instance: DagsterInstance
 ) -> list[SkippedStep] | None:
-    """The job's steps, each with its record, if the whole job can be left out; None if it must run."""
+    """The job's steps, each with its record, if the whole job can be left out; None if it must run. Each probe
+    decides with `settings`, the run's (the ones the job's steps would get through their SettingsResource)."""
     layer = job.asset_layer
     steps: list[SkippedStep] = []
     checked: set[AssetKey] = set()
@@ -62,7 +64,7 @@ def skippable_steps(
         if probe is None:
             return None
         started = time.perf_counter()
-        record = probe(storage, window)
+        record = probe(storage, settings, window)
         if record is None:
             return None
         partitioned = assets_def.partitions_def is not None

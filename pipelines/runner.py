@@ -188,6 +188,7 @@ def skip_job(
     job: JobDefinition,
     instance: DagsterInstance,
     storage: LakeStorage,
+    settings: Settings,
     window: Window,
     printer: Printer,
     *,
@@ -195,7 +196,7 @@ def skip_job(
 ) -> JobOutcome | None:
     """The job left out, as an outcome whose every step skipped (pipelines/preflight.py), or None: run it."""
     started = time.perf_counter()
-    steps = skippable_steps(job, storage, window, instance)
+    steps = skippable_steps(job, storage, settings, window, instance)
     if steps is None:
         return None
     record_skips(instance, steps, partition_key, window)
@@ -260,27 +261,24 @@ def orchestration_seconds(outcomes: list[JobOutcome]) -> float:
 
 
 def configure_environment(*, start: date | None, end: date | None, mode: str | None) -> None:
-    """Apply CLI overrides as NEXUS_* variables before the definitions (and settings) are loaded."""
-    from resources.dagster_instance import ensure_dagster_home
-    from resources.settings import get_settings
-
+    """Apply CLI overrides as NEXUS_* variables before the settings are read (by the CLI, then passed down) and
+    before the code location is built from the same environment (pipelines/definitions.py)."""
     if start is not None:
         os.environ["NEXUS_START_DATE"] = start.isoformat()
     if end is not None:
         os.environ["NEXUS_END_DATE"] = end.isoformat()
     if mode is not None:
         os.environ["NEXUS_SOURCE_MODE"] = mode
-    get_settings.cache_clear()
-    ensure_dagster_home(get_settings())
 
 
-def model_stage_shortfall(start: date, end: date, window_days: int) -> str | None:
-    """Why the model stage cannot run on [start, end] (too little history for walk-forward training), or None."""
+def model_stage_shortfall(settings: Settings) -> str | None:
+    """Why the model stage cannot run on the settings' [start, end] (too little history for walk-forward training
+    before the last `signal_history_days`), or None."""
     from assets.models.assets import stage_config
     from assets.models.pipeline import first_signal_date
-    from resources.settings import get_settings
 
-    config = stage_config(get_settings())
+    start, end, window_days = settings.start_date, settings.end_date, settings.signal_history_days
+    config = stage_config(settings)
     signals_from = first_signal_date(start, config)
     if signals_from <= end - timedelta(days=window_days - 1):
         return None
@@ -292,15 +290,15 @@ def model_stage_shortfall(start: date, end: date, window_days: int) -> str | Non
     )
 
 
-def run_graph(printer: Printer, log_path: Path | None = None) -> list[JobOutcome]:
-    """Materialize the whole graph for the configured date range; stops at the first failed job.
+def run_graph(settings: Settings, printer: Printer, log_path: Path | None = None) -> list[JobOutcome]:
+    """Materialize the whole graph for `settings`' date range (the CLI's, read once at its edge); stops at the
+    first failed job.
 
     Tools that print their own detailed output (dbt) write it to `log_path` instead of the terminal, so the
     terminal shows one line per step. Raises ChainBusy, before touching the instance, when another chain runs.
     """
-    from resources.settings import PROJECT_ROOT, get_settings
+    from resources.settings import PROJECT_ROOT
 
-    settings = get_settings()
     home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home)
     with one_chain_at_a_time(home):
         instance = DagsterInstance.get()  # storage created once, under the lock
@@ -327,7 +325,7 @@ def _run_plan(
     by_cadence = configured_partitions(settings)
 
     outcomes: list[JobOutcome] = []
-    shortfall = model_stage_shortfall(settings.start_date, settings.end_date, settings.signal_history_days)
+    shortfall = model_stage_shortfall(settings)
     if shortfall:
         printer(f"⚠ {shortfall}")
     with contextlib.ExitStack() as stack:
@@ -358,7 +356,7 @@ def _run_plan(
                 window = Window(date.fromisoformat(first_key), date.fromisoformat(last_key))
             # a skipped partitioned asset is observed on the run's partition, or the window's last one
             observed = key or (tags or {}).get(ASSET_PARTITION_RANGE_END_TAG)
-            outcome = skip_job(job, instance, storage, window, printer, partition_key=observed)
+            outcome = skip_job(job, instance, storage, settings, window, printer, partition_key=observed)
             if outcome is None:
                 outcome = run_job(job, instance, location, printer, partition_key=key, tags=tags)
             outcomes.append(outcome)

@@ -33,7 +33,8 @@ from assets.automation import RELEASE_TAG, release_sensor_name
 from assets.partitions import Cadence, as_of_tags, partition_key_for
 from pipelines.concurrency import DOWNSTREAM_WRITER, writes_tags
 from resources.releases import STREAM_INGESTS, STREAMS, Release, latest_release, releases_between
-from resources.settings import get_settings
+from resources.settings import Settings
+from resources.settings_resource import SettingsResource
 from resources.simulated.clock import publisher_now
 
 if TYPE_CHECKING:  # the class is not exported by dagster; only the annotation needs it
@@ -46,11 +47,8 @@ class ReleaseCursor(BaseModel):
     last: AwareDatetime | None = None
 
 
-Clock = Callable[[], datetime]
-
-
-def publisher_clock() -> datetime:
-    return publisher_now(get_settings())
+Clock = Callable[[Settings], datetime]
+"""The publishers' now under the code location's settings (`resources.simulated.clock.publisher_now`)."""
 
 
 Probe = Callable[[Release, datetime], bool]
@@ -79,14 +77,15 @@ def release_sensor(
     jobs: Sequence[UnresolvedAssetJobDefinition],
     partitions: dict[Cadence, PartitionsDefinition],
     checks: Mapping[AssetKey, Sequence[AssetCheckKey]] | None = None,
-    clock: Clock = publisher_clock,
+    clock: Clock = publisher_now,
     probe: Probe = calendar_probe,
     interval_s: int = 60,
 ) -> SensorDefinition:
     """A sensor for one release stream; `targets` are (job name, asset keys, cadence) per ingest it launches, over
     the code location's `partitions`. `checks` are the checks each ingested asset runs with (its quality suite and
     calendar freshness); without it, Dagster's default (every check on the asset, half-hourly ones included).
-    `interval_s`: the least time between two ticks (settings.release_sensor_interval_s)."""
+    `interval_s`: the least time between two ticks (settings.release_sensor_interval_s). Each tick reads the
+    publishers' clock with the settings of its `settings` resource (the code location's), its edge."""
 
     @sensor(
         name=release_sensor_name(stream),
@@ -98,9 +97,9 @@ def release_sensor(
             f"asks again every {interval_s} s until an expected release is out)."
         ),
     )
-    def _release(context: SensorEvaluationContext) -> SensorResult | SkipReason:
+    def _release(context: SensorEvaluationContext, settings: SettingsResource) -> SensorResult | SkipReason:
         cursor = ReleaseCursor.model_validate_json(context.cursor) if context.cursor else ReleaseCursor()
-        now = clock()
+        now = clock(settings.get())
         requests: list[RunRequest] = []
         waiting: Release | None = None
         for release in due_releases(stream, cursor, now):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from resources.settings import PROJECT_ROOT, Settings, get_settings
+from resources.settings import PROJECT_ROOT, Settings
 
 TEMPLATE = PROJECT_ROOT / "dagster.yaml"
 POSTGRES_URL_ENV = "NEXUS_DAGSTER_POSTGRES_URL"
@@ -40,9 +40,8 @@ def write_instance_yaml(home: Path, settings: Settings) -> Path:
     return path
 
 
-def ensure_dagster_home(settings: Settings | None = None) -> Path:
+def ensure_dagster_home(settings: Settings) -> Path:
     """Create the project's Dagster home (telemetry off) and point DAGSTER_HOME at it unless already set."""
-    settings = settings or get_settings()
     home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home)
     home.mkdir(parents=True, exist_ok=True)
     write_instance_yaml(home, settings)
@@ -60,8 +59,15 @@ def create_instance_storage(home: Path) -> None:
         pass
 
 
-def serve_home(settings: Settings | None = None) -> Path:
-    """The Dagster home `make serve` starts the daemon and the webserver on: written, and its storage created."""
+def serve_home(settings: Settings) -> Path:
+    """The Dagster home `make serve` starts the daemon and the webserver on: written, and its storage created.
+    `make serve` reads the settings at its edge (`python -m resources.dagster_instance`) and passes them here."""
     home = ensure_dagster_home(settings)
     create_instance_storage(home)
     return home
+
+
+if __name__ == "__main__":  # `make serve`'s edge: the settings are read here, once, from the environment
+    from resources.settings import get_settings
+
+    print("DAGSTER_HOME", serve_home(get_settings()))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 
-from resources.settings import PROJECT_ROOT, Settings, get_settings
+from resources.settings import PROJECT_ROOT, Settings
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 _WATCHED = ("models", "macros", "tests", "seeds", "dbt_project.yml", "profiles.yml")
@@ -22,9 +22,8 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
 
 
-def apply_dbt_env(settings: Settings | None = None) -> dict[str, str]:
+def apply_dbt_env(settings: Settings) -> dict[str, str]:
     """Export the variables profiles.yml and the sources read, from the same settings Dagster uses."""
-    settings = settings or get_settings()
     env = settings.dbt_env()
     if settings.lake_is_s3 and settings.aws_endpoint_url and settings.aws_endpoint_url.startswith("http://"):
         env["AWS_ALLOW_HTTP"] = "true"  # delta-rs inside dbt reads the AWS_* variables itself
@@ -54,12 +53,13 @@ def newest_source_mtime() -> float:
     return max((p.stat().st_mtime for p in project_files()), default=0.0)
 
 
-def ensure_manifest(project: DbtProject) -> Path:
-    """Parse the dbt project when its manifest is missing or older than any model, macro or test file."""
+def ensure_manifest(project: DbtProject, settings: Settings) -> Path:
+    """Parse the dbt project (with `settings`' dbt environment) when its manifest is missing or older than any
+    model, macro or test file."""
     manifest = project.manifest_path
     if manifest.exists() and manifest.stat().st_mtime >= newest_source_mtime():
         return manifest
-    apply_dbt_env()
+    apply_dbt_env(settings)
     result = subprocess.run(
         [
             dbt_executable(),
@@ -80,11 +80,39 @@ def ensure_manifest(project: DbtProject) -> Path:
     return manifest
 
 
-def dbt_project() -> DbtProject:
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path="target")
-    ensure_manifest(project)
+def dbt_project(settings: Settings) -> DbtProject:
+    """The dbt project, its manifest parsed first when missing or stale (what the code location's build does once,
+    with its settings, before the marts stage reads the manifest through `parsed_dbt_project`)."""
+    project = _project()
+    ensure_manifest(project, settings)
     return project
+
+
+class ManifestMissingError(RuntimeError):
+    """The dbt manifest has not been parsed: build the code location, or call dbt_project(settings), first."""
+
+
+def parsed_dbt_project() -> DbtProject:
+    """The dbt project as already parsed by `dbt_project(settings)` (the marts stage is not handed the settings a
+    parse needs; the code location's build parses before it builds the stages)."""
+    project = _project()
+    if not project.manifest_path.exists():
+        raise ManifestMissingError(
+            f"no dbt manifest at {project.manifest_path}: pipelines.definitions.build_definitions(settings) or "
+            "resources.dbt.dbt_project(settings) parses the project"
+        )
+    return project
+
+
+def _project() -> DbtProject:
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path="target")
 
 
 def dbt_resource(project: DbtProject) -> DbtCliResource:
     return DbtCliResource(project_dir=project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())
+
+
+if __name__ == "__main__":  # the image build's edge (Dockerfile): parse with the settings of its environment, once
+    from resources.settings import get_settings
+
+    print("dbt manifest", dbt_project(get_settings()).manifest_path)

@@ -128,7 +128,8 @@ def parse_dbt_project() -> None:
             "NEXUS_PUBLISHED_DUCKDB_PATH": f"{scratch}/gold/nexus_marts.duckdb",
             "NEXUS_DAGSTER_HOME": f"{scratch}/dagster_home",
         }
-        code = "from resources.dbt import dbt_project; dbt_project()"
+        code = "from resources.dbt import dbt_project; from resources.settings import get_settings; "
+        code += "dbt_project(get_settings())"  # this child process's edge: its settings, read once
         subprocess.run([sys.executable, "-c", code], env=env, cwd=PROJECT_ROOT, check=True, capture_output=True)
 
 

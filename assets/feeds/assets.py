@@ -26,7 +26,7 @@ from resources.lake.stage_state import (
     unchanged,
 )
 from resources.lake.storage import LakeStorage
-from resources.settings import Settings, get_settings
+from resources.settings import Settings
 from resources.settings_resource import SettingsResource
 
 DELIVERY_LOG_KEY = AssetKey(["gold", *DELIVERY_LOG.path_parts()])
@@ -58,9 +58,9 @@ def feeds_state(storage: LakeStorage, day: date, settings: Settings) -> tuple[St
 
 
 @skip_probe(DELIVERY_LOG_KEY.to_python_identifier())
-def feeds_unchanged(storage: LakeStorage, window: Window) -> StageRecord | None:
+def feeds_unchanged(storage: LakeStorage, settings: Settings, window: Window) -> StageRecord | None:
     """Every client's delivery for the day is in the log with this content (what deliver() finds 'unchanged')."""
-    state = feeds_state(storage, window.last, get_settings())  # the preflight's edge (nexus run)
+    state = feeds_state(storage, window.last, settings)
     return None if state is None else unchanged(storage, *state)
 
 

@@ -43,7 +43,7 @@ from resources.lake.storage import LakeStorage
 from resources.lake.tables import TableSpec
 from resources.lake.write_lock import pool_for, source_write_lock
 from resources.quality.suites import SilverSuite
-from resources.settings import Settings, get_settings
+from resources.settings import Settings
 from resources.settings_resource import SettingsResource
 from resources.sources.base import IngestReport
 
@@ -123,9 +123,9 @@ def ingest_fingerprint(
     return fingerprint, outputs
 
 
-def ingest_unchanged(decl: SourceIngest, storage: LakeStorage, as_of: date) -> StageRecord | None:
+def ingest_unchanged(decl: SourceIngest, storage: LakeStorage, settings: Settings, as_of: date) -> StageRecord | None:
     """The ingest's last record if it would skip (simulated publisher only, see ingest_fingerprint)."""
-    fingerprint, outputs = ingest_fingerprint(decl, storage, get_settings(), as_of)
+    fingerprint, outputs = ingest_fingerprint(decl, storage, settings, as_of)
     return None if fingerprint is None else unchanged(storage, fingerprint, outputs)
 
 
@@ -133,8 +133,8 @@ def build_ingest_assets(decl: SourceIngest) -> tuple[AssetsDefinition, list[Asse
     op_name = decl.name or f"{decl.source}_ingest"
 
     @skip_probe(op_name)
-    def _unchanged(storage: LakeStorage, window: Window) -> StageRecord | None:
-        return ingest_unchanged(decl, storage, window.last)
+    def _unchanged(storage: LakeStorage, settings: Settings, window: Window) -> StageRecord | None:
+        return ingest_unchanged(decl, storage, settings, window.last)
 
     partitions_def = DECLARED[decl.cadence]
     tags = {CADENCE_TAG: decl.cadence, "nexus/source": decl.source, **decl.extra_tags}

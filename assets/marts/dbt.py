@@ -26,7 +26,7 @@ from resources.dbt_inprocess import build_in_process, dagster_events, manifest_a
 from resources.lake.stage_state import StageRecord
 from resources.lake.storage import LakeStorage
 from resources.marts_nightly import NIGHTLY_TARGET, PRODUCTION_BUILD, nightly_build, nightly_plan
-from resources.settings import Settings, get_settings
+from resources.settings import Settings
 from resources.settings_resource import SettingsResource
 
 DBT_RUN_TARGET = NIGHTLY_TARGET
@@ -55,10 +55,10 @@ TRANSLATOR = NexusDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_ass
 
 
 @skip_probe("nexus_dbt_models")
-def dbt_unchanged(_: LakeStorage, __: Window | None = None) -> StageRecord | None:
+def dbt_unchanged(_: LakeStorage, settings: Settings, __: Window | None = None) -> StageRecord | None:
     """The nightly build's own plan says there is nothing to rebuild (build_changed would run no dbt)."""
-    apply_dbt_env()
-    plan, _versions, fingerprint = nightly_plan(get_settings(), DBT_RUN_TARGET)
+    apply_dbt_env(settings)
+    plan, _versions, fingerprint = nightly_plan(settings, DBT_RUN_TARGET)
     return StageRecord(fingerprint=fingerprint, outputs={}, summary={"reason": plan.reason}) if plan.is_noop else None
 
 
@@ -143,7 +143,7 @@ def _in_dependency_order(context: AssetExecutionContext) -> list[AssetKey]:
 
 
 def dbt_models(project: DbtProject) -> AssetsDefinition:
-    """The dbt project's models as one multi-asset, read from its parsed manifest (`resources.dbt.dbt_project()`).
+    """The dbt project's models as one multi-asset, read from its parsed manifest (`resources.dbt.dbt_project`).
 
     A function, not a module-level decorator, so importing this module parses nothing: the code location builds
     it when Dagster loads the definitions (pipelines/definitions.py).

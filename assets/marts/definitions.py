@@ -1,8 +1,9 @@
 """The marts stage's part of the code location: reference tables, the dbt models, their gold copies and the
 freshness checks of silver (dbt source freshness) and of the marts.
 
-The dbt assets come from the project's manifest, so they are built on first call (parsed then if missing or stale),
-never at import; each is built once per process and shared with the jobs that select its checks.
+The dbt assets come from the project's manifest, so they are built on first call (after the code location's build
+parsed it if missing or stale), never at import; each is built once per process and shared with the jobs that
+select its checks.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from assets.marts.publish import publish_marts_asset
 from assets.marts.reference import reference_tables
 from assets.marts.source_freshness import dbt_source_freshness_check
 from assets.partitions import Cadence, bind_partitions
-from resources.dbt import dbt_project
+from resources.dbt import parsed_dbt_project
 
 
 @cache
 def mart_assets() -> tuple[AssetsDefinition, AssetsDefinition]:
-    """The dbt models and their gold publishing, from the dbt project's manifest (parsed here if missing or stale)."""
-    project = dbt_project()
+    """The dbt models and their gold publishing, from the dbt project's manifest (which the code location's build
+    parsed first, with its settings, if missing or stale)."""
+    project = parsed_dbt_project()
     return dbt_models(project), publish_marts_asset(project)
 
 

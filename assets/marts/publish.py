@@ -30,7 +30,7 @@ from resources.lake.stage_state import (
     unchanged,
 )
 from resources.lake.storage import LakeStorage
-from resources.settings import Settings, get_settings
+from resources.settings import Settings
 from resources.settings_resource import SettingsResource
 
 ANALYST_DUCKDB = AssetKey(["gold", "analyst_duckdb"])
@@ -97,8 +97,8 @@ def publish_state(storage: LakeStorage, settings: Settings) -> tuple[StageFinger
 
 
 @skip_probe("publish_marts")
-def publish_unchanged(storage: LakeStorage, _: Window | None = None) -> StageRecord | None:
-    state = publish_state(storage, get_settings())
+def publish_unchanged(storage: LakeStorage, settings: Settings, _: Window | None = None) -> StageRecord | None:
+    state = publish_state(storage, settings)
     return None if state is None else unchanged(storage, *state)
 
 

@@ -16,7 +16,7 @@ from resources.lake.stage_state import unchanged as stage_unchanged
 from resources.lake.storage import LakeStorage
 from resources.marts_build import write_reference_tables
 from resources.reference import COT_MARKETS, INSTRUMENTS, LAKE_AS_OF, TRADING_DAYS, calendar_end
-from resources.settings import Settings, get_settings
+from resources.settings import Settings
 from resources.settings_resource import SettingsResource
 
 SPECS = {spec.name: spec for spec in (INSTRUMENTS, COT_MARKETS, TRADING_DAYS, LAKE_AS_OF)}
@@ -40,8 +40,8 @@ def reference_state(storage: LakeStorage, settings: Settings) -> tuple[StageFing
 
 
 @skip_probe("reference_tables")
-def reference_unchanged(storage: LakeStorage, _: Window | None = None) -> StageRecord | None:
-    return stage_unchanged(storage, *reference_state(storage, get_settings()))
+def reference_unchanged(storage: LakeStorage, settings: Settings, _: Window | None = None) -> StageRecord | None:
+    return stage_unchanged(storage, *reference_state(storage, settings))
 
 
 @multi_asset(

@@ -50,7 +50,7 @@ from resources.lake.stage_state import (
     unchanged,
 )
 from resources.lake.storage import LakeStorage
-from resources.settings import Settings, get_settings
+from resources.settings import Settings
 from resources.settings_resource import SettingsResource
 
 FEATURES = AssetKey(["gold", "marts", "fct_features_daily"])
@@ -118,19 +118,19 @@ def evaluation_state(storage: LakeStorage, settings: Settings) -> tuple[StageFin
 
 
 @skip_probe("gold__models__regimes")
-def regimes_unchanged(storage: LakeStorage, _: Window | None = None) -> StageRecord | None:
-    return unchanged(storage, *regimes_state(storage, get_settings()))  # the preflight's edge
+def regimes_unchanged(storage: LakeStorage, settings: Settings, _: Window | None = None) -> StageRecord | None:
+    return unchanged(storage, *regimes_state(storage, settings))
 
 
 @skip_probe("gold__models__oos_predictions")
-def predictions_unchanged(storage: LakeStorage, _: Window | None = None) -> StageRecord | None:
-    return unchanged(storage, *predictions_state(storage, get_settings()))  # the preflight's edge
+def predictions_unchanged(storage: LakeStorage, settings: Settings, _: Window | None = None) -> StageRecord | None:
+    return unchanged(storage, *predictions_state(storage, settings))
 
 
 @skip_probe("gold__models__evaluation")
-def evaluation_unchanged(storage: LakeStorage, _: Window | None = None) -> StageRecord | None:
+def evaluation_unchanged(storage: LakeStorage, settings: Settings, _: Window | None = None) -> StageRecord | None:
     """Left out from outside only while its blocking checks passed: a failed leak audit must fail the run again."""
-    record = unchanged(storage, *evaluation_state(storage, get_settings()))  # the preflight's edge
+    record = unchanged(storage, *evaluation_state(storage, settings))
     checks = [] if record is None else record.summary.get("checks", [])
     failed = [c for c in checks if not c["passed"] and c["severity"] == AssetCheckSeverity.ERROR.value]
     return None if failed else record

@@ -41,7 +41,7 @@ from resources.lake.stage_state import (
     unchanged,
 )
 from resources.lake.storage import LakeStorage
-from resources.settings import Settings, get_settings
+from resources.settings import Settings
 from resources.settings_resource import SettingsResource
 from resources.universe import Universe, get_universe
 
@@ -172,8 +172,7 @@ def persona_output_uris(storage: LakeStorage) -> list[str]:
 
 
 @skip_probe("persona_outputs")
-def personas_unchanged(storage: LakeStorage, window: Window) -> StageRecord | None:
-    settings = get_settings()  # the preflight's edge
+def personas_unchanged(storage: LakeStorage, settings: Settings, window: Window) -> StageRecord | None:
     config = persona_config(settings)
     fingerprint = persona_fingerprint(storage, settings, window.first or window.last, window.last, config)
     return unchanged(storage, fingerprint, persona_output_uris(storage))

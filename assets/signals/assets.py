@@ -48,7 +48,7 @@ from resources.lake.delta import overwrite_table, read_table
 from resources.lake.resource import LakeResource
 from resources.lake.stage_state import StageFingerprint, StageRecord, record_run, unchanged
 from resources.lake.storage import LakeStorage
-from resources.settings import Settings, get_settings
+from resources.settings import Settings
 from resources.settings_resource import SettingsResource
 
 SIGNALS_KEY = AssetKey(["gold", "signals", "daily"])
@@ -76,8 +76,8 @@ def signals_state(
 
 
 @skip_probe("gold__signals__daily")
-def signals_unchanged(storage: LakeStorage, window: Window) -> StageRecord | None:
-    return unchanged(storage, *signals_state(storage, get_settings(), window.first, window.last))  # preflight's edge
+def signals_unchanged(storage: LakeStorage, settings: Settings, window: Window) -> StageRecord | None:
+    return unchanged(storage, *signals_state(storage, settings, window.first, window.last))
 
 
 @asset(
@@ -157,8 +157,8 @@ def scorecard_state(storage: LakeStorage, settings: Settings) -> tuple[StageFing
 
 
 @skip_probe("gold__models__scorecard")
-def scorecard_unchanged(storage: LakeStorage, _: Window | None = None) -> StageRecord | None:
-    return unchanged(storage, *scorecard_state(storage, get_settings()))  # the preflight's edge
+def scorecard_unchanged(storage: LakeStorage, settings: Settings, _: Window | None = None) -> StageRecord | None:
+    return unchanged(storage, *scorecard_state(storage, settings))
 
 
 @asset(
@@ -213,8 +213,8 @@ def ledger_state(
 
 
 @skip_probe("gold__ledger__positions")
-def ledger_unchanged(storage: LakeStorage, window: Window) -> StageRecord | None:
-    return unchanged(storage, *ledger_state(storage, get_settings(), window.first, window.last))  # preflight's edge
+def ledger_unchanged(storage: LakeStorage, settings: Settings, window: Window) -> StageRecord | None:
+    return unchanged(storage, *ledger_state(storage, settings, window.first, window.last))
 
 
 @asset(

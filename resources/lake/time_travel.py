@@ -322,9 +322,9 @@ def read_table(
 ) -> pa.Table:
     """A lake table as known at `known_at` and stored at `stored_at` (either or both; neither = now).
 
-    Without `lake`, the lake the settings (NEXUS_* environment) point at.
+    Without `lake`, the lake the settings (NEXUS_* environment) point at (`from_env`, the analyst's edge).
     """
-    return (lake or _default()).read(name, known_at=known_at, stored_at=stored_at)
+    return (lake or from_env()).read(name, known_at=known_at, stored_at=stored_at)
 
 
 def pit_join(
@@ -335,10 +335,12 @@ def pit_join(
     lake: TimeTravel | None = None,
 ) -> pa.Table:
     """Feast-style point-in-time join: `entities` has `symbol` and `timestamp`; see TimeTravel.pit_join."""
-    return (lake or _default()).pit_join(entities, features, stored_at=stored_at)
+    return (lake or from_env()).pit_join(entities, features, stored_at=stored_at)
 
 
-def _default() -> TimeTravel:
+def from_env() -> TimeTravel:
+    """The analyst's edge: the lake the NEXUS_* settings point at, read here for a quant calling `read_table` or
+    `pit_join` from a notebook without a lake in hand. Project code passes a TimeTravel (`from_settings`) instead."""
     from resources.settings import get_settings
 
     return TimeTravel.from_settings(get_settings())
@@ -351,6 +353,7 @@ __all__ = [
     "UnknownTableError",
     "as_utc",
     "asof_join",
+    "from_env",
     "pit_join",
     "read_table",
     "silver_specs",

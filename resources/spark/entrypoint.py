@@ -150,5 +150,17 @@ def features_params(storage: LakeStorage) -> FeaturesJobParams:
     return FeaturesJobParams(lake_uri=storage.root_uri, run_id=os.environ.get("DAGSTER_RUN_ID", FEATURES), **given)
 
 
+def run_as_process() -> int:
+    """The job as its own process (Pipes subprocess, spark-submit): `main`, then the local JVM it started is reaped
+    (`session.stop_local_jvm`), so the JVM ends cleanly and its CPU counts in the launcher's usage. Callers of
+    `main` in a process with a session of its own keep that session."""
+    try:
+        return main()
+    finally:
+        from resources.spark.session import stop_local_jvm
+
+        stop_local_jvm()
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_as_process())

@@ -3,7 +3,8 @@
 When Spark writes a table dbt would otherwise build (`features_job`), dbt's data tests never see that write. The
 rules come from the model's own YAML (dbt_project/models/marts/.../<model>.yml, the `row_checks` test, see
 dbt_project/macros/generic_tests.sql), so both engines are held to one list: not-null columns, inclusive ranges
-(nulls pass), unique keys and the point-in-time guard (no fact available after the row's decision time).
+(nulls pass; NaN compares above every number, as DuckDB orders it, so it breaks a `max` and passes a lone `min`),
+unique keys and the point-in-time guard (no fact available after the row's decision time).
 
 `failed_rules` checks an Arrow table; `checked_rows_spark` gives the same counts as two Spark aggregates over a
 DataFrame, so a Spark job's candidate is checked where it lies, not brought to the driver.
@@ -87,7 +88,7 @@ def failed_rules(table: pa.Table, checks: RowChecks, *, decision_time_utc: time)
     for rule in checks.ranges:
         values = table[rule.column]
         low = pc.less(values, rule.min) if rule.min is not None else None
-        high = pc.greater(values, rule.max) if rule.max is not None else None
+        high = _above(values, rule.max) if rule.max is not None else None
         broken = low if high is None else high if low is None else pc.or_(low, high)
         bounds = f"[{rule.min if rule.min is not None else '-inf'}, {rule.max if rule.max is not None else 'inf'}]"
         failed[f"{rule.column} outside {bounds}"] = (
@@ -111,8 +112,8 @@ def failed_rules(table: pa.Table, checks: RowChecks, *, decision_time_utc: time)
 
 def checked_rows_spark(frame: DataFrame, checks: RowChecks, *, decision_time_utc: time) -> tuple[int, dict[str, int]]:
     """The frame's rows and `failed_rules` as Spark aggregates: one pass counts rows, nulls, out-of-range and late
-    rows, one group-by counts duplicate keys. Same labels and counts (NaN is never out of range, as Arrow compares
-    it; nulls pass ranges). The session's time zone must be UTC (`session.PARITY_CONF`), so a date casts to its
+    rows, one group-by counts duplicate keys. Same labels and counts (NaN is above any `max`, as Spark and DuckDB
+    order it; nulls pass ranges). The session's time zone must be UTC (`session.PARITY_CONF`), so a date casts to its
     UTC midnight."""
     from pyspark.sql import functions as F
 
@@ -128,7 +129,7 @@ def checked_rows_spark(frame: DataFrame, checks: RowChecks, *, decision_time_utc
         if rule.max is not None:
             broken = broken | (value > F.lit(rule.max))
         bounds = f"[{rule.min if rule.min is not None else '-inf'}, {rule.max if rule.max is not None else 'inf'}]"
-        counts[f"{rule.column} outside {bounds}"] = count(broken & ~F.isnan(value.cast("double")))
+        counts[f"{rule.column} outside {bounds}"] = count(broken)  # Spark, as DuckDB: NaN > every number
     offset = F.expr(f"INTERVAL {time_seconds(decision_time_utc)} SECONDS")
     for rule in checks.not_after_decision_time:
         decision = F.col(rule.date_column).cast("timestamp") + offset
@@ -143,6 +144,14 @@ def checked_rows_spark(frame: DataFrame, checks: RowChecks, *, decision_time_utc
         duplicated = frame.groupBy(*checks.unique).count().where(F.col("count") > 1).count()
         failed[f"duplicate ({', '.join(checks.unique)})"] = duplicated
     return int(row[0]), {rule: rows for rule, rows in failed.items() if rows}
+
+
+def _above(values: pa.ChunkedArray, bound: float) -> pa.ChunkedArray:
+    """`values > bound` as DuckDB (and Spark) compare: NaN is above every number, where Arrow's IEEE `>` says no."""
+    above = pc.greater(values, bound)
+    if pa.types.is_floating(values.type):
+        above = pc.or_(above, pc.is_nan(values))
+    return above
 
 
 def time_seconds(value: time) -> int:

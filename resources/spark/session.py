@@ -8,6 +8,7 @@ extensions and catalog; `has_native_delta` tells the two apart.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from typing import TYPE_CHECKING
 
@@ -87,3 +88,32 @@ def has_native_delta(spark: SparkSession) -> bool:
     except Exception:
         return False
     return True
+
+
+def stop_local_jvm(timeout_s: float = 60.0) -> None:
+    """Stop the active session and, where this process launched Spark's JVM (local mode), wait for it to exit.
+
+    pyspark leaves its JVM running until the Python process ends (the JVM then sees its stdin close and exits,
+    orphaned): nobody reaps it, so its CPU time never reaches the parent's `getrusage(RUSAGE_CHILDREN)`. Reaped
+    here, a Pipes subprocess's cost as its launcher measures it includes its JVM, and the JVM ends cleanly. On EMR
+    (spark-submit starts the JVM, which starts Python) there is no JVM of ours to wait for: nothing to do."""
+    if "pyspark" not in sys.modules:
+        return  # no Spark was started (the local engine, or a refusal before the session)
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    if SparkContext._active_spark_context is not None:
+        SparkContext._active_spark_context.stop()
+    proc = getattr(gateway, "proc", None)
+    if gateway is None or proc is None:
+        return
+    gateway.shutdown()
+    if proc.stdin is not None:
+        proc.stdin.close()  # the JVM's gateway server exits at its stdin's EOF
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    SparkContext._gateway = None
+    SparkContext._jvm = None

@@ -4,11 +4,15 @@ what it did."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
+from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
-from dagster import materialize
-from deltalake import DeltaTable
+from dagster import DagsterInstance, materialize
+from deltalake import DeltaTable, write_deltalake
 
 from assets.backfill.assets import FEATURES, SparkBackfillLauncher, build_backfill_asset
 from resources.lake.delta import content_hash, read_table
@@ -51,25 +55,37 @@ def test_the_backfill_asset_runs_the_spark_job_through_pipes(storage, settings, 
     assert content_hash(rebuilt, exclude=("ingested_at",)) == content_hash(nightly, exclude=("ingested_at",))
 
 
-@pytest.mark.slow
-def test_the_features_asset_runs_the_spark_features_job_through_pipes(storage, built_marts, monkeypatch):
-    """`backfill/features` launches the entry point's features job the same way (one Pipes path for every job):
-    gold/marts/fct_features_daily rebuilt from the published upstream marts equals dbt's, rows/files/time shown."""
-    pytest.importorskip("pyspark")
+def _publish_gold(storage, built_marts, monkeypatch) -> str:
+    """The session's dbt marts published to this lake's gold, as the nightly gold step does; the launcher's
+    environment set as a nightly run has it. Returns the features mart's table URI."""
     publish_to_delta(storage, built_marts.settings.duckdb_path, [("marts", name) for name in (*INPUTS, MART)])
-    uri = storage.uri("gold", "marts", MART)
-    by_dbt, version = DeltaTable(uri).to_pyarrow_table(), DeltaTable(uri).version()
     monkeypatch.setenv("NEXUS_DECISION_TIME_UTC", built_marts.settings.decision_time_utc.strftime("%H:%M:%S"))
     monkeypatch.setenv(SPARK_CONF_ENV, json.dumps(TINY_DATA_CONF))
+    return storage.uri("gold", "marts", MART)
 
-    asset = build_backfill_asset(FEATURES)
-    result = materialize(
-        [asset],
+
+def _materialize_features(**kwargs):
+    return materialize(
+        [build_backfill_asset(FEATURES)],
         resources={
             "backfill_launcher": SparkBackfillLauncher(mode="subprocess"),
             "settings": SettingsResource.from_settings(get_settings()),
         },
+        **kwargs,
     )
+
+
+@pytest.mark.slow
+def test_the_features_asset_runs_the_spark_features_job_through_pipes(storage, built_marts, monkeypatch):
+    """`backfill/features` launches the entry point's features job the same way (one Pipes path for every job):
+    gold/marts/fct_features_daily rebuilt from the published upstream marts equals dbt's bit for bit (every column,
+    floats exactly: the SQL is deterministic once rounded to 1e-10, see features_job.rounded), rows/files/time
+    shown."""
+    pytest.importorskip("pyspark")
+    uri = _publish_gold(storage, built_marts, monkeypatch)
+    by_dbt, version = DeltaTable(uri).to_pyarrow_table(), DeltaTable(uri).version()
+
+    result = _materialize_features()
 
     assert result.success
     (event,) = result.get_asset_materialization_events()
@@ -77,5 +93,46 @@ def test_the_features_asset_runs_the_spark_features_job_through_pipes(storage, b
     assert meta["engine"] == "spark" and meta["delta_engine"] == "delta-rs"
     assert meta["table"] == f"gold/marts/{MART}" and meta["rows"] == by_dbt.num_rows > 10_000
     assert meta["files"] >= 1 and meta["spark_seconds"] > 0 and '"passed": true' in meta["checks"]
-    assert DeltaTable(uri).version() == version + 1  # the job committed, through the subprocess
-    assert content_hash(DeltaTable(uri).to_pyarrow_table()) == content_hash(by_dbt)
+    assert DeltaTable(uri).version() == version + 1  # Spark wrote the table, through the subprocess
+    by_spark = DeltaTable(uri).to_pyarrow_table()
+    assert by_spark.schema == by_dbt.schema
+    assert content_hash(by_spark) == content_hash(by_dbt)
+    # the joins brought every kind of feature, not nulls: positioning (ASOF per symbol), on-chain, energy
+    for column in ("ret_250d", "cot_spec_z52", "mvrv", "energy_days_since_release", "vix", "dgs10"):
+        assert by_spark[column].null_count < by_spark.num_rows, column
+
+
+@pytest.mark.slow
+def test_a_features_candidate_refused_by_the_row_checks_fails_the_asset_and_commits_nothing(
+    storage, built_marts, monkeypatch
+):
+    """Upstream prices with an impossible volatility: the job's candidate breaks fct_features_daily's dbt row
+    checks, so the Pipes subprocess raises MartCheckError, the asset fails naming the rule, and the table keeps
+    its version and content, with the refused staged files deleted."""
+    pytest.importorskip("pyspark")
+    uri = _publish_gold(storage, built_marts, monkeypatch)
+    prices_uri = storage.uri("gold", "marts", "fct_prices_daily")
+    prices = DeltaTable(prices_uri).to_pyarrow_table()
+    prices = prices.filter(pc.less(prices["trade_date"], pa.scalar(prices["trade_date"][200].as_py())))
+    broken = pc.if_else(pc.is_null(prices["realized_vol_20d"]), None, pa.scalar(50.0))  # range is [0, 10]
+    prices = prices.set_column(prices.schema.get_field_index("realized_vol_20d"), "realized_vol_20d", broken)
+    write_deltalake(prices_uri, prices, mode="overwrite")
+    before = DeltaTable(uri)
+
+    instance = DagsterInstance.ephemeral()
+    result = _materialize_features(raise_on_error=False, instance=instance)
+
+    assert not result.success and result.get_asset_materialization_events() == []
+    (failure,) = result.get_step_failure_events()
+    assert "External execution process failed" in str(failure.step_failure_data.error.cause)
+    # what the run's log shows beside the failure: the job's own typed error, with the rule and its count
+    logged = [e.dagster_event for e in instance.all_logs(result.run_id) if e.dagster_event is not None]
+    (closed,) = [e for e in logged if "pipes closed with exception" in (e.message or "")]
+    error = closed.event_specific_data.error
+    assert error.cls_name == "MartCheckError"
+    assert re.search(r"rvol_20d outside \[0, 10\]: \d+ rows", error.message), error.message
+    after = DeltaTable(uri)
+    assert after.version() == before.version()
+    assert content_hash(after.to_pyarrow_table()) == content_hash(before.to_pyarrow_table())
+    folder = Path(storage.fs_path(uri))
+    assert [p for p in folder.iterdir() if p.name.startswith("backfill-")] == []  # the refused files were deleted

@@ -63,8 +63,9 @@ def suite_of(silver: str) -> str:
 class Daemon:
     """Ticks of the automation sensor over one instance, keeping its cursor like the daemon does."""
 
-    def __init__(self, instance: DagsterInstance | None = None) -> None:
+    def __init__(self, instance: DagsterInstance | None = None, definitions: Definitions | None = None) -> None:
         self.instance = instance or DagsterInstance.ephemeral()
+        self.definitions = definitions or defs  # a code location built in another environment (its clock file)
         self.cursor = None
 
     def materialize(self, *keys: str, partition: str | None = None) -> None:
@@ -86,7 +87,7 @@ class Daemon:
         self.check(CBOE, suite_of(CBOE), passed=True, partition=day)
 
     def tick(self) -> dict[str, list[str] | bool]:
-        result = evaluate_automation_conditions(defs=defs, instance=self.instance, cursor=self.cursor)
+        result = evaluate_automation_conditions(defs=self.definitions, instance=self.instance, cursor=self.cursor)
         self.cursor = result.cursor
         requested = {}
         for item in result.results:
@@ -289,7 +290,9 @@ def test_the_marts_start_once_per_release_batch_not_once_per_silver_table(monkey
     PublisherClock(clock).set(datetime(2024, 6, 26, 17, 5, tzinfo=ZoneInfo("America/New_York")))
     day = "2024-06-26"
     (tmp_path / "home").mkdir()
-    daemon = Daemon(DagsterInstance.local_temp(str(tmp_path / "home")))  # sensor states need schedule storage
+    # sensor states need schedule storage; the code location is built with the clock file, as a code server
+    # started in this environment would be (its gate reads the publishers' clock of the settings it was built with)
+    daemon = Daemon(DagsterInstance.local_temp(str(tmp_path / "home")), build_definitions(get_settings()))
     graph = defs.get_repository_def().asset_graph
     for key in graph.get_all_asset_keys():  # a lake built by `nexus run`, then automation turned on
         if not graph.get(key).is_partitioned and graph.get(key).is_materializable:

@@ -65,11 +65,15 @@ def test_a_range_too_short_for_the_models_is_named_and_skipped():
     from datetime import date
 
     from pipelines.runner import model_stage_shortfall
+    from resources.settings import Settings
 
-    reason = model_stage_shortfall(date(2023, 1, 2), date(2024, 6, 28), 31)
+    def shortfall(start: date, end: date, window_days: int) -> str | None:
+        return model_stage_shortfall(Settings(start_date=start, end_date=end, signal_history_days=window_days))
+
+    reason = shortfall(date(2023, 1, 2), date(2024, 6, 28), 31)
     assert reason is not None and "too short for the models" in reason and "--start 2019" in reason
-    assert model_stage_shortfall(date(2019, 7, 1), date(2024, 6, 28), 31) is None
-    assert model_stage_shortfall(date(2016, 1, 1), date(2025, 12, 31), 31) is None
+    assert shortfall(date(2019, 7, 1), date(2024, 6, 28), 31) is None
+    assert shortfall(date(2016, 1, 1), date(2025, 12, 31), 31) is None
 
 
 def test_each_stage_contributes_its_own_assets_and_the_wiring_none():

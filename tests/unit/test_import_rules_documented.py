@@ -8,6 +8,7 @@ a package under the no-cycles contract says so, and names each cycle the contrac
 
 from __future__ import annotations
 
+import ast
 import re
 import tomllib
 from pathlib import Path
@@ -70,3 +71,29 @@ def test_no_cycles_and_each_ignored_cycle_are_stated(package):
             continue
         suffixes = {".".join(parts[i:]) for i in range(1, len(parts))}
         assert suffixes & set(re.findall(r"`([\w.]+)`", rule)), f"{package}/README.md does not name {ignored}"
+
+
+def test_the_personas_readme_states_its_stage_rule_and_where_dagster_is_imported():
+    """assets/personas/README.md: the stages it may import are those below it in the stages contract (and
+    `resources`), the rest never; only the wrappers it names import Dagster."""
+    layers = _layer_sets(_contract("layers", containers=True)["layers"])
+    position = next(i for i, layer in enumerate(layers) if "personas" in layer)
+    readme = (ROOT / "assets" / "personas" / "README.md").read_text()
+    found = re.search(r"Imports \(enforced by import-linter.*?(?=\n\n)", readme, re.S)
+    assert found, "assets/personas/README.md states no import rule"
+    rule = " ".join(found.group(0).split())
+    assert _named("may import", rule) == set().union(*layers[position + 1 :]) | {"resources"}, rule
+    assert _named("never", rule) == set().union(*layers[:position]) | {"pipelines"}, rule
+    wrappers = set(re.findall(r"`(\w+\.py)`", readme.split("Dagster only in", 1)[1].split(".\n", 1)[0]))
+    importing = {path.name for path in (ROOT / "assets" / "personas").glob("*.py") if _imports_dagster(path)}
+    assert wrappers and importing == wrappers, (importing, wrappers)
+
+
+def _imports_dagster(path: Path) -> bool:
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        if any(name == "dagster" or name.startswith(("dagster.", "dagster_")) for name in names):
+            return True
+    return False

@@ -11,6 +11,7 @@ from pipelines.definitions import defs, ingest_jobs
 from pipelines.sensors import STREAM_INGESTS, ReleaseCursor, release_sensor
 from resources.releases import STREAMS, Release, releases_between
 from resources.settings import get_settings
+from resources.settings_resource import SettingsResource
 from resources.simulated.clock import PublisherClock
 from resources.sources.cot.calendar import release_time as cot_release_time
 from resources.sources.eia.calendar import gas_storage_release, petroleum_release
@@ -89,7 +90,13 @@ def test_every_stream_has_a_stopped_sensor_launching_its_ingest():
 
 
 def _tick(name: str, cursor: str | None):
-    context = build_sensor_context(cursor=cursor, repository_def=defs.get_repository_def())
+    """One tick under the settings of the test's environment (its clock file): what a code server started in it
+    hands the sensor through its `settings` resource."""
+    context = build_sensor_context(
+        cursor=cursor,
+        repository_def=defs.get_repository_def(),
+        resources={"settings": SettingsResource.from_settings(get_settings())},
+    )
     return defs.get_sensor_def(name)(context)
 
 
@@ -145,14 +152,15 @@ def test_a_late_release_is_asked_for_again_until_it_is_out():
         [("daily_ingest_job", [AssetKey(["bronze", "cboe", "index_history"])], "daily")],
         [ingest_jobs(partitions)["daily"]],
         partitions,
-        clock=lambda: _ny(2024, 3, 13, 16, 20),
+        clock=lambda _settings: _ny(2024, 3, 13, 16, 20),
         probe=lambda release, now: out["yes"],
     )
     cursor = ReleaseCursor(last=_ny(2024, 3, 12, 16, 15)).model_dump_json()
-    waiting = sensor_def(build_sensor_context(cursor=cursor))
+    resources = {"settings": SettingsResource.from_settings(get_settings())}
+    waiting = sensor_def(build_sensor_context(cursor=cursor, resources=resources))
     assert isinstance(waiting, SkipReason) and "2024-03-13T20:15" in waiting.skip_message
     out["yes"] = True
-    result = sensor_def(build_sensor_context(cursor=cursor))
+    result = sensor_def(build_sensor_context(cursor=cursor, resources=resources))
     assert [r.tags[AS_OF_TAG] for r in result.run_requests] == ["2024-03-13"]
 
 

@@ -70,7 +70,7 @@ def _cases() -> list[tuple[pa.Table, time]]:
     broken = _table(
         symbol=["SPX", "SPX", None],
         trade_date=[DAY, DAY, DAY],
-        rvol_20d=[11.0, -0.5, float("nan")],  # NaN: never out of range, as Arrow compares it
+        rvol_20d=[11.0, -0.5, float("nan")],  # NaN: above the max, as DuckDB and Spark order it
         max_available_at_used=[datetime(2024, 3, 1, 22, 0, 1, tzinfo=UTC)] + [datetime(2024, 3, 1, tzinfo=UTC)] * 2,
     )
     return [(_table(), time(22)), (broken, time(22)), (_table(), time(21)), (_table().slice(0, 0), time(22))]
@@ -80,9 +80,48 @@ def _cases() -> list[tuple[pa.Table, time]]:
 def test_the_spark_aggregates_give_the_arrow_checks_counts(spark, case):
     """The features job checks its candidate where it lies (Spark aggregates): same rules, same counts."""
     table, decision = _cases()[case]
-    frame = spark.createDataFrame(
-        table.to_pandas(), "symbol string, trade_date date, rvol_20d double, max_available_at_used timestamp"
+    frame = spark.createDataFrame(  # from Python values: pandas would turn NaN into null on the way to Spark
+        table.to_pylist(), "symbol string, trade_date date, rvol_20d double, max_available_at_used timestamp"
     )
     by_arrow = failed_rules(table, CHECKS, decision_time_utc=decision)
     assert checked_rows_spark(frame, CHECKS, decision_time_utc=decision) == (table.num_rows, by_arrow)
     assert bool(by_arrow) == (case in (1, 2))  # the cases do break rules where they mean to
+
+
+NAN_CHECKS = RowChecks.model_validate(
+    {"ranges": [{"column": "v", "min": 0, "max": 10}, {"column": "v", "min": 0}, {"column": "v", "max": 10}]}
+)
+NAN_VALUES = pa.table({"v": pa.array([float("nan"), 5.0, None, -1.0, 11.0, float("nan"), 10.0], pa.float64())})
+
+
+def _by_duckdb(candidate: pa.Table, checks: RowChecks) -> dict[str, int]:
+    """The counts dbt's `row_checks` gives: each range's condition as dbt_project/macros/generic_tests.sql writes
+    it (`col is not null and (col < min or col > max)`), run by DuckDB on the same values."""
+    import duckdb
+
+    connection = duckdb.connect()
+    connection.register("candidate", candidate)
+
+    counts = {}
+    for rule in checks.ranges:
+        bounds = [f"{rule.column} < {rule.min}"] if rule.min is not None else []
+        bounds += [f"{rule.column} > {rule.max}"] if rule.max is not None else []
+        label = f"{rule.column} outside [{rule.min if rule.min is not None else '-inf'}, "
+        label += f"{rule.max if rule.max is not None else 'inf'}]"
+        condition = f"{rule.column} is not null and ({' or '.join(bounds)})"
+        counts[label] = connection.execute(f"select count(*) filter (where {condition}) from candidate").fetchone()[0]
+    return {label: rows for label, rows in counts.items() if rows}
+
+
+def test_nan_is_out_of_range_on_arrow_as_dbt_counts_it_on_duckdb():
+    """NaN sorts above every number in DuckDB: it breaks a `max` bound and passes a lone `min`."""
+    expected = {"v outside [0, 10]": 4, "v outside [0, inf]": 1, "v outside [-inf, 10]": 3}
+    assert _by_duckdb(NAN_VALUES, NAN_CHECKS) == expected
+    assert failed_rules(NAN_VALUES, NAN_CHECKS, decision_time_utc=time(22)) == expected
+
+
+def test_nan_is_out_of_range_on_spark_as_dbt_counts_it_on_duckdb(spark):
+    frame = spark.createDataFrame([(v,) for v in NAN_VALUES["v"].to_pylist()], "v double")  # NaN stays NaN
+    expected = _by_duckdb(NAN_VALUES, NAN_CHECKS)
+    assert expected["v outside [0, 10]"] == 4  # the two NaN among them
+    assert checked_rows_spark(frame, NAN_CHECKS, decision_time_utc=time(22)) == (NAN_VALUES.num_rows, expected)
