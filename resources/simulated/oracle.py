@@ -2,7 +2,8 @@
 
 The world (`world.py`) draws every daily return as a known drift plus independent noise. The drift on day t is the
 asset's constant drift, its factor beta times the regime's mean, the mean reversion of FX and commodities towards
-their levels, and the planted effects (COT extremes, VIX backwardation, EIA surprises, time-series momentum).
+their levels and of the equity indices towards their trends, and the planted effects (COT extremes, VIX
+backwardation, EIA surprises, time-series momentum).
 The oracle's score for (instrument, D, h) is the sum over D+1..D+h of the drifts expected at D's close:
 - regime: given the hidden regime at D, the regime mean j days later is (P^j mu)[state], P the transition matrix;
 - planted effects: only those whose trigger was public by D (a COT report released by D, an EIA report released
@@ -10,9 +11,10 @@ The oracle's score for (instrument, D, h) is the sum over D+1..D+h of the drifts
 - mean reversion: the pull of D's level, held over the window.
 It is the conditional mean given everything public at D plus the hidden regime, so no model can beat it in
 expectation: an upper bound, generous only in knowing the regime (a model can only filter it).
-Covered: the business-day instruments whose drift world.py writes in closed form (ORACLE_SYMBOLS). Not covered:
-VIX and the 10-year yield (levels driven by nonlinear volatility and policy paths) and BTC/ETH (their MVRV
-effect is computed inside the crypto simulation); comparisons with the oracle pool the covered instruments only.
+Covered: the business-day instruments whose drift world.py writes in closed form, and VIX, whose mean reversion
+its components give in closed form (`vix_expected`, an approximation) (ORACLE_SYMBOLS). Not covered: the 10-year
+yield (policy paths) and BTC/ETH (their MVRV effect is computed inside the crypto simulation); comparisons with the
+oracle pool the covered instruments only.
 """
 
 from __future__ import annotations
@@ -22,25 +24,32 @@ import pandas as pd
 
 from resources.simulated.world import (
     COMMODITY,
+    COMMODITY_LEVELS,
     COT_EFFECT_CONTRACTS,
     COT_EFFECT_DAILY,
     COT_MARKETS,
     COT_Z_THRESHOLD,
     EIA_DRIFT_DAILY_PER_SD,
     EQUITY,
+    GARCH_PERSISTENCE,
+    MEAN_REVERSION,
     REGIME_MU,
+    REGIME_SIGMA,
     REGIME_TRANSITIONS,
     REGIMES,
     TSMOM_DAILY,
     VIX_BACKWARDATION_DAILY,
+    VIX_FEAR_AR,
+    VIX_SPOT_AR,
     World,
     _trading_index_on_or_after,
+    anchor_log_level,
+    vix_level,
     world_for,
 )
 from resources.sources.cot.calendar import release_date as cot_release_date
 
-ORACLE_SYMBOLS: tuple[str, ...] = ("SPX", "NDX", "WTI", "BRENT", "NATGAS", "EURUSD", "USDJPY", "USD")
-_MEAN_REVERSION = 0.0015  # world.py: FX and commodities pull 0.15% of their log distance to a level per day
+ORACLE_SYMBOLS: tuple[str, ...] = ("SPX", "NDX", "WTI", "BRENT", "NATGAS", "EURUSD", "USDJPY", "USD", "VIX")
 _BRENT_SPREAD_PULL = 0.02
 _EFFECT_DAYS = 5  # world.py: COT, EIA and VIX drifts last the 5 trading days after their trigger
 _TSMOM = ("SPX", "NDX", "WTI", "GOLD", "EURUSD", "JPYUSD")
@@ -116,6 +125,30 @@ def _world_log_price(world: World, name: str) -> pd.Series:
     return np.log(daily[column[name]])
 
 
+def vix_expected(world: World, horizon: int) -> pd.Series:
+    """Expected h-day log change of VIX: the world's VIX formula (`world.vix_level`) applied to the expected
+    state h days on, against D's close. VIX has no planted effect; its predictability is its mean reversion, which
+    the generating process gives in closed form per component:
+    - regime sigma: E[log sigma(state at D+h)] = (P^h log sigma)[state at D];
+    - GARCH variance multiplier: E[h'] = 1 + GARCH_PERSISTENCE^h (h - 1);
+    - fear and spot terms: autoregressive, so VIX_FEAR_AR^h and VIX_SPOT_AR^h of D's values (the factor returns
+      that feed the spot term have mean zero).
+    The expected state is put through the formula (not the formula's expectation): an approximation that ignores
+    the curvature of exp and the saturation, which moves the level, not the sign that the leak audit scores.
+    """
+    state = world.regimes.map({name: i for i, name in enumerate(REGIMES)}).to_numpy()
+    step = np.linalg.matrix_power(REGIME_TRANSITIONS, horizon)
+    sigma = np.exp((step @ np.log(REGIME_SIGMA))[state])
+    components = world.vix_state
+    garch = np.sqrt(1.0 + GARCH_PERSISTENCE**horizon * (components["garch_next"].to_numpy() ** 2 - 1.0))
+    later = vix_level(
+        sigma * garch,
+        VIX_FEAR_AR**horizon * components["fear"].to_numpy(),
+        VIX_SPOT_AR**horizon * components["spot"].to_numpy(),
+    )
+    return pd.Series(np.log(later) - np.log(world.daily["VIX"].to_numpy()), index=world.daily.index)
+
+
 def expected_returns(world: World, horizon: int) -> pd.DataFrame:
     """Oracle expected h-day log return per business day: columns trade_date, symbol, expected."""
     daily = world.daily
@@ -132,11 +165,10 @@ def expected_returns(world: World, horizon: int) -> pd.DataFrame:
         "USDX": np.log(daily["DTWEXBGS"] / 1.05),
     }
     pull = {
-        "WTI": -_MEAN_REVERSION * (logp["WTI"] - np.log(65.0)),
-        "NATGAS": -_MEAN_REVERSION * (logp["NATGAS"] - np.log(3.5)),
-        "EURUSD": -_MEAN_REVERSION * (logp["EURUSD"] - np.log(1.15)),
-        "JPYUSD": -_MEAN_REVERSION * (logp["JPYUSD"] - np.log(1 / 112.0)),
-        "USDX": -_MEAN_REVERSION * (logp["USDX"] - np.log(105.0)),
+        **{name: -pull * (logp[name] - np.log(level)) for name, (level, pull) in COMMODITY_LEVELS.items()},
+        "EURUSD": -MEAN_REVERSION * (logp["EURUSD"] - np.log(1.15)),
+        "JPYUSD": -MEAN_REVERSION * (logp["JPYUSD"] - np.log(1 / 112.0)),
+        "USDX": -MEAN_REVERSION * (logp["USDX"] - np.log(105.0)),
         "BRENT_SPREAD": -_BRENT_SPREAD_PULL * (logp["BRENT"] - logp["WTI"] - np.log(1.06)),
     }
 
@@ -144,16 +176,23 @@ def expected_returns(world: World, horizon: int) -> pd.DataFrame:
         a = assets[name]
         return horizon * a.drift + a.factor_beta * factor + effects[name]
 
+    def anchored(name: str) -> pd.Series:
+        """An equity index and its pull towards its trend from D's close, held over the window."""
+        a = assets[name]
+        distance = np.log(daily[name]) - anchor_log_level(a, np.arange(len(daily)))
+        return priced(name) - horizon * a.pull * distance
+
     wti = priced("WTI") + horizon * pull["WTI"]
     expected = {
-        "SPX": priced("SPX"),
-        "NDX": priced("NDX"),
+        "SPX": anchored("SPX"),
+        "NDX": anchored("NDX"),
         "WTI": wti,
         "BRENT": wti - effects["WTI"] + effects["BRENT"] + horizon * pull["BRENT_SPREAD"],
         "NATGAS": priced("NATGAS") + horizon * pull["NATGAS"],
         "EURUSD": horizon * pull["EURUSD"] + effects["EURUSD"],
         "USDJPY": -(horizon * pull["JPYUSD"] + effects["JPYUSD"]),
         "USD": horizon * (pull["USDX"] - 0.3 * pull["EURUSD"]),
+        "VIX": vix_expected(world, horizon),
     }
     frames = [
         pd.DataFrame({"trade_date": values.index, "symbol": symbol, "expected": values.to_numpy()})
@@ -169,4 +208,4 @@ def oracle_scores(seed: int, horizons: tuple[int, ...]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-__all__ = ["ORACLE_SYMBOLS", "expected_returns", "known_effects", "oracle_scores", "regime_means"]
+__all__ = ["ORACLE_SYMBOLS", "expected_returns", "known_effects", "oracle_scores", "regime_means", "vix_expected"]

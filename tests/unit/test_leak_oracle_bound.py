@@ -6,6 +6,8 @@ import pytest
 
 from assets.models.evaluation import EvaluationConfig, MetricsRow, leak_audit
 from assets.models.leak import OracleBound, oracle_bounds, oracle_leak_audit
+from resources.simulated.oracle import oracle_scores
+from resources.simulated.world import world_for
 
 
 def _row(symbol: str, horizon: int, ba: float, n: int = 1300) -> MetricsRow:
@@ -42,7 +44,7 @@ def test_the_margin_is_three_standard_errors_of_the_groups_effective_rows():
 
 
 def test_groups_the_oracle_does_not_cover_keep_the_fixed_audit():
-    metrics = [_row("VIX", 7, 0.70), _row("SPX", 7, 0.53), _row("ALL", 7, 0.52, n=15000)]
+    metrics = [_row("UST10Y", 7, 0.70), _row("SPX", 7, 0.53), _row("ALL", 7, 0.52, n=15000)]
     bounds = [OracleBound(horizon=7, symbol="SPX", balanced_accuracy=0.53, n_directional=1300)]
     audit = oracle_leak_audit(metrics, bounds, EvaluationConfig())
     assert audit.flagged and audit.offenders == leak_audit([metrics[0]]).offenders
@@ -61,3 +63,21 @@ def test_oracle_bounds_score_the_oracles_sign_on_the_models_own_rows():
     # the FLAT day 2 and the days after the model's rows do not count
     assert (bound.horizon, bound.symbol, bound.n_directional) == (1, "SPX", 5)
     assert bound.balanced_accuracy == pytest.approx(0.5 * (2 / 3 + 1 / 2))
+
+
+def test_vix_is_judged_by_the_oracles_bound_like_the_others():
+    """The oracle covers VIX (its mean reversion): its bound on VIX's rows of world 7 sits well above 0.55, so a
+    model at 0.62 on VIX is a true effect within reach (the fixed 60% flagged it), and 0.80 still a leak."""
+    world = world_for(7)
+    logv = np.log(world.daily["VIX"]).loc["2016":"2025"]
+    realized = (logv.shift(-5) - logv).dropna()
+    days = realized.index[realized.abs() > 0.05]
+    labelled = {5: pd.DataFrame({"symbol": "VIX", "trade_date": days, "label": np.sign(realized[days]).astype(int)})}
+    predictions = pd.DataFrame({"symbol": "VIX", "trade_date": days, "horizon": 5})
+    (bound,) = oracle_bounds(predictions, oracle_scores(7, (5,)), labelled)
+    assert bound.symbol == "VIX" and bound.balanced_accuracy > 0.6 and bound.n_directional == len(days)
+    model = [_row("VIX", 5, 0.62, n=len(days))]
+    assert leak_audit(model).flagged
+    audit = oracle_leak_audit(model, [bound])
+    assert not audit.flagged and "within what the simulated world makes knowable" in audit.acknowledged[0]
+    assert oracle_leak_audit([_row("VIX", 5, 0.80, n=len(days))], [bound]).flagged

@@ -53,3 +53,17 @@ def test_the_oracle_is_an_unbiased_conditional_mean():
     pooled = pd.concat(frames)
     slope, _ = np.polyfit(pooled["expected"], pooled["realized"], 1)
     assert 0.7 < slope < 1.5, slope
+
+
+def test_the_vix_oracle_is_its_mean_reversion_in_closed_form():
+    """VIX has no planted effect; the oracle expects its components to revert (regime, GARCH, fear and spot terms):
+    realized 5-day log changes regress on it with a slope near 1, and it calls the direction of large moves."""
+    world = world_for(SEED)
+    scores = oracle_scores(SEED, (5,))
+    expected = scores[scores["symbol"] == "VIX"].set_index("trade_date")["expected"]
+    logv = np.log(world.daily["VIX"])
+    pooled = pd.concat([expected, (logv.shift(-5) - logv).rename("realized")], axis=1).dropna().iloc[300::5]
+    slope, _ = np.polyfit(pooled["expected"], pooled["realized"], 1)
+    assert 0.8 < slope < 1.25, slope
+    large = pooled[pooled["realized"].abs() > 0.05]
+    assert (np.sign(large["expected"]) == np.sign(large["realized"])).mean() > 0.6
