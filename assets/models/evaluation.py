@@ -201,6 +201,15 @@ def majority_hit_rate(fwd_ret: np.ndarray) -> float:
     return max(up, 1.0 - up)
 
 
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """`scipy.stats.spearmanr(x, y).statistic` for finite, non-constant x and y, computed as spearmanr does (ranks
+    stacked as columns, `np.corrcoef` of them) without its input checks, which cost more than the ranks on the
+    scorecard's ~1,500 groups: the same value to the bit (tests/unit/test_evaluation.py)."""
+    from scipy.stats import rankdata  # here, not with the definitions
+
+    return float(np.corrcoef(np.column_stack((rankdata(x), rankdata(y))), rowvar=False)[1, 0])
+
+
 def information_coefficient(score: np.ndarray, fwd_ret: np.ndarray, horizon: int) -> tuple[float, float, float]:
     """(Spearman IC, t-statistic with n_eff = n / horizon for overlapping labels, n_eff)."""
     score = np.asarray(score, dtype="float64")
@@ -209,9 +218,7 @@ def information_coefficient(score: np.ndarray, fwd_ret: np.ndarray, horizon: int
     n = int(ok.sum())
     if n < 3 or np.ptp(score[ok]) == 0 or np.ptp(fwd_ret[ok]) == 0:
         return float("nan"), float("nan"), n / horizon
-    from scipy.stats import spearmanr  # here, not with the definitions
-
-    ic = float(spearmanr(score[ok], fwd_ret[ok]).statistic)
+    ic = _spearman(score[ok], fwd_ret[ok])
     n_eff = n / horizon
     t = ic * np.sqrt(max(n_eff - 2.0, 0.0) / max(1.0 - ic**2, 1e-12))
     return ic, float(t), n_eff
@@ -310,6 +317,41 @@ def labelled_rows(
     return base.merge(next_day, on=["symbol", "trade_date"], how="left")
 
 
+BASELINES: tuple[str, ...] = ("momentum", "long_only", "tsmom_12m")  # the strategies that read no forecast
+
+
+class BaselineCache:
+    """The baseline strategies' positions, returns and turnover (`BASELINES`: none reads a forecast) of one symbol's
+    evaluated rows, kept per (horizon, symbol, first and last evaluated date, rows).
+
+    Why: the scorecard evaluates 19 predictions of one panel (13 models, 6 of them again on the oracle's
+    instruments), nearly all over the same symbols and spans, and each recomputed the same baselines. A symbol's
+    baseline columns depend only on its labelled rows in the span (sizing, trailing returns, next-day returns), so
+    a cache is valid for one panel (`labelled_rows` per horizon) and one EvaluationConfig: the caller keeps it
+    beside them. Same values as computed afresh (tests/unit/test_evaluation.py)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[int, str, Any, Any, int], dict[str, np.ndarray]] = {}
+        self.hits = 0
+
+
+def _baseline_columns(
+    size: np.ndarray, mom: np.ndarray, tsm: np.ndarray, ret1: np.ndarray, horizon: int, cost_bps: float
+) -> dict[str, np.ndarray]:
+    """One symbol's `pos_`, `pnl_` and `turn_` columns of every baseline strategy."""
+    positions = {
+        "momentum": overlapping_position(mom, horizon) * size,
+        "long_only": np.ones(len(size)) * size,
+        "tsmom_12m": tsm * size,
+    }
+    out: dict[str, np.ndarray] = {}
+    for name, position in positions.items():
+        pnl, turn = strategy_returns(position, ret1, cost_bps)
+        pnl[~np.isfinite(ret1)] = np.nan  # the last day has no next-day return yet
+        out[f"pos_{name}"], out[f"pnl_{name}"], out[f"turn_{name}"] = position, pnl, turn
+    return out
+
+
 def evaluation_frame(
     predictions: pd.DataFrame,
     features: pd.DataFrame,
@@ -317,10 +359,12 @@ def evaluation_frame(
     horizon: int,
     config: EvaluationConfig,
     labelled: pd.DataFrame | None = None,
+    baselines: BaselineCache | None = None,
 ) -> pd.DataFrame:
     """One horizon: every feature row of a predicted symbol from its first to its last prediction, with the
     forecast (null where none), realized class and returns, trailing returns, and each strategy's daily return.
-    `labelled`: `labelled_rows` of the panel for this horizon, when already computed."""
+    `labelled`: `labelled_rows` of the panel for this horizon, when already computed; `baselines`: a cache of the
+    baseline strategies' columns for that panel (`BaselineCache`)."""
     preds = normalize_keys(predictions[predictions["horizon"] == horizon])
     symbols = preds["symbol"].unique()
     if labelled is None:
@@ -344,24 +388,25 @@ def evaluation_frame(
     mom = np.sign(base["trailing_ret"].astype("float64").fillna(0.0).to_numpy())
     tsm = np.sign(base["tsmom_ret"].astype("float64").fillna(0.0).to_numpy())
     ret1 = base["fwd_ret_1d"].astype("float64").to_numpy()
-    groups = list(base.groupby("symbol").indices.values())  # grouped once, not once per strategy and symbol
-    for name, signs, h in (("signal", sign, horizon), ("momentum", mom, horizon), ("long_only", None, 1)):
-        pos = np.empty(len(base))
-        for idx in groups:
-            raw = np.ones(len(idx)) if signs is None else overlapping_position(signs[idx], h)
-            pos[idx] = raw * size[idx]
-        base[f"pos_{name}"] = pos
-    base["pos_tsmom_12m"] = tsm * size
-    for name in STRATEGIES:
-        pnl = np.empty(len(base))
-        turn = np.empty(len(base))
-        position = base[f"pos_{name}"].to_numpy()
-        for idx in groups:
-            pnl[idx], turn[idx] = strategy_returns(position[idx], ret1[idx], config.cost_bps)
-        pnl[~np.isfinite(ret1)] = np.nan  # the last day has no next-day return yet
-        base[f"pnl_{name}"] = pnl
-        base[f"turn_{name}"] = turn
-    return base
+    dates = base["trade_date"].to_numpy()
+    names = [f"pos_{n}" for n in STRATEGIES] + [f"{kind}_{n}" for n in STRATEGIES for kind in ("pnl", "turn")]
+    columns = {name: np.empty(len(base)) for name in names}  # in the order the frame always had them
+    for symbol, idx in base.groupby("symbol").indices.items():  # grouped once, not once per strategy and symbol
+        position = overlapping_position(sign[idx], horizon) * size[idx]
+        pnl, turn = strategy_returns(position, ret1[idx], config.cost_bps)
+        pnl[~np.isfinite(ret1[idx])] = np.nan  # the last day has no next-day return yet
+        own = {"pos_signal": position, "pnl_signal": pnl, "turn_signal": turn}
+        key = (horizon, str(symbol), dates[idx[0]], dates[idx[-1]], len(idx))
+        cached = None if baselines is None else baselines.entries.get(key)
+        if cached is None:
+            cached = _baseline_columns(size[idx], mom[idx], tsm[idx], ret1[idx], horizon, config.cost_bps)
+            if baselines is not None:
+                baselines.entries[key] = cached
+        elif baselines is not None:
+            baselines.hits += 1
+        for column, values in (own | cached).items():
+            columns[column][idx] = values
+    return pd.concat([base, pd.DataFrame(columns)], axis=1)
 
 
 def pooled_returns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -378,19 +423,42 @@ def _periods_per_year(dates: pd.Series) -> float:
     return len(dates) / (span_days / 365.25) if span_days > 0 else 252.0
 
 
-def _group_metrics(rows: pd.DataFrame, horizon: int, symbol: str, ppy: float, daily: Mapping[str, Any]) -> MetricsRow:
-    """`daily`: each strategy's daily returns (a frame or arrays; only the values are read).
+def _group_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The columns of an evaluation frame that the metrics read, as arrays, taken once per frame.
 
-    Masks over the group's columns, not row selections of the frame: the scorecard evaluates ~1,300 groups, and
-    selecting rows of the whole evaluation frame (two dozen columns) twice per group was half of its time. The
-    same values reach the same functions in the same order, so every figure is as before."""
-    has_score = rows["score"].notna().to_numpy()
-    has_label = has_score & rows["label"].notna().to_numpy()
-    score = rows["score"].to_numpy()
-    label = rows["label"].astype("float64").to_numpy()[has_label]
-    fwd = rows["fwd_ret"].astype("float64").to_numpy()[has_score]
+    A symbol's group is then these arrays at its row positions, not a sub-frame: the scorecard evaluates ~1,300
+    groups, and building sub-frames and reading their columns one by one was most of its time. The same values
+    reach the same functions in the same order, so every figure is as before."""
+    out = {
+        "score": frame["score"].to_numpy(),
+        "has_score": frame["score"].notna().to_numpy(),
+        "has_label": frame["label"].notna().to_numpy(),
+        "label": frame["label"].astype("float64").to_numpy(),
+        "fwd_ret": frame["fwd_ret"].astype("float64").to_numpy(),
+        "proba": frame[["p_down", "p_flat", "p_up"]].to_numpy(dtype="float64"),
+        "pred_class": frame["pred_class"].to_numpy(),
+        "trailing_ret": frame["trailing_ret"].to_numpy(),
+        "trade_date": frame["trade_date"].to_numpy(),
+        "calendar": frame["calendar"].to_numpy(),
+    }
+    for name in STRATEGIES:
+        out[f"pnl_{name}"] = frame[f"pnl_{name}"].to_numpy()
+        out[f"turn_{name}"] = frame[f"turn_{name}"].to_numpy()
+    return out
+
+
+def _group_metrics(
+    columns: Mapping[str, np.ndarray], horizon: int, symbol: str, ppy: float, daily: Mapping[str, Any]
+) -> MetricsRow:
+    """`columns`: a group's `_group_columns`; `daily`: each strategy's daily returns (a frame or arrays; only the
+    values are read)."""
+    has_score = columns["has_score"]
+    has_label = has_score & columns["has_label"]
+    score = columns["score"]
+    label = columns["label"][has_label]
+    fwd = columns["fwd_ret"][has_score]
     ic, t, n_eff = information_coefficient(score[has_score], fwd, horizon)
-    proba = rows[["p_down", "p_flat", "p_up"]].to_numpy(dtype="float64")[has_label]
+    proba = columns["proba"][has_label]
     y = (label + 1).astype(int)
     brier = multiclass_brier(proba, y) if len(y) else float("nan")
     if len(y):
@@ -400,19 +468,20 @@ def _group_metrics(rows: pd.DataFrame, horizon: int, symbol: str, ppy: float, da
         clim = float("nan")
     sig = np.asarray(daily["signal"])
     n = int(has_score.sum())
-    dates = rows["trade_date"][has_score] if n else None
+    dates = columns["trade_date"][has_score] if n else None
+    turnover = columns["turn_signal"]
     return MetricsRow(
         horizon=horizon,
         symbol=symbol,
         n=n,
         n_directional=int(np.isin(label, (-1, 1)).sum()),
-        start=str(dates.min().date()) if dates is not None else None,
-        end=str(dates.max().date()) if dates is not None else None,
+        start=str(pd.Timestamp(dates.min()).date()) if dates is not None else None,
+        end=str(pd.Timestamp(dates.max()).date()) if dates is not None else None,
         balanced_accuracy=_opt(directional_balanced_accuracy(score[has_label], label)),
-        balanced_accuracy_3class=_opt(balanced_accuracy_3class(rows["pred_class"].to_numpy()[has_label], label)),
+        balanced_accuracy_3class=_opt(balanced_accuracy_3class(columns["pred_class"][has_label], label)),
         hit_rate=_opt(hit_rate(score[has_score], fwd)),
         hit_rate_majority=_opt(majority_hit_rate(fwd)),
-        hit_rate_momentum=_opt(hit_rate(rows["trailing_ret"].to_numpy()[has_score], fwd)),
+        hit_rate_momentum=_opt(hit_rate(columns["trailing_ret"][has_score], fwd)),
         ic=_opt(ic),
         ic_t=_opt(t),
         ic_n_eff=_opt(n_eff),
@@ -422,7 +491,7 @@ def _group_metrics(rows: pd.DataFrame, horizon: int, symbol: str, ppy: float, da
         sharpe_momentum=_opt(sharpe_ratio(np.asarray(daily["momentum"]), ppy)),
         sharpe_long_only=_opt(sharpe_ratio(np.asarray(daily["long_only"]), ppy)),
         ann_return=_opt(np.nanmean(sig) * ppy) if len(sig) else None,
-        turnover=_opt(rows["turn_signal"].mean()) if len(rows) else None,
+        turnover=_opt(pd.Series(turnover).mean()) if len(turnover) else None,
     )
 
 
@@ -506,28 +575,32 @@ def evaluate(
     labels: pd.DataFrame,
     config: EvaluationConfig | None = None,
     labelled: Mapping[int, pd.DataFrame] | None = None,
+    baselines: BaselineCache | None = None,
 ) -> EvaluationReport:
     """Metrics for every horizon in `predictions` (walk-forward output, any number of horizons), per symbol and
     pooled, the pooled reliability curves, the time-series-momentum reference and the leak audit. `labelled`:
-    `labelled_rows` per horizon, when the caller evaluates many predictions of one panel."""
+    `labelled_rows` per horizon, and `baselines` a cache of the baseline strategies (`BaselineCache`), when the
+    caller evaluates many predictions of one panel."""
     config = config or EvaluationConfig()
     metrics: list[MetricsRow] = []
     reliability: list[ReliabilityBin] = []
     reference: list[StrategyRow] = []
     horizons = sorted(int(h) for h in predictions["horizon"].unique())
     for h in horizons:
-        frame = evaluation_frame(predictions, features, labels, h, config, (labelled or {}).get(h))
-        for symbol, rows in frame.groupby("symbol", sort=True):
-            ppy = float(PERIODS_PER_YEAR[str(rows["calendar"].iloc[0])])
-            daily = {s: rows[f"pnl_{s}"].to_numpy() for s in STRATEGIES}  # values only (no date index needed)
+        frame = evaluation_frame(predictions, features, labels, h, config, (labelled or {}).get(h), baselines)
+        columns = _group_columns(frame)
+        groups = frame.groupby("symbol", sort=True).indices
+        for symbol in sorted(groups):
+            rows = {name: values[groups[symbol]] for name, values in columns.items()}
+            ppy = float(PERIODS_PER_YEAR[str(rows["calendar"][0])])
+            daily = {s: rows[f"pnl_{s}"] for s in STRATEGIES}
             metrics.append(_group_metrics(rows, h, str(symbol), ppy, daily))
             if h == horizons[0]:
-                reference.append(
-                    _strategy_row("tsmom_12m", str(symbol), daily["tsmom_12m"], rows["turn_tsmom_12m"].mean(), ppy)
-                )
+                turnover = pd.Series(rows["turn_tsmom_12m"]).mean()
+                reference.append(_strategy_row("tsmom_12m", str(symbol), daily["tsmom_12m"], turnover, ppy))
         pooled = pooled_returns(frame)
         ppy_pooled = _periods_per_year(frame["trade_date"])
-        metrics.append(_group_metrics(frame, h, POOLED, ppy_pooled, pooled))
+        metrics.append(_group_metrics(columns, h, POOLED, ppy_pooled, pooled))
         if h == horizons[0]:
             turnover = float(frame.groupby("trade_date")["turn_tsmom_12m"].mean().mean())
             reference.append(_strategy_row("tsmom_12m", POOLED, pooled["tsmom_12m"].to_numpy(), turnover, ppy_pooled))
@@ -567,9 +640,11 @@ def cumulative_returns(
 
 
 __all__ = [
+    "BASELINES",
     "POOLED",
     "STRATEGIES",
     "AuditedGroup",
+    "BaselineCache",
     "EvaluationConfig",
     "EvaluationReport",
     "LeakAudit",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from assets.models.evaluation import POOLED, EvaluationConfig, evaluate, labelled_rows
+from assets.models.evaluation import POOLED, BaselineCache, EvaluationConfig, evaluate, labelled_rows
 from assets.models.labels import horizon_labels, normalize_keys
 from assets.models.pipeline import ModelStageConfig, load_inputs
 from assets.signals.build import SignalConfig
@@ -105,8 +105,9 @@ def _metrics(
     labels: pd.DataFrame,
     config: EvaluationConfig,
     labelled: dict[int, pd.DataFrame] | None = None,
+    baselines: BaselineCache | None = None,
 ):
-    report = evaluate(_with_probability_columns(predictions), features, labels, config, labelled)
+    report = evaluate(_with_probability_columns(predictions), features, labels, config, labelled, baselines)
     metrics = report.metrics_frame()
     active = predictions.assign(active=predictions["score"].fillna(0.0) != 0)
     by_symbol = active.groupby(["horizon", "symbol"])["active"].mean().rename("coverage").reset_index()
@@ -128,15 +129,17 @@ def scorecard(
         keys = signals.assign(trade_date=pd.to_datetime(signals["signal_date"]))[["symbol", "trade_date", "horizon"]]
         scored = oracle.assign(trade_date=pd.to_datetime(oracle["trade_date"])).rename(columns={"expected": "score"})
         predictions["oracle"] = keys.merge(scored, on=["symbol", "trade_date", "horizon"], how="inner")
-    # every model is evaluated on the same panel: its labels per horizon are computed once, not once per model
+    # every model is evaluated on the same panel: its labels per horizon, and the baselines (momentum, long-only,
+    # 12-month momentum) of each symbol's span, are computed once, not once per model
     horizons = sorted({int(h) for frame in predictions.values() for h in frame["horizon"].unique()})
     labelled = {h: labelled_rows(features, labels, h, config) for h in horizons}
+    baselines = BaselineCache()
     parts = []
     for name, frame in predictions.items():
-        metrics = _metrics(frame, features, labels, config, labelled)
+        metrics = _metrics(frame, features, labels, config, labelled, baselines)
         if oracle_symbols and not name.startswith("rule_"):
             covered = frame[frame["symbol"].isin(oracle_symbols)]
-            pooled = _metrics(covered, features, labels, config, labelled)
+            pooled = _metrics(covered, features, labels, config, labelled, baselines)
             metrics = pd.concat([metrics, pooled[pooled["symbol"] == POOLED].assign(symbol=ORACLE_SET)])
         parts.append(metrics.assign(model=name))
     out = pd.concat(parts, ignore_index=True)

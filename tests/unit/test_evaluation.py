@@ -294,3 +294,49 @@ def test_labels_computed_once_for_the_whole_panel_give_the_same_evaluation(panel
     # the evaluation asset shares them with the cumulative-return curves of its plots too
     curves = cumulative_returns(some, features, labels, config, labelled=once)
     pd.testing.assert_frame_equal(curves, cumulative_returns(some, features, labels, config), check_exact=True)
+
+
+def test_spearman_equals_scipy_bit_for_bit():
+    """The IC's Spearman correlation skips scipy's input checks, not its arithmetic: the same value to the bit,
+    ties included (rounded values tie often)."""
+    from scipy.stats import spearmanr
+
+    from assets.models.evaluation import _spearman
+
+    rng = np.random.default_rng(3)
+    for n in (3, 10, 257, 5000):
+        x, y = rng.normal(size=n), rng.normal(size=n)
+        for a, b in ((x, y), (np.round(x, 1), y), (np.round(x), np.round(y, 1))):
+            if np.ptp(a) and np.ptp(b):
+                assert _spearman(a, b) == float(spearmanr(a, b).statistic)
+
+
+def test_baselines_computed_once_per_symbol_span_give_the_same_evaluation(panel, planted):
+    """The scorecard evaluates many predictions of one panel with one BaselineCache: the baselines of a symbol's
+    span are computed once and reused by every prediction over that span, and every evaluation is the same, bit for
+    bit, as computed alone; a different span (or symbol set) is computed afresh."""
+    from assets.models.evaluation import BaselineCache, evaluation_frame, labelled_rows
+
+    features, labels = panel
+    predictions = planted[0].predictions
+    first = predictions["symbol"].min()
+    opposite = predictions.assign(score=-predictions["score"])  # another model, the same symbols and spans
+    own_start = predictions.loc[predictions["symbol"] == first, "trade_date"].min()
+    later = predictions[(predictions["symbol"] != first) | (predictions["trade_date"] > own_start)]
+    some = predictions[predictions["symbol"].isin(sorted(predictions["symbol"].unique())[:3])]
+    config = EvaluationConfig()
+    once = {h: labelled_rows(features, labels, h, config) for h in predictions["horizon"].unique()}
+    cache = BaselineCache()
+    n_symbols = predictions["symbol"].nunique()
+    for i, preds in enumerate((predictions, opposite, later, some)):
+        shared = evaluate(preds, features, labels, config, labelled=once, baselines=cache)
+        alone = evaluate(preds, features, labels, config)
+        pd.testing.assert_frame_equal(shared.metrics_frame(), alone.metrics_frame(), check_exact=True)
+        assert shared.reference == alone.reference
+        frame = evaluation_frame(preds, features, labels, 5, config, once[5], cache)
+        pd.testing.assert_frame_equal(frame, evaluation_frame(preds, features, labels, 5, config), check_exact=True)
+        if i == 0:
+            assert len(cache.entries) == n_symbols and cache.hits == n_symbols  # the frame reused evaluate's
+    assert len(cache.entries) == n_symbols + 1  # `later` changed one symbol's span: computed afresh, once
+    # after the first computation, every evaluation and frame reused every symbol's baselines but that one
+    assert cache.hits == n_symbols + 2 * n_symbols + (2 * n_symbols - 1) + 2 * 3
