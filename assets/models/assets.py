@@ -25,6 +25,7 @@ from dagster import (
 from assets.automation import after_inputs
 from assets.models.evaluation import EvaluationConfig, load_leak_audits
 from assets.models.labels import LabelConfig
+from assets.models.oracle_cache import cached_oracle_scores
 from assets.models.pipeline import (
     ModelStageConfig,
     hmm_overlay_reference,
@@ -292,7 +293,10 @@ def evaluation(context: AssetExecutionContext, lake: LakeResource, settings: Set
     labelled = horizon_rows(inputs, predictions, config)  # shared by the metrics and the return curves
     current = settings.get()
     oracle_seed = current.seed if current.source_mode == "simulated" else None
-    report, planted = run_evaluation(inputs, predictions, config, labelled, oracle_seed)
+    oracle = None
+    if oracle_seed is not None:  # kept in the lake: the scorecard's step reads it instead of building the world
+        oracle = cached_oracle_scores(storage, oracle_seed, tuple(sorted(labelled)))
+    report, planted = run_evaluation(inputs, predictions, config, labelled, oracle_seed, oracle)
     metrics = report.metrics_frame()
     overwrite_table(storage, _uri(storage, "evaluation"), pa.Table.from_pandas(metrics, preserve_index=False))
     overwrite_table(

@@ -128,15 +128,20 @@ def simulated_leak_audit(
     seed: int,
     config: EvaluationConfig | None = None,
     labelled: Mapping[int, pd.DataFrame] | None = None,
+    oracle: pd.DataFrame | None = None,
 ) -> LeakAudit:
-    """`oracle_leak_audit` with the bounds of the simulated world `seed` on the model's rows."""
-    from resources.simulated.oracle import oracle_scores  # the world is built only for a simulated lake
-
+    """`oracle_leak_audit` with the bounds of the simulated world `seed` on the model's rows. `oracle`: that
+    world's `oracle_scores` for the predicted horizons, when at hand (the model stage keeps them in the lake,
+    `assets.models.oracle_cache`); else computed here."""
     config = config or EvaluationConfig()
     horizons = tuple(sorted(int(h) for h in predictions["horizon"].unique()))
+    if oracle is None:
+        from resources.simulated.oracle import oracle_scores  # the world is built only for a simulated lake
+
+        oracle = oracle_scores(seed, horizons)
     rows = {h: (labelled or {}).get(h) for h in horizons}
     rows = {h: r if r is not None else labelled_rows(features, labels, h, config) for h, r in rows.items()}
-    bounds = oracle_bounds(predictions, oracle_scores(seed, horizons), rows)
+    bounds = oracle_bounds(predictions, oracle, rows)
     return oracle_leak_audit(metrics, bounds, config)
 
 

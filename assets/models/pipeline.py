@@ -170,15 +170,24 @@ def run_evaluation(
     config: ModelStageConfig,
     labelled: dict[int, pd.DataFrame] | None = None,
     oracle_seed: int | None = None,
+    oracle: pd.DataFrame | None = None,
 ) -> tuple[EvaluationReport, list[EffectEstimate]]:
     """The evaluation and the planted effects; with `oracle_seed` (a simulated lake) the leak audit holds the
-    instruments the simulated world's oracle covers to its bound (`assets.models.leak`) instead of a fixed 60%."""
+    instruments the simulated world's oracle covers to its bound (`assets.models.leak`) instead of a fixed 60%.
+    `oracle`: that world's scores for the predicted horizons when at hand (`assets.models.oracle_cache`)."""
     report = evaluate(predictions, inputs.features, inputs.labels, config.evaluation, labelled)
     if oracle_seed is not None:
         from assets.models.leak import simulated_leak_audit
 
         audit = simulated_leak_audit(
-            report.metrics, predictions, inputs.features, inputs.labels, oracle_seed, config.evaluation, labelled
+            report.metrics,
+            predictions,
+            inputs.features,
+            inputs.labels,
+            oracle_seed,
+            config.evaluation,
+            labelled,
+            oracle,
         )
         report = report.model_copy(update={"leak_audit": audit})
     return report, measure_planted_effects(inputs.features, inputs.labels)

@@ -21,6 +21,7 @@ import pandas as pd
 
 from assets.models.evaluation import POOLED, BaselineCache, EvaluationConfig, evaluate, labelled_rows
 from assets.models.labels import horizon_labels, normalize_keys
+from assets.models.oracle_cache import cached_oracle_scores
 from assets.models.pipeline import ModelStageConfig, load_inputs
 from assets.signals.build import SignalConfig
 from assets.signals.build_history import signals_history
@@ -28,7 +29,7 @@ from assets.signals.ensemble import RULE_COLUMNS
 from assets.signals.stage import run_signals
 from resources.lake.delta import read_table
 from resources.lake.storage import LakeStorage
-from resources.simulated.oracle import ORACLE_SYMBOLS, oracle_scores
+from resources.simulated.oracle import ORACLE_SYMBOLS
 
 ORACLE_SET = "ORACLE_SET"
 MODELS: tuple[str, ...] = ("lightgbm", "signal", "ensemble", *RULE_COLUMNS, "long_only", "majority", "oracle")
@@ -194,7 +195,8 @@ def lake_scorecard(
     history_key: str | None = None,
 ) -> pd.DataFrame:
     """The scorecard of a lake: signals rebuilt from its predictions and regimes (the signals table holds only the
-    materialized days), with the oracle of the simulated world when `oracle_seed` is given. The rebuilt history is
+    materialized days), with the oracle of the simulated world when `oracle_seed` is given (read from the lake
+    when the evaluation already computed it: `assets.models.oracle_cache`). The rebuilt history is
     kept under `history_key` (build_history.py), so the signals asset of the same inputs need not build it again;
     without a key it is built in memory only."""
     inputs = load_inputs(storage, config)
@@ -208,6 +210,6 @@ def lake_scorecard(
         history = signals_history(storage, history_key, inputs, predictions, regimes, signals_config, "scorecard")
         signals = history.signals
     horizons = tuple(int(h) for h in sorted(signals["horizon"].unique()))
-    oracle = oracle_scores(oracle_seed, horizons) if oracle_seed is not None else None
+    oracle = cached_oracle_scores(storage, oracle_seed, horizons) if oracle_seed is not None else None
     symbols = ORACLE_SYMBOLS if oracle is not None else ()
     return scorecard(signals, inputs.features, inputs.labels, config.evaluation, oracle, symbols)
