@@ -275,19 +275,27 @@ def trailing_var(
         for c in confidence_levels
         for side in ("long", "short")
     }
+    for c in confidence_levels:
+        _check(c, 1)
     finite = np.isfinite(values)
+    # per window, the work the two functions share is done once: the finite returns, each side's sorted P&L (for
+    # every confidence level) and each side's standard deviation; every value goes through the same operations in
+    # the same order as in `historical_var` and `parametric_var`, so it is the same to the bit (test_sizing_risk.py)
+    sides = (("long", 1.0), ("short", -1.0))
     for t in range(n):
         lo = max(0, t - window + 1)
         if finite[lo : t + 1].sum() < min_obs:
             continue
         win = values[lo : t + 1]
-        for c in confidence_levels:
-            for side, position in (("long", 1.0), ("short", -1.0)):
+        clean = win[finite[lo : t + 1]]
+        for side, position in sides:
+            pnl = np.sort(_pnl(position, clean * math.sqrt(1), log_returns))
+            sigma = float((position * clean).std(ddof=1))
+            for c in confidence_levels:
                 key = f"{round(c * 100)}_{side}"
-                out[f"historical_{key}"][t] = historical_var(
-                    win, c, position=position, log_returns=log_returns, min_obs=min_obs
-                )
-                out[f"parametric_{key}"][t] = parametric_var(
-                    win, c, position=position, log_returns=log_returns, min_obs=min_obs
-                )
+                k = max(1, math.ceil(round(len(pnl) * (1.0 - c), 9)))
+                out[f"historical_{key}"][t] = float(-pnl[k - 1])
+                q = 0.0 * 1 + _z(1.0 - c) * sigma * math.sqrt(1)
+                unit = float(-_pnl(1.0, q, log_returns)) if position > 0 else float(_pnl(1.0, -q, log_returns))
+                out[f"parametric_{key}"][t] = unit
     return out

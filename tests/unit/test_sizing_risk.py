@@ -256,3 +256,29 @@ def test_risk_needs_enough_returns():
         parametric_var(ALTERNATING, confidence=1.2)
     # NaNs are dropped, not counted
     assert historical_var(np.r_[LADDER, [np.nan] * 5], 0.95, log_returns=False) == pytest.approx(0.046)
+
+
+def test_trailing_var_is_each_windows_historical_and_parametric_var_to_the_bit():
+    """trailing_var shares each window's sort and standard deviation between the confidence levels: every value is
+    still exactly what historical_var and parametric_var give for that window (gaps and short windows included)."""
+    from assets.signals.risk import historical_var, parametric_var, trailing_var
+
+    rng = np.random.default_rng(11)
+    returns = rng.standard_t(4, 400) * 0.01
+    returns[[5, 50, 51, 52, 200]] = np.nan
+    window, min_obs = 60, 30
+    out = trailing_var(returns, window, min_obs)
+    assert np.isnan(out["historical_95_long"][: min_obs - 1]).all()
+    checked = 0
+    for t in range(len(returns)):
+        win = returns[max(0, t - window + 1) : t + 1]
+        if np.isfinite(win).sum() < min_obs:
+            assert all(np.isnan(v[t]) for v in out.values())
+            continue
+        for c in (0.95, 0.99):
+            for side, position in (("long", 1.0), ("short", -1.0)):
+                key = f"{round(c * 100)}_{side}"
+                assert out[f"historical_{key}"][t] == historical_var(win, c, position=position, min_obs=min_obs)
+                assert out[f"parametric_{key}"][t] == parametric_var(win, c, position=position, min_obs=min_obs)
+                checked += 1
+    assert checked > 1400
