@@ -47,13 +47,21 @@ def component_scores(predictions: pd.DataFrame, rules: pd.DataFrame) -> pd.DataF
     return scores
 
 
-def _ic(x: np.ndarray, y: np.ndarray) -> float:
+def _ic(x: np.ndarray, y: np.ndarray, y_ranks: np.ndarray | None = None) -> float:
+    """Spearman correlation of x and y, 0 when undefined (fewer than 3 rows, a constant, a NaN).
+
+    Computed as `scipy.stats.spearmanr(x, y).statistic` computes it (ranks as columns, `np.corrcoef`), so the same
+    to the bit, without its per-call checks; `y_ranks`, `rankdata(y)`, lets the caller rank y once for the many
+    components scored against it (learn_weights ranks each cutoff's returns once, not once per component)."""
     if len(x) < 3 or np.all(x == x[0]) or np.all(y == y[0]):
         return 0.0
-    from scipy import stats  # here, not with the definitions
+    if np.isnan(x).any() or np.isnan(y).any():  # spearmanr propagates a NaN
+        return 0.0
+    from scipy.stats import rankdata  # here, not with the definitions
 
-    value = stats.spearmanr(x, y).statistic
-    return 0.0 if value is None or not np.isfinite(value) else float(value)
+    ranks = np.column_stack((rankdata(x), rankdata(y) if y_ranks is None else y_ranks))
+    value = np.corrcoef(ranks, rowvar=False)[1, 0]
+    return 0.0 if not np.isfinite(value) else float(value)
 
 
 def learn_weights(scores: pd.DataFrame, config: EnsembleConfig | None = None) -> pd.DataFrame:
@@ -67,9 +75,14 @@ def learn_weights(scores: pd.DataFrame, config: EnsembleConfig | None = None) ->
     known = scores[scores["fwd_ret"].notna()]
     for cutoff in sorted(scores["cutoff"].dropna().unique()):
         past = known[known["label_end"] <= cutoff]
-        ics = {c: _ic(past[c].to_numpy(float), past["fwd_ret"].to_numpy(float)) for c in COMPONENTS}
         if len(past) < config.min_rows:
             ics = dict.fromkeys(COMPONENTS, 0.0)
+        else:
+            from scipy.stats import rankdata  # here, not with the definitions
+
+            y = past["fwd_ret"].to_numpy(float)
+            y_ranks = rankdata(y) if not np.isnan(y).any() else None
+            ics = {c: _ic(past[c].to_numpy(float), y, y_ranks) for c in COMPONENTS}
         positive = {c: max(v, 0.0) for c, v in ics.items()}
         total = sum(positive.values())
         if total <= 0:
