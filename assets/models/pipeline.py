@@ -8,9 +8,6 @@ are `assets/signals/stage.py`.
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -23,9 +20,10 @@ from assets.models.effect_features import EFFECT_FEATURES
 from assets.models.evaluation import EvaluationConfig, EvaluationReport, evaluate, labelled_rows
 from assets.models.planted import EffectEstimate, measure_planted_effects
 from assets.models.regimes import RegimeConfig, RegimeResult, observation_frame, symbol_regimes
-from assets.models.regimes_worker import PRELOAD, fit_symbol
+from assets.models.regimes_worker import fit_symbol
 from assets.models.training import HORIZONS, train_all_horizons
 from assets.models.walk_forward import WalkForwardConfig, WalkForwardResult
+from assets.models.worker_pool import model_pool
 from resources.fit_cache import LakeFitCache
 from resources.lake.storage import LakeStorage
 from resources.model_store import ModelStore
@@ -98,14 +96,9 @@ def run_regimes(storage: LakeStorage, features: pd.DataFrame, config: ModelStage
             )
         )
     if config.workers > 1 and len(jobs) > 1:
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-        # not forked from this process: a child forked from a process with threads running (Delta's, DuckDB's,
-        # OpenMP's) can inherit a held lock and hang. Forked instead from a forkserver, a fresh single-threaded
-        # process that imported the fitting code once (spawned workers each imported it again). Same regimes (by
+        # forked from the model stage's forkserver (worker_pool.py), not from this process. Same regimes (by
         # sha256); default lake, empty fit cache: 18.6 CPU s spawned, 16.0 forkserver, 14.9 in one process
-        forkserver = multiprocessing.get_context("forkserver")
-        forkserver.set_forkserver_preload(list(PRELOAD))
-        with ProcessPoolExecutor(max_workers=config.workers, mp_context=forkserver) as pool:
+        with model_pool(config.workers) as pool:
             results = list(pool.map(fit_symbol, jobs))
     else:
         results = [fit_symbol(job) for job in jobs]
@@ -133,8 +126,8 @@ def run_walk_forward(
 
     Horizons are independent (each has its own labels, models and store name) and each is deterministic, so
     `workers` processes give the same predictions and model versions as one; on 2 cores they cut the wall time.
-    The workers are spawned, so a script calling this with `workers > 1` needs the `if __name__ == "__main__":`
-    guard (the CLI, Dagster and pytest have it).
+    The workers fork from the model stage's forkserver (worker_pool.py), so a script calling this with
+    `workers > 1` needs the `if __name__ == "__main__":` guard (the CLI, Dagster and pytest have it).
     """
     workers = min(config.workers, len(config.horizons))
     groups = [config.horizons[i::workers] for i in range(workers)] if workers > 1 else [config.horizons]
@@ -143,9 +136,9 @@ def run_walk_forward(
         for group in groups
     ]
     if len(jobs) > 1:
-        # spawned, not forked: a process forked after LightGBM has run its OpenMP pool hangs in its first fit
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=len(jobs), mp_context=spawn) as pool:
+        # not forked from this process: one forked after LightGBM has run its OpenMP pool hangs in its first fit;
+        # the forkserver never trains, and its workers start with LightGBM imported (spawned ones imported it)
+        with model_pool(len(jobs)) as pool:
             parts = list(pool.map(_horizons_walk_forward, jobs))
     else:
         parts = [_horizons_walk_forward(job) for job in jobs]

@@ -1,7 +1,8 @@
-"""One symbol's walk-forward regimes in a worker process: what the regimes pool preloads, and nothing more.
+"""One symbol's walk-forward regimes in a worker process: what the regimes pool needs, and nothing more.
 
-The pool's processes fork from a forkserver that imported this module (and hmmlearn) once, before any thread ran,
-so a worker starts with its imports done and without inheriting another thread's held lock (pipeline.py).
+The pool's processes fork from the model stage's forkserver, which imported this module (and hmmlearn) once,
+before any thread ran, so a worker starts with its imports done and without inheriting another thread's held
+lock (worker_pool.py).
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import pandas as pd
 from assets.models.regimes import RegimeConfig, RegimeResult, symbol_regimes
 from resources.fit_cache import LakeFitCache
 from resources.lake.storage import LakeStorage
-
-PRELOAD: tuple[str, ...] = (__name__, "hmmlearn.hmm")
 
 RegimeJob = tuple[str, pd.DataFrame, int, RegimeConfig, str, dict[str, str]]
 

@@ -1,0 +1,39 @@
+"""The model stage's worker processes: one forkserver, with the fitting code imported once, for every pool.
+
+Regimes (a pool over symbols) and the walk-forward (a pool over horizons) run their work in worker processes.
+They are not forked from the calling process: a child forked from a process with threads running (Delta's,
+DuckDB's, OpenMP's after LightGBM has trained) can inherit a held lock and hang. They fork from a forkserver, a
+fresh single-threaded process started once per calling process that imports `PRELOAD` before anything runs, so
+a worker starts with hmmlearn, LightGBM and scikit-learn's isotonic regression already imported. The walk-forward
+used to spawn its workers, and each imported them again (about 2.3 CPU s per worker); both pools now share the
+server (the first pool of a process starts it with every preload). Each horizon and symbol is deterministic,
+so a pool gives the same results as one process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+PRELOAD: tuple[str, ...] = (
+    "assets.models.regimes_worker",
+    "hmmlearn.hmm",
+    "assets.models.pipeline",
+    "lightgbm",
+    "sklearn.isotonic",
+)
+
+
+def model_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of `workers` processes forked from the model stage's forkserver (a script using it needs the
+    `if __name__ == "__main__":` guard)."""
+    # every worker single-threaded in BLAS: the pools already use the cores, and the server's environment is fixed
+    # when it starts, whichever pool starts it
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    forkserver = multiprocessing.get_context("forkserver")
+    forkserver.set_forkserver_preload(list(PRELOAD))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=forkserver)
+
+
+__all__ = ["PRELOAD", "model_pool"]
