@@ -227,10 +227,12 @@ def _story(output: WealthManagerOutput, refs: dict[str, str], ledger: pd.DataFra
     story.append(Paragraph(SECTIONS[4], s["h"]))
     for chart in output.charts:
         cited = ", ".join(refs[r] for r in chart.refs if r in refs) or "-"
-        image = Image(io.BytesIO(render_chart(chart)), width=WIDTH_IN * 0.85 * 72, height=HEIGHT_IN * 0.85 * 72)
+        png = render_chart(chart, with_title=False)
+        image = Image(io.BytesIO(png), width=WIDTH_IN * 0.85 * 72, height=HEIGHT_IN * 0.85 * 72)
         story.append(
             KeepTogether(
                 [
+                    Paragraph(f"<b>{escape(chart.title)}</b>", s["body"]),
                     image,
                     Paragraph(f"{escape(chart.caption)} <font size=7 color='#546e7a'>[{cited}]</font>", s["small"]),
                     Spacer(1, 0.3 * cm),
