@@ -417,10 +417,16 @@ class PersonaInputs(BaseModel):
             return "other"
 
     def name(self, symbol: str) -> str:
+        """The instrument's name as a reader should take its directions: a yield instrument's signals, regimes and
+        returns are those of the bond's price (returns are -duration x the change in yield), so "US 10-year
+        Treasury yield ... sees a rise" would read as rising yields, the opposite of what it says."""
         try:
-            return self.universe.instrument(symbol).name
+            instrument = self.universe.instrument(symbol)
         except KeyError:
             return symbol
+        if instrument.price.kind == "yield":
+            return f"{instrument.name} (as a bond price, which rises when the yield falls)"
+        return instrument.name
 
 
 def _split_by_day(signals: pd.DataFrame) -> dict[pd.Timestamp, pd.DataFrame]:

@@ -171,3 +171,26 @@ def test_a_guard_cut_beside_a_bullish_regime_says_the_market_is_not_why():
     )
     cut_sentences = [s for s in re.findall(r"[^.]*drawdown guard has cut[^.]*\.", flat) if "S&P 500" in s]
     assert cut_sentences and all(BULLISH_ANYWAY in s for s in cut_sentences), cut_sentences
+
+
+def test_a_yield_instrument_is_named_as_the_bond_price_its_directions_describe(inputs):
+    """Signals, regimes and returns of a yield instrument are the bond price's (-duration x change in yield): a text
+    saying "US 10-year Treasury yield ... a rise" would tell the reader the opposite."""
+    texts = [item.text for output in build_all(inputs, DAY).values() for item in output.items()]
+    named = [t for t in texts if "Treasury yield" in t]
+    assert named
+    assert all("Treasury yield (as a bond price, which rises when the yield falls)" in t for t in named), named
+
+
+def test_no_key_signals_is_reconciled_with_the_allocation_tilts():
+    from assets.personas.report_pdf import NO_KEY_SIGNALS
+
+    base = make_inputs()
+    quiet = base.signals.assign(direction="FLAT")
+    inputs = PersonaInputs(signals=quiet, features=base.features, prices=base.prices, universe=base.universe)
+    report = build_wealth_manager(inputs, DAY)
+    assert not report.key_signals and any(a.adjustment for a in report.allocations if a.asset_class != "cash")
+    flat = re.sub(
+        r"\s+", " ", " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(render_report(report))).pages)
+    )
+    assert re.sub(r"\s+", " ", NO_KEY_SIGNALS) in flat
