@@ -14,13 +14,7 @@ once, with the published definitions of the effect classes (market conventions, 
 - the market regime as this instrument feels it: its beta to the market (SPX) times the market's stress (the log
   of the market's 20-day volatility over its own median). A calm market drifts up and a stressed one down, and
   each instrument shares that drift with its own sign and size (gold and the yen against equities).
-- mean reversion, as each instrument's own past shows it (`reversion_pull`): the z-score of the log level against
-  its trailing month, quarter and year, times the slope of the realized h-day move on that z-score in the
-  instrument's own history (known by D), shrunk by the slope's evidence; the mean of the three windows. A level
-  gap alone cannot serve a pooled model: a trending index sits above its mean for years while a volatility index
-  or a currency is pulled back. Added for VIX, whose mean reversion was the largest edge of the simulated world and
-  which the model did not use (D+5 VIX IC 0.05 against the oracle's 0.37; README, Models).
-The exposure was added because without it every column is zero for most instruments on most days (no release is
+The last one was added because without it every column is zero for most instruments on most days (no release is
 news, no extreme): the pooled model then gave nearly one probability to every instrument on a day, its probabilities
 moved only with its own average, and all decisions moved together (December 2025 on the default lake: every D+5
 signal UP, VIX and the currencies included). The beta alone is not a column: as a model input it acts as an
@@ -41,9 +35,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 REVERSION_WINDOWS: tuple[int, ...] = (20, 60, 250)  # a month, a quarter and a year of trading days
-# the model reads the family's summary (`reversion_pull`); the windows' own columns stay beside it for analysis.
-# Measured (README, Models): the three window columns as model inputs did no better and cost more trees.
-REVERSION_FEATURES: tuple[str, ...] = (*(f"reversion_pull_{w}" for w in REVERSION_WINDOWS), "reversion_pull")
+REVERSION_FEATURES: tuple[str, ...] = tuple(f"reversion_pull_{w}" for w in REVERSION_WINDOWS)
 EFFECT_FEATURES: tuple[str, ...] = (
     "cot_crowd_extreme",
     "cot_crowd_fresh",
@@ -51,7 +43,7 @@ EFFECT_FEATURES: tuple[str, ...] = (
     "vix_backwardation_recent",
     "level_gap_z",
     "beta_market_stress",
-    "reversion_pull",
+    *REVERSION_FEATURES,
 )
 
 
@@ -73,9 +65,6 @@ class EffectFeatureConfig(BaseModel):
     )
     reversion_days: int = Field(default=500, ge=20, description="trading days of the rolling reversion slope")
     reversion_min_rows: int = Field(default=250, ge=10, description="realized pairs before a slope is trusted")
-    reversion_min_t: float = Field(
-        default=3.0, ge=0, description="t-statistic at which a pull keeps half its slope (0: no shrinkage)"
-    )
 
 
 def _rows_since_release(frame: pd.DataFrame, days_since: str) -> pd.Series:
@@ -176,27 +165,15 @@ def _reversion_pulls(frame: pd.DataFrame, horizon: int, config: EffectFeatureCon
         both = pairs["g"].notna() & pairs["y"].notna()
         g, y = pairs["g"].where(both), pairs["y"].where(both)
         moments = _rolling_by_symbol(
-            pd.DataFrame({"g": g, "y": y, "gy": g * y, "gg": g * g, "yy": y * y, "n": both.astype("float64")}),
+            pd.DataFrame({"g": g, "y": y, "gy": g * y, "gg": g * g}),
             symbols,
             config.reversion_days,
             config.reversion_min_rows,
         )
         variance = moments["gg"] - moments["g"] ** 2
-        covariance = moments["gy"] - moments["g"] * moments["y"]
-        slope = covariance / variance.where(variance > 0)
-        # evidence: the correlation's t-statistic on independent h-day periods (the pairs overlap h-fold); the slope
-        # is shrunk towards zero by t^2 / (t^2 + min_t^2): half at `reversion_min_t`, little beyond, smoothly (a hard
-        # cut leaves most rows exactly at 0, a mass on which LightGBM's split search fails)
-        corr = covariance / np.sqrt((variance * (moments["yy"] - moments["y"] ** 2)).where(variance > 0))
-        rows_in_window = both.groupby(symbols).cumcount().add(1).clip(upper=config.reversion_days)
-        t_squared = corr**2 * moments["n"] * rows_in_window / horizon
-        shrink = t_squared / (t_squared + config.reversion_min_t**2) if config.reversion_min_t else 1.0
-        pull = slope * shrink * gap
-        pulls[f"reversion_pull_{window}"] = pull.where(pull.isna() | (pull.abs() > 1e-12), 0.0) + 0.0
-    out = pd.DataFrame(pulls, index=frame.index)
-    # the family in one column: the mean of the windows' pulls (each already shrunk by its own evidence)
-    out["reversion_pull"] = out.mean(axis=1, skipna=True)
-    return out
+        slope = (moments["gy"] - moments["g"] * moments["y"]) / variance.where(variance > 0)
+        pulls[f"reversion_pull_{window}"] = slope * gap
+    return pd.DataFrame(pulls, index=frame.index)
 
 
 def add_effect_features(

@@ -223,17 +223,3 @@ def test_reversion_pulls_use_only_returns_that_have_ended_by_the_row_and_are_tru
     # a shock to every close after the cut changes nothing dated on or before it
     shocked = frame.assign(close=frame["close"].where(kept, frame["close"] * 3.0))
     pd.testing.assert_frame_equal(add_effect_features(shocked, horizon=5)[kept], full[kept], check_exact=True)
-
-
-def test_a_pull_without_evidence_shrinks_towards_zero_and_the_family_has_one_summary_column():
-    frame = _reverting_and_trending()
-    plain = add_effect_features(frame, 5, EffectFeatureConfig(reversion_min_t=0.0)).set_index(["symbol", "trade_date"])
-    shrunk = add_effect_features(frame, 5, EffectFeatureConfig(reversion_min_t=3.0)).set_index(["symbol", "trade_date"])
-    late = plain.index.get_level_values("trade_date") > pd.Timestamp("2021-01-01")
-    kept = {
-        s: (shrunk[late].loc[s, "reversion_pull_20"].abs().sum() / plain[late].loc[s, "reversion_pull_20"].abs().sum())
-        for s in ("VIX", "SPX")
-    }
-    assert kept["VIX"] > 0.3 and kept["SPX"] < 0.2 * kept["VIX"], kept  # evidence keeps a pull, its absence not
-    windows = shrunk[[f"reversion_pull_{w}" for w in EffectFeatureConfig().reversion_windows]]
-    pd.testing.assert_series_equal(shrunk["reversion_pull"], windows.mean(axis=1), check_names=False)
