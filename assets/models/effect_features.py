@@ -34,8 +34,6 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-REVERSION_WINDOWS: tuple[int, ...] = (20, 60, 250)  # a month, a quarter and a year of trading days
-REVERSION_FEATURES: tuple[str, ...] = tuple(f"reversion_pull_{w}" for w in REVERSION_WINDOWS)
 EFFECT_FEATURES: tuple[str, ...] = (
     "cot_crowd_extreme",
     "cot_crowd_fresh",
@@ -43,7 +41,6 @@ EFFECT_FEATURES: tuple[str, ...] = (
     "vix_backwardation_recent",
     "level_gap_z",
     "beta_market_stress",
-    *REVERSION_FEATURES,
 )
 
 
@@ -60,11 +57,6 @@ class EffectFeatureConfig(BaseModel):
     market_symbol: str = Field(default="SPX", description="the market whose regime drives the other instruments")
     beta_days: int = Field(default=250, ge=20, description="trading days of the rolling beta to the market")
     beta_min_rows: int = Field(default=120, ge=10, description="joint rows before a beta is trusted")
-    reversion_windows: tuple[int, ...] = Field(
-        default=REVERSION_WINDOWS, description="trailing windows (trading days) of the level's mean and spread"
-    )
-    reversion_days: int = Field(default=500, ge=20, description="trading days of the rolling reversion slope")
-    reversion_min_rows: int = Field(default=250, ge=10, description="realized pairs before a slope is trusted")
 
 
 def _rows_since_release(frame: pd.DataFrame, days_since: str) -> pd.Series:
@@ -128,54 +120,6 @@ def _market_exposure(frame: pd.DataFrame, config: EffectFeatureConfig) -> pd.Dat
     return pd.DataFrame({"market_beta": beta, "beta_market_stress": beta * stress.reindex(rows.index)})
 
 
-def _rolling_by_symbol(values: pd.DataFrame, symbols: pd.Series, window: int, min_rows: int) -> pd.DataFrame:
-    """Per symbol, the trailing mean of each column over `window` rows (NaN before `min_rows` of them)."""
-    return (
-        values.groupby(symbols)
-        .rolling(window, min_periods=min_rows)
-        .mean()
-        .reset_index(level=0, drop=True)
-        .reindex(values.index)
-    )
-
-
-def _reversion_pulls(frame: pd.DataFrame, horizon: int, config: EffectFeatureConfig) -> pd.DataFrame:
-    """Per row and window w: the h-day move in vol units that the instrument's own past says its level gap implies.
-
-    The gap is the z-score of the log close against its trailing w-day mean and spread (a month, a quarter, a
-    year: a mean-reversion family, not any one process). A pooled tree cannot use the gap itself: a trending
-    index sits above its trailing mean for years while a volatility index or a currency is pulled back, so the
-    same gap means a rise for one and a fall for another. Each instrument's pull is therefore estimated from its
-    own realized history, point in time: the rolling slope of the realized h-day return (in units of the daily
-    volatility known at its start, times sqrt(h)) on the gap at its start, over the pairs whose return has ended
-    by D, times D's gap. A pull near zero says "this instrument does not revert at this scale".
-    """
-    symbols = frame["symbol"]
-    log_close = np.log(frame["close"].where(frame["close"] > 0))
-    daily_vol = (frame["rvol_20d"] / np.sqrt(252.0)).where(frame["rvol_20d"] > 0)
-    by_symbol = log_close.groupby(symbols)
-    realized = (by_symbol.shift(-horizon) - log_close) / (daily_vol * np.sqrt(horizon))
-    pulls = {}
-    for window in config.reversion_windows:
-        level = _rolling_by_symbol(pd.DataFrame({"m": log_close, "mm": log_close * log_close}), symbols, window, window)
-        spread = np.sqrt((level["mm"] - level["m"] ** 2).clip(lower=0))
-        gap = (log_close - level["m"]) / spread.where(spread > 0)
-        # the pair (gap at t, return t..t+h) is known from row t+h on: shift both h rows forward within the symbol
-        pairs = pd.DataFrame({"g": gap, "y": realized}).groupby(symbols).shift(horizon)
-        both = pairs["g"].notna() & pairs["y"].notna()
-        g, y = pairs["g"].where(both), pairs["y"].where(both)
-        moments = _rolling_by_symbol(
-            pd.DataFrame({"g": g, "y": y, "gy": g * y, "gg": g * g}),
-            symbols,
-            config.reversion_days,
-            config.reversion_min_rows,
-        )
-        variance = moments["gg"] - moments["g"] ** 2
-        slope = (moments["gy"] - moments["g"] * moments["y"]) / variance.where(variance > 0)
-        pulls[f"reversion_pull_{window}"] = slope * gap
-    return pd.DataFrame(pulls, index=frame.index)
-
-
 def add_effect_features(
     features: pd.DataFrame, horizon: int, config: EffectFeatureConfig | None = None
 ) -> pd.DataFrame:
@@ -205,7 +149,6 @@ def add_effect_features(
         )
         daily_vol = frame["rvol_20d"] / np.sqrt(252.0)
         out["level_gap_z"] = (log_close - long_mean) / daily_vol.where(daily_vol > 0)
-        out = out.join(_reversion_pulls(frame, horizon, config))
     if has(["ret_5d", "rvol_20d"]):
         if (frame["symbol"] == config.market_symbol).any():
             out = out.join(_market_exposure(frame, config))
@@ -214,4 +157,4 @@ def add_effect_features(
     return out.loc[features.index]
 
 
-__all__ = ["EFFECT_FEATURES", "REVERSION_FEATURES", "EffectFeatureConfig", "add_effect_features"]
+__all__ = ["EFFECT_FEATURES", "EffectFeatureConfig", "add_effect_features"]

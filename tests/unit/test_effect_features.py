@@ -6,12 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assets.models.effect_features import (
-    EFFECT_FEATURES,
-    REVERSION_FEATURES,
-    EffectFeatureConfig,
-    add_effect_features,
-)
+from assets.models.effect_features import EFFECT_FEATURES, EffectFeatureConfig, add_effect_features
 from assets.models.pipeline import ModelStageConfig
 from assets.models.walk_forward import WalkForwardConfig, prepare_panel, train_model
 from tests.unit.test_walk_forward import make_synthetic_panel
@@ -174,52 +169,3 @@ def test_a_universe_without_the_market_has_an_unknown_exposure_and_still_trains(
     model = train_model(panel[panel["label"].notna() & (panel["label_end"] <= cutoff)], cutoff.date(), config)
     later = panel[panel["trade_date"] > cutoff + pd.Timedelta(days=10)].head(20)
     assert model.predict_frame(later)[["p_down", "p_flat", "p_up"]].notna().all().all()
-
-
-def _reverting_and_trending(days: int = 900, seed: int = 11) -> pd.DataFrame:
-    """Two instruments on one calendar: a level pulled back to its mean (AR(1) in logs) and a drifting random walk."""
-    rng = np.random.default_rng(seed)
-    dates = pd.bdate_range("2019-01-01", periods=days)
-    shocks = rng.normal(0.0, 0.02, size=(2, days))
-    reverting = np.zeros(days)
-    for t in range(1, days):
-        reverting[t] = 0.95 * reverting[t - 1] + shocks[0, t]
-    trending = np.cumsum(0.0008 + shocks[1])
-    frames = []
-    for symbol, log_level in (("VIX", reverting + np.log(18.0)), ("SPX", trending + np.log(3000.0))):
-        frames.append(pd.DataFrame({"symbol": symbol, "trade_date": dates, "close": np.exp(log_level)}))
-    frame = pd.concat(frames, ignore_index=True)
-    frame["rvol_20d"] = frame.groupby("symbol")["close"].transform(
-        lambda c: np.log(c).diff().rolling(20).std() * np.sqrt(252.0)
-    )
-    return frame
-
-
-def test_a_reverting_level_gets_a_pull_against_its_gap_and_a_random_walk_almost_none():
-    frame = _reverting_and_trending()
-    out = add_effect_features(frame, horizon=5).set_index(["symbol", "trade_date"])
-    late = out.index.get_level_values("trade_date") > pd.Timestamp("2021-01-01")
-    vix, spx = out[late].loc["VIX"], out[late].loc["SPX"]
-    for window in (20, 60):
-        gap = np.log(vix["close"]) - np.log(vix["close"]).rolling(window).mean()
-        pull = vix[f"reversion_pull_{window}"]
-        assert pull.notna().all()
-        assert np.corrcoef(pull[gap.notna()], gap.dropna())[0, 1] < -0.8  # above its mean: pulled down
-        # and the pull says something true: it predicts the realized 5-day move out of sample
-        realized = np.log(vix["close"]).shift(-5) - np.log(vix["close"])
-        both = realized.notna()
-        assert np.corrcoef(pull[both], realized[both])[0, 1] > 0.1
-    assert spx["reversion_pull_20"].abs().mean() < 0.5 * vix["reversion_pull_20"].abs().mean()
-
-
-def test_reversion_pulls_use_only_returns_that_have_ended_by_the_row_and_are_truncation_invariant():
-    frame = _reverting_and_trending()
-    full = add_effect_features(frame, horizon=5)
-    cut = pd.Timestamp("2021-06-01")
-    kept = frame["trade_date"] <= cut
-    truncated = add_effect_features(frame[kept], horizon=5)
-    assert truncated.loc[truncated["trade_date"] == cut, list(REVERSION_FEATURES)].notna().all().all()
-    pd.testing.assert_frame_equal(truncated, full[kept], check_exact=True)
-    # a shock to every close after the cut changes nothing dated on or before it
-    shocked = frame.assign(close=frame["close"].where(kept, frame["close"] * 3.0))
-    pd.testing.assert_frame_equal(add_effect_features(shocked, horizon=5)[kept], full[kept], check_exact=True)
