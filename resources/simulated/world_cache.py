@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import multiprocessing
 import os
 import pickle
 import platform
 import tempfile
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from resources.lake.stage_state import code_hash
 from resources.simulated.world import World, build_world, remember_world, remembered_world
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
 WORLD_MODULES = ("resources.simulated.world", "resources.sources.cot.calendar", "resources.sources.eia.calendar")
 WORLD_LIBRARIES = ("numpy", "pandas", "holidays")
 WORLDS_KEPT = 4  # a few seeds (the default and the tests') side by side; older files are removed
+PREWARM_WAIT_S = 120.0  # longest wait for a prewarming process before building here after all
+
+# seed -> the process `prewarm_world` started to build that world into the cache
+_PREWARMING: dict[int, Any] = {}
 
 
 def world_key(seed: int) -> str:
@@ -48,12 +53,36 @@ def load_world(settings: Settings) -> World:
     return cached_world(settings.seed, settings.cache_dir)
 
 
+def prewarm_world(settings: Settings) -> bool:
+    """Start building `settings.seed`'s world into the cache in another process, when the cache lacks it.
+
+    `nexus run` calls this first thing: the world (~1.6 CPU s) is then simulated on the second core while this
+    process loads the code location and starts the first run, and the first `load_world` only waits for what is
+    left. A fresh interpreter (spawn), not a fork: the caller may hold threads. Returns whether it started one."""
+    path = world_file(settings.cache_dir, settings.seed)
+    if path.is_file() or settings.seed in _PREWARMING:
+        return False
+    process = multiprocessing.get_context("spawn").Process(
+        target=_build_into_cache, args=(settings.seed, settings.cache_dir), name="nexus-world-prewarm", daemon=True
+    )
+    process.start()
+    _PREWARMING[settings.seed] = process
+    return True
+
+
+def _build_into_cache(seed: int, cache_dir: Path) -> None:
+    _write(world_file(cache_dir, seed), build_world(seed))
+
+
 def cached_world(seed: int, cache_dir: Path) -> World:
     """The world for `seed`: read from `cache_dir`, else built and written there. Either way it becomes the
     process's world for that seed, so `world_for(seed)` (what the publisher's emitters call) returns it."""
     remembered = remembered_world(seed)
     if remembered is not None:
         return remembered
+    prewarming = _PREWARMING.pop(seed, None)
+    if prewarming is not None:  # its file, once written, is the world; a failed or slow one: built here instead
+        prewarming.join(PREWARM_WAIT_S)
     path = world_file(cache_dir, seed)
     world = _read(path, seed)
     if world is None:

@@ -10,7 +10,7 @@ from resources.settings import Settings
 from resources.simulated import world as world_module
 from resources.simulated import world_cache
 from resources.simulated.world import build_world, world_for
-from resources.simulated.world_cache import WORLDS_KEPT, cached_world, load_world, world_file
+from resources.simulated.world_cache import WORLDS_KEPT, cached_world, load_world, prewarm_world, world_file
 
 
 @pytest.fixture(autouse=True)
@@ -72,3 +72,13 @@ def test_only_the_newest_worlds_are_kept(tmp_path):
     kept = sorted(p.name for p in folder.glob("world-*.pickle"))
     assert len(kept) == WORLDS_KEPT and world_file(tmp_path, 7).name in kept
     assert "world-100-0000000000000000.pickle" not in kept  # the oldest went first
+
+
+def test_a_prewarmed_world_is_built_by_another_process_and_loaded_here(tmp_path, monkeypatch):
+    settings = Settings(seed=7, cache_dir=tmp_path)
+    assert prewarm_world(settings)  # a fresh interpreter builds it: ~2.5 CPU s, in that process
+    assert not prewarm_world(settings)  # one at a time per seed
+    monkeypatch.setattr(world_cache, "build_world", lambda seed: pytest.fail("built here, not by the prewarm"))
+    loaded = load_world(settings)  # waits for the other process, then reads its file
+    _assert_same_world(loaded, build_world(7))
+    assert not prewarm_world(settings)  # the cache holds it now: nothing to start
