@@ -17,6 +17,7 @@ import os
 import pickle
 import platform
 import tempfile
+import time
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -114,6 +115,8 @@ def _write(path: Path, world: World) -> None:
     except OSError:
         return
     files = sorted(path.parent.glob("world-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in files[WORLDS_KEPT:]:
+    # older worlds, and what a writer stopped mid-way left (a prewarm ended with its `nexus run`) an hour ago or more
+    stale = [p for p in path.parent.glob(".world-*.tmp") if time.time() - p.stat().st_mtime > 3600]
+    for old in [*files[WORLDS_KEPT:], *stale]:
         with contextlib.suppress(OSError):
             old.unlink()

@@ -68,7 +68,11 @@ def test_only_the_newest_worlds_are_kept(tmp_path):
         old = folder / f"world-{100 + i}-{i:016x}.pickle"
         old.write_bytes(b"old")
         os.utime(old, (1_000_000 + i, 1_000_000 + i))
+    (folder / ".world-abandoned.tmp").write_bytes(b"half a world")  # a writer stopped mid-way, long ago
+    os.utime(folder / ".world-abandoned.tmp", (1_000_000, 1_000_000))
+    (folder / ".world-writing.tmp").write_bytes(b"being written")  # another process's, now
     cached_world(7, tmp_path)
+    assert [p.name for p in folder.glob(".world-*.tmp")] == [".world-writing.tmp"]
     kept = sorted(p.name for p in folder.glob("world-*.pickle"))
     assert len(kept) == WORLDS_KEPT and world_file(tmp_path, 7).name in kept
     assert "world-100-0000000000000000.pickle" not in kept  # the oldest went first
