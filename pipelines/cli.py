@@ -124,6 +124,10 @@ def run(
     settings = get_settings()  # the CLI's edge: read once, with the overrides above, and passed down
     ensure_dagster_home(settings)
     require_live_keys(settings, SOURCES)  # a missing key: one line, exit 2 (OneLineErrors)
+    if settings.source_mode == "simulated":
+        from resources.simulated.world_cache import prewarm_world
+
+        prewarm_world(settings)  # the world simulated on the other core while the code location loads
     _echo(
         f"[bold]nexus run[/bold] {settings.start_date} → {settings.end_date}, mode={settings.source_mode}, "
         f"lake={settings.lake_uri}"

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
         description="Read-only DuckDB file for analysts, rebuilt aside and swapped in atomically.",
     )
     dagster_home: Path = Field(default=Path(".dagster_home"), description="Dagster instance folder.")
+    cache_dir: Path = Field(
+        default=Path("lake/cache"),
+        description="Local cache of data rebuilt on demand (the simulated world); always local, safe to delete.",
+    )
     feeds_uri: str = Field(
         default="./lake/feeds",
         description="Root of client deliveries: a local folder or s3://bucket/prefix (one sub-folder per client).",
@@ -236,6 +240,7 @@ class Settings(BaseSettings):
         "duckdb_path",
         "published_duckdb_path",
         "dagster_home",
+        "cache_dir",
         "universe_file",
         "clients_file",
         "exposures_file",

@@ -54,6 +54,8 @@ INPUT_TABLES = [
     ("marts", "fct_prices_daily"),
     ("marts", "fct_energy_daily"),
     ("models", "evaluation"),
+    ("models", "ensemble_weights"),
+    ("models", "oos_predictions"),
 ]
 PERSONA_KEYS = {p: AssetKey(["gold", "personas", p]) for p in PERSONAS}
 AUDIT_KEY = AssetKey(["gold", "audit", "recommendations"])

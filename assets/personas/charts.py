@@ -35,6 +35,29 @@ def _bar(fig: Figure, spec: ChartSpec) -> None:
     ax.tick_params(axis="y", labelsize=8)
 
 
+def _parts(fig: Figure, spec: ChartSpec) -> None:
+    """The first series as a marker per label (the total a decision uses), the others stacked as bars below it
+    (its parts: positive parts stack upwards from zero, negative ones downwards), so a reader sees both."""
+    ax = fig.add_subplot(1, 1, 1)
+    (total_name, total), *parts = spec.series.items()
+    x = list(range(len(spec.labels)))
+    up, down = [0.0] * len(x), [0.0] * len(x)
+    for i, (name, values) in enumerate(parts):
+        clean = [0.0 if v is None else float(v) for v in values]
+        bottoms = [u if v >= 0 else d for v, u, d in zip(clean, up, down, strict=True)]
+        ax.bar(x, clean, bottom=bottoms, color=PALETTE[i % len(PALETTE)], width=0.6, label=name.replace("_", " "))
+        up = [u + max(v, 0.0) for v, u in zip(clean, up, strict=True)]
+        down = [d + min(v, 0.0) for v, d in zip(clean, down, strict=True)]
+    points = [float("nan") if v is None else float(v) for v in total]
+    ax.scatter(x, points, marker="D", s=28, color="#212121", zorder=3, label=total_name.replace("_", " "))
+    ax.set_xticks(x, spec.labels, rotation=0 if len(x) <= 8 else 45, fontsize=8)
+    ax.axhline(0, color="#212121", linewidth=0.8)
+    ax.set_ylabel(spec.y_label or total_name.replace("_", " "), fontsize=8)
+    ax.tick_params(axis="y", labelsize=8)
+    ax.legend(fontsize=7, ncols=len(spec.series), loc="best", frameon=False)
+    ax.grid(axis="y", alpha=0.3)
+
+
 def _line(fig: Figure, spec: ChartSpec) -> None:
     ax = fig.add_subplot(1, 1, 1)
     x = list(range(len(spec.labels)))
@@ -53,11 +76,15 @@ def _line(fig: Figure, spec: ChartSpec) -> None:
     ax.grid(alpha=0.3)
 
 
-def render_chart(spec: ChartSpec) -> bytes:
-    """PNG bytes of one chart."""
+_DRAW = {"bar": _bar, "parts": _parts, "line": _line}
+
+
+def render_chart(spec: ChartSpec, *, with_title: bool = True) -> bytes:
+    """PNG bytes of one chart (`with_title=False` where the page prints the title as text a reader can search)."""
     fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)  # not pyplot: no global figure registry to leak into
-    (_bar if spec.kind == "bar" else _line)(fig, spec)
-    fig.suptitle(spec.title, fontsize=10)
+    _DRAW[spec.kind](fig, spec)
+    if with_title:
+        fig.suptitle(spec.title, fontsize=10)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})

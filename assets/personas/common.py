@@ -251,6 +251,20 @@ def guard_words(state: str) -> str:
     return GUARD_WORDS.get(str(state), "position size reduced")
 
 
+# What the drawdown guard reacts to, in every text that mentions it: the signal's own paper losses on the
+# instrument (the shadow strategy of `assets/signals/build.py`), not the market. Without it a reader sees "strong
+# bull regime" beside "position halved" and takes the report to contradict itself.
+GUARD_REASON = "our paper track record on it is in drawdown"
+BULLISH_ANYWAY = "although the market regime is bullish"
+
+
+def guard_reason(name: str, state: str, regime: str | None = None) -> str:
+    """'the S&P 500 (our paper track record on it is in drawdown: position size halved, although the market regime
+    is bullish)': a guard cut named with what it reacts to, and, beside a bullish regime, that it is not the market."""
+    text = f"{name} ({GUARD_REASON}: {guard_words(state)}"
+    return text + (f", {BULLISH_ANYWAY})" if regime_family(regime) == "BULL" else ")")
+
+
 def regime_words(regime: str | None) -> str:
     """'STRONG_BULL' -> 'strong bull' (a label of the recent past, not a forecast)."""
     return "unknown" if regime is None else str(regime).replace("_", " ").lower()

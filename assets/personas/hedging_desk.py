@@ -15,7 +15,19 @@ from datetime import date
 import pandas as pd
 import pyarrow as pa
 
-from assets.personas.common import RowsBy, RulePath, fmt, make_item, num, pct, r6, signed_pct, usd
+from assets.personas.common import (
+    RowsBy,
+    RulePath,
+    fmt,
+    guard_reason,
+    make_item,
+    num,
+    pct,
+    r6,
+    regime_words,
+    signed_pct,
+    usd,
+)
 from assets.personas.config import HedgingDeskConfig
 from assets.personas.exposures import Exposure, ExposuresFile, load_exposures
 from assets.personas.inputs import PersonaInputs
@@ -129,7 +141,10 @@ def _timing(
         "fire -> HEDGE_NOW, HIGH" if risk_off else "pass",
     )
     if risk_off:
-        reasons.append(f"risk-off: regime {regime}, drawdown state {dd_state}; estimates are least reliable now")
+        why = [f"the model places this market in a {regime_words(regime)} regime"] * (regime in config.risk_off_regimes)
+        if dd_state in config.risk_off_drawdown_states:
+            why.append(f"the drawdown guard is in force on {guard_reason('this market', dd_state, regime)}")
+        reasons.append(f"risk-off: {' and '.join(why)}; estimates are least reliable now")
         return "HEDGE_NOW", "HIGH", p_adv, p_fav, fav_move, reasons
     confidence = float(sig["confidence"])
     confident = confidence >= config.min_confidence

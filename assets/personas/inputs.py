@@ -217,8 +217,22 @@ LEDGER_PORTFOLIO = FrameContract(
     date_columns=("trade_date",),
 )
 
+SCORE_PARTS = FrameContract(
+    name="score_parts",
+    required={
+        "symbol": "instrument symbol",
+        "signal_date": "day D of the signal",
+        "horizon": "trading days ahead",
+        "model_part": "the model's share of the signal's combined score (its weight x rise minus fall probability)",
+        "rules_part": "the rule signals' share of the combined score (weights learned from the past)",
+    },
+    date_columns=("signal_date",),
+    string_columns=("symbol",),
+)
+
 CONTRACTS: dict[str, FrameContract] = {
-    c.name: c for c in (SIGNALS, FEATURES, PRICES, ENERGY, TRACK_RECORD, LEDGER_POSITIONS, LEDGER_PORTFOLIO)
+    c.name: c
+    for c in (SIGNALS, FEATURES, PRICES, ENERGY, TRACK_RECORD, LEDGER_POSITIONS, LEDGER_PORTFOLIO, SCORE_PARTS)
 }
 
 
@@ -260,6 +274,10 @@ class PersonaInputs(BaseModel):
     ledger_portfolio: pd.DataFrame = Field(
         default_factory=lambda: LEDGER_PORTFOLIO.normalize(pd.DataFrame(columns=list(LEDGER_PORTFOLIO.required)))
     )
+    score_parts: pd.DataFrame = Field(
+        default_factory=lambda: SCORE_PARTS.normalize(pd.DataFrame(columns=list(SCORE_PARTS.required))),
+        description="each signal's combined score split into model and rules (score_parts.py); empty: unknown",
+    )
     universe: Universe = Field(
         default_factory=default_universe,
         description="the settings' universe (passed in by load_persona_inputs); the shipped file when left out",
@@ -282,6 +300,8 @@ class PersonaInputs(BaseModel):
         if "signals" in data:
             _check_signals(data["signals"])
             data["signals"]["horizon"] = data["signals"]["horizon"].astype("int64")
+        if "score_parts" in data and not data["score_parts"].empty:
+            data["score_parts"]["horizon"] = data["score_parts"]["horizon"].astype("int64")
         if "track_record" in data and not data["track_record"].empty:
             data["track_record"]["horizon"] = data["track_record"]["horizon"].astype("int64")
         return data
@@ -397,10 +417,16 @@ class PersonaInputs(BaseModel):
             return "other"
 
     def name(self, symbol: str) -> str:
+        """The instrument's name as a reader should take its directions: a yield instrument's signals, regimes and
+        returns are those of the bond's price (returns are -duration x the change in yield), so "US 10-year
+        Treasury yield ... sees a rise" would read as rising yields, the opposite of what it says."""
         try:
-            return self.universe.instrument(symbol).name
+            instrument = self.universe.instrument(symbol)
         except KeyError:
             return symbol
+        if instrument.price.kind == "yield":
+            return f"{instrument.name} (as a bond price, which rises when the yield falls)"
+        return instrument.name
 
 
 def _split_by_day(signals: pd.DataFrame) -> dict[pd.Timestamp, pd.DataFrame]:

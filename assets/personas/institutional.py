@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from assets.personas.common import RowsBy, RulePath, feature_refs, guard_words, make_item, num, pct, r6, signed_pct
+from assets.personas.common import RowsBy, RulePath, feature_refs, guard_reason, make_item, num, pct, r6, signed_pct
 from assets.personas.config import CorrelationConfig, InstitutionalConfig
 from assets.personas.inputs import PersonaInputs
 from assets.personas.models import (
@@ -136,6 +136,7 @@ def _factors(
     # not cut (other than the laggard) takes the overweight; with none, the laggard's weight goes to cash
     cut = {str(sym): str(st) for sym, st in zip(signals["symbol"], signals["drawdown_state"], strict=True)}
     cut = {sym: st for sym, st in cut.items() if st != "FULL_SIZE"}
+    regime_of = {str(sym): str(r) for sym, r in zip(signals["symbol"], signals["regime"], strict=True)}
     guarded = {cls: sorted(set(members) & set(cut)) for cls, _, members in stats}
     over = next((cls for cls, _, _ in stats if cls != laggard and not guarded[cls]), None) if tilt else None
     out = []
@@ -156,14 +157,15 @@ def _factors(
         )
         note = ""
         if role == "LEADER" and guarded[cls]:
-            names = ", ".join(f"{sym} ({guard_words(cut[sym])})" for sym in guarded[cls])
+            names = "; ".join(guard_reason(sym, cut[sym], regime_of.get(sym)) for sym in guarded[cls])
             rules.add("institutional.guard", "drawdown guard cuts a member: no overweight", guarded[cls], "HOLD")
             note = f"; no overweight while the strategy's drawdown guard cuts {names}" + (
                 "" if over else ", the laggard's weight goes to cash"
             )
         elif cls == over and role != "LEADER":
             rules.add("institutional.guard", "the leader is cut by the drawdown guard", leader, "OVERWEIGHT here")
-            note = "; overweight in place of the leader, which the drawdown guard cuts"
+            cut_leader = "; ".join(guard_reason(sym, cut[sym], regime_of.get(sym)) for sym in guarded[leader])
+            note = f"; overweight in place of the leader, whose members the drawdown guard cuts: {cut_leader}"
         if rule_fm is not None:
             rules.add(
                 "signals.rule_factor_momentum",

@@ -8,6 +8,7 @@ import pandas as pd
 
 from assets.models.data import load_mart
 from assets.personas.inputs import PersonaInputs
+from assets.personas.score_parts import score_parts
 from assets.signals.ledger import PORTFOLIO, POSITIONS, read_ledger
 from resources.lake.delta import open_table, read_table
 from resources.lake.provenance import is_simulated
@@ -28,6 +29,23 @@ def load_ledger(storage: LakeStorage, last: date) -> tuple[pd.DataFrame | None, 
     if open_table(storage, POSITIONS) is None or open_table(storage, PORTFOLIO) is None:
         return None, None
     return read_ledger(storage, until=last)
+
+
+def load_score_parts(storage: LakeStorage, signals: pd.DataFrame, since: date) -> pd.DataFrame | None:
+    """The signals' combined scores split into model and rules (score_parts.py); None before the signals stage has
+    stored its ensemble weights."""
+    weights_uri = storage.uri("gold", "models", "ensemble_weights")
+    predictions_uri = storage.uri("gold", "models", "oos_predictions")
+    if open_table(storage, weights_uri) is None or open_table(storage, predictions_uri) is None:
+        return None
+    weights = read_table(storage, weights_uri, columns=["horizon", "cutoff", "component", "weight"]).to_pandas()
+    cutoffs = read_table(
+        storage,
+        predictions_uri,
+        columns=["symbol", "trade_date", "horizon", "cutoff"],
+        filters=[("trade_date", ">=", since)],
+    ).to_pandas()
+    return score_parts(signals, cutoffs, weights)
 
 
 def load_persona_inputs(storage: LakeStorage, first: date, last: date, universe: Universe) -> PersonaInputs:
@@ -53,6 +71,7 @@ def load_persona_inputs(storage: LakeStorage, first: date, last: date, universe:
         track_record=track,
         ledger_positions=ledger_positions,
         ledger_portfolio=ledger_portfolio,
+        score_parts=load_score_parts(storage, signals, since),
         universe=universe,
         simulated=is_simulated(storage),
     )

@@ -494,7 +494,9 @@ class ChartSpec(_Frozen):
 
     chart_id: str
     title: str
-    kind: Literal["bar", "line"]
+    kind: Literal["bar", "parts", "line"] = Field(
+        description="bar: one series; parts: the first series (a total) as markers over the others stacked; line"
+    )
     caption: str
     refs: list[str]
     labels: list[str]

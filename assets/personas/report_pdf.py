@@ -39,6 +39,15 @@ PROBABILITY_NOTE = (
 )
 
 
+# Without it, "no signal is confident enough" beside overweights and underweights reads as a contradiction: the
+# allocation tilts by the combined scores, which can lean one way while no outcome is more likely than not.
+NO_KEY_SIGNALS = (
+    "No signal is confident enough to be listed this week: for no instrument is one outcome more likely than not. "
+    "The allocation's tilts above follow the combined scores (chart in section 5), which lean one way or the other "
+    "even when no outcome is more likely than not."
+)
+
+
 def score_note(horizon: int) -> str:
     """What the allocation table's signal score is (wealth_manager.allocation_adjustments), in a client's words."""
     return (
@@ -214,7 +223,7 @@ def _story(output: WealthManagerOutput, refs: dict[str, str], ledger: pd.DataFra
     if output.key_signals:
         story += [_statement(k, refs, s["body"]) for k in output.key_signals]
     else:
-        story.append(Paragraph("No signal is confident enough to be listed this week.", s["body"]))
+        story.append(Paragraph(NO_KEY_SIGNALS, s["body"]))
     story.append(Paragraph(SECTIONS[3], s["h"]))
     story += [
         Paragraph(
@@ -227,10 +236,12 @@ def _story(output: WealthManagerOutput, refs: dict[str, str], ledger: pd.DataFra
     story.append(Paragraph(SECTIONS[4], s["h"]))
     for chart in output.charts:
         cited = ", ".join(refs[r] for r in chart.refs if r in refs) or "-"
-        image = Image(io.BytesIO(render_chart(chart)), width=WIDTH_IN * 0.85 * 72, height=HEIGHT_IN * 0.85 * 72)
+        png = render_chart(chart, with_title=False)
+        image = Image(io.BytesIO(png), width=WIDTH_IN * 0.85 * 72, height=HEIGHT_IN * 0.85 * 72)
         story.append(
             KeepTogether(
                 [
+                    Paragraph(f"<b>{escape(chart.title)}</b>", s["body"]),
                     image,
                     Paragraph(f"{escape(chart.caption)} <font size=7 color='#546e7a'>[{cited}]</font>", s["small"]),
                     Spacer(1, 0.3 * cm),

@@ -25,7 +25,7 @@ from assets.personas.common import (
     RowsBy,
     RulePath,
     feature_refs,
-    guard_words,
+    guard_reason,
     lean,
     make_item,
     more_likely_than_not,
@@ -184,7 +184,7 @@ def _gate_not_blocked(d: _Draft) -> _Refusal | None:
         return None
     why = [f"the model places this market in a {regime_words(regime)} regime"] * (regime in config.blocked_regimes)
     if dd_state in config.blocked_drawdown_states:
-        why.append(f"the strategy's drawdown guard is in force ({guard_words(dd_state)})")
+        why.append(f"the strategy's drawdown guard is in force on {guard_reason('this market', dd_state, regime)}")
     return _Refusal("YELLOW", " and ".join(why))
 
 

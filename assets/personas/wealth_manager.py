@@ -20,7 +20,7 @@ from assets.personas.common import (
     RowsBy,
     RulePath,
     feature_refs,
-    guard_words,
+    guard_reason,
     lean,
     make_item,
     more_likely_than_not,
@@ -222,9 +222,9 @@ def allocation_adjustments(
         strategic = config.strategic_weights[cls]
         reasons = []
         if guarded:
-            names = ", ".join(
-                f"{inputs.name(sym)} ({guard_words(st)})"
-                for sym, st in zip(rows["symbol"], rows["drawdown_state"], strict=True)
+            names = "; ".join(
+                guard_reason(inputs.name(sym), st, reg)
+                for sym, st, reg in zip(rows["symbol"], rows["drawdown_state"], rows["regime"], strict=True)
                 if sym in guarded
             )
             reasons.append(f"the strategy's drawdown guard has cut {names}")
@@ -333,7 +333,7 @@ def _key_signals(
         )
         state = str(sig["drawdown_state"])
         if config.guard_cut_shares.get(state, 1.0) > 0:
-            text += f" The strategy's drawdown guard has cut this position ({guard_words(state)})."
+            text += f" The strategy's drawdown guard has cut {guard_reason('this position', state, sig['regime'])}."
         out.append(
             make_item(
                 KeySignal,
@@ -425,8 +425,9 @@ def _risk_factors(
         )
     cut = signals[signals["drawdown_state"].isin(config.reduce_drawdown_states)]
     if not cut.empty:
-        names = ", ".join(
-            f"{inputs.name(s)} ({guard_words(st)})" for s, st in zip(cut["symbol"], cut["drawdown_state"], strict=True)
+        names = "; ".join(
+            guard_reason(inputs.name(s), st, reg)
+            for s, st, reg in zip(cut["symbol"], cut["drawdown_state"], cut["regime"], strict=True)
         )
         rules = RulePath().add(
             "wealth_manager.reduce_drawdown_states", f"state in {list(config.reduce_drawdown_states)}", len(cut), "fire"
@@ -543,25 +544,58 @@ def _charts(
         )
     per_symbol = signals.drop_duplicates("symbol").sort_values("symbol")
     if not per_symbol.empty:
-        charts.append(
-            ChartSpec(
-                chart_id="probabilities",
-                title=f"Signal probability of a rise minus a fall, next {config.horizon} trading days",
-                kind="bar",
-                caption="Above zero: the signal puts a rise ahead of a fall; below zero: a fall ahead of a rise. "
-                "Neither alone makes a move more likely than not; the key signals above give the full odds.",
-                y_label="rise minus fall",
-                refs=[k.recommendation_id for k in key],
-                labels=list(per_symbol["symbol"]),
-                series={
-                    "prob_up_minus_down": [
-                        round(float(u - d), 4)
-                        for u, d in zip(per_symbol["prob_up"], per_symbol["prob_down"], strict=True)
-                    ]
-                },
-            )
-        )
+        charts.append(_score_chart(day, inputs, per_symbol, allocations, key, config))
     return charts
+
+
+SCORE_CHART_TITLE = "Combined signal score per instrument: what the allocation uses (model part + rules part)"
+
+
+def _score_chart(
+    day: date,
+    inputs: PersonaInputs,
+    per_symbol: pd.DataFrame,
+    allocations: list[AllocationAdjustment],
+    key: list[KeySignal],
+    config: WealthManagerConfig,
+) -> ChartSpec:
+    """The quantity the allocation tilts by, per instrument: each signal's combined score, with the model's and the
+    rule signals' parts stacked below it when they are known (score_parts.py), and a caption that rebuilds each
+    class's score in the allocation table from the instruments' scores, so chart and table reconcile on the page."""
+    symbols = list(per_symbol["symbol"])
+    combined = [round(float(v), 4) for v in per_symbol["ensemble_score"]]
+    parts = inputs.score_parts
+    parts = parts[(parts["signal_date"] == pd.Timestamp(day)) & (parts["horizon"] == config.horizon)]
+    parts = parts.drop_duplicates("symbol").set_index("symbol").reindex(symbols)
+    series: dict[str, list[float | None]] = {"combined_score": list(combined)}
+    if parts["model_part"].notna().all():
+        series["model_part"] = [round(float(v), 4) for v in parts["model_part"]]
+        series["rules_part"] = [round(float(v), 4) for v in parts["rules_part"]]
+    by_class: dict[str, list[str]] = {}
+    for symbol, value in zip(symbols, combined, strict=True):
+        by_class.setdefault(inputs.asset_class(symbol), []).append(f"{symbol} {value:+.2f}")
+    reconcile = "; ".join(
+        f"{class_label(a.asset_class)} {a.score:+.2f} from {', '.join(by_class.get(a.asset_class, []))}"
+        for a in allocations
+        if a.score is not None
+    )
+    split = (
+        "Bars: the model's part (its probability of a rise minus a fall, times its weight) and the rule signals' "
+        "part (weights learned from how well each predicted in the past); diamond: their sum, capped at -1 and +1. "
+        if len(series) > 1
+        else ""
+    )
+    return ChartSpec(
+        chart_id="scores",
+        title=f"{SCORE_CHART_TITLE}, next {config.horizon} trading days",
+        kind="parts" if len(series) > 1 else "bar",
+        caption=f"{split}Above zero the signals lean to a rise, below zero to a fall. Each class's score in the "
+        f"allocation table is the confidence-weighted average of its instruments' combined scores: {reconcile}.",
+        y_label="combined score (-1 to +1)",
+        refs=[a.recommendation_id for a in allocations if a.score is not None] + [k.recommendation_id for k in key],
+        labels=symbols,
+        series=series,
+    )
 
 
 def build_wealth_manager(

@@ -88,3 +88,32 @@ def test_each_environment_keeps_its_parsed_manifest(monkeypatch, tmp_path):
         assert isinstance(dbt_inprocess.parsed_manifest(tmp_path), Manifest)
     assert parses == ["/a", "/b"]
     assert len(list(tmp_path.glob("nexus_manifest.*.pickle"))) == 2
+
+
+def test_a_new_target_starts_from_the_code_locations_parse_state_and_gets_the_same_manifest(monkeypatch, tmp_path):
+    """A fresh clone's marts build parsed the whole project again beside the code location's parse; it now starts
+    from that parse's state, dbt reparses no file (same settings), and the manifest is the same."""
+    import json
+
+    from resources import dbt_inprocess
+    from resources.dbt_inprocess import PARTIAL_PARSE
+
+    code_location = tmp_path / "target"
+    monkeypatch.setattr(dbt_inprocess, "CODE_LOCATION_TARGET", code_location)
+    full = dbt_inprocess.parsed_manifest(code_location)  # what `dbt parse` leaves in dbt_project/target
+    dbt_inprocess._parsed.clear()  # the marts build, as in a new process
+
+    nightly = tmp_path / "nightly"
+    seeded = dbt_inprocess.parsed_manifest(nightly)
+    assert json.loads((code_location / "perf_info.json").read_text())["parsed_path_count"] > 0
+    assert json.loads((nightly / "perf_info.json").read_text())["parsed_path_count"] == 0  # a partial parse
+    assert {k: n.checksum.checksum for k, n in seeded.nodes.items()} == {
+        k: n.checksum.checksum for k, n in full.nodes.items()
+    }
+    assert set(seeded.sources) == set(full.sources) and set(seeded.macros) == set(full.macros)
+
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / PARTIAL_PARSE).write_bytes(b"its own state")
+    dbt_inprocess._seed_partial_parse(own)  # a folder with a state of its own keeps it
+    assert (own / PARTIAL_PARSE).read_bytes() == b"its own state"

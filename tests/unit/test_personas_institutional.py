@@ -59,7 +59,8 @@ def test_no_overweight_in_a_class_the_drawdown_guard_cuts(inputs, output):
     leader = by_class[output.leader]
     assert set(leader.members) & cut  # the planted day: the guard cuts Bitcoin, crypto leads on momentum
     assert leader.action == "HOLD" and leader.target_weight == leader.strategic_weight
-    assert "drawdown guard cuts BTC (position size halved)" in leader.text and "REDUCE" not in leader.text
+    assert "drawdown guard cuts BTC (our paper track record on it is in drawdown: position size halved" in leader.text
+    assert "REDUCE" not in leader.text
     over = [f for f in output.factors if f.action == "OVERWEIGHT"]
     assert len(over) == 1 and not set(over[0].members) & cut
     free = [f.rank for f in output.factors if not set(f.members) & cut and f.role != "LAGGARD"]

@@ -93,7 +93,7 @@ def test_quiet_week_says_so(inputs):
 
 def test_charts_reference_the_items_they_illustrate(output):
     ids = {i.recommendation_id for i in output.items()}
-    assert [c.chart_id for c in output.charts] == ["allocation", "prices", "probabilities"]
+    assert [c.chart_id for c in output.charts] == ["allocation", "prices", "scores"]
     for chart in output.charts:
         assert chart.refs and set(chart.refs) <= ids
         assert all(len(values) == len(chart.labels) for values in chart.series.values())
