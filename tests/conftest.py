@@ -13,8 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from resources.lake.storage import LakeStorage
-from resources.settings import PROJECT_ROOT, Settings, get_settings
+from resources.blas import pin_blas_kernel
+
+pin_blas_kernel()  # the kernel `nexus` pins (pipelines/__init__.py), for the models tests fit in-process
+
+from resources.lake.storage import LakeStorage  # noqa: E402 (after the pin)
+from resources.settings import PROJECT_ROOT, Settings, get_settings  # noqa: E402
 
 # the developer's keys and AWS settings, which no test (nor a process a test starts) may pick up
 SHELL_SECRETS = (
