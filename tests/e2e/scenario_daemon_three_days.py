@@ -40,8 +40,8 @@ from resources.settings import get_settings
 from resources.simulated.clock import PublisherClock
 from resources.simulated.misprints import Misprint, write_misprints
 from tests.conftest import free_port
-from tests.e2e.daemon_days import FEEDS as FEEDS_KEY
 from tests.e2e.daemon_days import (
+    DAY_MARKER,
     LAKE_AS_OF,
     SIGNALS,
     day_chain,
@@ -50,12 +50,15 @@ from tests.e2e.daemon_days import (
     materialization,
     runs_per_stage,
 )
+from tests.e2e.daemon_days import FEEDS as FEEDS_KEY
 from tests.e2e.daemon_harness import (
     answers,
     assert_built_after,
     automation_runs,
+    built_from,
     release_run,
     run_failure,
+    settled_after_releases,
     silver_version,
     ticked_after,
     wait_for,
@@ -102,6 +105,7 @@ def test_publisher_days_run_to_client_feeds_and_a_failed_gate_holds_the_chain_on
             for sensor_name in [*(f"{s}_release" for s in STREAMS), "nexus_automation"]:  # the operator's switches
                 started = start_sensor(graphql, sensor_name)
                 assert started.get("sensorState", {}).get("status") == "RUNNING", started
+            graph = defs.get_repository_def().asset_graph
             with DagsterInstance.from_config(str(home)) as instance:
                 assert type(instance.run_storage).__name__ == "PostgresRunStorage"
                 version = silver_version(storage)
@@ -121,6 +125,9 @@ def test_publisher_days_run_to_client_feeds_and_a_failed_gate_holds_the_chain_on
                 failed_end = instance.get_run_record_by_id(failed.run_id).end_time
                 wait_for("an automation tick after the failure", lambda: ticked_after(graphql, failed_end), 300, procs)
                 assert not automation_runs(instance), "nothing reading Cboe may run from a failed gate"
+                wait_for("Monday's batch settled", lambda: settled_after_releases(instance, graphql), WAIT_S, procs)
+                mixed = built_from(instance, DAY_MARKER, graph)  # the features mart, the models, the decision day
+                assert not mixed, f"built from Cboe's last good version while its batch failed its gate: {mixed}"
 
                 # Tuesday: the publisher has corrected the value; the chain resumes by itself, through the feeds.
                 clock.set(evening(TUE))
@@ -155,7 +162,6 @@ def test_publisher_days_run_to_client_feeds_and_a_failed_gate_holds_the_chain_on
                     )
                 assert materialization(instance, SIGNALS, MON.isoformat()) is None, "Monday's gate held its signals"
                 automation = instance.get_runs(RunsFilter(tags={"dagster/sensor_name": "nexus_automation"}))
-                graph = defs.get_repository_def().asset_graph
                 for run in automation:  # marts wait for every input to pass its gating checks, in every run
                     violations = gate_violations(instance, run.run_id, graph)
                     assert not violations, (run.run_id, violations)
