@@ -7,17 +7,20 @@ history the models accept, so the daemon only predicts), as an early run of the 
 instance (tests/e2e/early_runs.py::DaemonLake). Then the test only moves the publisher's clock to the evening of
 each day; nothing is launched by the test. Monday 24: the publisher misprints a VIX close; the blocking suite fails
 on the staged rows, so silver keeps its Delta version, the batch is in quarantine naming the expectation, an alert
-reaches the local receiver and nothing reading Cboe is built. Tuesday 25: the publisher has corrected the value and
-the chain resumes by itself, through signals, personas and feeds. Wednesday 26 (EIA's weekly petroleum report),
+reaches the local receiver and, once the day's batch has settled, no automation run has built anything reading
+Cboe's table at any depth (the other publishers' own marts may follow). Tuesday 25: the publisher has corrected
+the value and the chain resumes by itself, through signals, personas and feeds. Wednesday 26 (EIA's weekly
+petroleum report),
 then Friday 28 (Thursday's and Friday's releases, COT's on Friday, in one clock move): the lake reaches each day's
 signals, personas and client deliveries. The instance's event log shows each stage starting after the stage it
 reads was rebuilt for that day (daemon_days.day_chain), and no mart of any automation run starting before what it
 reads passed its gating checks (daemon_days.gate_violations). `-s` prints each clock move's time to the feed
 delivery and its runs by stage.
 
-Run by hand (`.venv/bin/pytest -s tests/e2e/scenario_daemon_three_days.py`; pytest collects only test_*.py, so
-`make test` does not): ~1,260 CPU s, 10-12 min on an idle 2-core machine, over its share of the suite's 30-minute
-budget. `make test` runs the Cboe-only gate test (tests/e2e/test_daemon_postgres.py) in its place.
+The lake uses the small test universe (daemon_days.SMALL_UNIVERSE). Run by hand (`.venv/bin/pytest -s
+tests/e2e/scenario_daemon_three_days.py`; pytest collects only test_*.py, so `make test` does not): ~975 CPU s,
+~14 min on an idle 2-core machine, nearly three times its share of the suite's 30-minute budget. `make test` runs
+the Cboe-only gate test (tests/e2e/test_daemon_postgres.py) in its place.
 """
 
 from __future__ import annotations
