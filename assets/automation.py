@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from dagster import (
+    AssetCheckKey,
     AssetKey,
     AssetSelection,
     AssetSpec,
@@ -29,8 +30,13 @@ from dagster import (
     PreviewWarning,
     RunsFilter,
 )
+from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 from dagster._core.definitions.declarative_automation.automation_context import AutomationContext
 from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
+from dagster._core.storage.asset_check_execution_record import (
+    AssetCheckExecutionRecord,
+    AssetCheckExecutionRecordStatus,
+)
 
 from assets.partitions import AS_OF_TAG
 from resources.releases import STREAMS, latest_release
@@ -137,6 +143,64 @@ def bind_publisher_clock(definitions: Definitions, settings: Settings) -> Defini
         return definitions.map_asset_specs(func=bound)
 
 
+def silver_gates_upstream(graph: BaseAssetGraph, key: AssetKey) -> list[AssetCheckKey]:
+    """The blocking checks (the publishers' quality suites) of every silver table upstream of `key`, at any depth."""
+    silver = [k for k in graph.upstream_key_iterator(key) if k.path[0] == "silver"]
+    return sorted(
+        (c for c in graph.get_check_keys_for_assets(silver) if graph.get(c).blocking), key=lambda c: c.to_user_string()
+    )
+
+
+def _failed(instance: DagsterInstance, record: AssetCheckExecutionRecord) -> bool:
+    """Did this check evaluation fail, or did its run fail before evaluating it (it then stays PLANNED)?"""
+    if record.status == AssetCheckExecutionRecordStatus.FAILED:
+        return True
+    if record.status != AssetCheckExecutionRecordStatus.PLANNED:
+        return False
+    run = instance.get_run_by_id(record.run_id)
+    return run is not None and run.status == DagsterRunStatus.FAILURE
+
+
+class NoFailedSilverGateUpstream(AutomationCondition):
+    """True unless the newest evaluation of a blocking suite on a silver table upstream of the asset, at any depth,
+    failed.
+
+    The other gates see direct inputs only: on a day a publisher's batch fails its suite, a mart two layers down
+    would otherwise be rebuilt from the other publishers' new rows and the failed publisher's last good version,
+    a mix of batches no run of `nexus run` would produce. This holds marts, models and decision days for that
+    batch until the publisher's next batch passes (the newest evaluation, whatever its partition). Arbitrary
+    Python like ReleaseBatchLanded: the check results are read once per tick, in one query."""
+
+    _cache: ClassVar[dict[tuple[int, datetime], dict[AssetCheckKey, bool]]] = {}
+    _upstream: ClassVar[dict[tuple[int, AssetKey], list[AssetCheckKey]]] = {}
+
+    @property
+    def name(self) -> str:
+        return "no_failed_silver_gate_upstream"
+
+    @property
+    def description(self) -> str:
+        return "the newest blocking suite of every silver table upstream, at any depth, did not fail"
+
+    def evaluate(self, context: AutomationContext) -> AutomationResult:  # type: ignore[override]
+        graph = context.asset_graph
+        instance = context.asset_graph_view.instance
+        tick = (id(instance), context.evaluation_time)
+        if tick not in self._cache:
+            self._cache.clear()
+            gates = [c for c in graph.asset_check_keys if c.asset_key.path[0] == "silver" and graph.get(c).blocking]
+            newest = instance.event_log_storage.get_latest_asset_check_execution_by_key(gates)
+            self._cache[tick] = {check: _failed(instance, record) for check, record in newest.items()}
+        failed = self._cache[tick]
+        upstream = (id(graph), context.key)
+        if upstream not in self._upstream:
+            if len(self._upstream) > 10_000:  # a code location reloaded many times in one process
+                self._upstream.clear()
+            self._upstream[upstream] = silver_gates_upstream(graph, context.key)
+        held = any(failed.get(check, False) for check in self._upstream[upstream])
+        return AutomationResult(context, context.get_empty_subset() if held else context.candidate_subset)
+
+
 def _checks_passed_or_built_in_this_run() -> AutomationCondition:
     """Every input's blocking checks passed, or the input is built in the same run (its checks then run in that
     run, and a failing blocking check stops this asset's step there). Without the second half each dbt layer
@@ -148,8 +212,8 @@ def _checks_passed_or_built_in_this_run() -> AutomationCondition:
 
 
 def _gate(*, same_run: bool = False) -> AutomationCondition:
-    """Nothing in progress upstream or here, no unpartitioned input missing, every upstream blocking check passed
-    (with `same_run`: or the input is built in the same run)."""
+    """Nothing in progress upstream or here, no unpartitioned input missing, every input's blocking checks passed
+    (with `same_run`: or the input is built in the same run), and no silver suite upstream at any depth failed."""
     checks = (
         _checks_passed_or_built_in_this_run() if same_run else AutomationCondition.all_deps_blocking_checks_passed()
     )
@@ -158,6 +222,7 @@ def _gate(*, same_run: bool = False) -> AutomationCondition:
         & ~AutomationCondition.any_deps_in_progress()
         & ~AutomationCondition.in_progress()
         & checks
+        & NoFailedSilverGateUpstream()
     )
 
 

@@ -54,6 +54,16 @@ FAST_INTERVALS = {"NEXUS_RELEASE_SENSOR_INTERVAL_S": "5", "NEXUS_AUTOMATION_INTE
 again soon after each run (production keeps the settings' defaults, 60 s and 30 s)."""
 
 
+SMALL_UNIVERSE_DIR = Path(__file__).parent / "small_universe"
+SMALL_UNIVERSE = {
+    "NEXUS_UNIVERSE_FILE": str(SMALL_UNIVERSE_DIR / "universe.yaml"),
+    "NEXUS_CLIENTS_FILE": str(SMALL_UNIVERSE_DIR / "clients.yaml"),
+    "NEXUS_EXPOSURES_FILE": str(SMALL_UNIVERSE_DIR / "exposures.yaml"),
+}
+"""The daemon test's six instruments (one per price source and asset class the personas name) and the clients and
+exposures that fit them: every stage runs, on half the shipped universe's rows (tests/e2e/small_universe/)."""
+
+
 def daemon_env(base: dict[str, str], last_day: date, fast: bool = True) -> dict[str, str]:
     """The settings the daemon and `nexus run` share: partitions from HISTORY_START, three signal days, room for
     the automation sensor's evaluation on the code server on a loaded machine (Dagster's default is 60 s) and, with

@@ -16,10 +16,12 @@ from datetime import date
 from typing import Any
 
 import httpx
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 
 from resources.lake.delta import open_table
 from resources.lake.storage import LakeStorage
+from resources.releases import STREAMS
 from resources.sources.cboe.spec import INDEX_CLOSES
 
 STAGING = "staging/stg_cboe__index_closes"  # the dbt model that reads Cboe's silver table
@@ -67,6 +69,29 @@ def assert_built_after(instance: DagsterInstance, built, ingest) -> set[str]:
     }
     assert STAGING in materialized
     return materialized
+
+
+def settled_after_releases(instance: DagsterInstance, graphql: str) -> bool:
+    """No release or automation run queued or running, and the automation sensor ticked after the last release
+    run ended: what the daemon does with the current batch has been done."""
+    runs = instance.get_run_records(RunsFilter(tags={"nexus/release": list(STREAMS)}))
+    if not runs or any(not r.dagster_run.is_finished for r in runs):
+        return False
+    automation = instance.get_runs(RunsFilter(tags={"dagster/sensor_name": "nexus_automation"}))
+    if any(not r.is_finished for r in automation):
+        return False
+    return ticked_after(graphql, max(r.end_time or 0 for r in runs))
+
+
+def built_from(instance: DagsterInstance, key: AssetKey, graph: BaseAssetGraph) -> list[str]:
+    """Every asset an automation run materialized that reads `key` at any depth (run id: asset)."""
+    downstream = {k for k in graph.get_all_asset_keys() if key in set(graph.upstream_key_iterator(k))}
+    built = []
+    for run in instance.get_runs(RunsFilter(tags={"dagster/sensor_name": "nexus_automation"})):
+        for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION):
+            if entry.dagster_event.asset_key in downstream:
+                built.append(f"{run.run_id}: {entry.dagster_event.asset_key.to_user_string()}")
+    return built
 
 
 def silver_version(storage: LakeStorage) -> int:

@@ -38,7 +38,7 @@ from resources.dagster_instance import POSTGRES_URL_ENV
 from resources.lake.storage import LakeStorage
 from tests.conftest import SHELL_SECRETS, free_port, parse_dbt_project
 from tests.e2e.chain_fixtures import SHORT_RUN
-from tests.e2e.daemon_days import HISTORY_START, LAKE_AS_OF, LAST_DAY, daemon_env
+from tests.e2e.daemon_days import HISTORY_START, LAKE_AS_OF, LAST_DAY, SMALL_UNIVERSE, daemon_env
 from tests.postgres_server import postgres_server
 from tests.tools.lake_hashes import LakeHashes, hash_build
 
@@ -215,7 +215,8 @@ class DaemonLake(EarlyRun):
                     POSTGRES_URL_ENV: self.postgres_url,
                     "NEXUS_PUBLISHER_CLOCK_FILE": str(self.root / "publisher_clock.json"),
                     "NEXUS_PUBLISHER_MISPRINTS_FILE": str(self.root / "misprints.json"),
-                },
+                }
+                | SMALL_UNIVERSE,
                 LAST_DAY,
             )
             super().start()

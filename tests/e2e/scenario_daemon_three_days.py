@@ -7,17 +7,20 @@ history the models accept, so the daemon only predicts), as an early run of the 
 instance (tests/e2e/early_runs.py::DaemonLake). Then the test only moves the publisher's clock to the evening of
 each day; nothing is launched by the test. Monday 24: the publisher misprints a VIX close; the blocking suite fails
 on the staged rows, so silver keeps its Delta version, the batch is in quarantine naming the expectation, an alert
-reaches the local receiver and nothing reading Cboe is built. Tuesday 25: the publisher has corrected the value and
-the chain resumes by itself, through signals, personas and feeds. Wednesday 26 (EIA's weekly petroleum report),
+reaches the local receiver and, once the day's batch has settled, no automation run has built anything reading
+Cboe's table at any depth (the other publishers' own marts may follow). Tuesday 25: the publisher has corrected
+the value and the chain resumes by itself, through signals, personas and feeds. Wednesday 26 (EIA's weekly
+petroleum report),
 then Friday 28 (Thursday's and Friday's releases, COT's on Friday, in one clock move): the lake reaches each day's
 signals, personas and client deliveries. The instance's event log shows each stage starting after the stage it
 reads was rebuilt for that day (daemon_days.day_chain), and no mart of any automation run starting before what it
 reads passed its gating checks (daemon_days.gate_violations). `-s` prints each clock move's time to the feed
 delivery and its runs by stage.
 
-Run by hand (`.venv/bin/pytest -s tests/e2e/scenario_daemon_three_days.py`; pytest collects only test_*.py, so
-`make test` does not): ~1,260 CPU s, 10-12 min on an idle 2-core machine, over its share of the suite's 30-minute
-budget. `make test` runs the Cboe-only gate test (tests/e2e/test_daemon_postgres.py) in its place.
+The lake uses the small test universe (daemon_days.SMALL_UNIVERSE). Run by hand (`.venv/bin/pytest -s
+tests/e2e/scenario_daemon_three_days.py`; pytest collects only test_*.py, so `make test` does not): ~975 CPU s,
+~14 min on an idle 2-core machine, nearly three times its share of the suite's 30-minute budget. `make test` runs
+the Cboe-only gate test (tests/e2e/test_daemon_postgres.py) in its place.
 """
 
 from __future__ import annotations
@@ -40,8 +43,8 @@ from resources.settings import get_settings
 from resources.simulated.clock import PublisherClock
 from resources.simulated.misprints import Misprint, write_misprints
 from tests.conftest import free_port
-from tests.e2e.daemon_days import FEEDS as FEEDS_KEY
 from tests.e2e.daemon_days import (
+    DAY_MARKER,
     LAKE_AS_OF,
     SIGNALS,
     day_chain,
@@ -50,12 +53,15 @@ from tests.e2e.daemon_days import (
     materialization,
     runs_per_stage,
 )
+from tests.e2e.daemon_days import FEEDS as FEEDS_KEY
 from tests.e2e.daemon_harness import (
     answers,
     assert_built_after,
     automation_runs,
+    built_from,
     release_run,
     run_failure,
+    settled_after_releases,
     silver_version,
     ticked_after,
     wait_for,
@@ -102,6 +108,7 @@ def test_publisher_days_run_to_client_feeds_and_a_failed_gate_holds_the_chain_on
             for sensor_name in [*(f"{s}_release" for s in STREAMS), "nexus_automation"]:  # the operator's switches
                 started = start_sensor(graphql, sensor_name)
                 assert started.get("sensorState", {}).get("status") == "RUNNING", started
+            graph = defs.get_repository_def().asset_graph
             with DagsterInstance.from_config(str(home)) as instance:
                 assert type(instance.run_storage).__name__ == "PostgresRunStorage"
                 version = silver_version(storage)
@@ -121,6 +128,9 @@ def test_publisher_days_run_to_client_feeds_and_a_failed_gate_holds_the_chain_on
                 failed_end = instance.get_run_record_by_id(failed.run_id).end_time
                 wait_for("an automation tick after the failure", lambda: ticked_after(graphql, failed_end), 300, procs)
                 assert not automation_runs(instance), "nothing reading Cboe may run from a failed gate"
+                wait_for("Monday's batch settled", lambda: settled_after_releases(instance, graphql), WAIT_S, procs)
+                mixed = built_from(instance, DAY_MARKER, graph)  # the features mart, the models, the decision day
+                assert not mixed, f"built from Cboe's last good version while its batch failed its gate: {mixed}"
 
                 # Tuesday: the publisher has corrected the value; the chain resumes by itself, through the feeds.
                 clock.set(evening(TUE))
@@ -155,7 +165,6 @@ def test_publisher_days_run_to_client_feeds_and_a_failed_gate_holds_the_chain_on
                     )
                 assert materialization(instance, SIGNALS, MON.isoformat()) is None, "Monday's gate held its signals"
                 automation = instance.get_runs(RunsFilter(tags={"dagster/sensor_name": "nexus_automation"}))
-                graph = defs.get_repository_def().asset_graph
                 for run in automation:  # marts wait for every input to pass its gating checks, in every run
                     violations = gate_violations(instance, run.run_id, graph)
                     assert not violations, (run.run_id, violations)

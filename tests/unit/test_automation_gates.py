@@ -394,3 +394,48 @@ def test_make_serve_gives_the_automation_evaluation_time_on_the_code_server():
     dry = subprocess.run(["make", "-n", "serve"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout
     exported = re.search(r"export DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS=(\d+)", dry.split("dagster-daemon run")[0])
     assert exported is not None and int(exported.group(1)) >= 120, dry[-600:]
+
+
+def test_a_failed_silver_suite_holds_every_mart_model_and_day_that_reads_it_at_any_depth():
+    """Monday: FRED's batch passes its suite, Cboe's fails. FRED's own staging model may follow, but nothing that
+    reads Cboe's table at any depth (the features mart two layers down, the models, the decision day) is rebuilt
+    from FRED's new rows and Cboe's last good version. Tuesday: Cboe's corrected batch passes; all of it follows."""
+    daemon = Daemon()
+    graph = defs.get_repository_def().asset_graph
+    for key in graph.get_all_asset_keys():  # a lake built by `nexus run` whose checks passed, automation on
+        if not graph.get(key).is_partitioned and graph.get(key).is_materializable:
+            daemon.materialize(key.to_user_string())
+    for check in graph.asset_check_keys:
+        if graph.get(check).blocking and not graph.get(check.asset_key).is_partitioned:
+            daemon.check(check.asset_key.to_user_string(), check.name, passed=True)
+    daemon.tick()
+    cboe, fred = CBOE, "silver/fred/observations"
+    features = "marts/fct_features_daily"
+    reads_cboe = {features, "gold/marts/fct_features_daily", *MODELS, "staging/stg_cboe__index_closes"}
+    daemon.materialize(fred, partition="2024-06-24")
+    daemon.check(fred, suite_of(fred), passed=True, partition="2024-06-24")
+    daemon.materialize(cboe, partition="2024-06-24")
+    daemon.check(cboe, suite_of(cboe), passed=False, partition="2024-06-24")
+    built = set()
+    for _ in range(6):  # FRED's rows go as far as the gates let them, tick after tick
+        requested = daemon.tick()
+        assert not reads_cboe & set(requested), sorted(reads_cboe & set(requested))
+        assert not set(requested) & set(DECISION_DAY), sorted(requested)
+        built |= set(requested)
+        _build(daemon, graph, requested)
+    assert {"staging/stg_fred__observations", "marts/fct_macro_daily"} <= built, sorted(built)
+    daemon.check(cboe, suite_of(cboe), passed=True, partition="2024-06-25")  # the corrected batch
+    daemon.materialize(cboe, partition="2024-06-25")
+    requested = daemon.tick()
+    assert {features, "staging/stg_cboe__index_closes", *MODELS} <= set(requested), sorted(requested)
+
+
+def _build(daemon: Daemon, graph, requested: dict) -> None:
+    """What a run launched for `requested` stores: each unpartitioned asset, its blocking checks passed."""
+    for name in requested:
+        key = AssetKey(name.split("/"))
+        if not graph.get(key).is_partitioned:
+            daemon.materialize(name)
+            for check in graph.get_check_keys_for_assets([key]):
+                if graph.get(check).blocking:
+                    daemon.check(name, check.name, passed=True)
