@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from resources.settings import PROJECT_ROOT
+from tests.conftest import free_port
 
 BIN = Path(sys.executable).parent
 START_SENSOR = """
@@ -78,16 +79,54 @@ def process_groups(
             proc.wait(timeout=10)
 
 
+CODE_SERVER_WORKSPACE = """load_from:
+  - grpc_server:
+      host: 127.0.0.1
+      port: {port}
+      location_name: nexus
+"""
+
+
+def code_server_answers(port: int) -> bool:
+    """Does the code server on `port` of 127.0.0.1 answer a ping yet?"""
+    from dagster._grpc.client import DagsterGrpcClient  # Dagster's own client of its code servers
+
+    try:
+        DagsterGrpcClient(port=port, host="127.0.0.1").ping("")
+        return True
+    except Exception:  # not listening yet: any failure to connect means "not yet"
+        return False
+
+
 @contextmanager
-def daemon_and_webserver(env: Mapping[str, str], port: int, log_path: Path) -> Iterator[list[subprocess.Popen]]:
-    """Both processes with `env` (the daemon's output in `log_path`); on exit each process group is stopped, so
-    the code servers they spawned go with them."""
+def daemon_and_webserver(
+    env: Mapping[str, str], port: int, log_path: Path, startup_s: float = 600
+) -> Iterator[list[subprocess.Popen]]:
+    """One code server (`dagster api grpc`, the code location of workspace.yaml), then the daemon and the
+    webserver, each reaching it through a workspace of one `grpc_server` entry (written beside `log_path`); all
+    three with `env`, the code server's and daemon's output in `log_path`; on exit each process group is stopped.
+
+    With workspace.yaml's `python_module` entry the daemon starts a code server of its own and, every 60 s
+    (Dagster's RELOAD_WORKSPACE_INTERVAL), drops it and starts a new one, which loads the whole code location
+    again (~5-15 CPU s each, ~15 times over the three-day scenario); the webserver keeps a second one. A code
+    server the daemon and webserver share is loaded once."""
+    code_port = free_port()
+    workspace = log_path.parent / "grpc_workspace.yaml"
+    workspace.write_text(CODE_SERVER_WORKSPACE.format(port=code_port))
+    server = [str(BIN / "dagster"), "api", "grpc", "-m", "pipelines.definitions", "-a", "defs"]
     commands = [
-        [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-        [str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        [*server, "-h", "127.0.0.1", "-p", str(code_port), "--location-name", "nexus"],
+        [str(BIN / "dagster-daemon"), "run", "-w", str(workspace)],
+        [str(BIN / "dagster-webserver"), "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)],
     ]
-    with log_path.open("w") as log, process_groups(commands, env, [log, subprocess.DEVNULL]) as procs:
-        yield procs
+    with log_path.open("w") as log, process_groups(commands[:1], env, [log]) as code_server:
+        deadline = time.time() + startup_s
+        while not code_server_answers(code_port):
+            assert code_server[0].poll() is None, f"the code server exited; see {log_path}"
+            assert time.time() < deadline, f"the code server did not answer within {startup_s:.0f} s"
+            time.sleep(1)
+        with process_groups(commands[1:], env, [log, subprocess.DEVNULL]) as procs:
+            yield [*code_server, *procs]
 
 
 def start_sensor(graphql: str, name: str, timeout_s: float = 300) -> dict:
