@@ -17,6 +17,11 @@ from tests.postgres_server import postgres_server
 __all__ = ["artifacts", "chromium", "moto_s3"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The three-day daemon scenario's test last: it waits for a scenario that runs beside every other test."""
+    items.sort(key=lambda item: "daemon_three_days" in getattr(item, "fixturenames", ()))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     early_runs.start_selected(session)
 
@@ -59,3 +64,9 @@ def daemon_lake(request: pytest.FixtureRequest) -> early_runs.Finished:
     """`nexus run` to daemon_days.LAKE_AS_OF on a PostgreSQL server of its own (its URL in the run's environment,
     the server up until the session ends), finished: the three-day scenario's lake and instance."""
     return early_runs.finished(request, "daemon_lake")
+
+
+@pytest.fixture(scope="session")
+def daemon_three_days(request: pytest.FixtureRequest) -> early_runs.Finished:
+    """The three-day daemon scenario, run as a pytest session of its own beside the others, finished."""
+    return early_runs.finished(request, "daemon_three_days", timeout=3600)

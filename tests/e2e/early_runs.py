@@ -299,7 +299,31 @@ def one_chain(root: Path) -> EarlyChain:
     return EarlyChain(root, SHORT_RUN)
 
 
+class EarlyScenario(EarlyRun):
+    """The three-day daemon scenario (tests/e2e/scenario_daemon_three_days.py) as a pytest session of its own,
+    niced like the runs: its PostgreSQL, code server, daemon, webserver and the daemon's ~25 runs (~650 CPU s)
+    take the core the one-at-a-time tests leave idle, and tests/e2e/test_daemon_three_days.py, collected last,
+    asserts that it passed."""
+
+    def __init__(self, root: Path) -> None:
+        scenario = str(Path(__file__).with_name("scenario_daemon_three_days.py"))
+        command = ["-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "--basetemp", str(root / "pytest"), scenario]
+        super().__init__("daemon_three_days", root, dict(os.environ), command)
+
+    def start(self) -> None:
+        if self.process is None:
+            with (self.root / "stdout.txt").open("w") as out, (self.root / "stderr.txt").open("w") as err:
+                self.process = _popen(
+                    [sys.executable, *self.args], env=self.env, nice=True, stdout=out, stderr=err, cwd=Path.cwd()
+                )
+
+
+def daemon_three_days(root: Path) -> EarlyScenario:
+    return EarlyScenario(root)
+
+
 FACTORIES = {
+    "daemon_three_days": daemon_three_days,
     "default_lake_run": default_lake_run,
     "s3_run": s3_run,
     "chain_runs": one_chain,
