@@ -51,18 +51,18 @@ ui: install
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 # The production pair on one machine: the daemon runs sensors, automation and the run queue; the webserver is the UI.
-# Stopping it (Ctrl-C) stops both. NEXUS_DAGSTER_POSTGRES_URL moves the instance to PostgreSQL.
-# nexus_automation is evaluated on the code server (assets/automation.py reads the instance and the publishers'
-# clock): one evaluation took 25-30 s on 2 busy cores, so the daemon waits up to SENSOR_GRPC_TIMEOUT_S for it
-# (Dagster's default, 60 s, failed ticks under load).
+# Both reach one code server, started first (pipelines/serve.py: with a python_module workspace the daemon would
+# reload the whole code location every 60 s); code changes need a restart (`make ui` reloads them). Ctrl-C stops
+# all three. NEXUS_DAGSTER_POSTGRES_URL moves the instance to PostgreSQL. nexus_automation is evaluated on the
+# code server (assets/automation.py reads the instance and the publishers' clock): one evaluation took 25-30 s on 2
+# busy cores, so the daemon waits up to SENSOR_GRPC_TIMEOUT_S for it (Dagster's default, 60 s, failed ticks under load).
 SERVE_PORT ?= 3000
+CODE_PORT ?= 4266
 SENSOR_GRPC_TIMEOUT_S ?= 180
 serve: install
 	$(BIN)/python -m resources.dagster_instance
-	@export DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS=$(SENSOR_GRPC_TIMEOUT_S); \
-	$(BIN)/dagster-daemon run -w workspace.yaml & daemon=$$!; \
-	trap 'kill $$daemon 2>/dev/null; wait $$daemon 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p $(SERVE_PORT)
+	DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS=$(SENSOR_GRPC_TIMEOUT_S) \
+	$(BIN)/python -m pipelines.serve --port $(SERVE_PORT) --code-port $(CODE_PORT)
 
 # Unit tests in two workers (pytest-xdist, one file per worker at a time); the integration and e2e tests, which
 # start servers, dbt and `nexus` processes of their own, one at a time

@@ -392,7 +392,7 @@ def test_make_serve_gives_the_automation_evaluation_time_on_the_code_server():
     """nexus_automation runs on the code server (ReleaseBatchLanded); Dagster's 60 s gRPC default failed its ticks
     on busy cores, so `make serve` starts the daemon with a longer one."""
     dry = subprocess.run(["make", "-n", "serve"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout
-    exported = re.search(r"export DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS=(\d+)", dry.split("dagster-daemon run")[0])
+    exported = re.search(r"DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS=(\d+) \\\s*\S+ -m pipelines.serve", dry)
     assert exported is not None and int(exported.group(1)) >= 120, dry[-600:]
 
 

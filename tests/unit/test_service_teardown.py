@@ -4,7 +4,7 @@ import os
 import sys
 import time
 
-from tests.e2e.dagster_services import group_members, process_groups
+from pipelines.serve import group_members, process_groups
 
 # A parent that spawns a child ignoring SIGTERM (like the daemon's `dagster api grpc` code server) and waits.
 SPAWNER = """
