@@ -21,6 +21,7 @@ COPY assets/ assets/
 COPY resources/ resources/
 COPY dbt_project/ dbt_project/
 COPY workspace.yaml ./
+COPY deploy/daemon_workspace.yaml deploy/
 RUN /opt/venv/bin/pip install -c constraints.txt -e ".[deploy]" \
     && /opt/venv/bin/python -m resources.dbt
 

@@ -2,7 +2,10 @@
 #   dagster-webserver  the UI and GraphQL API (behind the ALB when enabled); it queues runs, never executes them.
 #   dagster-daemon     schedules, sensors, the run queue, backfills; runs execute inside this task (the image's
 #                      dagster.yaml uses the default run launcher), so it holds the lake role and the API keys.
-# Both load the same workspace and share Postgres instance storage (README.md shows the dagster.yaml).
+#                      Its code-server container loads the code location once; the daemon reaches it on the
+#                      task's loopback (deploy/daemon_workspace.yaml) and the run processes start there. With a
+#                      python_module workspace the daemon reloaded the whole code location every 60 s.
+# Both load the same code location and share Postgres instance storage (README.md shows the dagster.yaml).
 #
 # Configuration reaches the containers in two ways only:
 #   environment  non-secret settings (local.dagster_environment);
@@ -82,16 +85,52 @@ locals {
     }
   }
 
+  code_server_container = {
+    name      = "code-server"
+    image     = var.dagster_image
+    essential = true
+    command = [
+      "dagster", "api", "grpc", "-m", "pipelines.definitions", "-a", "defs",
+      "-h", "127.0.0.1", "-p", tostring(var.code_server_port), "--location-name", "nexus",
+    ]
+
+    # Sensors (the release sensors ask the publishers) and the runs execute here: the daemon's settings and keys.
+    environment = local.dagster_environment_list
+    secrets     = local.daemon_secrets
+
+    healthCheck = {
+      command     = ["CMD", "dagster", "api", "grpc-health-check", "-h", "127.0.0.1", "-p", tostring(var.code_server_port)]
+      interval    = 30
+      timeout     = 20
+      retries     = 3
+      startPeriod = 180
+    }
+
+    # Reap the run subprocesses it starts; give in-flight steps time to stop.
+    linuxParameters        = { initProcessEnabled = true }
+    readonlyRootFilesystem = false
+    stopTimeout            = 120
+
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.dagster["daemon"].name
+        awslogs-region        = local.region
+        awslogs-stream-prefix = "code-server"
+      }
+    }
+  }
+
   daemon_container = {
     name      = "dagster-daemon"
     image     = var.dagster_image
     essential = true
-    command   = ["dagster-daemon", "run", "--workspace", var.workspace_file]
+    command   = ["dagster-daemon", "run", "--workspace", var.daemon_workspace_file]
+    dependsOn = [{ containerName = "code-server", condition = "HEALTHY" }]
 
     environment = local.dagster_environment_list
     secrets     = local.daemon_secrets
 
-    # Reap the code-server and run subprocesses the daemon spawns; give in-flight steps time to stop.
     linuxParameters        = { initProcessEnabled = true }
     readonlyRootFilesystem = false
     stopTimeout            = 120
@@ -142,7 +181,7 @@ resource "aws_ecs_task_definition" "webserver" {
 }
 
 resource "aws_ecs_task_definition" "daemon" {
-  #checkov:skip=CKV_AWS_336:Runs execute in this container and write the DuckDB files and dbt artifacts locally; see the webserver task definition.
+  #checkov:skip=CKV_AWS_336:Runs execute in the code-server container and write the DuckDB files and dbt artifacts locally; see the webserver task definition.
   family                   = "${local.name}-dagster-daemon"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
@@ -150,7 +189,7 @@ resource "aws_ecs_task_definition" "daemon" {
   memory                   = var.daemon_memory
   execution_role_arn       = aws_iam_role.dagster_execution.arn
   task_role_arn            = aws_iam_role.dagster_daemon.arn
-  container_definitions    = jsonencode([local.daemon_container])
+  container_definitions    = jsonencode([local.code_server_container, local.daemon_container])
 
   # NEXUS_DUCKDB_PATH and the published DuckDB file are local to the task (always local, even with an S3 lake).
   ephemeral_storage {

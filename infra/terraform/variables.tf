@@ -288,9 +288,21 @@ variable "dagster_home" {
 }
 
 variable "workspace_file" {
-  description = "Workspace file, relative to the image's working directory, that both services load."
+  description = "Workspace file, relative to the image's working directory, that the webserver loads."
   type        = string
   default     = "workspace.yaml"
+}
+
+variable "daemon_workspace_file" {
+  description = "Workspace file of the daemon: the code-server container of its task, on code_server_port."
+  type        = string
+  default     = "deploy/daemon_workspace.yaml"
+}
+
+variable "code_server_port" {
+  description = "Loopback port of the daemon task's code server; the one deploy/daemon_workspace.yaml names."
+  type        = number
+  default     = 4266
 }
 
 variable "compute_logs_prefix" {

@@ -80,8 +80,37 @@ def test_image_matches_what_terraform_runs():
         assert (BIN / command).exists(), f"terraform runs {command}, which the image's venv does not have"
 
 
+def test_the_daemon_reaches_its_tasks_code_server_not_one_it_reloads_every_minute():
+    """The daemon task's code-server container serves the code location on the port the daemon's workspace names;
+    with a python_module workspace the daemon would reload the whole code location every 60 s."""
+    import yaml
+
+    workdir = ROOT / dict(_final_stage())["WORKDIR"].removeprefix("/opt/nexus").lstrip("/")
+    workspace = yaml.safe_load((workdir / _tf_default("daemon_workspace_file")).read_text())
+    port = int(_tf_default("code_server_port"))
+    assert workspace == {"load_from": [{"grpc_server": {"host": "127.0.0.1", "port": port, "location_name": "nexus"}}]}
+    copies = [args for op, args in _instructions() if op == "COPY"]
+    assert f"{_tf_default('daemon_workspace_file')} deploy/" in copies, "the image must hold the daemon's workspace"
+    dagster_tf = (TF / "dagster.tf").read_text()
+    assert re.search(
+        r'command\s+=\s+\["dagster-daemon", "run", "--workspace", var\.daemon_workspace_file\]', dagster_tf
+    )
+    server = re.search(r"code_server_container = \{.*?command = \[(.*?)\]", dagster_tf, re.S).group(1)
+    assert re.sub(r"\s+", " ", server).strip().startswith('"dagster", "api", "grpc", "-m", "pipelines.definitions"')
+    assert "tostring(var.code_server_port)" in server and '"-h", "127.0.0.1"' in server
+    assert 'dependsOn = [{ containerName = "code-server", condition = "HEALTHY" }]' in dagster_tf
+    assert "jsonencode([local.code_server_container, local.daemon_container])" in dagster_tf
+
+
 @pytest.mark.parametrize(
-    "command", [["dagster-webserver", "--help"], ["dagster-daemon", "run", "--help"], ["nexus", "--help"]]
+    "command",
+    [
+        ["dagster-webserver", "--help"],
+        ["dagster-daemon", "run", "--help"],
+        ["dagster", "api", "grpc", "--help"],
+        ["dagster", "api", "grpc-health-check", "--help"],
+        ["nexus", "--help"],
+    ],
 )
 def test_entry_commands_run(command):
     result = subprocess.run([str(BIN / command[0]), *command[1:]], capture_output=True, text=True, timeout=120)
