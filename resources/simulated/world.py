@@ -821,23 +821,30 @@ def _crypto(seed: int, spx: pd.Series, fac: np.ndarray, bdays: pd.DatetimeIndex)
     return out
 
 
-# worlds handed in from the disk cache (`world_cache.cached_world`): what `world_for` returns before building one
-_REMEMBERED: dict[int, World] = {}
+# worlds handed in from the disk cache (`world_cache.cached_world`), by seed and span: what `world_for` returns
+# before building one
+_REMEMBERED: dict[tuple[int, date, date], World] = {}
+
+
+def world_span() -> tuple[date, date]:
+    """The simulated history's first and last day, read when asked: a world is a function of its seed, its code
+    and this span (a test that simulates past HORIZON moves it), so the disk cache keys on all three."""
+    return EPOCH, HORIZON
 
 
 def remember_world(world: World) -> None:
-    """Make `world` this process's world for its seed (one loaded from the disk cache)."""
-    _REMEMBERED[world.seed] = world
+    """Make `world` this process's world for its seed and the current span (one loaded from the disk cache)."""
+    _REMEMBERED[(world.seed, *world_span())] = world
 
 
 def remembered_world(seed: int) -> World | None:
-    return _REMEMBERED.get(seed)
+    return _REMEMBERED.get((seed, *world_span()))
 
 
 def world_for(seed: int) -> World:
     """The process's world for a seed: one loaded from the disk cache (`world_cache.load_world`), else built once
     per process (~1.6 CPU s) and kept in memory."""
-    remembered = _REMEMBERED.get(seed)
+    remembered = remembered_world(seed)
     return remembered if remembered is not None else build_world(seed)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from resources.lake.stage_state import code_hash
-from resources.simulated.world import World, build_world, remember_world, remembered_world
+from resources.simulated.world import World, build_world, remember_world, remembered_world, world_span
 
 if TYPE_CHECKING:
     from resources.settings import Settings
@@ -39,8 +39,9 @@ _PREWARMING: dict[int, Any] = {}
 
 
 def world_key(seed: int) -> str:
-    """The cache key of a seed's world: the seed, its code and the libraries it is built and pickled with."""
-    parts = [str(seed), code_hash(*WORLD_MODULES), platform.python_version()]
+    """The cache key of a seed's world: the seed, the span it simulates, its code and the libraries it is built
+    and pickled with."""
+    parts = [str(seed), *map(str, world_span()), code_hash(*WORLD_MODULES), platform.python_version()]
     parts += [f"{name}=={version(name)}" for name in WORLD_LIBRARIES]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 

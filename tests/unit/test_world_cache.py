@@ -86,3 +86,13 @@ def test_a_prewarmed_world_is_built_by_another_process_and_loaded_here(tmp_path,
     loaded = load_world(settings)  # waits for the other process, then reads its file
     _assert_same_world(loaded, build_world(7))
     assert not prewarm_world(settings)  # the cache holds it now: nothing to start
+
+
+def test_a_world_of_another_span_is_neither_loaded_nor_remembered(tmp_path, monkeypatch):
+    """The span is a generator setting (tests/integration/test_calendar_end.py simulates to 2031): a world cached or
+    remembered for one span must not stand in for another, or a lake built past 2030 gets no rows."""
+    cached_world(7, tmp_path)  # the default span, written and remembered
+    before = world_file(tmp_path, 7)
+    monkeypatch.setattr(world_module, "HORIZON", world_module.HORIZON.replace(year=world_module.HORIZON.year + 1))
+    assert world_file(tmp_path, 7) != before
+    assert world_module.remembered_world(7) is None
