@@ -13,6 +13,7 @@ launched included): SIGTERM, then SIGKILL after a grace period.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -51,18 +52,18 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
-def stop_group(pgid: int, grace_s: float = GRACE_S) -> None:
-    """SIGTERM the whole process group, then SIGKILL whatever is left after `grace_s` (a `dagster api grpc` code
-    server the daemon started outlives a SIGTERM to the daemon alone)."""
+def stop_groups(pgids: Sequence[int], grace_s: float = GRACE_S) -> None:
+    """SIGTERM every process group at once, then SIGKILL whatever is left after `grace_s` (a `dagster api grpc`
+    code server the daemon started outlives a SIGTERM to the daemon alone). At once: stopping the webserver, the
+    daemon and the code server one after the other made Ctrl-C wait for the sum of their shutdowns."""
     for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 10.0)):
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            return
+        for pgid in pgids:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, sig)
         deadline = time.time() + wait_s
-        while group_members(pgid) and time.time() < deadline:
+        while any(group_members(pgid) for pgid in pgids) and time.time() < deadline:
             time.sleep(0.2)
-        if not group_members(pgid):
+        if not any(group_members(pgid) for pgid in pgids):
             return
 
 
@@ -84,8 +85,8 @@ def process_groups(
             )
         yield procs
     finally:
+        stop_groups([proc.pid for proc in procs], grace_s)
         for proc in procs:
-            stop_group(proc.pid, grace_s)
             proc.wait(timeout=10)
 
 
@@ -133,11 +134,20 @@ def serving(
             yield [*code_server, *procs]
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipelines.serve", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=3000, help="the webserver's port on 127.0.0.1")
     parser.add_argument("--code-port", type=int, default=CODE_PORT, help="the code server's port on 127.0.0.1")
     args = parser.parse_args(argv)
+    # Ctrl-C, a closed terminal or a service manager's SIGTERM all stop the three processes (each runs in a session
+    # of its own, so no signal reaches them but these); set here because a shell's background job inherits SIGINT
+    # ignored, and an unhandled SIGTERM would leave them running.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, _interrupt)
     home = Path(os.environ.get("DAGSTER_HOME", PROJECT_ROOT / ".dagster_home"))
     print(f"starting the code server on 127.0.0.1:{args.code_port} (loading the code location)", flush=True)
     try:

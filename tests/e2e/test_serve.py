@@ -3,6 +3,7 @@ location loaded once and shared, and Ctrl-C stops all three (pipelines/serve.py)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -46,8 +47,14 @@ def test_make_serve_shares_one_code_server_and_ctrl_c_stops_everything(tmp_path:
     env = shell_env(tmp_path)
     command = ["make", "serve", f"SERVE_PORT={port}", f"CODE_PORT={code_port}", f"DAGSTER_HOME={home}"]
     log = (tmp_path / "serve.txt").open("w")
-    make = subprocess.Popen(
-        command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    make = subprocess.Popen(  # as `make serve &` from a script: SIGINT ignored, which its children inherit
+        command,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         deadline, entries = time.time() + 300, []
@@ -70,8 +77,12 @@ def test_make_serve_shares_one_code_server_and_ctrl_c_stops_everything(tmp_path:
         assert (home / "dagster.yaml").exists()
     finally:
         os.killpg(make.pid, signal.SIGINT)  # Ctrl-C in the operator's terminal: make and pipelines.serve
-        make.wait(timeout=120)
+        stopping = time.time()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            make.wait(timeout=120)
         log.close()
+    assert make.returncode is not None, "make serve ignored Ctrl-C"
+    assert time.time() - stopping < 60, f"Ctrl-C took {time.time() - stopping:.0f} s"
     deadline = time.time() + 60
     while time.time() < deadline and (
         _processes_naming(f"-p {code_port}") or _processes_naming(f"-p {port}") or _processes_naming(str(home))
