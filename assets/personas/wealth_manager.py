@@ -531,12 +531,19 @@ def _charts(
         weekly = wide.sort_index().ffill().resample("W-FRI").last().dropna(how="all")
         base = weekly.bfill().iloc[0]
         norm = (weekly / base * 100).round(4)
+        # a yield instrument's close is its yield: said, so a reader does not take a falling line for falling bonds
+        yields = [s for s in symbols if inputs.universe.instrument(s).price.kind == "yield"]
+        yield_note = (
+            f" {', '.join(yields)}: the yield itself, rebased the same way (it falls when the bond's price rises)."
+            if yields
+            else ""
+        )
         charts.append(
             ChartSpec(
                 chart_id="prices",
                 title=f"Prices over the past {config.chart_days} days (start = 100)",
                 kind="line",
-                caption="Weekly closes of the key markets, rebased to 100 at the start of the window.",
+                caption="Weekly closes of the key markets, rebased to 100 at the start of the window." + yield_note,
                 refs=[regime.recommendation_id],
                 labels=[d.date().isoformat() for d in norm.index],
                 series={s: [None if pd.isna(v) else float(v) for v in norm[s]] for s in symbols},

@@ -182,6 +182,17 @@ def test_a_yield_instrument_is_named_as_the_bond_price_its_directions_describe(i
     assert all("Treasury yield (as a bond price, which rises when the yield falls)" in t for t in named), named
 
 
+def test_the_price_chart_says_which_line_is_a_yield(inputs, report, text):
+    """The 365-day chart rebases closes; a yield's close is the yield, so its line falls when the bond rallies,
+    the opposite of the "as a bond price" direction the rest of the report uses: the caption says so."""
+    chart = next(c for c in report.charts if c.chart_id == "prices")
+    yields = [s for s in chart.series if inputs.universe.instrument(s).price.kind == "yield"]
+    assert yields  # the fixture charts UST10Y
+    assert f"{', '.join(yields)}: the yield itself" in chart.caption
+    assert all(f"{s}: the yield itself" not in chart.caption for s in chart.series if s not in yields)
+    assert "the yield itself, rebased the same way (it falls when the bond's price rises)" in text
+
+
 def test_no_key_signals_is_reconciled_with_the_allocation_tilts():
     from assets.personas.report_pdf import NO_KEY_SIGNALS
 
