@@ -91,7 +91,7 @@ locals {
     essential = true
     command = [
       "dagster", "api", "grpc", "-m", "pipelines.definitions", "-a", "defs",
-      "-h", "127.0.0.1", "-p", tostring(var.code_server_port), "--location-name", "nexus",
+      "-h", "127.0.0.1", "-p", tostring(local.code_server_port), "--location-name", "nexus",
     ]
 
     # Sensors (the release sensors ask the publishers) and the runs execute here: the daemon's settings and keys.
@@ -99,7 +99,7 @@ locals {
     secrets     = local.daemon_secrets
 
     healthCheck = {
-      command     = ["CMD", "dagster", "api", "grpc-health-check", "-h", "127.0.0.1", "-p", tostring(var.code_server_port)]
+      command     = ["CMD", "dagster", "api", "grpc-health-check", "-h", "127.0.0.1", "-p", tostring(local.code_server_port)]
       interval    = 30
       timeout     = 20
       retries     = 3

@@ -63,4 +63,5 @@ locals {
   postgres_db_name  = "dagster"
   postgres_username = "dagster"
   webserver_port    = 3000
+  code_server_port  = 4266 # the daemon task's loopback port, the one deploy/daemon_workspace.yaml (in the image) names
 }

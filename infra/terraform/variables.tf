@@ -294,15 +294,9 @@ variable "workspace_file" {
 }
 
 variable "daemon_workspace_file" {
-  description = "Workspace file of the daemon: the code-server container of its task, on code_server_port."
+  description = "Workspace file of the daemon: the code-server container of its task (local.code_server_port)."
   type        = string
   default     = "deploy/daemon_workspace.yaml"
-}
-
-variable "code_server_port" {
-  description = "Loopback port of the daemon task's code server; the one deploy/daemon_workspace.yaml names."
-  type        = number
-  default     = 4266
 }
 
 variable "compute_logs_prefix" {

@@ -87,7 +87,7 @@ def test_the_daemon_reaches_its_tasks_code_server_not_one_it_reloads_every_minut
 
     workdir = ROOT / dict(_final_stage())["WORKDIR"].removeprefix("/opt/nexus").lstrip("/")
     workspace = yaml.safe_load((workdir / _tf_default("daemon_workspace_file")).read_text())
-    port = int(_tf_default("code_server_port"))
+    port = int(re.search(r"code_server_port\s*=\s*(\d+)", (TF / "main.tf").read_text()).group(1))
     assert workspace == {"load_from": [{"grpc_server": {"host": "127.0.0.1", "port": port, "location_name": "nexus"}}]}
     copies = [args for op, args in _instructions() if op == "COPY"]
     assert f"{_tf_default('daemon_workspace_file')} deploy/" in copies, "the image must hold the daemon's workspace"
@@ -97,7 +97,7 @@ def test_the_daemon_reaches_its_tasks_code_server_not_one_it_reloads_every_minut
     )
     server = re.search(r"code_server_container = \{.*?command = \[(.*?)\]", dagster_tf, re.S).group(1)
     assert re.sub(r"\s+", " ", server).strip().startswith('"dagster", "api", "grpc", "-m", "pipelines.definitions"')
-    assert "tostring(var.code_server_port)" in server and '"-h", "127.0.0.1"' in server
+    assert "tostring(local.code_server_port)" in server and '"-h", "127.0.0.1"' in server
     assert 'dependsOn = [{ containerName = "code-server", condition = "HEALTHY" }]' in dagster_tf
     assert "jsonencode([local.code_server_container, local.daemon_container])" in dagster_tf
 
