@@ -6,7 +6,9 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import IO, NamedTuple
 
 from dagster_dbt import DbtCliResource, DbtProject
 
@@ -53,28 +55,58 @@ def newest_source_mtime() -> float:
     return max((p.stat().st_mtime for p in project_files()), default=0.0)
 
 
+def _parse_command() -> list[str]:
+    return [
+        dbt_executable(),
+        "parse",
+        "--quiet",
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+    ]
+
+
+def _is_fresh(manifest: Path) -> bool:
+    return manifest.exists() and manifest.stat().st_mtime >= newest_source_mtime()
+
+
+class _Parse(NamedTuple):
+    process: subprocess.Popen[bytes]
+    output: IO[bytes]  # a file, not a pipe: a pipe nobody reads until the end could fill and stall dbt
+
+
+_PARSING: dict[Path, _Parse] = {}
+
+
+def start_manifest_parse(settings: Settings) -> bool:
+    """Start `dbt parse` in the background when the manifest is missing or stale (a fresh clone, an edited model),
+    so it runs on the other core while the caller loads the code location; `ensure_manifest` waits for it.
+    Returns whether one started."""
+    manifest = _project().manifest_path
+    if manifest in _PARSING or _is_fresh(manifest):
+        return False
+    apply_dbt_env(settings)
+    output = tempfile.TemporaryFile()  # noqa: SIM115 (closed by ensure_manifest, which waits for the parse)
+    process = subprocess.Popen(_parse_command(), cwd=DBT_PROJECT_DIR, stdout=output, stderr=subprocess.STDOUT)
+    _PARSING[manifest] = _Parse(process, output)
+    return True
+
+
 def ensure_manifest(project: DbtProject, settings: Settings) -> Path:
     """Parse the dbt project (with `settings`' dbt environment) when its manifest is missing or older than any
-    model, macro or test file."""
+    model, macro or test file; a parse `start_manifest_parse` started is waited for instead of repeated."""
     manifest = project.manifest_path
-    if manifest.exists() and manifest.stat().st_mtime >= newest_source_mtime():
+    started = _PARSING.pop(manifest, None)
+    if started is not None:
+        with started.output:
+            if started.process.wait() != 0:
+                started.output.seek(0)
+                raise RuntimeError(f"dbt parse failed:\n{started.output.read().decode(errors='replace')}")
+    if _is_fresh(manifest):
         return manifest
     apply_dbt_env(settings)
-    result = subprocess.run(
-        [
-            dbt_executable(),
-            "parse",
-            "--quiet",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-        ],
-        cwd=DBT_PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = subprocess.run(_parse_command(), cwd=DBT_PROJECT_DIR, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"dbt parse failed:\n{result.stdout}\n{result.stderr}")
     return manifest
