@@ -123,28 +123,73 @@ def scorecard(
     config: EvaluationConfig,
     oracle: pd.DataFrame | None = None,
     oracle_symbols: tuple[str, ...] = (),
+    workers: int = 1,
 ) -> pd.DataFrame:
-    """Metrics per model, horizon and symbol (pooled `ALL` and, with an oracle, `ORACLE_SET`)."""
+    """Metrics per model, horizon and symbol (pooled `ALL` and, with an oracle, `ORACLE_SET`). With `workers` > 1
+    the models are shared among that many processes of the model stage's pool: each model's rows are the same."""
     predictions = component_predictions(signals, features, labels, config)
     if oracle is not None and len(oracle):
         keys = signals.assign(trade_date=pd.to_datetime(signals["signal_date"]))[["symbol", "trade_date", "horizon"]]
         scored = oracle.assign(trade_date=pd.to_datetime(oracle["trade_date"])).rename(columns={"expected": "score"})
         predictions["oracle"] = keys.merge(scored, on=["symbol", "trade_date", "horizon"], how="inner")
     # every model is evaluated on the same panel: its labels per horizon, and the baselines (momentum, long-only,
-    # 12-month momentum) of each symbol's span, are computed once, not once per model
+    # 12-month momentum) of each symbol's span, are computed once per process, not once per model
     horizons = sorted({int(h) for frame in predictions.values() for h in frame["horizon"].unique()})
     labelled = {h: labelled_rows(features, labels, h, config) for h in horizons}
+    shares = _shares(predictions, oracle_symbols, workers)
+    if len(shares) == 1:
+        by_model = dict(_models_metrics(shares[0], features, labels, config, labelled, oracle_symbols))
+    else:
+        from assets.models.worker_pool import model_pool  # the forkserver: not with the definitions
+
+        with model_pool(len(shares)) as pool:
+            futures = [
+                pool.submit(_models_metrics, share, features, labels, config, labelled, oracle_symbols)
+                for share in shares
+            ]
+            by_model = {name: metrics for future in futures for name, metrics in future.result()}
+    out = pd.concat([by_model[name] for name in predictions], ignore_index=True)
+    return out[["model", *[c for c in out.columns if c != "model"]]]
+
+
+def _shares(
+    predictions: dict[str, pd.DataFrame], oracle_symbols: tuple[str, ...], workers: int
+) -> list[list[tuple[str, pd.DataFrame]]]:
+    """The models split into at most `workers` shares of about equal work (rows evaluated, twice for a model also
+    pooled over the oracle's instruments), largest first to the least loaded share: the same split every run."""
+
+    def work(item: tuple[str, pd.DataFrame]) -> int:
+        name, frame = item
+        return len(frame) * (2 if oracle_symbols and not name.startswith("rule_") else 1)
+
+    shares: list[list[tuple[str, pd.DataFrame]]] = [[] for _ in range(max(1, min(workers, len(predictions))))]
+    loads = [0] * len(shares)
+    for item in sorted(predictions.items(), key=lambda item: -work(item)):
+        lightest = loads.index(min(loads))
+        shares[lightest].append(item)
+        loads[lightest] += work(item)
+    return shares
+
+
+def _models_metrics(
+    share: list[tuple[str, pd.DataFrame]],
+    features: pd.DataFrame,
+    labels: pd.DataFrame,
+    config: EvaluationConfig,
+    labelled: dict[int, pd.DataFrame],
+    oracle_symbols: tuple[str, ...],
+) -> list[tuple[str, pd.DataFrame]]:
+    """Each model's metrics rows, the models of one share sharing one BaselineCache (a worker's task)."""
     baselines = BaselineCache()
-    parts = []
-    for name, frame in predictions.items():
+    out = []
+    for name, frame in share:
         metrics = _metrics(frame, features, labels, config, labelled, baselines)
         if oracle_symbols and not name.startswith("rule_"):
             covered = frame[frame["symbol"].isin(oracle_symbols)]
             pooled = _metrics(covered, features, labels, config, labelled, baselines)
             metrics = pd.concat([metrics, pooled[pooled["symbol"] == POOLED].assign(symbol=ORACLE_SET)])
-        parts.append(metrics.assign(model=name))
-    out = pd.concat(parts, ignore_index=True)
-    return out[["model", *[c for c in out.columns if c != "model"]]]
+        out.append((name, metrics.assign(model=name)))
+    return out
 
 
 def oracle_capture(card: pd.DataFrame, model: str = "signal", pool: str = ORACLE_SET) -> pd.DataFrame:
@@ -212,4 +257,4 @@ def lake_scorecard(
     horizons = tuple(int(h) for h in sorted(signals["horizon"].unique()))
     oracle = cached_oracle_scores(storage, oracle_seed, horizons) if oracle_seed is not None else None
     symbols = ORACLE_SYMBOLS if oracle is not None else ()
-    return scorecard(signals, inputs.features, inputs.labels, config.evaluation, oracle, symbols)
+    return scorecard(signals, inputs.features, inputs.labels, config.evaluation, oracle, symbols, config.workers)

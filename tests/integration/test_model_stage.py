@@ -34,7 +34,7 @@ from assets.signals.build_history import signals_history
 from assets.signals.contract import SignalRow
 from assets.signals.ledger import build_ledger
 from assets.signals.risk import historical_var, parametric_var
-from assets.signals.scorecard import ORACLE_SET, scorecard
+from assets.signals.scorecard import MODELS, ORACLE_SET, scorecard
 from assets.signals.sizing import position_size
 from assets.signals.stage import run_signals
 from resources.errors import LeakageError
@@ -312,3 +312,14 @@ def test_the_scorecard_has_the_oracle_the_baselines_and_a_signal_that_trades(sta
             assert np.isfinite(pool.loc[(model, h), "hit_rate"]) and np.isfinite(pool.loc[(model, h), "sharpe"])
         assert pool.loc[("oracle", h), "ic"] > pool.loc[("lightgbm", h), "ic"]  # the limit of this world
         assert 0.2 < pool.loc[("signal", h), "coverage"] < 1.0
+
+
+def test_the_scorecard_shared_among_worker_processes_equals_one_process(stage):
+    """`nexus run` shares the scorecard's models among the model stage's workers: every row as one process has it,
+    in the same order, whichever worker evaluated it (each has its own baseline cache)."""
+    oracle = oracle_scores(stage.settings.seed, CONFIG.horizons)
+    args = (stage.signals, stage.inputs.features, stage.inputs.labels, CONFIG.evaluation, oracle, ORACLE_SYMBOLS)
+    alone = scorecard(*args, workers=1)
+    shared = scorecard(*args, workers=2)
+    pd.testing.assert_frame_equal(shared, alone, check_exact=True)
+    assert list(alone["model"].unique()) == [m for m in MODELS if m in set(alone["model"])]
