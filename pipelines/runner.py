@@ -309,6 +309,7 @@ def run_graph(settings: Settings, printer: Printer, log_path: Path | None = None
 def _run_plan(
     settings: Settings, instance: DagsterInstance, location: CodeLocation, printer: Printer, log_path: Path | None
 ) -> list[JobOutcome]:
+    from assets.models.worker_pool import start_model_workers
     from assets.partitions import (
         ASSET_PARTITION_RANGE_END_TAG,
         as_of_tags,
@@ -332,7 +333,11 @@ def _run_plan(
         if log_path is not None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             stack.enter_context(contextlib.redirect_stdout(stack.enter_context(log_path.open("a"))))
-        for job_name, partitions in run_plan(CADENCES):
+        plan = run_plan(CADENCES)
+        names = [name for name, _ in plan]
+        # while these run on one core, the model stage's worker server starts on the other
+        ahead_of_models = set(names[: names.index("models_job")]) if not shortfall else set()
+        for job_name, partitions in plan:
             if shortfall and job_name in MODEL_STAGE_JOBS:
                 continue
             job = defs.resolve_job_def(job_name)
@@ -358,6 +363,8 @@ def _run_plan(
             observed = key or (tags or {}).get(ASSET_PARTITION_RANGE_END_TAG)
             outcome = skip_job(job, instance, storage, settings, window, printer, partition_key=observed)
             if outcome is None:
+                if job_name in ahead_of_models:
+                    start_model_workers()
                 outcome = run_job(job, instance, location, printer, partition_key=key, tags=tags)
             outcomes.append(outcome)
             if not outcome.success:

@@ -13,8 +13,10 @@ so a pool gives the same results as one process.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.context
 import os
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import forkserver
 
 PRELOAD: tuple[str, ...] = (
     "assets.models.regimes_worker",
@@ -25,15 +27,26 @@ PRELOAD: tuple[str, ...] = (
 )
 
 
+def _forkserver_context() -> multiprocessing.context.ForkServerContext:
+    # every worker single-threaded in BLAS: the pools already use the cores, and the server's environment is fixed
+    # when it starts, whichever starts it
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(PRELOAD))
+    return context
+
+
+def start_model_workers() -> None:
+    """Start the forkserver now: its preload (~4 CPU s of imports) then runs on a core the caller leaves idle (the
+    ingest and the marts use one) instead of delaying the walk-forward's first workers."""
+    _forkserver_context()
+    forkserver.ensure_running()
+
+
 def model_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of `workers` processes forked from the model stage's forkserver (a script using it needs the
     `if __name__ == "__main__":` guard)."""
-    # every worker single-threaded in BLAS: the pools already use the cores, and the server's environment is fixed
-    # when it starts, whichever pool starts it
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    forkserver = multiprocessing.get_context("forkserver")
-    forkserver.set_forkserver_preload(list(PRELOAD))
-    return ProcessPoolExecutor(max_workers=workers, mp_context=forkserver)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=_forkserver_context())
 
 
-__all__ = ["PRELOAD", "model_pool"]
+__all__ = ["PRELOAD", "model_pool", "start_model_workers"]
