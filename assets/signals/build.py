@@ -13,6 +13,7 @@ log return is (p_up - p_down) times that, and the 80% interval is the expected m
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 
@@ -213,11 +214,34 @@ def build_signals(
     *,
     run_id: str,
     config: SignalConfig | None = None,
+    workers: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(signals with SIGNAL_COLUMNS, ensemble weights and decision thresholds per horizon and cutoff)."""
+    """(signals with SIGNAL_COLUMNS, ensemble weights and decision thresholds per horizon and cutoff). With
+    `workers` > 1 what comes from the features alone is computed in a worker of the model stage's pool while this
+    process decides the horizons: the same values."""
     config = config or SignalConfig()
     features = features.copy()
     features["trade_date"] = pd.to_datetime(features["trade_date"])
+    with contextlib.ExitStack() as stack:
+        pending = None
+        if workers > 1:
+            from assets.models.worker_pool import model_pool  # the forkserver: not with the definitions
+
+            pending = stack.enter_context(model_pool(1)).submit(feature_context, features, config)
+        decided, weights, thresholds = _decided(features, labels, predictions, config)
+        var, hashes = pending.result() if pending is not None else feature_context(features, config)
+    return _finished(decided, features, regimes, var, hashes, predictions, run_id, config), weights, thresholds
+
+
+def feature_context(features: pd.DataFrame, config: SignalConfig) -> tuple[pd.DataFrame, pd.Series]:
+    """What the signals take from the features alone: the unit VaR per symbol and day, and each row's hash."""
+    return unit_var(features, config), feature_hashes(features)
+
+
+def _decided(
+    features: pd.DataFrame, labels: pd.DataFrame, predictions: dict[int, pd.DataFrame], config: SignalConfig
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Every horizon's scores, ensemble and decision: (rows, ensemble weights, thresholds)."""
     rules = _rules(features, config.rules)
     # past decisions are scored as a vol-targeted book, like the evaluation's Sharpe and the shadow strategy
     rvol = features["rvol_20d"].astype("float64")
@@ -247,12 +271,29 @@ def build_signals(
         thresholds.append(learned.assign(horizon=horizon))
         moves = _move_distribution(features, horizon, config)
         parts.append(scores.merge(moves, on=["symbol", "trade_date"], how="left", validate="many_to_one"))
-    frame = pd.concat(parts, ignore_index=True)
+    return (
+        pd.concat(parts, ignore_index=True),
+        pd.concat(weights, ignore_index=True),
+        pd.concat(thresholds, ignore_index=True),
+    )
+
+
+def _finished(
+    frame: pd.DataFrame,
+    features: pd.DataFrame,
+    regimes: pd.DataFrame,
+    var: pd.DataFrame,
+    hashes: pd.Series,
+    predictions: dict[int, pd.DataFrame],
+    run_id: str,
+    config: SignalConfig,
+) -> pd.DataFrame:
+    """The decided rows with their context, probabilities, regime, drawdown guard, size and VaR."""
     frame["horizon"] = frame["horizon"].astype(int)
     frame["confluence"] = confluence(frame, config.ensemble)
 
     context = features[["symbol", "trade_date", "calendar", "rvol_20d", "decision_at"]].copy()
-    context["feature_snapshot_hash"] = feature_hashes(features)
+    context["feature_snapshot_hash"] = hashes
     frame = frame.merge(context, on=["symbol", "trade_date"], how="left", validate="many_to_one")
 
     # one probability per signal: the model's calibrated probabilities moved to the instrument's class prior (the
@@ -295,14 +336,13 @@ def build_signals(
     frame["drawdown_multiplier"] = frame["drawdown_multiplier"].fillna(1.0)
 
     # capped half Kelly (sizing.py) times the regime and drawdown multipliers; VaR of the sized position (risk.py)
-    frame = frame.join(size_and_risk(frame, unit_var(features, config), config))
+    frame = frame.join(size_and_risk(frame, var, config))
 
     frame["signal_date"] = frame["trade_date"].dt.date
     frame["run_id"] = run_id
     frame = frame.rename(columns={"p_up": "prob_up", "p_flat": "prob_flat", "p_down": "prob_down"})
     frame = frame.rename(columns={f"model_p_{s}": f"model_prob_{s}" for s in ("up", "flat", "down")})
-    out = frame[list(SIGNAL_COLUMNS)].sort_values(["signal_date", "symbol", "horizon"], ignore_index=True)
-    return out, pd.concat(weights, ignore_index=True), pd.concat(thresholds, ignore_index=True)
+    return frame[list(SIGNAL_COLUMNS)].sort_values(["signal_date", "symbol", "horizon"], ignore_index=True)
 
 
 __all__ = ["HORIZONS", "SIGNAL_COLUMNS", "SignalConfig", "build_signals", "feature_hashes"]

@@ -323,3 +323,14 @@ def test_the_scorecard_shared_among_worker_processes_equals_one_process(stage):
     shared = scorecard(*args, workers=2)
     pd.testing.assert_frame_equal(shared, alone, check_exact=True)
     assert list(alone["model"].unique()) == [m for m in MODELS if m in set(alone["model"])]
+
+
+def test_signals_with_the_feature_context_in_a_worker_equal_one_process(stage):
+    """The scorecard builds the signals history with the unit VaR and feature hashes computed in a worker of the
+    model stage's pool while the horizons are decided: the same signals, weights and thresholds as one process."""
+    args = (stage.inputs, stage.predictions, stage.regimes, SignalConfig())
+    alone = run_signals(*args, run_id="test")
+    shared = run_signals(*args, run_id="test", workers=2)
+    pd.testing.assert_frame_equal(alone[0], stage.signals, check_exact=True)
+    for left, right in zip(shared, alone, strict=True):
+        pd.testing.assert_frame_equal(left, right, check_exact=True)
