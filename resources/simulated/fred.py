@@ -210,7 +210,7 @@ def _format(value: float, decimals: int) -> str:
 def vintages(seed: int, series_id: str) -> Vintages:
     spec = SERIES[series_id]
     levels = _levels(seed, series_id)
-    days = [d.date() for d in levels.index]
+    days = list(levels.index.date)  # at once: a Timestamp per day was half of this function
     firsts = [first_release(series_id, d) for d in days]
     rows = [(d, s, float(v)) for d, s, v in zip(days, firsts, levels.to_numpy(), strict=True)]
     rows += [(days[i], start, value) for i, start, value in _revisions(seed, series_id, levels, firsts)]
