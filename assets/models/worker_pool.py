@@ -36,4 +36,12 @@ def model_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=forkserver)
 
 
-__all__ = ["PRELOAD", "model_pool"]
+def forkserver_running() -> bool:
+    """Whether this process's forkserver is up (a model pool started it): another stage's pool forked from it costs
+    a fork, with pandas and the models' libraries imported, instead of a fresh interpreter's imports."""
+    from multiprocessing import forkserver
+
+    return forkserver._forkserver._forkserver_pid is not None  # CPython's singleton: no public accessor
+
+
+__all__ = ["PRELOAD", "forkserver_running", "model_pool"]
