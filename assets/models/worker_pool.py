@@ -49,4 +49,11 @@ def model_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=_forkserver_context())
 
 
-__all__ = ["PRELOAD", "model_pool", "start_model_workers"]
+def forkserver_running() -> bool:
+    """Whether this process's forkserver is up (`nexus run` starts it ahead of the models): another stage's pool
+    forked from it costs a fork, with pandas and the models' libraries imported, instead of a fresh interpreter's
+    imports."""
+    return forkserver._forkserver._forkserver_pid is not None  # CPython's singleton: no public accessor
+
+
+__all__ = ["PRELOAD", "forkserver_running", "model_pool", "start_model_workers"]

@@ -24,7 +24,8 @@ from assets.personas.audit import AUDIT_TABLE
 from assets.personas.config import HedgingDeskConfig, PersonasConfig
 from assets.personas.daily import build_all, publish_days
 from assets.personas.lake_inputs import load_persona_inputs
-from assets.personas.models import PERSONAS
+from assets.personas.models import PERSONAS, PersonaName, PersonaOutput
+from assets.personas.report_worker import Reports, reports
 from assets.personas.tables import PERSONA_TABLES, json_schemas, output_json
 from assets.signals.assets import LEDGER_KEY, SIGNALS_KEY
 from assets.signals.ledger import PORTFOLIO, POSITIONS
@@ -143,11 +144,25 @@ def persona_outputs(context: AssetExecutionContext, lake: LakeResource, settings
         return
     started = time.perf_counter()
     universe = get_universe(current.universe_file)
-    summary = build_and_publish(storage, first, last, config, universe=universe, run_id=context.run_id)
+    # the weekly PDFs: drawn in a worker while this process builds and publishes, when one is cheap to start
+    with reports() as drawn:
+        summary = build_and_publish(
+            storage, first, last, config, universe=universe, run_id=context.run_id, reports=drawn
+        )
+        results = {
+            **summary,
+            "skipped": "no: inputs changed",
+            "compute_seconds": round(time.perf_counter() - started, 2),
+        }
+        # the tables, the audit trail and the documents are written: Dagster records their materializations (one
+        # event per asset and day) while the worker finishes the reports
+        yield from _table_results(storage, results)
+        for day in drawn.days:
+            storage.write_bytes(report_uri(storage, day), drawn.result(day))
     record_run(storage, fingerprint, outputs, summary)
     seconds = round(time.perf_counter() - started, 2)
     context.log.info(f"persona_outputs {first} → {last}: {summary['days']} days built and published in {seconds} s")
-    yield from _results(storage, {**summary, "skipped": "no: inputs changed", "compute_seconds": seconds})
+    yield _report_result({**results, "compute_seconds": seconds})
 
 
 def persona_fingerprint(
@@ -180,13 +195,23 @@ def personas_unchanged(storage: LakeStorage, settings: Settings, window: Window)
     return unchanged(storage, fingerprint, persona_output_uris(storage))
 
 
+def report_uri(storage: LakeStorage, day: date) -> str:
+    return storage.uri("gold", "reports", "market_intelligence", f"{day.isoformat()}.pdf")
+
+
 def build_and_publish(
-    storage: LakeStorage, first: date, last: date, config: PersonasConfig, *, universe: Universe, run_id: str
+    storage: LakeStorage,
+    first: date,
+    last: date,
+    config: PersonasConfig,
+    *,
+    universe: Universe,
+    run_id: str,
+    reports: Reports,
 ) -> dict[str, Any]:
     """Every day's six outputs built in memory, then published at once (one Delta commit per table), then the
-    documents and the weekly PDFs. Returns the summary shown as metadata."""
-    from assets.personas.report_pdf import render_report  # matplotlib and reportlab: not with the definitions
-
+    documents. Each weekly PDF (Fridays and the last day) goes to `reports` as soon as its day is built; the caller
+    writes them (`reports.result`). Returns the summary shown as metadata."""
     inputs = load_persona_inputs(storage, first, last, universe)
     days = sorted({d.date() for d in pd.to_datetime(inputs.signals["signal_date"]) if first <= d.date() <= last})
     for name, schema in json_schemas().items():
@@ -194,10 +219,13 @@ def build_and_publish(
             storage.uri("gold", "personas", "_schemas", f"persona_{name}.schema.json"),
             (json.dumps(schema, indent=2, sort_keys=True) + "\n").encode(),
         )
-    by_day = {day: build_all(inputs, day, config) for day in days}
+    by_day: dict[date, dict[PersonaName, PersonaOutput]] = {}
+    for day in days:
+        by_day[day] = outputs = build_all(inputs, day, config)
+        if day.weekday() == 4 or day == days[-1]:
+            reports.submit(day, outputs["wealth_manager"], inputs.ledger_until(day)[1])
     stats = publish_days(storage, by_day, run_id=run_id)
     counts: dict[str, int] = {p: 0 for p in PERSONAS}
-    reports = []
     for day, outputs in by_day.items():
         for persona, output in outputs.items():
             counts[persona] += len(output.items())
@@ -205,22 +233,18 @@ def build_and_publish(
                 storage.uri("gold", "personas", "_documents", f"date={day.isoformat()}", f"{persona}.json"),
                 output_json(output),
             )
-        if day.weekday() == 4 or day == days[-1]:
-            uri = storage.uri("gold", "reports", "market_intelligence", f"{day.isoformat()}.pdf")
-            storage.write_bytes(uri, render_report(outputs["wealth_manager"], inputs.ledger_until(day)[1]))
-            reports.append(uri)
     audit = stats.get("audit/recommendations")
     return {
         "days": len(days),
         "latest_day": days[-1].isoformat() if days else "none",
         "items": counts,
         "audit_added": audit.added if audit else 0,
-        "reports": reports,
+        "reports": [report_uri(storage, day) for day in reports.days],
         "simulated_data": inputs.simulated,
     }
 
 
-def _results(storage: LakeStorage, summary: dict[str, Any]):
+def _table_results(storage: LakeStorage, summary: dict[str, Any]):
     latest = summary["latest_day"]
     for persona, key in PERSONA_KEYS.items():
         yield MaterializeResult(
@@ -247,8 +271,11 @@ def _results(storage: LakeStorage, summary: dict[str, Any]):
             "table": MetadataValue.path(storage.uri("gold", *AUDIT_TABLE.path_parts())),
         },
     )
+
+
+def _report_result(summary: dict[str, Any]) -> MaterializeResult:
     reports = summary["reports"]
-    yield MaterializeResult(
+    return MaterializeResult(
         asset_key=REPORT_KEY,
         metadata={
             "skipped": summary["skipped"],

@@ -1,0 +1,103 @@
+"""The `persona_outputs` step on the default lake, as `nexus run` runs it: CPU seconds and wall time.
+
+`nexus run` runs personas_job in its own run over the run's window of daily partitions (one run, a partition
+range), in the process that ran the models. This benchmark does the same in a fresh process: it imports the
+definitions (not timed), then materializes `persona_outputs` for the window on a copy of the lake of the current
+settings (build it with `make run`) whose persona outputs (gold/personas, gold/audit, gold/reports) and persona
+stage record are removed, so the step builds everything as in a first run. Twice: after the model stage's
+forkserver has started (as the model steps of the same `nexus run` leave it; the step's report worker forks from
+it), and alone. CPU seconds count the process and every worker it starts (the forkserver's own counters included:
+it is not a waited-for child). `NEXUS_BENCH_KEEP=<dir>` keeps the built lake there (the second build's, with the
+worker), to compare its outputs with another build's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.bench.bench_models_stage import _cpu
+from tests.bench.common import PROJECT_ROOT, Figure
+
+FIRST, LAST = "2025-12-01", "2025-12-31"
+OUTPUTS = (("gold", "personas"), ("gold", "audit"), ("gold", "reports"), ("gold", "_stages", "personas.json"))
+
+
+def materialize_personas(first: str = FIRST, last: str = LAST, *, after_models: bool = True) -> tuple[float, float]:
+    """Materialize persona_outputs for first..last in this process: (CPU s, wall s). `after_models`: the model
+    stage's forkserver is started first (not timed), as the model steps of the same `nexus run` leave it."""
+    from dagster import materialize
+
+    if after_models:
+        from assets.models.worker_pool import model_pool
+
+        with model_pool(1) as pool:
+            pool.submit(int).result()
+
+    import pipelines.definitions  # noqa: F401  (nexus run has loaded the code location before its jobs run)
+    from assets.partitions import range_tags
+    from assets.personas.assets import persona_outputs
+    from resources.lake.resource import LakeResource
+    from resources.settings import get_settings
+    from resources.settings_resource import SettingsResource
+
+    settings = get_settings()
+    resources = {"lake": LakeResource.from_settings(settings), "settings": SettingsResource.from_settings(settings)}
+    cpu, started = _cpu(), time.perf_counter()
+    assert materialize(
+        [persona_outputs], resources=resources, tags=range_tags(first, last), raise_on_error=True
+    ).success
+    wall = time.perf_counter() - started
+    time.sleep(0.5)  # the forkserver reaps any worker when it exits
+    return _cpu() - cpu, wall
+
+
+def run() -> list[Figure]:
+    from resources.settings import get_settings
+
+    settings = get_settings()
+    lake = Path(settings.lake_uri)
+    if settings.lake_is_s3 or not (lake / "gold" / "personas").is_dir():
+        print(f"  skipped: no built local lake at {settings.lake_uri} (make run)")
+        return []
+    keep = os.environ.get("NEXUS_BENCH_KEEP")
+    with tempfile.TemporaryDirectory(prefix="nexus-bench-personas-") as tmp:
+        copy, home = Path(keep) if keep else Path(tmp) / "lake", Path(tmp) / "dagster_home"
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(lake, copy, ignore=shutil.ignore_patterns("*.duckdb", "*.duckdb.wal", "feeds", "_cache"))
+        home.mkdir()
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        env = {**os.environ, "NEXUS_LAKE_URI": str(copy), "DAGSTER_HOME": str(home)}
+        figures = []
+        for after_models, label in ((False, "alone"), (True, "after the models, as in nexus run")):
+            code = (
+                "import json; from tests.bench.bench_persona_stage import materialize_personas; "
+                f"print('__STEP__', json.dumps(materialize_personas(after_models={after_models})))"
+            )
+            for parts in OUTPUTS:
+                path = copy.joinpath(*parts)
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+            out = subprocess.run(
+                [sys.executable, "-c", code], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True
+            )
+            if out.returncode != 0:
+                raise RuntimeError(f"persona_outputs failed:\n{out.stderr[-3000:]}")
+            line = next(x for x in out.stdout.splitlines() if x.startswith("__STEP__"))
+            cpu, wall = json.loads(line.removeprefix("__STEP__"))
+            load = os.getloadavg()[0]
+            figures.append(Figure(f"personas: persona_outputs, 31 days, {label} (CPU)", cpu, "cpu-s"))
+            figures.append(
+                Figure(f"personas: persona_outputs, 31 days, {label} (wall, load {load:.1f})", wall, "s", "<= 3 s")
+            )
+    return figures
+
+
+if __name__ == "__main__":
+    for figure in run():
+        print(figure.line())
