@@ -260,17 +260,6 @@ def orchestration_seconds(outcomes: list[JobOutcome]) -> float:
     return sum(o.seconds for o in outcomes) - sum(s.seconds for o in outcomes for s in o.steps)
 
 
-def configure_environment(*, start: date | None, end: date | None, mode: str | None) -> None:
-    """Apply CLI overrides as NEXUS_* variables before the settings are read (by the CLI, then passed down) and
-    before the code location is built from the same environment (pipelines/definitions.py)."""
-    if start is not None:
-        os.environ["NEXUS_START_DATE"] = start.isoformat()
-    if end is not None:
-        os.environ["NEXUS_END_DATE"] = end.isoformat()
-    if mode is not None:
-        os.environ["NEXUS_SOURCE_MODE"] = mode
-
-
 def model_stage_shortfall(settings: Settings) -> str | None:
     """Why the model stage cannot run on the settings' [start, end] (too little history for walk-forward training
     before the last `signal_history_days`), or None."""

@@ -8,13 +8,15 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import IO, NamedTuple
-
-from dagster_dbt import DbtCliResource, DbtProject
+from typing import IO, TYPE_CHECKING, NamedTuple
 
 from resources.settings import PROJECT_ROOT, Settings
 
+if TYPE_CHECKING:  # dagster_dbt takes ~1.5 s to import: `nexus run` starts dbt's parse before paying it
+    from dagster_dbt import DbtCliResource, DbtProject
+
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+TARGET = "target"
 _WATCHED = ("models", "macros", "tests", "seeds", "dbt_project.yml", "profiles.yml")
 
 
@@ -83,7 +85,7 @@ def start_manifest_parse(settings: Settings) -> bool:
     """Start `dbt parse` in the background when the manifest is missing or stale (a fresh clone, an edited model),
     so it runs on the other core while the caller loads the code location; `ensure_manifest` waits for it.
     Returns whether one started."""
-    manifest = _project().manifest_path
+    manifest = _manifest_path()
     if manifest in _PARSING or _is_fresh(manifest):
         return False
     apply_dbt_env(settings)
@@ -136,11 +138,20 @@ def parsed_dbt_project() -> DbtProject:
     return project
 
 
+def _manifest_path() -> Path:
+    """Where `_project().manifest_path` is, without importing dagster_dbt."""
+    return DBT_PROJECT_DIR / TARGET / "manifest.json"
+
+
 def _project() -> DbtProject:
-    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path="target")
+    from dagster_dbt import DbtProject
+
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=TARGET)
 
 
 def dbt_resource(project: DbtProject) -> DbtCliResource:
+    from dagster_dbt import DbtCliResource
+
     return DbtCliResource(project_dir=project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())
 
 
