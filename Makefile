@@ -35,12 +35,12 @@ define install_pinned
 	else echo "installing with pip"; $(PIP) -e "$(1)"; fi
 endef
 
-# compileall after uv: uv compiles only what it installs now, so a venv made before --compile-bytecode gets its
-# bytecode here once (on a fresh venv this only checks, ~2 s)
+# compileall after uv: uv compiles only what it installs now, so a venv made before --compile-bytecode (Dagster
+# without bytecode) gets it here, once
 SITE_PACKAGES = $(shell $(BIN)/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
 $(VENV)/.installed: pyproject.toml constraints.txt Makefile | $(BIN)/python
 	$(call install_pinned,.)
-	@$(BIN)/python -m compileall -q -j 0 $(SITE_PACKAGES) >/dev/null || true
+	@test -d $(SITE_PACKAGES)/dagster/__pycache__ || $(BIN)/python -m compileall -q -j 0 $(SITE_PACKAGES) >/dev/null || true
 	@touch $@
 
 # The tests need the spark extra (pyspark on the machine's Java); `make run` installs only the base package.
