@@ -27,9 +27,10 @@ PRELOAD: tuple[str, ...] = (
 )
 
 
-def _forkserver_context() -> multiprocessing.context.ForkServerContext:
-    # every worker single-threaded in BLAS: the pools already use the cores, and the server's environment is fixed
-    # when it starts, whichever starts it
+def forkserver_context() -> multiprocessing.context.ForkServerContext:
+    """The forkserver context every pool of this process must use: whichever pool starts the server fixes its preload
+    and environment, so each sets them (a report worker that started it bare left the models without preload)."""
+    # every worker single-threaded in BLAS: the pools already use the cores
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(PRELOAD))
@@ -39,14 +40,14 @@ def _forkserver_context() -> multiprocessing.context.ForkServerContext:
 def start_model_workers() -> None:
     """Start the forkserver now: its preload (~4 CPU s of imports) then runs on a core the caller leaves idle (the
     ingest and the marts use one) instead of delaying the walk-forward's first workers."""
-    _forkserver_context()
+    forkserver_context()
     forkserver.ensure_running()
 
 
 def model_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of `workers` processes forked from the model stage's forkserver (a script using it needs the
     `if __name__ == "__main__":` guard)."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=_forkserver_context())
+    return ProcessPoolExecutor(max_workers=workers, mp_context=forkserver_context())
 
 
 def forkserver_running() -> bool:
@@ -56,4 +57,4 @@ def forkserver_running() -> bool:
     return forkserver._forkserver._forkserver_pid is not None  # CPython's singleton: no public accessor
 
 
-__all__ = ["PRELOAD", "forkserver_running", "model_pool", "start_model_workers"]
+__all__ = ["PRELOAD", "forkserver_context", "forkserver_running", "model_pool", "start_model_workers"]

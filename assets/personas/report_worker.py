@@ -18,13 +18,12 @@ the step as `ReportWorkerError`, naming the report's day; leaving the `with` blo
 
 from __future__ import annotations
 
-import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import date
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
-from assets.models.worker_pool import forkserver_running
+from assets.models.worker_pool import forkserver_context, forkserver_running
 from resources.errors import NexusError
 
 if TYPE_CHECKING:  # the caller has pandas and the models; matplotlib and reportlab are imported where reports are
@@ -99,8 +98,7 @@ class ReportWorker:
     """One worker process, forked from this process's forkserver, drawing reports in the order submitted."""
 
     def __init__(self) -> None:
-        forkserver = multiprocessing.get_context("forkserver")
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=forkserver, initializer=_preload)
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=forkserver_context(), initializer=_preload)
         self._pool.submit(_ready)  # the worker starts (and imports) now, not at the first report
         self._reports: dict[date, Future[bytes]] = {}
 
