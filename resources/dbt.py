@@ -97,20 +97,15 @@ def start_manifest_parse(settings: Settings) -> bool:
 
 def ensure_manifest(project: DbtProject, settings: Settings) -> Path:
     """Parse the dbt project (with `settings`' dbt environment) when its manifest is missing or older than any
-    model, macro or test file; a parse `start_manifest_parse` started is waited for instead of repeated."""
+    model, macro or test file, and wait for it; a parse `start_manifest_parse` started already is the one waited for."""
     manifest = project.manifest_path
+    start_manifest_parse(settings)
     started = _PARSING.pop(manifest, None)
     if started is not None:
         with started.output:
             if started.process.wait() != 0:
                 started.output.seek(0)
                 raise RuntimeError(f"dbt parse failed:\n{started.output.read().decode(errors='replace')}")
-    if _is_fresh(manifest):
-        return manifest
-    apply_dbt_env(settings)
-    result = subprocess.run(_parse_command(), cwd=DBT_PROJECT_DIR, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"dbt parse failed:\n{result.stdout}\n{result.stderr}")
     return manifest
 
 

@@ -45,7 +45,16 @@ def test_the_code_location_waits_for_the_background_parse_instead_of_parsing_aga
 
     assert dbt.start_manifest_parse(Settings()) is True
     assert dbt.start_manifest_parse(Settings()) is False  # one in flight
-    monkeypatch.setattr(subprocess, "run", no_second_parse)
+    monkeypatch.setattr(dbt, "_parse_command", no_second_parse)
+    assert dbt.ensure_manifest(project, Settings()) == project.manifest_path
+    assert project.manifest_path.read_text() == "{}"
+    assert dbt._PARSING == {}
+
+
+def test_without_a_background_parse_the_code_location_parses_and_waits(
+    project: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dbt, "_parse_command", lambda: _parse_writes(project.manifest_path))
     assert dbt.ensure_manifest(project, Settings()) == project.manifest_path
     assert project.manifest_path.read_text() == "{}"
     assert dbt._PARSING == {}
