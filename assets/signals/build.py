@@ -22,6 +22,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from assets.models.labels import PERIODS_PER_YEAR, LabelConfig, horizon_labels
+from assets.models.worker_pool import forkserver_running, model_pool
 from assets.signals.contract import HORIZONS
 from assets.signals.decision import (
     DecisionConfig,
@@ -214,19 +215,21 @@ def build_signals(
     *,
     run_id: str,
     config: SignalConfig | None = None,
-    workers: int = 1,
+    feature_worker: bool | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(signals with SIGNAL_COLUMNS, ensemble weights and decision thresholds per horizon and cutoff). With
-    `workers` > 1 what comes from the features alone is computed in a worker of the model stage's pool while this
-    process decides the horizons: the same values."""
+    """(signals with SIGNAL_COLUMNS, ensemble weights and decision thresholds per horizon and cutoff).
+
+    What comes from the features alone is computed in a worker of the model stage's pool while this process
+    decides the horizons, when that pool's server runs in this process already (`nexus run`, a models run; starting
+    one costs more than the work): the same values. `feature_worker` True/False chooses (tests)."""
     config = config or SignalConfig()
     features = features.copy()
     features["trade_date"] = pd.to_datetime(features["trade_date"])
+    if feature_worker is None:
+        feature_worker = forkserver_running()
     with contextlib.ExitStack() as stack:
         pending = None
-        if workers > 1:
-            from assets.models.worker_pool import model_pool  # the forkserver: not with the definitions
-
+        if feature_worker:
             pending = stack.enter_context(model_pool(1)).submit(feature_context, features, config)
         decided, weights, thresholds = _decided(features, labels, predictions, config)
         var, hashes = pending.result() if pending is not None else feature_context(features, config)

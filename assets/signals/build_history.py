@@ -95,7 +95,6 @@ def signals_history(
     regimes: pd.DataFrame,
     config: SignalConfig,
     run_id: str,
-    workers: int = 1,
 ) -> SignalsHistory:
     """`run_signals` on these inputs, read back from the lake when an entry of the same key and inputs is there.
 
@@ -106,7 +105,7 @@ def signals_history(
     if (found := _read(storage, stamp)) is not None:
         signals = found["signals"].assign(run_id=run_id)
         return SignalsHistory(signals, found["weights"], found["thresholds"], reused=True)
-    signals, weights, thresholds = run_signals(inputs, predictions, regimes, config, run_id=run_id, workers=workers)
+    signals, weights, thresholds = run_signals(inputs, predictions, regimes, config, run_id=run_id)
     _write(storage, stamp, dict(zip(PARTS, (signals, weights, thresholds), strict=True)))
     return SignalsHistory(signals, weights, thresholds, reused=False)
 

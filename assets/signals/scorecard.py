@@ -250,11 +250,9 @@ def lake_scorecard(
     predictions["cutoff"] = pd.to_datetime(predictions["cutoff"])
     regimes = read_table(storage, storage.uri("gold", "models", "regimes")).to_pandas()
     if history_key is None:
-        signals, _, _ = run_signals(inputs, predictions, regimes, signals_config, "scorecard", config.workers)
+        signals, _, _ = run_signals(inputs, predictions, regimes, signals_config, run_id="scorecard")
     else:
-        history = signals_history(
-            storage, history_key, inputs, predictions, regimes, signals_config, "scorecard", config.workers
-        )
+        history = signals_history(storage, history_key, inputs, predictions, regimes, signals_config, "scorecard")
         signals = history.signals
     horizons = tuple(int(h) for h in sorted(signals["horizon"].unique()))
     oracle = cached_oracle_scores(storage, oracle_seed, horizons) if oracle_seed is not None else None

@@ -25,16 +25,8 @@ def signal_config(cost_bps: float, decision_time_utc: time) -> SignalConfig:
 
 
 def run_signals(
-    inputs: ModelInputs,
-    predictions: pd.DataFrame,
-    regimes: pd.DataFrame,
-    config: SignalConfig,
-    run_id: str,
-    workers: int = 1,
+    inputs: ModelInputs, predictions: pd.DataFrame, regimes: pd.DataFrame, config: SignalConfig, run_id: str
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(signals, ensemble weights, decision thresholds) from the walk-forward predictions and regimes; `workers`
-    > 1 where the model stage's worker server runs already (`build_signals`)."""
+    """(signals, ensemble weights, decision thresholds) from the walk-forward predictions and regimes."""
     by_horizon = {int(h): rows for h, rows in predictions.groupby("horizon")}
-    return build_signals(
-        inputs.features, inputs.labels, by_horizon, regimes, run_id=run_id, config=config, workers=workers
-    )
+    return build_signals(inputs.features, inputs.labels, by_horizon, regimes, run_id=run_id, config=config)

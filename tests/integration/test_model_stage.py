@@ -29,7 +29,7 @@ from assets.models.pipeline import (
 )
 from assets.models.planted import measure_planted_effects
 from assets.models.walk_forward import walk_forward
-from assets.signals.build import SignalConfig
+from assets.signals.build import SignalConfig, build_signals
 from assets.signals.build_history import signals_history
 from assets.signals.contract import SignalRow
 from assets.signals.ledger import build_ledger
@@ -326,11 +326,13 @@ def test_the_scorecard_shared_among_worker_processes_equals_one_process(stage):
 
 
 def test_signals_with_the_feature_context_in_a_worker_equal_one_process(stage):
-    """The scorecard builds the signals history with the unit VaR and feature hashes computed in a worker of the
-    model stage's pool while the horizons are decided: the same signals, weights and thresholds as one process."""
-    args = (stage.inputs, stage.predictions, stage.regimes, SignalConfig())
-    alone = run_signals(*args, run_id="test")
-    shared = run_signals(*args, run_id="test", workers=2)
+    """Where the model stage's worker server runs (`nexus run`), the signals are built with the unit VaR and feature
+    hashes computed in a worker while the horizons are decided: the same signals, weights and thresholds as one
+    process."""
+    by_horizon = {int(h): rows for h, rows in stage.predictions.groupby("horizon")}
+    args = (stage.inputs.features, stage.inputs.labels, by_horizon, stage.regimes)
+    alone = build_signals(*args, run_id="test", config=SignalConfig(), feature_worker=False)
+    shared = build_signals(*args, run_id="test", config=SignalConfig(), feature_worker=True)
     pd.testing.assert_frame_equal(alone[0], stage.signals, check_exact=True)
     for left, right in zip(shared, alone, strict=True):
         pd.testing.assert_frame_equal(left, right, check_exact=True)
