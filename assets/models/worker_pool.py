@@ -5,9 +5,10 @@ They are not forked from the calling process: a child forked from a process with
 DuckDB's, OpenMP's after LightGBM has trained) can inherit a held lock and hang. They fork from a forkserver, a
 fresh single-threaded process started once per calling process that imports `PRELOAD` before anything runs, so
 a worker starts with hmmlearn, LightGBM and scikit-learn's isotonic regression already imported. The walk-forward
-used to spawn its workers, and each imported them again (about 2.3 CPU s per worker); both pools now share the
-server (the first pool of a process starts it with every preload). Each horizon and symbol is deterministic,
-so a pool gives the same results as one process.
+used to spawn its workers, and each imported them again (about 2.3 CPU s per worker); every pool now shares the
+server (`nexus run` starts it ahead of the models, `start_model_workers`; otherwise the first pool does). The
+scorecard, the signals' feature context and the persona reports fork their workers from it too. Each piece of work
+is deterministic, so a pool gives the same results as one process.
 """
 
 from __future__ import annotations

@@ -196,7 +196,7 @@ def personas_unchanged(storage: LakeStorage, settings: Settings, window: Window)
 
 
 def report_uri(storage: LakeStorage, day: date) -> str:
-    return storage.uri("gold", "reports", "market_intelligence", f"{day.isoformat()}.pdf")
+    return storage.uri(*REPORT_KEY.path, f"{day.isoformat()}.pdf")
 
 
 def build_and_publish(
