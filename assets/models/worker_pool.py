@@ -13,11 +13,17 @@ is deterministic, so a pool gives the same results as one process.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.context
 import os
+import pickle
+import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import forkserver
+from pathlib import Path
+from typing import Any
 
 PRELOAD: tuple[str, ...] = (
     "assets.models.regimes_worker",
@@ -51,6 +57,29 @@ def model_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=forkserver_context())
 
 
+@contextlib.contextmanager
+def spilled(*payloads: Any) -> Iterator[list[Path]]:
+    """Each payload pickled to its own file, for workers to `unspill`; the files are deleted on exit.
+
+    Why: a pool pickles each task's arguments in memory before sending them, so frames sent to two workers were
+    held twice more in the caller while it sent them (~150 MB at the scorecard, the run's peak). Pickled straight to
+    a file, a frame is written buffer by buffer; the tasks carry only paths. Exit the pool before this block."""
+    with tempfile.TemporaryDirectory(prefix="nexus-spill-") as folder:
+        paths = []
+        for number, payload in enumerate(payloads):
+            path = Path(folder) / f"payload-{number}.pickle"
+            with path.open("wb") as file:
+                pickle.dump(payload, file, protocol=pickle.HIGHEST_PROTOCOL)
+            paths.append(path)
+        yield paths
+
+
+def unspill(path: Path) -> Any:
+    """A payload `spilled` wrote (this project's own file, written by the same code in the calling process)."""
+    with path.open("rb") as file:
+        return pickle.load(file)
+
+
 def forkserver_running() -> bool:
     """Whether this process's forkserver is up (`nexus run` starts it ahead of the models): another stage's pool
     forked from it costs a fork, with pandas and the models' libraries imported, instead of a fresh interpreter's
@@ -58,4 +87,12 @@ def forkserver_running() -> bool:
     return forkserver._forkserver._forkserver_pid is not None  # CPython's singleton: no public accessor
 
 
-__all__ = ["PRELOAD", "forkserver_context", "forkserver_running", "model_pool", "start_model_workers"]
+__all__ = [
+    "PRELOAD",
+    "forkserver_context",
+    "forkserver_running",
+    "model_pool",
+    "spilled",
+    "start_model_workers",
+    "unspill",
+]

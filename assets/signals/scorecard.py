@@ -16,6 +16,8 @@ instruments the oracle covers (the like-for-like comparison; not for the rules, 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -140,13 +142,12 @@ def scorecard(
     if len(shares) == 1:
         by_model = dict(_models_metrics(shares[0], features, labels, config, labelled, oracle_symbols))
     else:
-        from assets.models.worker_pool import model_pool  # the forkserver: not with the definitions
+        from assets.models.worker_pool import model_pool, spilled  # the forkserver: not with the definitions
 
-        with model_pool(len(shares)) as pool:
-            futures = [
-                pool.submit(_models_metrics, share, features, labels, config, labelled, oracle_symbols)
-                for share in shares
-            ]
+        # the frames go to the workers through files: the pool's queue would hold each task's pickle in memory
+        payloads = spilled((features, labels, config, labelled, oracle_symbols), *shares)
+        with payloads as (common, *files), model_pool(len(shares)) as pool:  # the pool exits first
+            futures = [pool.submit(_spilled_models_metrics, file, common) for file in files]
             by_model = {name: metrics for future in futures for name, metrics in future.result()}
     out = pd.concat([by_model[name] for name in predictions], ignore_index=True)
     return out[["model", *[c for c in out.columns if c != "model"]]]
@@ -169,6 +170,13 @@ def _shares(
         shares[lightest].append(item)
         loads[lightest] += work(item)
     return shares
+
+
+def _spilled_models_metrics(share: Path, common: Path) -> list[tuple[str, pd.DataFrame]]:
+    """`_models_metrics` of a share and the shared arguments `spilled` to files (a worker's task)."""
+    from assets.models.worker_pool import unspill
+
+    return _models_metrics(unspill(share), *unspill(common))
 
 
 def _models_metrics(
