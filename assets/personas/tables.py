@@ -12,6 +12,7 @@ import json
 import types
 from datetime import date, datetime
 from enum import Enum
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
@@ -58,6 +59,7 @@ def _is_json(annotation: Any) -> bool:
     return origin in (list, dict, tuple) or (isinstance(annotation, type) and issubclass(annotation, BaseModel))
 
 
+@cache  # the item models are fixed: built once per persona, not once per output written
 def persona_schema(persona: PersonaName) -> pa.Schema:
     """The union of the persona's item fields; fields not common to every section are nullable."""
     models = ITEM_MODELS[persona]
@@ -76,18 +78,21 @@ def persona_schema(persona: PersonaName) -> pa.Schema:
     return pa.schema(ordered)
 
 
-def _json_columns(persona: PersonaName) -> set[str]:
-    return {n for m in ITEM_MODELS[persona] for n, info in m.model_fields.items() if _is_json(info.annotation)}
+@cache
+def _json_columns(persona: PersonaName) -> frozenset[str]:
+    return frozenset(n for m in ITEM_MODELS[persona] for n, info in m.model_fields.items() if _is_json(info.annotation))
 
 
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def item_row(item: PersonaItem, json_columns: set[str]) -> dict[str, Any]:
+def item_row(item: PersonaItem, json_columns: frozenset[str]) -> dict[str, Any]:
     row = item.model_dump(mode="python")
-    for column in json_columns & row.keys():
-        row[column] = _json(item.model_dump(mode="json", include={column})[column])
+    columns = json_columns & row.keys()
+    if columns:  # one JSON dump of the item's nested columns, not one per column
+        dumped = item.model_dump(mode="json", include=columns)
+        row.update({column: _json(dumped[column]) for column in columns})
     return row
 
 
