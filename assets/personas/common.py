@@ -120,7 +120,7 @@ def row_provenance(row: Mapping[str, Any]) -> dict[str, list[Any]]:
 
     day = pd.Timestamp(row["signal_date"]).to_datetime64().astype("datetime64[D]").tolist()
     return {
-        "signal_refs": [SignalRef(symbol=str(row["symbol"]), signal_date=day, horizon=int(row["horizon"]))],
+        "signal_refs": [_signal_ref(str(row["symbol"]), day, int(row["horizon"]))],
         "model_versions": distinct("model_version"),
         "feature_snapshot_hashes": distinct("feature_snapshot_hash"),
         "signal_run_ids": distinct("run_id"),

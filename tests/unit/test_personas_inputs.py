@@ -414,3 +414,52 @@ def test_selections_cut_from_all_days_at_once_equal_their_per_day_definition(inp
     mine = panel.signals_on(DAY)
     mine.loc[0, "symbol"] = "CHANGED"  # callers get their own copy
     assert panel.signals_on(DAY).loc[0, "symbol"] != "CHANGED"
+
+
+def test_features_asof_and_the_ledger_cut_from_one_sort_equal_their_per_day_definition(inputs):
+    """`features_asof` and `ledger_until` sort their frame once and cut it per day: each cut must be the frame the
+    per-day definition gives (a window, a stable sort, the last row per symbol; rows up to the day, sorted), on
+    shuffled rows, a missing symbol (left out, as groupby leaves it out) and days outside the history."""
+    features = inputs.features.sample(frac=1.0, random_state=5).reset_index(drop=True)
+    features.loc[:20, "symbol"] = None
+    days = sorted({d.date() for d in pd.to_datetime(inputs.prices["trade_date"])})
+    rng = np.random.default_rng(3)
+    positions = pd.DataFrame(
+        {
+            "symbol": rng.choice(["SPX", "WTI", "BTC"], size=300),
+            "trade_date": pd.to_datetime(rng.choice(days[-120:], size=300)),
+            "position": rng.normal(size=300),
+            "pnl": rng.normal(size=300),
+        }
+    )
+    portfolio = pd.DataFrame(
+        {
+            "trade_date": pd.to_datetime(rng.choice(days[-120:], size=80)),
+            "pnl": rng.normal(size=80),
+            "equity": rng.normal(size=80),
+            "drawdown": -rng.random(80),
+        }
+    )
+    panel = PersonaInputs(
+        signals=inputs.signals,
+        features=features,
+        prices=inputs.prices,
+        ledger_positions=positions,
+        ledger_portfolio=portfolio,
+        universe=inputs.universe,
+    )
+    frame = panel.features
+    for day in [*days[-6:], date(2024, 6, 23), days[0], date(1999, 1, 4)]:
+        for age in (0, 3, 7):
+            ts = pd.Timestamp(day)
+            window = frame[(frame["trade_date"] <= ts) & (frame["trade_date"] >= ts - pd.Timedelta(days=age))]
+            expected = window.sort_values(["symbol", "trade_date"], kind="stable").groupby("symbol").tail(1)
+            pd.testing.assert_frame_equal(panel.features_asof(day, age), expected.reset_index(drop=True))
+        ts = pd.Timestamp(day)
+        mine = panel.ledger_until(day)
+        rows = panel.ledger_positions[panel.ledger_positions["trade_date"] <= ts]
+        pd.testing.assert_frame_equal(
+            mine[0], rows.sort_values(["symbol", "trade_date"], kind="stable").reset_index(drop=True)
+        )
+        book = panel.ledger_portfolio[panel.ledger_portfolio["trade_date"] <= ts]
+        pd.testing.assert_frame_equal(mine[1], book.sort_values("trade_date", kind="stable").reset_index(drop=True))
