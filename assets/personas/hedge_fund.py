@@ -9,12 +9,15 @@ Conviction = confidence x |ensemble score| x agreement across horizons, in [0, 1
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
-from assets.personas.common import RowsBy, RulePath, feature_refs, lean, make_item, num, odds, r6, signed_pct
+from assets.personas.common import RulePath, feature_refs, lean, make_item, num, odds, r6, signed_pct
 from assets.personas.config import HedgeFundConfig
 from assets.personas.inputs import PersonaInputs
 from assets.personas.models import ConvictionRank, CotExtreme, HedgeFundOutput, NonConsensus, RawSignal
@@ -23,6 +26,79 @@ from assets.personas.tables import output_rows
 
 PERSONA = "hedge_fund"
 _SIGN = {"UP": 1, "DOWN": -1, "FLAT": 0}
+# the numbers a raw signal publishes (rounded), in the order of its fields
+_RAW_FIELDS = (
+    "probability",
+    "prob_up",
+    "prob_flat",
+    "prob_down",
+    "confidence",
+    "expected_move",
+    "move_low",
+    "move_high",
+    "ensemble_score",
+    "confluence",
+    "size",
+    "kelly_fraction",
+    "regime_probability",
+)
+# the signal columns the builder reads: a row's own provenance (`row_provenance`) and what the sections show
+_SIGNAL_COLUMNS = (
+    "symbol",
+    "horizon",
+    "direction",
+    "regime",
+    "rule_cot_extreme",
+    "model_version",
+    "feature_snapshot_hash",
+    "run_id",
+    *_RAW_FIELDS,
+)
+
+Signal = dict[str, Any]
+"""One signal row as plain Python values (a record of the columns above and `signal_date`)."""
+
+
+def _signal_records(signals: pd.DataFrame) -> dict[pd.Timestamp, list[Signal]]:
+    """Every day's signal rows as records, ordered as `signals_on` orders them (symbol, horizon; stable).
+
+    One sort and one column-to-list pass over the whole frame instead of a selection, `to_dict` and `iterrows` per
+    day and section: the sections read a few values per row, where pandas' per-row cost is most of the work.
+    """
+    ordered = signals.sort_values(["signal_date", "symbol", "horizon"], kind="stable")
+    columns = [ordered[c].tolist() for c in _SIGNAL_COLUMNS]
+    days = [pd.Timestamp(d) for d in ordered["signal_date"].tolist()]
+    by_day: dict[pd.Timestamp, list[Signal]] = {}
+    for day, values in zip(days, zip(*columns, strict=True), strict=True):
+        record = dict(zip(_SIGNAL_COLUMNS, values, strict=True))
+        record["signal_date"] = day
+        by_day.setdefault(day, []).append(record)
+    return by_day
+
+
+def _signals_on(inputs: PersonaInputs, day: date) -> list[Signal]:
+    """The day's signal rows (all horizons), from records built once for all days (shared: never changed)."""
+    by_day = inputs.memo(("hedge_fund.signal_records",), (inputs.signals,), lambda: _signal_records(inputs.signals))
+    return by_day.get(pd.Timestamp(day), [])
+
+
+@dataclass(frozen=True)
+class _Features:
+    """A symbol's as-of feature values the fund reads."""
+
+    momentum: float | None
+    z52: float | None
+    cot_index: float | None
+    cot_spec_net_share: float | None
+
+
+def _features_by_symbol(feat_frame: pd.DataFrame, momentum_column: str) -> dict[str, _Features]:
+    """The as-of rows (one per symbol, in the frame's order) as values read once per column, not per row."""
+    columns = [feat_frame[c].tolist() for c in (momentum_column, "cot_spec_z52", "cot_index", "cot_spec_net_share")]
+    out: dict[str, _Features] = {}
+    for symbol, *values in zip(feat_frame["symbol"].tolist(), *columns, strict=True):
+        out[str(symbol)] = _Features(*(num(v) for v in values))
+    return out
 
 
 def _sign(value: float | None, dead_band: float) -> int:
@@ -31,7 +107,7 @@ def _sign(value: float | None, dead_band: float) -> int:
     return 1 if value > 0 else -1
 
 
-def _view(sig: pd.Series) -> str:
+def _view(sig: Mapping[str, Any]) -> str:
     """The signal's call in words with its probabilities against the rest; a direction only when more likely than not.
 
     The probabilities are the signal's (the model's moved to the instrument's own base rate), the ones its
@@ -42,11 +118,10 @@ def _view(sig: pd.Series) -> str:
     return f"{lean(direction, float(sig['probability']))} ({chances})"
 
 
-def _raw_signals(day: date, signals: pd.DataFrame, inputs: PersonaInputs) -> list[RawSignal]:
+def _raw_signals(day: date, signals: list[Signal]) -> list[RawSignal]:
+    """One item per signal row (a day holds one row per symbol and horizon), whose provenance is that row alone."""
     out = []
-    # one item per signal row (a day holds one row per symbol and horizon), whose provenance is that row alone:
-    # records, not a frame per row
-    for s in signals.to_dict("records"):
+    for s in signals:
         symbol, h = str(s["symbol"]), int(s["horizon"])
         rules = RulePath().add("hedge_fund.raw", "published as produced by the signals stage", s["direction"], "as is")
         text = (
@@ -68,49 +143,34 @@ def _raw_signals(day: date, signals: pd.DataFrame, inputs: PersonaInputs) -> lis
                 rules=rules,
                 signal_row=s,
                 horizon=h,
-                **{
-                    k: r6(float(s[k]))
-                    for k in (
-                        "probability",
-                        "prob_up",
-                        "prob_flat",
-                        "prob_down",
-                        "confidence",
-                        "expected_move",
-                        "move_low",
-                        "move_high",
-                        "ensemble_score",
-                        "confluence",
-                        "size",
-                        "kelly_fraction",
-                        "regime_probability",
-                    )
-                },
+                **{k: r6(float(s[k])) for k in _RAW_FIELDS},
                 regime=str(s["regime"]),
             )
         )
     return out
 
 
-def _model_view(sig: pd.Series, config: HedgeFundConfig) -> int:
+def _model_view(sig: Mapping[str, Any], config: HedgeFundConfig) -> int:
     return _SIGN[str(sig["direction"])] if float(sig["confidence"]) >= config.min_confidence else 0
 
 
 def _non_consensus(
-    day: date, primary: pd.DataFrame, feats: dict[str, pd.Series], feat_frame: pd.DataFrame, config: HedgeFundConfig
+    day: date, primary: list[Signal], feats: dict[str, _Features], feat_frame: pd.DataFrame, config: HedgeFundConfig
 ) -> list[NonConsensus]:
+    """The primary signals whose model view opposes the trend and/or the crowd (each cites its own row only)."""
     out = []
-    rows_of = RowsBy(primary, "symbol")
-    for _, sig in primary.iterrows():
+    for sig in primary:
         symbol = str(sig["symbol"])
         feat = feats.get(symbol)
         model = _model_view(sig, config)
-        mom_value = num(feat[config.momentum_column]) if feat is not None else None
-        z52 = num(feat["cot_spec_z52"]) if feat is not None else None
+        mom_value = feat.momentum if feat is not None else None
+        z52 = feat.z52 if feat is not None else None
         momentum = _sign(mom_value, config.min_abs_momentum)
         crowd = _sign(z52, config.positioning_z)
         against_mom = model != 0 and momentum != 0 and model != momentum
         against_crowd = model != 0 and crowd != 0 and model != crowd
+        if not (against_mom or against_crowd):
+            continue
         rules = (
             RulePath()
             .add(
@@ -127,8 +187,6 @@ def _non_consensus(
             )
             .add("hedge_fund.positioning_z", f"|cot_spec_z52| >= {config.positioning_z}", z52, f"crowd view {crowd:+d}")
         )
-        if not (against_mom or against_crowd):
-            continue
         flag = (
             "AGAINST_BOTH"
             if against_mom and against_crowd
@@ -154,7 +212,7 @@ def _non_consensus(
                 action=flag,
                 text=text,
                 rules=rules,
-                signals=rows_of(symbol),
+                signal_row=sig,
                 data_refs=feature_refs([symbol], feat_frame),
                 horizon=int(sig["horizon"]),
                 model_view=model,
@@ -169,20 +227,23 @@ def _non_consensus(
 
 
 def _cot_extremes(
-    day: date, feat_frame: pd.DataFrame, primary: pd.DataFrame, config: HedgeFundConfig
+    day: date,
+    feats: dict[str, _Features],
+    feat_frame: pd.DataFrame,
+    primary_of: dict[str, Signal],
+    config: HedgeFundConfig,
 ) -> list[CotExtreme]:
+    """Markets where speculators are crowded beyond the extreme z-score, most extreme first."""
     out = []
-    rows_of = RowsBy(primary, "symbol")
-    for _, feat in feat_frame.iterrows():
-        z52 = num(feat["cot_spec_z52"])
+    for symbol, feat in feats.items():
+        z52 = feat.z52
         if z52 is None or abs(z52) < config.cot_extreme_z:
             continue
-        symbol = str(feat["symbol"])
         crowding = "CROWDED_LONG" if z52 > 0 else "CROWDED_SHORT"
-        used = rows_of(symbol)
-        rule_cot = num(used["rule_cot_extreme"].iloc[0]) if not used.empty else None
+        sig = primary_of.get(symbol)
+        rule_cot = num(sig["rule_cot_extreme"]) if sig is not None else None
         rules = RulePath().add("hedge_fund.cot_extreme_z", f"|cot_spec_z52| >= {config.cot_extreme_z}", z52, crowding)
-        cot_index = num(feat["cot_index"])
+        cot_index = feat.cot_index
         text = (
             f"{symbol}: speculators {crowding.lower().replace('_', ' ')} (z52 {z52:+.2f}, COT index "
             f"{'n/a' if cot_index is None else f'{cot_index:.0f}'}); contrarian view "
@@ -198,11 +259,11 @@ def _cot_extremes(
                 action=crowding,
                 text=text,
                 rules=rules,
-                signals=used,
+                signal_row=sig,
                 data_refs=feature_refs([symbol], feat_frame),
                 cot_spec_z52=r6(z52),
                 cot_index=r6(cot_index),
-                cot_spec_net_share=r6(num(feat["cot_spec_net_share"])),
+                cot_spec_net_share=r6(feat.cot_spec_net_share),
                 rule_cot_extreme=r6(rule_cot),
                 contrarian_view="DOWN" if z52 > 0 else "UP",
             )
@@ -210,7 +271,7 @@ def _cot_extremes(
     return sorted(out, key=lambda x: (-abs(x.cot_spec_z52), x.subject))
 
 
-def conviction_score(sig: pd.Series) -> float:
+def conviction_score(sig: Mapping[str, Any]) -> float:
     """confidence x |ensemble score| x agreement, where agreement = (1 + confluence x direction sign) / 2."""
     direction = _SIGN[str(sig["direction"])]
     if direction == 0:
@@ -219,13 +280,13 @@ def conviction_score(sig: pd.Series) -> float:
     return max(0.0, min(1.0, float(sig["confidence"]) * abs(float(sig["ensemble_score"])) * agreement))
 
 
-def _conviction(day: date, primary: pd.DataFrame) -> list[ConvictionRank]:
+def _conviction(day: date, primary: list[Signal]) -> list[ConvictionRank]:
+    """The primary signals ranked by conviction (ties by symbol), each citing its own row."""
     scored = sorted(
-        ((round(conviction_score(s), 9), str(s["symbol"]), s) for _, s in primary.iterrows()),
+        ((round(conviction_score(s), 9), str(s["symbol"]), s) for s in primary),
         key=lambda x: (-x[0], x[1]),
     )
     out = []
-    rows_of = RowsBy(primary, "symbol")
     for rank, (score, symbol, sig) in enumerate(scored, start=1):
         direction = str(sig["direction"])
         action = "NONE" if score == 0 else "LONG" if direction == "UP" else "SHORT"
@@ -251,7 +312,7 @@ def _conviction(day: date, primary: pd.DataFrame) -> list[ConvictionRank]:
                 action=action,
                 text=text,
                 rules=rules,
-                signals=rows_of(symbol),
+                signal_row=sig,
                 rank=rank,
                 horizon=int(sig["horizon"]),
                 conviction=r6(score),
@@ -266,18 +327,23 @@ def _conviction(day: date, primary: pd.DataFrame) -> list[ConvictionRank]:
 
 
 def build_hedge_fund(inputs: PersonaInputs, day: date, config: HedgeFundConfig | None = None) -> HedgeFundOutput:
-    """All of the day's signals, then the views built on the fund's horizon."""
+    """All of the day's signals, then the views built on the fund's horizon.
+
+    At one horizon a day holds one row per symbol, so each section's item cites that row alone (its provenance is
+    the row's, as of a one-row frame).
+    """
     config = config or HedgeFundConfig()
-    everything = inputs.signals_on(day)
-    primary = everything[everything["horizon"] == config.horizon].reset_index(drop=True)
+    everything = _signals_on(inputs, day)
+    primary = [s for s in everything if s["horizon"] == config.horizon]
+    primary_of = {str(s["symbol"]): s for s in primary}
     feat_frame = inputs.features_asof(day, config.max_feature_age_days)
-    feats = {str(r["symbol"]): r for _, r in feat_frame.iterrows()}
+    feats = _features_by_symbol(feat_frame, config.momentum_column)
     return HedgeFundOutput(
         as_of=day,
         horizon=config.horizon,
-        signals=_raw_signals(day, everything, inputs),
+        signals=_raw_signals(day, everything),
         non_consensus=_non_consensus(day, primary, feats, feat_frame, config),
-        cot_extremes=_cot_extremes(day, feat_frame, primary, config),
+        cot_extremes=_cot_extremes(day, feats, feat_frame, primary_of, config),
         conviction=_conviction(day, primary),
         paper_track_record=paper_track_record(inputs, day),
     )
