@@ -10,13 +10,15 @@ Sentiment comes from the signals' own rule (price momentum against the speculato
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from assets.personas.common import RowsBy, RulePath, feature_refs, guard_reason, make_item, num, pct, r6, signed_pct
+from assets.personas.common import RulePath, guard_reason, make_item, num, pct, r6, signed_pct
 from assets.personas.config import CorrelationConfig, InstitutionalConfig
 from assets.personas.inputs import PersonaInputs
 from assets.personas.models import (
@@ -37,47 +39,106 @@ IMPLICATIONS = {
 }
 
 
-def _ma200_state(history: pd.DataFrame, lookback: int) -> str:
-    """ABOVE/BELOW the 200-day mean, or CROSSED_* when the sign changed within the last `lookback` rows."""
-    dist = history["dist_ma200"].dropna()
-    if dist.empty:
+@dataclass(frozen=True)
+class _DayFeatures:
+    """The day's as-of feature rows as plain arrays: every item reads a few values of one row, and a pandas row
+    (iterrows) or a mask per item cost far more than the item's own work."""
+
+    frame: pd.DataFrame
+    symbols: list[str]
+    refs: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, feats: pd.DataFrame) -> _DayFeatures:
+        refs: dict[str, list[str]] = {}
+        if not feats.empty:
+            # as common.feature_refs: 'features:SPX@2024-06-14' for each row, grouped by the row's symbol
+            days = feats["trade_date"].to_numpy().astype("datetime64[D]").astype(str)
+            for symbol, day in zip(feats["symbol"].to_numpy().tolist(), days.tolist(), strict=True):
+                refs.setdefault(symbol, []).append(f"features:{symbol}@{day}")
+        return cls(feats, [str(s) for s in feats["symbol"].to_numpy().tolist()], refs)
+
+    def values(self, column: str) -> list[float | None]:
+        """The column as `num` reads each value (None for missing or infinite)."""
+        return [num(v) for v in self.frame[column].to_numpy(dtype="float64").tolist()]
+
+    def refs_of(self, symbols: Iterable[str]) -> list[str]:
+        """`feature_refs(symbols, frame)` from the refs built once for the day."""
+        return sorted({ref for symbol in set(symbols) for ref in self.refs.get(symbol, ())})
+
+
+def _dist_history(inputs: PersonaInputs) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per symbol, its (trade dates as int64 ns, dist_ma200) in date order: one stable sort of the features for all
+    days, where each day used to select and sort its own window. Rows without a date fall in no window."""
+
+    def compute() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        frame = inputs.features[inputs.features["trade_date"].notna()]
+        ordered = frame.sort_values(["symbol", "trade_date"], kind="stable")
+        dates = ordered["trade_date"].to_numpy().astype("datetime64[ns]").view("int64")
+        dist = ordered["dist_ma200"].to_numpy(dtype="float64")
+        positions: dict[str, list[int]] = {}
+        symbols = ordered["symbol"].to_numpy()
+        for position, (symbol, missing) in enumerate(zip(symbols.tolist(), pd.isna(symbols).tolist(), strict=True)):
+            if not missing:
+                positions.setdefault(symbol, []).append(position)
+        return {symbol: (dates[rows], dist[rows]) for symbol, rows in positions.items()}
+
+    return inputs.memo(("institutional.dist_history",), (inputs.features,), compute)
+
+
+def _ma200_state(dist: np.ndarray, lookback: int) -> str:
+    """ABOVE/BELOW the 200-day mean, or CROSSED_* when the sign changed within the last `lookback` rows of `dist`
+    (a symbol's dist_ma200 of the window, in date order)."""
+    dist = dist[~np.isnan(dist)]
+    if not len(dist):
         return "UNKNOWN"
-    now = dist.iloc[-1] > 0
-    recent = dist.iloc[-(lookback + 1) :]
-    crossed = (recent > 0).nunique() > 1
-    if crossed:
+    now = bool(dist[-1] > 0)
+    positive = dist[-(lookback + 1) :] > 0
+    if positive.any() != positive.all():
         return "CROSSED_ABOVE" if now else "CROSSED_BELOW"
     return "ABOVE" if now else "BELOW"
 
 
+def _rank_descending(values: np.ndarray) -> list[int | None]:
+    """`Series.rank(ascending=False, method="first")`: 1 for the largest, ties in order of appearance, None for NaN."""
+    ranked = np.flatnonzero(~np.isnan(values))
+    order = ranked[np.argsort(-values[ranked], kind="stable")]
+    ranks: list[int | None] = [None] * len(values)
+    for rank, position in enumerate(order.tolist(), start=1):
+        ranks[position] = rank
+    return ranks
+
+
+def _trend(ret12: float | None, state: str) -> str:
+    if ret12 is not None and ret12 > 0 and state in ("ABOVE", "CROSSED_ABOVE"):
+        return "UPTREND"
+    if ret12 is not None and ret12 < 0 and state in ("BELOW", "CROSSED_BELOW"):
+        return "DOWNTREND"
+    return "MIXED"
+
+
 def _momentum_rows(
-    day: date, inputs: PersonaInputs, feats: pd.DataFrame, config: InstitutionalConfig
+    day: date, inputs: PersonaInputs, feats: _DayFeatures, config: InstitutionalConfig
 ) -> list[MomentumRow]:
+    history = _dist_history(inputs)
+    no_history = (np.empty(0, dtype="int64"), np.empty(0, dtype="float64"))
     ts = pd.Timestamp(day)
-    history = inputs.features[
-        (inputs.features["trade_date"] <= ts) & (inputs.features["trade_date"] > ts - pd.Timedelta(days=45))
-    ].sort_values(["symbol", "trade_date"], kind="stable")
-    ret = feats.set_index("symbol")["ret_250d"].astype("float64")
-    ranks = ret.rank(ascending=False, method="first")
-    n_ranked = int(ret.notna().sum())
+    window = np.array([(ts - pd.Timedelta(days=45)).value, ts.value])  # (first excluded, last included)
+    ret = feats.frame["ret_250d"].to_numpy(dtype="float64")
+    ranks = _rank_descending(ret)
+    n_ranked = int((~np.isnan(ret)).sum())
     rows = []
-    history_of = RowsBy(history, "symbol")
-    for _, feat in feats.iterrows():
-        symbol = str(feat["symbol"])
-        r250 = num(feat["ret_250d"])
+    classes = feats.frame["asset_class"].to_numpy().tolist()
+    for symbol, cls, r250, dist, ranked in zip(
+        feats.symbols, classes, feats.values("ret_250d"), feats.values("dist_ma200"), ranks, strict=True
+    ):
         ret12 = math.expm1(r250) if r250 is not None else None
-        dist = num(feat["dist_ma200"])
-        state = _ma200_state(history_of(symbol), config.crossover_lookback)
-        rank = int(ranks[symbol]) if r250 is not None else None
+        dates, dist_history = history.get(symbol, no_history)
+        lo, hi = np.searchsorted(dates, window, side="right")
+        state = _ma200_state(dist_history[lo:hi], config.crossover_lookback)
+        rank = ranked if r250 is not None else None
         pctile = r6(1 - (rank - 1) / max(1, n_ranked - 1)) if rank is not None and n_ranked > 1 else None
-        above = state in ("ABOVE", "CROSSED_ABOVE")
-        below = state in ("BELOW", "CROSSED_BELOW")
-        if ret12 is not None and ret12 > 0 and above:
-            trend = "UPTREND"
-        elif ret12 is not None and ret12 < 0 and below:
-            trend = "DOWNTREND"
-        else:
-            trend = "MIXED"
+        trend = _trend(ret12, state)
         rules = (
             RulePath()
             .add("institutional.momentum_12m", "12-month return > 0", ret12, "up" if (ret12 or 0) > 0 else "down/none")
@@ -104,8 +165,8 @@ def _momentum_rows(
                 action=trend,
                 text=text,
                 rules=rules,
-                data_refs=feature_refs([symbol], feats),
-                asset_class=str(feat["asset_class"]),
+                data_refs=feats.refs_of([symbol]),
+                asset_class=str(cls),
                 return_12m=r6(ret12),
                 dist_ma200=r6(dist),
                 ma200_state=state,
@@ -116,27 +177,64 @@ def _momentum_rows(
     return sorted(rows, key=lambda r: (r.rs_rank or 10**6, r.subject))
 
 
+def _mean(values: np.ndarray) -> float:
+    """`Series.mean()` (skipping NaN) bit for bit: NaN counted out and summed as 0 (numpy's pairwise sum of the
+    same array), nan without values."""
+    missing = np.isnan(values)
+    with np.errstate(all="ignore"):
+        if not missing.any():
+            return float(values.sum() / len(values))
+        return float(np.where(missing, 0.0, values).sum() / (len(values) - int(missing.sum())))
+
+
+def _class_stats(feats: _DayFeatures, config: InstitutionalConfig) -> list[tuple[str, float, list[str]]]:
+    """(asset class, mean 12-month return, sorted members) of each allocation class with a known return, best first."""
+    classes = feats.frame["asset_class"].to_numpy().tolist()
+    ret12 = np.expm1(feats.frame["ret_250d"].to_numpy(dtype="float64"))
+    excluded = set(config.excluded_asset_classes)
+    rows_of: dict[str, list[int]] = {}
+    for position, (cls, value) in enumerate(zip(classes, ret12.tolist(), strict=True)):
+        if cls not in excluded and cls in config.strategic_weights and not math.isnan(value):
+            rows_of.setdefault(cls, []).append(position)
+    stats = [(cls, _mean(ret12[rows]), sorted(feats.symbols[p] for p in rows)) for cls, rows in sorted(rows_of.items())]
+    stats.sort(key=lambda s: (-s[1], s[0]))
+    return stats
+
+
+def _class_signals(
+    signals: pd.DataFrame, stats: list[tuple[str, float, list[str]]]
+) -> dict[str, tuple[list[int], pd.DataFrame]]:
+    """Per class, the positions and the rows of its members' signals (in signal order), cut from one selection of
+    the day's signals: a selection per class cost more than the class's item."""
+    symbols = signals["symbol"].to_numpy().tolist()
+    member_sets = {cls: set(members) for cls, _, members in stats}
+    positions = {cls: [p for p, sym in enumerate(symbols) if sym in in_class] for cls, in_class in member_sets.items()}
+    cited = signals.iloc[[p for rows in positions.values() for p in rows]]
+    out, start = {}, 0
+    for cls, rows in positions.items():
+        out[cls] = (rows, cited.iloc[start : start + len(rows)])
+        start += len(rows)
+    return out
+
+
 def _factors(
-    day: date, feats: pd.DataFrame, signals: pd.DataFrame, config: InstitutionalConfig
+    day: date, feats: _DayFeatures, signals: pd.DataFrame, config: InstitutionalConfig
 ) -> list[FactorMomentum]:
-    usable = feats[~feats["asset_class"].isin(config.excluded_asset_classes)]
-    usable = usable[usable["asset_class"].isin(config.strategic_weights)]
-    by_class = (
-        usable.assign(ret12=np.expm1(usable["ret_250d"].astype("float64")))
-        .dropna(subset=["ret12"])
-        .groupby("asset_class", sort=True)
-    )
-    stats = [(cls, float(g["ret12"].mean()), sorted(map(str, g["symbol"]))) for cls, g in by_class]
+    stats = _class_stats(feats, config)
     if not stats:
         return []
-    stats.sort(key=lambda s: (-s[1], s[0]))
     leader, laggard = stats[0][0], stats[-1][0]
     tilt = config.tilt if len(stats) > 1 else 0.0
     # no overweight in a class whose instruments the strategy's drawdown guard cuts: the best-ranked class it does
     # not cut (other than the laggard) takes the overweight; with none, the laggard's weight goes to cash
-    cut = {str(sym): str(st) for sym, st in zip(signals["symbol"], signals["drawdown_state"], strict=True)}
+    signal_symbols = signals["symbol"].to_numpy().tolist()
+    cut = {
+        str(sym): str(st) for sym, st in zip(signal_symbols, signals["drawdown_state"].to_numpy().tolist(), strict=True)
+    }
     cut = {sym: st for sym, st in cut.items() if st != "FULL_SIZE"}
-    regime_of = {str(sym): str(r) for sym, r in zip(signals["symbol"], signals["regime"], strict=True)}
+    regime_of = {str(sym): str(r) for sym, r in zip(signal_symbols, signals["regime"].to_numpy().tolist(), strict=True)}
+    rule_factor = signals["rule_factor_momentum"].to_numpy(dtype="float64")
+    class_rows = _class_signals(signals, stats)
     guarded = {cls: sorted(set(members) & set(cut)) for cls, _, members in stats}
     over = next((cls for cls, _, _ in stats if cls != laggard and not guarded[cls]), None) if tilt else None
     out = []
@@ -146,8 +244,8 @@ def _factors(
         delta = tilt if cls == over else -min(tilt, strategic) if role == "LAGGARD" else 0.0
         target = strategic + delta
         action = "OVERWEIGHT" if delta > 0 else "UNDERWEIGHT" if delta < 0 else "HOLD"
-        used = signals[signals["symbol"].isin(members)]
-        rule_fm = num(used["rule_factor_momentum"].mean()) if not used.empty else None
+        used_rows, used = class_rows[cls]
+        rule_fm = num(_mean(rule_factor[used_rows])) if used_rows else None
         rules = (
             RulePath()
             .add(
@@ -187,7 +285,7 @@ def _factors(
                 text=text,
                 rules=rules,
                 signals=used,
-                data_refs=feature_refs(members, feats),
+                data_refs=feats.refs_of(members),
                 asset_class=cls,
                 role=role,
                 rank=rank,
@@ -219,6 +317,17 @@ def _block_corr(values: np.ndarray, rows: np.ndarray, left: np.ndarray, right: n
         return (x.T @ y) / np.outer(np.sqrt((x * x).sum(axis=0)), np.sqrt((y * y).sum(axis=0)))
 
 
+def _column_groups(present: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The distinct columns of `present` (sorted as `np.unique(present.T, axis=0)` sorts them) and, for each, the
+    columns equal to it: a dict of a dozen columns' bytes, where np.unique sorts structured rows (a third of the
+    screen's time)."""
+    columns_of: dict[bytes, list[int]] = {}
+    for column in range(present.shape[1]):
+        columns_of.setdefault(present[:, column].tobytes(), []).append(column)
+    ordered = sorted(columns_of.items())
+    return [np.frombuffer(key, dtype=bool) for key, _ in ordered], [np.asarray(cols) for _, cols in ordered]
+
+
 def _candidate_pairs(values: np.ndarray, present: np.ndarray, cc: CorrelationConfig) -> list[tuple[int, int]]:
     """The pairs of columns (i < j) that may raise an alert, screened with every pair's correlations at once.
 
@@ -227,8 +336,7 @@ def _candidate_pairs(values: np.ndarray, present: np.ndarray, cc: CorrelationCon
     that trade every calendar day, on exchange days, ...). The screen keeps every pair within a small margin of
     an alert threshold (and any pair whose correlation is undefined); the exact per-pair figures decide.
     """
-    patterns, group_of = np.unique(present.T, axis=0, return_inverse=True)
-    groups = [np.flatnonzero(group_of.reshape(-1) == g) for g in range(len(patterns))]
+    patterns, groups = _column_groups(present)
     margin = 1e-9
     pairs: set[tuple[int, int]] = set()
     for gi, left in enumerate(groups):
@@ -260,10 +368,12 @@ def correlation_alerts(day: date, inputs: PersonaInputs, config: InstitutionalCo
     wide = inputs.prices_wide(day, int(cc.long_window * 7 / 5) + 30, "ret_1d")
     if wide.empty:
         return []
-    wide = wide[sorted(wide.columns)]
-    values, dates = wide.to_numpy(dtype="float64"), wide.index
+    # the columns sorted in numpy (a column selection of the frame cost more than the whole screen)
+    columns = wide.columns.tolist()
+    order = sorted(range(len(columns)), key=columns.__getitem__)
+    values, dates = np.ascontiguousarray(wide.to_numpy(dtype="float64")[:, order]), wide.index
     present = ~np.isnan(values)
-    symbols = list(wide.columns)
+    symbols = [columns[i] for i in order]
     found = []
     for ia, ib in _candidate_pairs(values, present, cc):
         both = np.flatnonzero(present[:, ia] & present[:, ib])
@@ -327,28 +437,48 @@ def correlation_alerts(day: date, inputs: PersonaInputs, config: InstitutionalCo
     return alerts
 
 
+_PROVENANCE_COLUMNS = ("symbol", "signal_date", "horizon", "model_version", "feature_snapshot_hash", "run_id")
+
+
+def _signal_rows(signals: pd.DataFrame) -> dict[str, list[dict[str, object]]]:
+    """Each symbol's signal rows as records of the columns provenance reads (rows without a symbol left out)."""
+    # list(), not tolist(): a datetime64[ns] column's tolist() gives integers
+    columns = {c: list(signals[c].to_numpy()) for c in _PROVENANCE_COLUMNS if c in signals.columns}
+    symbols = signals["symbol"].to_numpy()
+    out: dict[str, list[dict[str, object]]] = {}
+    for position, (symbol, missing) in enumerate(zip(symbols.tolist(), pd.isna(symbols).tolist(), strict=True)):
+        if not missing:
+            out.setdefault(symbol, []).append({c: values[position] for c, values in columns.items()})
+    return out
+
+
 def _sentiment(
-    day: date, inputs: PersonaInputs, feats: pd.DataFrame, signals: pd.DataFrame, config: InstitutionalConfig
+    day: date, inputs: PersonaInputs, feats: _DayFeatures, signals: pd.DataFrame, config: InstitutionalConfig
 ) -> list[SentimentDivergence]:
     out = []
-    feat_by = {str(r["symbol"]): r for _, r in feats.iterrows()}
-    rows_of = RowsBy(signals, "symbol")
-    for _, sig in signals.iterrows():
-        label = sig["sentiment_label"]
+    # the last row of a symbol, as a dict built from the rows would keep
+    feat_at = {symbol: position for position, symbol in enumerate(feats.symbols)}
+    ret20, share, z52 = feats.values("ret_20d"), feats.values("cot_spec_net_share"), feats.values("cot_spec_z52")
+    rows_of = _signal_rows(signals)
+    labels = signals["sentiment_label"].to_numpy().tolist()
+    symbols = signals["symbol"].to_numpy().tolist()
+    rule_sentiment = signals["rule_sentiment"].to_numpy().tolist()
+    for label, raw_symbol, rule in zip(labels, symbols, rule_sentiment, strict=True):
         if not isinstance(label, str) or label not in config.sentiment_labels:
             continue
-        symbol = str(sig["symbol"])
-        feat = feat_by.get(symbol)
-        ret20 = num(feat["ret_20d"]) if feat is not None else None
-        share = num(feat["cot_spec_net_share"]) if feat is not None else None
-        z52 = num(feat["cot_spec_z52"]) if feat is not None else None
+        symbol = str(raw_symbol)
+        at = feat_at.get(symbol)
+        r20 = ret20[at] if at is not None else None
         rules = RulePath().add(
             "signals.sentiment_label",
             f"label in {list(config.sentiment_labels)}",
-            {"label": label, "rule_sentiment": num(sig["rule_sentiment"])},
+            {"label": label, "rule_sentiment": num(rule)},
             label,
         )
-        text = f"{inputs.name(symbol)}: {label.lower()}, {IMPLICATIONS[label]} (20-day {signed_pct(ret20)})"
+        text = f"{inputs.name(symbol)}: {label.lower()}, {IMPLICATIONS[label]} (20-day {signed_pct(r20)})"
+        # one signal row (a symbol's row of the horizon) is cited from its record, without a frame per item
+        own = rows_of.get(symbol, [])
+        provenance_of = {"signal_row": own[0]} if len(own) == 1 else {"signals": signals[signals["symbol"] == symbol]}
         out.append(
             make_item(
                 SentimentDivergence,
@@ -359,12 +489,12 @@ def _sentiment(
                 action=label,
                 text=text,
                 rules=rules,
-                signals=rows_of(symbol),
-                data_refs=feature_refs([symbol], feats),
-                ret_20d=r6(ret20),
-                cot_spec_net_share=r6(share),
-                cot_spec_z52=r6(z52),
-                rule_sentiment=r6(num(sig["rule_sentiment"])),
+                **provenance_of,
+                data_refs=feats.refs_of([symbol]),
+                ret_20d=r6(r20),
+                cot_spec_net_share=r6(share[at] if at is not None else None),
+                cot_spec_z52=r6(z52[at] if at is not None else None),
+                rule_sentiment=r6(num(rule)),
                 implication=IMPLICATIONS[label],
             )
         )
@@ -376,7 +506,7 @@ def build_institutional(
 ) -> InstitutionalOutput:
     """Factor momentum, the momentum table, correlation alerts and sentiment for `day`."""
     config = config or InstitutionalConfig()
-    feats = inputs.features_asof(day, config.max_feature_age_days)
+    feats = _DayFeatures.of(inputs.features_asof(day, config.max_feature_age_days))
     signals = inputs.signals_on(day, config.horizon)
     factors = _factors(day, feats, signals, config)
     leader = next((f.asset_class for f in factors if f.role == "LEADER"), None)
