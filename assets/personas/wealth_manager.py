@@ -12,7 +12,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 from datetime import date, timedelta
+from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -57,17 +59,60 @@ DISCLAIMER = (
 )
 
 
+def _column(frame: pd.DataFrame, name: str) -> list[Any]:
+    """A column as a Python list ([] for an empty frame, which may lack columns). A day has a dozen signal rows:
+    plain lists beat pandas' per-element access and per-value masks."""
+    return [] if frame.empty else frame[name].tolist()
+
+
+def _positions(values: list[Any]) -> dict[Any, list[int]]:
+    """Each value's row positions, in row order (`rows[column == value]` as `rows.iloc[positions]`)."""
+    out: dict[Any, list[int]] = {}
+    for position, value in enumerate(values):
+        out.setdefault(value, []).append(position)
+    return out
+
+
+def _first_of_each(keys: list[Any], positions: list[int] | range) -> dict[Any, int]:
+    """The first position of each key among `positions`, in that order (as `drop_duplicates(column)`)."""
+    out: dict[Any, int] = {}
+    for position in positions:
+        out.setdefault(keys[position], position)
+    return out
+
+
+def _rows(frame: pd.DataFrame, positions: list[int]) -> pd.DataFrame:
+    """`frame.iloc[positions]`, as a slice where the positions are contiguous (a list selection costs ~10x more)."""
+    if positions and positions[-1] - positions[0] + 1 == len(positions):
+        return frame.iloc[positions[0] : positions[-1] + 1]
+    return frame.iloc[positions]
+
+
+def _groups(frame: pd.DataFrame, groups: dict[str, list[int]]) -> dict[str, pd.DataFrame]:
+    """Each group's rows (an item's signals), as slices of one copy of the frame reordered by group: one row
+    selection for all groups instead of one per group. The items' provenance does not depend on row order."""
+    reordered = frame.take([i for positions in groups.values() for i in positions])
+    out: dict[str, pd.DataFrame] = {}
+    start = 0
+    for key, positions in groups.items():
+        out[key] = reordered.iloc[start : start + len(positions)]
+        start += len(positions)
+    return out
+
+
 def _regime(day: date, signals: pd.DataFrame, inputs: PersonaInputs, config: WealthManagerConfig) -> RegimeView:
     rules = RulePath()
-    ref = signals[signals["symbol"] == config.reference_symbol]
-    if not ref.empty:
-        regime, confidence = str(ref["regime"].iloc[0]), float(ref["regime_probability"].iloc[0])
-        used = ref
+    symbols, regimes = _column(signals, "symbol"), _column(signals, "regime")
+    ref_positions = _positions(symbols).get(config.reference_symbol, [])
+    if ref_positions:
+        first = ref_positions[0]
+        regime, confidence = str(regimes[first]), float(_column(signals, "regime_probability")[first])
+        used = _rows(signals, ref_positions)
         rules.add("wealth_manager.reference_symbol", f"regime of {config.reference_symbol}", regime, "used")
-    elif not signals.empty:
-        counts = Counter(signals["regime"])
+    elif symbols:
+        counts = Counter(regimes)
         regime = min(counts, key=lambda r: (-counts[r], r))  # ties by name: row order must not matter
-        used = signals[signals["regime"] == regime]
+        used = _rows(signals, _positions(regimes)[regime])
         confidence = float(used["regime_probability"].mean())
         rules.add(
             "wealth_manager.reference_symbol", f"{config.reference_symbol} missing: most common regime", regime, "used"
@@ -75,22 +120,23 @@ def _regime(day: date, signals: pd.DataFrame, inputs: PersonaInputs, config: Wea
     else:
         regime, confidence, used = "SIDEWAYS", 0.0, signals
         rules.add("wealth_manager.reference_symbol", "no signals", "none", "SIDEWAYS with confidence 0")
-    per_symbol = signals.drop_duplicates("symbol")
+    per_symbol = _first_of_each(symbols, range(len(symbols))).values()
     n = len(per_symbol)
-    same = int((per_symbol["regime"].map(regime_family) == regime_family(regime)).sum()) if n else 0
+    family = regime_family(regime)
+    same = sum(1 for i in per_symbol if regime_family(regimes[i]) == family)
     agreement = same / n if n else 0.0
     rules.add(
         "wealth_manager.agreement", "share of instruments in the same regime family", f"{same}/{n}", f"{agreement:.2f}"
     )
-    name = f"the {inputs.name(config.reference_symbol)}" if not ref.empty else "the market"
+    name = f"the {inputs.name(config.reference_symbol)}" if ref_positions else "the market"
     text = f"{_upper_first(regime_sentence(name, regime, confidence))}; {same} of {n} instruments "
     text += f"{'is' if same == 1 else 'are'} in a regime of the same family."
     return make_item(
         RegimeView,
         persona=PERSONA,
         as_of=day,
-        subject=config.reference_symbol if not ref.empty else "market",
-        symbol=config.reference_symbol if not ref.empty else None,
+        subject=config.reference_symbol if ref_positions else "market",
+        symbol=config.reference_symbol if ref_positions else None,
         action=regime,
         text=text,
         rules=rules,
@@ -128,6 +174,22 @@ def _scale_overweights(tilts: dict[str, float], budget: float, step: float) -> d
     return {c: _floor_step(v * factor, step) if v > 0 else v for c, v in tilts.items()}
 
 
+def _class_positions(signals: pd.DataFrame, inputs: PersonaInputs) -> dict[str, list[int]]:
+    """Each asset class's row positions, ordered by symbol and horizon (as a stable `sort_values`)."""
+    symbols, horizons = _column(signals, "symbol"), _column(signals, "horizon")
+    class_of = {symbol: inputs.asset_class(symbol) for symbol in set(symbols)}
+    out: dict[str, list[int]] = {}
+    for position in sorted(range(len(symbols)), key=lambda i: (symbols[i], horizons[i])):
+        out.setdefault(class_of[symbols[position]], []).append(position)
+    return out
+
+
+def _class_score(confidence: np.ndarray, ensemble: np.ndarray) -> float | None:
+    """Confidence-weighted mean ensemble score (None without weight); NaN-skipping sums as pandas' `Series.sum`."""
+    weight = float(np.nansum(confidence)) if len(confidence) else 0.0
+    return float(np.nansum(confidence * ensemble) / weight) if weight > 0 else None
+
+
 def allocation_adjustments(
     day: date, signals: pd.DataFrame, regime: str, inputs: PersonaInputs, config: WealthManagerConfig
 ) -> list[AllocationAdjustment]:
@@ -142,15 +204,17 @@ def allocation_adjustments(
     """
     classes = sorted(c for c in config.strategic_weights if c != "cash" and c not in config.excluded_asset_classes)
     risk_off = regime in config.risk_off_regimes
-    ordered = signals.sort_values(["symbol", "horizon"], kind="stable") if not signals.empty else signals
-    with_class = ordered.assign(asset_class=ordered["symbol"].map(inputs.asset_class)) if not ordered.empty else ordered
+    by_class = _class_positions(signals, inputs)
+    symbols, states, regimes = (_column(signals, c) for c in ("symbol", "drawdown_state", "regime"))
+    confidence = signals["confidence"].to_numpy(dtype="float64") if symbols else np.empty(0)
+    ensemble = signals["ensemble_score"].to_numpy(dtype="float64") if symbols else np.empty(0)
+    class_rows = _groups(signals, {cls: by_class.get(cls, []) for cls in classes})
     tilts: dict[str, float] = {}
     cuts: dict[str, float] = {}
-    details: dict[str, tuple[float | None, RulePath, pd.DataFrame, list[str]]] = {}
+    details: dict[str, tuple[float | None, RulePath, list[int], list[str]]] = {}
     for cls in classes:
-        rows = with_class[with_class["asset_class"] == cls] if not with_class.empty else with_class
-        weight = float(rows["confidence"].sum()) if not rows.empty else 0.0
-        score = float((rows["confidence"] * rows["ensemble_score"]).sum() / weight) if weight > 0 else None
+        positions = by_class.get(cls, [])
+        score = _class_score(confidence[positions], ensemble[positions])
         strategic = config.strategic_weights[cls]
         cap = min(config.max_tilt, strategic)
         raw = (score or 0.0) * config.tilt_scale
@@ -159,16 +223,12 @@ def allocation_adjustments(
             "wealth_manager.tilt_scale",
             f"confidence-weighted ensemble score x {config.tilt_scale}, |tilt| <= {config.max_tilt}, "
             f"steps of {config.step}",
-            {"score": score, "signals": len(rows)},
+            {"score": score, "signals": len(positions)},
             f"{tilt:+.4f}",
         )
-        per_symbol = rows.drop_duplicates("symbol") if not rows.empty else rows
-        shares = (
-            [config.guard_cut_shares.get(str(st), 1.0) for st in per_symbol["drawdown_state"]]
-            if not per_symbol.empty
-            else []
-        )
-        guarded = sorted(str(sym) for sym, sh in zip(per_symbol.get("symbol", []), shares, strict=True) if sh > 0)
+        per_symbol = _first_of_each(symbols, positions)
+        shares = [config.guard_cut_shares.get(str(states[i]), 1.0) for i in per_symbol.values()]
+        guarded = sorted(str(sym) for sym, sh in zip(per_symbol, shares, strict=True) if sh > 0)
         cut = 0.0
         if guarded:
             mean_share = sum(shares) / len(shares)
@@ -199,7 +259,7 @@ def allocation_adjustments(
             )
             tilt = limited
         tilts[cls], cuts[cls] = tilt, cut
-        details[cls] = (score, rules, rows, guarded)
+        details[cls] = (score, rules, positions, guarded)
     cash = config.strategic_weights["cash"]
     derisked = sum(cuts.values())
     if derisked > 0:  # cash absorbs the de-risking: overweights are funded by underweights only
@@ -217,14 +277,14 @@ def allocation_adjustments(
     for cls in classes:
         tilt, cut = round(tilts[cls], 6), round(cuts[cls], 6)
         adj = round(tilt - cut, 6)
-        score, rules, rows, guarded = details[cls]
+        score, rules, positions, guarded = details[cls]
         stance = _stance(adj, config)
         strategic = config.strategic_weights[cls]
         reasons = []
         if guarded:
             names = "; ".join(
                 guard_reason(inputs.name(sym), st, reg)
-                for sym, st, reg in zip(rows["symbol"], rows["drawdown_state"], rows["regime"], strict=True)
+                for sym, st, reg in ((symbols[i], states[i], regimes[i]) for i in positions)
                 if sym in guarded
             )
             reasons.append(f"the strategy's drawdown guard has cut {names}")
@@ -253,7 +313,7 @@ def allocation_adjustments(
                 action=stance,
                 text=text,
                 rules=rules,
-                signals=rows,
+                signals=class_rows[cls],
                 asset_class=cls,
                 strategic_weight=r6(strategic),
                 adjustment=adj,
@@ -300,13 +360,43 @@ def allocation_adjustments(
     return out
 
 
+_KEY_COLUMNS = (
+    "symbol",
+    "direction",
+    "probability",
+    "prob_up",
+    "prob_flat",
+    "prob_down",
+    "confidence",
+    "confluence",
+    "ensemble_score",
+    "expected_move",
+    "drawdown_state",
+    "regime",
+)
+
+
+def _records(signals: pd.DataFrame, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The rows as dicts of the given columns (what `iterrows` gives, without a Series per row)."""
+    if signals.empty:
+        return []
+    return [
+        dict(zip(columns, values, strict=True)) for values in zip(*(signals[c].tolist() for c in columns), strict=True)
+    ]
+
+
 def _key_signals(
     day: date, signals: pd.DataFrame, inputs: PersonaInputs, config: WealthManagerConfig
 ) -> list[KeySignal]:
-    likely = signals["probability"].map(more_likely_than_not).astype(bool)
-    candidates = signals[(signals["direction"] != "FLAT") & (signals["confidence"] >= config.min_confidence) & likely]
+    candidates = [
+        s
+        for s in _records(signals, _KEY_COLUMNS)
+        if s["direction"] != "FLAT"
+        and s["confidence"] >= config.min_confidence
+        and more_likely_than_not(s["probability"])
+    ]
     scored = sorted(
-        ((round(conviction_score(s), 9), str(s["symbol"]), s) for _, s in candidates.iterrows()),
+        ((round(conviction_score(s), 9), str(s["symbol"]), s) for s in candidates),  # type: ignore[arg-type]
         key=lambda x: (-x[0], x[1]),
     )[: config.key_signals]
     out = []
@@ -388,9 +478,10 @@ def _risk_factors(
             )
         )
 
-    vix_rows = feats.dropna(subset=["vix_pct_1y"]) if not feats.empty else feats
-    if not vix_rows.empty:
-        vix_pct, vix = num(vix_rows["vix_pct_1y"].iloc[-1]), num(vix_rows["vix"].iloc[-1])
+    vix_pct_values = _column(feats, "vix_pct_1y")
+    vix_last = next((i for i in reversed(range(len(vix_pct_values))) if not pd.isna(vix_pct_values[i])), None)
+    if vix_last is not None:
+        vix_pct, vix = num(vix_pct_values[vix_last]), num(_column(feats, "vix")[vix_last])
         if vix_pct is not None and vix_pct >= config.high_vix_pct:
             rules = RulePath().add(
                 "wealth_manager.high_vix_pct", f"vix_pct_1y >= {config.high_vix_pct}", vix_pct, "fire"
@@ -404,12 +495,14 @@ def _risk_factors(
                 if vix is not None
                 else f"Volatility is elevated (VIX percentile {pct(vix_pct)}).",
                 rules,
-                refs=feature_refs([str(vix_rows["symbol"].iloc[-1])], vix_rows.tail(1)),
+                refs=feature_refs([str(_column(feats, "symbol")[vix_last])], feats.iloc[[vix_last]]),
             )
-    risk_off = signals[signals["regime"].isin(config.risk_off_regimes)]
-    for regime in sorted(set(risk_off["regime"])):
-        rows = risk_off[risk_off["regime"] == regime]
-        names = ", ".join(inputs.name(s) for s in sorted(rows["symbol"]))
+    symbols, regimes, states = (_column(signals, c) for c in ("symbol", "regime", "drawdown_state"))
+    by_regime = _positions(regimes)
+    risk_off = _groups(signals, {r: by_regime[r] for r in sorted(by_regime) if r in config.risk_off_regimes})
+    for regime, rows in risk_off.items():
+        positions = by_regime[regime]
+        names = ", ".join(inputs.name(s) for s in sorted(symbols[i] for i in positions))
         rules = RulePath().add(
             "wealth_manager.risk_off_regimes", f"regime in {list(config.risk_off_regimes)}", regime, "fire"
         )
@@ -423,12 +516,9 @@ def _risk_factors(
             rules,
             used=rows,
         )
-    cut = signals[signals["drawdown_state"].isin(config.reduce_drawdown_states)]
-    if not cut.empty:
-        names = "; ".join(
-            guard_reason(inputs.name(s), st, reg)
-            for s, st, reg in zip(cut["symbol"], cut["drawdown_state"], cut["regime"], strict=True)
-        )
+    cut = [i for i, state in enumerate(states) if state in config.reduce_drawdown_states]
+    if cut:
+        names = "; ".join(guard_reason(inputs.name(symbols[i]), states[i], regimes[i]) for i in cut)
         rules = RulePath().add(
             "wealth_manager.reduce_drawdown_states", f"state in {list(config.reduce_drawdown_states)}", len(cut), "fire"
         )
@@ -439,13 +529,13 @@ def _risk_factors(
             "REDUCE_RISK",
             f"The strategy's drawdown guard has cut risk on {names}; the allocation moves the released weight to cash.",
             rules,
-            used=cut,
+            used=_rows(signals, cut),
         )
-    for _, feat in feats.iterrows():
-        z52 = num(feat["cot_spec_z52"])
+    for feat_symbol, feat_z52 in zip(_column(feats, "symbol"), _column(feats, "cot_spec_z52"), strict=True):
+        z52 = num(feat_z52)
         if z52 is None or abs(z52) < config.cot_extreme_z:
             continue
-        symbol = str(feat["symbol"])
+        symbol = str(feat_symbol)
         rules = RulePath().add("wealth_manager.cot_extreme_z", f"|cot_spec_z52| >= {config.cot_extreme_z}", z52, "fire")
         side = "long" if z52 > 0 else "short"
         add(
@@ -459,21 +549,21 @@ def _risk_factors(
             refs=feature_refs([symbol], feats),
             symbol=symbol,
         )
-    var_hot = signals[signals["var_99"] >= config.high_var_99]
-    for _, sig in var_hot.iterrows():
-        symbol = str(sig["symbol"])
-        rules = RulePath().add(
-            "wealth_manager.high_var_99", f"var_99 >= {config.high_var_99}", float(sig["var_99"]), "fire"
-        )
+    by_symbol = _positions(symbols)
+    for sym, var_99 in zip(symbols, _column(signals, "var_99"), strict=True):
+        if not var_99 >= config.high_var_99:
+            continue
+        symbol = str(sym)
+        rules = RulePath().add("wealth_manager.high_var_99", f"var_99 >= {config.high_var_99}", float(var_99), "fire")
         add(
             f"var:{symbol}",
             "value at risk",
             "MEDIUM",
             "MONITOR",
-            f"{inputs.name(symbol)}: one-day 99% value at risk of the model position is {pct(float(sig['var_99']), 1)} "
+            f"{inputs.name(symbol)}: one-day 99% value at risk of the model position is {pct(float(var_99), 1)} "
             "of capital.",
             rules,
-            used=signals[signals["symbol"] == symbol],
+            used=_rows(signals, by_symbol[sym]),
             symbol=symbol,
         )
     alerts = [
@@ -504,6 +594,60 @@ def _risk_factors(
     return sorted(out, key=lambda r: (order[r.severity], r.subject))
 
 
+class _Closes(NamedTuple):
+    """Closes of the chart symbols over all days: one row per date with a close, sorted."""
+
+    stamps: np.ndarray  # int64 nanoseconds since the epoch
+    weeks: np.ndarray  # int64 day number of the Friday ending each date's week (the W-FRI bin label)
+    symbols: list[str]
+    values: np.ndarray  # dates x symbols, NaN where a symbol has no close
+
+
+_NS_PER_DAY = 86_400 * 10**9
+
+
+def _chart_closes(inputs: PersonaInputs, symbols: tuple[str, ...]) -> _Closes:
+    """One pivot for every day's chart (each day cuts its window from it), instead of a frame pipeline per day."""
+    prices = inputs.prices
+    wide = prices[prices["symbol"].isin(symbols)].pivot_table(
+        index="trade_date", columns="symbol", values="close", aggfunc="last"
+    )
+    stamps = pd.DatetimeIndex(wide.index).as_unit("ns").asi8
+    days = stamps // _NS_PER_DAY
+    weekday = (days + 3) % 7  # day 0, 1970-01-01, was a Thursday; Monday = 0
+    return _Closes(stamps, days + (4 - weekday) % 7, [str(c) for c in wide.columns], wide.to_numpy(dtype="float64"))
+
+
+def _ffill(values: np.ndarray) -> np.ndarray:
+    """Each column's NaNs filled with its last value above (leading NaNs stay), as `DataFrame.ffill`."""
+    rows = np.where(np.isnan(values), 0, np.arange(len(values))[:, None])
+    np.maximum.accumulate(rows, axis=0, out=rows)
+    return np.take_along_axis(values, rows, axis=0)
+
+
+def _weekly_rebased(closes: _Closes, day: date, lookback_days: int) -> tuple[list[str], dict[str, list[float | None]]]:
+    """The window's weekly closes (Friday labels) rebased to 100 at each symbol's first week, rounded to 4 decimals:
+    `prices_wide(...).ffill().resample("W-FRI").last()` divided by its first valid row, on numpy arrays. A week's
+    last close after the forward fill is its last row's; weeks without rows have no row."""
+    end = pd.Timestamp(day).value
+    lo = int(np.searchsorted(closes.stamps, end - lookback_days * _NS_PER_DAY, side="right"))
+    hi = int(np.searchsorted(closes.stamps, end, side="right"))
+    values, weeks = closes.values[lo:hi], closes.weeks[lo:hi]
+    dated = ~np.isnan(values).all(axis=1)
+    values, weeks = values[dated], weeks[dated]
+    present = ~np.isnan(values).all(axis=0)
+    if not present.any():
+        return [], {}
+    values = _ffill(values[:, present])
+    last = np.flatnonzero(np.append(weeks[1:] != weeks[:-1], True))  # each week's last row
+    weekly, labels = values[last], weeks[last]
+    first = np.argmax(~np.isnan(weekly), axis=0)
+    rebased = np.round(weekly / weekly[first, np.arange(weekly.shape[1])] * 100, 4)
+    symbols = [s for s, p in zip(closes.symbols, present.tolist(), strict=True) if p]
+    series = {s: [None if math.isnan(v) else v for v in rebased[:, j].tolist()] for j, s in enumerate(symbols)}
+    return np.datetime_as_string(labels.astype("datetime64[D]")).tolist(), series
+
+
 def _charts(
     day: date,
     inputs: PersonaInputs,
@@ -525,12 +669,13 @@ def _charts(
             y_label="percentage points",
         )
     ]
-    wide = inputs.prices_wide(day, config.chart_days, "close", list(config.chart_symbols))
-    symbols = [s for s in config.chart_symbols if s in set(wide.columns)]
+    chart_symbols = tuple(config.chart_symbols)
+    closes = inputs.memo(
+        ("wealth_manager.chart_closes", chart_symbols), (inputs.prices,), lambda: _chart_closes(inputs, chart_symbols)
+    )
+    labels, weekly = _weekly_rebased(closes, day, config.chart_days)
+    symbols = [s for s in chart_symbols if s in weekly]
     if symbols:
-        weekly = wide.sort_index().ffill().resample("W-FRI").last().dropna(how="all")
-        base = weekly.bfill().iloc[0]
-        norm = (weekly / base * 100).round(4)
         # a yield instrument's close is its yield: said, so a reader does not take a falling line for falling bonds
         yields = [s for s in symbols if inputs.universe.instrument(s).price.kind == "yield"]
         yield_note = (
@@ -545,23 +690,42 @@ def _charts(
                 kind="line",
                 caption="Weekly closes of the key markets, rebased to 100 at the start of the window." + yield_note,
                 refs=[regime.recommendation_id],
-                labels=[d.date().isoformat() for d in norm.index],
-                series={s: [None if pd.isna(v) else float(v) for v in norm[s]] for s in symbols},
+                labels=labels,
+                series={s: weekly[s] for s in symbols},
             )
         )
-    per_symbol = signals.drop_duplicates("symbol").sort_values("symbol")
-    if not per_symbol.empty:
-        charts.append(_score_chart(day, inputs, per_symbol, allocations, key, config))
+    symbols, scores = _column(signals, "symbol"), _column(signals, "ensemble_score")
+    per_symbol = sorted(_first_of_each(symbols, range(len(symbols))).items())
+    if per_symbol:
+        charts.append(
+            _score_chart(
+                day, inputs, [s for s, _ in per_symbol], [scores[i] for _, i in per_symbol], allocations, key, config
+            )
+        )
     return charts
 
 
 SCORE_CHART_TITLE = "Combined signal score per instrument: what the allocation uses (model part + rules part)"
 
 
+def _score_parts_by_day(score_parts: pd.DataFrame, horizon: int) -> dict[pd.Timestamp, dict[str, tuple[Any, Any]]]:
+    """Per signal day, each symbol's first (model_part, rules_part) at `horizon`: one pass for all days instead of
+    a mask, dedup and reindex per day."""
+    out: dict[pd.Timestamp, dict[str, tuple[Any, Any]]] = {}
+    if score_parts.empty:
+        return out
+    columns = ("signal_date", "horizon", "symbol", "model_part", "rules_part")
+    for day, h, symbol, model, rules in zip(*(score_parts[c].tolist() for c in columns), strict=True):
+        if h == horizon:
+            out.setdefault(day, {}).setdefault(symbol, (model, rules))
+    return out
+
+
 def _score_chart(
     day: date,
     inputs: PersonaInputs,
-    per_symbol: pd.DataFrame,
+    symbols: list[str],
+    scores: list[float],
     allocations: list[AllocationAdjustment],
     key: list[KeySignal],
     config: WealthManagerConfig,
@@ -569,15 +733,18 @@ def _score_chart(
     """The quantity the allocation tilts by, per instrument: each signal's combined score, with the model's and the
     rule signals' parts stacked below it when they are known (score_parts.py), and a caption that rebuilds each
     class's score in the allocation table from the instruments' scores, so chart and table reconcile on the page."""
-    symbols = list(per_symbol["symbol"])
-    combined = [round(float(v), 4) for v in per_symbol["ensemble_score"]]
-    parts = inputs.score_parts
-    parts = parts[(parts["signal_date"] == pd.Timestamp(day)) & (parts["horizon"] == config.horizon)]
-    parts = parts.drop_duplicates("symbol").set_index("symbol").reindex(symbols)
+    combined = [round(float(v), 4) for v in scores]
+    by_day = inputs.memo(
+        ("wealth_manager.score_parts", config.horizon),
+        (inputs.score_parts,),
+        lambda: _score_parts_by_day(inputs.score_parts, config.horizon),
+    )
+    day_parts = by_day.get(pd.Timestamp(day), {})
+    parts = [day_parts.get(s, (math.nan, math.nan)) for s in symbols]
     series: dict[str, list[float | None]] = {"combined_score": list(combined)}
-    if parts["model_part"].notna().all():
-        series["model_part"] = [round(float(v), 4) for v in parts["model_part"]]
-        series["rules_part"] = [round(float(v), 4) for v in parts["rules_part"]]
+    if not any(pd.isna(model) for model, _ in parts):
+        series["model_part"] = [round(float(model), 4) for model, _ in parts]
+        series["rules_part"] = [round(float(rules), 4) for _, rules in parts]
     by_class: dict[str, list[str]] = {}
     for symbol, value in zip(symbols, combined, strict=True):
         by_class.setdefault(inputs.asset_class(symbol), []).append(f"{symbol} {value:+.2f}")
