@@ -362,9 +362,15 @@ def correlation_alerts(day: date, inputs: PersonaInputs, config: InstitutionalCo
 
     Every pair is screened at once in numpy (`_candidate_pairs`); only the pairs that pass are measured exactly
     (np.corrcoef over the pair's rows, as pandas' Series.corr), and only the `max_alerts` kept become items: the
-    Python work grows with the alerts, not with the square of the universe.
+    Python work grows with the alerts, not with the square of the universe. The wealth manager shows the same
+    alerts: computed once per day and correlation settings (the items are frozen; each caller gets its own list).
     """
     cc = config.correlation
+    key = ("correlation_alerts", day, cc.model_dump_json())
+    return list(inputs.memo(key, (inputs.prices,), lambda: _correlation_alerts(day, inputs, cc)))
+
+
+def _correlation_alerts(day: date, inputs: PersonaInputs, cc: CorrelationConfig) -> list[CorrelationAlert]:
     wide = inputs.prices_wide(day, int(cc.long_window * 7 / 5) + 30, "ret_1d")
     if wide.empty:
         return []

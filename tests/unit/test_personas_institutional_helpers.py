@@ -88,3 +88,22 @@ def test_day_features_refs_are_feature_refs():
         assert day.refs_of([symbol]) == feature_refs([symbol], feats)
     assert day.refs_of(symbols[:4]) == feature_refs(symbols[:4], feats)
     assert day.refs_of(["NOT_A_SYMBOL"]) == feature_refs(["NOT_A_SYMBOL"], feats) == []
+
+
+def test_correlation_alerts_are_computed_once_per_day_and_settings():
+    """The institutional and wealth manager outputs show the same alerts: the second ask is the kept answer (a list
+    of its own), other settings or other prices compute their own."""
+    from assets.personas.config import CorrelationConfig, InstitutionalConfig
+    from assets.personas.institutional import correlation_alerts
+    from tests.unit.test_personas_inputs import DAY, make_inputs
+
+    inputs = make_inputs()
+    config = InstitutionalConfig(correlation=CorrelationConfig(min_change=0.001, surge_abs_short=0.0))
+    first = correlation_alerts(DAY, inputs, config)
+    again = correlation_alerts(DAY, inputs, config)
+    assert first and again == first and again is not first and all(a is b for a, b in zip(first, again, strict=True))
+    other = InstitutionalConfig(correlation=CorrelationConfig(min_change=0.001, surge_abs_short=0.0, max_alerts=1))
+    assert len(correlation_alerts(DAY, inputs, other)) == 1
+    copy = inputs.model_copy(update={"prices": inputs.prices.copy()})
+    fresh = correlation_alerts(DAY, copy, config)
+    assert fresh == first and fresh[0] is not first[0]
