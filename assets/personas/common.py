@@ -107,8 +107,8 @@ def signal_refs(rows: pd.DataFrame | None) -> list[SignalRef]:
 def _distinct(rows: pd.DataFrame | None, column: str) -> list[str]:
     if rows is None or rows.empty or column not in rows.columns:
         return []
-    values = rows[column].to_numpy()
-    return sorted({str(v) for v in values[~pd.isna(values)]})
+    # the few distinct values checked for missing ones, not every row through an array mask
+    return sorted({str(v) for v in set(rows[column].tolist()) if not pd.isna(v)})
 
 
 def row_provenance(row: Mapping[str, Any]) -> dict[str, list[Any]]:
