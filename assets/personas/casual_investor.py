@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import math
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
@@ -39,17 +40,31 @@ def is_month_end(day: date) -> bool:
     return day == last
 
 
+Counts = dict[str, int]
+
+
 def mood_of(
     signals: pd.DataFrame, vix_pct: float | None, config: CasualInvestorConfig, rules: RulePath | None = None
-) -> tuple[str, dict[str, int]]:
+) -> tuple[str, Counts]:
     """(mood, counts) from one day's signals at the horizon."""
-    rules = rules or RulePath()
+    return _mood(_counts(signals, config), vix_pct, config, rules)
+
+
+def _counts(signals: pd.DataFrame, config: CasualInvestorConfig) -> Counts:
+    """Instruments, confident UP and DOWN calls, and instruments in a stressed regime, among `signals`."""
     n = int(signals["symbol"].nunique())
     confident = signals[(signals["confidence"] >= config.min_confidence) & (signals["direction"] != "FLAT")]
     ups = int((confident["direction"] == "UP").sum())
     downs = int((confident["direction"] == "DOWN").sum())
     stressed_n = int(signals.loc[signals["regime"].isin(config.stressed_regimes), "symbol"].nunique())
-    counts = {"n": n, "ups": ups, "downs": downs, "stressed": stressed_n}
+    return {"n": n, "ups": ups, "downs": downs, "stressed": stressed_n}
+
+
+def _mood(
+    counts: Counts, vix_pct: float | None, config: CasualInvestorConfig, rules: RulePath | None
+) -> tuple[str, Counts]:
+    rules = rules or RulePath()
+    n, ups, downs, stressed_n = counts["n"], counts["ups"], counts["downs"], counts["stressed"]
     stressed = (n > 0 and stressed_n / n >= config.stressed_share) or (
         vix_pct is not None and vix_pct >= config.stressed_vix_pct
     )
@@ -114,17 +129,72 @@ def sentence(mood: str, counts: dict[str, int]) -> str:
     return f"It is a quiet day without strong model views across {n} markets, so there is nothing you need to do."
 
 
-def _vix_pct(inputs: PersonaInputs, day: date, max_age: int) -> tuple[float | None, pd.DataFrame]:
-    feats = inputs.features_asof(day, max_age)
-    values = feats["vix_pct_1y"].dropna() if not feats.empty else pd.Series(dtype="float64")
-    return (num(values.iloc[-1]) if not values.empty else None), feats
+_PROVENANCE_FIELDS = ("symbol", "signal_date", "horizon", "model_version", "feature_snapshot_hash", "run_id")
+
+
+@dataclass(frozen=True)
+class _SignalDay:
+    """One day's signal rows at the horizon: the columns their provenance reads, and their counts for the mood."""
+
+    rows: pd.DataFrame | None  # None: no rows
+    counts: Counts
+
+
+def _signal_days(signals: pd.DataFrame, config: CasualInvestorConfig) -> dict[pd.Timestamp, _SignalDay]:
+    """Every day's rows and `_counts` at once: the masks over the whole frame, then one grouping by day (the
+    digest reads the month's days again, and a day's selection, copy and masks cost more than its counting)."""
+    rows = signals[signals["horizon"] == config.horizon]
+    symbols = rows["symbol"].to_numpy()
+    known = ~pd.isna(symbols)
+    direction = rows["direction"]
+    confident = ((rows["confidence"] >= config.min_confidence) & (direction != "FLAT")).to_numpy()
+    ups = confident & (direction == "UP").to_numpy()
+    downs = confident & (direction == "DOWN").to_numpy()
+    stressed = known & rows["regime"].isin(config.stressed_regimes).to_numpy()
+    provenance = rows[[c for c in _PROVENANCE_FIELDS if c in rows.columns]]
+    days = {}
+    for day, at in provenance.groupby("signal_date", sort=False).indices.items():
+        counts = {
+            "n": len(set(symbols[at][known[at]].tolist())),
+            "ups": int(ups[at].sum()),
+            "downs": int(downs[at].sum()),
+            "stressed": len(set(symbols[at][stressed[at]].tolist())),
+        }
+        days[pd.Timestamp(day)] = _SignalDay(rows=provenance.take(at), counts=counts)
+    return days
+
+
+def _signals_by_day(inputs: PersonaInputs, config: CasualInvestorConfig) -> dict[pd.Timestamp, _SignalDay]:
+    return inputs.memo(
+        ("casual_investor.signal_days", config.horizon, config.min_confidence, tuple(config.stressed_regimes)),
+        (inputs.signals,),
+        lambda: _signal_days(inputs.signals, config),
+    )
+
+
+_NO_SIGNALS = _SignalDay(rows=None, counts={"n": 0, "ups": 0, "downs": 0, "stressed": 0})
+
+
+def _features(inputs: PersonaInputs, day: date, max_age: int) -> tuple[float | None, list[str]]:
+    """(the last known vix_pct_1y, the feature refs) of the day's as-of features: once per day, as the digest
+    reads every day of the month again."""
+
+    def compute() -> tuple[float | None, list[str]]:
+        feats = inputs.features_asof(day, max_age)
+        if feats.empty:
+            return None, []
+        vix = feats["vix_pct_1y"].to_numpy()
+        vix = vix[~pd.isna(vix)]
+        return (num(vix[-1]) if vix.size else None), feature_refs(feats["symbol"], feats)
+
+    return inputs.memo(("casual_investor.features", day, max_age), (inputs.features,), compute)
 
 
 def _daily(day: date, inputs: PersonaInputs, config: CasualInvestorConfig) -> DailySentence:
-    signals = inputs.signals_on(day, config.horizon)
-    vix_pct, feats = _vix_pct(inputs, day, config.max_feature_age_days)
+    signals = _signals_by_day(inputs, config).get(pd.Timestamp(day), _NO_SIGNALS)
+    vix_pct, refs = _features(inputs, day, config.max_feature_age_days)
     rules = RulePath()
-    mood, counts = mood_of(signals, vix_pct, config, rules)
+    mood, counts = _mood(signals.counts, vix_pct, config, rules)
     return make_item(
         DailySentence,
         persona=PERSONA,
@@ -133,8 +203,8 @@ def _daily(day: date, inputs: PersonaInputs, config: CasualInvestorConfig) -> Da
         action=ACTIONS[mood],
         text=sentence(mood, counts),
         rules=rules,
-        signals=signals,
-        data_refs=feature_refs(feats["symbol"], feats) if not feats.empty else [],
+        signals=signals.rows,
+        data_refs=refs,
         mood=mood,
     )
 
@@ -156,12 +226,12 @@ def _digest(day: date, inputs: PersonaInputs, config: CasualInvestorConfig) -> M
         & (inputs.signals["signal_date"] <= pd.Timestamp(day))
         & (inputs.signals["horizon"] == config.horizon)
     ]
-    days = sorted(month_signals["signal_date"].unique())
+    signal_days = _signals_by_day(inputs, config)
+    days = sorted(d for d in signal_days if start <= d <= pd.Timestamp(day))
     moods: Counter[str] = Counter()
     for d in days:
-        rows = month_signals[month_signals["signal_date"] == d]
-        vix_pct, _ = _vix_pct(inputs, pd.Timestamp(d).date(), config.max_feature_age_days)
-        moods[mood_of(rows, vix_pct, config)[0]] += 1
+        vix_pct, _ = _features(inputs, d.date(), config.max_feature_age_days)
+        moods[_mood(signal_days[d].counts, vix_pct, config, None)[0]] += 1
     prices = inputs.prices_until(day, lookback_days=62)
     moves = []
     refs = []

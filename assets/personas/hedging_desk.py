@@ -10,13 +10,16 @@ moves before and after the hedge ratio of the recommendation; exposures are aggr
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from assets.personas.common import (
-    RowsBy,
     RulePath,
     fmt,
     guard_reason,
@@ -65,47 +68,123 @@ def _crisis_move(symbol: str, asset_class: str, config: HedgingDeskConfig) -> fl
     return config.crisis_moves.get(asset_class, config.default_crisis_move)
 
 
+@dataclass(frozen=True)
+class _Curve:
+    """One curve's columns over the day's basis window (the last `basis_window` energy rows known at the day)."""
+
+    basis: float | None  # last non-null value in the window
+    roll: float | None
+    wti_c1: float | None  # spot fallback for the WTI curve
+    basis_sd: float | None  # population sd of the non-null basis values; None with fewer than two
+    rows: int
+
+
+@dataclass(frozen=True)
+class _Energy:
+    """The energy frame sorted by date once (stable, as `energy_until` sorts it), as arrays for every day."""
+
+    dates: np.ndarray  # datetime64[ns], no NaT
+    columns: dict[str, np.ndarray]  # float64 with NaN for missing
+
+
+def _energy_arrays(energy: pd.DataFrame) -> _Energy:
+    ordered = energy[energy["trade_date"].notna()].sort_values("trade_date", kind="stable")
+    names = [f"{c}_{k}" for c in CURVE_SPOT_SYMBOL for k in ("basis", "roll_yield")]
+    names += ["wti_c1"] * ("wti_c1" in ordered.columns)
+    return _Energy(
+        dates=ordered["trade_date"].to_numpy().astype("datetime64[ns]"),
+        columns={c: ordered[c].to_numpy(dtype="float64", na_value=np.nan) for c in names},
+    )
+
+
+def _ns(ts: pd.Timestamp) -> np.datetime64:
+    return ts.to_datetime64().astype("datetime64[ns]")
+
+
+def _last(values: np.ndarray) -> float | None:
+    known = values[~np.isnan(values)]
+    return num(known[-1]) if known.size else None
+
+
+def _population_sd(values: np.ndarray) -> float | None:
+    """`Series.dropna().std(ddof=0)` as pandas computes it (two passes, same sums), without the Series."""
+    known = values[~np.isnan(values)]
+    if known.size <= 1:
+        return None
+    count = np.float64(known.size)
+    mean = known.sum(dtype=np.float64) / count
+    return float(np.sqrt(((mean - known) ** 2).sum(dtype=np.float64) / count))
+
+
+def _day_energy(inputs: PersonaInputs, day: date, config: HedgingDeskConfig) -> tuple[date | None, dict[str, _Curve]]:
+    """(energy_as_of, curve -> its window) for `day`: empty when no curve row is recent enough.
+
+    The rows of `energy_until(day)` dated within a year and `max_energy_age_days` of the day are a slice of the
+    energy frame sorted once; the curves the exposures share are read once per day, not once per exposure.
+    """
+    energy = inputs.memo(("hedging_desk.energy",), (inputs.energy,), lambda: _energy_arrays(inputs.energy))
+    ts = pd.Timestamp(day)
+    first = int(np.searchsorted(energy.dates, _ns(ts - pd.Timedelta(days=config.max_energy_age_days + 365))))
+    end = int(np.searchsorted(energy.dates, _ns(ts), side="right"))
+    if end <= first:
+        return None, {}
+    last = pd.Timestamp(energy.dates[end - 1])
+    if last < ts - pd.Timedelta(days=config.max_energy_age_days):
+        return None, {}
+    start = max(first, end - config.basis_window)
+    c1 = energy.columns.get("wti_c1")
+    curves = {}
+    for curve in {c.curve for c in config.energy_curves.values()}:
+        basis = energy.columns[f"{curve}_basis"][start:end]
+        curves[curve] = _Curve(
+            basis=_last(basis),
+            roll=_last(energy.columns[f"{curve}_roll_yield"][start:end]),
+            wti_c1=_last(c1[start:end]) if c1 is not None and curve == "wti" else None,
+            basis_sd=_population_sd(basis),
+            rows=end - start,
+        )
+    return last.date(), curves
+
+
 def _basis_risk(
     symbol: str,
     asset_class: str,
-    energy: pd.DataFrame,
-    closes: dict[str, float],
+    curves: dict[str, _Curve],
+    closes: Mapping[str, float],
     config: HedgingDeskConfig,
     rules: RulePath,
 ) -> tuple[float, float | None, float | None, list[str]]:
     """(score, basis, roll yield, notes). Energy: level and volatility of spot - front future, share of spot."""
     curve = config.energy_curves.get(symbol)
     penalty = config.cross_hedge_penalty if curve is not None and curve.cross_hedge else 0.0
-    if curve is None or energy.empty:
+    if curve is None or not curves:
         score = min(1.0, config.default_basis_risk.get(asset_class, 0.3) + penalty)
         why = "no spot/futures curve ingested for this class" if curve is None else "no energy curve row yet"
         rules.add("hedging_desk.default_basis_risk", f"default for {asset_class}", score, f"score {score:.2f} ({why})")
         return score, None, None, [f"basis risk: default score for {asset_class} ({why})"]
-    window = energy.tail(config.basis_window)
-    basis_col, roll_col = f"{curve.curve}_basis", f"{curve.curve}_roll_yield"
-    basis = num(window[basis_col].dropna().iloc[-1]) if window[basis_col].notna().any() else None
-    roll = num(window[roll_col].dropna().iloc[-1]) if window[roll_col].notna().any() else None
+    window = curves[curve.curve]
+    basis, roll = window.basis, window.roll
     spot = closes.get(CURVE_SPOT_SYMBOL[curve.curve])
-    if spot is None and curve.curve == "wti" and "wti_c1" in window and window["wti_c1"].notna().any():
-        spot = num(window["wti_c1"].dropna().iloc[-1])
+    if spot is None and curve.curve == "wti":
+        spot = window.wti_c1
     if basis is None or spot is None or spot <= 0:
         score = min(1.0, config.default_basis_risk.get(asset_class, 0.3) + penalty)
         rules.add("hedging_desk.default_basis_risk", "basis and spot known", "missing", f"default score {score:.2f}")
         return score, basis, roll, [f"basis risk: default score for {asset_class} (basis or spot missing)"]
     level = abs(basis) / spot
-    vol = float(window[basis_col].dropna().std(ddof=0)) / spot if window[basis_col].notna().sum() > 1 else 0.0
+    vol = window.basis_sd / spot if window.basis_sd is not None else 0.0
     raw = config.basis_level_weight * level / config.basis_scale + config.basis_vol_weight * vol / config.basis_scale
     score = max(0.0, min(1.0, raw + penalty))
     rules.add(
         "hedging_desk.basis_risk",
         f"({config.basis_level_weight} x |basis|/spot + {config.basis_vol_weight} x sd(basis)/spot) / "
         f"{config.basis_scale} + cross-hedge {penalty}",
-        {"basis": basis, "spot": spot, "sd_basis": vol * spot, "rows": len(window)},
+        {"basis": basis, "spot": spot, "sd_basis": vol * spot, "rows": window.rows},
         f"score {score:.2f}",
     )
     notes = [
         f"basis ({curve.curve.upper()} spot - front future) {basis:+.2f}, {pct(level, 1)} of spot; "
-        f"its volatility over {len(window)} curve days {pct(vol, 1)} of spot"
+        f"its volatility over {window.rows} curve days {pct(vol, 1)} of spot"
     ]
     if curve.cross_hedge:
         notes.append(f"cross hedge: {symbol} hedged on the {curve.curve.upper()} curve (grade/location basis)")
@@ -114,7 +193,7 @@ def _basis_risk(
 
 def _timing(
     exposure: Exposure,
-    sig: pd.Series | None,
+    sig: Mapping[str, Any] | None,
     vix_pct: float | None,
     config: HedgingDeskConfig,
     rules: RulePath,
@@ -241,32 +320,128 @@ def _scenarios(
     return out
 
 
+# the signal columns the desk reads: its timing view and a row's provenance (`row_provenance`, `provenance`)
+_SIGNAL_FIELDS = (
+    "symbol",
+    "signal_date",
+    "horizon",
+    "prob_up",
+    "prob_down",
+    "confidence",
+    "expected_move",
+    "regime",
+    "drawdown_state",
+    "model_version",
+    "feature_snapshot_hash",
+    "run_id",
+)
+_PROVENANCE_FIELDS = ("symbol", "signal_date", "horizon", "model_version", "feature_snapshot_hash", "run_id")
+
+
+@dataclass(frozen=True)
+class _Signals:
+    """The signal rows at one horizon, indexed by day and symbol once for every day of the inputs.
+
+    `signals_on(day, horizon)` per day selected, copied and re-indexed the day's rows, then each exposure and
+    asset class masked them again; here each row is a record (its position in `rows` for a class's provenance).
+    """
+
+    rows: pd.DataFrame  # only the columns `provenance` reads: a class's `take` of them is cheap
+    by_day: dict[pd.Timestamp, dict[str, tuple[int, dict[str, Any]]]]
+
+
+def _signals_at(signals: pd.DataFrame, horizon: int) -> _Signals:
+    rows = signals[signals["horizon"] == horizon].reset_index(drop=True)
+    fields = [c for c in _SIGNAL_FIELDS if c in rows.columns]
+    columns = [rows[c].tolist() for c in fields]
+    days = {d: pd.Timestamp(d) for d in pd.unique(rows["signal_date"].to_numpy())}
+    by_day: dict[pd.Timestamp, dict[str, tuple[int, dict[str, Any]]]] = {}
+    for position, (symbol, day) in enumerate(zip(rows["symbol"].tolist(), rows["signal_date"].to_numpy(), strict=True)):
+        if pd.isna(symbol) or pd.isna(day):
+            continue
+        record = {c: values[position] for c, values in zip(fields, columns, strict=True)}
+        # (symbol, day, horizon) is unique (the inputs check it): the first row is the row
+        by_day.setdefault(days[day], {}).setdefault(symbol, (position, record))
+    provenance_columns = [c for c in _PROVENANCE_FIELDS if c in rows.columns]
+    return _Signals(rows=rows[provenance_columns], by_day=by_day)
+
+
+@dataclass(frozen=True)
+class _Feature:
+    """A symbol's as-of feature row, as far as the desk reads it."""
+
+    close: float | None
+    vol: float | None  # rvol_20d
+    trade_date: str  # ISO date of the row (which may be older than the day)
+
+
+@dataclass(frozen=True)
+class _Day:
+    """What every exposure of a day reads, gathered once for the day."""
+
+    day: date
+    signals: dict[str, tuple[int, dict[str, Any]]]  # symbol -> (position in signal_rows, record)
+    signal_rows: pd.DataFrame
+    features: dict[str, _Feature]
+    closes: dict[str, float]
+    vix_pct: float | None
+    energy_as_of: date | None
+    curves: dict[str, _Curve]
+
+
+def _day_features(
+    inputs: PersonaInputs, day: date, config: HedgingDeskConfig
+) -> tuple[dict[str, _Feature], float | None]:
+    """(symbol -> its as-of feature row, the last known vix_pct_1y) from plain arrays, not a Series per row."""
+    feats = inputs.features_asof(day, config.max_feature_age_days)
+    if feats.empty:
+        return {}, None
+    closes = [num(v) for v in feats["close"].tolist()]
+    vols = [num(v) for v in feats["rvol_20d"].tolist()]
+    days = feats["trade_date"].to_numpy().astype("datetime64[D]").astype(str).tolist()
+    symbols = map(str, feats["symbol"].tolist())
+    features = {s: _Feature(c, v, d) for s, c, v, d in zip(symbols, closes, vols, days, strict=True)}
+    vix = [v for v in feats["vix_pct_1y"].tolist() if not pd.isna(v)]
+    return features, num(vix[-1]) if vix else None
+
+
+def _day(inputs: PersonaInputs, day: date, config: HedgingDeskConfig) -> _Day:
+    signals = inputs.memo(
+        ("hedging_desk.signals", config.horizon),
+        (inputs.signals,),
+        lambda: _signals_at(inputs.signals, config.horizon),
+    )
+    features, vix_pct = _day_features(inputs, day, config)
+    energy_as_of, curves = _day_energy(inputs, day, config)
+    return _Day(
+        day=day,
+        signals=signals.by_day.get(pd.Timestamp(day), {}),
+        signal_rows=signals.rows,
+        features=features,
+        closes={s: f.close for s, f in features.items() if f.close is not None},
+        vix_pct=vix_pct,
+        energy_as_of=energy_as_of,
+        curves=curves,
+    )
+
+
 def _recommend(
-    exposure: Exposure,
-    day: date,
-    inputs: PersonaInputs,
-    signals: RowsBy,
-    features: dict[str, pd.Series],
-    energy: pd.DataFrame,
-    energy_as_of: date | None,
-    vix_pct: float | None,
-    config: HedgingDeskConfig,
+    exposure: Exposure, today: _Day, inputs: PersonaInputs, config: HedgingDeskConfig
 ) -> HedgeRecommendation:
     symbol = exposure.instrument
     asset_class = inputs.asset_class(symbol)
     rules = RulePath()
-    sig_rows = signals(symbol)
-    sig = None if sig_rows.empty else sig_rows.iloc[0]
-    action, urgency, p_adv, p_fav, fav_move, reasons = _timing(exposure, sig, vix_pct, config, rules)
+    hit = today.signals.get(symbol)
+    sig = hit[1] if hit is not None else None
+    action, urgency, p_adv, p_fav, fav_move, reasons = _timing(exposure, sig, today.vix_pct, config, rules)
 
-    closes = {s: v for s, row in features.items() if (v := num(row["close"])) is not None}
-    basis_score, basis, roll, basis_notes = _basis_risk(symbol, asset_class, energy, closes, config, rules)
+    basis_score, basis, roll, basis_notes = _basis_risk(symbol, asset_class, today.curves, today.closes, config, rules)
     reasons += basis_notes
 
     target = config.hedge_ratios["HEDGE_NOW"]
     ratio = config.hedge_ratios[action]
-    feat = features.get(symbol)
-    vol = num(feat["rvol_20d"]) if feat is not None else None
+    feat = today.features.get(symbol)
+    vol = feat.vol if feat is not None else None
     vol = vol if vol is not None and vol > 0 else config.default_vol
     t_years = config.horizon / 252
     premium = config.option_premium_factor * vol * math.sqrt(t_years) * exposure.notional_usd * target
@@ -296,7 +471,7 @@ def _recommend(
         + (f": {signed_pct(move)} for the exposure" if fav_move is not None else ": none available, 0"),
         f"futures cost {config.futures_cost_bps:g} bps; swap spread {config.swap_spread_bps:g} bps; option premium "
         f"~ {config.option_premium_factor:g} x vol {pct(vol)} x sqrt({config.horizon}/252)",
-        f"roll carry from the EIA curve dated {energy_as_of}: roll yield {fmt(roll)} annualised"
+        f"roll carry from the EIA curve dated {today.energy_as_of}: roll yield {fmt(roll)} annualised"
         if roll is not None and instrument == "futures"
         else "no roll carry (no futures curve used)",
         "scenario P&L ignores basis and premium",
@@ -317,19 +492,19 @@ def _recommend(
     )
     data_refs = [f"exposure:{exposure.exposure_id}"]
     if feat is not None:
-        data_refs.append(f"features:{symbol}@{pd.Timestamp(feat['trade_date']).date().isoformat()}")
-    if energy_as_of is not None and symbol in config.energy_curves:
-        data_refs.append(f"energy@{energy_as_of.isoformat()}")
+        data_refs.append(f"features:{symbol}@{feat.trade_date}")
+    if today.energy_as_of is not None and symbol in config.energy_curves:
+        data_refs.append(f"energy@{today.energy_as_of.isoformat()}")
     return make_item(
         HedgeRecommendation,
         persona=PERSONA,
-        as_of=day,
+        as_of=today.day,
         subject=exposure.exposure_id,
         symbol=symbol,
         action=action,
         text=text,
         rules=rules,
-        signals=sig_rows,
+        signal_row=sig,  # None: no signal row, an empty provenance
         data_refs=data_refs,
         exposure_id=exposure.exposure_id,
         asset_class=asset_class,
@@ -351,9 +526,19 @@ def _recommend(
     )
 
 
-def _aggregate(
-    recs: list[HedgeRecommendation], signals: pd.DataFrame, day: date, config: HedgingDeskConfig
-) -> list[AssetClassExposure]:
+def _signal_rows(today: _Day, symbols: set[str]) -> dict[str, Any]:
+    """`make_item`'s provenance argument for the day's signal rows of `symbols`: a single row as a record (no
+    frame to build and read back), several as a `take` of their rows."""
+    hits = [today.signals[s] for s in symbols if s in today.signals]
+    if not hits:
+        return {"signals": None}
+    if len(hits) == 1:
+        return {"signal_row": hits[0][1]}
+    return {"signals": today.signal_rows.take(sorted(position for position, _ in hits))}
+
+
+def _aggregate(recs: list[HedgeRecommendation], today: _Day, config: HedgingDeskConfig) -> list[AssetClassExposure]:
+    """One summary per asset class; its provenance is the day's signal rows of the class's symbols."""
     out = []
     for asset_class in sorted({r.asset_class for r in recs}):
         members = [r for r in recs if r.asset_class == asset_class]
@@ -382,17 +567,16 @@ def _aggregate(
             f"{asset_class}: {len(members)} exposures, gross {usd(gross)}, net {usd(net)}, hedged now {usd(hedged)}; "
             f"crisis P&L {usd(crisis.pnl_unhedged)} unhedged, {usd(crisis.pnl_hedged)} hedged"
         )
-        used = signals[signals["symbol"].isin({m.symbol for m in members})]
         out.append(
             make_item(
                 AssetClassExposure,
                 persona=PERSONA,
-                as_of=day,
+                as_of=today.day,
                 subject=asset_class,
                 action="SUMMARY",
                 text=text,
                 rules=rules,
-                signals=used,
+                **_signal_rows(today, {m.symbol for m in members}),
                 data_refs=[f"recommendation:{m.recommendation_id}" for m in members],
                 asset_class=asset_class,
                 n_exposures=len(members),
@@ -409,31 +593,14 @@ def build_hedging_desk(inputs: PersonaInputs, day: date, config: HedgingDeskConf
     """The desk's recommendations for `day`: one per exposure, then the asset-class aggregation."""
     config = config or HedgingDeskConfig()
     exposures = resolve_exposures(config, inputs)
-    signals = inputs.signals_on(day, config.horizon)
-    feats = inputs.features_asof(day, config.max_feature_age_days)
-    features = {str(r["symbol"]): r for _, r in feats.iterrows()}
-    vix_values = feats["vix_pct_1y"].dropna() if not feats.empty else pd.Series(dtype="float64")
-    vix_pct = num(vix_values.iloc[-1]) if not vix_values.empty else None
-    energy = inputs.energy_until(day)
-    energy = energy[energy["trade_date"] >= pd.Timestamp(day) - pd.Timedelta(days=config.max_energy_age_days + 365)]
-    energy_as_of = None
-    if not energy.empty:
-        last = pd.Timestamp(energy["trade_date"].iloc[-1])
-        if last >= pd.Timestamp(day) - pd.Timedelta(days=config.max_energy_age_days):
-            energy_as_of = last.date()
-        else:
-            energy = energy.iloc[0:0]
-    rows_of = RowsBy(signals, "symbol")
-    recs = [
-        _recommend(e, day, inputs, rows_of, features, energy, energy_as_of, vix_pct, config)
-        for e in sorted(exposures, key=lambda e: e.exposure_id)
-    ]
+    today = _day(inputs, day, config)
+    recs = [_recommend(e, today, inputs, config) for e in sorted(exposures, key=lambda e: e.exposure_id)]
     return HedgingDeskOutput(
         as_of=day,
         horizon=config.horizon,
-        energy_as_of=energy_as_of,
+        energy_as_of=today.energy_as_of,
         recommendations=recs,
-        asset_classes=_aggregate(recs, signals, day, config),
+        asset_classes=_aggregate(recs, today, config),
     )
 
 

@@ -13,7 +13,7 @@ volatilities away so that ordinary noise does not trigger it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -22,9 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from assets.personas.common import (
-    RowsBy,
     RulePath,
-    feature_refs,
     guard_reason,
     lean,
     make_item,
@@ -91,7 +89,9 @@ def _track_record(inputs: PersonaInputs, symbol: str, horizon: int) -> TrackReco
     )
 
 
-def _levels(sig: pd.Series, close: float, vol: float, config: RetailTraderConfig) -> tuple[float, float, float, float]:
+def _levels(
+    sig: Mapping[str, Any], close: float, vol: float, config: RetailTraderConfig
+) -> tuple[float, float, float, float]:
     """(stop, target, stop distance, target distance) as prices and log distances, for the signal's direction."""
     direction = 1 if sig["direction"] == "UP" else -1
     low, high = float(sig["move_low"]), float(sig["move_high"])
@@ -112,9 +112,8 @@ class _Draft:
     day: date
     name: str
     config: RetailTraderConfig
-    sig_rows: pd.DataFrame
-    sig: pd.Series | None
-    feat: pd.Series | None
+    sig: Mapping[str, Any] | None  # the signal row (a record)
+    vol: float | None  # rvol_20d of the as-of feature row
     track: TrackRecord | None
     close: float | None
     refs: list[str]
@@ -271,8 +270,7 @@ def _gate_safe_stop(d: _Draft) -> _Refusal | None:
     """The stop from the move interval (at least the noise distance) must be close enough to be safe."""
     assert d.sig is not None and d.close is not None
     config = d.config
-    vol = num(d.feat["rvol_20d"]) if d.feat is not None else None
-    vol = vol if vol is not None and vol > 0 else config.default_vol
+    vol = d.vol if d.vol is not None and d.vol > 0 else config.default_vol
     d.levels = _levels(d.sig, d.close, vol, config)
     stop_dist = d.levels[2]
     safe = math.expm1(stop_dist) <= config.max_stop_pct
@@ -323,7 +321,7 @@ def _item(d: _Draft, **fields: Any) -> RetailCall:
         subject=d.symbol,
         symbol=d.symbol,
         rules=d.rules,
-        signals=d.sig_rows,
+        signal_row=d.sig,  # None: no signal row, an empty provenance
         data_refs=d.refs,
         horizon=d.config.horizon,
         close=d.close,
@@ -396,13 +394,80 @@ def _trade(d: _Draft) -> RetailCall:
     )
 
 
+# the signal columns the trader reads: its gates and a row's provenance (`row_provenance`)
+_SIGNAL_FIELDS = (
+    "symbol",
+    "signal_date",
+    "horizon",
+    "direction",
+    "probability",
+    "prob_up",
+    "prob_flat",
+    "prob_down",
+    "confidence",
+    "size",
+    "move_low",
+    "move_high",
+    "regime",
+    "drawdown_state",
+    "model_version",
+    "feature_snapshot_hash",
+    "run_id",
+)
+
+
+def _signals_by_day(signals: pd.DataFrame, horizon: int) -> dict[pd.Timestamp, dict[str, dict[str, Any]]]:
+    """day -> symbol -> its signal row at `horizon` as a record, for every day at once (instead of a selection,
+    a grouping and a Series per row each day)."""
+    rows = signals[signals["horizon"] == horizon]
+    fields = [c for c in _SIGNAL_FIELDS if c in rows.columns]
+    columns = [rows[c].tolist() for c in fields]
+    dates = rows["signal_date"].to_numpy()
+    days = {d: pd.Timestamp(d) for d in pd.unique(dates)}
+    by_day: dict[pd.Timestamp, dict[str, dict[str, Any]]] = {}
+    for position, (symbol, day) in enumerate(zip(rows["symbol"].tolist(), dates, strict=True)):
+        if pd.isna(symbol) or pd.isna(day):
+            continue
+        # (symbol, day, horizon) is unique (the inputs check it): the first row is the row
+        by_day.setdefault(days[day], {}).setdefault(
+            symbol, {c: v[position] for c, v in zip(fields, columns, strict=True)}
+        )
+    return by_day
+
+
+@dataclass(frozen=True)
+class _Feature:
+    """A symbol's as-of feature row, as far as the trader reads it."""
+
+    close: float | None
+    vol: float | None  # rvol_20d
+    refs: list[str]  # `feature_refs([symbol], feats)`
+
+
+def _features(feats: pd.DataFrame) -> dict[str, _Feature]:
+    """symbol -> its as-of feature row, from the columns once (not a Series per row and a scan per symbol)."""
+    if feats.empty:
+        return {}
+    days = feats["trade_date"].to_numpy().astype("datetime64[D]").astype(str).tolist()
+    rows = zip(feats["symbol"].tolist(), feats["close"].tolist(), feats["rvol_20d"].tolist(), days, strict=True)
+    return {str(s): _Feature(num(c), num(v), [f"features:{s}@{d}"]) for s, c, v, d in rows}
+
+
+def _track(inputs: PersonaInputs, symbol: str, horizon: int) -> TrackRecord | None:
+    """The symbol's track record, built once for every day (it does not depend on the day)."""
+    return inputs.memo(
+        ("retail_trader.track_record", symbol, horizon),
+        (inputs.track_record,),
+        lambda: _track_record(inputs, symbol, horizon),
+    )
+
+
 def _call(
     symbol: str,
     day: date,
     inputs: PersonaInputs,
-    sig_rows: pd.DataFrame,
-    feat: pd.Series | None,
-    feats: pd.DataFrame,
+    sig: Mapping[str, Any] | None,
+    feat: _Feature | None,
     config: RetailTraderConfig,
 ) -> RetailCall:
     """One instrument's call: the gates in order, then a trade or the first gate's refusal."""
@@ -411,12 +476,11 @@ def _call(
         day=day,
         name=inputs.name(symbol),
         config=config,
-        sig_rows=sig_rows,
-        sig=None if sig_rows.empty else sig_rows.iloc[0],
-        feat=feat,
-        track=_track_record(inputs, symbol, config.horizon),
-        close=r6(num(feat["close"])) if feat is not None else None,
-        refs=feature_refs([symbol], feats),
+        sig=sig,
+        vol=feat.vol if feat is not None else None,
+        track=_track(inputs, symbol, config.horizon),
+        close=r6(feat.close) if feat is not None else None,
+        refs=feat.refs if feat is not None else [],
     )
     for gate in GATES:
         refusal = gate(draft)
@@ -430,12 +494,15 @@ def build_retail_trader(
 ) -> RetailTraderOutput:
     """One call per universe instrument (a missing signal is a yellow light, not a missing row)."""
     config = config or RetailTraderConfig()
-    signals = inputs.signals_on(day, config.horizon)
-    feats = inputs.features_asof(day, config.max_feature_age_days)
-    feat_by = {str(r["symbol"]): r for _, r in feats.iterrows()}
-    symbols = sorted({i.symbol for i in inputs.universe.instruments} | set(signals["symbol"]))
-    rows_of = RowsBy(signals, "symbol")
-    calls = [_call(s, day, inputs, rows_of(s), feat_by.get(s), feats, config) for s in symbols]
+    by_day = inputs.memo(
+        ("retail_trader.signals", config.horizon),
+        (inputs.signals,),
+        lambda: _signals_by_day(inputs.signals, config.horizon),
+    )
+    signals = by_day.get(pd.Timestamp(day), {})
+    features = _features(inputs.features_asof(day, config.max_feature_age_days))
+    symbols = sorted({i.symbol for i in inputs.universe.instruments} | set(signals))
+    calls = [_call(s, day, inputs, signals.get(s), features.get(s), config) for s in symbols]
     return RetailTraderOutput(
         as_of=day,
         horizon=config.horizon,
