@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -56,7 +57,12 @@ _BANNED = re.compile("|".join(re.escape(p) for p in BANNED_PHRASES), re.IGNORECA
 
 def promises_in(text: str) -> list[str]:
     """The promise-like phrases in a text (empty when it is honest)."""
-    return sorted({m.group(0).lower() for m in _BANNED.finditer(text)})
+    return list(_promises(text))
+
+
+@lru_cache(maxsize=1 << 12)  # every day's outputs repeat most texts (track records, probability wording)
+def _promises(text: str) -> tuple[str, ...]:
+    return tuple(sorted({m.group(0).lower() for m in _BANNED.finditer(text)}))
 
 
 class _Frozen(BaseModel):
