@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
+import pandas as pd
+
 from assets.personas.common import pct, signed_pct
 from assets.personas.inputs import PersonaInputs
 from assets.personas.models import PaperTrackRecord
-from assets.signals.ledger import position_day_hits
+from assets.signals.ledger import PositionDayHits
 
 WINDOW = 20
 
@@ -30,8 +33,25 @@ def paper_track_record(inputs: PersonaInputs, day: date) -> PaperTrackRecord | N
     )
 
 
+def _hits_until(inputs: PersonaInputs, day: date) -> PositionDayHits:
+    """`position_day_hits` of the positions dated on or before `day`, counted from one pass over the whole ledger:
+    whether a row was held depends only on its instrument's previous row, which is older, so the flags of the whole
+    ledger are those of every prefix of it."""
+    dates, hit = inputs.memo(("position_day_flags",), (inputs.ledger_positions,), lambda: _held(inputs))
+    known = dates <= pd.Timestamp(day)
+    return PositionDayHits(position_days=int(known.sum()), hits=int((hit & known).sum()))
+
+
+def _held(inputs: PersonaInputs) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """The dates of the ledger's position-days (held since the previous close) and whether each made money."""
+    ordered = inputs.ledger_positions.sort_values(["symbol", "trade_date"], kind="stable")
+    held = ordered.groupby("symbol", sort=False)["position"].shift(1).fillna(0.0) != 0
+    rows = ordered.loc[held]
+    return pd.DatetimeIndex(rows["trade_date"]), (rows["pnl"].astype("float64") > 0).to_numpy()
+
+
 def _paper_track_record(inputs: PersonaInputs, day: date) -> PaperTrackRecord | None:
-    positions, portfolio = inputs.ledger_until(day)
+    portfolio = inputs.ledger_until(day)[1]
     portfolio = portfolio.dropna(subset=["equity"])
     if portfolio.empty:
         return None
@@ -40,7 +60,7 @@ def _paper_track_record(inputs: PersonaInputs, day: date) -> PaperTrackRecord | 
     base = float(equity.iloc[-WINDOW - 1]) if len(equity) > WINDOW else 1.0
     peak = equity.cummax()
     drawdowns = equity / peak - 1.0
-    hits = position_day_hits(positions)
+    hits = _hits_until(inputs, day)
     hit_rate = hits.hit_rate
     start, end = portfolio["trade_date"].iloc[0].date(), portfolio["trade_date"].iloc[-1].date()
     window = min(WINDOW, len(equity))

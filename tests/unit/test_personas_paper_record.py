@@ -127,3 +127,26 @@ def test_a_book_that_won_every_day_states_counts_not_a_promise(base):
     assert "1 of 1 position-days made money." in record.text and not promises_in(record.text)
     retail = build_retail_trader(_with_ledger(base, positions, PORTFOLIO.iloc[:3]), D3)
     assert RetailTraderOutput.model_validate(retail.model_dump(mode="json")).paper_track_record == record
+
+
+def test_hits_counted_from_one_pass_equal_the_ledger_cut_at_each_day(base):
+    """The record counts position-days from flags of the whole ledger cut per day: equal to `position_day_hits` of
+    the rows known at the day, on shuffled rows with flat days, missing P&L and instruments starting late."""
+    import numpy as np
+
+    from assets.personas.paper_record import _hits_until
+    from assets.signals.ledger import position_day_hits
+
+    rng = np.random.default_rng(11)
+    days = pd.bdate_range("2024-03-01", periods=60)
+    positions = pd.DataFrame(
+        {
+            "symbol": rng.choice(["A", "B", "C"], size=150),
+            "trade_date": rng.choice(days, size=150),
+            "position": np.where(rng.random(150) < 0.3, 0.0, rng.normal(size=150)),
+            "pnl": np.where(rng.random(150) < 0.1, np.nan, rng.normal(size=150)),
+        }
+    ).drop_duplicates(["symbol", "trade_date"])
+    inputs = _with_ledger(base, positions, PORTFOLIO)
+    for day in [d.date() for d in days[::3]] + [date(2024, 1, 2), date(2024, 12, 31)]:
+        assert _hits_until(inputs, day) == position_day_hits(inputs.ledger_until(day)[0]), day
