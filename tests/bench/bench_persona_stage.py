@@ -11,9 +11,9 @@ it is not a waited-for child). `NEXUS_BENCH_KEEP=<dir>` keeps the built lake the
 worker), to compare its outputs with another build's.
 
 Those two runs use an instance in memory, so they time the step's compute and Dagster's own code. A third run,
-after the models, records its events in a SQLite instance, as `nexus run` does: the difference is what Dagster's
-event storage costs per asset partition (a planned and a materialization event for each of the 8 assets and each
-day; SQLite stores no partition ranges, so each is its own commit). That figure is why the window is one run of
+after the models, is personas_job run by `nexus run`'s own runner into a SQLite instance: the difference is what
+Dagster's event storage costs per asset partition (a planned and a materialization event for each of the 8 assets
+and each day; SQLite stores no partition ranges, so each is its own commit). That figure is why the window is one run of
 daily partitions and not one run per day, and what a coarser partitioning of the persona assets would save.
 """
 
@@ -38,10 +38,12 @@ OUTPUTS = (("gold", "personas"), ("gold", "audit"), ("gold", "reports"), ("gold"
 def materialize_personas(
     first: str = FIRST, last: str = LAST, *, after_models: bool = True, sqlite: bool = False
 ) -> tuple[float, float, int]:
-    """Materialize persona_outputs for first..last in this process: (CPU s, wall s, asset partitions). `after_models`:
-    the model stage's forkserver is started first (not timed), as the model steps of the same `nexus run` leave it;
-    `sqlite`: events go to the DAGSTER_HOME instance (SQLite storage, as `nexus run`'s), not one in memory."""
-    from dagster import DagsterInstance, materialize
+    """Run the persona step over first..last in this process: (CPU s, wall s, asset partitions). `after_models`: the
+    model stage's forkserver is started first (not timed), as the model steps of the same `nexus run` leave it.
+    `sqlite`: personas_job runs exactly as `nexus run` runs it (`pipelines.runner.run_job`: the code location's
+    job, recorded in the DAGSTER_HOME instance, SQLite storage); otherwise `persona_outputs` is materialized on an
+    instance in memory, made before the clock starts (Dagster's code without its storage's I/O)."""
+    from dagster import DagsterInstance, PartitionKeyRange, materialize
 
     if after_models:
         from assets.models.worker_pool import model_pool
@@ -49,25 +51,33 @@ def materialize_personas(
         with model_pool(1) as pool:
             pool.submit(int).result()
 
-    import pipelines.definitions  # noqa: F401  (nexus run has loaded the code location before its jobs run)
-    from assets.partitions import range_tags
+    from assets.partitions import daily_partitions, range_tags
     from assets.personas.assets import persona_outputs
+    from pipelines.definitions import defs  # nexus run has loaded the code location before its jobs run
+    from pipelines.run_origin import CodeLocation
+    from pipelines.runner import run_job
     from resources.lake.resource import LakeResource
     from resources.settings import get_settings
     from resources.settings_resource import SettingsResource
 
     settings = get_settings()
     resources = {"lake": LakeResource.from_settings(settings), "settings": SettingsResource.from_settings(settings)}
-    instance = DagsterInstance.get() if sqlite else None
+    job, location = defs.resolve_job_def("personas_job"), CodeLocation(PROJECT_ROOT / "workspace.yaml")
+    instance = DagsterInstance.get() if sqlite else DagsterInstance.ephemeral()
+    instance.get_runs(limit=1)  # storages created and opened before the clock starts, as in a `nexus run`
+    instance.get_asset_records()
+    tags = range_tags(first, last)
     cpu, started = _cpu(), time.perf_counter()
-    result = materialize(
-        [persona_outputs], resources=resources, tags=range_tags(first, last), raise_on_error=True, instance=instance
-    )
+    if sqlite:
+        outcome = run_job(job, instance, location, lambda _: None, tags=tags)
+        assert outcome.success, outcome.error
+    else:
+        result = materialize([persona_outputs], resources=resources, tags=tags, instance=instance)
+        assert result.success
     wall = time.perf_counter() - started
-    assert result.success
-    partitions = len(result.get_asset_materialization_events())
+    days = daily_partitions.get_partition_keys_in_range(PartitionKeyRange(first, last))
     time.sleep(0.5)  # the forkserver reaps any worker when it exits
-    return _cpu() - cpu, wall, partitions
+    return _cpu() - cpu, wall, len(days) * len(persona_outputs.keys)
 
 
 def run() -> list[Figure]:
