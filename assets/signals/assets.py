@@ -118,7 +118,9 @@ def daily_signals(
         return
     regimes = read_table(storage, storage.uri("gold", "models", "regimes")).to_pandas()
     key = history_key(storage, current, signals_config)
-    history = signals_history(storage, key, inputs, predictions, regimes, signals_config, run_id=context.run_id)
+    history = signals_history(
+        storage, key, inputs, predictions, regimes, signals_config, run_id=context.run_id, since=first
+    )
     signals, weights, thresholds = history.signals, history.weights, history.thresholds
     for name, frame in (("ensemble_weights", weights), ("decision_thresholds", thresholds)):
         frame = frame.assign(cutoff=pd.to_datetime(frame["cutoff"]).dt.date)

@@ -15,9 +15,11 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
+from datetime import date
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from assets.models.pipeline import ModelInputs
@@ -56,7 +58,7 @@ def _write(storage: LakeStorage, stamp: dict[str, object], frames: dict[str, pd.
         storage.write_bytes(_uri(storage, part), sink.getvalue())
 
 
-def _read(storage: LakeStorage, stamp: dict[str, object]) -> dict[str, pd.DataFrame] | None:
+def _read(storage: LakeStorage, stamp: dict[str, object], since: date | None = None) -> dict[str, pd.DataFrame] | None:
     frames = {}
     for part in PARTS:
         uri = _uri(storage, part)
@@ -69,6 +71,10 @@ def _read(storage: LakeStorage, stamp: dict[str, object]) -> dict[str, pd.DataFr
         entry = json.loads((table.schema.metadata or {}).get(_META, b"{}"))
         if {k: v for k, v in entry.items() if k != "dtypes"} != stamp:
             return None
+        if part == "signals" and since is not None:
+            kind = table.schema.field("signal_date").type  # date32 (the build's dates), or a timestamp
+            day = pa.scalar(since if pa.types.is_date(kind) else pd.Timestamp(since), type=kind)
+            table = table.filter(pc.greater_equal(table["signal_date"], day))
         frames[part] = _as_built(table, entry["dtypes"])
     return frames
 
@@ -95,18 +101,23 @@ def signals_history(
     regimes: pd.DataFrame,
     config: SignalConfig,
     run_id: str,
+    since: date | None = None,
 ) -> SignalsHistory:
     """`run_signals` on these inputs, read back from the lake when an entry of the same key and inputs is there.
 
     `key` must change whenever the tables read (features, labels, predictions, regimes), the code or `config`
     change: the caller's stage fingerprint of those. Inputs cut by a window (fewer rows than the entry's) miss.
+    `since`: only the signals dated on or after it are returned (a reader of one window), cut from a reused entry
+    before it becomes a frame: the whole history as a frame was the daily signals step's largest (~70 MB).
     """
     stamp = _stamp(key, inputs, predictions)
-    if (found := _read(storage, stamp)) is not None:
+    if (found := _read(storage, stamp, since)) is not None:
         signals = found["signals"].assign(run_id=run_id)
         return SignalsHistory(signals, found["weights"], found["thresholds"], reused=True)
     signals, weights, thresholds = run_signals(inputs, predictions, regimes, config, run_id=run_id)
     _write(storage, stamp, dict(zip(PARTS, (signals, weights, thresholds), strict=True)))
+    if since is not None:
+        signals = signals[pd.to_datetime(signals["signal_date"]) >= pd.Timestamp(since)].reset_index(drop=True)
     return SignalsHistory(signals, weights, thresholds, reused=False)
 
 

@@ -210,6 +210,16 @@ def test_the_signals_history_is_built_once_and_reused_only_for_the_same_key_and_
     pd.testing.assert_frame_equal(again.signals, stage.signals.assign(run_id="signals"), check_exact=True)
     pd.testing.assert_frame_equal(again.weights, built.weights, check_exact=True)
     pd.testing.assert_frame_equal(again.thresholds, built.thresholds, check_exact=True)
+    # a reader of one window gets that window's signals, cut from the entry (reused) as from a build (not reused)
+    days = pd.to_datetime(stage.signals["signal_date"])
+    since = sorted(days.unique())[-7].date()
+    expected = stage.signals[days >= pd.Timestamp(since)].reset_index(drop=True)
+    window = signals_history(storage, "key-1", *args, run_id="signals", since=since)
+    assert window.reused and pd.Timestamp(window.signals["signal_date"].min()) == pd.Timestamp(since)
+    pd.testing.assert_frame_equal(window.signals, expected.assign(run_id="signals"), check_exact=True)
+    fresh = signals_history(LakeStorage(root_uri=str(tmp_path / "other")), "key-1", *args, run_id="s", since=since)
+    assert not fresh.reused
+    pd.testing.assert_frame_equal(fresh.signals, expected.assign(run_id="s"), check_exact=True)
     # a window that cuts rows misses even under the same key (one symbol: a small build)
     one = stage.inputs.features["symbol"] == "SPX"
     cut = ModelInputs(stage.inputs.features[one], stage.inputs.labels)
