@@ -18,6 +18,7 @@ from assets.personas.casual_investor import build_casual_investor
 from assets.personas.daily import build_all, publish
 from assets.personas.hedge_fund import build_hedge_fund
 from assets.personas.hedging_desk import build_hedging_desk
+from assets.personas.inputs import PersonaInputs
 from assets.personas.institutional import build_institutional
 from assets.personas.report_pdf import render_report
 from assets.personas.retail_trader import build_retail_trader
@@ -36,11 +37,28 @@ BUILDERS = {
 }
 
 
+def _fresh(inputs: PersonaInputs) -> PersonaInputs:
+    """The same frames in new inputs: the builders keep what does not depend on the day in the inputs' memo, so a
+    repeat on the same inputs would time those lookups instead of the work."""
+    return PersonaInputs(**{name: getattr(inputs, name) for name in PersonaInputs.model_fields})
+
+
 def _best(fn, repeat: int = 3) -> float:
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
         fn()
+        times.append(since(started))
+    return min(times)
+
+
+def _best_on_new_inputs(fn, inputs: PersonaInputs, repeat: int = 3) -> float:
+    """The best of `repeat` timings of `fn(new inputs)` (the inputs made outside the clock)."""
+    times = []
+    for _ in range(repeat):
+        fresh = _fresh(inputs)
+        started = time.perf_counter()
+        fn(fresh)
         times.append(since(started))
     return min(times)
 
@@ -51,9 +69,16 @@ def run() -> list[Figure]:
     inputs = make_inputs()
     figures.append(Figure("synthetic inputs (2y prices, 45 days x 6 horizons of signals)", since(started), "s"))
     for name, build in BUILDERS.items():
-        figures.append(Figure(f"build {name} (one day)", _best(lambda b=build: b(inputs, DAY)), "s"))
+        figures.append(
+            Figure(f"build {name} (one day)", _best_on_new_inputs(lambda x, b=build: b(x, DAY), inputs), "s")
+        )
     figures.append(
-        Figure("build all six personas, one day", _best(lambda: build_all(inputs, DAY)), "s", "target <= 10 s")
+        Figure(
+            "build all six personas, one day",
+            _best_on_new_inputs(lambda x: build_all(x, DAY), inputs),
+            "s",
+            "target <= 10 s",
+        )
     )
 
     started = time.perf_counter()
@@ -68,13 +93,14 @@ def run() -> list[Figure]:
     figures.append(
         Figure(
             "build all six personas, one day, 10y inputs",
-            _best(lambda: build_all(big, DAY), 2),
+            _best_on_new_inputs(lambda x: build_all(x, DAY), big, 2),
             "s",
             "target <= 10 s",
         )
     )
 
     window = sorted({d.date() for d in big.signals["signal_date"]})[-31:]
+    big = _fresh(big)  # the window's days share what they have in common, as in the persona step
     started, cpu = time.perf_counter(), time.process_time()
     built = {day: build_all(big, day) for day in window}
     cpu = time.process_time() - cpu
