@@ -11,7 +11,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from functools import lru_cache
 from typing import Any, TypeVar, get_args
@@ -111,24 +111,34 @@ def _distinct(rows: pd.DataFrame | None, column: str) -> list[str]:
     return sorted({str(v) for v in set(rows[column].tolist()) if not pd.isna(v)})
 
 
-def row_provenance(row: Mapping[str, Any]) -> dict[str, list[Any]]:
-    """`provenance` of a frame holding only this signal row (a record), without building that frame."""
+def records_provenance(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """`provenance` of a frame holding these signal rows (records, e.g. `PersonaInputs.signal_records`), without
+    building that frame: the same sorted keys and distinct values."""
 
     def distinct(column: str) -> list[str]:
-        value = row.get(column)
-        return [] if value is None or pd.isna(value) else [str(value)]
+        return sorted({str(v) for row in rows if (v := row.get(column)) is not None and not pd.isna(v)})
 
-    day = pd.Timestamp(row["signal_date"]).to_datetime64().astype("datetime64[D]").tolist()
+    keys = {
+        (
+            str(row["symbol"]),
+            pd.Timestamp(row["signal_date"]).to_datetime64().astype("datetime64[D]").tolist(),
+            int(row["horizon"]),
+        )
+        for row in rows
+    }
     return {
-        "signal_refs": [_signal_ref(str(row["symbol"]), day, int(row["horizon"]))],
+        "signal_refs": [_signal_ref(*key) for key in sorted(keys)],
         "model_versions": distinct("model_version"),
         "feature_snapshot_hashes": distinct("feature_snapshot_hash"),
         "signal_run_ids": distinct("run_id"),
     }
 
 
-def provenance(rows: pd.DataFrame | None) -> dict[str, list[Any]]:
-    """The signal keys, model versions, feature snapshot hashes and run ids of the signal rows an item used."""
+def provenance(rows: pd.DataFrame | Sequence[Mapping[str, Any]] | None) -> dict[str, list[Any]]:
+    """The signal keys, model versions, feature snapshot hashes and run ids of the signal rows an item used (a
+    frame, or the rows as records)."""
+    if rows is not None and not isinstance(rows, pd.DataFrame):
+        return records_provenance(rows)
     return {
         "signal_refs": signal_refs(rows),
         "model_versions": _distinct(rows, "model_version"),
@@ -161,7 +171,7 @@ def make_item(
     action: str,
     text: str,
     rules: RulePath,
-    signals: pd.DataFrame | None = None,
+    signals: pd.DataFrame | Sequence[Mapping[str, Any]] | None = None,
     signal_row: Mapping[str, Any] | None = None,
     data_refs: Iterable[str] = (),
     **fields: Any,
@@ -175,7 +185,7 @@ def make_item(
         "text": text,
         "rule_path": rules.steps,
         "data_refs": sorted(set(data_refs)),
-        **(provenance(signals) if signal_row is None else row_provenance(signal_row)),
+        **provenance(signals if signal_row is None else [signal_row]),
         **fields,
     }
     draft = cls.model_validate({"recommendation_id": "pending", **base})

@@ -42,44 +42,8 @@ _RAW_FIELDS = (
     "kelly_fraction",
     "regime_probability",
 )
-# the signal columns the builder reads: a row's own provenance (`row_provenance`) and what the sections show
-_SIGNAL_COLUMNS = (
-    "symbol",
-    "horizon",
-    "direction",
-    "regime",
-    "rule_cot_extreme",
-    "model_version",
-    "feature_snapshot_hash",
-    "run_id",
-    *_RAW_FIELDS,
-)
-
 Signal = dict[str, Any]
-"""One signal row as plain Python values (a record of the columns above and `signal_date`)."""
-
-
-def _signal_records(signals: pd.DataFrame) -> dict[pd.Timestamp, list[Signal]]:
-    """Every day's signal rows as records, ordered as `signals_on` orders them (symbol, horizon; stable).
-
-    One sort and one column-to-list pass over the whole frame instead of a selection, `to_dict` and `iterrows` per
-    day and section: the sections read a few values per row, where pandas' per-row cost is most of the work.
-    """
-    ordered = signals.sort_values(["signal_date", "symbol", "horizon"], kind="stable")
-    columns = [ordered[c].tolist() for c in _SIGNAL_COLUMNS]
-    days = [pd.Timestamp(d) for d in ordered["signal_date"].tolist()]
-    by_day: dict[pd.Timestamp, list[Signal]] = {}
-    for day, values in zip(days, zip(*columns, strict=True), strict=True):
-        record = dict(zip(_SIGNAL_COLUMNS, values, strict=True))
-        record["signal_date"] = day
-        by_day.setdefault(day, []).append(record)
-    return by_day
-
-
-def _signals_on(inputs: PersonaInputs, day: date) -> list[Signal]:
-    """The day's signal rows (all horizons), from records built once for all days (shared: never changed)."""
-    by_day = inputs.memo(("hedge_fund.signal_records",), (inputs.signals,), lambda: _signal_records(inputs.signals))
-    return by_day.get(pd.Timestamp(day), [])
+"""One signal row as plain Python values (`PersonaInputs.signal_records`)."""
 
 
 @dataclass(frozen=True)
@@ -333,7 +297,7 @@ def build_hedge_fund(inputs: PersonaInputs, day: date, config: HedgeFundConfig |
     the row's, as of a one-row frame).
     """
     config = config or HedgeFundConfig()
-    everything = _signals_on(inputs, day)
+    everything = inputs.signal_records(day)
     primary = [s for s in everything if s["horizon"] == config.horizon]
     primary_of = {str(s["symbol"]): s for s in primary}
     feat_frame = inputs.features_asof(day, config.max_feature_age_days)

@@ -320,52 +320,6 @@ def _scenarios(
     return out
 
 
-# the signal columns the desk reads: its timing view and a row's provenance (`row_provenance`, `provenance`)
-_SIGNAL_FIELDS = (
-    "symbol",
-    "signal_date",
-    "horizon",
-    "prob_up",
-    "prob_down",
-    "confidence",
-    "expected_move",
-    "regime",
-    "drawdown_state",
-    "model_version",
-    "feature_snapshot_hash",
-    "run_id",
-)
-_PROVENANCE_FIELDS = ("symbol", "signal_date", "horizon", "model_version", "feature_snapshot_hash", "run_id")
-
-
-@dataclass(frozen=True)
-class _Signals:
-    """The signal rows at one horizon, indexed by day and symbol once for every day of the inputs.
-
-    `signals_on(day, horizon)` per day selected, copied and re-indexed the day's rows, then each exposure and
-    asset class masked them again; here each row is a record (its position in `rows` for a class's provenance).
-    """
-
-    rows: pd.DataFrame  # only the columns `provenance` reads: a class's `take` of them is cheap
-    by_day: dict[pd.Timestamp, dict[str, tuple[int, dict[str, Any]]]]
-
-
-def _signals_at(signals: pd.DataFrame, horizon: int) -> _Signals:
-    rows = signals[signals["horizon"] == horizon].reset_index(drop=True)
-    fields = [c for c in _SIGNAL_FIELDS if c in rows.columns]
-    columns = [rows[c].tolist() for c in fields]
-    days = {d: pd.Timestamp(d) for d in pd.unique(rows["signal_date"].to_numpy())}
-    by_day: dict[pd.Timestamp, dict[str, tuple[int, dict[str, Any]]]] = {}
-    for position, (symbol, day) in enumerate(zip(rows["symbol"].tolist(), rows["signal_date"].to_numpy(), strict=True)):
-        if pd.isna(symbol) or pd.isna(day):
-            continue
-        record = {c: values[position] for c, values in zip(fields, columns, strict=True)}
-        # (symbol, day, horizon) is unique (the inputs check it): the first row is the row
-        by_day.setdefault(days[day], {}).setdefault(symbol, (position, record))
-    provenance_columns = [c for c in _PROVENANCE_FIELDS if c in rows.columns]
-    return _Signals(rows=rows[provenance_columns], by_day=by_day)
-
-
 @dataclass(frozen=True)
 class _Feature:
     """A symbol's as-of feature row, as far as the desk reads it."""
@@ -380,8 +334,7 @@ class _Day:
     """What every exposure of a day reads, gathered once for the day."""
 
     day: date
-    signals: dict[str, tuple[int, dict[str, Any]]]  # symbol -> (position in signal_rows, record)
-    signal_rows: pd.DataFrame
+    signals: dict[str, dict[str, Any]]  # symbol -> its signal row at the desk's horizon
     features: dict[str, _Feature]
     closes: dict[str, float]
     vix_pct: float | None
@@ -406,17 +359,11 @@ def _day_features(
 
 
 def _day(inputs: PersonaInputs, day: date, config: HedgingDeskConfig) -> _Day:
-    signals = inputs.memo(
-        ("hedging_desk.signals", config.horizon),
-        (inputs.signals,),
-        lambda: _signals_at(inputs.signals, config.horizon),
-    )
     features, vix_pct = _day_features(inputs, day, config)
     energy_as_of, curves = _day_energy(inputs, day, config)
     return _Day(
         day=day,
-        signals=signals.by_day.get(pd.Timestamp(day), {}),
-        signal_rows=signals.rows,
+        signals=inputs.signals_by_symbol(day, config.horizon),
         features=features,
         closes={s: f.close for s, f in features.items() if f.close is not None},
         vix_pct=vix_pct,
@@ -431,8 +378,7 @@ def _recommend(
     symbol = exposure.instrument
     asset_class = inputs.asset_class(symbol)
     rules = RulePath()
-    hit = today.signals.get(symbol)
-    sig = hit[1] if hit is not None else None
+    sig = today.signals.get(symbol)
     action, urgency, p_adv, p_fav, fav_move, reasons = _timing(exposure, sig, today.vix_pct, config, rules)
 
     basis_score, basis, roll, basis_notes = _basis_risk(symbol, asset_class, today.curves, today.closes, config, rules)
@@ -526,17 +472,6 @@ def _recommend(
     )
 
 
-def _signal_rows(today: _Day, symbols: set[str]) -> dict[str, Any]:
-    """`make_item`'s provenance argument for the day's signal rows of `symbols`: a single row as a record (no
-    frame to build and read back), several as a `take` of their rows."""
-    hits = [today.signals[s] for s in symbols if s in today.signals]
-    if not hits:
-        return {"signals": None}
-    if len(hits) == 1:
-        return {"signal_row": hits[0][1]}
-    return {"signals": today.signal_rows.take(sorted(position for position, _ in hits))}
-
-
 def _aggregate(recs: list[HedgeRecommendation], today: _Day, config: HedgingDeskConfig) -> list[AssetClassExposure]:
     """One summary per asset class; its provenance is the day's signal rows of the class's symbols."""
     out = []
@@ -576,7 +511,7 @@ def _aggregate(recs: list[HedgeRecommendation], today: _Day, config: HedgingDesk
                 action="SUMMARY",
                 text=text,
                 rules=rules,
-                **_signal_rows(today, {m.symbol for m in members}),
+                signals=[today.signals[s] for s in sorted({m.symbol for m in members}) if s in today.signals],
                 data_refs=[f"recommendation:{m.recommendation_id}" for m in members],
                 asset_class=asset_class,
                 n_exposures=len(members),

@@ -337,6 +337,22 @@ class PersonaInputs(BaseModel):
             return rows[rows["horizon"] == horizon].reset_index(drop=True)
         return rows.copy()
 
+    def signal_records(self, day: date, horizon: int | None = None) -> list[dict[str, Any]]:
+        """The rows of `signals_on(day, horizon)` as records (column -> value), in its order: what builders that read
+        a few values per row use instead of pandas per row. Made once per day and horizon, shared by every persona
+        (callers must not change them)."""
+
+        def compute() -> list[dict[str, Any]]:
+            rows = self.signals_on(day, horizon)
+            columns = [rows[c].tolist() for c in rows.columns]
+            return [dict(zip(rows.columns, values, strict=True)) for values in zip(*columns, strict=True)]
+
+        return self.memo(("signal_records", day, horizon), (self.signals,), compute)
+
+    def signals_by_symbol(self, day: date, horizon: int) -> dict[str, dict[str, Any]]:
+        """`signal_records(day, horizon)` by symbol: one row each (the inputs refuse duplicate keys)."""
+        return {r["symbol"]: r for r in self.signal_records(day, horizon) if not pd.isna(r["symbol"])}
+
     def prices_wide(self, day: date, lookback_days: int, value: str, symbols: list[str] | None = None) -> pd.DataFrame:
         """`prices_until(day, lookback_days).pivot_table(index="trade_date", columns="symbol", values=value,
         aggfunc="last")` (optionally of `symbols` only), cut from one pivot of the whole history: dates and symbols

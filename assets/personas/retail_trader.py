@@ -394,47 +394,6 @@ def _trade(d: _Draft) -> RetailCall:
     )
 
 
-# the signal columns the trader reads: its gates and a row's provenance (`row_provenance`)
-_SIGNAL_FIELDS = (
-    "symbol",
-    "signal_date",
-    "horizon",
-    "direction",
-    "probability",
-    "prob_up",
-    "prob_flat",
-    "prob_down",
-    "confidence",
-    "size",
-    "move_low",
-    "move_high",
-    "regime",
-    "drawdown_state",
-    "model_version",
-    "feature_snapshot_hash",
-    "run_id",
-)
-
-
-def _signals_by_day(signals: pd.DataFrame, horizon: int) -> dict[pd.Timestamp, dict[str, dict[str, Any]]]:
-    """day -> symbol -> its signal row at `horizon` as a record, for every day at once (instead of a selection,
-    a grouping and a Series per row each day)."""
-    rows = signals[signals["horizon"] == horizon]
-    fields = [c for c in _SIGNAL_FIELDS if c in rows.columns]
-    columns = [rows[c].tolist() for c in fields]
-    dates = rows["signal_date"].to_numpy()
-    days = {d: pd.Timestamp(d) for d in pd.unique(dates)}
-    by_day: dict[pd.Timestamp, dict[str, dict[str, Any]]] = {}
-    for position, (symbol, day) in enumerate(zip(rows["symbol"].tolist(), dates, strict=True)):
-        if pd.isna(symbol) or pd.isna(day):
-            continue
-        # (symbol, day, horizon) is unique (the inputs check it): the first row is the row
-        by_day.setdefault(days[day], {}).setdefault(
-            symbol, {c: v[position] for c, v in zip(fields, columns, strict=True)}
-        )
-    return by_day
-
-
 @dataclass(frozen=True)
 class _Feature:
     """A symbol's as-of feature row, as far as the trader reads it."""
@@ -494,12 +453,7 @@ def build_retail_trader(
 ) -> RetailTraderOutput:
     """One call per universe instrument (a missing signal is a yellow light, not a missing row)."""
     config = config or RetailTraderConfig()
-    by_day = inputs.memo(
-        ("retail_trader.signals", config.horizon),
-        (inputs.signals,),
-        lambda: _signals_by_day(inputs.signals, config.horizon),
-    )
-    signals = by_day.get(pd.Timestamp(day), {})
+    signals = inputs.signals_by_symbol(day, config.horizon)
     features = _features(inputs.features_asof(day, config.max_feature_age_days))
     symbols = sorted({i.symbol for i in inputs.universe.instruments} | set(signals))
     calls = [_call(s, day, inputs, signals.get(s), features.get(s), config) for s in symbols]

@@ -463,3 +463,34 @@ def test_features_asof_and_the_ledger_cut_from_one_sort_equal_their_per_day_defi
         )
         book = panel.ledger_portfolio[panel.ledger_portfolio["trade_date"] <= ts]
         pd.testing.assert_frame_equal(mine[1], book.sort_values("trade_date", kind="stable").reset_index(drop=True))
+
+
+def test_signal_records_are_the_days_rows_in_order(inputs):
+    """`signal_records` (what the builders read per row) are `signals_on`'s rows, values and order."""
+    days = sorted({d.date() for d in inputs.signals["signal_date"]})
+    for day in [*days[-5:], date(2024, 6, 29)]:  # the last days, and a Saturday without signals
+        rows = inputs.signals_on(day)
+        records = inputs.signal_records(day)
+        assert [(r["symbol"], r["horizon"]) for r in records] == list(zip(rows["symbol"], rows["horizon"], strict=True))
+        for record, (_, row) in zip(records, rows.iterrows(), strict=True):
+            assert record["signal_date"] == row["signal_date"] == pd.Timestamp(day)
+            for column, value in record.items():
+                assert value == row[column] or (pd.isna(value) and pd.isna(row[column])), column
+        at_five = inputs.signals_on(day, 5)
+        assert inputs.signals_by_symbol(day, 5) == {r["symbol"]: r for r in inputs.signal_records(day, 5)}
+        assert sorted(inputs.signals_by_symbol(day, 5)) == sorted(at_five["symbol"])
+
+
+def test_provenance_of_records_equals_provenance_of_their_frame(inputs):
+    """Builders cite signal rows as records (`make_item(signal_row=...)`, `signals=[...]`): the provenance must be the
+    one the same rows give as a frame, for one row, several, none, and rows without a model version."""
+    from assets.personas.common import provenance
+
+    day = sorted({d.date() for d in inputs.signals["signal_date"]})[-1]
+    rows = inputs.signals_on(day)
+    rows.loc[rows.index[:3], "model_version"] = None
+    records = rows.to_dict("records")
+    for positions in ([0], [0, 1, 2], [5, 1, 40], list(range(len(rows))), []):
+        frame = rows.iloc[positions]
+        assert provenance([records[i] for i in positions]) == provenance(frame)
+    assert provenance([]) == provenance(None)
