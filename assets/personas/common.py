@@ -194,45 +194,6 @@ def make_item(
     return draft.model_copy(update={"recommendation_id": recommendation_id(content)})
 
 
-def first_row(rows: pd.DataFrame, **match: Any) -> pd.Series | None:
-    """The first row whose columns equal `match`, or None."""
-    mask = pd.Series(True, index=rows.index)
-    for column, value in match.items():
-        mask &= rows[column] == value
-    hit = rows[mask]
-    return None if hit.empty else hit.iloc[0]
-
-
-class RowsBy:
-    """`rows[rows[column] == value]` for many values, from one grouping of the frame instead of a mask per value.
-
-    A value's rows keep their order and index labels; where they are contiguous (a day's signals are sorted by
-    symbol) they are a slice (no copy: pandas' copy-on-write keeps the frame unchanged), else one `take`.
-    """
-
-    def __init__(self, rows: pd.DataFrame, column: str) -> None:
-        self._rows = rows
-        # a loop, not groupby: the frames are a day's rows (tens), where groupby's setup costs more than the work
-        self._positions: dict[Any, list[int]] = {}
-        values = rows[column].to_numpy()
-        for position, (value, missing) in enumerate(zip(values.tolist(), pd.isna(values).tolist(), strict=True)):
-            if not missing:
-                self._positions.setdefault(value, []).append(position)
-
-    def __call__(self, value: Any) -> pd.DataFrame:
-        positions = self._positions.get(value)
-        if positions is None:
-            return self._rows.iloc[0:0]
-        first, last = int(positions[0]), int(positions[-1])
-        if last - first + 1 == len(positions):
-            return self._rows.iloc[first : last + 1]
-        return self._rows.take(positions)
-
-
-def by_symbol(rows: pd.DataFrame) -> dict[str, pd.Series]:
-    return {str(r["symbol"]): r for _, r in rows.iterrows()}
-
-
 def regime_family(regime: str | None) -> str:
     """BULL-like, BEAR-like, SIDEWAYS, CRISIS or RECOVERY: for agreement across instruments."""
     if regime is None:

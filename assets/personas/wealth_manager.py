@@ -19,7 +19,6 @@ import pandas as pd
 import pyarrow as pa
 
 from assets.personas.common import (
-    RowsBy,
     RulePath,
     feature_refs,
     guard_reason,
@@ -360,37 +359,10 @@ def allocation_adjustments(
     return out
 
 
-_KEY_COLUMNS = (
-    "symbol",
-    "direction",
-    "probability",
-    "prob_up",
-    "prob_flat",
-    "prob_down",
-    "confidence",
-    "confluence",
-    "ensemble_score",
-    "expected_move",
-    "drawdown_state",
-    "regime",
-)
-
-
-def _records(signals: pd.DataFrame, columns: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The rows as dicts of the given columns (what `iterrows` gives, without a Series per row)."""
-    if signals.empty:
-        return []
-    return [
-        dict(zip(columns, values, strict=True)) for values in zip(*(signals[c].tolist() for c in columns), strict=True)
-    ]
-
-
-def _key_signals(
-    day: date, signals: pd.DataFrame, inputs: PersonaInputs, config: WealthManagerConfig
-) -> list[KeySignal]:
+def _key_signals(day: date, inputs: PersonaInputs, config: WealthManagerConfig) -> list[KeySignal]:
     candidates = [
         s
-        for s in _records(signals, _KEY_COLUMNS)
+        for s in inputs.signal_records(day, config.horizon)
         if s["direction"] != "FLAT"
         and s["confidence"] >= config.min_confidence
         and more_likely_than_not(s["probability"])
@@ -400,7 +372,6 @@ def _key_signals(
         key=lambda x: (-x[0], x[1]),
     )[: config.key_signals]
     out = []
-    rows_of = RowsBy(signals, "symbol")
     for rank, (score, symbol, sig) in enumerate(scored, start=1):
         rules = (
             RulePath()
@@ -434,7 +405,7 @@ def _key_signals(
                 action=str(sig["direction"]),
                 text=text,
                 rules=rules,
-                signals=rows_of(symbol),
+                signal_row=sig,
                 horizon=config.horizon,
                 probability=r6(float(sig["probability"])),
                 confidence=r6(float(sig["confidence"])),
@@ -781,7 +752,7 @@ def build_wealth_manager(
     feats = inputs.features_asof(day, config.max_feature_age_days)
     regime = _regime(day, signals, inputs, config)
     allocations = allocation_adjustments(day, signals, regime.regime, inputs, config)
-    key = _key_signals(day, signals, inputs, config)
+    key = _key_signals(day, inputs, config)
     return WealthManagerOutput(
         as_of=day,
         title=config.title,
