@@ -283,7 +283,6 @@ class PersonaInputs(BaseModel):
         description="the settings' universe (passed in by load_persona_inputs); the shipped file when left out",
     )
     simulated: bool = Field(False, description="the lake was built (at least in part) from the simulated publisher")
-    _asof_cache: dict[tuple[date, int], tuple[pd.DataFrame, pd.DataFrame]] = PrivateAttr(default_factory=dict)
     _memo: dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="before")
@@ -375,13 +374,11 @@ class PersonaInputs(BaseModel):
         Every persona asks for the same day several times: the answer is kept for the frame it was computed from
         (a copy with other features, from `model_copy`, computes its own), and each caller gets its own copy.
         """
-        key = (day, max_age_days)
-        cached = self._asof_cache.get(key)
-        if cached is None or cached[0] is not self.features:
-            ordered = self.memo(("features_by_symbol",), (self.features,), lambda: _BySymbol(self.features))
-            cached = (self.features, ordered.asof(day, max_age_days))
-            self._asof_cache[key] = cached
-        return cached[1].copy()
+        ordered = self.memo(("features_by_symbol",), (self.features,), lambda: _BySymbol(self.features))
+        rows = self.memo(
+            ("features_asof", day, max_age_days), (self.features,), lambda: ordered.asof(day, max_age_days)
+        )
+        return rows.copy()
 
     def prices_until(self, day: date, lookback_days: int | None = None) -> pd.DataFrame:
         """Price rows dated on or before `day` (optionally only the last `lookback_days` calendar days)."""
