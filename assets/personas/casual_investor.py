@@ -12,11 +12,12 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
-from assets.personas.common import RulePath, feature_refs, make_item, num, signed_pct
+from assets.personas.common import RulePath, feature_refs, frame_records, make_item, num, signed_pct
 from assets.personas.config import CasualInvestorConfig
 from assets.personas.inputs import PersonaInputs
 from assets.personas.models import CasualInvestorOutput, DailySentence, MonthlyDigest
@@ -129,50 +130,23 @@ def sentence(mood: str, counts: dict[str, int]) -> str:
     return f"It is a quiet day without strong model views across {n} markets, so there is nothing you need to do."
 
 
-_PROVENANCE_FIELDS = ("symbol", "signal_date", "horizon", "model_version", "feature_snapshot_hash", "run_id")
-
-
 @dataclass(frozen=True)
 class _SignalDay:
-    """One day's signal rows at the horizon: the columns their provenance reads, and their counts for the mood."""
+    """One day's signal rows at the horizon (as records, for the items' provenance) and their counts for the mood."""
 
-    rows: pd.DataFrame | None  # None: no rows
+    rows: list[dict[str, Any]]
     counts: Counts
 
 
-def _signal_days(signals: pd.DataFrame, config: CasualInvestorConfig) -> dict[pd.Timestamp, _SignalDay]:
-    """Every day's rows and `_counts` at once: the masks over the whole frame, then one grouping by day (the
-    digest reads the month's days again, and a day's selection, copy and masks cost more than its counting)."""
-    rows = signals[signals["horizon"] == config.horizon]
-    symbols = rows["symbol"].to_numpy()
-    known = ~pd.isna(symbols)
-    direction = rows["direction"]
-    confident = ((rows["confidence"] >= config.min_confidence) & (direction != "FLAT")).to_numpy()
-    ups = confident & (direction == "UP").to_numpy()
-    downs = confident & (direction == "DOWN").to_numpy()
-    stressed = known & rows["regime"].isin(config.stressed_regimes).to_numpy()
-    provenance = rows[[c for c in _PROVENANCE_FIELDS if c in rows.columns]]
-    days = {}
-    for day, at in provenance.groupby("signal_date", sort=False).indices.items():
-        counts = {
-            "n": len(set(symbols[at][known[at]].tolist())),
-            "ups": int(ups[at].sum()),
-            "downs": int(downs[at].sum()),
-            "stressed": len(set(symbols[at][stressed[at]].tolist())),
-        }
-        days[pd.Timestamp(day)] = _SignalDay(rows=provenance.take(at), counts=counts)
-    return days
+def _signal_day(inputs: PersonaInputs, day: date, config: CasualInvestorConfig) -> _SignalDay:
+    """Once per day: the month-end digest reads the moods of the month's days again."""
 
+    def compute() -> _SignalDay:
+        rows = inputs.signals_on(day, config.horizon)
+        return _SignalDay(rows=frame_records(rows), counts=_counts(rows, config))
 
-def _signals_by_day(inputs: PersonaInputs, config: CasualInvestorConfig) -> dict[pd.Timestamp, _SignalDay]:
-    return inputs.memo(
-        ("casual_investor.signal_days", config.horizon, config.min_confidence, tuple(config.stressed_regimes)),
-        (inputs.signals,),
-        lambda: _signal_days(inputs.signals, config),
-    )
-
-
-_NO_SIGNALS = _SignalDay(rows=None, counts={"n": 0, "ups": 0, "downs": 0, "stressed": 0})
+    key = ("casual_investor.signal_day", day, config.horizon, config.min_confidence, tuple(config.stressed_regimes))
+    return inputs.memo(key, (inputs.signals,), compute)
 
 
 def _features(inputs: PersonaInputs, day: date, max_age: int) -> tuple[float | None, list[str]]:
@@ -191,7 +165,7 @@ def _features(inputs: PersonaInputs, day: date, max_age: int) -> tuple[float | N
 
 
 def _daily(day: date, inputs: PersonaInputs, config: CasualInvestorConfig) -> DailySentence:
-    signals = _signals_by_day(inputs, config).get(pd.Timestamp(day), _NO_SIGNALS)
+    signals = _signal_day(inputs, day, config)
     vix_pct, refs = _features(inputs, day, config.max_feature_age_days)
     rules = RulePath()
     mood, counts = _mood(signals.counts, vix_pct, config, rules)
@@ -226,12 +200,11 @@ def _digest(day: date, inputs: PersonaInputs, config: CasualInvestorConfig) -> M
         & (inputs.signals["signal_date"] <= pd.Timestamp(day))
         & (inputs.signals["horizon"] == config.horizon)
     ]
-    signal_days = _signals_by_day(inputs, config)
-    days = sorted(d for d in signal_days if start <= d <= pd.Timestamp(day))
+    days = sorted(pd.Timestamp(d).date() for d in month_signals["signal_date"].dropna().unique())
     moods: Counter[str] = Counter()
     for d in days:
-        vix_pct, _ = _features(inputs, d.date(), config.max_feature_age_days)
-        moods[_mood(signal_days[d].counts, vix_pct, config, None)[0]] += 1
+        vix_pct, _ = _features(inputs, d, config.max_feature_age_days)
+        moods[_mood(_signal_day(inputs, d, config).counts, vix_pct, config, None)[0]] += 1
     prices = inputs.prices_until(day, lookback_days=62)
     moves = []
     refs = []

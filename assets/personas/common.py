@@ -111,6 +111,13 @@ def _distinct(rows: pd.DataFrame | None, column: str) -> list[str]:
     return sorted({str(v) for v in set(rows[column].tolist()) if not pd.isna(v)})
 
 
+def frame_records(rows: pd.DataFrame) -> list[dict[str, Any]]:
+    """The frame's rows as records (column -> value, as `Series.tolist` gives them), in order: builders that read a
+    few values per row, and cite rows (`provenance`), use these instead of pandas per row."""
+    columns = [rows[c].tolist() for c in rows.columns]
+    return [dict(zip(rows.columns, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
 def records_provenance(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
     """`provenance` of a frame holding these signal rows (records, e.g. `PersonaInputs.signal_records`), without
     building that frame: the same sorted keys and distinct values."""

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from assets.personas.common import frame_records
 from assets.signals.contract import SignalRow
 from resources.errors import NexusError
 from resources.universe import Universe, default_universe
@@ -340,13 +341,9 @@ class PersonaInputs(BaseModel):
         """The rows of `signals_on(day, horizon)` as records (column -> value), in its order: what builders that read
         a few values per row use instead of pandas per row. Made once per day and horizon, shared by every persona
         (callers must not change them)."""
-
-        def compute() -> list[dict[str, Any]]:
-            rows = self.signals_on(day, horizon)
-            columns = [rows[c].tolist() for c in rows.columns]
-            return [dict(zip(rows.columns, values, strict=True)) for values in zip(*columns, strict=True)]
-
-        return self.memo(("signal_records", day, horizon), (self.signals,), compute)
+        return self.memo(
+            ("signal_records", day, horizon), (self.signals,), lambda: frame_records(self.signals_on(day, horizon))
+        )
 
     def signals_by_symbol(self, day: date, horizon: int) -> dict[str, dict[str, Any]]:
         """`signal_records(day, horizon)` by symbol: one row each (the inputs refuse duplicate keys)."""

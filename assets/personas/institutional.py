@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from assets.personas.common import RulePath, guard_reason, make_item, num, pct, r6, signed_pct
+from assets.personas.common import RulePath, frame_records, guard_reason, make_item, num, pct, r6, signed_pct
 from assets.personas.config import CorrelationConfig, InstitutionalConfig
 from assets.personas.inputs import PersonaInputs
 from assets.personas.models import (
@@ -201,20 +201,11 @@ def _class_stats(feats: _DayFeatures, config: InstitutionalConfig) -> list[tuple
     return stats
 
 
-def _class_signals(
-    signals: pd.DataFrame, stats: list[tuple[str, float, list[str]]]
-) -> dict[str, tuple[list[int], pd.DataFrame]]:
-    """Per class, the positions and the rows of its members' signals (in signal order), cut from one selection of
-    the day's signals: a selection per class cost more than the class's item."""
+def _class_positions(signals: pd.DataFrame, stats: list[tuple[str, float, list[str]]]) -> dict[str, list[int]]:
+    """Per class, the positions of its members' signal rows, in signal order."""
     symbols = signals["symbol"].to_numpy().tolist()
     member_sets = {cls: set(members) for cls, _, members in stats}
-    positions = {cls: [p for p, sym in enumerate(symbols) if sym in in_class] for cls, in_class in member_sets.items()}
-    cited = signals.iloc[[p for rows in positions.values() for p in rows]]
-    out, start = {}, 0
-    for cls, rows in positions.items():
-        out[cls] = (rows, cited.iloc[start : start + len(rows)])
-        start += len(rows)
-    return out
+    return {cls: [p for p, sym in enumerate(symbols) if sym in in_class] for cls, in_class in member_sets.items()}
 
 
 def _factors(
@@ -234,7 +225,8 @@ def _factors(
     cut = {sym: st for sym, st in cut.items() if st != "FULL_SIZE"}
     regime_of = {str(sym): str(r) for sym, r in zip(signal_symbols, signals["regime"].to_numpy().tolist(), strict=True)}
     rule_factor = signals["rule_factor_momentum"].to_numpy(dtype="float64")
-    class_rows = _class_signals(signals, stats)
+    class_positions = _class_positions(signals, stats)
+    records = frame_records(signals)  # the rows each class's item cites
     guarded = {cls: sorted(set(members) & set(cut)) for cls, _, members in stats}
     over = next((cls for cls, _, _ in stats if cls != laggard and not guarded[cls]), None) if tilt else None
     out = []
@@ -244,7 +236,7 @@ def _factors(
         delta = tilt if cls == over else -min(tilt, strategic) if role == "LAGGARD" else 0.0
         target = strategic + delta
         action = "OVERWEIGHT" if delta > 0 else "UNDERWEIGHT" if delta < 0 else "HOLD"
-        used_rows, used = class_rows[cls]
+        used_rows = class_positions[cls]
         rule_fm = num(_mean(rule_factor[used_rows])) if used_rows else None
         rules = (
             RulePath()
@@ -284,7 +276,7 @@ def _factors(
                 action=action,
                 text=text,
                 rules=rules,
-                signals=used,
+                signals=[records[p] for p in used_rows],
                 data_refs=feats.refs_of(members),
                 asset_class=cls,
                 role=role,
@@ -443,21 +435,6 @@ def _correlation_alerts(day: date, inputs: PersonaInputs, cc: CorrelationConfig)
     return alerts
 
 
-_PROVENANCE_COLUMNS = ("symbol", "signal_date", "horizon", "model_version", "feature_snapshot_hash", "run_id")
-
-
-def _signal_rows(signals: pd.DataFrame) -> dict[str, list[dict[str, object]]]:
-    """Each symbol's signal rows as records of the columns provenance reads (rows without a symbol left out)."""
-    # list(), not tolist(): a datetime64[ns] column's tolist() gives integers
-    columns = {c: list(signals[c].to_numpy()) for c in _PROVENANCE_COLUMNS if c in signals.columns}
-    symbols = signals["symbol"].to_numpy()
-    out: dict[str, list[dict[str, object]]] = {}
-    for position, (symbol, missing) in enumerate(zip(symbols.tolist(), pd.isna(symbols).tolist(), strict=True)):
-        if not missing:
-            out.setdefault(symbol, []).append({c: values[position] for c, values in columns.items()})
-    return out
-
-
 def _sentiment(
     day: date, inputs: PersonaInputs, feats: _DayFeatures, signals: pd.DataFrame, config: InstitutionalConfig
 ) -> list[SentimentDivergence]:
@@ -465,7 +442,9 @@ def _sentiment(
     # the last row of a symbol, as a dict built from the rows would keep
     feat_at = {symbol: position for position, symbol in enumerate(feats.symbols)}
     ret20, share, z52 = feats.values("ret_20d"), feats.values("cot_spec_net_share"), feats.values("cot_spec_z52")
-    rows_of = _signal_rows(signals)
+    rows_of: dict[str, list[dict[str, object]]] = {}
+    for record in frame_records(signals):
+        rows_of.setdefault(record["symbol"], []).append(record)
     labels = signals["sentiment_label"].to_numpy().tolist()
     symbols = signals["symbol"].to_numpy().tolist()
     rule_sentiment = signals["rule_sentiment"].to_numpy().tolist()
@@ -482,9 +461,6 @@ def _sentiment(
             label,
         )
         text = f"{inputs.name(symbol)}: {label.lower()}, {IMPLICATIONS[label]} (20-day {signed_pct(r20)})"
-        # one signal row (a symbol's row of the horizon) is cited from its record, without a frame per item
-        own = rows_of.get(symbol, [])
-        provenance_of = {"signal_row": own[0]} if len(own) == 1 else {"signals": signals[signals["symbol"] == symbol]}
         out.append(
             make_item(
                 SentimentDivergence,
@@ -495,7 +471,7 @@ def _sentiment(
                 action=label,
                 text=text,
                 rules=rules,
-                **provenance_of,
+                signals=rows_of.get(symbol, []),
                 data_refs=feats.refs_of([symbol]),
                 ret_20d=r6(r20),
                 cot_spec_net_share=r6(share[at] if at is not None else None),

@@ -21,6 +21,7 @@ import pyarrow as pa
 from assets.personas.common import (
     RulePath,
     feature_refs,
+    frame_records,
     guard_reason,
     lean,
     make_item,
@@ -80,44 +81,26 @@ def _first_of_each(keys: list[Any], positions: list[int] | range) -> dict[Any, i
     return out
 
 
-def _rows(frame: pd.DataFrame, positions: list[int]) -> pd.DataFrame:
-    """`frame.iloc[positions]`, as a slice where the positions are contiguous (a list selection costs ~10x more)."""
-    if positions and positions[-1] - positions[0] + 1 == len(positions):
-        return frame.iloc[positions[0] : positions[-1] + 1]
-    return frame.iloc[positions]
-
-
-def _groups(frame: pd.DataFrame, groups: dict[str, list[int]]) -> dict[str, pd.DataFrame]:
-    """Each group's rows (an item's signals), as slices of one copy of the frame reordered by group: one row
-    selection for all groups instead of one per group. The items' provenance does not depend on row order."""
-    reordered = frame.take([i for positions in groups.values() for i in positions])
-    out: dict[str, pd.DataFrame] = {}
-    start = 0
-    for key, positions in groups.items():
-        out[key] = reordered.iloc[start : start + len(positions)]
-        start += len(positions)
-    return out
-
-
 def _regime(day: date, signals: pd.DataFrame, inputs: PersonaInputs, config: WealthManagerConfig) -> RegimeView:
     rules = RulePath()
+    records = frame_records(signals)  # the rows, cited by the item
     symbols, regimes = _column(signals, "symbol"), _column(signals, "regime")
     ref_positions = _positions(symbols).get(config.reference_symbol, [])
     if ref_positions:
         first = ref_positions[0]
         regime, confidence = str(regimes[first]), float(_column(signals, "regime_probability")[first])
-        used = _rows(signals, ref_positions)
+        used = [records[i] for i in ref_positions]
         rules.add("wealth_manager.reference_symbol", f"regime of {config.reference_symbol}", regime, "used")
     elif symbols:
         counts = Counter(regimes)
         regime = min(counts, key=lambda r: (-counts[r], r))  # ties by name: row order must not matter
-        used = _rows(signals, _positions(regimes)[regime])
-        confidence = float(used["regime_probability"].mean())
+        used = [records[i] for i in _positions(regimes)[regime]]
+        confidence = float(np.mean([r["regime_probability"] for r in used]))  # as Series.mean: one numpy sum
         rules.add(
             "wealth_manager.reference_symbol", f"{config.reference_symbol} missing: most common regime", regime, "used"
         )
     else:
-        regime, confidence, used = "SIDEWAYS", 0.0, signals
+        regime, confidence, used = "SIDEWAYS", 0.0, []
         rules.add("wealth_manager.reference_symbol", "no signals", "none", "SIDEWAYS with confidence 0")
     per_symbol = _first_of_each(symbols, range(len(symbols))).values()
     n = len(per_symbol)
@@ -207,7 +190,7 @@ def allocation_adjustments(
     symbols, states, regimes = (_column(signals, c) for c in ("symbol", "drawdown_state", "regime"))
     confidence = signals["confidence"].to_numpy(dtype="float64") if symbols else np.empty(0)
     ensemble = signals["ensemble_score"].to_numpy(dtype="float64") if symbols else np.empty(0)
-    class_rows = _groups(signals, {cls: by_class.get(cls, []) for cls in classes})
+    records = frame_records(signals)  # the rows, cited by each class's item
     tilts: dict[str, float] = {}
     cuts: dict[str, float] = {}
     details: dict[str, tuple[float | None, RulePath, list[int], list[str]]] = {}
@@ -312,7 +295,7 @@ def allocation_adjustments(
                 action=stance,
                 text=text,
                 rules=rules,
-                signals=class_rows[cls],
+                signals=[records[i] for i in positions],
                 asset_class=cls,
                 strategic_weight=r6(strategic),
                 adjustment=adj,
@@ -359,10 +342,12 @@ def allocation_adjustments(
     return out
 
 
-def _key_signals(day: date, inputs: PersonaInputs, config: WealthManagerConfig) -> list[KeySignal]:
+def _key_signals(
+    day: date, signals: pd.DataFrame, inputs: PersonaInputs, config: WealthManagerConfig
+) -> list[KeySignal]:
     candidates = [
         s
-        for s in inputs.signal_records(day, config.horizon)
+        for s in frame_records(signals)
         if s["direction"] != "FLAT"
         and s["confidence"] >= config.min_confidence
         and more_likely_than_not(s["probability"])
@@ -428,7 +413,7 @@ def _risk_factors(
         action: str,
         text: str,
         rules: RulePath,
-        used: pd.DataFrame | None = None,
+        used: list[dict[str, Any]] | None = None,
         refs: list[str] | None = None,
         symbol: str | None = None,
     ) -> None:
@@ -470,8 +455,8 @@ def _risk_factors(
             )
     symbols, regimes, states = (_column(signals, c) for c in ("symbol", "regime", "drawdown_state"))
     by_regime = _positions(regimes)
-    risk_off = _groups(signals, {r: by_regime[r] for r in sorted(by_regime) if r in config.risk_off_regimes})
-    for regime, rows in risk_off.items():
+    records = frame_records(signals)  # the rows, cited by the items
+    for regime in sorted(r for r in by_regime if r in config.risk_off_regimes):
         positions = by_regime[regime]
         names = ", ".join(inputs.name(s) for s in sorted(symbols[i] for i in positions))
         rules = RulePath().add(
@@ -485,7 +470,7 @@ def _risk_factors(
             f"The model places {names} in a {regime_words(regime)} regime, a description of recent behaviour "
             "rather than a forecast.",
             rules,
-            used=rows,
+            used=[records[i] for i in positions],
         )
     cut = [i for i, state in enumerate(states) if state in config.reduce_drawdown_states]
     if cut:
@@ -500,7 +485,7 @@ def _risk_factors(
             "REDUCE_RISK",
             f"The strategy's drawdown guard has cut risk on {names}; the allocation moves the released weight to cash.",
             rules,
-            used=_rows(signals, cut),
+            used=[records[i] for i in cut],
         )
     for feat_symbol, feat_z52 in zip(_column(feats, "symbol"), _column(feats, "cot_spec_z52"), strict=True):
         z52 = num(feat_z52)
@@ -534,7 +519,7 @@ def _risk_factors(
             f"{inputs.name(symbol)}: one-day 99% value at risk of the model position is {pct(float(var_99), 1)} "
             "of capital.",
             rules,
-            used=_rows(signals, by_symbol[sym]),
+            used=[records[i] for i in by_symbol[sym]],
             symbol=symbol,
         )
     alerts = [
@@ -752,7 +737,7 @@ def build_wealth_manager(
     feats = inputs.features_asof(day, config.max_feature_age_days)
     regime = _regime(day, signals, inputs, config)
     allocations = allocation_adjustments(day, signals, regime.regime, inputs, config)
-    key = _key_signals(day, inputs, config)
+    key = _key_signals(day, signals, inputs, config)
     return WealthManagerOutput(
         as_of=day,
         title=config.title,

@@ -77,3 +77,19 @@ def test_a_promising_sentence_is_refused(inputs):
         type(daily).model_validate({**daily.model_dump(), "text": "Stocks will rise this week, a sure thing."})
     with pytest.raises(ValidationError, match="one plain sentence"):
         type(daily).model_validate({**daily.model_dump(), "text": "Calm day. Nothing to do."})
+
+
+def test_the_digest_counts_each_days_mood_as_that_days_sentence_has_it(inputs):
+    """The month-end digest reads every signal day of the month again (kept per day): its mood tally must be the
+    daily sentences' own moods, on signals where some instruments are stressed."""
+    from collections import Counter
+
+    signals = inputs.signals.copy()
+    signals.loc[signals.index[::5], "regime"] = "CRISIS"
+    stressed = inputs.model_copy(update={"signals": signals})
+    month = sorted({d.date() for d in signals["signal_date"] if d.month == DAY.month and d.date() <= DAY})
+    moods = Counter(build_casual_investor(stressed, day).daily.mood for day in month)
+    assert len(moods) > 1  # the check sees more than one mood
+    digest = build_casual_investor(stressed, DAY).digest
+    tally = ", ".join(f"{m.lower()} on {c}" for m, c in sorted(moods.items(), key=lambda x: (-x[1], x[0])))
+    assert digest is not None and f"Over {len(month)} market days the daily mood was {tally}." in digest.text
