@@ -154,14 +154,26 @@ def provenance(rows: pd.DataFrame | Sequence[Mapping[str, Any]] | None) -> dict[
     }
 
 
+def feature_refs_by_symbol(rows: pd.DataFrame | None, source: str = "features") -> dict[str, list[str]]:
+    """'features:SPX@2024-06-14' for each row (the as-of row, which may be older than the day), by the row's symbol:
+    built once for a day's rows, then read per item (`refs_of`)."""
+    out: dict[str, list[str]] = {}
+    if rows is None or rows.empty:
+        return out
+    days = rows["trade_date"].to_numpy().astype("datetime64[D]").astype(str).tolist()
+    for symbol, day in zip(rows["symbol"].to_numpy().tolist(), days, strict=True):
+        out.setdefault(symbol, []).append(f"{source}:{symbol}@{day}")
+    return out
+
+
+def refs_of(by_symbol: Mapping[str, list[str]], symbols: Iterable[str]) -> list[str]:
+    """The refs of `symbols` (from `feature_refs_by_symbol`), sorted, each once."""
+    return sorted({ref for symbol in set(symbols) for ref in by_symbol.get(symbol, ())})
+
+
 def feature_refs(symbols: Iterable[str], rows: pd.DataFrame | None, source: str = "features") -> list[str]:
     """'features:SPX@2024-06-14' for each symbol's row used (the as-of row, which may be older than the day)."""
-    if rows is None or rows.empty:
-        return []
-    wanted = set(symbols)
-    days = rows["trade_date"].to_numpy().astype("datetime64[D]").astype(str)
-    refs = {f"{source}:{s}@{d}" for s, d in zip(rows["symbol"].to_numpy(), days, strict=True) if s in wanted}
-    return sorted(refs)
+    return refs_of(feature_refs_by_symbol(rows, source), symbols)
 
 
 def recommendation_id(content: dict[str, Any]) -> str:

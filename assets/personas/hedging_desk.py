@@ -21,12 +21,14 @@ import pyarrow as pa
 
 from assets.personas.common import (
     RulePath,
+    feature_refs_by_symbol,
     fmt,
     guard_reason,
     make_item,
     num,
     pct,
     r6,
+    refs_of,
     regime_words,
     signed_pct,
     usd,
@@ -326,7 +328,7 @@ class _Feature:
 
     close: float | None
     vol: float | None  # rvol_20d
-    trade_date: str  # ISO date of the row (which may be older than the day)
+    refs: list[str]  # `feature_refs([symbol], feats)`: the as-of row, which may be older than the day
 
 
 @dataclass(frozen=True)
@@ -351,9 +353,9 @@ def _day_features(
         return {}, None
     closes = [num(v) for v in feats["close"].tolist()]
     vols = [num(v) for v in feats["rvol_20d"].tolist()]
-    days = feats["trade_date"].to_numpy().astype("datetime64[D]").astype(str).tolist()
-    symbols = map(str, feats["symbol"].tolist())
-    features = {s: _Feature(c, v, d) for s, c, v, d in zip(symbols, closes, vols, days, strict=True)}
+    refs = feature_refs_by_symbol(feats)
+    symbols = feats["symbol"].tolist()
+    features = {str(s): _Feature(c, v, refs_of(refs, [s])) for s, c, v in zip(symbols, closes, vols, strict=True)}
     vix = [v for v in feats["vix_pct_1y"].tolist() if not pd.isna(v)]
     return features, num(vix[-1]) if vix else None
 
@@ -438,7 +440,7 @@ def _recommend(
     )
     data_refs = [f"exposure:{exposure.exposure_id}"]
     if feat is not None:
-        data_refs.append(f"features:{symbol}@{feat.trade_date}")
+        data_refs.extend(feat.refs)
     if today.energy_as_of is not None and symbol in config.energy_curves:
         data_refs.append(f"energy@{today.energy_as_of.isoformat()}")
     return make_item(

@@ -18,7 +18,18 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from assets.personas.common import RulePath, frame_records, guard_reason, make_item, num, pct, r6, signed_pct
+from assets.personas.common import (
+    RulePath,
+    feature_refs_by_symbol,
+    frame_records,
+    guard_reason,
+    make_item,
+    num,
+    pct,
+    r6,
+    refs_of,
+    signed_pct,
+)
 from assets.personas.config import CorrelationConfig, InstitutionalConfig
 from assets.personas.inputs import PersonaInputs
 from assets.personas.models import (
@@ -50,13 +61,7 @@ class _DayFeatures:
 
     @classmethod
     def of(cls, feats: pd.DataFrame) -> _DayFeatures:
-        refs: dict[str, list[str]] = {}
-        if not feats.empty:
-            # as common.feature_refs: 'features:SPX@2024-06-14' for each row, grouped by the row's symbol
-            days = feats["trade_date"].to_numpy().astype("datetime64[D]").astype(str)
-            for symbol, day in zip(feats["symbol"].to_numpy().tolist(), days.tolist(), strict=True):
-                refs.setdefault(symbol, []).append(f"features:{symbol}@{day}")
-        return cls(feats, [str(s) for s in feats["symbol"].to_numpy().tolist()], refs)
+        return cls(feats, [str(s) for s in feats["symbol"].to_numpy().tolist()], feature_refs_by_symbol(feats))
 
     def values(self, column: str) -> list[float | None]:
         """The column as `num` reads each value (None for missing or infinite)."""
@@ -64,7 +69,7 @@ class _DayFeatures:
 
     def refs_of(self, symbols: Iterable[str]) -> list[str]:
         """`feature_refs(symbols, frame)` from the refs built once for the day."""
-        return sorted({ref for symbol in set(symbols) for ref in self.refs.get(symbol, ())})
+        return refs_of(self.refs, symbols)
 
 
 def _dist_history(inputs: PersonaInputs) -> dict[str, tuple[np.ndarray, np.ndarray]]:

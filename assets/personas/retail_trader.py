@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from assets.personas.common import (
     RulePath,
+    feature_refs_by_symbol,
     guard_reason,
     lean,
     make_item,
@@ -31,6 +32,7 @@ from assets.personas.common import (
     odds,
     pct,
     r6,
+    refs_of,
     regime_words,
 )
 from assets.personas.config import RetailTraderConfig
@@ -407,9 +409,9 @@ def _features(feats: pd.DataFrame) -> dict[str, _Feature]:
     """symbol -> its as-of feature row, from the columns once (not a Series per row and a scan per symbol)."""
     if feats.empty:
         return {}
-    days = feats["trade_date"].to_numpy().astype("datetime64[D]").astype(str).tolist()
-    rows = zip(feats["symbol"].tolist(), feats["close"].tolist(), feats["rvol_20d"].tolist(), days, strict=True)
-    return {str(s): _Feature(num(c), num(v), [f"features:{s}@{d}"]) for s, c, v, d in rows}
+    refs = feature_refs_by_symbol(feats)
+    rows = zip(feats["symbol"].tolist(), feats["close"].tolist(), feats["rvol_20d"].tolist(), strict=True)
+    return {str(s): _Feature(num(c), num(v), refs_of(refs, [s])) for s, c, v in rows}
 
 
 def _track(inputs: PersonaInputs, symbol: str, horizon: int) -> TrackRecord | None:
