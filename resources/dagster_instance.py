@@ -1,5 +1,8 @@
 """The Dagster instance a Nexus home gets: the project's dagster.yaml, plus PostgreSQL storage when configured.
 
+Without PostgreSQL the event log is Dagster's SQLite one, storing a batch of events in one transaction
+(resources/dagster_event_log.py): same files under `history/runs`, so a home keeps its runs.
+
 The PostgreSQL URL is a secret: the written file only names the variable (`env: NEXUS_DAGSTER_POSTGRES_URL`), and
 Dagster reads it from the environment when the instance starts.
 """
@@ -21,11 +24,18 @@ GENERATED_MARK = (
 )
 
 
-def instance_config(settings: Settings) -> dict[str, object]:
-    """The instance's configuration: the project template, with Postgres storage when a URL is configured."""
+def instance_config(settings: Settings, home: Path) -> dict[str, object]:
+    """The instance's configuration for `home`: the project template, with Postgres storage when a URL is
+    configured, else the batching SQLite event log where Dagster's default one keeps its files."""
     config = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
     if settings.dagster_postgres_url is not None:
         config["storage"] = {"postgres": {"postgres_url": {"env": POSTGRES_URL_ENV}}}
+    else:
+        config["event_log_storage"] = {
+            "module": "resources.dagster_event_log",
+            "class": "BatchSqliteEventLogStorage",
+            "config": {"base_dir": str(home.resolve() / "history" / "runs")},
+        }
     return config
 
 
@@ -35,7 +45,7 @@ def write_instance_yaml(home: Path, settings: Settings) -> Path:
     current = path.read_text(encoding="utf-8") if path.exists() else None
     if current is not None and current != LEGACY_DEFAULT and not current.startswith(GENERATED_MARK):
         return path
-    body = yaml.safe_dump(instance_config(settings), sort_keys=False)
+    body = yaml.safe_dump(instance_config(settings, home), sort_keys=False)
     path.write_text(f"{GENERATED_MARK}\n{body}", encoding="utf-8")
     return path
 
