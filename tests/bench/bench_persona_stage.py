@@ -123,9 +123,8 @@ def run() -> list[Figure]:
             walls[label] = (wall, partitions)
             load = os.getloadavg()[0]
             figures.append(Figure(f"personas: persona_outputs, 31 days, {label} (CPU)", cpu, "cpu-s"))
-            target = "" if sqlite else "<= 3 s"
-            figures.append(
-                Figure(f"personas: persona_outputs, 31 days, {label} (wall, load {load:.1f})", wall, "s", target)
+            figures.append(  # the goal; the SQLite line is the step as `nexus run` stores it
+                Figure(f"personas: persona_outputs, 31 days, {label} (wall, load {load:.1f})", wall, "s", "<= 3 s")
             )
         (memory, partitions), (stored, _) = walls[runs[1][2]], walls[runs[2][2]]
         figures.append(
