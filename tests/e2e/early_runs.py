@@ -34,6 +34,7 @@ import boto3
 import httpx
 import pytest
 
+from resources.dagster_event_log import BATCH_SIZE_ENV
 from resources.dagster_instance import POSTGRES_URL_ENV
 from resources.lake.storage import LakeStorage
 from tests.conftest import SHELL_SECRETS, free_port, parse_dbt_project
@@ -130,7 +131,7 @@ def hash_run(env: dict[str, str]) -> LakeHashes:
 def shell_env(root: Path) -> dict[str, str]:
     """A user's shell (no NEXUS_* settings, no secrets of the developer's) pointed at a lake of its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEXUS_") or k == "NEXUS_REAL_DATA_DIR"}
-    for name in SHELL_SECRETS:
+    for name in (*SHELL_SECRETS, BATCH_SIZE_ENV):  # the batch size: set by the SQLite event log in whatever opens it
         env.pop(name, None)
     env.update(
         NEXUS_LAKE_URI=str(root / "lake"),

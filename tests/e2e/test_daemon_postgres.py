@@ -22,6 +22,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 
 from pipelines.definitions import defs
+from resources.dagster_event_log import BATCH_SIZE_ENV
 from resources.dagster_instance import POSTGRES_URL_ENV, ensure_dagster_home
 from resources.lake.delta import read_table
 from resources.lake.quarantine import QUARANTINE
@@ -64,6 +65,9 @@ def _env(tmp_path: Path, postgres_url: str) -> dict[str, str]:
         **{POSTGRES_URL_ENV: postgres_url},
         **FAST_INTERVALS,
     )
+    # As in the production image: Dagster's PostgreSQL event log, sent events one by one (this test process may
+    # have opened a SQLite home, whose event log asks for batches in its environment).
+    env.pop(BATCH_SIZE_ENV, None)
     return env
 
 
