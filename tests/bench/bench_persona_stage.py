@@ -101,7 +101,7 @@ def run() -> list[Figure]:
         figures = []
         walls: dict[str, tuple[float, int]] = {}
         runs = (
-            (False, False, "alone"),
+            (False, False, "alone, PDFs drawn in the step"),
             (True, False, "after the models, as in nexus run"),
             (True, True, "after the models, nexus run's runner, new SQLite home"),
         )
