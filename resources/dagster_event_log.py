@@ -20,6 +20,7 @@ from dagster._core.events import ASSET_EVENTS
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlalchemy_compat import db_result
+from dagster._serdes import ConfigurableClassData
 
 BATCH_SIZE_ENV = "DAGSTER_EVENT_BATCH_SIZE"  # Dagster's own switch: read when each event is handled
 BATCH_SIZE = 1000  # events per transaction at most; a batch ends earlier at its last event
@@ -37,12 +38,14 @@ class BatchSqliteEventLogStorage(SqliteEventLogStorage):
     turning batches off) in every process that uses this instance: `nexus run`, the daemon, the webserver and the
     run workers they start, which all read the same dagster.yaml."""
 
-    def __init__(self, base_dir: str, inst_data: Any = None) -> None:
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
         os.environ.setdefault(BATCH_SIZE_ENV, str(BATCH_SIZE))
         super().__init__(base_dir, inst_data=inst_data)
 
     @classmethod
-    def from_config_value(cls, inst_data: Any, config_value: Any) -> BatchSqliteEventLogStorage:  # ty: ignore[invalid-method-override]
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: Any
+    ) -> BatchSqliteEventLogStorage:
         return cls(inst_data=inst_data, **config_value)
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
